@@ -1,0 +1,388 @@
+#include "cli.hpp"
+
+#include "args.hpp"
+#include "event.hpp"
+#include "git_repo.hpp"
+#include "ingestion.hpp"
+#include "timeutil.hpp"
+#include "url.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <charconv>
+#include <iostream>
+
+namespace pulse::cli {
+
+namespace {
+
+// Flags every push command takes (the Go CLI's persistent flags, plus ours).
+const std::vector<FlagSpec> kConnectionFlags = {
+    {"api-key", "KEY", "API key (prefer $PULSE_API_KEY: argv is visible in ps)", false, "PULSE_API_KEY"},
+    {"base-url", "URL", "ingestion API base URL", false, "PULSE_BASE_URL", kDefaultBaseUrl},
+    {"system", "NAME", "the system the events belong to (e.g. webapp)", false, "PULSE_SYSTEM"},
+    {"ca-file", "FILE", "trust this PEM CA bundle instead of the system store", false, "PULSE_CA_FILE"},
+    {"insecure", "", "do not verify the server's TLS certificate (unsafe)", false, "PULSE_INSECURE"},
+    {"timeout", "SECONDS", "bound on each request, all steps together", false, "PULSE_TIMEOUT", "60"},
+    {"max-attempts", "N", "attempts per request, retries included", false, "PULSE_MAX_ATTEMPTS", "5"},
+    {"dry-run", "", "print what would be sent and send nothing", false, "PULSE_DRY_RUN"},
+};
+
+std::vector<FlagSpec> with_connection(std::vector<FlagSpec> own) {
+  own.insert(own.end(), kConnectionFlags.begin(), kConnectionFlags.end());
+  return own;
+}
+
+const std::vector<FlagSpec> kChangeFlags = with_connection({
+    {"identifier", "ID", "the change's identifier (commit SHA)", false, "PULSE_IDENTIFIER"},
+    {"timestamp", "UNIX", "when it happened, Unix seconds (default: now)", false, "PULSE_TIMESTAMP"},
+    {"source", "NAME", "where the event comes from", false, "PULSE_SOURCE", "cli"},
+    {"event_type", "TYPE", "commit (time = commit time) or push (time = push time)", false, "PULSE_EVENT_TYPE", "commit"},
+});
+
+const std::vector<FlagSpec> kDeploymentFlags = with_connection({
+    {"identifier", "ID", "the deployment's identifier (e.g. a tag)", false, "PULSE_IDENTIFIER"},
+    {"timestamp", "UNIX", "when it happened, Unix seconds (default: now)", false, "PULSE_TIMESTAMP"},
+    {"source", "NAME", "where the event comes from", false, "PULSE_SOURCE", "cli"},
+    {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
+});
+
+const std::vector<FlagSpec> kIncidentFlags = with_connection({
+    {"identifier", "ID", "the incident's identifier", false, "PULSE_IDENTIFIER"},
+    {"timestampCreated", "UNIX", "when it started, Unix seconds", false, "PULSE_TIMESTAMP_CREATED"},
+    {"timestampResolved", "UNIX", "when it was resolved, Unix seconds", false, "PULSE_TIMESTAMP_RESOLVED"},
+    {"source", "NAME", "where the event comes from", false, "PULSE_SOURCE", "cli"},
+});
+
+const std::vector<FlagSpec> kGitDeploymentFlags = with_connection({
+    {"identifier", "ID", "the deployment's identifier (e.g. a tag)", false, "PULSE_IDENTIFIER"},
+    {"timestamp", "UNIX", "when it happened, Unix seconds (default: now)", false, "PULSE_TIMESTAMP"},
+    {"previous-deployment-ref", "REF", "the commit or tag deployed last time", false, "PULSE_PREVIOUS_DEPLOYMENT_REF"},
+    {"directory", "DIR", "the git repository", false, "PULSE_DIRECTORY", "."},
+    {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
+    {"source", "NAME", "ignored, as by the Go CLI: git deployments always have source \"git\"", false, "PULSE_SOURCE"},
+});
+
+constexpr const char* kUsage =
+    "pulse-event-cli: report DORA events (changes, deployments, incidents) to Pulse\n"
+    "\n"
+    "Usage:\n"
+    "  pulse-event-cli push change [flags]\n"
+    "  pulse-event-cli push deployment [flags] COMMIT...\n"
+    "  pulse-event-cli push incident [flags]\n"
+    "  pulse-event-cli push git deployment [flags] [PATH...]\n"
+    "  pulse-event-cli version\n"
+    "  pulse-event-cli help [COMMAND...]\n"
+    "\n"
+    "Every flag can also be set as PULSE_<NAME> (e.g. PULSE_API_KEY); flags win.\n"
+    "Exit codes: 0 ok, 2 bad usage or input (nothing sent), 3 rejected by the server,\n"
+    "4 delivery failed after retries, 1 internal error.\n"
+    "\n"
+    "Run 'pulse-event-cli push change --help' (etc.) for a command's flags.\n";
+
+struct Command {
+  std::string_view name;  // "push change"
+  std::string_view synopsis;
+  std::string_view description;
+  const std::vector<FlagSpec>* flags;
+};
+
+const Command kCommands[] = {
+    {"push change", "push change [flags]", "Reports a change (a commit), with its commit or push time.", &kChangeFlags},
+    {"push deployment", "push deployment [flags] COMMIT...",
+     "Reports a deployment and the changes (commit SHAs) it shipped.", &kDeploymentFlags},
+    {"push incident", "push incident [flags]", "Reports an incident with its creation and resolution times.",
+     &kIncidentFlags},
+    {"push git deployment", "push git deployment [flags] [PATH...]",
+     "Reports every commit in PREVIOUS..HEAD (merges included, like git log; only commits\n"
+     "touching PATHs if given) as a change, then the deployment of all of them. Changes\n"
+     "carry the committer time (the Go CLI sends the author time).",
+     &kGitDeploymentFlags},
+};
+
+// A failure of the command: exit code plus a message that names the step.
+struct Failure {
+  int code;
+  std::string message;
+};
+
+struct Context {
+  std::string step;  // "push change", for messages
+  const ParsedArgs& args;
+  const Env& env;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+std::optional<Failure> required(const Context& c, std::string_view flag, std::string& out) {
+  auto v = c.args.get(flag);
+  if (!v) return Failure{kExitUsage, "missing required flag --" + std::string(flag)};
+  if (v->empty()) return Failure{kExitUsage, "--" + std::string(flag) + " must not be empty"};
+  out = *v;
+  return std::nullopt;
+}
+
+std::optional<Failure> timestamp(const Context& c, std::string_view flag, bool needed, std::int64_t& out) {
+  auto v = c.args.get(flag);
+  if (!v) {
+    if (needed) return Failure{kExitUsage, "missing required flag --" + std::string(flag)};
+    out = unix_now();
+    return std::nullopt;
+  }
+  std::string why;
+  const auto t = parse_unix_timestamp(*v, why);
+  if (!t) return Failure{kExitUsage, "--" + std::string(flag) + " \"" + v->substr(0, 40) + "\" " + why};
+  out = *t;
+  return std::nullopt;
+}
+
+std::vector<std::string> split_teams(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const auto comma = std::min(s.find(',', start), s.size());
+    std::string t = s.substr(start, comma - start);
+    const auto b = t.find_first_not_of(" \t");
+    const auto e = t.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(t.substr(b, e - b + 1));
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto a = boost::asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
+// Everything needed to send: validated before any event is built, so that
+// bad input never sends anything.
+struct Connection {
+  Origin origin;
+  IngestionConfig ingestion;
+  ClientOptions client;
+  std::string shown_url;  // base URL for messages (no secrets)
+};
+
+std::optional<Failure> connection(const Context& c, Connection& conn) {
+  const std::string base = c.args.get_or("base-url", kDefaultBaseUrl);
+  std::string why;
+  const auto origin = parse_origin(base, why);
+  if (!origin) return Failure{kExitUsage, "--base-url: " + why};
+  conn.origin = *origin;
+  conn.shown_url = origin->to_string();
+  conn.ingestion.api_key = c.args.get_or("api-key", "");
+  // A collector on this machine with no keys configured accepts any key;
+  // everything else needs one.
+  if (conn.ingestion.api_key.empty() && !is_loopback_host(origin->host))
+    return Failure{kExitUsage, "missing required flag --api-key (or $PULSE_API_KEY)"};
+  conn.ingestion.system = c.args.get_or("system", "");
+  conn.ingestion.environment = detect_ci_name(c.env);
+
+  unsigned long timeout = 0, attempts = 0;
+  const std::string t = c.args.get_or("timeout", "60");
+  auto [p1, e1] = std::from_chars(t.data(), t.data() + t.size(), timeout);
+  if (e1 != std::errc{} || p1 != t.data() + t.size() || timeout == 0 || timeout > 3600)
+    return Failure{kExitUsage, "--timeout: must be between 1 and 3600 seconds"};
+  const std::string a = c.args.get_or("max-attempts", "5");
+  auto [p2, e2] = std::from_chars(a.data(), a.data() + a.size(), attempts);
+  if (e2 != std::errc{} || p2 != a.data() + a.size() || attempts == 0 || attempts > 20)
+    return Failure{kExitUsage, "--max-attempts: must be between 1 and 20"};
+  conn.client.timeouts.total = Millis(timeout * 1000);
+  conn.ingestion.retry.max_attempts = static_cast<int>(attempts);
+  conn.ingestion.retry.max_total = std::max(Millis(60'000), conn.client.timeouts.total);
+  conn.client.tls.ca_file = c.args.get_or("ca-file", "");
+  conn.client.tls.insecure = c.args.flag("insecure");
+  conn.client.proxy = proxy_for(conn.origin, c.env, why);
+  if (!why.empty()) return Failure{kExitUsage, why};
+  return std::nullopt;
+}
+
+std::optional<Failure> deliver(const Context& c, const Connection& conn, const std::vector<Event>& events) {
+  if (c.args.flag("dry-run")) {
+    c.err << c.step << ": dry run: would send " << events.size() << " event(s) to " << conn.shown_url
+          << (conn.ingestion.system.empty() ? "" : " (system " + conn.ingestion.system + ")") << "\n";
+    for (const auto& e : events) c.out << encode_body(e) << "\n";
+    return std::nullopt;
+  }
+  if (conn.client.tls.insecure)
+    c.err << c.step << ": warning: --insecure: the server's TLS certificate is not verified\n";
+  HttpClient client(conn.origin, conn.client);
+  SystemClock clock;
+  const std::string step = c.step;
+  std::ostream& err = c.err;
+  IngestionClient ingestion(client, clock, conn.ingestion,
+                            [&err, &step](const std::string& line) { err << step << ": " << line << "\n"; });
+  const DeliveryResult r = events.size() == 1 ? ingestion.send(events[0]) : ingestion.send_all(events);
+  if (r.status == Delivery::delivered) return std::nullopt;
+  std::string what = r.reason;
+  if (events.size() > 1) {
+    const auto& e = events[std::min(r.delivered, events.size() - 1)];
+    what = std::string(type_name(e)) + " " + identifier(e).substr(0, 64) + ": " + what +
+           " (" + std::to_string(r.delivered) + " of " + std::to_string(events.size()) + " events delivered)";
+  }
+  return Failure{r.status == Delivery::rejected ? kExitRejected : kExitDelivery, what};
+}
+
+std::optional<Failure> push_change(const Context& c) {
+  Change e;
+  if (auto f = required(c, "identifier", e.change_id)) return f;
+  if (auto f = timestamp(c, "timestamp", false, e.time_created)) return f;
+  e.source = c.args.get_or("source", "cli");
+  e.event_type = c.args.get_or("event_type", "commit");
+  if (e.event_type != "commit" && e.event_type != "push")
+    return Failure{kExitUsage, "--event_type must be \"commit\" or \"push\", not \"" + e.event_type.substr(0, 40) + "\""};
+  Connection conn;
+  if (auto f = connection(c, conn)) return f;
+  return deliver(c, conn, {e});
+}
+
+std::optional<Failure> push_deployment(const Context& c) {
+  Deployment e;
+  if (auto f = required(c, "identifier", e.deploy_id)) return f;
+  if (auto f = timestamp(c, "timestamp", false, e.time_created)) return f;
+  e.source = c.args.get_or("source", "cli");
+  e.teams = split_teams(c.args.get_or("teams", ""));
+  e.changes = c.args.positionals();
+  if (e.changes.empty()) return Failure{kExitUsage, "give at least one commit id (the changes this deployment shipped)"};
+  for (const auto& id : e.changes)
+    if (id.empty()) return Failure{kExitUsage, "commit ids must not be empty"};
+  Connection conn;
+  if (auto f = connection(c, conn)) return f;
+  return deliver(c, conn, {e});
+}
+
+std::optional<Failure> push_incident(const Context& c) {
+  Incident e;
+  if (auto f = required(c, "identifier", e.incident_id)) return f;
+  if (auto f = timestamp(c, "timestampCreated", true, e.time_created)) return f;
+  if (auto f = timestamp(c, "timestampResolved", true, e.time_resolved)) return f;
+  if (e.time_resolved < e.time_created)
+    return Failure{kExitUsage, "--timestampResolved (" + format_rfc3339(e.time_resolved) +
+                                   ") is before --timestampCreated (" + format_rfc3339(e.time_created) + ")"};
+  e.source = c.args.get_or("source", "cli");
+  Connection conn;
+  if (auto f = connection(c, conn)) return f;
+  return deliver(c, conn, {e});
+}
+
+std::optional<Failure> push_git_deployment(const Context& c) {
+  Deployment d;
+  d.source = "git";
+  if (auto f = required(c, "identifier", d.deploy_id)) return f;
+  if (auto f = timestamp(c, "timestamp", false, d.time_created)) return f;
+  std::string previous;
+  if (auto f = required(c, "previous-deployment-ref", previous)) return f;
+  d.teams = split_teams(c.args.get_or("teams", ""));
+  Connection conn;
+  if (auto f = connection(c, conn)) return f;
+
+  const std::string dir = c.args.get_or("directory", ".");
+  std::string why;
+  auto repo = GitRepository::open(dir, why);
+  if (!repo) return Failure{kExitUsage, "open repository: " + why};
+  std::vector<CommitInfo> commits;
+  if (!repo->log_range(previous, "HEAD", c.args.positionals(), commits, why))
+    return Failure{kExitUsage, "list commits " + previous + "..HEAD: " + why};
+
+  std::vector<Event> events;
+  events.reserve(commits.size() + 1);
+  for (const auto& commit : commits) {
+    d.changes.push_back(commit.sha);
+    events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
+  }
+  events.push_back(std::move(d));
+  if (auto f = deliver(c, conn, events)) return f;
+  if (!c.args.flag("dry-run"))
+    c.err << c.step << ": sent " << commits.size() << " change(s) and deployment "
+          << identifier(events.back()) << " to " << conn.shown_url << "\n";
+  return std::nullopt;
+}
+
+void print_help(std::ostream& out, const Command& cmd) {
+  out << "Usage: pulse-event-cli " << cmd.synopsis << "\n\n" << cmd.description << "\n\n" << flags_help(*cmd.flags);
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << kUsage;
+    return kExitUsage;
+  }
+  if (args[0] == "version" || args[0] == "--version") {
+    out << "pulse-event-cli " PULSE_VERSION "\n";
+    return kExitOk;
+  }
+  // The command is the longest run of leading words that names one.
+  const bool help_cmd = args[0] == "help";
+  std::size_t skip = help_cmd ? 1 : 0;
+  const Command* found = nullptr;
+  std::size_t used = 0;
+  for (const auto& cmd : kCommands) {
+    std::string joined;
+    std::size_t n = 0;
+    for (std::size_t i = skip; i < args.size() && n < 3; ++i, ++n) {
+      if (args[i].starts_with("-")) break;
+      joined += (n ? " " : "") + args[i];
+      if (joined == cmd.name && n + 1 > used) {
+        found = &cmd;
+        used = n + 1;
+      }
+    }
+  }
+  if (help_cmd || args[0] == "--help" || args[0] == "-h") {
+    if (found) print_help(out, *found);
+    else out << kUsage;
+    return kExitOk;
+  }
+  if (!found) {
+    std::string attempted;
+    for (std::size_t i = 0; i < args.size() && i < 3 && !args[i].starts_with("-"); ++i)
+      attempted += (i ? " " : "") + args[i];
+    if (attempted == "push" || attempted == "push git") {
+      err << "pulse-event-cli " << attempted << ": say what to push: change, deployment, incident"
+          << (attempted == "push" ? " or git deployment" : "") << "\n\n" << kUsage;
+    } else {
+      err << "pulse-event-cli: unknown command \"" << (attempted.empty() ? args[0] : attempted) << "\"\n\n" << kUsage;
+    }
+    return kExitUsage;
+  }
+  const std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(used), args.end());
+  if (wants_help(rest)) {
+    print_help(out, *found);
+    return kExitOk;
+  }
+  const std::string step(found->name);
+  std::string why;
+  const auto parsed = parse_args(rest, *found->flags, env, why);
+  if (!parsed) {
+    err << step << ": " << why << "\nRun 'pulse-event-cli " << step << " --help' for usage.\n";
+    return kExitUsage;
+  }
+  const bool takes_positionals = step == "push deployment" || step == "push git deployment";
+  if (!takes_positionals && !parsed->positionals().empty()) {
+    err << step << ": unexpected argument \"" << parsed->positionals()[0].substr(0, 80) << "\"\n";
+    return kExitUsage;
+  }
+  const Context c{step, *parsed, env, out, err};
+  std::optional<Failure> failure;
+  try {
+    if (step == "push change") failure = push_change(c);
+    else if (step == "push deployment") failure = push_deployment(c);
+    else if (step == "push incident") failure = push_incident(c);
+    else failure = push_git_deployment(c);
+  } catch (const std::exception& e) {
+    failure = Failure{kExitInternal, std::string("internal error: ") + e.what()};
+  }
+  if (!failure) return kExitOk;
+  const std::string key = parsed->get_or("api-key", "");
+  err << step << ": " << redact(failure->message, key) << "\n";
+  if (failure->code == kExitUsage && failure->message.starts_with("missing required flag"))
+    err << "Run 'pulse-event-cli " << step << " --help' for usage.\n";
+  return failure->code;
+}
+
+}  // namespace pulse::cli

@@ -1,0 +1,293 @@
+#include "app.hpp"
+
+#include "args.hpp"
+#include "http_server.hpp"
+#include "ingest.hpp"
+#include "store.hpp"
+#include "timeutil.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <charconv>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <mutex>
+
+namespace pulse::collector {
+
+namespace {
+
+const std::vector<FlagSpec> kServeFlags = {
+    {"bind", "ADDR", "address to listen on; anything but loopback needs an API key", false, "PULSE_COLLECTOR_BIND", "127.0.0.1"},
+    {"port", "PORT", "port to listen on (0: any free port)", false, "PULSE_COLLECTOR_PORT", "8765"},
+    {"db", "PATH", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db)", false, "PULSE_COLLECTOR_DB"},
+    {"api-key", "KEY", "accept this API key (repeatable; prefer --api-key-file: argv is visible in ps)", true},
+    {"api-key-file", "FILE", "accept the API keys in FILE, one per line", false, "PULSE_COLLECTOR_API_KEY_FILE"},
+    {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_COLLECTOR_TLS_CERT"},
+    {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_COLLECTOR_TLS_KEY"},
+    {"threads", "N", "worker threads", false, "PULSE_COLLECTOR_THREADS", "2"},
+};
+
+const std::vector<FlagSpec> kEventsFlags = {
+    {"db", "PATH", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db)", false, "PULSE_COLLECTOR_DB"},
+    {"type", "TYPE", "only change, deployment or incident events"},
+    {"system", "NAME", "only events of this system"},
+    {"since", "TIME", "only events at or after TIME (RFC 3339 or Unix seconds)"},
+    {"limit", "N", "at most N events, newest first", false, {}, "50"},
+    {"format", "FORMAT", "table or json", false, {}, "table"},
+};
+
+constexpr const char* kUsage =
+    "pulse-collector: a Pulse-compatible ingestion server for DORA events\n"
+    "\n"
+    "Usage:\n"
+    "  pulse-collector serve [flags]    receive events over HTTP(S) and store them\n"
+    "  pulse-collector events [flags]   list stored events\n"
+    "  pulse-collector version          print the version\n"
+    "  pulse-collector help [COMMAND]   show help\n"
+    "\n"
+    "Run 'pulse-collector COMMAND --help' for a command's flags.\n";
+
+bool is_loopback(const std::string& bind) {
+  boost::system::error_code ec;
+  const auto a = boost::asio::ip::make_address(bind, ec);
+  return !ec && a.is_loopback();
+}
+
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+bool parse_number(const std::string& s, unsigned long max, unsigned long& out) {
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && ptr == s.data() + s.size() && out <= max;
+}
+
+int serve(const std::vector<std::string>& args, const Env& env, std::ostream& err) {
+  std::string why;
+  const auto parsed = parse_args(args, kServeFlags, env, why);
+  if (!parsed) {
+    err << "pulse-collector serve: " << why << "\nRun 'pulse-collector serve --help' for usage.\n";
+    return kExitUsage;
+  }
+  if (!parsed->positionals().empty()) {
+    err << "pulse-collector serve: unexpected argument \"" << parsed->positionals()[0] << "\"\n";
+    return kExitUsage;
+  }
+  unsigned long port = 0, threads = 0;
+  if (!parse_number(parsed->get_or("port", ""), 65535, port)) {
+    err << "pulse-collector serve: --port: not a port number (0-65535)\n";
+    return kExitUsage;
+  }
+  if (!parse_number(parsed->get_or("threads", ""), 64, threads) || threads == 0) {
+    err << "pulse-collector serve: --threads: must be between 1 and 64\n";
+    return kExitUsage;
+  }
+
+  ApiConfig api;
+  api.api_keys = parsed->all("api-key");
+  if (const auto file = parsed->get("api-key-file")) {
+    std::ifstream in(*file);
+    if (!in) {
+      err << "pulse-collector serve: --api-key-file: cannot read " << *file << "\n";
+      return kExitUsage;
+    }
+    for (std::string line; std::getline(in, line);)
+      if (auto k = trim(line); !k.empty() && k[0] != '#') api.api_keys.push_back(k);
+  }
+  if (const auto keys = env.non_empty("PULSE_COLLECTOR_API_KEYS")) {
+    std::string list = *keys;
+    for (std::size_t start = 0; start <= list.size();) {
+      const auto comma = std::min(list.find(',', start), list.size());
+      if (auto k = trim(list.substr(start, comma - start)); !k.empty()) api.api_keys.push_back(k);
+      start = comma + 1;
+    }
+  }
+  const std::string bind = parsed->get_or("bind", "127.0.0.1");
+  if (api.api_keys.empty()) {
+    if (!is_loopback(bind)) {
+      err << "pulse-collector serve: refusing to listen on " << bind
+          << " without an API key: give --api-key-file, --api-key or PULSE_COLLECTOR_API_KEYS "
+             "(or bind to 127.0.0.1)\n";
+      return kExitUsage;
+    }
+    api.open_access = true;
+  }
+
+  const std::string db_path = parsed->get_or("db", default_db_path(env));
+  std::unique_ptr<Store> store;
+  try {
+    store = open_sqlite_store(db_path);
+  } catch (const std::exception& e) {
+    err << "pulse-collector serve: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  Api handler(*store, api, [] { return unix_now(); });
+
+  auto log_mutex = std::make_shared<std::mutex>();
+  ServerOptions opt;
+  opt.bind = bind;
+  opt.port = static_cast<std::uint16_t>(port);
+  opt.tls_cert = parsed->get_or("tls-cert", "");
+  opt.tls_key = parsed->get_or("tls-key", "");
+  opt.threads = static_cast<int>(threads);
+  opt.log = [&err, log_mutex](const std::string& line) {
+    std::lock_guard lock(*log_mutex);
+    err << "pulse-collector: " << line << std::endl;
+  };
+  try {
+    HttpServer server(opt, [&handler](const ServerRequest& r) { return handler.handle(r); });
+    server.handle_signals();
+    {
+      std::lock_guard lock(*log_mutex);
+      err << "pulse-collector " PULSE_VERSION " listening on " << (server.tls() ? "https" : "http") << "://"
+          << (bind.find(':') != std::string::npos ? "[" + bind + "]" : bind) << ":" << server.port()
+          << " (database " << db_path << ")" << std::endl;
+      if (api.open_access)
+        err << "pulse-collector: no API key configured: accepting any key, because it listens on loopback only"
+            << std::endl;
+    }
+    server.run();
+  } catch (const std::exception& e) {
+    err << "pulse-collector serve: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  err << "pulse-collector: stopped" << std::endl;
+  return kExitOk;
+}
+
+std::string time_or_dash(const std::optional<std::int64_t>& t) { return t ? format_rfc3339(*t) : "-"; }
+
+int events(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  std::string why;
+  const auto parsed = parse_args(args, kEventsFlags, env, why);
+  if (!parsed) {
+    err << "pulse-collector events: " << why << "\nRun 'pulse-collector events --help' for usage.\n";
+    return kExitUsage;
+  }
+  EventQuery q;
+  q.type = parsed->get_or("type", "");
+  if (!q.type.empty() && q.type != "change" && q.type != "deployment" && q.type != "incident") {
+    err << "pulse-collector events: --type: must be change, deployment or incident\n";
+    return kExitUsage;
+  }
+  q.system = parsed->get("system");
+  if (const auto since = parsed->get("since")) {
+    unsigned long secs = 0;
+    if (const auto t = parse_rfc3339(*since)) q.since = *t;
+    else if (parse_number(*since, 1UL << 40, secs)) q.since = static_cast<std::int64_t>(secs);
+    else {
+      err << "pulse-collector events: --since: not an RFC 3339 time or Unix seconds\n";
+      return kExitUsage;
+    }
+  }
+  unsigned long limit = 0;
+  if (!parse_number(parsed->get_or("limit", ""), 1'000'000, limit) || limit == 0) {
+    err << "pulse-collector events: --limit: must be between 1 and 1000000\n";
+    return kExitUsage;
+  }
+  q.limit = limit;
+  const std::string format = parsed->get_or("format", "table");
+  if (format != "table" && format != "json") {
+    err << "pulse-collector events: --format: must be table or json\n";
+    return kExitUsage;
+  }
+  const std::string db_path = parsed->get_or("db", default_db_path(env));
+  std::vector<StoredEvent> list;
+  try {
+    list = open_sqlite_store(db_path)->list(q);
+  } catch (const std::exception& e) {
+    err << "pulse-collector events: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  if (format == "json") {
+    out << "[";
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto& e = list[i];
+      std::string line = i ? "," : "";
+      line += "{\"type\":";
+      append_json_string(line, e.type);
+      line += ",\"system\":";
+      append_json_string(line, e.system);
+      line += ",\"id\":";
+      append_json_string(line, e.id);
+      line += ",\"source\":";
+      append_json_string(line, e.source);
+      for (auto [name, t] : {std::pair{"time_created", e.time_created}, std::pair{"time_pushed", e.time_pushed},
+                             std::pair{"time_resolved", e.time_resolved}})
+        line += std::string(",\"") + name + "\":" + (t ? "\"" + format_rfc3339(*t) + "\"" : "null");
+      line += ",\"changes\":" + std::to_string(e.changes.size()) + "}";
+      out << line;
+    }
+    out << "]\n";
+    return kExitOk;
+  }
+  if (list.empty()) {
+    out << "no events" << (q.type.empty() ? "" : " of type " + q.type) << " in " << db_path << "\n";
+    return kExitOk;
+  }
+  auto cut = [](const std::string& s, std::size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "~"; };
+  out << std::left << std::setw(11) << "TYPE" << std::setw(13) << "SYSTEM" << std::setw(42) << "ID"
+      << std::setw(21) << "TIME" << std::setw(21) << "PUSHED" << std::setw(21) << "RESOLVED"
+      << std::setw(8) << "CHANGES" << "SOURCE\n";
+  for (const auto& e : list) {
+    out << std::left << std::setw(11) << e.type << std::setw(13) << cut(e.system.empty() ? "-" : e.system, 12)
+        << std::setw(42) << cut(e.id, 41) << std::setw(21) << time_or_dash(e.time_created) << std::setw(21)
+        << time_or_dash(e.time_pushed) << std::setw(21) << time_or_dash(e.time_resolved) << std::setw(8)
+        << (e.type == "deployment" ? std::to_string(e.changes.size()) : "-") << e.source << "\n";
+  }
+  out << list.size() << " event(s), newest first\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+std::string default_db_path(const Env& env) {
+  if (const auto xdg = env.non_empty("XDG_DATA_HOME")) return *xdg + "/pulse/collector.db";
+  if (const auto home = env.non_empty("HOME")) return *home + "/.local/share/pulse/collector.db";
+  return "pulse-collector.db";
+}
+
+int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << kUsage;
+    return kExitUsage;
+  }
+  const std::string& cmd = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    if (!rest.empty() && rest[0] == "serve") out << "Usage: pulse-collector serve [flags]\n\n" << flags_help(kServeFlags);
+    else if (!rest.empty() && rest[0] == "events") out << "Usage: pulse-collector events [flags]\n\n" << flags_help(kEventsFlags);
+    else out << kUsage;
+    return kExitOk;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    out << "pulse-collector " PULSE_VERSION "\n";
+    return kExitOk;
+  }
+  if (cmd == "serve") {
+    if (wants_help(rest)) {
+      out << "Usage: pulse-collector serve [flags]\n\nReceives events on POST /v1/ingestion/cli (the Go "
+             "pulse-event-cli's API) and stores them.\nAlso: GET /v1/events, GET /healthz.\n\n"
+          << flags_help(kServeFlags)
+          << "\nAPI keys also come from $PULSE_COLLECTOR_API_KEYS (comma-separated).\n";
+      return kExitOk;
+    }
+    return serve(rest, env, err);
+  }
+  if (cmd == "events") {
+    if (wants_help(rest)) {
+      out << "Usage: pulse-collector events [flags]\n\nLists stored events, newest first.\n\n"
+          << flags_help(kEventsFlags);
+      return kExitOk;
+    }
+    return events(rest, env, out, err);
+  }
+  err << "pulse-collector: unknown command \"" << cmd << "\"\n\n" << kUsage;
+  return kExitUsage;
+}
+
+}  // namespace pulse::collector

@@ -1,0 +1,24 @@
+// pulse-collector's commands. main() only forwards here.
+#pragma once
+
+#include "env.hpp"
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace pulse::collector {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  ///< could not start or run (port in use, database error)
+inline constexpr int kExitUsage = 2;    ///< bad flags or values
+
+inline constexpr std::uint16_t kDefaultPort = 8765;
+
+/// Runs `pulse-collector ARGS...` (args exclude the program name).
+int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err);
+
+/// $XDG_DATA_HOME/pulse/collector.db, or ~/.local/share/pulse/collector.db.
+std::string default_db_path(const Env& env);
+
+}  // namespace pulse::collector

@@ -1,0 +1,321 @@
+#include "ingest.hpp"
+
+#include "ingestion.hpp"
+#include "timeutil.hpp"
+#include "url.hpp"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <charconv>
+
+namespace pulse::collector {
+
+namespace json = boost::json;
+
+std::string error_body(std::string_view message) {
+  std::string out = "{\"error\":";
+  append_json_string(out, message);
+  out += '}';
+  return out;
+}
+
+namespace {
+
+constexpr std::size_t kMaxIdentifier = 1024;
+constexpr std::size_t kMaxShortField = 256;
+constexpr std::size_t kMaxChanges = 100'000;
+
+ServerResponse reply(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
+ServerResponse error(int status, std::string_view message) { return reply(status, error_body(message)); }
+
+json::parse_options parse_opts() {
+  json::parse_options o;
+  o.max_depth = 32;
+  return o;
+}
+
+// Field readers: each returns false and sets `why` naming the field.
+bool read_string(const json::object& o, std::string_view field, std::size_t max, bool allow_empty,
+                 std::string& out, std::string& why) {
+  const auto* v = o.if_contains(field);
+  if (!v || v->is_null()) {
+    why = std::string(field) + ": missing";
+    return false;
+  }
+  if (!v->is_string()) {
+    why = std::string(field) + ": must be a string";
+    return false;
+  }
+  const auto& s = v->as_string();
+  if (!allow_empty && s.empty()) {
+    why = std::string(field) + ": must not be empty";
+    return false;
+  }
+  if (s.size() > max) {
+    why = std::string(field) + ": longer than " + std::to_string(max) + " bytes";
+    return false;
+  }
+  out.assign(s.data(), s.size());
+  return true;
+}
+
+bool read_time(const json::object& o, std::string_view field, std::int64_t& out, std::string& why) {
+  std::string text;
+  if (!read_string(o, field, 64, false, text, why)) return false;
+  const auto t = parse_rfc3339(text);
+  if (!t || *t >= kLatestPlausible) {
+    why = std::string(field) + ": not a valid RFC 3339 time (e.g. 2020-10-16T12:40:32Z)";
+    return false;
+  }
+  out = *t;
+  return true;
+}
+
+bool read_string_array(const json::object& o, std::string_view field, std::size_t max_items,
+                       std::vector<std::string>& out, std::string& why) {
+  const auto* v = o.if_contains(field);
+  if (!v || v->is_null()) return true;  // the Go CLI sends null for an empty list
+  if (!v->is_array()) {
+    why = std::string(field) + ": must be an array of strings";
+    return false;
+  }
+  const auto& a = v->as_array();
+  if (a.size() > max_items) {
+    why = std::string(field) + ": more than " + std::to_string(max_items) + " items";
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].is_string() || a[i].as_string().empty() || a[i].as_string().size() > kMaxIdentifier) {
+      why = std::string(field) + "[" + std::to_string(i) + "]: must be a non-empty string";
+      return false;
+    }
+    out.emplace_back(a[i].as_string());
+  }
+  return true;
+}
+
+std::optional<Event> decode_object(const json::value& v, std::string& why) {
+  if (!v.is_object()) {
+    why = "body: must be a JSON object";
+    return std::nullopt;
+  }
+  const auto& o = v.as_object();
+  std::string type;
+  if (!read_string(o, "$type", 32, false, type, why)) return std::nullopt;
+  std::string source;
+  if (!read_string(o, "source", kMaxShortField, true, source, why)) return std::nullopt;
+  if (type == "change") {
+    Change c;
+    c.source = std::move(source);
+    if (!read_string(o, "change_id", kMaxIdentifier, false, c.change_id, why) ||
+        !read_time(o, "time_created", c.time_created, why) ||
+        !read_string(o, "event_type", kMaxShortField, false, c.event_type, why))
+      return std::nullopt;
+    if (c.event_type != "commit" && c.event_type != "push") {
+      why = "event_type: must be \"commit\" or \"push\"";
+      return std::nullopt;
+    }
+    return c;
+  }
+  if (type == "deployment") {
+    Deployment d;
+    d.source = std::move(source);
+    if (!read_string(o, "deploy_id", kMaxIdentifier, false, d.deploy_id, why) ||
+        !read_time(o, "time_created", d.time_created, why) ||
+        !read_string_array(o, "changes", kMaxChanges, d.changes, why) ||
+        !read_string_array(o, "teams", 1000, d.teams, why))
+      return std::nullopt;
+    return d;
+  }
+  if (type == "incident") {
+    Incident i;
+    i.source = std::move(source);
+    if (!read_string(o, "incident_id", kMaxIdentifier, false, i.incident_id, why) ||
+        !read_time(o, "time_created", i.time_created, why) ||
+        !read_time(o, "time_resolved", i.time_resolved, why))
+      return std::nullopt;
+    if (i.time_resolved < i.time_created) {
+      why = "time_resolved: before time_created";
+      return std::nullopt;
+    }
+    return i;
+  }
+  why = "$type: unknown event type \"" + type.substr(0, 32) + "\" (expected change, deployment or incident)";
+  return std::nullopt;
+}
+
+std::string sha256(std::string_view s) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
+  return std::string(reinterpret_cast<const char*>(md), sizeof md);
+}
+
+std::string stored_json(const StoredEvent& e) {
+  std::string out = "{\"type\":";
+  append_json_string(out, e.type);
+  out += ",\"system\":";
+  append_json_string(out, e.system);
+  out += ",\"id\":";
+  append_json_string(out, e.id);
+  out += ",\"source\":";
+  append_json_string(out, e.source);
+  auto time = [&out](const char* name, const std::optional<std::int64_t>& t) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+    if (t) out += "\"" + format_rfc3339(*t) + "\"";
+    else out += "null";
+  };
+  time("time_created", e.time_created);
+  time("time_pushed", e.time_pushed);
+  time("time_resolved", e.time_resolved);
+  if (e.type == "deployment") {
+    auto arr = [&out](const char* name, const std::vector<std::string>& v) {
+      out += ",\"";
+      out += name;
+      out += "\":[";
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, v[i]);
+      }
+      out += ']';
+    };
+    arr("changes", e.changes);
+    arr("teams", e.teams);
+  }
+  out += ",\"received_at\":\"" + format_rfc3339(e.received_at) + "\"}";
+  return out;
+}
+
+}  // namespace
+
+std::optional<Event> decode_event(std::string_view body, std::string& why) {
+  unsigned char buf[4096];
+  json::monotonic_resource mr(buf, sizeof buf);
+  boost::system::error_code ec;
+  const json::value v = json::parse(body, ec, &mr, parse_opts());
+  if (ec) {
+    why = "body: not valid JSON (" + ec.message() + ")";
+    return std::nullopt;
+  }
+  return decode_object(v, why);
+}
+
+Api::Api(Store& store, ApiConfig config, std::function<std::int64_t()> now)
+    : store_(store), config_(std::move(config)), now_(std::move(now)) {
+  for (const auto& k : config_.api_keys) key_digests_.push_back(sha256(k));
+}
+
+bool Api::authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const {
+  std::optional<std::string> key = query_key;
+  if (const auto auth = request.header("Authorization"); auth && auth->size() > 7 &&
+                                                          (auth->starts_with("Bearer ") || auth->starts_with("bearer ")))
+    key = auth->substr(7);
+  if (key_digests_.empty()) return config_.open_access;
+  if (!key || key->empty()) return false;
+  // Compare digests in constant time: neither the key nor its length leaks.
+  const std::string digest = sha256(*key);
+  bool ok = false;
+  for (const auto& d : key_digests_) ok |= CRYPTO_memcmp(d.data(), digest.data(), d.size()) == 0;
+  return ok;
+}
+
+ServerResponse Api::handle(const ServerRequest& request) {
+  const auto target = parse_target(request.target);
+  if (!target) return error(400, "malformed request target");
+  const std::string& path = target->path;
+  if (path == "/healthz") return reply(200, R"({"status":"ok"})");
+
+  const bool ingest_single = path == kIngestionPath;
+  const bool ingest_batch = path == kBatchPath;
+  if (ingest_single || ingest_batch || path == "/v1/events") {
+    const bool is_get = path == "/v1/events";
+    if (request.method != (is_get ? "GET" : "POST")) {
+      auto r = error(405, "method not allowed");
+      r.headers.push_back({"Allow", is_get ? "GET" : "POST"});
+      return r;
+    }
+    if (!authorized(request, target->param("api_key"))) {
+      auto r = error(401, "missing or invalid API key");
+      r.headers.push_back({"WWW-Authenticate", "Bearer"});
+      return r;
+    }
+    if (is_get) return list_events(request);
+    return ingest(request, ingest_batch, target->param("system").value_or(""));
+  }
+  return error(404, "no such route: " + path.substr(0, 100));
+}
+
+ServerResponse Api::ingest(const ServerRequest& request, bool batch, const std::string& system) {
+  if (system.size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
+  std::vector<Event> events;
+  std::string why;
+  if (!batch) {
+    auto e = decode_event(request.body, why);
+    if (!e) return error(400, why);
+    events.push_back(std::move(*e));
+  } else {
+    json::monotonic_resource mr;
+    boost::system::error_code ec;
+    const json::value v = json::parse(request.body, ec, &mr, parse_opts());
+    if (ec) return error(400, "body: not valid JSON (" + ec.message() + ")");
+    if (!v.is_array()) return error(400, "body: a batch must be a JSON array of events");
+    const auto& a = v.as_array();
+    if (a.empty()) return error(400, "body: empty batch");
+    if (a.size() > config_.max_batch)
+      return error(413, "body: more than " + std::to_string(config_.max_batch) + " events in one batch");
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      auto e = decode_object(a[i], why);
+      if (!e) return error(400, "events[" + std::to_string(i) + "]." + why);
+      events.push_back(std::move(*e));
+    }
+  }
+  const PutResult r = store_.put(events, system, now_());
+  auto res = reply(200, "{\"stored\":" + std::to_string(r.stored) + ",\"duplicates\":" +
+                            std::to_string(r.duplicates) + "}");
+  res.headers.push_back({std::string(kBatchHeader), std::to_string(config_.max_batch)});
+  return res;
+}
+
+ServerResponse Api::list_events(const ServerRequest& request) {
+  const auto target = parse_target(request.target);
+  EventQuery q;
+  q.type = target->param("type").value_or("");
+  if (!q.type.empty() && q.type != "change" && q.type != "deployment" && q.type != "incident")
+    return error(400, "type: must be change, deployment or incident");
+  q.system = target->param("system");
+  if (const auto since = target->param("since"); since && !since->empty()) {
+    std::int64_t t = 0;
+    if (auto parsed = parse_rfc3339(*since)) {
+      t = *parsed;
+    } else {
+      const auto [ptr, ec] = std::from_chars(since->data(), since->data() + since->size(), t);
+      if (ec != std::errc{} || ptr != since->data() + since->size())
+        return error(400, "since: not an RFC 3339 time or Unix seconds");
+    }
+    q.since = t;
+  }
+  if (const auto limit = target->param("limit"); limit && !limit->empty()) {
+    std::size_t n = 0;
+    const auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
+    if (ec != std::errc{} || ptr != limit->data() + limit->size() || n == 0 || n > 100'000)
+      return error(400, "limit: must be between 1 and 100000");
+    q.limit = n;
+  }
+  const auto events = store_.list(q);
+  std::string body = "{\"events\":[";
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i) body += ',';
+    body += stored_json(events[i]);
+  }
+  body += "],\"count\":" + std::to_string(events.size()) + "}";
+  return reply(200, std::move(body));
+}
+
+}  // namespace pulse::collector

@@ -1,0 +1,52 @@
+// The collector's HTTP API: ingestion (the Go CLI's wire format, plus a
+// batch extension), event listing and health. Pure request -> response
+// logic over a Store, so tests can call it without a socket.
+#pragma once
+
+#include "event.hpp"
+#include "http_server.hpp"
+#include "store.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pulse::collector {
+
+struct ApiConfig {
+  std::vector<std::string> api_keys;  ///< accepted keys; empty with open_access: any key
+  bool open_access = false;           ///< only ever set while bound to loopback
+  std::size_t max_batch = 1000;       ///< events per batch request
+};
+
+/// Decodes and validates one event body (the JSON object the Go CLI sends).
+/// Accepts what the Go CLI sends, including `"changes":null` and times with
+/// a local offset. On failure returns nullopt and sets `why` to a one-line
+/// reason that names the field ("time_created: not a valid RFC 3339 time").
+std::optional<Event> decode_event(std::string_view body, std::string& why);
+
+class Api {
+ public:
+  /// `store` is borrowed and must outlive the Api.
+  Api(Store& store, ApiConfig config, std::function<std::int64_t()> now);
+
+  /// Thread-safe.
+  ServerResponse handle(const ServerRequest& request);
+
+ private:
+  bool authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const;
+  ServerResponse ingest(const ServerRequest& request, bool batch, const std::string& system);
+  ServerResponse list_events(const ServerRequest& request);
+
+  Store& store_;
+  ApiConfig config_;
+  std::vector<std::string> key_digests_;
+  std::function<std::int64_t()> now_;
+};
+
+/// {"error":"..."} with the message escaped.
+std::string error_body(std::string_view message);
+
+}  // namespace pulse::collector

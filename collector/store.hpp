@@ -1,0 +1,57 @@
+// Where the collector keeps events. Events are upserted by
+// (type, system, identifier), so a re-sent event is stored once.
+#pragma once
+
+#include "event.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pulse::collector {
+
+/// An event as stored. For a change, `time_created` is its commit time and
+/// `time_pushed` its first push time; either may be unknown.
+struct StoredEvent {
+  std::string type;  ///< change | deployment | incident
+  std::string system;
+  std::string id;
+  std::string source;
+  std::optional<std::int64_t> time_created;
+  std::optional<std::int64_t> time_pushed;
+  std::optional<std::int64_t> time_resolved;
+  std::vector<std::string> changes;  ///< deployments
+  std::vector<std::string> teams;    ///< deployments
+  std::int64_t received_at = 0;
+};
+
+struct EventQuery {
+  std::string type;                   ///< empty: all types
+  std::optional<std::string> system;  ///< nullopt: all systems
+  std::optional<std::int64_t> since;  ///< event time (created, else pushed) at or after
+  std::size_t limit = 1000;
+};
+
+struct PutResult {
+  std::size_t stored = 0;      ///< new events, or changes that gained a time
+  std::size_t duplicates = 0;  ///< already known, nothing changed
+};
+
+/// Thread-safe. Every put is durable when it returns (committed and synced).
+class Store {
+ public:
+  virtual ~Store() = default;
+  /// Stores `events` for `system` in one transaction: all or nothing.
+  /// Throws std::runtime_error on storage failure.
+  virtual PutResult put(const std::vector<Event>& events, const std::string& system, std::int64_t now) = 0;
+  /// Newest first.
+  virtual std::vector<StoredEvent> list(const EventQuery& query) = 0;
+};
+
+/// Opens (creating if needed, with parent directories) an SQLite database and
+/// applies pending migrations. Throws std::runtime_error naming the file.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+
+}  // namespace pulse::collector

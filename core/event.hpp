@@ -1,0 +1,54 @@
+// The three events of the Pulse ingestion API and their wire encoding.
+//
+// Encoding is byte-for-byte what Codacy's Go pulse-event-cli sends (field
+// order, compact JSON, Go's string escaping), except that times are always
+// UTC and an empty change list is `[]`, never `null`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace pulse {
+
+struct Change {
+  std::string source = "cli";
+  std::string change_id;
+  std::int64_t time_created = 0;       ///< Unix seconds
+  std::string event_type = "commit";   ///< "commit" (commit time) or "push" (push time)
+};
+
+struct Deployment {
+  std::string source = "cli";
+  std::string deploy_id;
+  std::int64_t time_created = 0;
+  std::vector<std::string> changes;
+  std::vector<std::string> teams;
+};
+
+struct Incident {
+  std::string source = "cli";
+  std::string incident_id;
+  std::int64_t time_created = 0;
+  std::int64_t time_resolved = 0;
+};
+
+using Event = std::variant<Change, Deployment, Incident>;
+
+/// "change", "deployment" or "incident": the `$type` of the event.
+std::string_view type_name(const Event& e);
+
+/// The event's identifier (change_id, deploy_id or incident_id).
+const std::string& identifier(const Event& e);
+
+/// The compact JSON body the Go CLI sends for this event.
+std::string encode_body(const Event& e);
+
+/// Appends `s` as a JSON string literal with Go's encoding/json escaping
+/// (HTML-safe: <, >, & and U+2028/U+2029 escaped; invalid UTF-8 becomes
+/// U+FFFD).
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace pulse

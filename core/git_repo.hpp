@@ -1,0 +1,49 @@
+// Read access to a git repository through libgit2. The only file that
+// includes <git2.h> is git_repo.cpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulse {
+
+struct CommitInfo {
+  std::string sha;
+  std::int64_t commit_time = 0;  ///< committer time, Unix seconds
+  std::int64_t author_time = 0;
+};
+
+/// An open repository. Not thread-safe: one instance per thread.
+class GitRepository {
+ public:
+  /// Opens the repository containing `path` (searching upwards like git).
+  /// Returns null and sets `why` if there is none.
+  static std::unique_ptr<GitRepository> open(const std::string& path, std::string& why);
+  ~GitRepository();
+  GitRepository(const GitRepository&) = delete;
+  GitRepository& operator=(const GitRepository&) = delete;
+
+  /// Full SHA of the commit `rev` names ("HEAD~2", "v1.0", a short SHA).
+  std::optional<std::string> resolve(std::string_view rev, std::string& why);
+
+  /// Commits reachable from `to` but not from `from` (`git log from..to`),
+  /// merges included, newest first. With `paths`, only commits that change
+  /// one of them (paths relative to the directory the repository was opened
+  /// from; merges only when they differ from every parent), like
+  /// `git log from..to -- paths`. Returns false and sets `why` on failure.
+  bool log_range(std::string_view from, std::string_view to, const std::vector<std::string>& paths,
+                 std::vector<CommitInfo>& out, std::string& why);
+
+  bool is_shallow() const;
+
+ private:
+  struct Impl;
+  explicit GitRepository(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pulse

@@ -1,0 +1,337 @@
+#include "http_server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace pulse {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using beast::error_code;
+
+std::optional<std::string> ServerRequest::header(std::string_view name) const {
+  for (const auto& h : headers)
+    if (beast::iequals(h.name, name)) return h.value;
+  return std::nullopt;
+}
+
+namespace {
+
+// What stop() needs to reach a connection: its executor and a way to close
+// it. `stream` is touched only on the connection's strand.
+struct Conn {
+  asio::any_io_executor executor;
+  beast::tcp_stream* stream = nullptr;
+  std::atomic<bool> busy{false};
+};
+
+std::string json_error(std::string_view message) {
+  std::string out = R"({"error":")";
+  for (char c : message) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += "\"}";
+  return out;
+}
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  ServerOptions opt;
+  Handler handler;
+  asio::io_context ioc;
+  std::optional<asio::ssl::context> ssl_ctx;
+  tcp::acceptor acceptor{ioc};
+  asio::signal_set signals{ioc};
+  asio::steady_timer grace{ioc};
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::map<std::uint64_t, std::weak_ptr<Conn>> conns;
+  std::uint64_t next_id = 0;
+  std::atomic<std::size_t> active{0};
+
+  void log(const std::string& line) const {
+    if (opt.log) opt.log(line);
+  }
+
+  void begin_stop() {
+    if (stopping.exchange(true)) return;
+    error_code ignored;
+    acceptor.close(ignored);
+    signals.cancel(ignored);
+    std::lock_guard lock(mutex);
+    for (auto& [id, weak] : conns) {
+      if (auto c = weak.lock(); c && !c->busy) close_conn(c);
+    }
+    if (active == 0) return;
+    grace.expires_after(opt.shutdown_grace);
+    grace.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec) return;  // cancelled: every connection finished in time
+      self->log("shutdown: " + std::to_string(self->active.load()) +
+                " connection(s) still busy after the grace period; closing them");
+      std::lock_guard guard(self->mutex);
+      for (auto& [id, weak] : self->conns)
+        if (auto c = weak.lock()) close_conn(c);
+    });
+  }
+
+  static void close_conn(const std::shared_ptr<Conn>& c) {
+    asio::post(c->executor, [weak = std::weak_ptr<Conn>(c)] {
+      if (auto conn = weak.lock(); conn && conn->stream) {
+        error_code ignored;
+        conn->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        conn->stream->socket().close(ignored);
+      }
+    });
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      error_code ec;
+      tcp::socket socket(asio::make_strand(ioc));
+      co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+      if (stopping) co_return;
+      if (ec) {
+        log("accept: " + ec.message());
+        // Out of file descriptors and the like: breathe instead of spinning.
+        asio::steady_timer pause(ioc, std::chrono::milliseconds(50));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      if (active >= opt.max_connections) {
+        socket.close(ec);
+        continue;
+      }
+      ++active;
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, session(std::move(socket)), [self = shared_from_this()](std::exception_ptr e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex2) {
+            self->log(std::string("connection: ") + ex2.what());
+          }
+        }
+        if (--self->active == 0 && self->stopping) self->grace.cancel();
+      });
+    }
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    auto conn = std::make_shared<Conn>();
+    conn->executor = socket.get_executor();
+    std::uint64_t id;
+    {
+      std::lock_guard lock(mutex);
+      id = next_id++;
+      conns[id] = conn;
+    }
+    error_code ec;
+    std::string remote;
+    {
+      const auto ep = socket.remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    beast::tcp_stream stream(std::move(socket));
+    if (ssl_ctx) {
+      beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), *ssl_ctx);
+      conn->stream = &beast::get_lowest_layer(tls);
+      beast::get_lowest_layer(tls).expires_after(opt.read_timeout);
+      co_await tls.async_handshake(asio::ssl::stream_base::server,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) co_await serve(tls, *conn, remote);
+      conn->stream = nullptr;
+      beast::get_lowest_layer(tls).socket().close(ec);
+    } else {
+      conn->stream = &stream;
+      co_await serve(stream, *conn, remote);
+      conn->stream = nullptr;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream.socket().close(ec);
+    }
+    std::lock_guard lock(mutex);
+    conns.erase(id);
+  }
+
+  template <class Stream>
+  asio::awaitable<void> write_error(Stream& stream, http::status status, std::string_view message) {
+    http::response<http::string_body> res{status, 11};
+    res.set(http::field::content_type, "application/json");
+    res.body() = json_error(message);
+    res.keep_alive(false);
+    res.prepare_payload();
+    error_code ec;
+    beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
+    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream, Conn& conn, const std::string& remote) {
+    beast::flat_buffer buffer;
+    bool first = true;
+    while (!stopping) {
+      error_code ec;
+      auto redirect = asio::redirect_error(asio::use_awaitable, ec);
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(opt.body_limit);
+      parser.header_limit(16 * 1024);
+      conn.busy = false;
+      beast::get_lowest_layer(stream).expires_after(first ? opt.read_timeout : opt.idle_timeout);
+      co_await http::async_read_header(stream, buffer, parser, redirect);
+      conn.busy = true;
+      first = false;
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+          ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+          ec == asio::error::bad_descriptor || ec == asio::ssl::error::stream_truncated)
+        co_return;
+      if (ec == http::error::header_limit) {
+        co_await write_error(stream, http::status::request_header_fields_too_large, "request headers too large");
+        co_return;
+      }
+      if (ec) {
+        co_await write_error(stream, http::status::bad_request, "malformed HTTP request");
+        co_return;
+      }
+      if (const auto len = parser.content_length(); len && *len > opt.body_limit) {
+        co_await write_error(stream, http::status::payload_too_large,
+                             "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
+        co_return;
+      }
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
+        co_await http::async_write(stream, cont, redirect);
+        if (ec) co_return;
+      }
+      beast::get_lowest_layer(stream).expires_after(opt.read_timeout);
+      co_await http::async_read(stream, buffer, parser, redirect);
+      if (ec == http::error::body_limit) {
+        co_await write_error(stream, http::status::payload_too_large,
+                             "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
+        co_return;
+      }
+      if (ec == beast::error::timeout || ec == http::error::partial_message ||
+          ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+          ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+        co_return;
+      if (ec) {
+        co_await write_error(stream, http::status::bad_request, "malformed HTTP request");
+        co_return;
+      }
+
+      auto& req = parser.get();
+      ServerRequest request;
+      request.method = std::string(req.method_string());
+      request.target = std::string(req.target());
+      for (const auto& f : req) request.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+      request.body = std::move(req.body());
+      request.remote = remote;
+
+      ServerResponse response;
+      try {
+        response = handler(request);
+      } catch (const std::exception& e) {
+        log("handler failed for " + request.method + " " + request.target.substr(0, request.target.find('?')) +
+            ": " + e.what());
+        response = {500, "application/json", json_error("internal error"), {}};
+      }
+
+      http::response<http::string_body> res{static_cast<http::status>(response.status), req.version()};
+      res.set(http::field::server, "pulse/" PULSE_VERSION);
+      res.set(http::field::content_type, response.content_type);
+      for (const auto& h : opt.extra_headers) res.set(h.name, h.value);
+      for (const auto& h : response.headers) res.set(h.name, h.value);
+      res.body() = std::move(response.body);
+      res.keep_alive(req.keep_alive() && !stopping);
+      res.prepare_payload();
+      beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
+      co_await http::async_write(stream, res, redirect);
+      if (ec || !res.keep_alive()) co_return;
+    }
+  }
+};
+
+HttpServer::HttpServer(ServerOptions options, Handler handler) : impl_(std::make_shared<Impl>()) {
+  impl_->opt = std::move(options);
+  impl_->handler = std::move(handler);
+  auto& opt = impl_->opt;
+  const std::string where = opt.bind + ":" + std::to_string(opt.port);
+
+  if (!opt.tls_cert.empty() || !opt.tls_key.empty()) {
+    if (opt.tls_cert.empty() || opt.tls_key.empty())
+      throw std::runtime_error("TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
+    impl_->ssl_ctx.emplace(asio::ssl::context::tls_server);
+    auto& ctx = *impl_->ssl_ctx;
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    error_code ec;
+    ctx.use_certificate_chain_file(opt.tls_cert, ec);
+    if (ec) throw std::runtime_error("load TLS certificate " + opt.tls_cert + ": " + ec.message());
+    ctx.use_private_key_file(opt.tls_key, asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("load TLS key " + opt.tls_key + ": " + ec.message());
+  }
+
+  error_code ec;
+  const auto address = asio::ip::make_address(opt.bind, ec);
+  if (ec) throw std::runtime_error("listen on " + where + ": \"" + opt.bind + "\" is not an IP address");
+  const tcp::endpoint endpoint(address, opt.port);
+  auto& acc = impl_->acceptor;
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(endpoint, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("listen on " + where + ": " + ec.message());
+  asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
+}
+
+HttpServer::~HttpServer() = default;
+
+std::uint16_t HttpServer::port() const {
+  error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+bool HttpServer::tls() const { return impl_->ssl_ctx.has_value(); }
+
+void HttpServer::handle_signals() {
+  impl_->signals.add(SIGINT);
+  impl_->signals.add(SIGTERM);
+  impl_->signals.async_wait([weak = std::weak_ptr<Impl>(impl_)](error_code ec, int) {
+    if (auto self = weak.lock(); self && !ec) self->begin_stop();
+  });
+}
+
+void HttpServer::run() {
+  const int n = std::max(1, impl_->opt.threads);
+  std::vector<std::thread> extra;
+  for (int i = 1; i < n; ++i) extra.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : extra) t.join();
+}
+
+void HttpServer::stop() {
+  asio::post(impl_->ioc, [self = impl_] { self->begin_stop(); });
+}
+
+}  // namespace pulse

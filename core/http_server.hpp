@@ -1,0 +1,82 @@
+// HTTP/1.1 server scaffolding over TCP or TLS, shared by every server we
+// ship (collector, incident receiver) and by test servers. Free of Asio and
+// Beast: only http_server.cpp includes them.
+#pragma once
+
+#include "http_client.hpp"  // Header, Millis
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pulse {
+
+struct ServerRequest {
+  std::string method;
+  std::string target;
+  std::vector<Header> headers;
+  std::string body;
+  std::string remote;  ///< peer address, "127.0.0.1:53412"
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+struct ServerResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<Header> headers;
+};
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 0;          ///< 0: any free port (see HttpServer::port)
+  std::string tls_cert;            ///< PEM certificate chain; with tls_key, serve HTTPS
+  std::string tls_key;             ///< PEM private key
+  std::size_t body_limit = 1 << 20;
+  Millis read_timeout{30'000};     ///< to receive one whole request once it started
+  Millis write_timeout{30'000};    ///< to send one response
+  Millis idle_timeout{60'000};     ///< between requests on a kept-alive connection
+  Millis shutdown_grace{10'000};   ///< in-flight requests get this long after stop()
+  std::size_t max_connections = 1024;
+  int threads = 2;
+  std::vector<Header> extra_headers;  ///< added to every response
+  std::function<void(const std::string&)> log;  ///< errors and notices; may be empty
+};
+
+/// Handles one request. Called concurrently from several threads; must be
+/// thread-safe. An exception becomes a generic 500 (its text is logged, never
+/// sent).
+using Handler = std::function<ServerResponse(const ServerRequest&)>;
+
+class HttpServer {
+ public:
+  /// Binds and listens. Throws std::runtime_error naming the address and
+  /// the cause when it cannot (port in use, bad certificate, ...).
+  HttpServer(ServerOptions options, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// The port actually bound.
+  std::uint16_t port() const;
+  bool tls() const;
+
+  /// Makes SIGINT and SIGTERM call stop(). Call before run().
+  void handle_signals();
+
+  /// Serves until stop(): stops accepting, lets in-flight requests finish
+  /// (bounded by shutdown_grace), closes idle connections, then returns.
+  void run();
+
+  /// Thread-safe and idempotent; may be called before run().
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace pulse
