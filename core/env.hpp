@@ -2,6 +2,7 @@
 // reading configuration can be tested without touching the real one.
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@ class Env {
  public:
   Env() = default;
   explicit Env(std::map<std::string, std::string, std::less<>> vars) : vars_(std::move(vars)) {}
+  Env(std::initializer_list<std::pair<const std::string, std::string>> vars) : vars_(vars) {}
 
   /// The calling process's environment (copied once).
   static Env from_process();

@@ -204,6 +204,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
           ec == asio::error::bad_descriptor || ec == asio::ssl::error::stream_truncated)
         co_return;
+      if (ec == http::error::body_limit) {  // Content-Length already says too much
+        co_await write_error(stream, http::status::payload_too_large,
+                             "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
+        co_return;
+      }
       if (ec == http::error::header_limit) {
         co_await write_error(stream, http::status::request_header_fields_too_large, "request headers too large");
         co_return;

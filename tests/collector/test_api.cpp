@@ -1,0 +1,255 @@
+// The collector's API over a real SQLite store in a temp dir.
+#include "../support/support.hpp"
+#include "ingest.hpp"
+#include "store.hpp"
+#include "timeutil.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace pulse;
+using namespace pulse::collector;
+
+namespace {
+
+struct ApiFixture {
+  test::TempDir dir;
+  std::unique_ptr<Store> store = open_sqlite_store(dir.str("sub/dir/collector.db"));
+  std::int64_t now = 1700000000;
+  Api api{*store, ApiConfig{{}, true, 1000}, [this] { return now; }};
+
+  ServerResponse post(const std::string& body, const std::string& query = "api_key=K&system=web",
+                      const std::string& path = "/v1/ingestion/cli") {
+    return call(api, "POST", path + "?" + query, body);
+  }
+  static ServerResponse call(Api& a, const std::string& method, const std::string& target, const std::string& body = "",
+                             std::vector<Header> headers = {}) {
+    ServerRequest r;
+    r.method = method;
+    r.target = target;
+    r.body = body;
+    r.headers = std::move(headers);
+    return a.handle(r);
+  }
+  std::vector<StoredEvent> all(const std::string& type = "") {
+    EventQuery q;
+    q.type = type;
+    return store->list(q);
+  }
+};
+
+const std::string kChange =
+    R"({"source":"cli","change_id":"abc","time_created":"2020-10-16T12:40:32Z","event_type":"commit","$type":"change"})";
+const std::string kPush =
+    R"({"source":"git","change_id":"abc","time_created":"2020-10-16T13:00:00Z","event_type":"push","$type":"change"})";
+const std::string kDeployment =
+    R"({"source":"cli","deploy_id":"v1","time_created":"2020-10-16T14:00:00Z","changes":["abc","def"],"teams":["a"],"$type":"deployment"})";
+const std::string kIncident =
+    R"({"source":"cli","incident_id":"i1","time_created":"2020-10-16T15:00:00Z","time_resolved":"2020-10-16T16:00:00Z","$type":"incident"})";
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(validation)
+
+BOOST_AUTO_TEST_CASE(accepts_what_the_go_cli_sends) {
+  const auto blocks = test::parse_wire_capture(test::shared_dir() / "fixtures/wire/go-cli-1.9.32-requests.txt");
+  int bodies = 0;
+  for (const auto& b : blocks)
+    for (const auto& r : b.requests) {
+      BOOST_TEST_CONTEXT(b.title << ": " << r.body) {
+        std::string why;
+        BOOST_TEST(decode_event(r.body, why).has_value(), why);
+        ++bodies;
+      }
+    }
+  BOOST_TEST(bodies >= 15);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_with_a_reason_naming_the_field) {
+  struct Row { std::string body; const char* why; };
+  const Row rows[] = {
+      {"", "body: not valid JSON"},
+      {"{", "body: not valid JSON"},
+      {"[]", "body: must be a JSON object"},
+      {R"({"source":"cli"})", "$type: missing"},
+      {R"({"$type":"merge","source":"cli"})", "$type: unknown event type \"merge\""},
+      {R"({"$type":"change","source":"cli","change_id":"a","time_created":"yesterday","event_type":"commit"})",
+       "time_created: not a valid RFC 3339 time"},
+      {R"({"$type":"change","source":"cli","time_created":"2020-10-16T12:40:32Z","event_type":"commit"})",
+       "change_id: missing"},
+      {R"({"$type":"change","source":"cli","change_id":"","time_created":"2020-10-16T12:40:32Z","event_type":"commit"})",
+       "change_id: must not be empty"},
+      {R"({"$type":"change","source":"cli","change_id":42,"time_created":"2020-10-16T12:40:32Z","event_type":"commit"})",
+       "change_id: must be a string"},
+      {R"({"$type":"change","source":"cli","change_id":"a","time_created":"2020-10-16T12:40:32Z","event_type":"merge"})",
+       "event_type: must be \"commit\" or \"push\""},
+      {R"({"$type":"change","change_id":"a","time_created":"2020-10-16T12:40:32Z","event_type":"commit"})",
+       "source: missing"},
+      {R"({"$type":"deployment","source":"cli","deploy_id":"v","time_created":"2020-10-16T12:40:32Z","changes":"abc"})",
+       "changes: must be an array of strings"},
+      {R"({"$type":"deployment","source":"cli","deploy_id":"v","time_created":"2020-10-16T12:40:32Z","changes":["a",1]})",
+       "changes[1]: must be a non-empty string"},
+      {R"({"$type":"incident","source":"cli","incident_id":"i","time_created":"2020-10-16T12:40:32Z"})",
+       "time_resolved: missing"},
+      {R"({"$type":"incident","source":"cli","incident_id":"i","time_created":"2020-10-16T12:40:32Z","time_resolved":"2020-10-16T12:00:00Z"})",
+       "time_resolved: before time_created"},
+      {R"({"$type":"change","source":"cli","change_id":"a","time_created":"2200-01-01T00:00:00Z","event_type":"commit"})",
+       "time_created: not a valid RFC 3339 time"},
+      {std::string(100, '[') + std::string(100, ']'), "body: not valid JSON"},
+      {R"({"$type":"change","source":"cli","change_id":")" + std::string(2000, 'x') +
+           R"(","time_created":"2020-10-16T12:40:32Z","event_type":"commit"})",
+       "change_id: longer than 1024 bytes"},
+  };
+  for (const auto& row : rows) {
+    BOOST_TEST_CONTEXT(row.why) {
+      std::string why;
+      BOOST_TEST(!decode_event(row.body, why).has_value());
+      BOOST_TEST(why.find(row.why) == 0u, "why = " << why);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(api)
+
+BOOST_FIXTURE_TEST_CASE(stores_each_type_and_answers_json, ApiFixture) {
+  for (const auto& body : {kChange, kDeployment, kIncident}) {
+    const auto r = post(body);
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(r.body == R"({"stored":1,"duplicates":0})");
+  }
+  const auto events = all();
+  BOOST_REQUIRE_EQUAL(events.size(), 3u);
+  BOOST_TEST(events[0].type == "incident");
+  BOOST_TEST(events[0].time_resolved.value() == *parse_rfc3339("2020-10-16T16:00:00Z"));
+  BOOST_TEST(events[1].changes == (std::vector<std::string>{"abc", "def"}));
+  BOOST_TEST(events[1].teams == (std::vector<std::string>{"a"}));
+  BOOST_TEST(events[2].system == "web");
+  BOOST_TEST(events[2].received_at == now);
+}
+
+BOOST_FIXTURE_TEST_CASE(idempotent_by_type_system_and_identifier, ApiFixture) {
+  for (int i = 0; i < 3; ++i) {
+    post(kChange);
+    post(kDeployment);
+    post(kIncident);
+  }
+  BOOST_TEST(post(kDeployment).body == R"({"stored":0,"duplicates":1})");
+  BOOST_TEST(all().size() == 3u);
+  // Same identifier in another system is another event.
+  post(kChange, "api_key=K&system=api");
+  post(kChange, "api_key=K");
+  BOOST_TEST(all("change").size() == 3u);
+}
+
+BOOST_FIXTURE_TEST_CASE(commit_and_push_times_kept_side_by_side, ApiFixture) {
+  post(kPush);
+  post(kChange);
+  // A later push of the same commit does not move its first push time...
+  post(R"({"source":"git","change_id":"abc","time_created":"2020-10-17T00:00:00Z","event_type":"push","$type":"change"})");
+  // ...an earlier one (delivered late) does.
+  post(R"({"source":"git","change_id":"abc","time_created":"2020-10-16T12:50:00Z","event_type":"push","$type":"change"})");
+  const auto changes = all("change");
+  BOOST_REQUIRE_EQUAL(changes.size(), 1u);
+  BOOST_TEST(changes[0].time_created.value() == *parse_rfc3339("2020-10-16T12:40:32Z"));
+  BOOST_TEST(changes[0].time_pushed.value() == *parse_rfc3339("2020-10-16T12:50:00Z"));
+}
+
+BOOST_FIXTURE_TEST_CASE(batch_is_all_or_nothing, ApiFixture) {
+  const auto bad = post("[" + kChange + "," + kDeployment + R"(,{"$type":"incident"}])", "api_key=K",
+                        "/v1/ingestion/cli/batch");
+  BOOST_TEST(bad.status == 400);
+  BOOST_TEST(bad.body.find("events[2].source: missing") != std::string::npos, bad.body);
+  BOOST_TEST(all().empty());
+  const auto ok = post("[" + kChange + "," + kDeployment + "," + kChange + "]", "api_key=K", "/v1/ingestion/cli/batch");
+  BOOST_TEST(ok.status == 200);
+  BOOST_TEST(ok.body == R"({"stored":2,"duplicates":1})");
+  BOOST_TEST(all().size() == 2u);
+  BOOST_TEST(post("[]", "api_key=K", "/v1/ingestion/cli/batch").status == 400);
+  BOOST_TEST(post(kChange, "api_key=K", "/v1/ingestion/cli/batch").status == 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(offers_batching, ApiFixture) {
+  const auto r = post(kChange);
+  bool offered = false;
+  for (const auto& h : r.headers) offered |= h.name == "Pulse-Batch-Max" && h.value == "1000";
+  BOOST_TEST(offered);
+}
+
+BOOST_FIXTURE_TEST_CASE(routes_and_methods, ApiFixture) {
+  BOOST_TEST(call(api, "GET", "/v1/ingestion/cli?api_key=K").status == 405);
+  BOOST_TEST(call(api, "POST", "/v1/events").status == 405);
+  BOOST_TEST(call(api, "GET", "/nope").status == 404);
+  BOOST_TEST(call(api, "GET", "/healthz").status == 200);
+  BOOST_TEST(post(kChange, "api_key=K&system=" + std::string(300, 's')).status == 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(lists_events_with_filters, ApiFixture) {
+  post(kChange);
+  post(kDeployment);
+  post(kIncident, "api_key=K&system=other");
+  auto r = call(api, "GET", "/v1/events?type=deployment");
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body.find(R"("count":1)") != std::string::npos, r.body);
+  BOOST_TEST(r.body.find(R"("changes":["abc","def"])") != std::string::npos, r.body);
+  r = call(api, "GET", "/v1/events?system=other");
+  BOOST_TEST(r.body.find(R"("id":"i1")") != std::string::npos);
+  BOOST_TEST(r.body.find(R"("count":1)") != std::string::npos);
+  r = call(api, "GET", "/v1/events?since=2020-10-16T13:30:00Z");
+  BOOST_TEST(r.body.find(R"("count":2)") != std::string::npos, r.body);
+  r = call(api, "GET", "/v1/events?since=1602860400&limit=1");
+  BOOST_TEST(r.body.find(R"("count":1)") != std::string::npos, r.body);
+  BOOST_TEST(call(api, "GET", "/v1/events?type=bogus").status == 400);
+  BOOST_TEST(call(api, "GET", "/v1/events?since=later").status == 400);
+  BOOST_TEST(call(api, "GET", "/v1/events?limit=0").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(api_keys) {
+  test::TempDir dir;
+  auto store = open_sqlite_store(dir.str("c.db"));
+  Api locked(*store, ApiConfig{{"k1", "k2"}, false, 1000}, [] { return 1700000000; });
+  struct Row { std::string target; std::vector<Header> headers; int want; };
+  const Row rows[] = {
+      {"/v1/ingestion/cli?api_key=k1", {}, 200},
+      {"/v1/ingestion/cli?api_key=k2&system=s", {}, 200},
+      {"/v1/ingestion/cli?api_key=k3", {}, 401},
+      {"/v1/ingestion/cli?api_key=", {}, 401},
+      {"/v1/ingestion/cli", {}, 401},
+      {"/v1/ingestion/cli", {{"Authorization", "Bearer k2"}}, 200},
+      {"/v1/ingestion/cli", {{"Authorization", "Bearer nope"}}, 401},
+      {"/v1/ingestion/cli", {{"Authorization", "Basic azE6"}}, 401},
+      {"/v1/events?api_key=k1", {}, 200},
+      {"/v1/events", {}, 401},
+  };
+  for (const auto& row : rows) {
+    BOOST_TEST_CONTEXT(row.target) {
+      const bool get = row.target.starts_with("/v1/events");
+      const auto r = ApiFixture::call(locked, get ? "GET" : "POST", row.target, get ? "" : kChange, row.headers);
+      BOOST_TEST(r.status == row.want);
+      if (r.status == 401) BOOST_TEST(r.body.find("k1") == std::string::npos);
+    }
+  }
+  // With no keys and no open access (not loopback), nothing gets in.
+  Api closed(*store, ApiConfig{{}, false, 1000}, [] { return 0; });
+  BOOST_TEST(ApiFixture::call(closed, "POST", "/v1/ingestion/cli?api_key=x", kChange).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(store_survives_reopen_and_refuses_newer_schema) {
+  test::TempDir dir;
+  const std::string path = dir.str("c.db");
+  {
+    auto store = open_sqlite_store(path);
+    store->put({Change{"cli", "abc", 1602852032, "commit"}}, "web", 1);
+  }
+  {
+    auto store = open_sqlite_store(path);
+    BOOST_TEST(store->list({}).size() == 1u);
+  }
+  test::run_process({"sqlite3", path, "PRAGMA user_version=99"});
+  BOOST_CHECK_EXCEPTION(open_sqlite_store(path), std::runtime_error, [](const std::runtime_error& e) {
+    return std::string(e.what()).find("newer than this pulse-collector knows") != std::string::npos;
+  });
+  BOOST_CHECK_THROW(open_sqlite_store("/proc/definitely/not/here.db"), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,210 @@
+// The real pulse-event-cli against a recording server: what goes on the
+// wire is what the Go CLI sends (shared/fixtures/wire), and bad input sends
+// nothing.
+#include "cli_helpers.hpp"
+
+#include <boost/algorithm/string/replace.hpp>
+
+using namespace pulse;
+using namespace pulse::test;
+
+namespace {
+
+const CapturedBlock& block(const std::vector<CapturedBlock>& blocks, const std::string& title) {
+  for (const auto& b : blocks)
+    if (b.title.starts_with(title)) return b;
+  throw std::runtime_error("no captured block " + title);
+}
+
+struct Replay {
+  std::string title;
+  std::vector<std::string> args;  // "URL" stands for the recording server
+  EnvOverrides env;
+  std::vector<std::pair<std::string, std::string>> body_substitutions;  // deliberate differences
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli_wire)
+
+BOOST_AUTO_TEST_CASE(requests_match_the_go_cli_capture) {
+  const auto blocks = parse_wire_capture(shared_dir() / "fixtures/wire/go-cli-1.9.32-requests.txt");
+  const std::string c2 = "b69f3082a0dd66e6d20f9f634d1dc32523e66ce6", c3 = "c2a3d66d22d1694c28a1091ff0f702e79c155399";
+  const std::vector<Replay> replays = {
+      {"push change",
+       {"push", "change", "--api-key", "K", "--system", "S", "--identifier", "abc", "--timestamp", "1602852032",
+        "--base-url", "URL"}, {}, {}},
+      {"push deployment",
+       {"push", "deployment", "--api-key", "K", "--system", "S", "--identifier", "abc", "--timestamp", "1602852032",
+        "--teams", "a,b", "--base-url", "URL", c2, c3}, {}, {}},
+      {"push incident",
+       {"push", "incident", "--api-key", "K", "--system", "S", "--identifier", "abc", "--timestampCreated",
+        "1602852032", "--timestampResolved", "1602855632", "--base-url", "URL"}, {}, {}},
+      // We write UTC where the Go CLI wrote the local offset.
+      {"TZ=America/New_York",
+       {"push", "change", "--api-key", "K", "--identifier", "abc", "--timestamp", "1602852032", "--base-url", "URL"},
+       {{"TZ", "America/New_York"}}, {{"2020-10-16T08:40:32-04:00", "2020-10-16T12:40:32Z"}}},
+      {"no --system, no --teams",
+       {"push", "deployment", "--api-key", "K", "--identifier", "d1", "--timestamp", "1602852032", "--base-url", "URL", "c1"},
+       {}, {}},
+      // Timestamps before 2000 are refused by us; the rest of the request is the same.
+      {"special chars",
+       {"push", "change", "--api-key", "a b&c=d", "--system", "my sys/\xc3\xbc", "--identifier", "id\"1", "--timestamp",
+        "1602852032", "--source", "GitHub", "--event_type", "push", "--base-url", "URL/some/prefix?x=1"},
+       {}, {{"1970-01-01T00:00:00Z", "2020-10-16T12:40:32Z"}}},
+      {"GITHUB_ACTIONS set",
+       {"push", "incident", "--api-key", "K", "--identifier", "i1", "--timestampCreated", "1602852032",
+        "--timestampResolved", "1602852033", "--base-url", "URL"},
+       {{"GITHUB_ACTIONS", "true"}},
+       {{"1970-01-01T00:00:01Z", "2020-10-16T12:40:32Z"}, {"1970-01-01T00:00:02Z", "2020-10-16T12:40:33Z"}}},
+      {"CI set but unknown CI",
+       {"push", "incident", "--api-key", "K", "--identifier", "i1", "--timestampCreated", "1602852032",
+        "--timestampResolved", "1602852033", "--base-url", "URL"},
+       {{"CI", "true"}},
+       {{"1970-01-01T00:00:01Z", "2020-10-16T12:40:32Z"}, {"1970-01-01T00:00:02Z", "2020-10-16T12:40:33Z"}}},
+  };
+  for (const auto& replay : replays) {
+    BOOST_TEST_CONTEXT(replay.title) {
+      RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
+      auto args = replay.args;
+      for (auto& a : args) boost::replace_all(a, "URL", server.url());
+      const auto r = cli(args, replay.env);
+      BOOST_TEST(r.exit_code == 0, r.err);
+      const auto& expected = block(blocks, replay.title).requests.at(0);
+      const auto got = server.requests();
+      BOOST_REQUIRE_EQUAL(got.size(), 1u);
+      BOOST_TEST(got[0].method + " " + got[0].target + " HTTP/1.1" == expected.request_line);
+      std::string body = expected.body;
+      for (const auto& [from, to] : replay.body_substitutions) boost::replace_all(body, from, to);
+      BOOST_TEST(got[0].body == body);
+      for (const auto& [name, value] : expected.headers) {
+        if (name == "Content-Type" || name == "Environment") BOOST_TEST(header_of(got[0], name) == value);
+        if (name == "Content-Length") BOOST_TEST(header_of(got[0], name) == std::to_string(body.size()));
+        if (name == "Cli-Version") BOOST_TEST(header_of(got[0], name) == PULSE_VERSION);
+      }
+      BOOST_TEST(header_of(got[0], "Host") == "127.0.0.1:" + std::to_string(server.port()));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_sends_nothing) {
+  RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
+  const std::string url = server.url();
+  test::TempDir not_repo;
+  struct Row { std::vector<std::string> args; std::string message; };
+  const std::vector<Row> rows = {
+      {{"push", "change", "--base-url", url, "--timestamp", "1602852032"}, "missing required flag --identifier"},
+      {{"push", "change", "--base-url", url, "--identifier", ""}, "--identifier must not be empty"},
+      {{"push", "change", "--base-url", url, "--identifier", "a", "--timestamp", "soon"}, "is not a number"},
+      {{"push", "change", "--base-url", url, "--identifier", "a", "--timestamp", "-1"}, "is negative"},
+      {{"push", "change", "--base-url", url, "--identifier", "a", "--timestamp", "1602852032000"}, "outside 2000"},
+      {{"push", "change", "--base-url", url, "--identifier", "a", "--timestamp", "12"}, "outside 2000"},
+      {{"push", "change", "--base-url", url, "--identifier", "a", "--event_type", "merge"}, "--event_type must be"},
+      {{"push", "change", "--base-url", url, "--identifier", "a", "--bogus"}, "unknown flag --bogus"},
+      {{"push", "change", "--base-url", url, "--identifier"}, "--identifier needs a value"},
+      {{"push", "change", "--base-url", url, "--identifier", "a", "extra"}, "unexpected argument \"extra\""},
+      {{"push", "change", "--base-url", "ftp://x", "--identifier", "a"}, "--base-url: unsupported scheme"},
+      {{"push", "change", "--base-url", "https://pulse.example", "--identifier", "a"}, "missing required flag --api-key"},
+      {{"push", "deployment", "--base-url", url, "--identifier", "d"}, "give at least one commit id"},
+      {{"push", "incident", "--base-url", url, "--identifier", "i", "--timestampCreated", "1602852032"},
+       "missing required flag --timestampResolved"},
+      {{"push", "incident", "--base-url", url, "--identifier", "i", "--timestampCreated", "1602855632",
+        "--timestampResolved", "1602852032"},
+       "--timestampResolved (2020-10-16T12:40:32Z) is before --timestampCreated"},
+      {{"push", "git", "deployment", "--base-url", url, "--identifier", "v", "--previous-deployment-ref", "HEAD",
+        "--directory", not_repo.str()},
+       "is not in a git repository"},
+      {{"push", "git", "deployment", "--base-url", url, "--identifier", "v", "--previous-deployment-ref", "HEAD",
+        "--directory", not_repo.str("missing")},
+       "does not exist"},
+      {{"push", "git", "deployment", "--base-url", url, "--identifier", "v"}, "missing required flag --previous-deployment-ref"},
+      {{"push", "chnage"}, "unknown command \"push chnage\""},
+      {{"pull"}, "unknown command \"pull\""},
+      {{"push"}, "say what to push"},
+      {{}, "Usage:"},
+  };
+  for (const auto& row : rows) {
+    BOOST_TEST_CONTEXT(row.message) {
+      const auto r = cli(row.args);
+      BOOST_TEST(r.exit_code == 2);
+      BOOST_TEST(r.err.find(row.message) != std::string::npos, r.err);
+      BOOST_TEST(r.out.empty());
+    }
+  }
+  BOOST_TEST(server.requests().empty());
+}
+
+BOOST_AUTO_TEST_CASE(help_everywhere) {
+  const std::vector<std::vector<std::string>> cmds = {
+      {"--help"}, {"help"}, {"help", "push", "change"}, {"push", "change", "--help"}, {"push", "deployment", "-h"},
+      {"push", "incident", "--help"}, {"push", "git", "deployment", "--help"}};
+  for (const auto& c : cmds) {
+    BOOST_TEST_CONTEXT(c.back()) {
+      const auto r = cli(c);
+      BOOST_TEST(r.exit_code == 0);
+      BOOST_TEST(r.out.find("Usage:") != std::string::npos);
+    }
+  }
+  const auto git_help = cli({"push", "git", "deployment", "--help"});
+  BOOST_TEST(git_help.out.find("--previous-deployment-ref") != std::string::npos);
+  BOOST_TEST(git_help.out.find("[$PULSE_API_KEY]") != std::string::npos);
+  BOOST_TEST(cli({"version"}).out == "pulse-event-cli " PULSE_VERSION "\n");
+}
+
+BOOST_AUTO_TEST_CASE(exit_codes_and_messages_for_server_answers) {
+  {
+    RecordingServer server([](int, const ServerRequest&) {
+      return ServerResponse{400, "application/json", R"({"error":"time_created: not a valid time"})", {}};
+    });
+    const auto r = cli({"push", "change", "--base-url", server.url(), "--identifier", "a", "--api-key", "K"});
+    BOOST_TEST(r.exit_code == 3);
+    BOOST_TEST(r.err == "push change: server rejected event (400): time_created: not a valid time\n");
+    BOOST_TEST(server.requests().size() == 1u);
+  }
+  {
+    RecordingServer server([](int, const ServerRequest&) {
+      return ServerResponse{500, "text/plain", "database on fire", {}};
+    });
+    const auto r = cli({"push", "change", "--base-url", server.url(), "--identifier", "a"});
+    BOOST_TEST(r.exit_code == 4);
+    BOOST_TEST(r.err == "push change: server error (500): database on fire\n");
+    BOOST_TEST(server.requests().size() == 1u);  // 500 is not retried
+  }
+}
+
+BOOST_AUTO_TEST_CASE(api_key_never_printed) {
+  const std::string key = "pk_live_SECRET123";
+  RecordingServer server([&key](int n, const ServerRequest&) {
+    // Echo the key back, as a careless server might.
+    return ServerResponse{n == 0 ? 503 : 401, "text/plain", "invalid key " + key, {}};
+  });
+  const auto r = cli({"push", "change", "--base-url", server.url(), "--identifier", "a", "--dry-run=false"},
+                     {{"PULSE_API_KEY", key}, {"PULSE_MAX_ATTEMPTS", "2"}});
+  BOOST_TEST(r.exit_code == 3);
+  BOOST_TEST(server.requests().size() == 2u);
+  BOOST_TEST(r.err.find("SECRET123") == std::string::npos, r.err);
+  BOOST_TEST(r.err.find("invalid key ***") != std::string::npos, r.err);
+  // The key from the environment reached the server.
+  BOOST_TEST(server.requests()[0].target.find("api_key=pk_live_SECRET123") != std::string::npos);
+  // Dry runs show the bodies, never the key.
+  const auto dry = cli({"push", "change", "--base-url", server.url(), "--identifier", "a", "--dry-run", "--api-key", key});
+  BOOST_TEST(dry.exit_code == 0);
+  BOOST_TEST((dry.out + dry.err).find("SECRET123") == std::string::npos);
+  BOOST_TEST(dry.out.find("\"change_id\":\"a\"") != std::string::npos);
+  BOOST_TEST(server.requests().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(flags_win_over_environment) {
+  RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
+  const auto r = cli({"push", "change", "--identifier", "from-flag", "--system", "flag-sys", "--timestamp", "1602852032"},
+                     {{"PULSE_BASE_URL", server.url()}, {"PULSE_SYSTEM", "env-sys"}, {"PULSE_IDENTIFIER", "from-env"},
+                      {"PULSE_API_KEY", "K"}, {"PULSE_SOURCE", "env-source"}});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  const auto reqs = server.requests();
+  BOOST_REQUIRE_EQUAL(reqs.size(), 1u);
+  BOOST_TEST(reqs[0].target == "/v1/ingestion/cli?api_key=K&system=flag-sys");
+  BOOST_TEST(reqs[0].body.find("\"change_id\":\"from-flag\"") != std::string::npos);
+  BOOST_TEST(reqs[0].body.find("\"source\":\"env-source\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

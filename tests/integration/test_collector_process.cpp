@@ -1,0 +1,164 @@
+// The real pulse-collector process: durability, limits, concurrency,
+// shutdown and its command line.
+#include "cli_helpers.hpp"
+
+#include "http_client.hpp"
+#include "timeutil.hpp"
+
+#include <signal.h>
+
+using namespace pulse;
+using namespace pulse::test;
+
+namespace {
+
+HttpClient client_for(const CollectorProcess& c) {
+  std::string why;
+  return HttpClient(*parse_origin(c.url(), why), ClientOptions{});
+}
+
+HttpResponse post(HttpClient& client, const std::string& target, const std::string& body) {
+  const auto r = client.send(HttpRequest{"POST", target, {{"Content-Type", "application/json"}}, body});
+  if (const auto* f = std::get_if<TransportFailure>(&r)) throw std::runtime_error(f->message());
+  return std::get<HttpResponse>(r);
+}
+
+std::string change_body(const std::string& id) {
+  return encode_body(Change{"cli", id, 1602852032, "commit"});
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(collector_process)
+
+BOOST_AUTO_TEST_CASE(kill9_right_after_2xx_loses_nothing) {
+  TempDir dir;
+  const std::string db = dir.str("c.db");
+  {
+    CollectorProcess collector({}, db);
+    auto client = client_for(collector);
+    for (int i = 0; i < 200; ++i)
+      BOOST_REQUIRE_EQUAL(post(client, "/v1/ingestion/cli?api_key=K&system=s", change_body("c" + std::to_string(i))).status, 200);
+    collector.kill9();  // no chance to flush anything
+  }
+  const auto listed = collector_cmd({"events", "--db", db, "--limit", "1000", "--format", "json"});
+  BOOST_TEST(listed.exit_code == 0, listed.err);
+  BOOST_TEST(count_of(listed.out, "\"type\":\"change\"") == 200u);
+  // And it starts again on the same file.
+  CollectorProcess again({}, db);
+  auto client = client_for(again);
+  BOOST_TEST(post(client, "/v1/ingestion/cli?api_key=K&system=s", change_body("c0")).body ==
+             R"({"stored":0,"duplicates":1})");
+}
+
+BOOST_AUTO_TEST_CASE(limits_and_malformed_requests) {
+  CollectorProcess collector;
+  auto client = client_for(collector);
+  const auto too_big = post(client, "/v1/ingestion/cli?api_key=K", std::string(2 << 20, ' '));
+  BOOST_TEST(too_big.status == 413);
+  BOOST_TEST(too_big.body.find("request body exceeds 1048576 bytes") != std::string::npos);
+  auto client2 = client_for(collector);
+  const auto bad = post(client2, "/v1/ingestion/cli?api_key=K", "{\"$type\":\"change\"");
+  BOOST_TEST(bad.status == 400);
+  BOOST_TEST(bad.body.find("body: not valid JSON") != std::string::npos, bad.body);
+  const auto nested = post(client2, "/v1/ingestion/cli?api_key=K", std::string(10000, '[') + std::string(10000, ']'));
+  BOOST_TEST(nested.status == 400);
+  // Garbage instead of HTTP gets a 400 and the server lives on.
+  const auto raw = run_process({"sh", "-c", "printf 'HELLO\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
+                                                 std::to_string(collector.port()) + "; cat >&3; cat <&3'"});
+  BOOST_TEST(raw.out.find("400 Bad Request") != std::string::npos, raw.out + raw.err);
+  auto client3 = client_for(collector);
+  BOOST_TEST(post(client3, "/v1/ingestion/cli?api_key=K", change_body("after")).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(many_concurrent_clients) {
+  CollectorProcess collector;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      auto client = client_for(collector);
+      for (int i = 0; i < 50; ++i)
+        if (post(client, "/v1/ingestion/cli?api_key=K", change_body(std::to_string(t) + "-" + std::to_string(i))).status == 200)
+          ++ok;
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(ok == 400);
+  const auto listed = collector_cmd({"events", "--db", collector.db(), "--limit", "1000", "--format", "json"});
+  BOOST_TEST(count_of(listed.out, "\"type\":\"change\"") == 400u);
+}
+
+BOOST_AUTO_TEST_CASE(graceful_shutdown_on_sigterm_and_sigint) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    BOOST_TEST_CONTEXT(sig) {
+      CollectorProcess collector;
+      auto client = client_for(collector);  // an idle kept-alive connection must not hold shutdown up
+      BOOST_TEST(post(client, "/v1/ingestion/cli?api_key=K", change_body("x")).status == 200);
+      const auto start = std::chrono::steady_clock::now();
+      collector.process().signal(sig);
+      BOOST_TEST(collector.process().wait() == 0);
+      BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(3)));
+      BOOST_TEST(collector.process().stderr_text().find("pulse-collector: stopped") != std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(api_keys_from_file_and_environment) {
+  TempDir dir;
+  write_file(dir.path / "keys", "# team keys\nkey-one\n\n  key-two  \n");
+  CollectorProcess collector({"--api-key-file", dir.str("keys")}, "", {{"PULSE_COLLECTOR_API_KEYS", "key-three"}});
+  BOOST_TEST(collector.process().stderr_text().find("accepting any key") == std::string::npos);
+  for (const char* key : {"key-one", "key-two", "key-three"}) {
+    BOOST_TEST_CONTEXT(key) {
+      const auto r = cli({"push", "change", "--base-url", collector.url(), "--identifier", key, "--api-key", key});
+      BOOST_TEST(r.exit_code == 0, r.err);
+    }
+  }
+  const auto wrong = cli({"push", "change", "--base-url", collector.url(), "--identifier", "w", "--api-key", "nope"});
+  BOOST_TEST(wrong.exit_code == 3);
+  BOOST_TEST(wrong.err == "push change: server rejected event (401): missing or invalid API key\n");
+  const auto none = cli({"push", "change", "--base-url", collector.url(), "--identifier", "w"});
+  BOOST_TEST(none.exit_code == 3);
+  // The events API wants a key too, as a bearer token.
+  auto client = client_for(collector);
+  auto r = client.send(HttpRequest{"GET", "/v1/events", {{"Authorization", "Bearer key-two"}}, ""});
+  BOOST_TEST(std::get<HttpResponse>(r).status == 200);
+  BOOST_TEST(std::get<HttpResponse>(r).body.find("\"count\":3") != std::string::npos);
+  r = client.send(HttpRequest{"GET", "/v1/events", {}, ""});
+  BOOST_TEST(std::get<HttpResponse>(r).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(command_line) {
+  const auto refuse = collector_cmd({"serve", "--bind", "0.0.0.0", "--port", "0", "--db", "/tmp/never-created.db"});
+  BOOST_TEST(refuse.exit_code == 2);
+  BOOST_TEST(refuse.err.find("refusing to listen on 0.0.0.0 without an API key") != std::string::npos, refuse.err);
+  BOOST_TEST(collector_cmd({"serve", "--port", "70000"}).exit_code == 2);
+  BOOST_TEST(collector_cmd({"serve", "--nope"}).exit_code == 2);
+  BOOST_TEST(collector_cmd({"frobnicate"}).exit_code == 2);
+  BOOST_TEST(collector_cmd({"serve", "--help"}).out.find("--tls-cert") != std::string::npos);
+  BOOST_TEST(collector_cmd({"events", "--help"}).exit_code == 0);
+  BOOST_TEST(collector_cmd({"version"}).out == "pulse-collector " PULSE_VERSION "\n");
+  const auto bad_cert = collector_cmd({"serve", "--port", "0", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key",
+                                       "--db", "/tmp/pulse-test-unused.db"});
+  BOOST_TEST(bad_cert.exit_code == 1);
+  BOOST_TEST(bad_cert.err.find("load TLS certificate /nonexistent.pem") != std::string::npos, bad_cert.err);
+
+  // Port in use: a clear error.
+  CollectorProcess first;
+  TempDir dir;
+  const auto clash = collector_cmd({"serve", "--port", std::to_string(first.port()), "--db", dir.str("x.db")});
+  BOOST_TEST(clash.exit_code == 1);
+  BOOST_TEST(clash.err.find("listen on 127.0.0.1:" + std::to_string(first.port()) + ": Address already in use") !=
+             std::string::npos, clash.err);
+
+  // The events table.
+  BOOST_TEST(cli({"push", "deployment", "--base-url", first.url(), "--identifier", "v9", "--system", "web", "c1", "c2"})
+                 .exit_code == 0);
+  const auto table = collector_cmd({"events", "--db", first.db()});
+  BOOST_TEST(table.out.find("deployment web") != std::string::npos, table.out);
+  BOOST_TEST(table.out.find("1 event(s)") != std::string::npos);
+  const auto empty = collector_cmd({"events", "--db", first.db(), "--type", "incident"});
+  BOOST_TEST(empty.out.find("no events of type incident") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

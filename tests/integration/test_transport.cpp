@@ -1,0 +1,152 @@
+// The CLI against real servers over real TLS, proxies and failures.
+#include "cli_helpers.hpp"
+
+using namespace pulse;
+using namespace pulse::test;
+
+namespace {
+std::vector<std::string> change_args(const std::string& url, const std::string& id = "abc") {
+  return {"push", "change", "--base-url", url, "--identifier", id, "--timestamp", "1602852032", "--api-key", "K"};
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(transport)
+
+BOOST_AUTO_TEST_CASE(tls_with_a_private_ca) {
+  TlsMaterial tls;
+  CollectorProcess collector({"--tls-cert", tls.server_pem, "--tls-key", tls.server_key});
+  BOOST_TEST(collector.url().starts_with("https://"));
+
+  // Trusted through --ca-file (and PULSE_CA_FILE): delivered.
+  auto args = change_args(collector.url(), "via-flag");
+  args.insert(args.end(), {"--ca-file", tls.ca_pem});
+  auto r = cli(args);
+  BOOST_TEST(r.exit_code == 0, r.err);
+  r = cli(change_args(collector.url(), "via-env"), {{"PULSE_CA_FILE", tls.ca_pem}});
+  BOOST_TEST(r.exit_code == 0, r.err);
+
+  // Without that CA, or with another one: refused at the handshake, not retried.
+  r = cli(change_args(collector.url(), "untrusted"));
+  BOOST_TEST(r.exit_code == 4);
+  BOOST_TEST(r.err.find("TLS handshake with 127.0.0.1:" + std::to_string(collector.port())) != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("certificate verify failed") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("--ca-file") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("retrying") == std::string::npos, r.err);
+  args = change_args(collector.url(), "other-ca");
+  args.insert(args.end(), {"--ca-file", tls.other_ca_pem});
+  BOOST_TEST(cli(args).exit_code == 4);
+
+  // A host name the certificate does not cover fails too.
+  const auto host_mismatch = cli({"push", "change", "--base-url", "https://127.0.0.2:" + std::to_string(collector.port()),
+                                  "--identifier", "x", "--api-key", "K", "--ca-file", tls.ca_pem});
+  BOOST_TEST(host_mismatch.exit_code == 4);
+
+  // --insecure gets through, with a warning.
+  args = change_args(collector.url(), "insecure");
+  args.push_back("--insecure");
+  r = cli(args);
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.err.find("warning: --insecure") != std::string::npos);
+
+  const auto events = collector_cmd({"events", "--db", collector.db(), "--format", "json"});
+  BOOST_TEST(events.out.find("\"id\":\"via-flag\"") != std::string::npos, events.out);
+  BOOST_TEST(events.out.find("\"id\":\"via-env\"") != std::string::npos);
+  BOOST_TEST(events.out.find("\"id\":\"insecure\"") != std::string::npos);
+  BOOST_TEST(events.out.find("untrusted") == std::string::npos);
+  BOOST_TEST(events.out.find("other-ca") == std::string::npos);
+
+  // A missing CA file is a clear error.
+  args = change_args(collector.url(), "x");
+  args.insert(args.end(), {"--ca-file", "/nonexistent/ca.pem"});
+  r = cli(args);
+  BOOST_TEST(r.exit_code == 4);
+  BOOST_TEST(r.err.find("load CA file /nonexistent/ca.pem") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(retries_until_the_server_recovers) {
+  RecordingServer server([](int n, const ServerRequest&) {
+    if (n < 2) return ServerResponse{503, "text/plain", "warming up", {}};
+    if (n == 2) return ServerResponse{429, "text/plain", "slow down", {{"Retry-After", "0"}}};
+    return ok_response();
+  });
+  const auto r = cli(change_args(server.url()));
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(server.requests().size() == 4u);
+  BOOST_TEST(count_of(r.err, "retrying in") == 3u, r.err);
+  BOOST_TEST(r.err.find("attempt 1 failed: server error (503): warming up") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("K") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(gives_up_after_bounded_attempts) {
+  RecordingServer server([](int, const ServerRequest&) { return ServerResponse{502, "text/plain", "bad gateway", {}}; });
+  const auto r = cli(change_args(server.url()), {{"PULSE_MAX_ATTEMPTS", "3"}});
+  BOOST_TEST(r.exit_code == 4);
+  BOOST_TEST(server.requests().size() == 3u);
+  BOOST_TEST(r.err.find("push change: gave up after 3 attempts: server error (502): bad gateway") != std::string::npos,
+             r.err);
+}
+
+BOOST_AUTO_TEST_CASE(unreachable_server_is_a_delivery_failure) {
+  // A port that was free a moment ago: bind, read it, close.
+  std::uint16_t port;
+  { RecordingServer s([](int, const ServerRequest&) { return ok_response(); }); port = s.port(); }
+  const auto r = cli(change_args("http://127.0.0.1:" + std::to_string(port)), {{"PULSE_MAX_ATTEMPTS", "2"}});
+  BOOST_TEST(r.exit_code == 4);
+  BOOST_TEST(r.err.find("connect 127.0.0.1:" + std::to_string(port) + ": Connection refused") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_server_that_never_answers_times_out) {
+  // Accepts, reads, and sleeps past the client's deadline.
+  RecordingServer server([](int, const ServerRequest&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    return ok_response();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = cli(change_args(server.url()), {{"PULSE_TIMEOUT", "1"}, {"PULSE_MAX_ATTEMPTS", "1"}});
+  const auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(r.exit_code == 4);
+  BOOST_TEST(r.err.find("read response from 127.0.0.1:" + std::to_string(server.port()) + ": timed out") !=
+                 std::string::npos, r.err);
+  BOOST_TEST((took < std::chrono::seconds(2)));  // the deadline, not the server, ended it
+}
+
+BOOST_AUTO_TEST_CASE(https_through_a_connect_proxy) {
+  TlsMaterial tls;
+  CollectorProcess collector({"--tls-cert", tls.server_pem, "--tls-key", tls.server_key});
+  TestProxy proxy;
+  const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
+  auto args = change_args(collector.url(), "proxied");
+  args.insert(args.end(), {"--ca-file", tls.ca_pem});
+  const auto r = cli(args, {{"HTTPS_PROXY", proxy_url}});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(proxy.tunnels() == 1);
+  BOOST_TEST(proxy.last_request_line() == "CONNECT 127.0.0.1:" + std::to_string(collector.port()) + " HTTP/1.1");
+  // NO_PROXY bypasses it.
+  args = change_args(collector.url(), "direct");
+  args.insert(args.end(), {"--ca-file", tls.ca_pem});
+  BOOST_TEST(cli(args, {{"HTTPS_PROXY", proxy_url}, {"NO_PROXY", "localhost,127.0.0.1"}}).exit_code == 0);
+  BOOST_TEST(proxy.tunnels() == 1);
+  const auto events = collector_cmd({"events", "--db", collector.db(), "--format", "json"});
+  BOOST_TEST(events.out.find("\"id\":\"proxied\"") != std::string::npos);
+  BOOST_TEST(events.out.find("\"id\":\"direct\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(http_through_a_proxy_uses_absolute_form) {
+  RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
+  TestProxy proxy;
+  const auto r = cli(change_args(server.url()), {{"HTTP_PROXY", "127.0.0.1:" + std::to_string(proxy.port())}});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(proxy.forwards() == 1);
+  BOOST_TEST(proxy.last_request_line().starts_with("POST " + server.url() + "/v1/ingestion/cli?api_key=K "));
+  BOOST_TEST(server.requests().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_refusing_proxy_is_reported) {
+  TestProxy proxy;  // refuses anything but loopback targets
+  const auto r = cli({"push", "change", "--base-url", "https://pulse.invalid", "--identifier", "a", "--api-key", "K"},
+                     {{"HTTPS_PROXY", "http://127.0.0.1:" + std::to_string(proxy.port())}});
+  BOOST_TEST(r.exit_code == 4);
+  BOOST_TEST(r.err.find("answered 403 to CONNECT pulse.invalid:443") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
