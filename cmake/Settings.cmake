@@ -14,7 +14,7 @@ target_compile_definitions(pulse_settings INTERFACE
 
 add_library(pulse_warnings INTERFACE)
 target_compile_options(pulse_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow=local
-  -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference)
+  -Wcast-align -Wunused -Woverloaded-virtual)
 if(PULSE_WERROR)
   target_compile_options(pulse_warnings INTERFACE -Werror)
 endif()

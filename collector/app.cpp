@@ -143,9 +143,11 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     server.handle_signals();
     {
       std::lock_guard lock(*log_mutex);
-      err << "pulse-collector " PULSE_VERSION " listening on " << (server.tls() ? "https" : "http") << "://"
-          << (bind.find(':') != std::string::npos ? "[" + bind + "]" : bind) << ":" << server.port()
-          << " (database " << db_path << ")" << std::endl;
+      // One write, so that whoever watches the log never sees half a line.
+      const std::string host = bind.find(':') != std::string::npos ? "[" + bind + "]" : bind;
+      err << ("pulse-collector " PULSE_VERSION " listening on " + std::string(server.tls() ? "https" : "http") +
+              "://" + host + ":" + std::to_string(server.port()) + " (database " + db_path + ")\n")
+          << std::flush;
       if (api.open_access)
         err << "pulse-collector: no API key configured: accepting any key, because it listens on loopback only"
             << std::endl;
@@ -230,13 +232,22 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
     return kExitOk;
   }
   auto cut = [](const std::string& s, std::size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "~"; };
-  out << std::left << std::setw(11) << "TYPE" << std::setw(13) << "SYSTEM" << std::setw(42) << "ID"
-      << std::setw(21) << "TIME" << std::setw(21) << "PUSHED" << std::setw(21) << "RESOLVED"
-      << std::setw(8) << "CHANGES" << "SOURCE\n";
+  // Columns as wide as their widest value (within bounds), like `column -t`.
+  std::size_t system_w = 6, id_w = 2;
   for (const auto& e : list) {
-    out << std::left << std::setw(11) << e.type << std::setw(13) << cut(e.system.empty() ? "-" : e.system, 12)
-        << std::setw(42) << cut(e.id, 41) << std::setw(21) << time_or_dash(e.time_created) << std::setw(21)
-        << time_or_dash(e.time_pushed) << std::setw(21) << time_or_dash(e.time_resolved) << std::setw(8)
+    system_w = std::max(system_w, std::min<std::size_t>(e.system.size(), 24));
+    id_w = std::max(id_w, std::min<std::size_t>(e.id.size(), 40));
+  }
+  system_w += 2;
+  id_w += 2;
+  out << std::left << std::setw(12) << "TYPE" << std::setw(static_cast<int>(system_w)) << "SYSTEM"
+      << std::setw(static_cast<int>(id_w)) << "ID" << std::setw(22) << "TIME" << std::setw(22) << "PUSHED"
+      << std::setw(22) << "RESOLVED" << std::setw(9) << "CHANGES" << "SOURCE\n";
+  for (const auto& e : list) {
+    out << std::left << std::setw(12) << e.type << std::setw(static_cast<int>(system_w))
+        << cut(e.system.empty() ? "-" : e.system, system_w - 2) << std::setw(static_cast<int>(id_w))
+        << cut(e.id, id_w - 2) << std::setw(22) << time_or_dash(e.time_created) << std::setw(22)
+        << time_or_dash(e.time_pushed) << std::setw(22) << time_or_dash(e.time_resolved) << std::setw(9)
         << (e.type == "deployment" ? std::to_string(e.changes.size()) : "-") << e.source << "\n";
   }
   out << list.size() << " event(s), newest first\n";

@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(command_line) {
   BOOST_TEST(cli({"push", "deployment", "--base-url", first.url(), "--identifier", "v9", "--system", "web", "c1", "c2"})
                  .exit_code == 0);
   const auto table = collector_cmd({"events", "--db", first.db()});
-  BOOST_TEST(table.out.find("deployment web") != std::string::npos, table.out);
+  BOOST_TEST(table.out.find("deployment  web     v9") != std::string::npos, table.out);
   BOOST_TEST(table.out.find("1 event(s)") != std::string::npos);
   const auto empty = collector_cmd({"events", "--db", first.db(), "--type", "incident"});
   BOOST_TEST(empty.out.find("no events of type incident") != std::string::npos);

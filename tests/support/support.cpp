@@ -175,7 +175,11 @@ CollectorProcess::CollectorProcess(std::vector<std::string> extra_args, std::str
     argv.push_back(std::move(a));
   }
   proc_ = std::make_unique<Background>(argv, env);
-  const std::string log = proc_->wait_for_stderr(" listening on ");
+  std::string log = proc_->wait_for_stderr(" listening on ");
+  for (int i = 0; log.find('\n', log.find(" listening on ")) == std::string::npos && i < 1000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    log = proc_->stderr_text();
+  }
   const auto colon = log.find(':', log.find("://") + 3);
   port_ = static_cast<std::uint16_t>(std::stoi(log.substr(colon + 1)));
 }
