@@ -27,6 +27,8 @@ const std::vector<FlagSpec> kServeFlags = {
     {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_COLLECTOR_TLS_CERT"},
     {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_COLLECTOR_TLS_KEY"},
     {"threads", "N", "worker threads", false, "PULSE_COLLECTOR_THREADS", "2"},
+    {"timeout", "SECONDS", "to receive one request, or send one response", false, "PULSE_COLLECTOR_TIMEOUT", "30"},
+    {"idle-timeout", "SECONDS", "before closing an idle kept-alive connection", false, "PULSE_COLLECTOR_IDLE_TIMEOUT", "60"},
 };
 
 const std::vector<FlagSpec> kEventsFlags = {
@@ -87,6 +89,13 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     return kExitUsage;
   }
 
+  unsigned long timeout = 0, idle_timeout = 0;
+  if (!parse_number(parsed->get_or("timeout", ""), 3600, timeout) || timeout == 0 ||
+      !parse_number(parsed->get_or("idle-timeout", ""), 3600, idle_timeout) || idle_timeout == 0) {
+    err << "pulse-collector serve: --timeout and --idle-timeout must be between 1 and 3600 seconds\n";
+    return kExitUsage;
+  }
+
   ApiConfig api;
   api.api_keys = parsed->all("api-key");
   if (const auto file = parsed->get("api-key-file")) {
@@ -134,6 +143,8 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   opt.tls_cert = parsed->get_or("tls-cert", "");
   opt.tls_key = parsed->get_or("tls-key", "");
   opt.threads = static_cast<int>(threads);
+  opt.read_timeout = opt.write_timeout = Millis(timeout * 1000);
+  opt.idle_timeout = Millis(idle_timeout * 1000);
   opt.log = [&err, log_mutex](const std::string& line) {
     std::lock_guard lock(*log_mutex);
     err << "pulse-collector: " << line << std::endl;

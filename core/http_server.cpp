@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -173,6 +174,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     conns.erase(id);
   }
 
+  // Answers an error and ends the connection. The client may still be
+  // sending (a body over the limit, say): closing at once would reset the
+  // connection and it would never read our answer. So after answering,
+  // drain what it sends for a bounded time and amount ("lingering close").
   template <class Stream>
   asio::awaitable<void> write_error(Stream& stream, http::status status, std::string_view message) {
     http::response<http::string_body> res{status, 11};
@@ -183,6 +188,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     error_code ec;
     beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+    std::array<char, 16384> sink;
+    for (std::size_t drained = 0; drained < 4 * opt.body_limit + (1 << 20);) {
+      const std::size_t n = co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      drained += n;
+    }
   }
 
   template <class Stream>

@@ -71,6 +71,25 @@ BOOST_AUTO_TEST_CASE(limits_and_malformed_requests) {
   BOOST_TEST(post(client3, "/v1/ingestion/cli?api_key=K", change_body("after")).status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(slow_and_idle_clients_are_cut_off) {
+  CollectorProcess collector({"--timeout", "1", "--idle-timeout", "1"});
+  const std::string port = std::to_string(collector.port());
+  // Half a request, then silence: the server closes it after its read timeout.
+  for (const char* partial : {"POST /v1/ingestion/cli HTTP/1.1\\r\\nHost: x\\r\\n", ""}) {
+    BOOST_TEST_CONTEXT(partial) {
+      const auto start = std::chrono::steady_clock::now();
+      const auto r = run_process({"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + port + "; printf '" + partial +
+                                                    "' >&3; timeout 10 cat <&3; echo closed"});
+      const auto took = std::chrono::steady_clock::now() - start;
+      BOOST_TEST(r.out.find("closed") != std::string::npos);
+      BOOST_TEST((took < std::chrono::seconds(5)));
+    }
+  }
+  // The server is still fine.
+  auto client = client_for(collector);
+  BOOST_TEST(post(client, "/v1/ingestion/cli?api_key=K", change_body("still-up")).status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(many_concurrent_clients) {
   CollectorProcess collector;
   std::atomic<int> ok{0};
