@@ -1,0 +1,454 @@
+#include "app.hpp"
+
+#include "args.hpp"
+#include "event.hpp"
+#include "receiver.hpp"
+#include "reporter.hpp"
+#include "timeutil.hpp"
+#include "url.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <charconv>
+#include <deque>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <mutex>
+
+namespace pulse::incident {
+
+namespace {
+
+constexpr const char* kUsage =
+    "pulse-incident: turn alerting callbacks into DORA incidents\n"
+    "\n"
+    "Usage:\n"
+    "  pulse-incident serve [flags]                  receive webhooks on /alertmanager, /grafana, /pagerduty,\n"
+    "                                                /opsgenie and /generic\n"
+    "  pulse-incident report --source S [flags] < payload.json\n"
+    "                                                the same, for tools that run a command\n"
+    "  pulse-incident list [flags]                   open and recently resolved incidents\n"
+    "  pulse-incident version | help [COMMAND]\n"
+    "\n"
+    "Run 'pulse-incident COMMAND --help' for a command's flags.\n";
+
+bool secret_source(std::string_view s) { return s == "pagerduty" || s == "grafana"; }
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Flag tables hold string_views: the generated names live here.
+std::deque<std::string>& names() {
+  static std::deque<std::string> storage;
+  return storage;
+}
+std::string_view keep(std::string s) { return names().emplace_back(std::move(s)); }
+
+std::vector<FlagSpec> route_flags() {
+  std::vector<FlagSpec> f;
+  for (auto name : source_names()) {
+    const std::string n(name), env = "PULSE_INCIDENT_" + upper(name);
+    f.push_back({keep(n + "-system"), "NAME", keep("DORA system of /" + n + " incidents (default --system)"), false,
+                 keep(env + "_SYSTEM")});
+    f.push_back({keep(n + "-token-file"), "FILE",
+                 keep("accepted bearer token(s) or user:password for /" + n + ", one per line (or $" + env + "_TOKEN)")});
+    if (secret_source(name))
+      f.push_back({keep(n + "-secret-file"), "FILE",
+                   keep("signing secret(s) for /" + n + ", one per line, several during rotation (or $" + env + "_SECRET)")});
+  }
+  f.push_back({"generic-mapping", "FILE", "JSON mapping for /generic (see README)", false, "PULSE_INCIDENT_GENERIC_MAPPING"});
+  f.push_back({"system", "NAME", "default DORA system for every route", false, "PULSE_SYSTEM"});
+  f.push_back({"db", "PATH", "state database (default $XDG_STATE_HOME/pulse/incidents.db)", false, "PULSE_INCIDENT_DB"});
+  f.push_back({"base-url", "URL", "where resolved incidents are reported", false, "PULSE_BASE_URL", "http://127.0.0.1:8765"});
+  f.push_back({"api-key-file", "FILE", "API key for --base-url (or $PULSE_API_KEY)", false, "PULSE_API_KEY_FILE"});
+  f.push_back({"ca-file", "FILE", "trust this PEM CA bundle for --base-url", false, "PULSE_CA_FILE"});
+  f.push_back({"insecure", "", "do not verify --base-url's TLS certificate (unsafe)", false, "PULSE_INSECURE"});
+  return f;
+}
+
+std::vector<FlagSpec> serve_flags() {
+  auto f = route_flags();
+  const std::vector<FlagSpec> own = {
+      {"bind", "ADDR", "address to listen on; anything but loopback needs credentials on every route", false,
+       "PULSE_INCIDENT_BIND", "127.0.0.1"},
+      {"port", "PORT", "port to listen on (0: any free port)", false, "PULSE_INCIDENT_PORT", "8766"},
+      {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_INCIDENT_TLS_CERT"},
+      {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_INCIDENT_TLS_KEY"},
+      {"threads", "N", "worker threads", false, "PULSE_INCIDENT_THREADS", "2"},
+      {"max-connections", "N", "concurrent connections", false, "PULSE_INCIDENT_MAX_CONNECTIONS", "512"},
+      {"timeout", "SECONDS", "to receive one request or send one answer", false, "PULSE_INCIDENT_TIMEOUT", "10"},
+  };
+  f.insert(f.begin(), own.begin(), own.end());
+  return f;
+}
+
+std::vector<FlagSpec> report_flags() {
+  auto f = route_flags();
+  const std::vector<FlagSpec> own = {
+      {"source", "NAME", "alertmanager, grafana, pagerduty, opsgenie or generic"},
+      {"signature", "SIG", "verify this signature (X-PagerDuty-Signature or X-Grafana-Alerting-Signature value)"},
+      {"timestamp", "TS", "Grafana's timestamp header value, if it signs one"},
+      {"authorization", "VALUE", "verify this Authorization header value against the route's tokens"},
+      {"webhook-id", "ID", "PagerDuty's X-Webhook-Id, to ignore redeliveries"},
+  };
+  f.insert(f.begin(), own.begin(), own.end());
+  return f;
+}
+
+const std::vector<FlagSpec> kListFlags = {
+    {"db", "PATH", "state database (default $XDG_STATE_HOME/pulse/incidents.db)", false, "PULSE_INCIDENT_DB"},
+    {"recent", "N", "how many resolved incidents to show", false, {}, "20"},
+    {"format", "FORMAT", "table or json", false, {}, "table"},
+};
+
+std::vector<std::string> read_lines(const std::string& path, std::string& why) {
+  std::ifstream in(path);
+  if (!in) {
+    why = "cannot read " + path;
+    return {};
+  }
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    const auto b = line.find_first_not_of(" \t\r");
+    const auto e = line.find_last_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    out.push_back(line.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const auto comma = std::min(s.find(',', start), s.size());
+    if (comma > start) out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool parse_number(const std::string& s, unsigned long max, unsigned long& out) {
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && ptr == s.data() + s.size() && out <= max;
+}
+
+struct Setup {
+  std::map<std::string, RouteConfig, std::less<>> routes;
+  ReporterConfig reporter;
+  std::string db;
+};
+
+// Routes, secrets and the reporter's connection, from flags and environment.
+bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why) {
+  for (auto name : source_names()) {
+    const std::string n(name), env_name = "PULSE_INCIDENT_" + upper(name);
+    RouteConfig rc;
+    rc.system = a.get_or(n + "-system", a.get_or("system", ""));
+    if (auto f = a.get(n + "-token-file")) {
+      rc.auth.tokens = read_lines(*f, why);
+      if (!why.empty()) return false;
+    }
+    if (auto t = env.non_empty(env_name + "_TOKEN")) for (auto& x : split_commas(*t)) rc.auth.tokens.push_back(x);
+    if (secret_source(name)) {
+      if (auto f = a.get(n + "-secret-file")) {
+        rc.auth.hmac_secrets = read_lines(*f, why);
+        if (!why.empty()) return false;
+      }
+      if (auto t = env.non_empty(env_name + "_SECRET"))
+        for (auto& x : split_commas(*t)) rc.auth.hmac_secrets.push_back(x);
+    }
+    if (name == "generic") {
+      if (auto m = a.get("generic-mapping")) {
+        try {
+          rc.mapping = load_mapping(*m);
+        } catch (const std::exception& e) {
+          why = e.what();
+          return false;
+        }
+      }
+    }
+    s.routes.emplace(n, std::move(rc));
+  }
+  const auto origin = parse_origin(a.get_or("base-url", "http://127.0.0.1:8765"), why);
+  if (!origin) {
+    why = "--base-url: " + why;
+    return false;
+  }
+  s.reporter.origin = *origin;
+  if (auto f = a.get("api-key-file")) {
+    auto lines = read_lines(*f, why);
+    if (!why.empty()) return false;
+    if (!lines.empty()) s.reporter.api_key = lines.front();
+  } else if (auto k = env.non_empty("PULSE_API_KEY")) {
+    s.reporter.api_key = *k;
+  }
+  s.reporter.client.tls.ca_file = a.get_or("ca-file", "");
+  s.reporter.client.tls.insecure = a.flag("insecure");
+  s.reporter.client.timeouts.total = std::chrono::seconds(20);
+  s.reporter.client.proxy = proxy_for(*origin, env, why);
+  if (!why.empty()) return false;
+  s.reporter.environment = detect_ci_name(env);
+  s.db = a.get_or("db", default_db_path(env));
+  return true;
+}
+
+bool is_loopback(const std::string& bind) {
+  boost::system::error_code ec;
+  const auto a = boost::asio::ip::make_address(bind, ec);
+  return !ec && a.is_loopback();
+}
+
+struct Log {
+  std::ostream& err;
+  std::mutex mutex;
+  void operator()(const std::string& line) {
+    std::lock_guard lock(mutex);
+    err << ("pulse-incident: " + line + "\n") << std::flush;
+  }
+};
+
+int serve(const std::vector<std::string>& args, const Env& env, std::ostream& err) {
+  const auto flags = serve_flags();
+  std::string why;
+  const auto a = parse_args(args, flags, env, why);
+  if (!a || !a->positionals().empty()) {
+    err << "pulse-incident serve: " << (a ? "unexpected argument \"" + a->positionals()[0] + "\"" : why)
+        << "\nRun 'pulse-incident serve --help' for usage.\n";
+    return kExitUsage;
+  }
+  unsigned long port = 0, threads = 0, max_conn = 0, timeout = 0;
+  if (!parse_number(a->get_or("port", ""), 65535, port) || !parse_number(a->get_or("threads", ""), 64, threads) ||
+      threads == 0 || !parse_number(a->get_or("max-connections", ""), 100000, max_conn) || max_conn == 0 ||
+      !parse_number(a->get_or("timeout", ""), 3600, timeout) || timeout == 0) {
+    err << "pulse-incident serve: --port, --threads, --max-connections and --timeout need numbers in range\n";
+    return kExitUsage;
+  }
+  Setup setup;
+  if (!build_setup(*a, env, setup, why)) {
+    err << "pulse-incident serve: " << why << "\n";
+    return kExitUsage;
+  }
+  const std::string bind = a->get_or("bind", "127.0.0.1");
+  std::string open_routes;
+  for (const auto& [name, rc] : setup.routes)
+    if (!rc.auth.configured() && !(name == "generic" && !rc.mapping)) open_routes += (open_routes.empty() ? "/" : ", /") + name;
+  if (!open_routes.empty() && !is_loopback(bind)) {
+    err << "pulse-incident serve: refusing to listen on " << bind << " with unauthenticated routes (" << open_routes
+        << "): give each a --<source>-token-file or --<source>-secret-file, or bind to 127.0.0.1\n";
+    return kExitUsage;
+  }
+  Log log{err, {}};
+  auto logger = [&log](const std::string& line) { log(line); };
+  try {
+    State state(setup.db);
+    Reporter reporter(state, setup.reporter, logger);
+    Receiver receiver(state, setup.routes, [&reporter] { reporter.wake(); }, logger, [] { return unix_now(); });
+    ServerOptions opt;
+    opt.bind = bind;
+    opt.port = static_cast<std::uint16_t>(port);
+    opt.tls_cert = a->get_or("tls-cert", "");
+    opt.tls_key = a->get_or("tls-key", "");
+    opt.threads = static_cast<int>(threads);
+    opt.max_connections = max_conn;
+    opt.read_timeout = opt.write_timeout = Millis(timeout * 1000);
+    opt.idle_timeout = Millis(60'000);
+    opt.log = logger;
+    HttpServer server(opt, [&receiver](const ServerRequest& r) { return receiver.handle(r); });
+    server.handle_signals();
+    reporter.start();
+    log(std::string("listening on ") + (server.tls() ? "https" : "http") + "://" +
+        (bind.find(':') != std::string::npos ? "[" + bind + "]" : bind) + ":" + std::to_string(server.port()) +
+        " (state " + setup.db + "; reporting to " + setup.reporter.origin.to_string() + ")");
+    if (!open_routes.empty()) log("no credentials configured for " + open_routes + ": accepted because it listens on loopback only");
+    server.run();
+    reporter.stop();
+  } catch (const std::exception& e) {
+    err << "pulse-incident serve: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  log("stopped");
+  return kExitOk;
+}
+
+int report(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out, std::ostream& err) {
+  const auto flags = report_flags();
+  std::string why;
+  const auto a = parse_args(args, flags, env, why);
+  if (!a || !a->positionals().empty()) {
+    err << "pulse-incident report: " << (a ? "unexpected argument \"" + a->positionals()[0] + "\"" : why)
+        << "\nRun 'pulse-incident report --help' for usage.\n";
+    return kExitUsage;
+  }
+  const auto source = a->get("source");
+  if (!source || !find_source(*source)) {
+    err << "pulse-incident report: --source must be one of alertmanager, grafana, pagerduty, opsgenie, generic\n";
+    return kExitUsage;
+  }
+  Setup setup;
+  if (!build_setup(*a, env, setup, why)) {
+    err << "pulse-incident report: " << why << "\n";
+    return kExitUsage;
+  }
+  constexpr std::size_t kLimit = 1 << 20;
+  std::string body(kLimit + 1, '\0');
+  in.read(body.data(), static_cast<std::streamsize>(body.size()));
+  body.resize(static_cast<std::size_t>(in.gcount()));
+  if (body.size() > kLimit) {
+    err << "pulse-incident report: payload larger than 1 MiB\n";
+    return kExitRejected;
+  }
+  // Headers come from flags; with none, local input is trusted.
+  std::map<std::string, std::string, std::less<>> headers;
+  if (auto s = a->get("signature"))
+    headers[*source == "grafana" ? "X-Grafana-Alerting-Signature" : "X-PagerDuty-Signature"] = *s;
+  if (auto t = a->get("timestamp")) headers["X-Grafana-Alerting-Timestamp"] = *t;
+  if (auto h = a->get("authorization")) headers["Authorization"] = *h;
+  if (auto w = a->get("webhook-id")) headers["X-Webhook-Id"] = *w;
+  const bool verify = a->has("signature") || a->has("authorization");
+  const HeaderLookup lookup = [&headers](std::string_view name) -> std::optional<std::string> {
+    for (const auto& [k, v] : headers)
+      if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char x, char y) {
+            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+          }))
+        return v;
+    return std::nullopt;
+  };
+  Log log{err, {}};
+  auto logger = [&log](const std::string& line) { log(line); };
+  try {
+    State state(setup.db);
+    Receiver receiver(state, setup.routes, nullptr, logger, [] { return unix_now(); });
+    const Outcome o = receiver.process(*source, body, lookup, verify, a->get_or("system", ""));
+    if (o.status != 200) {
+      err << "pulse-incident report: " << (o.status == 401 ? "not authenticated: " : "rejected: ") << o.message << "\n";
+      return kExitRejected;
+    }
+    out << "opened " << o.applied.opened << ", resolved " << o.applied.resolved << ", unchanged "
+        << o.applied.unchanged << (o.message == "ok" ? "" : " (" + o.message + ")") << "\n";
+    Reporter reporter(state, setup.reporter, logger);
+    const FlushResult f = reporter.flush(unix_now());
+    if (f.failed > 0) {
+      err << "pulse-incident report: " << f.failed
+          << " resolved incident(s) not delivered yet; they are kept and retried by the next report or by serve\n";
+      return kExitDelivery;
+    }
+  } catch (const std::exception& e) {
+    err << "pulse-incident report: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int list(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  std::string why;
+  const auto a = parse_args(args, kListFlags, env, why);
+  unsigned long recent = 0;
+  if (!a || !parse_number(a->get_or("recent", ""), 100000, recent)) {
+    err << "pulse-incident list: " << (a ? "--recent: not a number" : why) << "\n";
+    return kExitUsage;
+  }
+  const std::string format = a->get_or("format", "table");
+  if (format != "table" && format != "json") {
+    err << "pulse-incident list: --format must be table or json\n";
+    return kExitUsage;
+  }
+  std::vector<StoredIncident> items;
+  try {
+    items = State(a->get_or("db", default_db_path(env))).list(recent);
+  } catch (const std::exception& e) {
+    err << "pulse-incident list: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  auto state_of = [](const StoredIncident& i) -> std::string {
+    if (!i.resolved) return "open";
+    if (i.reported_at) return "reported";
+    if (i.rejected) return "rejected";
+    return "pending";
+  };
+  if (format == "json") {
+    out << "[";
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      const auto& i = items[k];
+      std::string line = k ? "," : "";
+      line += "{\"identifier\":";
+      append_json_string(line, i.identifier);
+      line += ",\"source\":";
+      append_json_string(line, i.source);
+      line += ",\"system\":";
+      append_json_string(line, i.system);
+      line += ",\"created\":" + std::to_string(i.created);
+      line += ",\"resolved\":" + (i.resolved ? std::to_string(*i.resolved) : std::string("null"));
+      line += ",\"state\":\"" + state_of(i) + "\"";
+      line += ",\"error\":";
+      append_json_string(line, i.report_error);
+      line += "}";
+      out << line;
+    }
+    out << "]\n";
+    return kExitOk;
+  }
+  if (items.empty()) {
+    out << "no incidents\n";
+    return kExitOk;
+  }
+  std::size_t id_w = 10;
+  for (const auto& i : items) id_w = std::max(id_w, std::min<std::size_t>(i.identifier.size(), 60));
+  out << std::left << std::setw(10) << "STATE" << std::setw(static_cast<int>(id_w + 2)) << "IDENTIFIER" << std::setw(22)
+      << "CREATED" << std::setw(22) << "RESOLVED" << "SYSTEM\n";
+  for (const auto& i : items)
+    out << std::left << std::setw(10) << state_of(i) << std::setw(static_cast<int>(id_w + 2)) << i.identifier.substr(0, 60)
+        << std::setw(22) << format_rfc3339(i.created) << std::setw(22) << (i.resolved ? format_rfc3339(*i.resolved) : "-")
+        << (i.system.empty() ? "-" : i.system) << (i.report_error.empty() ? "" : "  (" + i.report_error + ")") << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+std::string default_db_path(const Env& env) {
+  if (const auto xdg = env.non_empty("XDG_STATE_HOME")) return *xdg + "/pulse/incidents.db";
+  if (const auto home = env.non_empty("HOME")) return *home + "/.local/state/pulse/incidents.db";
+  return "pulse-incidents.db";
+}
+
+int run(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << kUsage;
+    return kExitUsage;
+  }
+  const std::string& cmd = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  auto help = [&out](const std::string& which) {
+    if (which == "serve")
+      out << "Usage: pulse-incident serve [flags]\n\nReceives alert webhooks, keeps open incidents, reports resolved "
+             "ones.\n\n" << flags_help(serve_flags());
+    else if (which == "report")
+      out << "Usage: pulse-incident report --source S [flags] < payload.json\n\nProcesses one payload from stdin "
+             "(trusted unless --signature or --authorization is given),\nthen delivers what is due.\n\n"
+          << flags_help(report_flags());
+    else if (which == "list")
+      out << "Usage: pulse-incident list [flags]\n\n" << flags_help(kListFlags);
+    else
+      out << kUsage;
+    return kExitOk;
+  };
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") return help(rest.empty() ? "" : rest[0]);
+  if (cmd == "version" || cmd == "--version") {
+    out << "pulse-incident " PULSE_VERSION "\n";
+    return kExitOk;
+  }
+  if (cmd == "serve" || cmd == "report" || cmd == "list") {
+    if (wants_help(rest)) return help(cmd);
+    if (cmd == "serve") return serve(rest, env, err);
+    if (cmd == "report") return report(rest, env, in, out, err);
+    return list(rest, env, out, err);
+  }
+  err << "pulse-incident: unknown command \"" << cmd << "\"\n\n" << kUsage;
+  return kExitUsage;
+}
+
+}  // namespace pulse::incident

@@ -1,0 +1,155 @@
+#include "receiver.hpp"
+
+#include "event.hpp"
+#include "strict_json.hpp"
+#include "url.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace pulse::incident {
+
+namespace {
+
+std::string json_message(std::string_view key, std::string_view message) {
+  std::string out = "{\"";
+  out += key;
+  out += "\":";
+  append_json_string(out, message);
+  out += '}';
+  return out;
+}
+
+std::string sanitize(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s.substr(0, 200)) out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  return out;
+}
+
+}  // namespace
+
+Receiver::Receiver(State& state, std::map<std::string, RouteConfig, std::less<>> routes,
+                   std::function<void()> on_resolved, Logger log, std::function<std::int64_t()> now)
+    : state_(state), routes_(std::move(routes)), on_resolved_(std::move(on_resolved)), log_(std::move(log)),
+      now_(std::move(now)) {}
+
+Outcome Receiver::process(std::string_view source_name, std::string_view body, const HeaderLookup& headers,
+                          bool verify, const std::string& system_override) {
+  const SourceSpec* source = find_source(source_name);
+  const auto route = routes_.find(source_name);
+  if (!source || route == routes_.end()) return {404, "no such source: " + sanitize(source_name), {}};
+  const RouteConfig& cfg = route->second;
+
+  if (verify) {
+    switch (authenticate(source->name, cfg.auth, headers, body)) {
+      case AuthResult::ok: break;
+      case AuthResult::missing: return {401, "missing credentials for /" + std::string(source->name), {}};
+      case AuthResult::invalid: return {401, "invalid credentials or signature for /" + std::string(source->name), {}};
+    }
+  }
+  std::string why;
+  const auto payload = parse_strict_json(body, kMaxJsonDepth, why);
+  if (!payload) return {400, "body: " + why, {}};
+  ParseResult parsed;
+  if (!source->parse(*payload, cfg.mapping ? &*cfg.mapping : nullptr, parsed, why)) return {400, why, {}};
+  for (const auto& note : parsed.notes)
+    if (log_) log_(std::string(source->name) + ": " + note);
+  if (parsed.test) return {200, "test notification: nothing to do", {}};
+  if (parsed.observations.empty())
+    return {200, parsed.ignored_reason.empty() ? "no alerts" : parsed.ignored_reason, {}};
+
+  // PagerDuty names each delivery: a redelivery repeats the id.
+  std::string delivery_id;
+  if (source->name == "pagerduty")
+    if (auto id = headers("X-Webhook-Id"); id && valid_identity(*id)) delivery_id = *id;
+
+  const std::string system = !system_override.empty() ? system_override : cfg.system;
+  Outcome out;
+  out.applied = state_.apply(*source, parsed.observations, system, delivery_id, now_());
+  if (out.applied.resolved > 0 && on_resolved_) on_resolved_();
+  if (log_ && (out.applied.opened || out.applied.resolved))
+    log_(std::string(source->name) + ": " + std::to_string(out.applied.opened) + " opened, " +
+         std::to_string(out.applied.resolved) + " resolved");
+  out.message = out.applied.duplicate_delivery ? "duplicate delivery" : "ok";
+  return out;
+}
+
+ServerResponse Receiver::handle(const ServerRequest& request) {
+  const auto target = parse_target(request.target);
+  if (!target) return {400, "application/json", json_message("error", "malformed request target"), {}};
+  if (target->path == "/healthz") return {200, "application/json", R"({"status":"ok"})", {}};
+  std::string_view name(target->path);
+  if (name.starts_with("/")) name.remove_prefix(1);
+  if (!find_source(name) || routes_.find(name) == routes_.end())
+    return {404, "application/json", json_message("error", "no such route: /" + sanitize(name)), {}};
+  if (request.method != "POST") return {405, "application/json", json_message("error", "method not allowed"), {{"Allow", "POST"}}};
+
+  const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
+  Outcome out;
+  try {
+    out = process(name, request.body, headers, true, target->param("system").value_or(""));
+  } catch (const std::exception& e) {
+    // Storage trouble is ours and transient: 503 makes senders retry.
+    if (log_) log_(std::string("/") + std::string(name) + ": " + e.what());
+    return {503, "application/json", json_message("error", "temporarily unavailable"), {{"Retry-After", "5"}}};
+  }
+  if (out.status != 200) {
+    if (log_) log_(std::string("/") + std::string(name) + " from " + request.remote + ": " +
+                   std::to_string(out.status) + " " + sanitize(out.message));
+    ServerResponse r{out.status, "application/json", json_message("error", out.message), {}};
+    if (out.status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});
+    return r;
+  }
+  return {200, "application/json",
+          "{\"opened\":" + std::to_string(out.applied.opened) + ",\"resolved\":" + std::to_string(out.applied.resolved) +
+              ",\"unchanged\":" + std::to_string(out.applied.unchanged) + ",\"message\":" +
+              [&] { std::string s; append_json_string(s, out.message); return s; }() + "}",
+          {}};
+}
+
+GenericMapping load_mapping(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read mapping file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string why;
+  const auto v = parse_strict_json(ss.str(), 16, why);
+  if (!v || !v->is_object()) throw std::runtime_error("mapping file " + path + ": " + (v ? "must be a JSON object" : why));
+  const auto& o = v->as_object();
+  GenericMapping m;
+  auto str = [&](const char* key, std::string& out, bool required) {
+    const auto* f = o.if_contains(key);
+    if (!f) {
+      if (required) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" missing");
+      return;
+    }
+    if (!f->is_string()) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" must be a string");
+    out = std::string(f->as_string());
+  };
+  auto list = [&](const char* key, std::vector<std::string>& out) {
+    const auto* f = o.if_contains(key);
+    if (!f) return;
+    if (!f->is_array()) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" must be an array");
+    out.clear();
+    for (const auto& x : f->as_array()) {
+      if (!x.is_string()) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" must hold strings");
+      out.emplace_back(x.as_string());
+    }
+  };
+  str("identifier", m.identifier, true);
+  str("status", m.status, true);
+  str("created", m.created, true);
+  str("resolved", m.resolved, true);
+  str("time_format", m.time_format, false);
+  list("firing", m.firing_values);
+  list("resolved_values", m.resolved_values);
+  if (m.time_format != "rfc3339" && m.time_format != "unix_s" && m.time_format != "unix_ms" && m.time_format != "unix_ns")
+    throw std::runtime_error("mapping file " + path + ": time_format must be rfc3339, unix_s, unix_ms or unix_ns");
+  for (const auto* p : {&m.identifier, &m.status, &m.created, &m.resolved})
+    if (!p->empty() && (*p)[0] != '/')
+      throw std::runtime_error("mapping file " + path + ": \"" + *p + "\" is not a JSON Pointer (must start with /)");
+  return m;
+}
+
+}  // namespace pulse::incident

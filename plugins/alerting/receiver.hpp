@@ -1,0 +1,61 @@
+// Turns a webhook call (or a payload on stdin) into changes of the incident
+// state: authenticate, parse strictly, apply. Pure request -> response
+// logic, so tests can call it without a socket.
+#pragma once
+
+#include "auth.hpp"
+#include "http_server.hpp"
+#include "model.hpp"
+#include "state.hpp"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace pulse::incident {
+
+struct RouteConfig {
+  std::string system;  ///< the DORA system its incidents belong to
+  RouteAuth auth;
+  std::optional<GenericMapping> mapping;  ///< the generic route's
+};
+
+/// The outcome of one delivery, with the HTTP status to answer.
+struct Outcome {
+  int status = 200;
+  std::string message;  ///< one line; for 4xx, the reason
+  ApplyResult applied;
+};
+
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+class Receiver {
+ public:
+  using Logger = std::function<void(const std::string&)>;
+  /// `state` is borrowed. `on_resolved` is called after an incident becomes
+  /// complete (to wake the reporter).
+  Receiver(State& state, std::map<std::string, RouteConfig, std::less<>> routes, std::function<void()> on_resolved,
+           Logger log, std::function<std::int64_t()> now);
+
+  /// HTTP entry: route /<source>, then process().
+  ServerResponse handle(const ServerRequest& request);
+
+  /// Processes one payload of `source`. With `verify`, the route's
+  /// authentication applies to `headers`; without, the payload is trusted.
+  Outcome process(std::string_view source, std::string_view body, const HeaderLookup& headers, bool verify,
+                  const std::string& system_override = "");
+
+ private:
+  State& state_;
+  std::map<std::string, RouteConfig, std::less<>> routes_;
+  std::function<void()> on_resolved_;
+  Logger log_;
+  std::function<std::int64_t()> now_;
+};
+
+/// Loads a generic mapping file (JSON: identifier, status, created,
+/// resolved, firing, resolved_values, time_format). Throws std::runtime_error.
+GenericMapping load_mapping(const std::string& path);
+
+}  // namespace pulse::incident

@@ -1,0 +1,53 @@
+// PagerDuty Webhooks V3: one incident per PagerDuty incident id.
+#include "model.hpp"
+
+namespace pulse::incident {
+
+bool parse_pagerduty(const boost::json::value& payload, const GenericMapping*, ParseResult& out, std::string& why) {
+  const auto* root = object_at(payload, "body", why);
+  if (!root) return false;
+  const auto* event_v = root->if_contains("event");
+  if (!event_v) {
+    why = "event: missing (not a PagerDuty V3 webhook)";
+    return false;
+  }
+  const auto* event = object_at(*event_v, "event", why);
+  if (!event) return false;
+  std::string type;
+  if (!string_at(*event, "event_type", "event", type, why)) return false;
+  if (type == "pagey.ping") {
+    out.test = true;
+    return true;
+  }
+  if (!type.starts_with("incident.")) {
+    out.ignored_reason = type.substr(0, 64) + " is not about an incident";
+    return true;
+  }
+  // Every incident event but resolution (acknowledged, escalated, ...) shows
+  // the incident is live: it opens it if the trigger was missed, and never
+  // resolves it.
+  const auto* data_v = event->if_contains("data");
+  if (!data_v) {
+    why = "event.data: missing";
+    return false;
+  }
+  const auto* data = object_at(*data_v, "event.data", why);
+  if (!data) return false;
+  Observation o;
+  if (!identity_at(*data, "id", "event.data", o.key, why) || !time_at(*data, "created_at", "event.data", o.created, why))
+    return false;
+  if (type == "incident.resolved") {
+    std::int64_t at = 0;
+    if (!time_at(*event, "occurred_at", "event", at, why)) return false;
+    if (at < o.created) {
+      why = "event.occurred_at: before event.data.created_at";
+      return false;
+    }
+    o.status = Status::resolved;
+    o.resolved = at;
+  }
+  out.observations.push_back(std::move(o));
+  return true;
+}
+
+}  // namespace pulse::incident

@@ -1,0 +1,178 @@
+#include "state.hpp"
+
+namespace pulse::incident {
+
+namespace {
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE incidents (
+  identifier      TEXT PRIMARY KEY,
+  source          TEXT NOT NULL,
+  key             TEXT NOT NULL,
+  system          TEXT NOT NULL,
+  created         INTEGER NOT NULL,
+  resolved        INTEGER,
+  received_at     INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  reported_at     INTEGER,
+  report_attempts INTEGER NOT NULL DEFAULT 0,
+  next_report_at  INTEGER NOT NULL DEFAULT 0,
+  report_error    TEXT NOT NULL DEFAULT '',
+  rejected        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX incidents_open ON incidents (source, key) WHERE resolved IS NULL;
+CREATE INDEX incidents_due ON incidents (next_report_at)
+  WHERE resolved IS NOT NULL AND reported_at IS NULL AND rejected = 0;
+CREATE TABLE deliveries (
+  source      TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (source, delivery_id)
+);
+)sql",
+};
+
+constexpr const char* kColumns =
+    "identifier, source, system, created, resolved, reported_at, report_attempts, report_error, rejected";
+}  // namespace
+
+State::State(const std::string& path) : db_(path) { db_.migrate(kMigrations, "pulse-incident"); }
+
+StoredIncident State::row(sql::Statement& s) {
+  StoredIncident i;
+  i.identifier = s.text(0);
+  i.source = s.text(1);
+  i.system = s.text(2);
+  i.created = s.int64(3);
+  i.resolved = s.optional_int64(4);
+  i.reported_at = s.optional_int64(5);
+  i.attempts = s.int64(6);
+  i.report_error = s.text(7);
+  i.rejected = s.int64(8) != 0;
+  return i;
+}
+
+ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation>& observations,
+                         const std::string& system, const std::string& delivery_id, std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  ApplyResult result;
+  sql::Transaction txn(db_);
+  if (!delivery_id.empty()) {
+    db_.prepare("INSERT OR IGNORE INTO deliveries (source, delivery_id, received_at) VALUES (?1, ?2, ?3)")
+        .bind(1, source.name).bind(2, delivery_id).bind(3, now).run();
+    if (db_.changes() == 0) {
+      result.duplicate_delivery = true;
+      result.unchanged = static_cast<int>(observations.size());
+      return result;  // rolled back: nothing to keep
+    }
+  }
+  auto find_open = db_.prepare("SELECT identifier, created FROM incidents WHERE source = ?1 AND key = ?2 AND resolved IS NULL");
+  auto exists = db_.prepare("SELECT 1 FROM incidents WHERE identifier = ?1");
+  auto insert = db_.prepare(
+      "INSERT INTO incidents (identifier, source, key, system, created, resolved, received_at, updated_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+  auto resolve = db_.prepare("UPDATE incidents SET resolved = ?2, updated_at = ?3 WHERE identifier = ?1");
+
+  for (const auto& o : observations) {
+    find_open.reset();
+    find_open.bind(1, source.name).bind(2, o.key);
+    std::optional<std::pair<std::string, std::int64_t>> open;
+    if (find_open.step()) open.emplace(find_open.text(0), find_open.int64(1));
+    find_open.reset();
+    const std::string id = incident_identifier(source, o);
+
+    if (o.status == Status::firing) {
+      if (open) {  // a repeat notification
+        ++result.unchanged;
+        continue;
+      }
+      exists.reset();
+      exists.bind(1, id);
+      const bool known = exists.step();
+      exists.reset();
+      if (known) {  // late or duplicate firing of an episode already resolved: never reopen
+        ++result.unchanged;
+        continue;
+      }
+      insert.reset();
+      insert.bind(1, id).bind(2, source.name).bind(3, o.key).bind(4, system).bind(5, o.created).bind_null(6).bind(7, now).run();
+      ++result.opened;
+      continue;
+    }
+    // Resolved.
+    if (open) {
+      resolve.reset();
+      resolve.bind(1, open->first).bind(2, std::max(*o.resolved, open->second)).bind(3, now).run();
+      ++result.resolved;
+      continue;
+    }
+    exists.reset();
+    exists.bind(1, id);
+    const bool known = exists.step();
+    exists.reset();
+    if (known) {  // already resolved: a duplicate
+      ++result.unchanged;
+      continue;
+    }
+    // The firing was never seen: the payload carries the start, so the incident is complete.
+    insert.reset();
+    insert.bind(1, id).bind(2, source.name).bind(3, o.key).bind(4, system).bind(5, o.created).bind(6, *o.resolved).bind(7, now).run();
+    ++result.resolved;
+  }
+  if (result.opened || result.resolved || !delivery_id.empty()) txn.commit();
+  return result;
+}
+
+std::vector<StoredIncident> State::due_reports(std::int64_t now, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  auto s = db_.prepare(std::string("SELECT ") + kColumns +
+                       " FROM incidents WHERE resolved IS NOT NULL AND reported_at IS NULL AND rejected = 0 "
+                       "AND next_report_at <= ?1 ORDER BY next_report_at, resolved LIMIT ?2");
+  s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<StoredIncident> out;
+  while (s.step()) out.push_back(row(s));
+  return out;
+}
+
+void State::mark_reported(const std::string& identifier, std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  db_.prepare("UPDATE incidents SET reported_at = ?2, report_attempts = report_attempts + 1, report_error = '' "
+              "WHERE identifier = ?1")
+      .bind(1, identifier).bind(2, now).run();
+}
+
+void State::mark_retry(const std::string& identifier, std::int64_t next_attempt, const std::string& error) {
+  std::lock_guard lock(mutex_);
+  db_.prepare("UPDATE incidents SET next_report_at = ?2, report_attempts = report_attempts + 1, report_error = ?3 "
+              "WHERE identifier = ?1")
+      .bind(1, identifier).bind(2, next_attempt).bind(3, error).run();
+}
+
+void State::mark_rejected(const std::string& identifier, const std::string& error) {
+  std::lock_guard lock(mutex_);
+  db_.prepare("UPDATE incidents SET rejected = 1, report_attempts = report_attempts + 1, report_error = ?2 "
+              "WHERE identifier = ?1")
+      .bind(1, identifier).bind(2, error).run();
+}
+
+std::optional<std::int64_t> State::next_due() {
+  std::lock_guard lock(mutex_);
+  auto s = db_.prepare(
+      "SELECT MIN(next_report_at) FROM incidents WHERE resolved IS NOT NULL AND reported_at IS NULL AND rejected = 0");
+  s.step();
+  return s.optional_int64(0);
+}
+
+std::vector<StoredIncident> State::list(std::size_t recent) {
+  std::lock_guard lock(mutex_);
+  std::vector<StoredIncident> out;
+  auto open = db_.prepare(std::string("SELECT ") + kColumns + " FROM incidents WHERE resolved IS NULL ORDER BY created DESC");
+  while (open.step()) out.push_back(row(open));
+  auto done = db_.prepare(std::string("SELECT ") + kColumns +
+                          " FROM incidents WHERE resolved IS NOT NULL ORDER BY updated_at DESC, resolved DESC LIMIT ?1");
+  done.bind(1, static_cast<std::int64_t>(recent));
+  while (done.step()) out.push_back(row(done));
+  return out;
+}
+
+}  // namespace pulse::incident

@@ -1,0 +1,64 @@
+// Incidents kept durably in SQLite: open ones until they resolve, resolved
+// ones until the ingestion API has them (the table doubles as the outbox
+// of incident reports). Thread-safe.
+#pragma once
+
+#include "model.hpp"
+#include "sqlite.hpp"
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pulse::incident {
+
+struct StoredIncident {
+  std::string identifier;
+  std::string source;
+  std::string system;
+  std::int64_t created = 0;
+  std::optional<std::int64_t> resolved;
+  std::optional<std::int64_t> reported_at;
+  std::int64_t attempts = 0;
+  std::string report_error;
+  bool rejected = false;  ///< the ingestion API refused it (4xx): set aside, not retried
+};
+
+struct ApplyResult {
+  int opened = 0;
+  int resolved = 0;  ///< became complete (and so due for reporting)
+  int unchanged = 0; ///< repeats, duplicates, late deliveries
+  bool duplicate_delivery = false;
+};
+
+class State {
+ public:
+  /// Opens or creates the database; throws std::runtime_error naming it.
+  explicit State(const std::string& path);
+
+  /// Applies one notification's observations in one transaction. A
+  /// non-empty `delivery_id` already seen for this source changes nothing.
+  ApplyResult apply(const SourceSpec& source, const std::vector<Observation>& observations, const std::string& system,
+                    const std::string& delivery_id, std::int64_t now);
+
+  /// Resolved incidents not yet reported whose next attempt is due.
+  std::vector<StoredIncident> due_reports(std::int64_t now, std::size_t limit);
+  void mark_reported(const std::string& identifier, std::int64_t now);
+  void mark_retry(const std::string& identifier, std::int64_t next_attempt, const std::string& error);
+  void mark_rejected(const std::string& identifier, const std::string& error);
+  /// Earliest next attempt among pending reports, if any.
+  std::optional<std::int64_t> next_due();
+
+  /// Open incidents, then the `recent` most recently resolved ones.
+  std::vector<StoredIncident> list(std::size_t recent);
+
+ private:
+  StoredIncident row(sql::Statement& s);
+
+  std::mutex mutex_;
+  sql::Database db_;
+};
+
+}  // namespace pulse::incident

@@ -1,0 +1,362 @@
+// pulse-incident against the alert fixtures' answer key
+// (shared/fixtures/alerts/expected.json): every file over real HTTP and
+// through `report` on stdin, every scenario, restarts and kill -9.
+#include "cli_helpers.hpp"
+
+#include "http_client.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <signal.h>
+
+using namespace pulse;
+using namespace pulse::test;
+namespace json = boost::json;
+
+namespace {
+
+fs::path fixtures() { return shared_dir() / "fixtures/alerts"; }
+
+const json::object& answer_key() {
+  static const json::value key = json::parse(read_file(fixtures() / "expected.json"));
+  return key.as_object();
+}
+
+std::string incident_bin() { return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/alerting/pulse-incident"; }
+
+EnvOverrides fixture_env() {
+  const auto& s = answer_key().at("secrets").as_object();
+  return {{"PULSE_INCIDENT_ALERTMANAGER_TOKEN", std::string(s.at("alertmanager_bearer").as_string())},
+          {"PULSE_INCIDENT_OPSGENIE_TOKEN", std::string(s.at("opsgenie_basic_auth").as_string())},
+          {"PULSE_INCIDENT_GRAFANA_SECRET", std::string(s.at("grafana_hmac_secret").as_string())},
+          {"PULSE_INCIDENT_PAGERDUTY_SECRET", std::string(s.at("pagerduty_signing_secret").as_string())}};
+}
+
+std::string route_of(const std::string& source) {
+  return source == "-" || source == "alertmanager?" ? "alertmanager" : source;
+}
+
+struct Seen {
+  std::string identifier;
+  std::int64_t created;
+  std::optional<std::int64_t> resolved;
+  bool operator==(const Seen&) const = default;
+  bool operator<(const Seen& o) const { return identifier < o.identifier; }
+};
+
+std::ostream& operator<<(std::ostream& os, const Seen& i) {
+  return os << i.identifier << " " << i.created << "->" << (i.resolved ? std::to_string(*i.resolved) : "open");
+}
+
+std::vector<Seen> expected_incidents(const json::array& list) {
+  std::set<Seen> unique;
+  for (const auto& v : list) {
+    const auto& o = v.as_object();
+    std::optional<std::int64_t> resolved;
+    if (!o.at("resolved").is_null()) resolved = o.at("resolved").to_number<std::int64_t>();
+    unique.insert({std::string(o.at("identifier").as_string()), o.at("created").to_number<std::int64_t>(), resolved});
+  }
+  return {unique.begin(), unique.end()};
+}
+
+std::vector<Seen> stored_incidents(const std::string& db) {
+  const auto r = run_process({incident_bin(), "list", "--db", db, "--recent", "1000", "--format", "json"});
+  if (r.exit_code != 0) throw std::runtime_error("pulse-incident list: " + r.err);
+  std::vector<Seen> out;
+  const json::value parsed = json::parse(r.out);
+  for (const auto& v : parsed.as_array()) {
+    const auto& o = v.as_object();
+    std::optional<std::int64_t> resolved;
+    if (!o.at("resolved").is_null()) resolved = o.at("resolved").to_number<std::int64_t>();
+    out.push_back({std::string(o.at("identifier").as_string()), o.at("created").to_number<std::int64_t>(), resolved});
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// `pulse-incident serve` on a free port, reporting to `base_url`.
+class IncidentServer {
+ public:
+  explicit IncidentServer(const std::string& base_url, std::string db = "")
+      : db_(db.empty() ? dir_.str("incidents.db") : std::move(db)) {
+    proc_ = std::make_unique<Background>(
+        std::vector<std::string>{incident_bin(), "serve", "--port", "0", "--db", db_, "--base-url", base_url}, fixture_env());
+    std::string log = proc_->wait_for_stderr(" listening on ");
+    for (int i = 0; log.find('\n', log.find(" listening on ")) == std::string::npos && i < 1000; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      log = proc_->stderr_text();
+    }
+    port_ = static_cast<std::uint16_t>(std::stoi(log.substr(log.find(':', log.find("://") + 3) + 1)));
+  }
+  const std::string& db() const { return db_; }
+  Background& process() { return *proc_; }
+
+  /// Delivers a fixture file with its answer-key headers; returns the status.
+  int deliver(const std::string& file, const std::string& system = "",
+              const std::map<std::string, std::string>& header_overrides = {}) {
+    const auto& entry = answer_key().at("files").at(file).as_object();
+    HttpRequest req;
+    req.target = "/" + route_of(std::string(entry.at("source").as_string())) + (system.empty() ? "" : "?system=" + system);
+    for (const auto& [name, value] : entry.at("headers").as_object())
+      req.headers.push_back({std::string(name), std::string(value.as_string())});
+    for (const auto& [name, value] : header_overrides) {
+      std::erase_if(req.headers, [&](const Header& h) { return h.name == name; });
+      req.headers.push_back({name, value});
+    }
+    req.body = read_file(fixtures() / file);
+    std::string why;
+    HttpClient client(*parse_origin("http://127.0.0.1:" + std::to_string(port_), why), ClientOptions{});
+    const auto r = client.send(req);
+    if (const auto* f = std::get_if<TransportFailure>(&r)) throw std::runtime_error(file + ": " + f->message());
+    last_body_ = std::get<HttpResponse>(r).body;
+    return std::get<HttpResponse>(r).status;
+  }
+  const std::string& last_body() const { return last_body_; }
+
+ private:
+  TempDir dir_;
+  std::string db_;
+  std::unique_ptr<Background> proc_;
+  std::uint16_t port_ = 0;
+  std::string last_body_;
+};
+
+// Incidents a recording ingestion server received: identifier -> (count, body).
+std::map<std::string, std::pair<int, std::string>> reported(const RecordingServer& server) {
+  std::map<std::string, std::pair<int, std::string>> out;
+  for (const auto& r : server.requests()) {
+    const auto v = json::parse(r.body).as_object();
+    auto& slot = out[std::string(v.at("incident_id").as_string())];
+    ++slot.first;
+    slot.second = r.body;
+  }
+  return out;
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+std::vector<std::string> fixture_files() {
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : answer_key().at("files").as_object()) out.emplace_back(name);
+  return out;
+}
+
+int expected_status(const json::object& entry) {
+  const auto* s = entry.if_contains("http_status");
+  if (!s) return 200;
+  if (s->is_int64()) return static_cast<int>(s->as_int64());
+  return -1;  // "413 or 400", "401 or 403": checked by the caller
+}
+
+bool status_matches(const json::object& entry, int status) {
+  const int want = expected_status(entry);
+  if (want != -1) return status == want;
+  const std::string text(entry.at("http_status").as_string());
+  return text.find(std::to_string(status)) != std::string::npos;
+}
+
+Seen from_report(const std::string& body) {
+  const auto v = json::parse(body).as_object();
+  return {std::string(v.at("incident_id").as_string()), *parse_rfc3339(v.at("time_created").as_string()),
+          *parse_rfc3339(v.at("time_resolved").as_string())};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(incident)
+
+BOOST_AUTO_TEST_CASE(every_fixture_over_http) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  for (const auto& file : fixture_files()) {
+    BOOST_TEST_CONTEXT(file) {
+      const auto& entry = answer_key().at("files").at(file).as_object();
+      IncidentServer server(ingestion.url());
+      const int status = server.deliver(file);
+      BOOST_TEST(status_matches(entry, status), "status " << status << ": " << server.last_body());
+      BOOST_TEST(status < 500);
+      const auto want = expected_incidents(entry.at("incidents").as_array());
+      BOOST_TEST(stored_incidents(server.db()) == want, boost::test_tools::per_element());
+      // Resolved incidents reach the ingestion API, with the answer key's times.
+      for (const auto& inc : want) {
+        if (!inc.resolved) continue;
+        BOOST_TEST(wait_until([&] { return reported(ingestion).count(inc.identifier) > 0; }));
+        const auto r = reported(ingestion);
+        if (r.count(inc.identifier)) BOOST_TEST(from_report(r.at(inc.identifier).second) == inc);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_fixture_through_report_on_stdin) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  const auto env = fixture_env();
+  for (const auto& file : fixture_files()) {
+    BOOST_TEST_CONTEXT(file) {
+      const auto& entry = answer_key().at("files").at(file).as_object();
+      TempDir dir;
+      std::string cmd = incident_bin() + " report --source " + route_of(std::string(entry.at("source").as_string())) +
+                        " --db " + dir.str("i.db") + " --base-url " + ingestion.url();
+      // Exec-style callers pass what the headers would carry, to have it verified.
+      const auto& headers = entry.at("headers").as_object();
+      if (const auto* sig = headers.if_contains("X-PagerDuty-Signature")) cmd += " --signature '" + std::string(sig->as_string()) + "'";
+      if (const auto* sig = headers.if_contains("X-Grafana-Alerting-Signature")) cmd += " --signature " + std::string(sig->as_string());
+      if (const auto* ts = headers.if_contains("X-Grafana-Alerting-Timestamp")) cmd += " --timestamp " + std::string(ts->as_string());
+      if (const auto* a = headers.if_contains("Authorization")) cmd += " --authorization '" + std::string(a->as_string()) + "'";
+      cmd += " < '" + (fixtures() / file).string() + "'";
+      const auto r = run_process({"sh", "-c", cmd}, env);
+      const bool accepted = expected_status(entry) == 200;
+      BOOST_TEST((r.exit_code == (accepted ? 0 : 3)), "exit " << r.exit_code << ": " << r.err);
+      BOOST_TEST(stored_incidents(dir.str("i.db")) == expected_incidents(entry.at("incidents").as_array()),
+                 boost::test_tools::per_element());
+    }
+  }
+  // Every resolved incident was reported by the same command, synchronously.
+  std::set<std::string> want;
+  for (const auto& file : fixture_files())
+    for (const auto& inc : expected_incidents(answer_key().at("files").at(file).at("incidents").as_array()))
+      if (inc.resolved) want.insert(inc.identifier);
+  std::set<std::string> got;
+  for (const auto& [id, slot] : reported(ingestion)) got.insert(id);
+  BOOST_TEST(got == want, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(every_scenario_reports_once) {
+  for (const auto& sv : answer_key().at("scenarios").as_array()) {
+    const auto& scenario = sv.as_object();
+    BOOST_TEST_CONTEXT(scenario.at("name").as_string()) {
+      RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+      IncidentServer server(ingestion.url());
+      const auto* headers = scenario.if_contains("headers_override");
+      for (const auto& f : scenario.at("deliver").as_array()) {
+        std::map<std::string, std::string> overrides;
+        if (headers)
+          for (const auto& [k, v] : headers->as_object()) overrides[std::string(k)] = std::string(v.as_string());
+        const int status = server.deliver(std::string(f.as_string()), "", overrides);
+        BOOST_TEST(status < 500);
+        if (const auto* want = scenario.if_contains("http_status")) BOOST_TEST(status == want->to_number<int>());
+      }
+      const auto want = expected_incidents(scenario.at("final").as_array());
+      BOOST_TEST(stored_incidents(server.db()) == want, boost::test_tools::per_element());
+      std::size_t resolved = 0;
+      for (const auto& inc : want) resolved += inc.resolved ? 1 : 0;
+      BOOST_TEST(wait_until([&] { return reported(ingestion).size() == resolved; }));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // nothing more arrives
+      for (const auto& [id, slot] : reported(ingestion)) BOOST_TEST(slot.first == 1, id << " reported " << slot.first << " times");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(kill9_between_firing_and_resolution) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  TempDir dir;
+  const std::string db = dir.str("state.db");
+  {
+    IncidentServer server(ingestion.url(), db);
+    BOOST_TEST(server.deliver("alertmanager/firing.json") == 200);
+    server.process().signal(SIGKILL);
+    server.process().wait();
+  }
+  IncidentServer server(ingestion.url(), db);
+  BOOST_TEST(stored_incidents(db).size() == 1u);
+  BOOST_TEST(server.deliver("alertmanager/resolved.json") == 200);
+  BOOST_TEST(wait_until([&] { return reported(ingestion).size() == 1; }));
+  const auto r = reported(ingestion);
+  BOOST_REQUIRE_EQUAL(r.size(), 1u);
+  BOOST_TEST(r.begin()->second.first == 1);
+  BOOST_TEST((from_report(r.begin()->second.second) ==
+              Seen{"alertmanager:9f2e4c1a7b3d5e60:1773151337", 1773151337, 1773153542}));
+}
+
+BOOST_AUTO_TEST_CASE(delivery_retried_after_the_ingestion_api_recovers) {
+  std::atomic<int> calls{0};
+  RecordingServer ingestion([&calls](int, const ServerRequest&) {
+    return ++calls <= 3 ? ServerResponse{503, "text/plain", "down", {}} : ok_response();
+  });
+  TempDir dir;
+  const std::string db = dir.str("state.db");
+  {
+    IncidentServer server(ingestion.url(), db);
+    BOOST_TEST(server.deliver("alertmanager/resolved-without-firing.json") == 200);
+    // The first round fails (3 quick attempts); the incident waits durably.
+    BOOST_TEST(wait_until([&] { return calls >= 3; }));
+    server.process().signal(SIGTERM);
+    BOOST_TEST(server.process().wait() == 0);
+  }
+  const auto listed = run_process({incident_bin(), "list", "--db", db, "--format", "json"});
+  BOOST_TEST(listed.out.find("\"state\":\"pending\"") != std::string::npos, listed.out);
+  // A restart picks it up and delivers it.
+  IncidentServer server(ingestion.url(), db);
+  BOOST_TEST(wait_until([&] { return calls >= 4; }));
+  BOOST_TEST(wait_until([&] {
+    return run_process({incident_bin(), "list", "--db", db, "--format", "json"}).out.find("\"state\":\"reported\"") !=
+           std::string::npos;
+  }));
+}
+
+BOOST_AUTO_TEST_CASE(end_to_end_into_the_collector) {
+  CollectorProcess collector;
+  IncidentServer server(collector.url());
+  BOOST_TEST(server.deliver("pagerduty/incident-triggered.json", "checkout") == 200);
+  BOOST_TEST(server.deliver("pagerduty/incident-resolved.json", "checkout") == 200);
+  BOOST_TEST(wait_until([&] {
+    return collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--format", "json"})
+               .out.find("pagerduty:Q3VX8M2KD1PLQA") != std::string::npos;
+  }));
+  const auto events = collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--system", "checkout", "--format", "json"});
+  BOOST_TEST(events.out.find("\"time_created\":\"" + format_rfc3339(1773457964) + "\"") != std::string::npos, events.out);
+  BOOST_TEST(events.out.find("\"time_resolved\":\"" + format_rfc3339(1773460879) + "\"") != std::string::npos, events.out);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_input_leaves_the_server_healthy) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  IncidentServer server(ingestion.url());
+  for (int round = 0; round < 3; ++round)
+    for (const auto& file : fixture_files())
+      if (file.starts_with("bad/")) BOOST_TEST(server.deliver(file) / 100 == 4, file);
+  BOOST_TEST(server.deliver("alertmanager/firing.json") == 200);
+  BOOST_TEST(stored_incidents(server.db()).size() == 1u);
+  BOOST_TEST(server.process().stderr_text().find("am-fixture-token") == std::string::npos);
+  BOOST_TEST(server.process().stderr_text().size() < 20000u);  // bounded logging
+}
+
+BOOST_AUTO_TEST_CASE(generic_mapping_route) {
+  TempDir dir;
+  write_file(dir.path / "map.json",
+             R"({"identifier":"/incident/id","status":"/incident/state","created":"/incident/started",)"
+             R"("resolved":"/incident/ended","firing":["open"],"resolved_values":["closed"],"time_format":"unix_ms"})");
+  const auto payload = [](const char* state, const char* ended) {
+    return std::string(R"({"incident":{"id":"INC-7","state":")") + state +
+           R"(","started":1773563400123,"ended":)" + ended + "}}";
+  };
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  auto env = fixture_env();
+  const std::string base = incident_bin() + " report --source generic --generic-mapping " + dir.str("map.json") +
+                           " --db " + dir.str("i.db") + " --base-url " + ingestion.url();
+  BOOST_TEST(run_process({"sh", "-c", "printf '%s' '" + payload("open", "null") + "' | " + base}, env).exit_code == 0);
+  BOOST_TEST(run_process({"sh", "-c", "printf '%s' '" + payload("closed", "1773565361000") + "' | " + base}, env).exit_code == 0);
+  BOOST_TEST(stored_incidents(dir.str("i.db")) ==
+             (std::vector<Seen>{{"generic:INC-7", 1773563400, 1773565361}}), boost::test_tools::per_element());
+  const auto bad = run_process({"sh", "-c", "printf '{}' | " + base}, env);
+  BOOST_TEST(bad.exit_code == 3);
+  BOOST_TEST(bad.err.find("/incident/id: missing") != std::string::npos, bad.err);
+}
+
+BOOST_AUTO_TEST_CASE(command_line) {
+  const auto refuse = run_process({incident_bin(), "serve", "--bind", "0.0.0.0", "--port", "0", "--db", "/tmp/pulse-never.db"});
+  BOOST_TEST(refuse.exit_code == 2);
+  BOOST_TEST(refuse.err.find("refusing to listen on 0.0.0.0 with unauthenticated routes") != std::string::npos, refuse.err);
+  BOOST_TEST(run_process({incident_bin(), "report"}).exit_code == 2);
+  BOOST_TEST(run_process({incident_bin(), "frob"}).exit_code == 2);
+  for (const char* c : {"serve", "report", "list"}) BOOST_TEST(run_process({incident_bin(), c, "--help"}).exit_code == 0);
+  BOOST_TEST(run_process({incident_bin(), "serve", "--help"}).out.find("--pagerduty-secret-file") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
