@@ -90,10 +90,12 @@ std::vector<FlagSpec> report_flags() {
   auto f = route_flags();
   const std::vector<FlagSpec> own = {
       {"source", "NAME", "alertmanager, grafana, pagerduty, opsgenie or generic"},
-      {"signature", "SIG", "verify this signature (X-PagerDuty-Signature or X-Grafana-Alerting-Signature value)"},
-      {"timestamp", "TS", "Grafana's timestamp header value, if it signs one"},
-      {"authorization", "VALUE", "verify this Authorization header value against the route's tokens"},
-      {"webhook-id", "ID", "PagerDuty's X-Webhook-Id, to ignore redeliveries"},
+      {"signature", "SIG", "verify this signature (X-PagerDuty-Signature or X-Grafana-Alerting-Signature value)",
+       false, "PULSE_INCIDENT_SIGNATURE"},
+      {"timestamp", "TS", "Grafana's timestamp header value, if it signs one", false, "PULSE_INCIDENT_TIMESTAMP"},
+      {"authorization", "VALUE", "verify this Authorization header value against the route's tokens (prefer the variable)",
+       false, "PULSE_INCIDENT_AUTHORIZATION"},
+      {"webhook-id", "ID", "PagerDuty's X-Webhook-Id, to ignore redeliveries", false, "PULSE_INCIDENT_WEBHOOK_ID"},
   };
   f.insert(f.begin(), own.begin(), own.end());
   return f;
