@@ -7,6 +7,7 @@
 #include "timeutil.hpp"
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <charconv>
 #include <fstream>
@@ -217,25 +218,9 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
     return kExitFailure;
   }
   if (format == "json") {
-    out << "[";
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const auto& e = list[i];
-      std::string line = i ? "," : "";
-      line += "{\"type\":";
-      append_json_string(line, e.type);
-      line += ",\"system\":";
-      append_json_string(line, e.system);
-      line += ",\"id\":";
-      append_json_string(line, e.id);
-      line += ",\"source\":";
-      append_json_string(line, e.source);
-      for (auto [name, t] : {std::pair{"time_created", e.time_created}, std::pair{"time_pushed", e.time_pushed},
-                             std::pair{"time_resolved", e.time_resolved}})
-        line += std::string(",\"") + name + "\":" + (t ? "\"" + format_rfc3339(*t) + "\"" : "null");
-      line += ",\"changes\":" + std::to_string(e.changes.size()) + "}";
-      out << line;
-    }
-    out << "]\n";
+    boost::json::array all;
+    for (const auto& e : list) all.push_back(event_json(e));
+    out << boost::json::serialize(all) << "\n";
     return kExitOk;
   }
   if (list.empty()) {

@@ -156,44 +156,28 @@ std::string sha256(std::string_view s) {
   return std::string(reinterpret_cast<const char*>(md), sizeof md);
 }
 
-std::string stored_json(const StoredEvent& e) {
-  std::string out = "{\"type\":";
-  append_json_string(out, e.type);
-  out += ",\"system\":";
-  append_json_string(out, e.system);
-  out += ",\"id\":";
-  append_json_string(out, e.id);
-  out += ",\"source\":";
-  append_json_string(out, e.source);
-  auto time = [&out](const char* name, const std::optional<std::int64_t>& t) {
-    out += ",\"";
-    out += name;
-    out += "\":";
-    if (t) out += "\"" + format_rfc3339(*t) + "\"";
-    else out += "null";
-  };
-  time("time_created", e.time_created);
-  time("time_pushed", e.time_pushed);
-  time("time_resolved", e.time_resolved);
-  if (e.type == "deployment") {
-    auto arr = [&out](const char* name, const std::vector<std::string>& v) {
-      out += ",\"";
-      out += name;
-      out += "\":[";
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i) out += ',';
-        append_json_string(out, v[i]);
-      }
-      out += ']';
-    };
-    arr("changes", e.changes);
-    arr("teams", e.teams);
-  }
-  out += ",\"received_at\":\"" + format_rfc3339(e.received_at) + "\"}";
-  return out;
-}
-
 }  // namespace
+
+boost::json::object event_json(const StoredEvent& e) {
+  auto time = [](const std::optional<std::int64_t>& t) -> json::value {
+    if (!t) return nullptr;
+    return json::string(format_rfc3339(*t));
+  };
+  json::object o;
+  o["type"] = e.type;
+  o["system"] = e.system;
+  o["id"] = e.id;
+  o["source"] = e.source;
+  o["time_created"] = time(e.time_created);
+  o["time_pushed"] = time(e.time_pushed);
+  o["time_resolved"] = time(e.time_resolved);
+  if (e.type == "deployment") {
+    o["changes"] = json::array(e.changes.begin(), e.changes.end());
+    o["teams"] = json::array(e.teams.begin(), e.teams.end());
+  }
+  o["received_at"] = format_rfc3339(e.received_at);
+  return o;
+}
 
 std::optional<Event> decode_event(std::string_view body, std::string& why) {
   unsigned char buf[4096];
@@ -309,13 +293,13 @@ ServerResponse Api::list_events(const ServerRequest& request) {
     q.limit = n;
   }
   const auto events = store_.list(q);
-  std::string body = "{\"events\":[";
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    if (i) body += ',';
-    body += stored_json(events[i]);
-  }
-  body += "],\"count\":" + std::to_string(events.size()) + "}";
-  return reply(200, std::move(body));
+  json::array list;
+  list.reserve(events.size());
+  for (const auto& e : events) list.push_back(event_json(e));
+  json::object body;
+  body["events"] = std::move(list);
+  body["count"] = events.size();
+  return reply(200, json::serialize(body));
 }
 
 }  // namespace pulse::collector

@@ -7,6 +7,8 @@
 #include "http_server.hpp"
 #include "store.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -45,6 +47,9 @@ class Api {
   std::vector<std::string> key_digests_;
   std::function<std::int64_t()> now_;
 };
+
+/// A stored event as the API lists it (GET /v1/events, `events --format json`).
+boost::json::object event_json(const StoredEvent& e);
 
 /// {"error":"..."} with the message escaped.
 std::string error_body(std::string_view message);

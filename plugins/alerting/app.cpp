@@ -8,6 +8,7 @@
 #include "url.hpp"
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <charconv>
 #include <deque>
@@ -373,25 +374,19 @@ int list(const std::vector<std::string>& args, const Env& env, std::ostream& out
     return "pending";
   };
   if (format == "json") {
-    out << "[";
-    for (std::size_t k = 0; k < items.size(); ++k) {
-      const auto& i = items[k];
-      std::string line = k ? "," : "";
-      line += "{\"identifier\":";
-      append_json_string(line, i.identifier);
-      line += ",\"source\":";
-      append_json_string(line, i.source);
-      line += ",\"system\":";
-      append_json_string(line, i.system);
-      line += ",\"created\":" + std::to_string(i.created);
-      line += ",\"resolved\":" + (i.resolved ? std::to_string(*i.resolved) : std::string("null"));
-      line += ",\"state\":\"" + state_of(i) + "\"";
-      line += ",\"error\":";
-      append_json_string(line, i.report_error);
-      line += "}";
-      out << line;
+    boost::json::array all;
+    for (const auto& i : items) {
+      boost::json::object o;
+      o["identifier"] = i.identifier;
+      o["source"] = i.source;
+      o["system"] = i.system;
+      o["created"] = i.created;
+      o["resolved"] = i.resolved ? boost::json::value(*i.resolved) : boost::json::value(nullptr);
+      o["state"] = state_of(i);
+      o["error"] = i.report_error;
+      all.push_back(std::move(o));
     }
-    out << "]\n";
+    out << boost::json::serialize(all) << "\n";
     return kExitOk;
   }
   if (items.empty()) {
