@@ -4,13 +4,19 @@
 #include "event.hpp"
 #include "git_repo.hpp"
 #include "ingestion.hpp"
+#include "outbox.hpp"
+#include "process.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
 #include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
 #include <iostream>
+#include <thread>
 
 namespace pulse::cli {
 
@@ -26,6 +32,8 @@ const std::vector<FlagSpec> kConnectionFlags = {
     {"timeout", "SECONDS", "bound on each request, all steps together", false, "PULSE_TIMEOUT", "60"},
     {"max-attempts", "N", "attempts per request, retries included", false, "PULSE_MAX_ATTEMPTS", "5"},
     {"dry-run", "", "print what would be sent and send nothing", false, "PULSE_DRY_RUN"},
+    {"queue", "", "put the events in the outbox and return; a background flush delivers them", false, "PULSE_QUEUE"},
+    {"api-key-file", "FILE", "read the API key from FILE (first line)", false, "PULSE_API_KEY_FILE"},
 };
 
 std::vector<FlagSpec> with_connection(std::vector<FlagSpec> own) {
@@ -71,6 +79,7 @@ constexpr const char* kUsage =
     "  pulse-event-cli push deployment [flags] COMMIT...\n"
     "  pulse-event-cli push incident [flags]\n"
     "  pulse-event-cli push git deployment [flags] [PATH...]\n"
+    "  pulse-event-cli outbox status | list | flush | purge\n"
     "  pulse-event-cli version\n"
     "  pulse-event-cli help [COMMAND...]\n"
     "\n"
@@ -164,6 +173,8 @@ struct Connection {
   IngestionConfig ingestion;
   ClientOptions client;
   std::string shown_url;  // base URL for messages (no secrets)
+  std::string base_url;   // as given, for the outbox
+  std::string api_key_file;
 };
 
 std::optional<Failure> connection(const Context& c, Connection& conn) {
@@ -173,7 +184,16 @@ std::optional<Failure> connection(const Context& c, Connection& conn) {
   if (!origin) return Failure{kExitUsage, "--base-url: " + why};
   conn.origin = *origin;
   conn.shown_url = origin->to_string();
+  conn.base_url = base;
   conn.ingestion.api_key = c.args.get_or("api-key", "");
+  conn.api_key_file = c.args.get_or("api-key-file", "");
+  if (conn.ingestion.api_key.empty() && !conn.api_key_file.empty()) {
+    std::ifstream in(conn.api_key_file);
+    if (!in) return Failure{kExitUsage, "--api-key-file: cannot read " + conn.api_key_file};
+    std::getline(in, conn.ingestion.api_key);
+    while (!conn.ingestion.api_key.empty() && (conn.ingestion.api_key.back() == '\r' || conn.ingestion.api_key.back() == ' '))
+      conn.ingestion.api_key.pop_back();
+  }
   // A collector on this machine with no keys configured accepts any key;
   // everything else needs one.
   if (conn.ingestion.api_key.empty() && !is_loopback_host(origin->host))
@@ -200,6 +220,40 @@ std::optional<Failure> connection(const Context& c, Connection& conn) {
   return std::nullopt;
 }
 
+std::string self_exe() {
+  std::error_code ec;
+  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "pulse-event-cli" : p.string();
+}
+
+// --queue: durable in the outbox when this returns; a detached flush delivers.
+std::optional<Failure> enqueue(const Context& c, const Connection& conn, const std::vector<Event>& events) {
+  if (!c.args.has("api-key-file") && c.args.has("api-key") && !c.env.non_empty("PULSE_API_KEY"))
+    return Failure{kExitUsage, "--queue delivers later, so the key must come from --api-key-file or $PULSE_API_KEY "
+                               "(the outbox never stores keys)"};
+  const Destination to{conn.base_url, conn.ingestion.system, conn.api_key_file};
+  std::vector<std::pair<std::string, std::string>> items;
+  for (const auto& e : events) {
+    std::string key = std::string(type_name(e)) + ":" + to.base_url + ":" + to.system + ":" + identifier(e);
+    if (const auto* ch = std::get_if<Change>(&e)) key += ":" + ch->event_type;
+    items.emplace_back(std::move(key), encode_body(e));
+  }
+  try {
+    Outbox outbox(default_outbox_path(c.env));
+    const auto results = outbox.enqueue_all(items, to, unix_now());
+    std::size_t full = 0;
+    for (auto r : results) full += r == Enqueued::full ? 1 : 0;
+    if (full)
+      return Failure{kExitDelivery, "outbox " + outbox.path() + " is full: " + std::to_string(full) +
+                                        " event(s) not queued; see `pulse-event-cli outbox status`"};
+    c.err << c.step << ": queued " << events.size() << " event(s) in " << outbox.path() << "\n";
+    spawn_detached({self_exe(), "outbox", "flush", "--quiet"}, "", "");
+  } catch (const std::exception& e) {
+    return Failure{kExitInternal, std::string("queue: ") + e.what()};
+  }
+  return std::nullopt;
+}
+
 std::optional<Failure> deliver(const Context& c, const Connection& conn, const std::vector<Event>& events) {
   if (c.args.flag("dry-run")) {
     c.err << c.step << ": dry run: would send " << events.size() << " event(s) to " << conn.shown_url
@@ -207,6 +261,7 @@ std::optional<Failure> deliver(const Context& c, const Connection& conn, const s
     for (const auto& e : events) c.out << encode_body(e) << "\n";
     return std::nullopt;
   }
+  if (c.args.flag("queue")) return enqueue(c, conn, events);
   if (conn.client.tls.insecure)
     c.err << c.step << ": warning: --insecure: the server's TLS certificate is not verified\n";
   HttpClient client(conn.origin, conn.client);
@@ -301,6 +356,76 @@ std::optional<Failure> push_git_deployment(const Context& c) {
   return std::nullopt;
 }
 
+const std::vector<FlagSpec> kOutboxFlags = {
+    {"limit", "N", "list: at most N events", false, {}, "50"},
+    {"all", "", "purge: every event, not only the set-aside ones"},
+    {"quiet", "", "flush: print nothing"},
+};
+
+int outbox_command(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  const std::string sub = args.empty() ? "" : args[0];
+  if (sub.empty() || sub == "help" || wants_help(args)) {
+    out << "Usage: pulse-event-cli outbox status | list | flush | purge [--all]\n\n"
+           "The outbox (" << default_outbox_path(env) << ", or $PULSE_OUTBOX) holds events waiting for delivery:\n"
+           "from pulse-hook, and from push commands run with --queue.\n\n" << flags_help(kOutboxFlags);
+    return sub.empty() && !wants_help(args) ? kExitUsage : kExitOk;
+  }
+  std::string why;
+  const auto a = parse_args({args.begin() + 1, args.end()}, kOutboxFlags, env, why);
+  if (!a) {
+    err << "outbox " << sub << ": " << why << "\n";
+    return kExitUsage;
+  }
+  try {
+    Outbox outbox(default_outbox_path(env));
+    if (sub == "status") {
+      const auto s = outbox.stats();
+      out << "outbox: " << outbox.path() << "\n" << s.pending << " event(s) waiting, " << s.rejected << " set aside";
+      if (s.oldest) out << "; oldest waiting since " << format_rfc3339(*s.oldest);
+      out << "\n";
+      if (s.pending >= Outbox::kDefaultCapacity) out << "warning: the outbox is full: new events are refused until it drains\n";
+      return kExitOk;
+    }
+    if (sub == "list") {
+      unsigned long limit = 50;
+      const std::string l = a->get_or("limit", "50");
+      std::from_chars(l.data(), l.data() + l.size(), limit);
+      const auto entries = outbox.list(limit);
+      if (entries.empty()) out << "the outbox is empty\n";
+      for (const auto& e : entries)
+        out << std::left << std::setw(6) << e.id << std::setw(10) << (e.rejected ? "set-aside" : "waiting")
+            << e.destination.base_url << " " << (e.destination.system.empty() ? "-" : e.destination.system) << " "
+            << e.key.substr(0, e.key.find(':')) << " attempts=" << e.attempts
+            << (e.last_error.empty() ? "" : " last error: " + e.last_error) << "\n";
+      return kExitOk;
+    }
+    if (sub == "flush") {
+      FlushReport r;
+      const bool quiet = a->flag("quiet");
+      for (int i = 0; i < 60; ++i) {
+        // Everything waiting, now: backoff only paces automatic flushes.
+        r = flush_outbox(outbox, env, unix_now(), quiet ? std::function<void(const std::string&)>() :
+            [&err](const std::string& line) { err << "outbox flush: " << line << "\n"; }, true);
+        if (!r.locked_out) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      }
+      if (!quiet)
+        out << r.delivered << " delivered, " << r.failed << " still waiting, " << r.rejected << " set aside\n";
+      return r.failed ? kExitDelivery : kExitOk;
+    }
+    if (sub == "purge") {
+      const auto n = outbox.purge(a->flag("all"));
+      out << "removed " << n << " event(s)\n";
+      return kExitOk;
+    }
+  } catch (const std::exception& e) {
+    err << "outbox " << sub << ": " << e.what() << "\n";
+    return kExitInternal;
+  }
+  err << "pulse-event-cli outbox: unknown subcommand \"" << sub << "\" (status, list, flush, purge)\n";
+  return kExitUsage;
+}
+
 void print_help(std::ostream& out, const Command& cmd) {
   out << "Usage: pulse-event-cli " << cmd.synopsis << "\n\n" << cmd.description << "\n\n" << flags_help(*cmd.flags);
 }
@@ -316,6 +441,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     out << "pulse-event-cli " PULSE_VERSION "\n";
     return kExitOk;
   }
+  if (args[0] == "outbox") return outbox_command({args.begin() + 1, args.end()}, env, out, err);
   // The command is the longest run of leading words that names one.
   const bool help_cmd = args[0] == "help";
   std::size_t skip = help_cmd ? 1 : 0;

@@ -158,6 +158,92 @@ std::unique_ptr<GitRepository> GitRepository::open(const std::string& path, std:
 
 bool GitRepository::is_shallow() const { return git_repository_is_shallow(impl_->repo.get()) == 1; }
 
+std::string GitRepository::git_dir() const {
+  std::string p = git_repository_path(impl_->repo.get());
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+std::string GitRepository::work_dir() const {
+  const char* w = git_repository_workdir(impl_->repo.get());
+  std::string p = w ? w : "";
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+std::optional<std::string> GitRepository::config(const std::string& name) const {
+  git_config* raw = nullptr;
+  if (git_repository_config_snapshot(&raw, impl_->repo.get()) != 0) return std::nullopt;
+  std::unique_ptr<git_config, decltype(&git_config_free)> cfg(raw, &git_config_free);
+  const char* value = nullptr;
+  if (git_config_get_string(&value, cfg.get(), name.c_str()) != 0 || !value) return std::nullopt;
+  return std::string(value);
+}
+
+std::optional<std::string> GitRepository::ref_target(const std::string& refname) const {
+  git_oid oid;
+  if (git_reference_name_to_id(&oid, impl_->repo.get(), refname.c_str()) != 0) return std::nullopt;
+  git_object* raw = nullptr;
+  if (git_object_lookup(&raw, impl_->repo.get(), &oid, GIT_OBJECT_ANY) != 0) return std::nullopt;
+  ObjectPtr obj(raw);
+  git_object* peeled = nullptr;
+  if (git_object_peel(&peeled, obj.get(), GIT_OBJECT_COMMIT) != 0) return std::nullopt;
+  ObjectPtr commit(peeled);
+  return oid_hex(git_object_id(commit.get()));
+}
+
+bool GitRepository::is_ancestor(const std::string& ancestor, const std::string& descendant) const {
+  git_oid a, d;
+  if (git_oid_fromstr(&a, ancestor.c_str()) != 0 || git_oid_fromstr(&d, descendant.c_str()) != 0) return false;
+  if (git_oid_equal(&a, &d)) return true;
+  return git_graph_descendant_of(impl_->repo.get(), &d, &a) == 1;
+}
+
+std::vector<std::string> GitRepository::ref_names() const {
+  std::vector<std::string> out;
+  git_strarray names{};
+  if (git_reference_list(&names, impl_->repo.get()) == 0) {
+    for (std::size_t i = 0; i < names.count; ++i) out.emplace_back(names.strings[i]);
+    git_strarray_dispose(&names);
+  }
+  return out;
+}
+
+bool GitRepository::rev_list(const std::vector<std::string>& include, const std::vector<std::string>& exclude,
+                             const std::vector<std::string>& exclude_globs, std::size_t max,
+                             std::vector<std::string>& out, std::string& why) {
+  git_revwalk* raw_walk = nullptr;
+  if (git_revwalk_new(&raw_walk, impl_->repo.get()) != 0) {
+    why = "start history walk: " + last_error("failed");
+    return false;
+  }
+  WalkPtr walk(raw_walk);
+  git_revwalk_sorting(walk.get(), GIT_SORT_TIME);
+  for (const auto& rev : include) {
+    git_oid oid;
+    if (!impl_->commit_of(rev, oid, why)) return false;
+    if (git_revwalk_push(walk.get(), &oid) != 0) {
+      why = "walk from " + rev + ": " + last_error("failed");
+      return false;
+    }
+  }
+  for (const auto& rev : exclude) {
+    git_oid oid;
+    std::string ignored;
+    // A commit we do not have (a force push's old tip) hides nothing.
+    if (impl_->commit_of(rev, oid, ignored)) git_revwalk_hide(walk.get(), &oid);
+  }
+  for (const auto& glob : exclude_globs) git_revwalk_hide_glob(walk.get(), glob.c_str());
+  git_oid oid;
+  int rc;
+  while (out.size() < max && (rc = git_revwalk_next(&oid, walk.get())) == 0) out.push_back(oid_hex(&oid));
+  if (out.size() < max && rc != GIT_ITEROVER) {
+    why = "walk history: " + last_error("failed");
+    return false;
+  }
+  return true;
+}
+
 std::optional<std::string> GitRepository::resolve(std::string_view rev, std::string& why) {
   git_oid oid;
   if (!impl_->commit_of(rev, oid, why)) return std::nullopt;

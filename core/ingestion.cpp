@@ -117,6 +117,12 @@ DeliveryResult IngestionClient::send(const Event& event) {
   return r;
 }
 
+DeliveryResult IngestionClient::send_body(std::string body) {
+  auto r = post(kIngestionPath, std::move(body));
+  if (r.status == Delivery::delivered) r.delivered = 1;
+  return r;
+}
+
 DeliveryResult IngestionClient::send_all(const std::vector<Event>& events) {
   DeliveryResult total;
   std::size_t i = 0;

@@ -60,6 +60,9 @@ class IngestionClient {
   /// it (after the first event, which also probes for the offer).
   DeliveryResult send_all(const std::vector<Event>& events);
 
+  /// Sends one already encoded event body (as the outbox stores them).
+  DeliveryResult send_body(std::string body);
+
   /// Largest batch the server offered so far (0: none).
   std::size_t batch_limit() const { return batch_limit_; }
 

@@ -1,0 +1,577 @@
+#include "hook.hpp"
+
+#include "args.hpp"
+#include "event.hpp"
+#include "git_repo.hpp"
+#include "outbox.hpp"
+#include "process.hpp"
+#include "sqlite.hpp"
+#include "timeutil.hpp"
+#include "url.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+namespace pulse::hook {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kZero = "0000000000000000000000000000000000000000";
+constexpr const char* kMarker = "# pulse-hook-managed";
+constexpr std::size_t kMaxCommitsPerRef = 10'000;
+
+constexpr const char* kUsage =
+    "pulse-hook: record when commits are really pushed (for DORA lead time)\n"
+    "\n"
+    "Usage:\n"
+    "  pulse-hook install [--server] [--hooks-dir DIR]    add the hook to this repository (chains existing hooks)\n"
+    "  pulse-hook uninstall [--server] [--hooks-dir DIR]  remove it, restoring what was there\n"
+    "  pulse-hook status                                  what is installed, configured and waiting\n"
+    "  pulse-hook version | help\n"
+    "\n"
+    "Run by git (through the installed hooks):\n"
+    "  pulse-hook pre-push REMOTE URL < ref lines       record the commits new to REMOTE; confirm after the push\n"
+    "  pulse-hook pre-push --from-env                    the same, from the pre-commit framework's variables\n"
+    "  pulse-hook post-receive < ref lines               server side: report commits this push made reachable\n"
+    "  pulse-hook flush                                  deliver what the outbox holds\n"
+    "\n"
+    "Configuration (git config, overridden by the environment):\n"
+    "  pulse.url / $PULSE_BASE_URL          where events go (default http://127.0.0.1:8765)\n"
+    "  pulse.system / $PULSE_SYSTEM         the system (default: the repository's name)\n"
+    "  pulse.apiKeyFile / $PULSE_API_KEY_FILE, or $PULSE_API_KEY at delivery time\n"
+    "  pulse.enabled                        false turns the hooks off for a repository\n";
+
+// ---- configuration ----------------------------------------------------------
+
+struct Config {
+  bool enabled = true;
+  Destination destination;
+  std::string outbox;
+  std::string state;  // hooks.db beside the outbox
+  std::string log;    // <git dir>/pulse-hook.log
+};
+
+std::string repo_name_from(std::string url) {
+  while (!url.empty() && (url.back() == '/')) url.pop_back();
+  auto slash = url.find_last_of("/:");
+  std::string name = slash == std::string::npos ? url : url.substr(slash + 1);
+  if (name.ends_with(".git")) name.resize(name.size() - 4);
+  return name;
+}
+
+Config load_config(GitRepository& repo, const Env& env, const std::string& remote_url) {
+  Config c;
+  if (auto e = repo.config("pulse.enabled"); e && (*e == "false" || *e == "0" || *e == "no")) c.enabled = false;
+  c.destination.base_url = env.non_empty("PULSE_BASE_URL").value_or(repo.config("pulse.url").value_or("http://127.0.0.1:8765"));
+  std::string fallback = remote_url.empty() ? "" : repo_name_from(remote_url);
+  if (fallback.empty()) fallback = repo_name_from(repo.work_dir().empty() ? repo.git_dir() : repo.work_dir());
+  c.destination.system = env.non_empty("PULSE_SYSTEM").value_or(repo.config("pulse.system").value_or(fallback));
+  c.destination.api_key_file = env.non_empty("PULSE_API_KEY_FILE").value_or(repo.config("pulse.apiKeyFile").value_or(""));
+  c.outbox = default_outbox_path(env);
+  c.state = (fs::path(c.outbox).parent_path() / "hooks.db").string();
+  c.log = repo.git_dir() + "/pulse-hook.log";
+  return c;
+}
+
+std::string destination_key(const Destination& d) { return d.base_url + "\n" + d.system + "\n" + d.api_key_file; }
+Destination destination_from(const std::string& key) {
+  std::istringstream in(key);
+  Destination d;
+  std::getline(in, d.base_url);
+  std::getline(in, d.system);
+  std::getline(in, d.api_key_file);
+  return d;
+}
+
+void log_line(const std::string& path, const std::string& line) {
+  std::ofstream out(path, std::ios::app);
+  out << format_rfc3339(unix_now()) << " pulse-hook[" << ::getpid() << "]: " << line << "\n";
+}
+
+// ---- hook state: pushes waiting for confirmation, commits already reported ---
+
+constexpr const char* kStateMigrations[] = {
+    R"sql(
+CREATE TABLE pending (
+  id           INTEGER PRIMARY KEY,
+  git_dir      TEXT NOT NULL,
+  remote       TEXT NOT NULL,
+  tracking_ref TEXT NOT NULL,
+  local_sha    TEXT NOT NULL,
+  commits      TEXT NOT NULL,
+  destination  TEXT NOT NULL,
+  recorded_at  INTEGER NOT NULL,
+  push_pid     INTEGER NOT NULL
+);
+CREATE INDEX pending_by_push ON pending (git_dir, push_pid);
+CREATE TABLE reported (
+  sha         TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  reported_at INTEGER NOT NULL,
+  PRIMARY KEY (sha, destination)
+);
+)sql",
+};
+
+std::unique_ptr<sql::Database> open_state(const std::string& path) {
+  auto db = std::make_unique<sql::Database>(path);
+  db->migrate(kStateMigrations, "pulse-hook");
+  return db;
+}
+
+std::string self_exe() {
+  std::error_code ec;
+  const auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "pulse-hook" : p.string();
+}
+
+// The `git push` (or `git`-driven) process this hook runs under.
+int git_push_pid() {
+  int pid = ::getpid();
+  for (int depth = 0; depth < 6; ++depth) {
+    const auto parent = parent_of(pid);
+    if (!parent || parent->first <= 1) break;
+    if (parent->second == "git") return parent->first;
+    pid = parent->first;
+  }
+  return static_cast<int>(::getppid());
+}
+
+// Enqueues push events for `commits` not reported to this destination yet,
+// and remembers them: a commit's first push wins.
+int enqueue_pushes(sql::Database& state, Outbox& outbox, const Destination& dest, const std::vector<std::string>& commits,
+                   std::int64_t push_time) {
+  const std::string dkey = destination_key(dest);
+  std::vector<std::pair<std::string, std::string>> items;
+  std::vector<std::string> fresh;
+  auto seen = state.prepare("SELECT 1 FROM reported WHERE sha = ?1 AND destination = ?2");
+  for (const auto& sha : commits) {
+    seen.reset();
+    seen.bind(1, sha).bind(2, dkey);
+    if (seen.step()) continue;
+    fresh.push_back(sha);
+    items.emplace_back("push:" + dest.base_url + ":" + dest.system + ":" + sha,
+                       encode_body(Change{"git", sha, push_time, "push"}));
+  }
+  if (items.empty()) return 0;
+  // Outbox first: if we die in between, the commit is reported twice at
+  // worst (harmless), never lost.
+  const auto results = outbox.enqueue_all(items, dest, push_time);
+  sql::Transaction txn(state);
+  auto mark = state.prepare("INSERT OR IGNORE INTO reported (sha, destination, reported_at) VALUES (?1, ?2, ?3)");
+  int stored = 0;
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    if (results[i] == Enqueued::full) continue;  // not remembered: retried by a later push
+    mark.reset();
+    mark.bind(1, fresh[i]).bind(2, dkey).bind(3, push_time).run();
+    ++stored;
+  }
+  txn.commit();
+  return stored;
+}
+
+void warn_if_full(Outbox& outbox, const std::string& log) {
+  const auto s = outbox.stats();
+  if (s.pending >= Outbox::kDefaultCapacity)
+    log_line(log, "outbox full (" + std::to_string(s.pending) + " events): new events are dropped until it drains; "
+                  "run `pulse-event-cli outbox status`");
+}
+
+// Delivers the outbox; if another flusher holds the lock, waits for it
+// (bounded) and flushes again, so events enqueued meanwhile are not stranded.
+void flush_now(const std::string& outbox_path, const Env& env, const std::string& log) {
+  Outbox outbox(outbox_path);
+  auto logger = [&log](const std::string& l) { log_line(log, l); };
+  for (int round = 0; round < 60; ++round) {
+    // A push is a rare, natural moment to retry everything left over.
+    const auto r = flush_outbox(outbox, env, unix_now(), logger, true);
+    if (!r.locked_out) {
+      if (r.delivered || r.failed || r.rejected)
+        log_line(log, "flush: " + std::to_string(r.delivered) + " delivered, " + std::to_string(r.failed) +
+                          " to retry, " + std::to_string(r.rejected) + " set aside");
+      return;
+    }
+    ::usleep(500'000);
+  }
+}
+
+// ---- pre-push ---------------------------------------------------------------
+
+struct RefUpdate {
+  std::string local_ref, local_sha, remote_ref, remote_sha;
+};
+
+std::vector<RefUpdate> parse_updates(const std::string& text) {
+  std::vector<RefUpdate> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream ls(line);
+    RefUpdate u;
+    if (ls >> u.local_ref >> u.local_sha >> u.remote_ref >> u.remote_sha) out.push_back(u);
+  }
+  return out;
+}
+
+void pre_push(const std::string& remote, const std::string& url, const std::string& input, const Env& env) {
+  std::string why;
+  auto repo = GitRepository::open(".", why);
+  if (!repo) return;
+  const Config cfg = load_config(*repo, env, url);
+  if (!cfg.enabled) return;
+  try {
+    // A push to a URL (no named remote) has no tracking refs to confirm it.
+    const bool named = !remote.empty() && remote != url && repo->config("remote." + remote + ".url").has_value();
+    if (!named) {
+      log_line(cfg.log, "push to " + url.substr(0, 200) + " (no named remote): cannot be confirmed, not recorded");
+      return;
+    }
+    const auto fetch = repo->config("remote." + remote + ".fetch").value_or("");
+    const std::string standard = "+refs/heads/*:refs/remotes/" + remote + "/*";
+    auto state = open_state(cfg.state);
+    const int push_pid = git_push_pid();
+    const auto now = unix_now();
+    int recorded = 0;
+    for (const auto& u : parse_updates(input)) {
+      if (u.local_sha == kZero) continue;  // a deletion ships nothing
+      if (!u.remote_ref.starts_with("refs/heads/")) {
+        log_line(cfg.log, "push of " + u.remote_ref + ": only branches are confirmed (tags ship commits already pushed)");
+        continue;
+      }
+      if (fetch != standard && fetch != standard.substr(1)) {
+        log_line(cfg.log, "remote " + remote + " has a non-standard fetch refspec: cannot confirm, not recorded");
+        continue;
+      }
+      // Commits new to this remote: <local> --not --remotes=<remote>.
+      std::vector<std::string> commits;
+      if (!repo->rev_list({u.local_sha}, {}, {"refs/remotes/" + remote + "/*"}, kMaxCommitsPerRef, commits, why)) {
+        // libgit2 cannot walk shallow clones: ask git.
+        const auto r = run_command({"git", "rev-list", "--max-count=10000", u.local_sha, "--not", "--remotes=" + remote});
+        if (r.exit_code != 0) {
+          log_line(cfg.log, "list commits of " + u.local_ref + ": " + why);
+          continue;
+        }
+        commits.clear();
+        std::istringstream lines(r.out);
+        for (std::string l; std::getline(lines, l);)
+          if (!l.empty()) commits.push_back(l);
+      }
+      if (commits.empty()) continue;
+      std::string joined;
+      for (const auto& c : commits) joined += c + "\n";
+      state->prepare(
+               "INSERT INTO pending (git_dir, remote, tracking_ref, local_sha, commits, destination, recorded_at, push_pid) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+          .bind(1, repo->git_dir()).bind(2, remote).bind(3, "refs/remotes/" + remote + "/" + u.remote_ref.substr(11))
+          .bind(4, u.local_sha).bind(5, joined).bind(6, destination_key(cfg.destination)).bind(7, now)
+          .bind(8, static_cast<std::int64_t>(push_pid)).run();
+      ++recorded;
+    }
+    if (recorded == 0) return;
+    // Confirmation happens after `git push` exits, in a process of its own.
+    if (!spawn_detached({self_exe(), "confirm", "--git-dir", repo->git_dir(), "--pid", std::to_string(push_pid)},
+                        repo->git_dir(), cfg.log))
+      log_line(cfg.log, "could not start the confirmation process");
+  } catch (const std::exception& e) {
+    log_line(cfg.log, std::string("pre-push: ") + e.what());
+  }
+}
+
+// ---- confirmation (detached, after git push exits) -------------------------------
+
+void confirm(const std::string& git_dir, int push_pid, const Env& env) {
+  const bool exited = wait_for_exit(push_pid, std::chrono::hours(2));
+  const auto push_time = unix_now();
+  std::string why;
+  auto repo = GitRepository::open(git_dir, why);
+  if (!repo) return;
+  const Config cfg = load_config(*repo, env, "");
+  try {
+    auto state = open_state(cfg.state);
+    Outbox outbox(cfg.outbox);
+    // This push's records, and any older ones whose push died unconfirmed
+    // (their best known time is when they were recorded).
+    auto rows = state->prepare(
+        "SELECT id, tracking_ref, local_sha, commits, destination, recorded_at, push_pid FROM pending WHERE git_dir = ?1");
+    rows.bind(1, repo->git_dir());
+    struct Row {
+      std::int64_t id;
+      std::string tracking_ref, local_sha, commits, destination;
+      std::int64_t recorded_at, pid;
+    };
+    std::vector<Row> pending;
+    while (rows.step())
+      pending.push_back({rows.int64(0), rows.text(1), rows.text(2), rows.text(3), rows.text(4), rows.int64(5), rows.int64(6)});
+    int confirmed = 0;
+    for (const auto& p : pending) {
+      const bool ours = p.pid == push_pid;
+      if (!ours && !wait_for_exit(static_cast<int>(p.pid), std::chrono::milliseconds(0))) continue;  // still pushing
+      // Confirmed if the remote-tracking ref now holds the pushed commit.
+      const auto tip = repo->ref_target(p.tracking_ref);
+      const bool ok = tip && repo->is_ancestor(p.local_sha, *tip);
+      if (ok) {
+        std::vector<std::string> commits;
+        std::istringstream lines(p.commits);
+        for (std::string l; std::getline(lines, l);)
+          if (!l.empty()) commits.push_back(l);
+        confirmed += enqueue_pushes(*state, outbox, destination_from(p.destination), commits,
+                                    ours && exited ? push_time : p.recorded_at);
+      } else {
+        log_line(cfg.log, "push of " + p.local_sha.substr(0, 12) + " to " + p.tracking_ref +
+                              " not confirmed (rejected or failed): not reported");
+      }
+      state->prepare("DELETE FROM pending WHERE id = ?1").bind(1, p.id).run();
+    }
+    warn_if_full(outbox, cfg.log);
+  } catch (const std::exception& e) {
+    log_line(cfg.log, std::string("confirm: ") + e.what());
+    return;
+  }
+  flush_now(cfg.outbox, env, cfg.log);
+}
+
+// ---- post-receive (server side) -------------------------------------------------------
+
+void post_receive(const std::string& input, const Env& env) {
+  const auto receive_time = unix_now();
+  std::string why;
+  auto repo = GitRepository::open(".", why);
+  if (!repo) return;
+  const Config cfg = load_config(*repo, env, "");
+  if (!cfg.enabled) return;
+  try {
+    std::vector<std::string> news, olds;
+    std::set<std::string> updated;
+    for (const auto& line : parse_updates(input)) {  // "<old> <new> <ref>": same shape, other names
+      const std::string& old_sha = line.local_ref;
+      const std::string& new_sha = line.local_sha;
+      const std::string& ref = line.remote_ref;
+      updated.insert(ref);
+      if (new_sha != kZero) news.push_back(new_sha);
+      if (old_sha != kZero) olds.push_back(old_sha);
+    }
+    if (news.empty()) return;
+    // New commits: reachable from the new tips, not from the old tips nor
+    // from any ref this push did not touch.
+    std::vector<std::string> exclude = olds;
+    for (const auto& ref : repo->ref_names())
+      if (!updated.count(ref))
+        if (auto t = repo->ref_target(ref)) exclude.push_back(*t);
+    std::vector<std::string> commits;
+    if (!repo->rev_list(news, exclude, {}, 100'000, commits, why)) {
+      log_line(cfg.log, "post-receive: " + why);
+      return;
+    }
+    if (commits.empty()) return;
+    auto state = open_state(cfg.state);
+    Outbox outbox(cfg.outbox);
+    enqueue_pushes(*state, outbox, cfg.destination, commits, receive_time);
+    warn_if_full(outbox, cfg.log);
+    spawn_detached({self_exe(), "flush"}, "", cfg.log);
+  } catch (const std::exception& e) {
+    log_line(cfg.log, std::string("post-receive: ") + e.what());
+  }
+}
+
+// The input lines are "<old> <new> <ref>": reuse the 4-field parser by
+// padding a 4th field.
+std::string pad_post_receive(const std::string& input) {
+  std::istringstream in(input);
+  std::string out;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out += line + " -\n";
+  return out;
+}
+
+// ---- install / uninstall / status -------------------------------------------------
+
+std::string hooks_dir(std::string& why) {
+  const auto r = run_command({"git", "rev-parse", "--path-format=absolute", "--git-path", "hooks"});
+  if (r.exit_code != 0) {
+    why = "not in a git repository (git rev-parse: " + r.err.substr(0, r.err.find('\n')) + ")";
+    return "";
+  }
+  std::string dir = r.out;
+  while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
+  return dir;
+}
+
+std::string shim(const std::string& hook, const std::string& exe) {
+  std::string mode = hook == "pre-push" ? "pre-push \"$@\"" : "post-receive";
+  return "#!/bin/sh\n" + std::string(kMarker) +
+         " (see `pulse-hook status`; `pulse-hook uninstall` restores the previous hook)\n"
+         "orig=\"$0.pulse-orig\"\n"
+         "input=$(cat)\n"
+         "if [ -x \"$orig\" ]; then\n"
+         "  if [ -n \"$input\" ]; then printf '%s\\n' \"$input\"; fi | \"$orig\" \"$@\" || exit $?\n"
+         "fi\n"
+         "if [ -n \"$input\" ]; then printf '%s\\n' \"$input\"; fi | '" + exe + "' " + mode + " 2>/dev/null || true\n"
+         "exit 0\n";
+}
+
+bool is_ours(const fs::path& p) {
+  std::ifstream in(p);
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  return content.find(kMarker) != std::string::npos;
+}
+
+int install(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool remove) {
+  std::string why;
+  std::string dir = a.get_or("hooks-dir", "");
+  if (dir.empty()) dir = hooks_dir(why);
+  if (dir.empty()) {
+    err << "pulse-hook " << (remove ? "uninstall" : "install") << ": " << why << "\n";
+    return 2;
+  }
+  const std::string hook = a.flag("server") ? "post-receive" : "pre-push";
+  const fs::path path = fs::path(dir) / hook, orig = fs::path(dir) / (hook + ".pulse-orig");
+  std::error_code ec;
+  if (remove) {
+    if (!fs::exists(path) || !is_ours(path)) {
+      out << "pulse-hook: no pulse hook at " << path.string() << ": nothing to do\n";
+      return 0;
+    }
+    fs::remove(path, ec);
+    if (fs::exists(orig)) {
+      fs::rename(orig, path, ec);
+      out << "pulse-hook: removed; restored your " << hook << " hook at " << path.string() << "\n";
+    } else {
+      out << "pulse-hook: removed " << path.string() << "\n";
+    }
+    return ec ? 1 : 0;
+  }
+  fs::create_directories(dir, ec);
+  if (fs::exists(path) && is_ours(path)) {
+    out << "pulse-hook: already installed at " << path.string() << "\n";
+    return 0;
+  }
+  if (fs::exists(path)) {
+    if (fs::exists(orig)) {
+      err << "pulse-hook install: both " << path.string() << " and " << orig.string()
+          << " exist; move one away first\n";
+      return 1;
+    }
+    fs::rename(path, orig, ec);
+    if (ec) {
+      err << "pulse-hook install: cannot keep your hook (" << ec.message() << ")\n";
+      return 1;
+    }
+    out << "pulse-hook: your existing " << hook << " hook is kept as " << orig.filename().string()
+        << " and still runs first\n";
+  }
+  {
+    std::ofstream f(path);
+    f << shim(hook, self_exe());
+  }
+  fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec, ec);
+  out << "pulse-hook: installed " << path.string() << "\n";
+  return 0;
+}
+
+int status(const Env& env, std::ostream& out) {
+  std::string why;
+  const std::string dir = hooks_dir(why);
+  if (dir.empty()) {
+    out << "pulse-hook: " << why << "\n";
+    return 2;
+  }
+  for (const char* h : {"pre-push", "post-receive"}) {
+    const fs::path p = fs::path(dir) / h;
+    out << h << ": "
+        << (!fs::exists(p) ? "not installed" : is_ours(p) ? "installed" : "a hook of yours (pulse-hook not installed)")
+        << (fs::exists(fs::path(dir) / (std::string(h) + ".pulse-orig")) ? ", chaining your original hook" : "") << "\n";
+  }
+  out << "hooks directory: " << dir << "\n";
+  if (auto repo = GitRepository::open(".", why)) {
+    const Config cfg = load_config(*repo, env, repo->config("remote.origin.url").value_or(""));
+    out << "enabled: " << (cfg.enabled ? "yes" : "no (pulse.enabled=false)") << "\n"
+        << "destination: " << cfg.destination.base_url << " (system " << cfg.destination.system << ")\n"
+        << "API key: " << (cfg.destination.api_key_file.empty() ? "$PULSE_API_KEY at delivery time" : "from " + cfg.destination.api_key_file) << "\n";
+    try {
+      Outbox outbox(cfg.outbox);
+      const auto s = outbox.stats();
+      out << "outbox: " << cfg.outbox << ": " << s.pending << " waiting, " << s.rejected << " set aside\n";
+    } catch (const std::exception& e) {
+      out << "outbox: " << e.what() << "\n";
+    }
+    out << "log: " << cfg.log << "\n";
+  }
+  return 0;
+}
+
+const std::vector<FlagSpec> kInstallFlags = {
+    {"server", "", "install the server-side post-receive hook instead of pre-push"},
+    {"hooks-dir", "DIR", "install into DIR (e.g. a template directory) instead of the repository's hooks"},
+};
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << kUsage;
+    return 2;
+  }
+  const std::string& cmd = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "help" || cmd == "--help" || cmd == "-h" || wants_help(rest)) {
+    if (cmd == "install" || cmd == "uninstall") out << "Usage: pulse-hook " << cmd << " [flags]\n\n" << flags_help(kInstallFlags);
+    else out << kUsage;
+    return 0;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    out << "pulse-hook " PULSE_VERSION "\n";
+    return 0;
+  }
+  if (cmd == "install" || cmd == "uninstall") {
+    std::string why;
+    const auto a = parse_args(rest, kInstallFlags, env, why);
+    if (!a) {
+      err << "pulse-hook " << cmd << ": " << why << "\n";
+      return 2;
+    }
+    return install(*a, out, err, cmd == "uninstall");
+  }
+  if (cmd == "status") return status(env, out);
+
+  // Hook modes: never fail, never write to the terminal of the push.
+  try {
+    if (cmd == "pre-push") {
+      if (!rest.empty() && rest[0] == "--from-env") {
+        // The pre-commit framework passes the push in variables, not on stdin.
+        const std::string line = env.get("PRE_COMMIT_LOCAL_BRANCH").value_or("HEAD") + " " +
+                                 env.get("PRE_COMMIT_TO_REF").value_or(kZero) + " " +
+                                 env.get("PRE_COMMIT_REMOTE_BRANCH").value_or("") + " " +
+                                 env.get("PRE_COMMIT_FROM_REF").value_or(kZero) + "\n";
+        pre_push(env.get("PRE_COMMIT_REMOTE_NAME").value_or(""), env.get("PRE_COMMIT_REMOTE_URL").value_or(""), line, env);
+      } else {
+        std::string input((std::istreambuf_iterator<char>(in)), {});
+        pre_push(rest.size() > 0 ? rest[0] : "", rest.size() > 1 ? rest[1] : "", input, env);
+      }
+    } else if (cmd == "post-receive") {
+      std::string input((std::istreambuf_iterator<char>(in)), {});
+      post_receive(pad_post_receive(input), env);
+    } else if (cmd == "confirm") {
+      std::string why;
+      const auto a = parse_args(rest, {{"git-dir", "DIR", ""}, {"pid", "PID", ""}}, env, why);
+      if (a && a->has("git-dir") && a->has("pid")) confirm(*a->get("git-dir"), std::stoi(*a->get("pid")), env);
+    } else if (cmd == "flush") {
+      const std::string outbox = default_outbox_path(env);
+      flush_now(outbox, env, (fs::path(outbox).parent_path() / "flush.log").string());
+    } else {
+      err << "pulse-hook: unknown command \"" << cmd << "\"\n\n" << kUsage;
+      return 2;
+    }
+  } catch (const std::exception&) {
+    // Logged where possible; a hook must not fail the push.
+  }
+  return 0;
+}
+
+}  // namespace pulse::hook

@@ -1,0 +1,344 @@
+// pulse-hook in real repositories with a local bare remote, real pushes and
+// a real collector.
+#include "cli_helpers.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <signal.h>
+
+using namespace pulse;
+using namespace pulse::test;
+namespace json = boost::json;
+
+namespace {
+
+std::string hook_bin() {
+  return fs::path(cli_bin()).parent_path().parent_path().string() + "/hooks/pulse-hook";
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return done();
+}
+
+struct Pushed {
+  std::string sha;
+  std::int64_t time;
+};
+
+// A developer's clone of a bare remote, with its own state dir and HOME.
+struct HookFixture {
+  TempDir root;
+  std::string remote = root.str("remote.git");
+  std::string work = root.str("work");
+  EnvOverrides env;
+  std::unique_ptr<CollectorProcess> collector = std::make_unique<CollectorProcess>();
+
+  HookFixture() {
+    fs::create_directories(root.path / "home");
+    env = {{"HOME", root.str("home")}, {"XDG_STATE_HOME", root.str("state")}, {"GIT_CONFIG_NOSYSTEM", "1"},
+           {"GIT_AUTHOR_NAME", "T"}, {"GIT_AUTHOR_EMAIL", "t@example.com"}, {"GIT_COMMITTER_NAME", "T"},
+           {"GIT_COMMITTER_EMAIL", "t@example.com"}};
+    run({"git", "init", "-q", "--bare", "-b", "main", remote}, root.str());
+    run({"git", "clone", "-q", remote, work}, root.str());
+    git({"config", "pulse.url", collector->url()});
+    git({"config", "pulse.system", "app"});
+  }
+
+  std::string run(const std::vector<std::string>& argv, const std::string& cwd, int want = 0) {
+    const auto r = run_process(argv, env, cwd);
+    if (want >= 0 && r.exit_code != want)
+      throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " exited " + std::to_string(r.exit_code) + ": " + r.err);
+    std::string out = r.out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+  std::string git(const std::vector<std::string>& args, const std::string& cwd = "", int want = 0) {
+    std::vector<std::string> argv = {"git"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, cwd.empty() ? work : cwd, want);
+  }
+  std::string hook(const std::vector<std::string>& args, const std::string& cwd = "") {
+    std::vector<std::string> argv = {hook_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, cwd.empty() ? work : cwd);
+  }
+  std::string commit(const std::string& file, const std::string& cwd = "") {
+    write_file(fs::path(cwd.empty() ? work : cwd) / file, file + std::to_string(std::rand()));
+    git({"add", file}, cwd);
+    git({"commit", "-q", "-m", file}, cwd);
+    return git({"rev-parse", "HEAD"}, cwd);
+  }
+  // Push events the collector holds, by commit.
+  std::map<std::string, std::int64_t> pushed() {
+    const auto r = collector_cmd({"events", "--db", collector->db(), "--type", "change", "--limit", "10000", "--format", "json"});
+    std::map<std::string, std::int64_t> out;
+    const json::value v = json::parse(r.out);
+    for (const auto& e : v.as_array())
+      if (!e.at("time_pushed").is_null())
+        out[std::string(e.at("id").as_string())] = *parse_rfc3339(e.at("time_pushed").as_string());
+    return out;
+  }
+  bool settled() {  // nothing pending confirmation or delivery
+    const auto r = run_process({cli_bin(), "outbox", "status"}, env);
+    return r.out.find("\n0 event(s) waiting") != std::string::npos;
+  }
+  std::string log() { return read_file(fs::path(work) / ".git/pulse-hook.log"); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(hooks)
+
+BOOST_FIXTURE_TEST_CASE(first_push_fast_forward_and_force_push, HookFixture) {
+  hook({"install"});
+  const auto c1 = commit("a"), c2 = commit("b");
+  const auto before = unix_now();
+  git({"push", "-q", "origin", "HEAD:main"});
+  const auto after = unix_now();
+  BOOST_TEST(wait_until([&] { return pushed().size() == 2; }));
+  auto p = pushed();
+  BOOST_TEST(p.count(c1) == 1u);
+  BOOST_TEST(p.count(c2) == 1u);
+  BOOST_TEST((p[c1] >= before && p[c1] <= after + 1));
+  // Fast-forward: only the new commit.
+  const auto c3 = commit("c");
+  git({"push", "-q", "origin", "HEAD:main"});
+  BOOST_TEST(wait_until([&] { return pushed().size() == 3; }));
+  // Force push of a rewritten commit: the new one is reported, the old times stay.
+  git({"commit", "-q", "--amend", "-m", "c rewritten"});
+  const auto c3b = git({"rev-parse", "HEAD"});
+  git({"push", "-q", "--force", "origin", "HEAD:main"});
+  BOOST_TEST(wait_until([&] { return pushed().size() == 4; }));
+  BOOST_TEST(pushed().count(c3b) == 1u);
+  BOOST_TEST(pushed()[c1] == p[c1]);
+  (void)c3;
+}
+
+BOOST_FIXTURE_TEST_CASE(a_commit_is_reported_once_first_push_wins, HookFixture) {
+  hook({"install"});
+  const auto c1 = commit("a");
+  git({"push", "-q", "origin", "HEAD:main"});
+  BOOST_TEST(wait_until([&] { return pushed().size() == 1; }));
+  const auto first = pushed()[c1];
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  git({"push", "-q", "origin", "HEAD:other"});  // the same commit to another branch
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  BOOST_TEST(wait_until([&] { return settled(); }));
+  BOOST_TEST(pushed()[c1] == first);
+}
+
+BOOST_FIXTURE_TEST_CASE(deletions_tags_and_several_refs, HookFixture) {
+  hook({"install"});
+  commit("base");
+  git({"push", "-q", "origin", "HEAD:main"});
+  BOOST_TEST(wait_until([&] { return pushed().size() == 1; }));
+  // Several refs in one push, each with its own new commits.
+  git({"checkout", "-q", "-b", "one"});
+  const auto a = commit("one");
+  git({"checkout", "-q", "-b", "two", "main"});
+  const auto b1 = commit("two-1"), b2 = commit("two-2");
+  git({"push", "-q", "origin", "one", "two"});
+  BOOST_TEST(wait_until([&] { return pushed().size() == 4; }));
+  BOOST_TEST(pushed().count(a) == 1u);
+  BOOST_TEST(pushed().count(b2) == 1u);
+  // A deletion and a tag push ship nothing new.
+  git({"tag", "v1"});
+  git({"push", "-q", "origin", "v1", ":one"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_TEST(pushed().size() == 4u);
+  BOOST_TEST(log().find("only branches are confirmed") != std::string::npos);
+  (void)b1;
+}
+
+BOOST_FIXTURE_TEST_CASE(a_push_rejected_by_the_remote_is_not_reported, HookFixture) {
+  hook({"install"});
+  write_file(fs::path(remote) / "hooks/pre-receive", "#!/bin/sh\necho 'no pushes today' >&2\nexit 1\n");
+  fs::permissions(fs::path(remote) / "hooks/pre-receive", fs::perms::owner_all);
+  commit("a");
+  git({"push", "-q", "origin", "HEAD:main"}, "", 1);
+  BOOST_TEST(wait_until([&] { return log().find("not confirmed") != std::string::npos; }));
+  BOOST_TEST(pushed().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(user_hook_chained_and_its_refusal_respected, HookFixture) {
+  const std::string user_hook = "#!/bin/sh\necho \"$1 $2\" > \"$HOME/hook-args\"\ncat > \"$HOME/hook-stdin\"\n"
+                                "[ -f \"$HOME/refuse\" ] && exit 7\nexit 0\n";
+  const fs::path hook_path = fs::path(work) / ".git/hooks/pre-push";
+  write_file(hook_path, user_hook);
+  fs::permissions(hook_path, fs::perms::owner_all);
+  hook({"install"});
+  hook({"install"});  // twice changes nothing
+  BOOST_TEST(read_file(fs::path(work) / ".git/hooks/pre-push.pulse-orig") == user_hook);
+  const auto c1 = commit("a");
+  git({"push", "-q", "origin", "HEAD:main"});
+  BOOST_TEST(read_file(root.path / "home/hook-args") == "origin " + remote + "\n");
+  BOOST_TEST(read_file(root.path / "home/hook-stdin") == "HEAD " + c1 + " refs/heads/main " + std::string(40, '0') + "\n");
+  BOOST_TEST(wait_until([&] { return pushed().size() == 1; }));
+  // The user's hook says no: the push is refused, nothing reported.
+  write_file(root.path / "home/refuse", "");
+  const auto c2 = commit("b");
+  git({"push", "-q", "origin", "HEAD:main"}, "", 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_TEST(pushed().count(c2) == 0u);
+  // Uninstall restores exactly what was there.
+  hook({"uninstall"});
+  BOOST_TEST(read_file(hook_path) == user_hook);
+  BOOST_TEST(!fs::exists(fs::path(work) / ".git/hooks/pre-push.pulse-orig"));
+}
+
+BOOST_FIXTURE_TEST_CASE(core_hooks_path, HookFixture) {
+  git({"config", "core.hooksPath", root.str("shared-hooks")});
+  hook({"install"});
+  BOOST_TEST(fs::exists(root.path / "shared-hooks/pre-push"));
+  BOOST_TEST(!fs::exists(fs::path(work) / ".git/hooks/pre-push"));
+  commit("a");
+  git({"push", "-q", "origin", "HEAD:main"});
+  BOOST_TEST(wait_until([&] { return pushed().size() == 1; }));
+}
+
+BOOST_FIXTURE_TEST_CASE(linked_worktrees_share_the_hook, HookFixture) {
+  hook({"install"});
+  commit("a");
+  git({"push", "-q", "origin", "HEAD:main"});
+  BOOST_TEST(wait_until([&] { return pushed().size() == 1; }));
+  const std::string wt = root.str("wt");
+  git({"worktree", "add", "-q", "-b", "wt-branch", wt});
+  const auto w = commit("w", wt);
+  git({"push", "-q", "origin", "wt-branch"}, wt);
+  BOOST_TEST(wait_until([&] { return pushed().count(w) == 1; }));
+}
+
+BOOST_FIXTURE_TEST_CASE(collector_down_then_up_keeps_the_push_time, HookFixture) {
+  hook({"install"});
+  const auto port = collector->port();
+  const std::string db = collector->db();
+  collector->kill9();
+  const auto c1 = commit("a"), c2 = commit("b");
+  const auto before = unix_now();
+  git({"push", "-q", "origin", "HEAD:main"});  // must succeed, and quickly, with nothing listening
+  const auto after = unix_now();
+  BOOST_TEST(wait_until([&] { return log().find("could not deliver") != std::string::npos; }));
+  const auto status = run_process({cli_bin(), "outbox", "status"}, env);
+  BOOST_TEST(status.out.find("2 event(s) waiting") != std::string::npos, status.out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Back up on the same address: a manual flush delivers, with the push time.
+  CollectorProcess again({"--port", std::to_string(port)}, db);
+  const auto flushed = run_process({cli_bin(), "outbox", "flush"}, env);
+  BOOST_TEST(flushed.exit_code == 0, flushed.err);
+  BOOST_TEST(flushed.out.find("2 delivered") != std::string::npos, flushed.out);
+  auto p = pushed();
+  BOOST_TEST(p.size() == 2u);
+  BOOST_TEST((p[c1] >= before && p[c1] <= after + 1));
+  BOOST_TEST((p[c2] < unix_now() - 1));  // not the flush time
+  BOOST_TEST(settled());
+}
+
+BOOST_FIXTURE_TEST_CASE(post_receive_reports_what_a_push_made_reachable, HookFixture) {
+  hook({"install", "--server"}, remote);
+  BOOST_TEST(fs::exists(fs::path(remote) / "hooks/post-receive"));
+  // The server's configuration, for the server's hook.
+  git({"config", "pulse.url", collector->url()}, remote);
+  git({"config", "pulse.system", "server-app"}, remote);
+  git({"config", "--unset", "pulse.url"});  // no client hook involvement
+  const auto c1 = commit("a"), c2 = commit("b");
+  const auto before = unix_now();
+  git({"push", "-q", "origin", "HEAD:main"});
+  BOOST_TEST(wait_until([&] { return pushed().size() == 2; }));
+  BOOST_TEST(pushed()[c2] >= before);
+  // The same commits on another branch, plus one new: only the new one.
+  git({"checkout", "-q", "-b", "feature"});
+  const auto c3 = commit("c");
+  git({"push", "-q", "origin", "feature", "HEAD:copy"});
+  BOOST_TEST(wait_until([&] { return pushed().size() == 3; }));
+  BOOST_TEST(pushed().count(c3) == 1u);
+  const auto events = collector_cmd({"events", "--db", collector->db(), "--system", "server-app", "--format", "json"});
+  BOOST_TEST(count_of(events.out, "\"source\":\"git\"") == 3u);
+  (void)c1;
+}
+
+BOOST_FIXTURE_TEST_CASE(push_to_a_bare_url_is_not_recorded, HookFixture) {
+  hook({"install"});
+  commit("a");
+  git({"push", "-q", remote, "HEAD:main"});
+  BOOST_TEST(wait_until([&] { return log().find("no named remote") != std::string::npos; }));
+  BOOST_TEST(pushed().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(kill9_mid_flush_loses_nothing, HookFixture) {
+  // 300 queued events; a slow server; the flusher killed mid-way.
+  std::atomic<int> seen{0};
+  RecordingServer slow([&seen](int, const ServerRequest&) {
+    ++seen;
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    return ok_response();
+  });
+  for (int i = 0; i < 300; ++i) {
+    auto e = env;
+    e["PULSE_API_KEY"] = "K";
+    const auto r = run_process({cli_bin(), "push", "change", "--queue", "--base-url", slow.url(), "--identifier",
+                                "c" + std::to_string(i), "--timestamp", "1602852032"}, e);
+    if (r.exit_code != 0) throw std::runtime_error(r.err);
+    if (i == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the detached flush go
+  }
+  // Whatever the detached flushes did, kill one more mid-way.
+  Background flusher({cli_bin(), "outbox", "flush"}, env);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  flusher.signal(SIGKILL);
+  flusher.wait();
+  const auto integrity = run_process({"sqlite3", root.str("state") + "/pulse/outbox.db", "PRAGMA integrity_check"});
+  BOOST_TEST(integrity.out == "ok\n");
+  // Then a clean flush: every event reached the server at least once.
+  BOOST_TEST(wait_until([&] { return run_process({cli_bin(), "outbox", "flush"}, env).exit_code == 0 && settled(); },
+                        std::chrono::seconds(30)));
+  std::set<std::string> ids;
+  for (const auto& r : slow.requests()) ids.insert(std::string(json::parse(r.body).at("change_id").as_string()));
+  BOOST_TEST(ids.size() == 300u);
+}
+
+BOOST_FIXTURE_TEST_CASE(kill9_mid_enqueue_leaves_a_sound_outbox, HookFixture) {
+  collector->kill9();  // nothing gets delivered: everything stays queued
+  std::vector<std::unique_ptr<Background>> procs;
+  for (int i = 0; i < 20; ++i)
+    procs.push_back(std::make_unique<Background>(
+        std::vector<std::string>{cli_bin(), "push", "change", "--queue", "--base-url", "http://127.0.0.1:9",
+                                 "--identifier", "k" + std::to_string(i), "--timestamp", "1602852032"},
+        env));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 20; i += 2) procs[static_cast<std::size_t>(i)]->signal(SIGKILL);
+  int finished = 0;
+  std::set<std::string> must_have;
+  for (int i = 0; i < 20; ++i) {
+    const int code = procs[static_cast<std::size_t>(i)]->wait();
+    if (code == 0) {
+      ++finished;
+      must_have.insert("k" + std::to_string(i));
+    }
+  }
+  BOOST_TEST(finished >= 10);
+  const std::string db = root.str("state") + "/pulse/outbox.db";
+  BOOST_TEST(run_process({"sqlite3", db, "PRAGMA integrity_check"}).out == "ok\n");
+  const auto listed = run_process({"sqlite3", db, "SELECT body FROM outbox"}).out;
+  for (const auto& id : must_have) BOOST_TEST(listed.find("\"change_id\":\"" + id + "\"") != std::string::npos, id);
+}
+
+BOOST_FIXTURE_TEST_CASE(status_and_help, HookFixture) {
+  hook({"install"});
+  const auto s = hook({"status"});
+  BOOST_TEST(s.find("pre-push: installed") != std::string::npos, s);
+  BOOST_TEST(s.find("system app") != std::string::npos, s);
+  BOOST_TEST(run_process({hook_bin(), "--help"}).out.find("pulse.apiKeyFile") != std::string::npos);
+  BOOST_TEST(run_process({hook_bin(), "bogus"}).exit_code == 2);
+  // Outside a repository: a clear error.
+  TempDir elsewhere;
+  const auto r = run_process({hook_bin(), "install"}, env, elsewhere.str());
+  BOOST_TEST(r.exit_code == 2);
+  BOOST_TEST(r.err.find("not in a git repository") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
