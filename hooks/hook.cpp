@@ -36,8 +36,8 @@ constexpr const char* kUsage =
     "  pulse-hook status                                  what is installed, configured and waiting\n"
     "  pulse-hook version | help\n"
     "\n"
-    "Run by git (through the installed hooks):\n"
-    "  pulse-hook pre-push REMOTE URL < ref lines       record the commits new to REMOTE; confirm after the push\n"
+    "Run by git (the installed hooks are symlinks to pulse-hook):\n"
+    "  pulse-hook pre-push REMOTE URL < ref lines       record the push; confirm it after git push exits\n"
     "  pulse-hook pre-push --from-env                    the same, from the pre-commit framework's variables\n"
     "  pulse-hook post-receive < ref lines               server side: report commits this push made reachable\n"
     "  pulse-hook flush                                  deliver what the outbox holds\n"
@@ -81,15 +81,6 @@ Config load_config(GitRepository& repo, const Env& env, const std::string& remot
 }
 
 std::string destination_key(const Destination& d) { return d.base_url + "\n" + d.system + "\n" + d.api_key_file; }
-Destination destination_from(const std::string& key) {
-  std::istringstream in(key);
-  Destination d;
-  std::getline(in, d.base_url);
-  std::getline(in, d.system);
-  std::getline(in, d.api_key_file);
-  return d;
-}
-
 void log_line(const std::string& path, const std::string& line) {
   std::ofstream out(path, std::ios::app);
   out << format_rfc3339(unix_now()) << " pulse-hook[" << ::getpid() << "]: " << line << "\n";
@@ -99,18 +90,6 @@ void log_line(const std::string& path, const std::string& line) {
 
 constexpr const char* kStateMigrations[] = {
     R"sql(
-CREATE TABLE pending (
-  id           INTEGER PRIMARY KEY,
-  git_dir      TEXT NOT NULL,
-  remote       TEXT NOT NULL,
-  tracking_ref TEXT NOT NULL,
-  local_sha    TEXT NOT NULL,
-  commits      TEXT NOT NULL,
-  destination  TEXT NOT NULL,
-  recorded_at  INTEGER NOT NULL,
-  push_pid     INTEGER NOT NULL
-);
-CREATE INDEX pending_by_push ON pending (git_dir, push_pid);
 CREATE TABLE reported (
   sha         TEXT NOT NULL,
   destination TEXT NOT NULL,
@@ -130,18 +109,6 @@ std::string self_exe() {
   std::error_code ec;
   const auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? "pulse-hook" : p.string();
-}
-
-// The `git push` (or `git`-driven) process this hook runs under.
-int git_push_pid() {
-  int pid = ::getpid();
-  for (int depth = 0; depth < 6; ++depth) {
-    const auto parent = parent_of(pid);
-    if (!parent || parent->first <= 1) break;
-    if (parent->second == "git") return parent->first;
-    pid = parent->first;
-  }
-  return static_cast<int>(::getppid());
 }
 
 // Enqueues push events for `commits` not reported to this destination yet,
@@ -202,7 +169,7 @@ void flush_now(const std::string& outbox_path, const Env& env, const std::string
   }
 }
 
-// ---- pre-push ---------------------------------------------------------------
+// ---- confirmation (pulse-hook-worker, after git push exits) -----------------------
 
 struct RefUpdate {
   std::string local_ref, local_sha, remote_ref, remote_sha;
@@ -219,121 +186,117 @@ std::vector<RefUpdate> parse_updates(const std::string& text) {
   return out;
 }
 
-void pre_push(const std::string& remote, const std::string& url, const std::string& input, const Env& env) {
-  std::string why;
-  auto repo = GitRepository::open(".", why);
-  if (!repo) return;
-  const Config cfg = load_config(*repo, env, url);
-  if (!cfg.enabled) return;
-  try {
-    // A push to a URL (no named remote) has no tracking refs to confirm it.
-    const bool named = !remote.empty() && remote != url && repo->config("remote." + remote + ".url").has_value();
-    if (!named) {
-      log_line(cfg.log, "push to " + url.substr(0, 200) + " (no named remote): cannot be confirmed, not recorded");
-      return;
-    }
-    const auto fetch = repo->config("remote." + remote + ".fetch").value_or("");
-    const std::string standard = "+refs/heads/*:refs/remotes/" + remote + "/*";
-    auto state = open_state(cfg.state);
-    const int push_pid = git_push_pid();
-    const auto now = unix_now();
-    int recorded = 0;
-    for (const auto& u : parse_updates(input)) {
-      if (u.local_sha == kZero) continue;  // a deletion ships nothing
-      if (!u.remote_ref.starts_with("refs/heads/")) {
-        log_line(cfg.log, "push of " + u.remote_ref + ": only branches are confirmed (tags ship commits already pushed)");
-        continue;
-      }
-      if (fetch != standard && fetch != standard.substr(1)) {
-        log_line(cfg.log, "remote " + remote + " has a non-standard fetch refspec: cannot confirm, not recorded");
-        continue;
-      }
-      // Commits new to this remote: <local> --not --remotes=<remote>.
-      std::vector<std::string> commits;
-      if (!repo->rev_list({u.local_sha}, {}, {"refs/remotes/" + remote + "/*"}, kMaxCommitsPerRef, commits, why)) {
-        // libgit2 cannot walk shallow clones: ask git.
-        const auto r = run_command({"git", "rev-list", "--max-count=10000", u.local_sha, "--not", "--remotes=" + remote});
-        if (r.exit_code != 0) {
-          log_line(cfg.log, "list commits of " + u.local_ref + ": " + why);
-          continue;
-        }
-        commits.clear();
-        std::istringstream lines(r.out);
-        for (std::string l; std::getline(lines, l);)
-          if (!l.empty()) commits.push_back(l);
-      }
-      if (commits.empty()) continue;
-      std::string joined;
-      for (const auto& c : commits) joined += c + "\n";
-      state->prepare(
-               "INSERT INTO pending (git_dir, remote, tracking_ref, local_sha, commits, destination, recorded_at, push_pid) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-          .bind(1, repo->git_dir()).bind(2, remote).bind(3, "refs/remotes/" + remote + "/" + u.remote_ref.substr(11))
-          .bind(4, u.local_sha).bind(5, joined).bind(6, destination_key(cfg.destination)).bind(7, now)
-          .bind(8, static_cast<std::int64_t>(push_pid)).run();
-      ++recorded;
-    }
-    if (recorded == 0) return;
-    // Confirmation happens after `git push` exits, in a process of its own.
-    if (!spawn_detached({self_exe(), "confirm", "--git-dir", repo->git_dir(), "--pid", std::to_string(push_pid)},
-                        repo->git_dir(), cfg.log))
-      log_line(cfg.log, "could not start the confirmation process");
-  } catch (const std::exception& e) {
-    log_line(cfg.log, std::string("pre-push: ") + e.what());
+// What pulse-hook (lean) wrote in pre-push: see lean_main.cpp.
+struct SpoolRecord {
+  std::string git_dir, remote, url;
+  int push_pid = 0;
+  std::int64_t recorded_at = 0;
+  std::vector<std::string> tips;
+  std::vector<RefUpdate> updates;
+  bool complete = false;
+};
+
+SpoolRecord read_spool(const std::string& path) {
+  SpoolRecord r;
+  std::ifstream in(path);
+  std::string updates;
+  for (std::string line; std::getline(in, line);) {
+    const auto sp = line.find(' ');
+    const std::string key = line.substr(0, sp), value = sp == std::string::npos ? "" : line.substr(sp + 1);
+    if (key == "git_dir") r.git_dir = value;
+    else if (key == "remote") r.remote = value;
+    else if (key == "url") r.url = value;
+    else if (key == "push_pid") r.push_pid = std::atoi(value.c_str());
+    else if (key == "recorded_at") r.recorded_at = std::atoll(value.c_str());
+    else if (key == "tip") r.tips.push_back(value);
+    else if (key == "update") updates += value + "\n";
+    else if (key == "end") r.complete = true;
   }
+  r.updates = parse_updates(updates);
+  return r;
 }
 
-// ---- confirmation (detached, after git push exits) -------------------------------
-
-void confirm(const std::string& git_dir, int push_pid, const Env& env) {
-  const bool exited = wait_for_exit(push_pid, std::chrono::hours(2));
-  const auto push_time = unix_now();
+// Confirms one recorded push: the commits it shipped, if the remote-tracking
+// ref now holds them; enqueued with `push_time`. Returns commits enqueued.
+int confirm_record(const SpoolRecord& rec, std::int64_t push_time, const Env& env) {
   std::string why;
-  auto repo = GitRepository::open(git_dir, why);
-  if (!repo) return;
-  const Config cfg = load_config(*repo, env, "");
-  try {
-    auto state = open_state(cfg.state);
-    Outbox outbox(cfg.outbox);
-    // This push's records, and any older ones whose push died unconfirmed
-    // (their best known time is when they were recorded).
-    auto rows = state->prepare(
-        "SELECT id, tracking_ref, local_sha, commits, destination, recorded_at, push_pid FROM pending WHERE git_dir = ?1");
-    rows.bind(1, repo->git_dir());
-    struct Row {
-      std::int64_t id;
-      std::string tracking_ref, local_sha, commits, destination;
-      std::int64_t recorded_at, pid;
-    };
-    std::vector<Row> pending;
-    while (rows.step())
-      pending.push_back({rows.int64(0), rows.text(1), rows.text(2), rows.text(3), rows.text(4), rows.int64(5), rows.int64(6)});
-    int confirmed = 0;
-    for (const auto& p : pending) {
-      const bool ours = p.pid == push_pid;
-      if (!ours && !wait_for_exit(static_cast<int>(p.pid), std::chrono::milliseconds(0))) continue;  // still pushing
-      // Confirmed if the remote-tracking ref now holds the pushed commit.
-      const auto tip = repo->ref_target(p.tracking_ref);
-      const bool ok = tip && repo->is_ancestor(p.local_sha, *tip);
-      if (ok) {
-        std::vector<std::string> commits;
-        std::istringstream lines(p.commits);
-        for (std::string l; std::getline(lines, l);)
-          if (!l.empty()) commits.push_back(l);
-        confirmed += enqueue_pushes(*state, outbox, destination_from(p.destination), commits,
-                                    ours && exited ? push_time : p.recorded_at);
-      } else {
-        log_line(cfg.log, "push of " + p.local_sha.substr(0, 12) + " to " + p.tracking_ref +
-                              " not confirmed (rejected or failed): not reported");
-      }
-      state->prepare("DELETE FROM pending WHERE id = ?1").bind(1, p.id).run();
+  auto repo = GitRepository::open(rec.git_dir, why);
+  if (!repo) return 0;
+  const Config cfg = load_config(*repo, env, rec.url);
+  if (!cfg.enabled) return 0;
+  const bool named = !rec.remote.empty() && rec.remote != rec.url && repo->config("remote." + rec.remote + ".url").has_value();
+  if (!named) {
+    log_line(cfg.log, "push to " + rec.url.substr(0, 200) + " (no named remote): cannot be confirmed, not recorded");
+    return 0;
+  }
+  const auto fetch = repo->config("remote." + rec.remote + ".fetch").value_or("");
+  const std::string standard = "+refs/heads/*:refs/remotes/" + rec.remote + "/*";
+  auto state = open_state(cfg.state);
+  Outbox outbox(cfg.outbox);
+  int enqueued = 0;
+  for (const auto& u : rec.updates) {
+    if (u.local_sha == kZero) continue;  // a deletion ships nothing
+    if (!u.remote_ref.starts_with("refs/heads/")) {
+      log_line(cfg.log, "push of " + u.remote_ref + ": only branches are confirmed (tags ship commits already pushed)");
+      continue;
     }
-    warn_if_full(outbox, cfg.log);
+    if (fetch != standard && fetch != standard.substr(1)) {
+      log_line(cfg.log, "remote " + rec.remote + " has a non-standard fetch refspec: cannot confirm, not recorded");
+      continue;
+    }
+    const std::string tracking = "refs/remotes/" + rec.remote + "/" + u.remote_ref.substr(11);
+    const auto tip = repo->ref_target(tracking);
+    if (!tip || !repo->is_ancestor(u.local_sha, *tip)) {
+      log_line(cfg.log, "push of " + u.local_sha.substr(0, 12) + " to " + tracking +
+                            " not confirmed (rejected or failed): not reported");
+      continue;
+    }
+    // New to the remote: <local> --not <what the remote had before the push>.
+    std::vector<std::string> commits;
+    if (!repo->rev_list({u.local_sha}, rec.tips, {}, kMaxCommitsPerRef, commits, why)) {
+      // libgit2 1.5.1 cannot walk shallow clones: ask git.
+      std::vector<std::string> argv = {"git", "--git-dir", rec.git_dir, "rev-list", "--max-count=10000", u.local_sha};
+      for (const auto& t : rec.tips) argv.push_back("^" + t);
+      const auto r = run_command(argv);
+      if (r.exit_code != 0) {
+        log_line(cfg.log, "list commits of " + u.local_ref + ": " + why);
+        continue;
+      }
+      commits.clear();
+      std::istringstream lines(r.out);
+      for (std::string l; std::getline(lines, l);)
+        if (!l.empty()) commits.push_back(l);
+    }
+    enqueued += enqueue_pushes(*state, outbox, cfg.destination, commits, push_time);
+  }
+  warn_if_full(outbox, cfg.log);
+  return enqueued;
+}
+
+void confirm(const std::string& spool_path, std::int64_t push_time, const Env& env) {
+  const SpoolRecord rec = read_spool(spool_path);
+  std::string log = rec.git_dir.empty() ? "" : rec.git_dir + "/pulse-hook.log";
+  try {
+    if (rec.complete) confirm_record(rec, push_time, env);
+    std::error_code ec;
+    fs::remove(spool_path, ec);
+    // Records whose confirmation never ran (killed, machine restarted): their
+    // push is over; the best known time is when they were recorded.
+    const auto dir = fs::path(spool_path).parent_path();
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().extension() != ".push") continue;
+      const SpoolRecord old = read_spool(entry.path().string());
+      if (old.complete && old.push_pid > 0 && !wait_for_exit(old.push_pid, std::chrono::milliseconds(0))) continue;
+      if (old.complete && unix_now() - old.recorded_at < 5) continue;  // a push that just started
+      if (old.complete) confirm_record(old, old.recorded_at, env);
+      fs::remove(entry.path(), ec);
+    }
   } catch (const std::exception& e) {
-    log_line(cfg.log, std::string("confirm: ") + e.what());
+    if (!log.empty()) log_line(log, std::string("confirm: ") + e.what());
     return;
   }
-  flush_now(cfg.outbox, env, cfg.log);
+  if (log.empty()) return;
+  flush_now(default_outbox_path(env), env, log);
 }
 
 // ---- post-receive (server side) -------------------------------------------------------
@@ -402,20 +365,13 @@ std::string hooks_dir(std::string& why) {
   return dir;
 }
 
-std::string shim(const std::string& hook, const std::string& exe) {
-  std::string mode = hook == "pre-push" ? "pre-push \"$@\"" : "post-receive";
-  return "#!/bin/sh\n" + std::string(kMarker) +
-         " (see `pulse-hook status`; `pulse-hook uninstall` restores the previous hook)\n"
-         "orig=\"$0.pulse-orig\"\n"
-         "input=$(cat)\n"
-         "if [ -x \"$orig\" ]; then\n"
-         "  if [ -n \"$input\" ]; then printf '%s\\n' \"$input\"; fi | \"$orig\" \"$@\" || exit $?\n"
-         "fi\n"
-         "if [ -n \"$input\" ]; then printf '%s\\n' \"$input\"; fi | '" + exe + "' " + mode + " 2>/dev/null || true\n"
-         "exit 0\n";
-}
+// The hook is a symlink to the lean pulse-hook beside this worker: git
+// starts it directly, with no shell in between.
+std::string lean_exe() { return (fs::path(self_exe()).parent_path() / "pulse-hook").string(); }
 
 bool is_ours(const fs::path& p) {
+  std::error_code ec;
+  if (fs::is_symlink(p, ec)) return fs::read_symlink(p, ec).filename() == "pulse-hook";
   std::ifstream in(p);
   std::string content((std::istreambuf_iterator<char>(in)), {});
   return content.find(kMarker) != std::string::npos;
@@ -433,7 +389,7 @@ int install(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool remo
   const fs::path path = fs::path(dir) / hook, orig = fs::path(dir) / (hook + ".pulse-orig");
   std::error_code ec;
   if (remove) {
-    if (!fs::exists(path) || !is_ours(path)) {
+    if ((!fs::exists(path) && !fs::is_symlink(path, ec)) || !is_ours(path)) {
       out << "pulse-hook: no pulse hook at " << path.string() << ": nothing to do\n";
       return 0;
     }
@@ -447,11 +403,11 @@ int install(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool remo
     return ec ? 1 : 0;
   }
   fs::create_directories(dir, ec);
-  if (fs::exists(path) && is_ours(path)) {
+  if (fs::is_symlink(path, ec) && is_ours(path)) {
     out << "pulse-hook: already installed at " << path.string() << "\n";
     return 0;
   }
-  if (fs::exists(path)) {
+  if (fs::exists(path) || fs::is_symlink(path, ec)) {
     if (fs::exists(orig)) {
       err << "pulse-hook install: both " << path.string() << " and " << orig.string()
           << " exist; move one away first\n";
@@ -465,13 +421,13 @@ int install(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool remo
     out << "pulse-hook: your existing " << hook << " hook is kept as " << orig.filename().string()
         << " and still runs first\n";
   }
-  {
-    std::ofstream f(path);
-    f << shim(hook, self_exe());
+  fs::create_symlink(lean_exe(), path, ec);
+  if (ec) {
+    err << "pulse-hook install: cannot create " << path.string() << ": " << ec.message() << "\n";
+    if (fs::exists(orig)) fs::rename(orig, path, ec);
+    return 1;
   }
-  fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                            fs::perms::others_read | fs::perms::others_exec, ec);
-  out << "pulse-hook: installed " << path.string() << "\n";
+  out << "pulse-hook: installed " << path.string() << " (-> " << lean_exe() << ")\n";
   return 0;
 }
 
@@ -485,7 +441,9 @@ int status(const Env& env, std::ostream& out) {
   for (const char* h : {"pre-push", "post-receive"}) {
     const fs::path p = fs::path(dir) / h;
     out << h << ": "
-        << (!fs::exists(p) ? "not installed" : is_ours(p) ? "installed" : "a hook of yours (pulse-hook not installed)")
+        << (!fs::exists(p) && !fs::is_symlink(p) ? "not installed"
+            : is_ours(p) ? (fs::exists(p) ? "installed" : "installed, but " + fs::read_symlink(p).string() + " is missing")
+                         : "a hook of yours (pulse-hook not installed)")
         << (fs::exists(fs::path(dir) / (std::string(h) + ".pulse-orig")) ? ", chaining your original hook" : "") << "\n";
   }
   out << "hooks directory: " << dir << "\n";
@@ -543,24 +501,14 @@ int run(const std::vector<std::string>& args, const Env& env, std::istream& in, 
   // Hook modes: never fail, never write to the terminal of the push.
   try {
     if (cmd == "pre-push") {
-      if (!rest.empty() && rest[0] == "--from-env") {
-        // The pre-commit framework passes the push in variables, not on stdin.
-        const std::string line = env.get("PRE_COMMIT_LOCAL_BRANCH").value_or("HEAD") + " " +
-                                 env.get("PRE_COMMIT_TO_REF").value_or(kZero) + " " +
-                                 env.get("PRE_COMMIT_REMOTE_BRANCH").value_or("") + " " +
-                                 env.get("PRE_COMMIT_FROM_REF").value_or(kZero) + "\n";
-        pre_push(env.get("PRE_COMMIT_REMOTE_NAME").value_or(""), env.get("PRE_COMMIT_REMOTE_URL").value_or(""), line, env);
-      } else {
-        std::string input((std::istreambuf_iterator<char>(in)), {});
-        pre_push(rest.size() > 0 ? rest[0] : "", rest.size() > 1 ? rest[1] : "", input, env);
-      }
+      err << "pulse-hook-worker: pre-push is handled by pulse-hook\n";
     } else if (cmd == "post-receive") {
       std::string input((std::istreambuf_iterator<char>(in)), {});
       post_receive(pad_post_receive(input), env);
     } else if (cmd == "confirm") {
       std::string why;
-      const auto a = parse_args(rest, {{"git-dir", "DIR", ""}, {"pid", "PID", ""}}, env, why);
-      if (a && a->has("git-dir") && a->has("pid")) confirm(*a->get("git-dir"), std::stoi(*a->get("pid")), env);
+      const auto a = parse_args(rest, {{"spool", "FILE", ""}, {"push-time", "UNIX", ""}}, env, why);
+      if (a && a->has("spool") && a->has("push-time")) confirm(*a->get("spool"), std::stoll(*a->get("push-time")), env);
     } else if (cmd == "flush") {
       const std::string outbox = default_outbox_path(env);
       flush_now(outbox, env, (fs::path(outbox).parent_path() / "flush.log").string());
