@@ -263,6 +263,14 @@ BOOST_FIXTURE_TEST_CASE(post_receive_reports_what_a_push_made_reachable, HookFix
   (void)c1;
 }
 
+BOOST_FIXTURE_TEST_CASE(dry_run_is_not_recorded, HookFixture) {
+  hook({"install"});
+  commit("a");
+  git({"push", "-q", "--dry-run", "origin", "HEAD:main"});
+  BOOST_TEST(wait_until([&] { return log().find("not confirmed") != std::string::npos; }));
+  BOOST_TEST(pushed().empty());
+}
+
 BOOST_FIXTURE_TEST_CASE(push_to_a_bare_url_is_not_recorded, HookFixture) {
   hook({"install"});
   commit("a");

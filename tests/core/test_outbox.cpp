@@ -1,0 +1,84 @@
+// The outbox on a real SQLite file and a real HTTP server on loopback.
+#include "../support/support.hpp"
+#include "env.hpp"
+#include "event.hpp"
+#include "outbox.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace pulse;
+
+namespace {
+struct OutboxFixture {
+  test::TempDir dir;
+  std::string path = dir.str("state/pulse/outbox.db");
+  Destination to{"http://127.0.0.1:1", "app", ""};
+  static std::string body(const std::string& id) { return encode_body(Change{"git", id, 1602852032, "push"}); }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(outbox)
+
+BOOST_FIXTURE_TEST_CASE(enqueue_is_idempotent_and_bounded, OutboxFixture) {
+  Outbox box(path, 3);
+  BOOST_TEST((box.enqueue("k1", to, body("a"), 100) == Enqueued::stored));
+  BOOST_TEST((box.enqueue("k1", to, body("a"), 101) == Enqueued::duplicate));
+  const auto r = box.enqueue_all({{"k2", body("b")}, {"k3", body("c")}, {"k4", body("d")}}, to, 102);
+  BOOST_TEST((r[0] == Enqueued::stored && r[1] == Enqueued::stored && r[2] == Enqueued::full));
+  BOOST_TEST(box.stats().pending == 3);
+  BOOST_TEST(box.stats().oldest.value() == 100);
+}
+
+BOOST_FIXTURE_TEST_CASE(survives_reopen_and_paces_retries, OutboxFixture) {
+  {
+    Outbox box(path);
+    box.enqueue("k1", to, body("a"), 100);
+    const auto due = box.due(100, 10);
+    BOOST_REQUIRE_EQUAL(due.size(), 1u);
+    box.retry_later(due[0].id, 160, "connect refused");
+  }
+  Outbox box(path);
+  BOOST_TEST(box.due(159, 10).empty());
+  const auto later = box.due(160, 10);
+  BOOST_REQUIRE_EQUAL(later.size(), 1u);
+  BOOST_TEST(later[0].attempts == 1);
+  BOOST_TEST(later[0].last_error == "connect refused");
+  box.delivered(later[0].id);
+  BOOST_TEST(box.stats().pending == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(flush_delivers_sets_aside_4xx_and_keeps_failures, OutboxFixture) {
+  test::RecordingServer server([](int, const ServerRequest& r) {
+    if (r.body.find("\"bad\"") != std::string::npos)
+      return ServerResponse{400, "application/json", R"({"error":"change_id: no"})", {}};
+    return ServerResponse{200, "application/json", "{}", {}};
+  });
+  Outbox box(path);
+  const Destination up{server.url(), "app", ""};
+  box.enqueue_all({{"k1", body("good")}, {"k2", body("bad")}}, up, 100);
+  box.enqueue("k3", Destination{"http://127.0.0.1:1", "app", ""}, body("stranded"), 100);
+  const auto r = flush_outbox(box, Env{}, 200, nullptr);
+  BOOST_TEST(r.delivered == 1);
+  BOOST_TEST(r.rejected == 1);
+  BOOST_TEST(r.failed == 1);
+  const auto s = box.stats();
+  BOOST_TEST(s.pending == 1);   // the unreachable one, for later
+  BOOST_TEST(s.rejected == 1);  // set aside with its reason
+  bool reason = false;
+  for (const auto& e : box.list(10)) reason |= e.rejected && e.last_error.find("change_id: no") != std::string::npos;
+  BOOST_TEST(reason);
+  BOOST_TEST(box.due(200, 10).empty());  // backoff
+  BOOST_TEST(box.purge(false) == 1);
+  BOOST_TEST(box.purge(true) == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(one_flusher_at_a_time, OutboxFixture) {
+  Outbox box(path);
+  FileLock held(path + ".lock");
+  BOOST_REQUIRE(held.held());
+  FileLock second(path + ".lock");
+  BOOST_TEST(!second.held());
+  BOOST_TEST(flush_outbox(box, Env{}, 100, nullptr).locked_out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
