@@ -16,6 +16,8 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <unordered_map>
+#include <unistd.h>
 #include <thread>
 
 namespace pulse::cli {
@@ -79,6 +81,7 @@ constexpr const char* kUsage =
     "  pulse-event-cli push deployment [flags] COMMIT...\n"
     "  pulse-event-cli push incident [flags]\n"
     "  pulse-event-cli push git deployment [flags] [PATH...]\n"
+    "  pulse-event-cli backfill [flags]\n"
     "  pulse-event-cli outbox status | list | flush | purge\n"
     "  pulse-event-cli version\n"
     "  pulse-event-cli help [COMMAND...]\n"
@@ -96,6 +99,14 @@ struct Command {
   const std::vector<FlagSpec>* flags;
 };
 
+const std::vector<FlagSpec> kBackfillFlags = with_connection({
+    {"directory", "DIR", "the git repository", false, "PULSE_DIRECTORY", "."},
+    {"tag-pattern", "REGEX", "tags that were deployments", false, "PULSE_TAG_PATTERN", "^v?[0-9]+\\.[0-9]+\\.[0-9]+$"},
+    {"since", "DATE", "only deployments at or after DATE (YYYY-MM-DD, RFC 3339 or Unix seconds)", false, "PULSE_SINCE"},
+    {"date", "WHICH", "deployment time: tag (the tagger's date) or commit (the tagged commit's)", false, "PULSE_DATE", "tag"},
+    {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
+});
+
 const Command kCommands[] = {
     {"push change", "push change [flags]", "Reports a change (a commit), with its commit or push time.", &kChangeFlags},
     {"push deployment", "push deployment [flags] COMMIT...",
@@ -107,6 +118,12 @@ const Command kCommands[] = {
      "touching PATHs if given) as a change, then the deployment of all of them. Changes\n"
      "carry the committer time (the Go CLI sends the author time).",
      &kGitDeploymentFlags},
+    {"backfill", "backfill [flags]",
+     "Replays history: each tag matching --tag-pattern is a deployment (oldest first, by date), and\n"
+     "its changes are the commits since the previous such tag (each commit counted once, at the\n"
+     "first tag that ships it; the first tag only marks where history starts). Changes carry the\n"
+     "committer time. Re-running sends the same events, which the collector stores once.",
+     &kBackfillFlags},
 };
 
 // A failure of the command: exit code plus a message that names the step.
@@ -426,6 +443,96 @@ int outbox_command(const std::vector<std::string>& args, const Env& env, std::os
   return kExitUsage;
 }
 
+std::optional<std::int64_t> parse_date(const std::string& s) {
+  if (auto t = parse_rfc3339(s)) return t;
+  if (auto t = parse_rfc3339(s + "T00:00:00Z")) return t;
+  std::string why;
+  return parse_unix_timestamp(s, why);
+}
+
+std::optional<Failure> backfill(const Context& c) {
+  Connection conn;
+  if (auto f = connection(c, conn)) return f;
+  const std::string date_mode = c.args.get_or("date", "tag");
+  if (date_mode != "tag" && date_mode != "commit") return Failure{kExitUsage, "--date must be tag or commit"};
+  std::optional<std::int64_t> since;
+  if (auto s = c.args.get("since")) {
+    since = parse_date(*s);
+    if (!since) return Failure{kExitUsage, "--since \"" + s->substr(0, 40) + "\" is not a date (YYYY-MM-DD, RFC 3339 or Unix seconds)"};
+  }
+  std::string why;
+  const std::string dir = c.args.get_or("directory", ".");
+  auto repo = GitRepository::open(dir, why);
+  if (!repo) return Failure{kExitUsage, "open repository: " + why};
+  auto tags = repo->tags(c.args.get_or("tag-pattern", ""), why);
+  if (!why.empty()) return Failure{kExitUsage, why};
+  if (tags.empty()) return Failure{kExitUsage, "no tag matches --tag-pattern in " + dir};
+  auto when = [&date_mode](const TagInfo& t) { return date_mode == "tag" ? t.tag_time : t.commit_time; };
+  std::stable_sort(tags.begin(), tags.end(), [&](const TagInfo& a, const TagInfo& b) {
+    return when(a) != when(b) ? when(a) < when(b) : a.name < b.name;
+  });
+  const auto teams = split_teams(c.args.get_or("teams", ""));
+  const bool progress = ::isatty(2) && !c.args.flag("dry-run");
+
+  // Walk once per tag, hiding the previous tags: each commit goes to the
+  // first tag (in time) that ships it.
+  std::vector<Event> events;
+  std::vector<std::string> seen_tips;
+  std::size_t deployments = 0, changes = 0;
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    const auto& tag = tags[i];
+    std::vector<std::string> commits;
+    if (i > 0 && !repo->rev_list({tag.commit}, seen_tips, {}, 1'000'000, commits, why))
+      return Failure{kExitUsage, "list commits of " + tag.name + ": " + why};
+    seen_tips.push_back(tag.commit);
+    if (i == 0 || (since && when(tag) < *since)) continue;  // the baseline, or before --since
+    Deployment d{"git", tag.name, when(tag), {}, teams};
+    for (const auto& sha : commits) {
+      d.changes.push_back(sha);
+      events.push_back(Change{"git", sha, 0, "commit"});
+    }
+    changes += commits.size();
+    events.push_back(std::move(d));
+    ++deployments;
+    if (progress && (i % 10 == 0 || i + 1 == tags.size()))
+      c.err << "\rbackfill: reading history: " << i + 1 << "/" << tags.size() << " tags" << std::flush;
+  }
+  if (progress) c.err << "\n";
+  // Fill in commit times in one pass over all changes.
+  std::unordered_map<std::string, std::int64_t> times;
+  for (const auto& e : events)
+    if (const auto* ch = std::get_if<Change>(&e)) times.emplace(ch->change_id, 0);
+  if (!repo->commit_times(times, why)) return Failure{kExitUsage, "read commit times: " + why};
+  for (auto& e : events)
+    if (auto* ch = std::get_if<Change>(&e)) ch->time_created = times[ch->change_id];
+
+  if (c.args.flag("dry-run")) {
+    c.err << "backfill: dry run: " << deployments << " deployment(s) and " << changes << " change(s) from "
+          << tags.size() << " tag(s); nothing sent\n";
+    for (const auto& e : events) c.out << encode_body(e) << "\n";
+    return std::nullopt;
+  }
+  HttpClient client(conn.origin, conn.client);
+  SystemClock clock;
+  IngestionClient ingestion(client, clock, conn.ingestion, [&c](const std::string& line) { c.err << "backfill: " << line << "\n"; });
+  // Send in slices, to show progress and keep memory flat on the server side.
+  constexpr std::size_t kSlice = 5000;
+  for (std::size_t i = 0; i < events.size(); i += kSlice) {
+    std::vector<Event> slice(events.begin() + static_cast<std::ptrdiff_t>(i),
+                             events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + kSlice)));
+    const auto r = ingestion.send_all(slice);
+    if (r.status != Delivery::delivered)
+      return Failure{r.status == Delivery::rejected ? kExitRejected : kExitDelivery,
+                     r.reason + " (" + std::to_string(i + r.delivered) + " of " + std::to_string(events.size()) +
+                         " events delivered; re-run to continue: nothing is stored twice)"};
+    if (progress)
+      c.err << "\rbackfill: sending: " << std::min(events.size(), i + kSlice) << "/" << events.size() << " events" << std::flush;
+  }
+  if (progress) c.err << "\n";
+  c.err << "backfill: sent " << deployments << " deployment(s) and " << changes << " change(s) to " << conn.shown_url << "\n";
+  return std::nullopt;
+}
+
 void print_help(std::ostream& out, const Command& cmd) {
   out << "Usage: pulse-event-cli " << cmd.synopsis << "\n\n" << cmd.description << "\n\n" << flags_help(*cmd.flags);
 }
@@ -489,6 +596,10 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     return kExitUsage;
   }
   const bool takes_positionals = step == "push deployment" || step == "push git deployment";
+  if (step == "backfill" && !parsed->positionals().empty()) {
+    err << step << ": unexpected argument \"" << parsed->positionals()[0].substr(0, 80) << "\"\n";
+    return kExitUsage;
+  }
   if (!takes_positionals && !parsed->positionals().empty()) {
     err << step << ": unexpected argument \"" << parsed->positionals()[0].substr(0, 80) << "\"\n";
     return kExitUsage;
@@ -499,6 +610,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     if (step == "push change") failure = push_change(c);
     else if (step == "push deployment") failure = push_deployment(c);
     else if (step == "push incident") failure = push_incident(c);
+    else if (step == "backfill") failure = backfill(c);
     else failure = push_git_deployment(c);
   } catch (const std::exception& e) {
     failure = Failure{kExitInternal, std::string("internal error: ") + e.what()};

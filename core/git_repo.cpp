@@ -3,6 +3,7 @@
 #include <git2.h>
 
 #include <filesystem>
+#include <regex>
 
 namespace pulse {
 
@@ -197,6 +198,52 @@ bool GitRepository::is_ancestor(const std::string& ancestor, const std::string& 
   if (git_oid_fromstr(&a, ancestor.c_str()) != 0 || git_oid_fromstr(&d, descendant.c_str()) != 0) return false;
   if (git_oid_equal(&a, &d)) return true;
   return git_graph_descendant_of(impl_->repo.get(), &d, &a) == 1;
+}
+
+std::vector<TagInfo> GitRepository::tags(const std::string& pattern, std::string& why) {
+  std::regex re;
+  try {
+    re = std::regex(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    why = "tag pattern \"" + pattern + "\" is not a valid regular expression (" + e.what() + ")";
+    return {};
+  }
+  std::vector<TagInfo> out;
+  for (const auto& ref : ref_names()) {
+    if (!ref.starts_with("refs/tags/")) continue;
+    TagInfo t;
+    t.name = ref.substr(10);
+    if (!std::regex_search(t.name, re)) continue;
+    git_object* raw = nullptr;
+    if (git_revparse_single(&raw, impl_->repo.get(), ref.c_str()) != 0) continue;
+    ObjectPtr obj(raw);
+    git_object* peeled = nullptr;
+    if (git_object_peel(&peeled, obj.get(), GIT_OBJECT_COMMIT) != 0) continue;  // a tag of a tree or blob
+    ObjectPtr commit(peeled);
+    const auto* c = reinterpret_cast<const git_commit*>(commit.get());
+    t.commit = oid_hex(git_object_id(commit.get()));
+    t.commit_time = git_commit_time(c);
+    t.tag_time = t.commit_time;
+    if (git_object_type(obj.get()) == GIT_OBJECT_TAG)
+      if (const git_signature* tagger = git_tag_tagger(reinterpret_cast<const git_tag*>(obj.get())))
+        t.tag_time = tagger->when.time;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+bool GitRepository::commit_times(std::unordered_map<std::string, std::int64_t>& times, std::string& why) const {
+  for (auto& [sha, t] : times) {
+    git_oid oid;
+    git_commit* raw = nullptr;
+    if (git_oid_fromstr(&oid, sha.c_str()) != 0 || git_commit_lookup(&raw, impl_->repo.get(), &oid) != 0) {
+      why = "read commit " + sha + ": " + last_error("not found");
+      return false;
+    }
+    CommitPtr commit(raw);
+    t = git_commit_time(commit.get());
+  }
+  return true;
 }
 
 std::vector<std::string> GitRepository::ref_names() const {

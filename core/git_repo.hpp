@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace pulse {
@@ -15,6 +16,13 @@ struct CommitInfo {
   std::string sha;
   std::int64_t commit_time = 0;  ///< committer time, Unix seconds
   std::int64_t author_time = 0;
+};
+
+struct TagInfo {
+  std::string name;  ///< without refs/tags/
+  std::string commit;
+  std::int64_t tag_time = 0;     ///< tagger time (annotated), else the commit's time
+  std::int64_t commit_time = 0;  ///< committer time of the tagged commit
 };
 
 /// An open repository. Not thread-safe: one instance per thread.
@@ -60,6 +68,13 @@ class GitRepository {
   bool rev_list(const std::vector<std::string>& include, const std::vector<std::string>& exclude,
                 const std::vector<std::string>& exclude_globs, std::size_t max, std::vector<std::string>& out,
                 std::string& why);
+
+  /// Tags whose name matches `pattern` (ECMAScript regex on the short name)
+  /// and that point (through annotations) at a commit.
+  std::vector<TagInfo> tags(const std::string& pattern, std::string& why);
+
+  /// Fills in the committer time of every commit named by the map's keys.
+  bool commit_times(std::unordered_map<std::string, std::int64_t>& times, std::string& why) const;
 
   /// Every reference name (refs/...), for post-receive's "all but these".
   std::vector<std::string> ref_names() const;

@@ -131,14 +131,19 @@ DeliveryResult IngestionClient::send_all(const std::vector<Event>& events) {
     DeliveryResult r;
     std::size_t n = 1;
     if (batch > 1 && events.size() - i > 1) {
-      n = std::min(batch, events.size() - i);
+      // Up to `batch` events and about kMaxBatchBytes: a batch stays well
+      // inside the server's body limit even with large deployments.
       std::string body = "[";
-      for (std::size_t k = 0; k < n; ++k) {
-        if (k) body += ',';
-        body += encode_body(events[i + k]);
+      n = 0;
+      while (n < batch && i + n < events.size()) {
+        std::string one = encode_body(events[i + n]);
+        if (n > 0 && body.size() + one.size() + 2 > kMaxBatchBytes) break;
+        if (n) body += ',';
+        body += one;
+        ++n;
       }
       body += ']';
-      r = post(kBatchPath, std::move(body));
+      r = post(n == 1 ? kIngestionPath : kBatchPath, n == 1 ? encode_body(events[i]) : std::move(body));
     } else {
       r = post(kIngestionPath, encode_body(events[i]));
     }

@@ -42,6 +42,8 @@ struct DeliveryResult {
 inline constexpr std::string_view kBatchHeader = "Pulse-Batch-Max";
 inline constexpr std::string_view kIngestionPath = "/v1/ingestion/cli";
 inline constexpr std::string_view kBatchPath = "/v1/ingestion/cli/batch";
+/// Batches stop growing past this many bytes (servers take at least 1 MiB).
+inline constexpr std::size_t kMaxBatchBytes = 768 * 1024;
 
 /// Not thread-safe (it owns the use of one Transport).
 class IngestionClient {

@@ -1,0 +1,128 @@
+// pulse-event-cli backfill against a generated history with many tags: the
+// events in the collector equal what git itself says; a re-run adds nothing.
+#include "cli_helpers.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <sstream>
+
+using namespace pulse;
+using namespace pulse::test;
+namespace json = boost::json;
+
+namespace {
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
+}
+
+std::string git_out(const std::string& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), {"git", "-C", dir});
+  const auto r = run_process(args);
+  if (r.exit_code != 0) throw std::runtime_error("git: " + r.err);
+  return r.out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(backfill)
+
+BOOST_AUTO_TEST_CASE(events_equal_what_git_says_and_rerun_adds_nothing) {
+  TempDir dir;
+  const std::string repo = dir.str("repo");
+  const auto made = run_process({(shared_dir() / "bench/make-history").string(), "--commits", "1500", "--tags", "25",
+                                 "--seed", "3", repo});
+  BOOST_REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  // Tags oldest first by the tagger's date, as backfill orders them.
+  const auto tags = lines(git_out(repo, {"for-each-ref", "--sort=creatordate", "--format=%(refname:short)", "refs/tags"}));
+  BOOST_REQUIRE(tags.size() >= 20u);
+
+  CollectorProcess collector;
+  const auto first = cli({"backfill", "--base-url", collector.url(), "--system", "hist", "--directory", repo});
+  BOOST_TEST(first.exit_code == 0, first.err);
+
+  const auto listed = collector_cmd({"events", "--db", collector.db(), "--limit", "100000", "--format", "json"});
+  const json::value all = json::parse(listed.out);
+  std::map<std::string, std::set<std::string>> deployed;
+  std::map<std::string, std::int64_t> change_time, deploy_time;
+  for (const auto& e : all.as_array()) {
+    const std::string id(e.at("id").as_string());
+    const auto t = *parse_rfc3339(e.at("time_created").as_string());
+    if (e.at("type") == "deployment") {
+      for (const auto& c : e.at("changes").as_array()) deployed[id].insert(std::string(c.as_string()));
+      deploy_time[id] = t;
+    } else {
+      change_time[id] = t;
+    }
+  }
+  // The first tag is the baseline; every later tag ships what git lists
+  // between it and all tags before it.
+  BOOST_TEST(deployed.size() == tags.size() - 1);
+  std::vector<std::string> before = {"^" + tags[0]};
+  std::size_t total = 0;
+  for (std::size_t i = 1; i < tags.size(); ++i) {
+    std::vector<std::string> args = {"rev-list", tags[i]};
+    args.insert(args.end(), before.begin(), before.end());
+    const auto want = lines(git_out(repo, args));
+    BOOST_TEST_CONTEXT(tags[i]) {
+      BOOST_TEST(deployed[tags[i]] == std::set<std::string>(want.begin(), want.end()), boost::test_tools::per_element());
+      const auto tag_date = std::stoll(git_out(repo, {"for-each-ref", "--format=%(creatordate:unix)", "refs/tags/" + tags[i]}));
+      BOOST_TEST(deploy_time[tags[i]] == tag_date);
+    }
+    total += want.size();
+    before.push_back("^" + tags[i]);
+  }
+  BOOST_TEST(change_time.size() == total);
+  // Changes carry the committer time.
+  for (const auto& l : lines(git_out(repo, {"log", "--format=%H %ct", "-n", "50", tags.back()}))) {
+    const auto sha = l.substr(0, 40);
+    if (change_time.count(sha)) BOOST_TEST(change_time[sha] == std::stoll(l.substr(41)));
+  }
+  // Idempotent: a second run stores nothing new.
+  const auto second = cli({"backfill", "--base-url", collector.url(), "--system", "hist", "--directory", repo});
+  BOOST_TEST(second.exit_code == 0, second.err);
+  const auto again = collector_cmd({"events", "--db", collector.db(), "--limit", "100000", "--format", "json"});
+  BOOST_TEST(json::parse(again.out).as_array().size() == all.as_array().size());
+}
+
+BOOST_AUTO_TEST_CASE(since_dry_run_and_patterns) {
+  GitRepo repo;
+  repo.commit("a", "1", 1600000000);
+  repo.git({"tag", "v1.0.0"});
+  repo.commit("a", "2", 1600100000);
+  repo.git({"tag", "release-7"});
+  repo.commit("a", "3", 1600200000);
+  repo.git({"tag", "v1.1.0"});
+  const auto c4 = repo.commit("a", "4", 1700000000);
+  repo.git({"tag", "v1.2.0"});
+  RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
+  // Dry run: prints, sends nothing; release-7 is not a semantic version.
+  auto r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--dry-run"});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(server.requests().empty());
+  BOOST_TEST(count_of(r.out, "\"$type\":\"deployment\"") == 2u);  // v1.1.0 and v1.2.0; v1.0.0 is the baseline
+  BOOST_TEST(count_of(r.out, "\"$type\":\"change\"") == 3u);
+  // --since keeps later deployments only.
+  r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--dry-run", "--since", "2023-01-01"});
+  BOOST_TEST(count_of(r.out, "\"$type\":\"deployment\"") == 1u);
+  BOOST_TEST(r.out.find(c4) != std::string::npos);
+  // Another pattern.
+  r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--dry-run", "--tag-pattern", "^release-"});
+  BOOST_TEST(r.exit_code == 0, r.err);  // one tag: the baseline, no deployment
+  BOOST_TEST(count_of(r.out, "\"$type\":\"deployment\"") == 0u);
+  r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--tag-pattern", "(("});
+  BOOST_TEST(r.exit_code == 2);
+  BOOST_TEST(r.err.find("not a valid regular expression") != std::string::npos, r.err);
+  r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--tag-pattern", "^nothing$"});
+  BOOST_TEST(r.exit_code == 2);
+  BOOST_TEST(r.err.find("no tag matches --tag-pattern") != std::string::npos, r.err);
+  r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--since", "someday"});
+  BOOST_TEST(r.exit_code == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
