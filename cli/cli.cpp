@@ -486,7 +486,7 @@ std::optional<Failure> backfill(const Context& c) {
       return Failure{kExitUsage, "list commits of " + tag.name + ": " + why};
     seen_tips.push_back(tag.commit);
     if (i == 0 || (since && when(tag) < *since)) continue;  // the baseline, or before --since
-    Deployment d{"git", tag.name, when(tag), {}, teams};
+    Deployment d{"git", tag.name, when(tag), {}, teams, {}, {}};
     for (const auto& sha : commits) {
       d.changes.push_back(sha);
       events.push_back(Change{"git", sha, 0, "commit"});

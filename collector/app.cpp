@@ -144,6 +144,8 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   opt.tls_cert = parsed->get_or("tls-cert", "");
   opt.tls_key = parsed->get_or("tls-key", "");
   opt.threads = static_cast<int>(threads);
+  // Tells our own clients which extensions this server offers.
+  opt.extra_headers.push_back({"Pulse-Extensions", "batch, deployments"});
   opt.read_timeout = opt.write_timeout = Millis(timeout * 1000);
   opt.idle_timeout = Millis(idle_timeout * 1000);
   opt.log = [&err, log_mutex](const std::string& line) {

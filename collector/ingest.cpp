@@ -131,6 +131,15 @@ std::optional<Event> decode_object(const json::value& v, std::string& why) {
         !read_string_array(o, "changes", kMaxChanges, d.changes, why) ||
         !read_string_array(o, "teams", 1000, d.teams, why))
       return std::nullopt;
+    for (auto [field, out] : {std::pair{"head_commit", &d.head_commit}, std::pair{"environment", &d.environment}}) {
+      if (const auto* ext = o.if_contains(field); ext && !ext->is_null()) {
+        if (!ext->is_string() || ext->as_string().size() > kMaxShortField) {
+          why = std::string(field) + ": must be a string of at most 256 bytes";
+          return std::nullopt;
+        }
+        *out = std::string(ext->as_string());
+      }
+    }
     return d;
   }
   if (type == "incident") {
@@ -216,6 +225,19 @@ ServerResponse Api::handle(const ServerRequest& request) {
   const std::string& path = target->path;
   if (path == "/healthz") return reply(200, R"({"status":"ok"})");
 
+  if (path == "/v1/deployments/latest") {
+    if (request.method != "GET") return error(405, "method not allowed");
+    if (!authorized(request, target->param("api_key"))) return error(401, "missing or invalid API key");
+    const auto latest = store_.latest_deployment(target->param("system").value_or(""),
+                                                 target->param("environment").value_or("production"));
+    if (!latest) return error(404, "no deployment with a head commit for this system and environment");
+    json::object o;
+    o["deploy_id"] = latest->id;
+    o["head_commit"] = latest->head_commit;
+    o["environment"] = latest->environment;
+    o["time_created"] = latest->time_created ? json::value(format_rfc3339(*latest->time_created)) : json::value(nullptr);
+    return reply(200, json::serialize(o));
+  }
   const bool ingest_single = path == kIngestionPath;
   const bool ingest_batch = path == kBatchPath;
   if (ingest_single || ingest_batch || path == "/v1/events") {

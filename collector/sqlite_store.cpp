@@ -35,6 +35,12 @@ CREATE TABLE deployment_changes (
 CREATE INDEX deployment_changes_by_change ON deployment_changes (change_id);
 CREATE INDEX events_by_time ON events (type, system, time_created);
 )sql",
+    // 2: deployments remember their head commit and environment (extension).
+    R"sql(
+ALTER TABLE events ADD COLUMN head_commit TEXT;
+ALTER TABLE events ADD COLUMN environment TEXT;
+CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
+)sql",
 };
 
 class SqliteStore final : public Store {
@@ -51,8 +57,9 @@ class SqliteStore final : public Store {
             "SET time_pushed = excluded.time_pushed "
             "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed")),
         insert_other_(prepared(
-            "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (type, system, identifier) DO NOTHING")),
+            "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
+            "head_commit, environment) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (type, system, identifier) DO NOTHING")),
         insert_link_(prepared("INSERT INTO deployment_changes (deployment, position, change_id) VALUES (?1, ?2, ?3)")) {}
 
   PutResult put(const std::vector<Event>& events, const std::string& system, std::int64_t now) override {
@@ -109,6 +116,23 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  std::optional<StoredEvent> latest_deployment(const std::string& system, const std::string& environment) override {
+    std::lock_guard lock(mutex_);
+    auto s = db_.prepare(
+        "SELECT identifier, time_created, head_commit, environment FROM events WHERE type = 'deployment' "
+        "AND system = ?1 AND environment = ?2 AND head_commit IS NOT NULL ORDER BY time_created DESC, id DESC LIMIT 1");
+    s.bind(1, system).bind(2, environment);
+    if (!s.step()) return std::nullopt;
+    StoredEvent e;
+    e.type = "deployment";
+    e.system = system;
+    e.id = s.text(0);
+    e.time_created = s.optional_int64(1);
+    e.head_commit = s.text(2);
+    e.environment = s.text(3);
+    return e;
+  }
+
  private:
   sql::Statement prepared(std::string_view text) {
     if (!migrated_) {
@@ -132,6 +156,8 @@ class SqliteStore final : public Store {
     std::string teams = "[]";
     if (const auto* d = std::get_if<Deployment>(&e)) {
       s.bind(4, d->source).bind(5, d->time_created).bind_null(6);
+      if (!d->head_commit.empty()) s.bind(9, d->head_commit).bind(10, d->environment.empty() ? "production" : d->environment);
+      else s.bind_null(9).bind_null(10);
       teams = "[";
       for (std::size_t i = 0; i < d->teams.size(); ++i) {
         if (i) teams += ',';
@@ -140,7 +166,7 @@ class SqliteStore final : public Store {
       teams += "]";
     } else {
       const auto& inc = std::get<Incident>(e);
-      s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved);
+      s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9).bind_null(10);
     }
     s.bind(7, teams).run();
     if (db_.changes() == 0) return false;

@@ -25,6 +25,8 @@ struct StoredEvent {
   std::vector<std::string> changes;  ///< deployments
   std::vector<std::string> teams;    ///< deployments
   std::int64_t received_at = 0;
+  std::string head_commit;  ///< deployments, extension
+  std::string environment;  ///< deployments, extension
 };
 
 struct EventQuery {
@@ -48,6 +50,8 @@ class Store {
   virtual PutResult put(const std::vector<Event>& events, const std::string& system, std::int64_t now) = 0;
   /// Newest first.
   virtual std::vector<StoredEvent> list(const EventQuery& query) = 0;
+  /// The latest deployment of `system` in `environment` that recorded its head commit.
+  virtual std::optional<StoredEvent> latest_deployment(const std::string& system, const std::string& environment) = 0;
 };
 
 /// Opens (creating if needed, with parent directories) an SQLite database and

@@ -137,6 +137,14 @@ std::string encode_body(const Event& e) {
           append_string_array(out, ev.changes);
           append_field(out, "teams");
           append_string_array(out, ev.teams);
+          if (!ev.head_commit.empty()) {
+            append_field(out, "head_commit");
+            append_json_string(out, ev.head_commit);
+          }
+          if (!ev.environment.empty()) {
+            append_field(out, "environment");
+            append_json_string(out, ev.environment);
+          }
           append_field(out, "$type");
           out += "\"deployment\"";
         } else {

@@ -26,6 +26,11 @@ struct Deployment {
   std::int64_t time_created = 0;
   std::vector<std::string> changes;
   std::vector<std::string> teams;
+  /// Extension (our collector only; never sent where not advertised): the
+  /// deployed commit and the deployment environment, so the next deployment
+  /// can find where this one ended.
+  std::string head_commit;
+  std::string environment;
 };
 
 struct Incident {

@@ -148,7 +148,8 @@ BOOST_AUTO_TEST_CASE(api_keys_from_file_and_environment) {
 }
 
 BOOST_AUTO_TEST_CASE(command_line) {
-  const auto refuse = collector_cmd({"serve", "--bind", "0.0.0.0", "--port", "0", "--db", "/tmp/never-created.db"});
+  TempDir scratch;
+  const auto refuse = collector_cmd({"serve", "--bind", "0.0.0.0", "--port", "0", "--db", scratch.str("never.db")});
   BOOST_TEST(refuse.exit_code == 2);
   BOOST_TEST(refuse.err.find("refusing to listen on 0.0.0.0 without an API key") != std::string::npos, refuse.err);
   BOOST_TEST(collector_cmd({"serve", "--port", "70000"}).exit_code == 2);
@@ -158,7 +159,7 @@ BOOST_AUTO_TEST_CASE(command_line) {
   BOOST_TEST(collector_cmd({"events", "--help"}).exit_code == 0);
   BOOST_TEST(collector_cmd({"version"}).out == "pulse-collector " PULSE_VERSION "\n");
   const auto bad_cert = collector_cmd({"serve", "--port", "0", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key",
-                                       "--db", "/tmp/pulse-test-unused.db"});
+                                       "--db", scratch.str("unused.db")});
   BOOST_TEST(bad_cert.exit_code == 1);
   BOOST_TEST(bad_cert.err.find("load TLS certificate /nonexistent.pem") != std::string::npos, bad_cert.err);
 

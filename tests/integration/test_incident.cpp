@@ -350,7 +350,8 @@ BOOST_AUTO_TEST_CASE(generic_mapping_route) {
 }
 
 BOOST_AUTO_TEST_CASE(command_line) {
-  const auto refuse = run_process({incident_bin(), "serve", "--bind", "0.0.0.0", "--port", "0", "--db", "/tmp/pulse-never.db"});
+  TempDir scratch;
+  const auto refuse = run_process({incident_bin(), "serve", "--bind", "0.0.0.0", "--port", "0", "--db", scratch.str("never.db")});
   BOOST_TEST(refuse.exit_code == 2);
   BOOST_TEST(refuse.err.find("refusing to listen on 0.0.0.0 with unauthenticated routes") != std::string::npos, refuse.err);
   BOOST_TEST(run_process({incident_bin(), "report"}).exit_code == 2);
