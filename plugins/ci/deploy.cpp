@@ -1,0 +1,329 @@
+#include "deploy.hpp"
+
+#include "args.hpp"
+#include "ci_env.hpp"
+#include "event.hpp"
+#include "git_repo.hpp"
+#include "http_client.hpp"
+#include "ingestion.hpp"
+#include "process.hpp"
+#include "timeutil.hpp"
+#include "url.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <charconv>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace pulse::deploy {
+
+namespace {
+
+const std::vector<FlagSpec> kFlags = {
+    {"api-key", "KEY", "API key (prefer $PULSE_API_KEY)", false, "PULSE_API_KEY"},
+    {"api-key-file", "FILE", "read the API key from FILE", false, "PULSE_API_KEY_FILE"},
+    {"base-url", "URL", "ingestion API base URL", false, "PULSE_BASE_URL", "http://127.0.0.1:8765"},
+    {"system", "NAME", "the system deployed (default: the repository's name)", false, "PULSE_SYSTEM"},
+    {"environment", "NAME", "deployment environment (default: the CI's, else production)", false, "PULSE_ENVIRONMENT"},
+    {"identifier", "ID", "deployment id (default: the tag at the commit, else the CI run id, else the SHA)", false, "PULSE_IDENTIFIER"},
+    {"timestamp", "UNIX", "deployment time (default: now)", false, "PULSE_TIMESTAMP"},
+    {"sha", "SHA", "the deployed commit (default: the CI's, else HEAD)", false, "PULSE_SHA"},
+    {"previous-deployment-ref", "REF", "the previous deployment's commit or tag (default: found automatically)", false,
+     "PULSE_PREVIOUS_DEPLOYMENT_REF"},
+    {"before", "SHA", "the push's previous tip (default: the CI's)", false, "PULSE_BEFORE"},
+    {"tag-pattern", "REGEX", "tags that mark deployments", false, "PULSE_TAG_PATTERN", "^v?[0-9]+\\.[0-9]+\\.[0-9]+$"},
+    {"path", "PATH", "only commits touching PATH (repeatable; monorepos)", true},
+    {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
+    {"directory", "DIR", "the git repository (default: the CI workspace, else .)", false, "PULSE_DIRECTORY"},
+    {"max-deepen", "N", "rounds of git fetch --deepen on a shallow clone before --unshallow", false, "PULSE_MAX_DEEPEN", "6"},
+    {"dotenv", "FILE", "write PULSE_DEPLOYMENT_ID, PULSE_CHANGES, PULSE_PREVIOUS_REF to FILE (GitLab dotenv report)",
+     false, "PULSE_DOTENV"},
+    {"ca-file", "FILE", "trust this PEM CA bundle", false, "PULSE_CA_FILE"},
+    {"insecure", "", "do not verify the server's TLS certificate (unsafe)", false, "PULSE_INSECURE"},
+    {"strict", "", "fail the step when delivery fails after retries (default: warn and succeed)", false, "PULSE_STRICT"},
+    {"dry-run", "", "print what was found and the commits, send nothing", false, "PULSE_DRY_RUN"},
+};
+
+constexpr const char* kUsage =
+    "Usage: pulse-deploy [flags]\n\n"
+    "Reports a deployment of the commit being built, with exactly the commits it shipped since the\n"
+    "previous deployment of the same system and environment. The previous deployment is, in order:\n"
+    "--previous-deployment-ref; the collector's record of the last deployment; the latest earlier tag\n"
+    "matching --tag-pattern; the CI's \"before\" commit. With none, this is the first deployment and\n"
+    "it ships only the deployed commit. Shallow clones are deepened as needed.\n\n";
+
+struct Git {
+  std::string dir;
+  CommandResult run(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"git", "-C", dir});
+    return run_command(args, "", "", std::chrono::minutes(10));
+  }
+  bool ok(std::vector<std::string> args) const { return run(std::move(args)).exit_code == 0; }
+  std::string out(std::vector<std::string> args) const {
+    auto r = run(std::move(args));
+    while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == '\r')) r.out.pop_back();
+    return r.exit_code == 0 ? r.out : "";
+  }
+  bool has_commit(const std::string& rev) const { return ok({"cat-file", "-e", rev + "^{commit}"}); }
+  bool is_ancestor(const std::string& a, const std::string& b) const { return ok({"merge-base", "--is-ancestor", a, b}); }
+  bool shallow() const { return out({"rev-parse", "--is-shallow-repository"}) == "true"; }
+};
+
+struct Found {
+  std::string sha;
+  std::string source;  ///< where it came from, for people
+};
+
+std::vector<std::string> split_teams(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string t; std::getline(in, t, ',');) {
+    const auto b = t.find_first_not_of(" \t"), e = t.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(t.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+// Asks our collector for the last deployment's head commit. A server that
+// does not advertise the extension (e.g. hosted Pulse) is not asked.
+std::optional<std::string> collector_previous(const Origin& origin, const ClientOptions& options, const std::string& key,
+                                              const std::string& system, const std::string& environment,
+                                              bool& extension) {
+  HttpClient client(origin, options);
+  HttpRequest req;
+  req.method = "GET";
+  req.target = "/v1/deployments/latest?system=" + form_escape(system) + "&environment=" + form_escape(environment);
+  if (!key.empty()) req.headers.push_back({"Authorization", "Bearer " + key});
+  const auto r = client.send(req);
+  const auto* res = std::get_if<HttpResponse>(&r);
+  if (!res) return std::nullopt;
+  extension = res->header("Pulse-Extensions").value_or("").find("deployments") != std::string::npos;
+  if (!extension || res->status != 200) return std::nullopt;
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(res->body, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto* head = v.as_object().if_contains("head_commit");
+  if (!head || !head->is_string() || head->as_string().empty()) return std::nullopt;
+  return std::string(head->as_string());
+}
+
+// Deepens a shallow clone until `prev` is present and an ancestor of `head`.
+bool reach(const Git& git, const std::string& prev, const std::string& head, int max_rounds, std::ostream& err) {
+  if (git.has_commit(prev) && git.is_ancestor(prev, head)) return true;
+  if (!git.shallow()) return false;
+  int step = 10;
+  for (int round = 0; round < max_rounds; ++round, step *= 2) {
+    err << "pulse-deploy: shallow clone: fetching " << step << " more commits to reach " << prev.substr(0, 12) << "\n";
+    if (!git.ok({"fetch", "-q", "--no-tags", "--deepen=" + std::to_string(step), "origin"})) break;
+    if (git.has_commit(prev) && git.is_ancestor(prev, head)) return true;
+  }
+  err << "pulse-deploy: shallow clone: fetching the whole history\n";
+  git.ok({"fetch", "-q", "--no-tags", "--unshallow", "origin"});
+  return git.has_commit(prev) && git.is_ancestor(prev, head);
+}
+
+void append_file(const std::string& path, const std::string& text) {
+  if (path.empty()) return;
+  std::ofstream out(path, std::ios::app);
+  out << text;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  if (wants_help(args) || (!args.empty() && args[0] == "help")) {
+    out << kUsage << flags_help(kFlags);
+    return kExitOk;
+  }
+  if (!args.empty() && (args[0] == "version" || args[0] == "--version")) {
+    out << "pulse-deploy " PULSE_VERSION "\n";
+    return kExitOk;
+  }
+  std::string why;
+  const auto a = parse_args(args, kFlags, env, why);
+  if (!a || !a->positionals().empty()) {
+    err << "pulse-deploy: " << (a ? "unexpected argument \"" + a->positionals()[0] + "\"" : why)
+        << "\nRun 'pulse-deploy --help' for usage.\n";
+    return kExitUsage;
+  }
+  const CiInfo ci = detect_ci(env);
+  const bool github = ci.provider == "github-actions";
+  auto fail = [&](int code, const std::string& message) {
+    err << "pulse-deploy: error: " << message << "\n";
+    if (github) out << "::error title=pulse-deploy::" << message << "\n";
+    return code;
+  };
+
+  // --- inputs ---
+  std::string key = a->get_or("api-key", "");
+  if (key.empty())
+    if (auto f = a->get("api-key-file")) {
+      std::ifstream in(*f);
+      if (!in) return fail(kExitUsage, "--api-key-file: cannot read " + *f);
+      std::getline(in, key);
+    }
+  if (github && !key.empty()) out << "::add-mask::" << key << "\n";
+  const auto origin = parse_origin(a->get_or("base-url", ""), why);
+  if (!origin) return fail(kExitUsage, "--base-url: " + why);
+  ClientOptions options;
+  options.tls.ca_file = a->get_or("ca-file", "");
+  options.tls.insecure = a->flag("insecure");
+  options.proxy = proxy_for(*origin, env, why);
+  if (!why.empty()) return fail(kExitUsage, why);
+
+  std::string dir = a->get_or("directory", "");
+  if (dir.empty()) dir = env.non_empty("GITHUB_WORKSPACE").value_or(env.non_empty("CI_PROJECT_DIR").value_or("."));
+  const Git git{dir};
+  if (git.out({"rev-parse", "--git-dir"}).empty()) return fail(kExitUsage, "\"" + dir + "\" is not in a git repository");
+  if (github) git.ok({"config", "--global", "--add", "safe.directory", dir});  // workspace owned by another user
+
+  const std::string head_rev = a->get_or("sha", ci.sha.empty() ? "HEAD" : ci.sha);
+  const std::string head = git.out({"rev-parse", "--verify", "-q", head_rev + "^{commit}"});
+  if (head.empty()) return fail(kExitUsage, "the deployed commit \"" + head_rev + "\" is not in this clone");
+  std::int64_t timestamp = unix_now();
+  if (auto t = a->get("timestamp")) {
+    const auto parsed = parse_unix_timestamp(*t, why);
+    if (!parsed) return fail(kExitUsage, "--timestamp \"" + t->substr(0, 40) + "\" " + why);
+    timestamp = *parsed;
+  }
+  const std::string pattern = a->get_or("tag-pattern", "");
+  std::string system = a->get_or("system", "");
+  if (system.empty()) {
+    std::string repo = ci.repository;
+    if (repo.empty()) repo = git.out({"rev-parse", "--show-toplevel"});
+    while (!repo.empty() && repo.back() == '/') repo.pop_back();
+    system = repo.substr(repo.find_last_of('/') + 1);
+    if (system.ends_with(".git")) system.resize(system.size() - 4);
+  }
+  const std::string environment = a->get_or("environment", ci.environment.empty() ? "production" : ci.environment);
+
+  // Tags at the deployed commit, and earlier ones, matching the pattern.
+  auto repo = GitRepository::open(dir, why);
+  std::vector<TagInfo> tags;
+  if (repo) tags = repo->tags(pattern, why);
+  if (!why.empty() && !tags.size() && pattern.size()) return fail(kExitUsage, why);
+  std::string head_tag;
+  for (const auto& t : tags)
+    if (t.commit == head && (head_tag.empty() || t.tag_time > 0)) head_tag = t.name;
+  const std::string identifier = a->get_or("identifier", !head_tag.empty() ? head_tag : !ci.run_id.empty() ? ci.run_id : head);
+
+  // --- the previous deployment, in the documented order ---
+  std::optional<Found> previous;
+  bool extension = false;
+  if (auto ref = a->get("previous-deployment-ref")) {
+    std::string sha = git.out({"rev-parse", "--verify", "-q", *ref + "^{commit}"});
+    if (sha.empty() && git.shallow()) {
+      git.ok({"fetch", "-q", "--no-tags", "origin", *ref});
+      sha = git.out({"rev-parse", "--verify", "-q", *ref + "^{commit}"});
+    }
+    if (sha.empty() && ref->size() == 40) sha = *ref;  // a SHA this clone does not have yet
+    if (sha.empty()) return fail(kExitUsage, "--previous-deployment-ref \"" + *ref + "\" is not a known commit or tag");
+    previous = Found{sha, "--previous-deployment-ref " + *ref};
+  }
+  if (!previous)
+    if (auto sha = collector_previous(*origin, options, key, system, environment, extension))
+      previous = Found{*sha, "the collector's last " + environment + " deployment of " + system};
+  if (!previous) {
+    const TagInfo* best = nullptr;
+    for (const auto& t : tags)
+      if (t.commit != head && repo && repo->is_ancestor(t.commit, head) && (!best || t.tag_time > best->tag_time)) best = &t;
+    if (best) previous = Found{best->commit, "tag " + best->name};
+  }
+  if (!previous && !a->get_or("before", ci.before_sha).empty())
+    previous = Found{a->get_or("before", ci.before_sha), "the CI's before commit"};
+
+  // --- the commits shipped ---
+  std::vector<std::pair<std::string, std::int64_t>> commits;
+  std::string note;
+  auto log_range = [&](const std::string& range) -> bool {
+    std::vector<std::string> argv = {"log", "--format=%H %ct", range};
+    const auto paths = a->all("path");
+    if (!paths.empty()) {
+      argv.push_back("--");
+      argv.insert(argv.end(), paths.begin(), paths.end());
+    }
+    const auto r = git.run(argv);
+    if (r.exit_code != 0) return false;
+    std::istringstream lines(r.out);
+    for (std::string l; std::getline(lines, l);)
+      if (l.size() > 41) commits.emplace_back(l.substr(0, 40), std::atoll(l.c_str() + 41));
+    return true;
+  };
+  if (previous) {
+    if (reach(git, previous->sha, head, static_cast<int>(std::atoi(a->get_or("max-deepen", "6").c_str())), err)) {
+      if (!log_range(previous->sha + ".." + head)) return fail(kExitUsage, "git log " + previous->sha + ".." + head + " failed");
+    } else {
+      note = "previous deployment " + previous->sha + " (from " + previous->source +
+             ") is not an ancestor of " + head + ": history was rewritten (squash or force push); reporting " +
+             head.substr(0, 12) + " only";
+      err << "pulse-deploy: warning: " << note << "\n";
+      if (github) out << "::warning title=pulse-deploy::" << note << "\n";
+      log_range(head + "^!");
+    }
+  } else {
+    note = "no previous deployment found: the first deployment ships only " + head.substr(0, 12);
+    err << "pulse-deploy: " << note << "\n";
+    log_range(head + "^!");
+  }
+
+  Deployment d{"git", identifier, timestamp, {}, split_teams(a->get_or("teams", "")), {}, {}};
+  std::vector<Event> events;
+  for (const auto& [sha, t] : commits) {
+    d.changes.push_back(sha);
+    events.push_back(Change{"git", sha, t, "commit"});
+  }
+  const std::string prev_text = previous ? previous->sha : "";
+  err << "pulse-deploy: " << (ci.provider.empty() ? "no CI detected" : ci.provider) << "; deploying " << head.substr(0, 12)
+      << " as " << identifier << " (system " << system << ", environment " << environment << "); previous: "
+      << (previous ? previous->sha.substr(0, 12) + " from " + previous->source : "none") << "; " << commits.size()
+      << " change(s)\n";
+  if (a->flag("dry-run")) {
+    for (const auto& [sha, t] : commits) out << sha << " " << format_rfc3339(t) << "\n";
+    return kExitOk;
+  }
+
+  // --- send: changes, then the deployment, over one connection ---
+  if (extension) {  // our collector: record where this deployment ends, for the next one
+    d.head_commit = head;
+    d.environment = environment;
+  }
+  events.push_back(std::move(d));
+  HttpClient client(*origin, options);
+  SystemClock clock;
+  IngestionConfig ic;
+  ic.api_key = key;
+  ic.system = system;
+  ic.environment = ci.provider.empty() ? "_unknown_" : ci.provider;
+  ic.user_agent = "pulse-deploy/" PULSE_VERSION;
+  IngestionClient sender(client, clock, ic, [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; });
+  const auto r = sender.send_all(events);
+  if (r.status == Delivery::rejected) return fail(kExitRejected, r.reason);
+  if (r.status == Delivery::failed) {
+    const std::string message = "deployment not reported: " + r.reason;
+    if (a->flag("strict")) return fail(kExitDelivery, message);
+    err << "pulse-deploy: warning: " << message << " (not failing the step; --strict would)\n";
+    if (github) out << "::warning title=pulse-deploy::" << message << "\n";
+    return kExitOk;
+  }
+
+  // --- outputs ---
+  err << "pulse-deploy: reported deployment " << identifier << " with " << commits.size() << " change(s) to "
+      << origin->to_string() << "\n";
+  const std::string n = std::to_string(commits.size());
+  append_file(env.non_empty("GITHUB_OUTPUT").value_or(""),
+              "deployment-id=" + identifier + "\nchanges=" + n + "\nprevious-ref=" + prev_text + "\n");
+  append_file(env.non_empty("GITHUB_STEP_SUMMARY").value_or(""),
+              "### Deployment reported to Pulse\n\n| | |\n|---|---|\n| deployment | `" + identifier + "` |\n| commit | `" +
+                  head + "` |\n| system | " + system + " |\n| environment | " + environment + " |\n| changes | " + n +
+                  " |\n| previous | " + (previous ? "`" + previous->sha + "` (" + previous->source + ")" : "none") + " |\n" +
+                  (note.empty() ? "" : "\n> " + note + "\n"));
+  if (auto f = a->get("dotenv"))
+    append_file(*f, "PULSE_DEPLOYMENT_ID=" + identifier + "\nPULSE_CHANGES=" + n + "\nPULSE_PREVIOUS_REF=" + prev_text + "\n");
+  return kExitOk;
+}
+
+}  // namespace pulse::deploy

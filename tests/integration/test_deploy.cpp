@@ -1,0 +1,181 @@
+// pulse-deploy in simulated GitHub Actions and GitLab CI jobs, on shallow
+// clones of real repositories, against a real collector.
+#include "cli_helpers.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+using namespace pulse;
+using namespace pulse::test;
+namespace json = boost::json;
+
+namespace {
+
+std::string deploy_bin() {
+  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/ci/pulse-deploy";
+}
+
+// An "origin" with history, and a CI workspace cloned from it.
+struct DeployFixture {
+  TempDir root;
+  GitRepo origin;
+  std::string workspace = root.str("ws");
+  std::vector<std::string> shas;  // oldest first
+  EnvOverrides env{{"HOME", root.str("home")}, {"GIT_CONFIG_NOSYSTEM", "1"}};
+
+  DeployFixture() {
+    fs::create_directories(root.path / "home");
+    for (int i = 0; i < 60; ++i)
+      shas.push_back(origin.commit(i % 3 == 0 ? "services/api/f" : "web/f", std::to_string(i), 1700000000 + i * 60));
+  }
+  void clone(int depth) {
+    std::vector<std::string> argv = {"git", "clone", "-q"};
+    if (depth > 0) argv.insert(argv.end(), {"--depth", std::to_string(depth)});
+    argv.insert(argv.end(), {"file://" + origin.dir(), workspace});
+    const auto r = run_process(argv, env);
+    if (r.exit_code != 0) throw std::runtime_error("clone: " + r.err);
+  }
+  EnvOverrides github(const std::string& before) {
+    write_file(root.path / "event.json", "{\"before\":\"" + before + "\",\"after\":\"" + shas.back() + "\"}");
+    EnvOverrides e = env;
+    e.insert({{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_SHA", shas.back()}, {"GITHUB_REPOSITORY", "acme/shop"},
+              {"GITHUB_RUN_ID", "4242"}, {"GITHUB_EVENT_PATH", root.str("event.json")}, {"GITHUB_WORKSPACE", workspace},
+              {"GITHUB_OUTPUT", root.str("output")}, {"GITHUB_STEP_SUMMARY", root.str("summary")}});
+    return e;
+  }
+  EnvOverrides gitlab(const std::string& before) {
+    EnvOverrides e = env;
+    e.insert({{"GITLAB_CI", "true"}, {"CI", "true"}, {"CI_COMMIT_SHA", shas.back()}, {"CI_COMMIT_BEFORE_SHA", before},
+              {"CI_PROJECT_PATH", "acme/shop"}, {"CI_PIPELINE_ID", "9001"}, {"CI_PROJECT_DIR", workspace},
+              {"CI_ENVIRONMENT_NAME", "production"}});
+    return e;
+  }
+  ProcessResult deploy(const EnvOverrides& e, std::vector<std::string> args = {}) {
+    args.insert(args.begin(), deploy_bin());
+    return run_process(args, e, workspace);
+  }
+  std::vector<std::string> range(const std::string& from, const std::vector<std::string>& paths = {}) {
+    return origin.log(from + ".." + shas.back(), paths);
+  }
+};
+
+json::array deployments(const CollectorProcess& c) {
+  const auto r = collector_cmd({"events", "--db", c.db(), "--type", "deployment", "--format", "json"});
+  return json::parse(r.out).as_array();
+}
+
+std::vector<std::string> changes_of(const json::value& deployment) {
+  std::vector<std::string> out;
+  for (const auto& c : deployment.at("changes").as_array()) out.emplace_back(c.as_string());
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(deploy)
+
+BOOST_FIXTURE_TEST_CASE(github_depth_1_previous_25_commits_back, DeployFixture) {
+  clone(1);
+  CollectorProcess collector;
+  auto e = github(shas[shas.size() - 26]);
+  e["PULSE_BASE_URL"] = collector.url();
+  const auto r = deploy(e);
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.err.find("shallow clone: fetching") != std::string::npos, r.err);
+  const auto d = deployments(collector);
+  BOOST_REQUIRE_EQUAL(d.size(), 1u);
+  BOOST_TEST(d[0].at("id").as_string() == "4242");
+  BOOST_TEST(d[0].at("system").as_string() == "shop");
+  BOOST_TEST(changes_of(d[0]) == range(shas[shas.size() - 26]), boost::test_tools::per_element());
+  const auto output = read_file(root.path / "output");
+  BOOST_TEST(output.find("deployment-id=4242\nchanges=25\nprevious-ref=" + shas[shas.size() - 26]) != std::string::npos, output);
+  BOOST_TEST(read_file(root.path / "summary").find("| changes | 25 |") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(gitlab_depth_20_and_then_the_collector_record, DeployFixture) {
+  clone(20);
+  CollectorProcess collector;
+  auto e = gitlab(shas[shas.size() - 31]);
+  e["PULSE_BASE_URL"] = collector.url();
+  auto r = deploy(e, {"--dotenv", root.str("deploy.env")});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(changes_of(deployments(collector)[0]) == range(shas[shas.size() - 31]), boost::test_tools::per_element());
+  BOOST_TEST(read_file(root.path / "deploy.env").find("PULSE_DEPLOYMENT_ID=9001\nPULSE_CHANGES=30\n") != std::string::npos);
+  // More commits, a new pipeline that knows no "before": the collector remembers where the last one ended.
+  for (int i = 0; i < 3; ++i) shas.push_back(origin.commit("web/g", std::to_string(i), 1700100000 + i));
+  BOOST_TEST(run_process({"git", "-C", workspace, "fetch", "-q", "origin"}, env).exit_code == 0);
+  run_process({"git", "-C", workspace, "checkout", "-q", shas.back()}, env);
+  e = gitlab("0000000000000000000000000000000000000000");
+  e["PULSE_BASE_URL"] = collector.url();
+  e["CI_PIPELINE_ID"] = "9002";
+  r = deploy(e);
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.err.find("from the collector's last production deployment") != std::string::npos, r.err);
+  for (const auto& d : deployments(collector))
+    if (d.at("id").as_string() == "9002") BOOST_TEST(changes_of(d).size() == 3u);
+}
+
+BOOST_FIXTURE_TEST_CASE(tags_first_deployment_and_paths, DeployFixture) {
+  origin.git({"tag", "v1.0.0", shas[40]});
+  origin.git({"tag", "v1.1.0", shas.back()});
+  origin.git({"tag", "nightly", shas[50]});
+  clone(0);
+  CollectorProcess collector;
+  EnvOverrides e = env;
+  e["PULSE_BASE_URL"] = collector.url();
+  // The deployed commit's tag names the deployment; the previous tag bounds it.
+  auto r = deploy(e, {"--path", "services/api"});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  auto d = deployments(collector);
+  BOOST_REQUIRE_EQUAL(d.size(), 1u);
+  BOOST_TEST(d[0].at("id").as_string() == "v1.1.0");
+  BOOST_TEST(changes_of(d[0]) == range(shas[40], {"services/api"}), boost::test_tools::per_element());
+  // With no tag, no record, no before: the first deployment ships only its commit.
+  const auto dry = deploy(e, {"--tag-pattern", "^none$", "--system", "fresh", "--dry-run"});
+  BOOST_TEST(dry.exit_code == 0, dry.err);
+  BOOST_TEST(dry.err.find("first deployment ships only") != std::string::npos, dry.err);
+  BOOST_TEST(count_of(dry.out, "\n") == 1u);
+  BOOST_TEST(deployments(collector).size() == 1u);  // dry run sent nothing
+}
+
+BOOST_FIXTURE_TEST_CASE(rewritten_history_warns_and_reports_what_it_can, DeployFixture) {
+  clone(1);
+  CollectorProcess collector;
+  const std::string gone = "1234567890abcdef1234567890abcdef12345678";  // a force push's lost tip
+  auto e = github(gone);
+  e["PULSE_BASE_URL"] = collector.url();
+  const auto r = deploy(e, {"--max-deepen", "2"});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.out.find("::warning title=pulse-deploy::previous deployment " + gone) != std::string::npos, r.out);
+  BOOST_TEST(changes_of(deployments(collector)[0]) == std::vector<std::string>{shas.back()});
+}
+
+BOOST_FIXTURE_TEST_CASE(failure_policy, DeployFixture) {
+  clone(1);
+  // The collector down: a warning, exit 0; --strict fails.
+  std::uint16_t port;
+  { RecordingServer s([](int, const ServerRequest&) { return ok_response(); }); port = s.port(); }
+  auto e = github(shas[shas.size() - 3]);
+  e["PULSE_BASE_URL"] = "http://127.0.0.1:" + std::to_string(port);
+  e["PULSE_API_KEY"] = "k-secret";
+  auto r = deploy(e, {});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.out.find("::warning title=pulse-deploy::deployment not reported") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("::add-mask::k-secret") != std::string::npos);
+  r = deploy(e, {"--strict"});
+  BOOST_TEST(r.exit_code == 4);
+  // A bad key always fails the step.
+  CollectorProcess locked({"--api-key", "right"});
+  e["PULSE_BASE_URL"] = locked.url();
+  e["PULSE_API_KEY"] = "wrong";
+  r = deploy(e, {});
+  BOOST_TEST(r.exit_code == 3);
+  BOOST_TEST(r.err.find("server rejected event (401)") != std::string::npos, r.err);
+  BOOST_TEST(r.out.find("::error") != std::string::npos);
+  // The key shows up only in GitHub's add-mask command, which hides it from logs.
+  std::string shown = r.out + r.err;
+  shown.erase(shown.find("::add-mask::wrong\n"), 18);
+  BOOST_TEST(shown.find("wrong") == std::string::npos, shown);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
