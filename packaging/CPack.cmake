@@ -1,5 +1,5 @@
 # Debian package: `cmake --build --preset release --target package`.
-install(TARGETS pulse-event-cli pulse-collector pulse-incident pulse-hook pulse-hook-worker RUNTIME DESTINATION bin)
+install(TARGETS pulse-event-cli pulse-collector pulse-incident pulse-hook pulse-hook-worker pulse-deploy RUNTIME DESTINATION bin)
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/systemd/pulse-collector.service
               ${CMAKE_SOURCE_DIR}/packaging/systemd/pulse-incident.service
         DESTINATION lib/systemd/system)
