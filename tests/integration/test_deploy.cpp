@@ -150,6 +150,28 @@ BOOST_FIXTURE_TEST_CASE(rewritten_history_warns_and_reports_what_it_can, DeployF
   BOOST_TEST(changes_of(deployments(collector)[0]) == std::vector<std::string>{shas.back()});
 }
 
+BOOST_FIXTURE_TEST_CASE(a_squash_merged_branch_was_deployed_before, DeployFixture) {
+  // The previous deployment shipped a feature branch that was then squashed
+  // into main: its tip is in the clone but not an ancestor of what ships now.
+  origin.git({"checkout", "-q", "-b", "feature", shas[50]});
+  const auto f1 = origin.commit("web/feature", "1", 1700200000);
+  const auto f2 = origin.commit("web/feature", "2", 1700200100);
+  origin.git({"checkout", "-q", "main"});
+  origin.git({"merge", "-q", "--squash", "feature"});
+  origin.git({"commit", "-q", "-m", "feature (squashed)"}, {{"GIT_COMMITTER_DATE", "@1700300000 +0000"}});
+  shas.push_back(origin.git({"rev-parse", "HEAD"}));
+  clone(0);
+  CollectorProcess collector;
+  EnvOverrides e = env;
+  e["PULSE_BASE_URL"] = collector.url();
+  const auto r = deploy(e, {"--previous-deployment-ref", f2, "--tag-pattern", "^none$"});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.err.find("previous deployment " + f2) != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("history was rewritten") != std::string::npos, r.err);
+  BOOST_TEST(changes_of(deployments(collector)[0]) == std::vector<std::string>{shas.back()});
+  (void)f1;
+}
+
 BOOST_FIXTURE_TEST_CASE(failure_policy, DeployFixture) {
   clone(1);
   // The collector down: a warning, exit 0; --strict fails.
