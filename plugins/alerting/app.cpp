@@ -12,6 +12,7 @@
 
 #include <charconv>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -183,20 +184,24 @@ bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why
     return false;
   }
   s.reporter.origin = *origin;
+  s.reporter.base_url = a.get_or("base-url", "http://127.0.0.1:8765");
   if (auto f = a.get("api-key-file")) {
-    auto lines = read_lines(*f, why);
-    if (!why.empty()) return false;
-    if (!lines.empty()) s.reporter.api_key = lines.front();
-  } else if (auto k = env.non_empty("PULSE_API_KEY")) {
-    s.reporter.api_key = *k;
+    std::ifstream probe(*f);
+    if (!probe) {
+      why = "--api-key-file: cannot read " + *f;
+      return false;
+    }
+    s.reporter.api_key_file = *f;
   }
   s.reporter.client.tls.ca_file = a.get_or("ca-file", "");
   s.reporter.client.tls.insecure = a.flag("insecure");
   s.reporter.client.timeouts.total = std::chrono::seconds(20);
   s.reporter.client.proxy = proxy_for(*origin, env, why);
   if (!why.empty()) return false;
-  s.reporter.environment = detect_ci_name(env);
+  s.reporter.env = env;
   s.db = a.get_or("db", default_db_path(env));
+  // The outbox beside the state: with the default layout, the user's outbox.
+  s.reporter.outbox = (std::filesystem::path(s.db).parent_path() / "outbox.db").string();
   return true;
 }
 
@@ -266,7 +271,8 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     reporter.start();
     log(std::string("listening on ") + (server.tls() ? "https" : "http") + "://" +
         (bind.find(':') != std::string::npos ? "[" + bind + "]" : bind) + ":" + std::to_string(server.port()) +
-        " (state " + setup.db + "; reporting to " + setup.reporter.origin.to_string() + ")");
+        " (state " + setup.db + "; reporting to " + setup.reporter.origin.to_string() + " through " +
+        setup.reporter.outbox + ")");
     if (!open_routes.empty()) log("no credentials configured for " + open_routes + ": accepted because it listens on loopback only");
     server.run();
     reporter.stop();
@@ -334,10 +340,10 @@ int report(const std::vector<std::string>& args, const Env& env, std::istream& i
     out << "opened " << o.applied.opened << ", resolved " << o.applied.resolved << ", unchanged "
         << o.applied.unchanged << (o.message == "ok" ? "" : " (" + o.message + ")") << "\n";
     Reporter reporter(state, setup.reporter, logger);
-    const FlushResult f = reporter.flush(unix_now());
+    const FlushResult f = reporter.flush(unix_now(), true);
     if (f.failed > 0) {
-      err << "pulse-incident report: " << f.failed
-          << " resolved incident(s) not delivered yet; they are kept and retried by the next report or by serve\n";
+      err << "pulse-incident report: " << f.failed << " event(s) not delivered yet; they wait in " << setup.reporter.outbox
+          << " and are retried by the next report, by serve, or by `pulse-event-cli outbox flush`\n";
       return kExitDelivery;
     }
   } catch (const std::exception& e) {

@@ -1,9 +1,9 @@
 #include "reporter.hpp"
 
-#include "ingestion.hpp"
+#include "event.hpp"
+#include "outbox.hpp"
 #include "timeutil.hpp"
 
-#include <map>
 
 namespace pulse::incident {
 
@@ -12,46 +12,31 @@ Reporter::Reporter(State& state, ReporterConfig config, Logger log)
 
 Reporter::~Reporter() { stop(); }
 
-FlushResult Reporter::flush(std::int64_t now) {
+FlushResult Reporter::flush(std::int64_t now, bool ignore_backoff) {
   FlushResult result;
-  auto due = state_.due_reports(now, 500);
-  if (due.empty()) return result;
-  HttpClient client(config_.origin, config_.client);  // one connection for the whole round
-  SystemClock clock;
-  std::map<std::string, std::unique_ptr<IngestionClient>> by_system;
-  for (const auto& inc : due) {
-    auto& sender = by_system[inc.system];
-    if (!sender) {
-      IngestionConfig ic;
-      ic.api_key = config_.api_key;
-      ic.system = inc.system;
-      ic.environment = config_.environment;
-      ic.user_agent = "pulse-incident/" PULSE_VERSION;
-      ic.retry.max_attempts = config_.attempts_per_round;
-      ic.retry.max_total = std::chrono::seconds(20);
-      ic.allow_batch = false;
-      sender = std::make_unique<IngestionClient>(client, clock, ic, nullptr);
-    }
+  Outbox outbox(config_.outbox);
+  // 1. Resolved incidents into the outbox. Marked reported once enqueued; a
+  //    crash in between enqueues again, which the idempotency key absorbs.
+  for (const auto& inc : state_.due_reports(now, 1000)) {
+    const Destination to{config_.base_url, inc.system, config_.api_key_file};
     const Incident event{inc.source, inc.identifier, inc.created, *inc.resolved};
-    const auto r = sender->send(event);
-    if (r.status == Delivery::delivered) {
-      state_.mark_reported(inc.identifier, unix_now());
-      ++result.delivered;
-      if (log_) log_("reported incident " + inc.identifier + " (" + format_rfc3339(inc.created) + " to " +
-                     format_rfc3339(*inc.resolved) + ")");
-    } else if (r.status == Delivery::rejected) {
-      state_.mark_rejected(inc.identifier, r.reason);
-      ++result.rejected;
-      if (log_) log_("incident " + inc.identifier + " set aside: " + r.reason);
-    } else {
-      // Exponential backoff across rounds: 5 s, 10 s, 20 s, ... capped.
-      const std::int64_t step = std::min<std::int64_t>(config_.max_backoff_seconds, 5LL << std::min<std::int64_t>(inc.attempts, 16));
-      state_.mark_retry(inc.identifier, unix_now() + step, r.reason);
-      ++result.failed;
-      if (log_) log_("incident " + inc.identifier + " not delivered yet (" + r.reason + "); next try in " +
-                     std::to_string(step) + "s");
+    const auto queued =
+        outbox.enqueue("incident:" + to.base_url + ":" + to.system + ":" + inc.identifier, to, encode_body(event), now);
+    if (queued == Enqueued::full) {
+      state_.mark_retry(inc.identifier, now + 60, "outbox full");
+      if (log_) log_("outbox full: incident " + inc.identifier + " waits");
+      continue;
     }
+    state_.mark_reported(inc.identifier, now);
+    if (log_) log_("incident " + inc.identifier + " resolved (" + format_rfc3339(inc.created) + " to " +
+                   format_rfc3339(*inc.resolved) + "): queued for delivery");
   }
+  // 2. Deliver.
+  const auto r = flush_outbox(outbox, config_.env, now, log_, ignore_backoff);
+  result.delivered = r.delivered;
+  result.rejected = r.rejected;
+  result.failed = r.failed;
+  if (r.locked_out) result.failed = static_cast<int>(outbox.stats().pending);
   return result;
 }
 
@@ -75,20 +60,16 @@ void Reporter::stop() {
 }
 
 void Reporter::loop() {
+  bool first = true;  // a (re)start is a good moment to retry everything
   for (;;) {
     try {
-      flush(unix_now());
+      flush(unix_now(), first);
+      first = false;
     } catch (const std::exception& e) {
       if (log_) log_(std::string("reporter: ") + e.what());
     }
-    std::optional<std::int64_t> next;
-    try {
-      next = state_.next_due();
-    } catch (const std::exception&) {
-    }
     std::unique_lock lock(mutex_);
-    const auto wait = next ? std::chrono::seconds(std::clamp<std::int64_t>(*next - unix_now(), 1, 60))
-                           : std::chrono::seconds(60);
+    const auto wait = std::chrono::seconds(30);  // the outbox paces retries itself
     cv_.wait_for(lock, wait, [this] { return woken_ || stopping_; });
     if (stopping_) return;
     woken_ = false;

@@ -1,5 +1,5 @@
-// Delivers resolved incidents to the ingestion API (Pulse's incident event),
-// from the durable state: at least once, retried with backoff, 4xx set aside.
+// Hands resolved incidents to the outbox (Pulse's incident event) and has it
+// deliver them: at least once, retried with backoff, 4xx set aside there.
 #pragma once
 
 #include "http_client.hpp"
@@ -16,10 +16,10 @@ namespace pulse::incident {
 struct ReporterConfig {
   Origin origin;
   ClientOptions client;
-  std::string api_key;
-  std::string environment = "_unknown_";
-  int attempts_per_round = 3;        ///< quick retries within one delivery round
-  std::int64_t max_backoff_seconds = 600;
+  std::string base_url;      ///< as configured, recorded with each outbox event
+  std::string api_key_file;  ///< read at delivery; empty: $PULSE_API_KEY
+  std::string outbox;        ///< outbox database path
+  Env env;                   ///< for delivery (key, CA file, proxies)
 };
 
 struct FlushResult {
@@ -35,8 +35,9 @@ class Reporter {
   Reporter(State& state, ReporterConfig config, Logger log);
   ~Reporter();
 
-  /// Delivers everything due now, on the calling thread.
-  FlushResult flush(std::int64_t now);
+  /// Moves resolved incidents into the outbox and delivers what it holds,
+  /// on the calling thread. `ignore_backoff` retries everything now.
+  FlushResult flush(std::int64_t now, bool ignore_backoff = false);
 
   /// Background delivery: a thread that flushes when woken or when a retry is due.
   void start();

@@ -148,21 +148,6 @@ void State::mark_retry(const std::string& identifier, std::int64_t next_attempt,
       .bind(1, identifier).bind(2, next_attempt).bind(3, error).run();
 }
 
-void State::mark_rejected(const std::string& identifier, const std::string& error) {
-  std::lock_guard lock(mutex_);
-  db_.prepare("UPDATE incidents SET rejected = 1, report_attempts = report_attempts + 1, report_error = ?2 "
-              "WHERE identifier = ?1")
-      .bind(1, identifier).bind(2, error).run();
-}
-
-std::optional<std::int64_t> State::next_due() {
-  std::lock_guard lock(mutex_);
-  auto s = db_.prepare(
-      "SELECT MIN(next_report_at) FROM incidents WHERE resolved IS NOT NULL AND reported_at IS NULL AND rejected = 0");
-  s.step();
-  return s.optional_int64(0);
-}
-
 std::vector<StoredIncident> State::list(std::size_t recent) {
   std::lock_guard lock(mutex_);
   std::vector<StoredIncident> out;

@@ -1,6 +1,5 @@
 // Incidents kept durably in SQLite: open ones until they resolve, resolved
-// ones until the ingestion API has them (the table doubles as the outbox
-// of incident reports). Thread-safe.
+// ones until they are handed to the outbox. Thread-safe.
 #pragma once
 
 #include "model.hpp"
@@ -20,10 +19,10 @@ struct StoredIncident {
   std::string system;
   std::int64_t created = 0;
   std::optional<std::int64_t> resolved;
-  std::optional<std::int64_t> reported_at;
+  std::optional<std::int64_t> reported_at;  ///< when it was handed to the outbox
   std::int64_t attempts = 0;
   std::string report_error;
-  bool rejected = false;  ///< the ingestion API refused it (4xx): set aside, not retried
+  bool rejected = false;
 };
 
 struct ApplyResult {
@@ -47,9 +46,6 @@ class State {
   std::vector<StoredIncident> due_reports(std::int64_t now, std::size_t limit);
   void mark_reported(const std::string& identifier, std::int64_t now);
   void mark_retry(const std::string& identifier, std::int64_t next_attempt, const std::string& error);
-  void mark_rejected(const std::string& identifier, const std::string& error);
-  /// Earliest next attempt among pending reports, if any.
-  std::optional<std::int64_t> next_due();
 
   /// Open incidents, then the `recent` most recently resolved ones.
   std::vector<StoredIncident> list(std::size_t recent);

@@ -35,6 +35,10 @@ const std::vector<FlagSpec> kFlags = {
     {"previous-deployment-ref", "REF", "the previous deployment's commit or tag (default: found automatically)", false,
      "PULSE_PREVIOUS_DEPLOYMENT_REF"},
     {"before", "SHA", "the push's previous tip (default: the CI's)", false, "PULSE_BEFORE"},
+    {"ref", "REF", "the branch or tag built (default: the CI's)", false, "PULSE_REF"},
+    {"repository", "NAME", "owner/name of the repository (default: the CI's)", false, "PULSE_REPOSITORY"},
+    {"run-id", "ID", "the CI run's id (default: the CI's)", false, "PULSE_RUN_ID"},
+    {"run-url", "URL", "the CI run's page (default: the CI's)", false, "PULSE_RUN_URL"},
     {"tag-pattern", "REGEX", "tags that mark deployments", false, "PULSE_TAG_PATTERN", "^v?[0-9]+\\.[0-9]+\\.[0-9]+$"},
     {"path", "PATH", "only commits touching PATH (repeatable; monorepos)", true},
     {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
@@ -150,7 +154,13 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
         << "\nRun 'pulse-deploy --help' for usage.\n";
     return kExitUsage;
   }
-  const CiInfo ci = detect_ci(env);
+  CiInfo ci = detect_ci(env);
+  if (a) {  // every value the CI gives can be overridden
+    ci.ref = a->get_or("ref", ci.ref);
+    ci.repository = a->get_or("repository", ci.repository);
+    ci.run_id = a->get_or("run-id", ci.run_id);
+    ci.run_url = a->get_or("run-url", ci.run_url);
+  }
   const bool github = ci.provider == "github-actions";
   auto fail = [&](int code, const std::string& message) {
     err << "pulse-deploy: error: " << message << "\n";
@@ -318,7 +328,8 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
               "deployment-id=" + identifier + "\nchanges=" + n + "\nprevious-ref=" + prev_text + "\n");
   append_file(env.non_empty("GITHUB_STEP_SUMMARY").value_or(""),
               "### Deployment reported to Pulse\n\n| | |\n|---|---|\n| deployment | `" + identifier + "` |\n| commit | `" +
-                  head + "` |\n| system | " + system + " |\n| environment | " + environment + " |\n| changes | " + n +
+                  head + "` |\n" + (ci.ref.empty() ? "" : "| ref | " + ci.ref + " |\n") +
+                  (ci.run_url.empty() ? "" : "| run | " + ci.run_url + " |\n") + "| system | " + system + " |\n| environment | " + environment + " |\n| changes | " + n +
                   " |\n| previous | " + (previous ? "`" + previous->sha + "` (" + previous->source + ")" : "none") + " |\n" +
                   (note.empty() ? "" : "\n> " + note + "\n"));
   if (auto f = a->get("dotenv"))

@@ -275,30 +275,31 @@ BOOST_AUTO_TEST_CASE(kill9_between_firing_and_resolution) {
               Seen{"alertmanager:9f2e4c1a7b3d5e60:1773151337", 1773151337, 1773153542}));
 }
 
-BOOST_AUTO_TEST_CASE(delivery_retried_after_the_ingestion_api_recovers) {
+BOOST_AUTO_TEST_CASE(delivery_retried_through_the_outbox_after_the_api_recovers) {
   std::atomic<int> calls{0};
   RecordingServer ingestion([&calls](int, const ServerRequest&) {
     return ++calls <= 3 ? ServerResponse{503, "text/plain", "down", {}} : ok_response();
   });
   TempDir dir;
   const std::string db = dir.str("state.db");
+  EnvOverrides outbox_env{{"PULSE_OUTBOX", dir.str("outbox.db")}};
   {
     IncidentServer server(ingestion.url(), db);
     BOOST_TEST(server.deliver("alertmanager/resolved-without-firing.json") == 200);
-    // The first round fails (3 quick attempts); the incident waits durably.
-    BOOST_TEST(wait_until([&] { return calls >= 3; }));
+    // The first round fails; the incident waits, durably, in the outbox beside the state.
+    BOOST_TEST(wait_until([&] { return calls >= 2; }));
     server.process().signal(SIGTERM);
     BOOST_TEST(server.process().wait() == 0);
   }
-  const auto listed = run_process({incident_bin(), "list", "--db", db, "--format", "json"});
-  BOOST_TEST(listed.out.find("\"state\":\"pending\"") != std::string::npos, listed.out);
-  // A restart picks it up and delivers it.
+  const auto waiting = run_process({cli_bin(), "outbox", "status"}, outbox_env);
+  BOOST_TEST(waiting.out.find("1 event(s) waiting") != std::string::npos, waiting.out);
+  // A restart retries it at once and delivers it.
   IncidentServer server(ingestion.url(), db);
   BOOST_TEST(wait_until([&] { return calls >= 4; }));
   BOOST_TEST(wait_until([&] {
-    return run_process({incident_bin(), "list", "--db", db, "--format", "json"}).out.find("\"state\":\"reported\"") !=
-           std::string::npos;
+    return run_process({cli_bin(), "outbox", "status"}, outbox_env).out.find("\n0 event(s) waiting") != std::string::npos;
   }));
+  BOOST_TEST(reported(ingestion).size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(end_to_end_into_the_collector) {
