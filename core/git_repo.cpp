@@ -69,6 +69,18 @@ bool differs(git_tree* a, git_tree* b, const std::vector<std::string>& paths) {
 
 struct GitRepository::Impl {
   RepoPtr repo;
+
+  // A walk in `git log` order (newest commit time first); null on failure.
+  WalkPtr new_walk(std::string& why) {
+    git_revwalk* raw = nullptr;
+    if (git_revwalk_new(&raw, repo.get()) != 0) {
+      why = "start history walk: " + last_error("failed");
+      return nullptr;
+    }
+    WalkPtr walk(raw);
+    git_revwalk_sorting(walk.get(), GIT_SORT_TIME);
+    return walk;
+  }
   std::string prefix;  // where the user's directory sits inside the work tree ("" or "sub/dir/")
 
   bool commit_of(std::string_view rev, git_oid& out, std::string& why) {
@@ -259,13 +271,8 @@ std::vector<std::string> GitRepository::ref_names() const {
 bool GitRepository::rev_list(const std::vector<std::string>& include, const std::vector<std::string>& exclude,
                              const std::vector<std::string>& exclude_globs, std::size_t max,
                              std::vector<std::string>& out, std::string& why) {
-  git_revwalk* raw_walk = nullptr;
-  if (git_revwalk_new(&raw_walk, impl_->repo.get()) != 0) {
-    why = "start history walk: " + last_error("failed");
-    return false;
-  }
-  WalkPtr walk(raw_walk);
-  git_revwalk_sorting(walk.get(), GIT_SORT_TIME);
+  WalkPtr walk = impl_->new_walk(why);
+  if (!walk) return false;
   for (const auto& rev : include) {
     git_oid oid;
     if (!impl_->commit_of(rev, oid, why)) return false;
@@ -316,13 +323,8 @@ bool GitRepository::log_range(std::string_view from, std::string_view to, const 
     specs.push_back(s);
   }
 
-  git_revwalk* raw_walk = nullptr;
-  if (git_revwalk_new(&raw_walk, impl_->repo.get()) != 0) {
-    why = "start history walk: " + last_error("failed");
-    return false;
-  }
-  WalkPtr walk(raw_walk);
-  git_revwalk_sorting(walk.get(), GIT_SORT_TIME);
+  WalkPtr walk = impl_->new_walk(why);
+  if (!walk) return false;
   if (git_revwalk_push(walk.get(), &to_oid) != 0 || (!from.empty() && git_revwalk_hide(walk.get(), &from_oid) != 0)) {
     why = "start history walk: " + last_error("failed");
     return false;
