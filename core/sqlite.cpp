@@ -112,18 +112,25 @@ int Database::changes() const { return sqlite3_changes(db_); }
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
 void Database::migrate(std::span<const char* const> migrations, std::string_view program) {
-  auto version_stmt = prepare("PRAGMA user_version");
-  version_stmt.step();
-  const auto version = version_stmt.int64(0);
   const auto latest = static_cast<std::int64_t>(migrations.size());
-  if (version > latest)
-    throw std::runtime_error("database " + path_ + " has schema version " + std::to_string(version) +
-                             ", newer than this " + std::string(program) + " knows (" + std::to_string(latest) +
-                             "): upgrade " + std::string(program));
-  for (auto v = version; v < latest; ++v) {
+  // Several processes may open a new database at once (hooks, CLI runs):
+  // read the version under the write lock, one step at a time.
+  for (;;) {
     Transaction txn(*this);
-    exec(migrations[static_cast<std::size_t>(v)]);
-    exec("PRAGMA user_version=" + std::to_string(v + 1));
+    auto version_stmt = prepare("PRAGMA user_version");
+    version_stmt.step();
+    const auto version = version_stmt.int64(0);
+    version_stmt.reset();
+    if (version > latest)
+      throw std::runtime_error("database " + path_ + " has schema version " + std::to_string(version) +
+                               ", newer than this " + std::string(program) + " knows (" + std::to_string(latest) +
+                               "): upgrade " + std::string(program));
+    if (version == latest) {
+      txn.commit();
+      return;
+    }
+    exec(migrations[static_cast<std::size_t>(version)]);
+    exec("PRAGMA user_version=" + std::to_string(version + 1));
     txn.commit();
   }
 }

@@ -6,6 +6,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <thread>
+
 using namespace pulse;
 
 namespace {
@@ -70,6 +73,24 @@ BOOST_FIXTURE_TEST_CASE(flush_delivers_sets_aside_4xx_and_keeps_failures, Outbox
   BOOST_TEST(box.due(200, 10).empty());  // backoff
   BOOST_TEST(box.purge(false) == 1);
   BOOST_TEST(box.purge(true) == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(many_first_opens_at_once, OutboxFixture) {
+  // Hooks and CLI runs may all create the outbox at the same moment.
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 12; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        Outbox box(path);
+        if (box.enqueue("k" + std::to_string(i), to, body("c" + std::to_string(i)), 100) == Enqueued::stored) ++ok;
+      } catch (const std::exception& e) {
+        BOOST_TEST_MESSAGE(e.what());
+      }
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(ok == 12);
+  BOOST_TEST(Outbox(path).stats().pending == 12);
 }
 
 BOOST_FIXTURE_TEST_CASE(one_flusher_at_a_time, OutboxFixture) {
