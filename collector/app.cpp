@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -212,6 +213,11 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
     return kExitUsage;
   }
   const std::string db_path = parsed->get_or("db", default_db_path(env));
+  if (std::error_code ec; !std::filesystem::exists(db_path, ec)) {
+    err << "pulse-collector events: no database at " << db_path
+        << " (start `pulse-collector serve` first, or give --db)\n";
+    return kExitFailure;
+  }
   std::vector<StoredEvent> list;
   try {
     list = open_sqlite_store(db_path)->list(q);

@@ -367,8 +367,14 @@ int list(const std::vector<std::string>& args, const Env& env, std::ostream& out
     return kExitUsage;
   }
   std::vector<StoredIncident> items;
+  const std::string db = a->get_or("db", default_db_path(env));
+  if (std::error_code ec; !std::filesystem::exists(db, ec)) {  // nothing received yet: do not create it
+    if (format == "json") out << "[]\n";
+    else out << "no incidents (no state at " << db << " yet)\n";
+    return kExitOk;
+  }
   try {
-    items = State(a->get_or("db", default_db_path(env))).list(recent);
+    items = State(db).list(recent);
   } catch (const std::exception& e) {
     err << "pulse-incident list: " << e.what() << "\n";
     return kExitFailure;

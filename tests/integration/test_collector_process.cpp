@@ -177,6 +177,10 @@ BOOST_AUTO_TEST_CASE(command_line) {
   const auto table = collector_cmd({"events", "--db", first.db()});
   BOOST_TEST(table.out.find("deployment  web     v9") != std::string::npos, table.out);
   BOOST_TEST(table.out.find("1 event(s)") != std::string::npos);
+  const auto missing = collector_cmd({"events", "--db", scratch.str("typo/none.db")});
+  BOOST_TEST(missing.exit_code == 1);
+  BOOST_TEST(missing.err.find("no database at") != std::string::npos, missing.err);
+  BOOST_TEST(!fs::exists(scratch.path / "typo"));
   const auto empty = collector_cmd({"events", "--db", first.db(), "--type", "incident"});
   BOOST_TEST(empty.out.find("no events of type incident") != std::string::npos);
 }
