@@ -6,10 +6,9 @@
 #include "ingestion.hpp"
 #include "outbox.hpp"
 #include "process.hpp"
+#include "text.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
-
-#include <boost/asio/ip/address.hpp>
 
 #include <charconv>
 #include <filesystem>
@@ -162,27 +161,6 @@ std::optional<Failure> timestamp(const Context& c, std::string_view flag, bool n
   return std::nullopt;
 }
 
-std::vector<std::string> split_teams(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const auto comma = std::min(s.find(',', start), s.size());
-    std::string t = s.substr(start, comma - start);
-    const auto b = t.find_first_not_of(" \t");
-    const auto e = t.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(t.substr(b, e - b + 1));
-    start = comma + 1;
-  }
-  return out;
-}
-
-bool is_loopback_host(const std::string& host) {
-  if (host == "localhost") return true;
-  boost::system::error_code ec;
-  const auto a = boost::asio::ip::make_address(host, ec);
-  return !ec && a.is_loopback();
-}
-
 // Everything needed to send: validated before any event is built, so that
 // bad input never sends anything.
 struct Connection {
@@ -205,11 +183,9 @@ std::optional<Failure> connection(const Context& c, Connection& conn) {
   conn.ingestion.api_key = c.args.get_or("api-key", "");
   conn.api_key_file = c.args.get_or("api-key-file", "");
   if (conn.ingestion.api_key.empty() && !conn.api_key_file.empty()) {
-    std::ifstream in(conn.api_key_file);
-    if (!in) return Failure{kExitUsage, "--api-key-file: cannot read " + conn.api_key_file};
-    std::getline(in, conn.ingestion.api_key);
-    while (!conn.ingestion.api_key.empty() && (conn.ingestion.api_key.back() == '\r' || conn.ingestion.api_key.back() == ' '))
-      conn.ingestion.api_key.pop_back();
+    const auto key = read_first_line(conn.api_key_file);
+    if (!key) return Failure{kExitUsage, "--api-key-file: cannot read " + conn.api_key_file};
+    conn.ingestion.api_key = *key;
   }
   // A collector on this machine with no keys configured accepts any key;
   // everything else needs one.
@@ -237,12 +213,6 @@ std::optional<Failure> connection(const Context& c, Connection& conn) {
   return std::nullopt;
 }
 
-std::string self_exe() {
-  std::error_code ec;
-  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? "pulse-event-cli" : p.string();
-}
-
 // --queue: durable in the outbox when this returns; a detached flush delivers.
 std::optional<Failure> enqueue(const Context& c, const Connection& conn, const std::vector<Event>& events) {
   if (!c.args.has("api-key-file") && c.args.has("api-key") && !c.env.non_empty("PULSE_API_KEY"))
@@ -264,7 +234,7 @@ std::optional<Failure> enqueue(const Context& c, const Connection& conn, const s
       return Failure{kExitDelivery, "outbox " + outbox.path() + " is full: " + std::to_string(full) +
                                         " event(s) not queued; see `pulse-event-cli outbox status`"};
     c.err << c.step << ": queued " << events.size() << " event(s) in " << outbox.path() << "\n";
-    spawn_detached({self_exe(), "outbox", "flush", "--quiet"}, "", "");
+    spawn_detached({self_executable(), "outbox", "flush", "--quiet"}, "", "");
   } catch (const std::exception& e) {
     return Failure{kExitInternal, std::string("queue: ") + e.what()};
   }
@@ -316,7 +286,7 @@ std::optional<Failure> push_deployment(const Context& c) {
   if (auto f = required(c, "identifier", e.deploy_id)) return f;
   if (auto f = timestamp(c, "timestamp", false, e.time_created)) return f;
   e.source = c.args.get_or("source", "cli");
-  e.teams = split_teams(c.args.get_or("teams", ""));
+  e.teams = split_list(c.args.get_or("teams", ""));
   e.changes = c.args.positionals();
   if (e.changes.empty()) return Failure{kExitUsage, "give at least one commit id (the changes this deployment shipped)"};
   for (const auto& id : e.changes)
@@ -347,7 +317,7 @@ std::optional<Failure> push_git_deployment(const Context& c) {
   if (auto f = timestamp(c, "timestamp", false, d.time_created)) return f;
   std::string previous;
   if (auto f = required(c, "previous-deployment-ref", previous)) return f;
-  d.teams = split_teams(c.args.get_or("teams", ""));
+  d.teams = split_list(c.args.get_or("teams", ""));
   Connection conn;
   if (auto f = connection(c, conn)) return f;
 
@@ -471,7 +441,7 @@ std::optional<Failure> backfill(const Context& c) {
   std::stable_sort(tags.begin(), tags.end(), [&](const TagInfo& a, const TagInfo& b) {
     return when(a) != when(b) ? when(a) < when(b) : a.name < b.name;
   });
-  const auto teams = split_teams(c.args.get_or("teams", ""));
+  const auto teams = split_list(c.args.get_or("teams", ""));
   const bool progress = ::isatty(2) && !c.args.flag("dry-run");
 
   // Walk once per tag, hiding the previous tags: each commit goes to the

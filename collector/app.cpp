@@ -4,9 +4,10 @@
 #include "http_server.hpp"
 #include "ingest.hpp"
 #include "store.hpp"
+#include "text.hpp"
+#include "url.hpp"
 #include "timeutil.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
@@ -53,23 +54,6 @@ constexpr const char* kUsage =
     "\n"
     "Run 'pulse-collector COMMAND --help' for a command's flags.\n";
 
-bool is_loopback(const std::string& bind) {
-  boost::system::error_code ec;
-  const auto a = boost::asio::ip::make_address(bind, ec);
-  return !ec && a.is_loopback();
-}
-
-std::string trim(std::string s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
-bool parse_number(const std::string& s, unsigned long max, unsigned long& out) {
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && ptr == s.data() + s.size() && out <= max;
-}
-
 int serve(const std::vector<std::string>& args, const Env& env, std::ostream& err) {
   std::string why;
   const auto parsed = parse_args(args, kServeFlags, env, why);
@@ -82,18 +66,18 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     return kExitUsage;
   }
   unsigned long port = 0, threads = 0;
-  if (!parse_number(parsed->get_or("port", ""), 65535, port)) {
+  if (!parse_uint(parsed->get_or("port", ""), 65535, port)) {
     err << "pulse-collector serve: --port: not a port number (0-65535)\n";
     return kExitUsage;
   }
-  if (!parse_number(parsed->get_or("threads", ""), 64, threads) || threads == 0) {
+  if (!parse_uint(parsed->get_or("threads", ""), 64, threads) || threads == 0) {
     err << "pulse-collector serve: --threads: must be between 1 and 64\n";
     return kExitUsage;
   }
 
   unsigned long timeout = 0, idle_timeout = 0;
-  if (!parse_number(parsed->get_or("timeout", ""), 3600, timeout) || timeout == 0 ||
-      !parse_number(parsed->get_or("idle-timeout", ""), 3600, idle_timeout) || idle_timeout == 0) {
+  if (!parse_uint(parsed->get_or("timeout", ""), 3600, timeout) || timeout == 0 ||
+      !parse_uint(parsed->get_or("idle-timeout", ""), 3600, idle_timeout) || idle_timeout == 0) {
     err << "pulse-collector serve: --timeout and --idle-timeout must be between 1 and 3600 seconds\n";
     return kExitUsage;
   }
@@ -101,25 +85,18 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   ApiConfig api;
   api.api_keys = parsed->all("api-key");
   if (const auto file = parsed->get("api-key-file")) {
-    std::ifstream in(*file);
-    if (!in) {
+    const auto keys = read_config_lines(*file);
+    if (!keys) {
       err << "pulse-collector serve: --api-key-file: cannot read " << *file << "\n";
       return kExitUsage;
     }
-    for (std::string line; std::getline(in, line);)
-      if (auto k = trim(line); !k.empty() && k[0] != '#') api.api_keys.push_back(k);
+    api.api_keys.insert(api.api_keys.end(), keys->begin(), keys->end());
   }
-  if (const auto keys = env.non_empty("PULSE_COLLECTOR_API_KEYS")) {
-    std::string list = *keys;
-    for (std::size_t start = 0; start <= list.size();) {
-      const auto comma = std::min(list.find(',', start), list.size());
-      if (auto k = trim(list.substr(start, comma - start)); !k.empty()) api.api_keys.push_back(k);
-      start = comma + 1;
-    }
-  }
+  if (const auto keys = env.non_empty("PULSE_COLLECTOR_API_KEYS"))
+    for (auto& k : split_list(*keys)) api.api_keys.push_back(std::move(k));
   const std::string bind = parsed->get_or("bind", "127.0.0.1");
   if (api.api_keys.empty()) {
-    if (!is_loopback(bind)) {
+    if (!is_loopback_host(bind)) {
       err << "pulse-collector serve: refusing to listen on " << bind
           << " without an API key: give --api-key-file, --api-key or PULSE_COLLECTOR_API_KEYS "
              "(or bind to 127.0.0.1)\n";
@@ -195,14 +172,14 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
   if (const auto since = parsed->get("since")) {
     unsigned long secs = 0;
     if (const auto t = parse_rfc3339(*since)) q.since = *t;
-    else if (parse_number(*since, 1UL << 40, secs)) q.since = static_cast<std::int64_t>(secs);
+    else if (parse_uint(*since, 1UL << 40, secs)) q.since = static_cast<std::int64_t>(secs);
     else {
       err << "pulse-collector events: --since: not an RFC 3339 time or Unix seconds\n";
       return kExitUsage;
     }
   }
   unsigned long limit = 0;
-  if (!parse_number(parsed->get_or("limit", ""), 1'000'000, limit) || limit == 0) {
+  if (!parse_uint(parsed->get_or("limit", ""), 1'000'000, limit) || limit == 0) {
     err << "pulse-collector events: --limit: must be between 1 and 1000000\n";
     return kExitUsage;
   }

@@ -252,7 +252,7 @@ ServerResponse Api::handle(const ServerRequest& request) {
       r.headers.push_back({"WWW-Authenticate", "Bearer"});
       return r;
     }
-    if (is_get) return list_events(request);
+    if (is_get) return list_events(*target);
     return ingest(request, ingest_batch, target->param("system").value_or(""));
   }
   return error(404, "no such route: " + path.substr(0, 100));
@@ -289,14 +289,13 @@ ServerResponse Api::ingest(const ServerRequest& request, bool batch, const std::
   return res;
 }
 
-ServerResponse Api::list_events(const ServerRequest& request) {
-  const auto target = parse_target(request.target);
+ServerResponse Api::list_events(const Target& target) {
   EventQuery q;
-  q.type = target->param("type").value_or("");
+  q.type = target.param("type").value_or("");
   if (!q.type.empty() && q.type != "change" && q.type != "deployment" && q.type != "incident")
     return error(400, "type: must be change, deployment or incident");
-  q.system = target->param("system");
-  if (const auto since = target->param("since"); since && !since->empty()) {
+  q.system = target.param("system");
+  if (const auto since = target.param("since"); since && !since->empty()) {
     std::int64_t t = 0;
     if (auto parsed = parse_rfc3339(*since)) {
       t = *parsed;
@@ -307,7 +306,7 @@ ServerResponse Api::list_events(const ServerRequest& request) {
     }
     q.since = t;
   }
-  if (const auto limit = target->param("limit"); limit && !limit->empty()) {
+  if (const auto limit = target.param("limit"); limit && !limit->empty()) {
     std::size_t n = 0;
     const auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
     if (ec != std::errc{} || ptr != limit->data() + limit->size() || n == 0 || n > 100'000)

@@ -6,6 +6,7 @@
 #include "event.hpp"
 #include "http_server.hpp"
 #include "store.hpp"
+#include "url.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -40,7 +41,7 @@ class Api {
  private:
   bool authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const;
   ServerResponse ingest(const ServerRequest& request, bool batch, const std::string& system);
-  ServerResponse list_events(const ServerRequest& request);
+  ServerResponse list_events(const Target& target);
 
   Store& store_;
   ApiConfig config_;

@@ -1,5 +1,7 @@
 #include "http_client.hpp"
 
+#include "text.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -68,11 +70,13 @@ std::string TransportFailure::message() const {
   return step + ": " + why;
 }
 
-std::optional<std::string> HttpResponse::header(std::string_view name) const {
+std::optional<std::string> find_header(const std::vector<Header>& headers, std::string_view name) {
   for (const auto& h : headers)
     if (beast::iequals(h.name, name)) return h.value;
   return std::nullopt;
 }
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const { return find_header(headers, name); }
 
 // ---- client ---------------------------------------------------------------
 
@@ -311,12 +315,6 @@ std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
   return out;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
 }
 
 bool no_proxy_matches(std::string_view list, const std::string& host) {

@@ -23,6 +23,9 @@ struct Header {
   std::string value;
 };
 
+/// The first header named `name` (case-insensitive), if any.
+std::optional<std::string> find_header(const std::vector<Header>& headers, std::string_view name);
+
 struct HttpRequest {
   std::string method = "POST";
   std::string target;  ///< origin-form: "/path?query"

@@ -29,11 +29,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using beast::error_code;
 
-std::optional<std::string> ServerRequest::header(std::string_view name) const {
-  for (const auto& h : headers)
-    if (beast::iequals(h.name, name)) return h.value;
-  return std::nullopt;
-}
+std::optional<std::string> ServerRequest::header(std::string_view name) const { return find_header(headers, name); }
 
 namespace {
 

@@ -2,6 +2,7 @@
 
 #include "env.hpp"
 #include "ingestion.hpp"
+#include "text.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
 
@@ -10,7 +11,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 namespace pulse {
@@ -165,13 +165,7 @@ FileLock::~FileLock() {
 
 namespace {
 std::string read_key(const Destination& d, const Env& env) {
-  if (!d.api_key_file.empty()) {
-    std::ifstream in(d.api_key_file);
-    std::string line;
-    std::getline(in, line);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    return line;
-  }
+  if (!d.api_key_file.empty()) return read_first_line(d.api_key_file).value_or("");
   return env.non_empty("PULSE_API_KEY").value_or("");
 }
 }  // namespace

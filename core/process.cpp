@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -120,6 +121,12 @@ bool spawn_detached(const std::vector<std::string>& argv_in, const std::string& 
   posix_spawnattr_destroy(&attr);
   // The child is not reaped here: we exit soon and init adopts it.
   return rc == 0;
+}
+
+std::string self_executable() {
+  std::error_code ec;
+  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
 }
 
 std::optional<std::pair<int, std::string>> parent_of(int pid) {

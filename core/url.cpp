@@ -1,5 +1,6 @@
 #include "url.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
@@ -107,6 +108,13 @@ std::string redact(std::string text, std::string_view secret) {
   replace_all(text, secret);
   replace_all(text, form_escape(secret));
   return text;
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto a = boost::asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
 }
 
 std::optional<Target> parse_target(std::string_view target) {

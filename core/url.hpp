@@ -38,6 +38,9 @@ std::string ingestion_target(std::string_view api_key, std::string_view system,
 /// replaced by "***". An empty secret changes nothing.
 std::string redact(std::string text, std::string_view secret);
 
+/// Whether `host` is "localhost" or a loopback address (127.0.0.0/8, ::1).
+bool is_loopback_host(std::string_view host);
+
 /// Splits a request target into path and decoded query parameter lookup.
 struct Target {
   std::string path;

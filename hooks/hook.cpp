@@ -105,12 +105,6 @@ std::unique_ptr<sql::Database> open_state(const std::string& path) {
   return db;
 }
 
-std::string self_exe() {
-  std::error_code ec;
-  const auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "pulse-hook" : p.string();
-}
-
 // Enqueues push events for `commits` not reported to this destination yet,
 // and remembers them: a commit's first push wins.
 int enqueue_pushes(sql::Database& state, Outbox& outbox, const Destination& dest, const std::vector<std::string>& commits,
@@ -336,7 +330,7 @@ void post_receive(const std::string& input, const Env& env) {
     Outbox outbox(cfg.outbox);
     enqueue_pushes(*state, outbox, cfg.destination, commits, receive_time);
     warn_if_full(outbox, cfg.log);
-    spawn_detached({self_exe(), "flush"}, "", cfg.log);
+    spawn_detached({self_executable(), "flush"}, "", cfg.log);
   } catch (const std::exception& e) {
     log_line(cfg.log, std::string("post-receive: ") + e.what());
   }
@@ -367,7 +361,7 @@ std::string hooks_dir(std::string& why) {
 
 // The hook is a symlink to the lean pulse-hook beside this worker: git
 // starts it directly, with no shell in between.
-std::string lean_exe() { return (fs::path(self_exe()).parent_path() / "pulse-hook").string(); }
+std::string lean_exe() { return (fs::path(self_executable()).parent_path() / "pulse-hook").string(); }
 
 bool is_ours(const fs::path& p) {
   std::error_code ec;

@@ -4,10 +4,10 @@
 #include "event.hpp"
 #include "receiver.hpp"
 #include "reporter.hpp"
+#include "text.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
@@ -109,38 +109,6 @@ const std::vector<FlagSpec> kListFlags = {
     {"format", "FORMAT", "table or json", false, {}, "table"},
 };
 
-std::vector<std::string> read_lines(const std::string& path, std::string& why) {
-  std::ifstream in(path);
-  if (!in) {
-    why = "cannot read " + path;
-    return {};
-  }
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) {
-    const auto b = line.find_first_not_of(" \t\r");
-    const auto e = line.find_last_not_of(" \t\r");
-    if (b == std::string::npos || line[b] == '#') continue;
-    out.push_back(line.substr(b, e - b + 1));
-  }
-  return out;
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const auto comma = std::min(s.find(',', start), s.size());
-    if (comma > start) out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
-bool parse_number(const std::string& s, unsigned long max, unsigned long& out) {
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && ptr == s.data() + s.size() && out <= max;
-}
-
 struct Setup {
   std::map<std::string, RouteConfig, std::less<>> routes;
   ReporterConfig reporter;
@@ -154,17 +122,25 @@ bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why
     RouteConfig rc;
     rc.system = a.get_or(n + "-system", a.get_or("system", ""));
     if (auto f = a.get(n + "-token-file")) {
-      rc.auth.tokens = read_lines(*f, why);
-      if (!why.empty()) return false;
+      auto lines = read_config_lines(*f);
+      if (!lines) {
+        why = "cannot read " + *f;
+        return false;
+      }
+      rc.auth.tokens = std::move(*lines);
     }
-    if (auto t = env.non_empty(env_name + "_TOKEN")) for (auto& x : split_commas(*t)) rc.auth.tokens.push_back(x);
+    if (auto t = env.non_empty(env_name + "_TOKEN")) for (auto& x : split_list(*t)) rc.auth.tokens.push_back(x);
     if (secret_source(name)) {
       if (auto f = a.get(n + "-secret-file")) {
-        rc.auth.hmac_secrets = read_lines(*f, why);
-        if (!why.empty()) return false;
+        auto lines = read_config_lines(*f);
+        if (!lines) {
+          why = "cannot read " + *f;
+          return false;
+        }
+        rc.auth.hmac_secrets = std::move(*lines);
       }
       if (auto t = env.non_empty(env_name + "_SECRET"))
-        for (auto& x : split_commas(*t)) rc.auth.hmac_secrets.push_back(x);
+        for (auto& x : split_list(*t)) rc.auth.hmac_secrets.push_back(x);
     }
     if (name == "generic") {
       if (auto m = a.get("generic-mapping")) {
@@ -186,8 +162,7 @@ bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why
   s.reporter.origin = *origin;
   s.reporter.base_url = a.get_or("base-url", "http://127.0.0.1:8765");
   if (auto f = a.get("api-key-file")) {
-    std::ifstream probe(*f);
-    if (!probe) {
+    if (!read_first_line(*f)) {
       why = "--api-key-file: cannot read " + *f;
       return false;
     }
@@ -203,12 +178,6 @@ bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why
   // The outbox beside the state: with the default layout, the user's outbox.
   s.reporter.outbox = (std::filesystem::path(s.db).parent_path() / "outbox.db").string();
   return true;
-}
-
-bool is_loopback(const std::string& bind) {
-  boost::system::error_code ec;
-  const auto a = boost::asio::ip::make_address(bind, ec);
-  return !ec && a.is_loopback();
 }
 
 struct Log {
@@ -230,9 +199,9 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     return kExitUsage;
   }
   unsigned long port = 0, threads = 0, max_conn = 0, timeout = 0;
-  if (!parse_number(a->get_or("port", ""), 65535, port) || !parse_number(a->get_or("threads", ""), 64, threads) ||
-      threads == 0 || !parse_number(a->get_or("max-connections", ""), 100000, max_conn) || max_conn == 0 ||
-      !parse_number(a->get_or("timeout", ""), 3600, timeout) || timeout == 0) {
+  if (!parse_uint(a->get_or("port", ""), 65535, port) || !parse_uint(a->get_or("threads", ""), 64, threads) ||
+      threads == 0 || !parse_uint(a->get_or("max-connections", ""), 100000, max_conn) || max_conn == 0 ||
+      !parse_uint(a->get_or("timeout", ""), 3600, timeout) || timeout == 0) {
     err << "pulse-incident serve: --port, --threads, --max-connections and --timeout need numbers in range\n";
     return kExitUsage;
   }
@@ -245,7 +214,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   std::string open_routes;
   for (const auto& [name, rc] : setup.routes)
     if (!rc.auth.configured() && !(name == "generic" && !rc.mapping)) open_routes += (open_routes.empty() ? "/" : ", /") + name;
-  if (!open_routes.empty() && !is_loopback(bind)) {
+  if (!open_routes.empty() && !is_loopback_host(bind)) {
     err << "pulse-incident serve: refusing to listen on " << bind << " with unauthenticated routes (" << open_routes
         << "): give each a --<source>-token-file or --<source>-secret-file, or bind to 127.0.0.1\n";
     return kExitUsage;
@@ -357,7 +326,7 @@ int list(const std::vector<std::string>& args, const Env& env, std::ostream& out
   std::string why;
   const auto a = parse_args(args, kListFlags, env, why);
   unsigned long recent = 0;
-  if (!a || !parse_number(a->get_or("recent", ""), 100000, recent)) {
+  if (!a || !parse_uint(a->get_or("recent", ""), 100000, recent)) {
     err << "pulse-incident list: " << (a ? "--recent: not a number" : why) << "\n";
     return kExitUsage;
   }

@@ -7,10 +7,10 @@
 #include "http_client.hpp"
 #include "ingestion.hpp"
 #include "process.hpp"
+#include "text.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -81,16 +81,6 @@ struct Found {
   std::string sha;
   std::string source;  ///< where it came from, for people
 };
-
-std::vector<std::string> split_teams(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string t; std::getline(in, t, ',');) {
-    const auto b = t.find_first_not_of(" \t"), e = t.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(t.substr(b, e - b + 1));
-  }
-  return out;
-}
 
 // Asks our collector for the last deployment's head commit. A server that
 // does not advertise the extension (e.g. hosted Pulse) is not asked.
@@ -172,9 +162,9 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   std::string key = a->get_or("api-key", "");
   if (key.empty())
     if (auto f = a->get("api-key-file")) {
-      std::ifstream in(*f);
-      if (!in) return fail(kExitUsage, "--api-key-file: cannot read " + *f);
-      std::getline(in, key);
+      const auto line = read_first_line(*f);
+      if (!line) return fail(kExitUsage, "--api-key-file: cannot read " + *f);
+      key = *line;
     }
   if (github && !key.empty()) out << "::add-mask::" << key << "\n";
   const auto origin = parse_origin(a->get_or("base-url", ""), why);
@@ -280,7 +270,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     log_range(head + "^!");
   }
 
-  Deployment d{"git", identifier, timestamp, {}, split_teams(a->get_or("teams", "")), {}, {}};
+  Deployment d{"git", identifier, timestamp, {}, split_list(a->get_or("teams", "")), {}, {}};
   std::vector<Event> events;
   for (const auto& [sha, t] : commits) {
     d.changes.push_back(sha);

@@ -1,0 +1,27 @@
+// Small text helpers for configuration values and files.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulse {
+
+/// Without leading and trailing spaces, tabs, CR and LF.
+std::string trim(std::string_view s);
+
+/// "a, b,,c" -> {"a", "b", "c"}: items trimmed, empty ones dropped.
+std::vector<std::string> split_list(std::string_view s, char separator = ',');
+
+/// The lines of a file of keys or tokens: trimmed, blank lines and "#"
+/// comments dropped. nullopt if the file cannot be read.
+std::optional<std::vector<std::string>> read_config_lines(const std::string& path);
+
+/// The first line of a file (an API key file), trimmed; nullopt if unreadable.
+std::optional<std::string> read_first_line(const std::string& path);
+
+/// Decimal digits only, at most `max`.
+bool parse_uint(std::string_view s, unsigned long max, unsigned long& out);
+
+}  // namespace pulse

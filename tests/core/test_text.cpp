@@ -1,0 +1,40 @@
+#include "../support/support.hpp"
+#include "text.hpp"
+#include "url.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace pulse;
+
+BOOST_AUTO_TEST_SUITE(text)
+
+BOOST_AUTO_TEST_CASE(lists_and_trimming) {
+  BOOST_TEST(trim("  a b\t\r\n") == "a b");
+  BOOST_TEST(trim(" \t ") == "");
+  BOOST_TEST(split_list("a, b,,c ,") == (std::vector<std::string>{"a", "b", "c"}));
+  BOOST_TEST(split_list("").empty());
+  unsigned long n = 0;
+  BOOST_TEST(parse_uint("8765", 65535, n));
+  BOOST_TEST(n == 8765u);
+  BOOST_TEST(!parse_uint("70000", 65535, n));
+  BOOST_TEST(!parse_uint("", 10, n));
+  BOOST_TEST(!parse_uint("12x", 100, n));
+  BOOST_TEST(!parse_uint("-1", 100, n));
+}
+
+BOOST_AUTO_TEST_CASE(key_files) {
+  test::TempDir dir;
+  test::write_file(dir.path / "key", "s3cret\r\nsecond line\n");  // written on Windows
+  BOOST_TEST(read_first_line(dir.str("key")).value() == "s3cret");
+  test::write_file(dir.path / "tokens", "# team tokens\n\n  one \r\ntwo\n#three\n");
+  BOOST_TEST(read_config_lines(dir.str("tokens")).value() == (std::vector<std::string>{"one", "two"}));
+  BOOST_TEST(!read_first_line(dir.str("missing")).has_value());
+  BOOST_TEST(!read_config_lines(dir.str("missing")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(loopback_hosts) {
+  for (const char* h : {"127.0.0.1", "127.8.9.10", "::1", "localhost"}) BOOST_TEST(is_loopback_host(h), h);
+  for (const char* h : {"0.0.0.0", "10.0.0.1", "example.com", "::", ""}) BOOST_TEST(!is_loopback_host(h), h);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
