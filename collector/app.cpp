@@ -24,22 +24,34 @@ namespace {
 const std::vector<FlagSpec> kServeFlags = {
     {"bind", "ADDR", "address to listen on; anything but loopback needs an API key", false, "PULSE_COLLECTOR_BIND", "127.0.0.1"},
     {"port", "PORT", "port to listen on (0: any free port)", false, "PULSE_COLLECTOR_PORT", "8765"},
-    {"db", "PATH", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db)", false, "PULSE_COLLECTOR_DB"},
+    {"db", "DB", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db) or postgresql:// URI", false,
+     "PULSE_COLLECTOR_DB"},
     {"api-key", "KEY", "accept this API key (repeatable; prefer --api-key-file: argv is visible in ps)", true},
     {"api-key-file", "FILE", "accept the API keys in FILE, one per line", false, "PULSE_COLLECTOR_API_KEY_FILE"},
     {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_COLLECTOR_TLS_CERT"},
     {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_COLLECTOR_TLS_KEY"},
-    {"threads", "N", "worker threads", false, "PULSE_COLLECTOR_THREADS", "2"},
+    {"threads", "N", "worker threads (also PostgreSQL connections)", false, "PULSE_COLLECTOR_THREADS", "16"},
     {"timeout", "SECONDS", "to receive one request, or send one response", false, "PULSE_COLLECTOR_TIMEOUT", "30"},
     {"idle-timeout", "SECONDS", "before closing an idle kept-alive connection", false, "PULSE_COLLECTOR_IDLE_TIMEOUT", "60"},
 };
 
 const std::vector<FlagSpec> kEventsFlags = {
-    {"db", "PATH", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db)", false, "PULSE_COLLECTOR_DB"},
+    {"db", "DB", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db) or postgresql:// URI", false,
+     "PULSE_COLLECTOR_DB"},
     {"type", "TYPE", "only change, deployment or incident events"},
     {"system", "NAME", "only events of this system"},
     {"since", "TIME", "only events at or after TIME (RFC 3339 or Unix seconds)"},
     {"limit", "N", "at most N events, newest first", false, {}, "50"},
+    {"format", "FORMAT", "table or json", false, {}, "table"},
+};
+
+const std::vector<FlagSpec> kMetricsFlags = {
+    {"db", "DB", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db) or postgresql:// URI", false,
+     "PULSE_COLLECTOR_DB"},
+    {"system", "NAME", "only this system (default: each system and all together)"},
+    {"from", "TIME", "window start: RFC 3339 time or YYYY-MM-DD (default: 90 days before --to)"},
+    {"to", "TIME", "window end, exclusive: RFC 3339 time, or YYYY-MM-DD to include that day (default: now)"},
+    {"bucket", "SIZE", "time series buckets for --format json: day, week or month", false, {}, "week"},
     {"format", "FORMAT", "table or json", false, {}, "table"},
 };
 
@@ -49,6 +61,7 @@ constexpr const char* kUsage =
     "Usage:\n"
     "  pulse-collector serve [flags]    receive events over HTTP(S) and store them\n"
     "  pulse-collector events [flags]   list stored events\n"
+    "  pulse-collector metrics [flags]  show the four DORA metrics\n"
     "  pulse-collector version          print the version\n"
     "  pulse-collector help [COMMAND]   show help\n"
     "\n"
@@ -108,7 +121,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   const std::string db_path = parsed->get_or("db", default_db_path(env));
   std::unique_ptr<Store> store;
   try {
-    store = open_sqlite_store(db_path);
+    store = open_store(db_path, threads);
   } catch (const std::exception& e) {
     err << "pulse-collector serve: " << e.what() << "\n";
     return kExitFailure;
@@ -138,7 +151,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
       // One write, so that whoever watches the log never sees half a line.
       const std::string host = bind.find(':') != std::string::npos ? "[" + bind + "]" : bind;
       err << ("pulse-collector " PULSE_VERSION " listening on " + std::string(server.tls() ? "https" : "http") +
-              "://" + host + ":" + std::to_string(server.port()) + " (database " + db_path + ")\n")
+              "://" + host + ":" + std::to_string(server.port()) + " (database " + describe_db(db_path) + ")\n")
           << std::flush;
       if (api.open_access)
         err << "pulse-collector: no API key configured: accepting any key, because it listens on loopback only"
@@ -150,6 +163,58 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     return kExitFailure;
   }
   err << "pulse-collector: stopped" << std::endl;
+  return kExitOk;
+}
+
+// Listing commands never create a database.
+std::unique_ptr<Store> open_existing(const std::string& db, std::size_t connections) {
+  if (!is_postgres_uri(db))
+    if (std::error_code ec; !std::filesystem::exists(db, ec))
+      throw std::runtime_error("no database at " + db + " (start `pulse-collector serve` first, or give --db)");
+  return open_store(db, connections);
+}
+
+int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  std::string why;
+  const auto parsed = parse_args(args, kMetricsFlags, env, why);
+  if (!parsed) {
+    err << "pulse-collector metrics: " << why << "\nRun 'pulse-collector metrics --help' for usage.\n";
+    return kExitUsage;
+  }
+  if (!parsed->positionals().empty()) {
+    err << "pulse-collector metrics: unexpected argument \"" << parsed->positionals()[0] << "\"\n";
+    return kExitUsage;
+  }
+  const auto window = parse_window(parsed->get_or("from", ""), parsed->get_or("to", ""), unix_now(), why);
+  if (!window) {
+    err << "pulse-collector metrics: --" << why << "\n";
+    return kExitUsage;
+  }
+  const auto bucket = parse_bucket(parsed->get_or("bucket", "week"));
+  if (!bucket) {
+    err << "pulse-collector metrics: --bucket: must be day, week or month\n";
+    return kExitUsage;
+  }
+  if (bucket_count(*window, *bucket) > kMaxBuckets) {
+    err << "pulse-collector metrics: --bucket: too many buckets for this window; choose week or month\n";
+    return kExitUsage;
+  }
+  const std::string format = parsed->get_or("format", "table");
+  if (format != "table" && format != "json") {
+    err << "pulse-collector metrics: --format: must be table or json\n";
+    return kExitUsage;
+  }
+  const auto system = parsed->get("system");
+  const std::string db_path = parsed->get_or("db", default_db_path(env));
+  MetricsReport report;
+  try {
+    report = compute_metrics(open_existing(db_path, 1)->metric_facts(*window, system), *window, *bucket, system);
+  } catch (const std::exception& e) {
+    err << "pulse-collector metrics: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  if (format == "json") out << boost::json::serialize(metrics_json(report)) << "\n";
+  else out << metrics_table(report);
   return kExitOk;
 }
 
@@ -190,14 +255,9 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
     return kExitUsage;
   }
   const std::string db_path = parsed->get_or("db", default_db_path(env));
-  if (std::error_code ec; !std::filesystem::exists(db_path, ec)) {
-    err << "pulse-collector events: no database at " << db_path
-        << " (start `pulse-collector serve` first, or give --db)\n";
-    return kExitFailure;
-  }
   std::vector<StoredEvent> list;
   try {
-    list = open_sqlite_store(db_path)->list(q);
+    list = open_existing(db_path, 1)->list(q);
   } catch (const std::exception& e) {
     err << "pulse-collector events: " << e.what() << "\n";
     return kExitFailure;
@@ -209,7 +269,7 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
     return kExitOk;
   }
   if (list.empty()) {
-    out << "no events" << (q.type.empty() ? "" : " of type " + q.type) << " in " << db_path << "\n";
+    out << "no events" << (q.type.empty() ? "" : " of type " + q.type) << " in " << describe_db(db_path) << "\n";
     return kExitOk;
   }
   auto cut = [](const std::string& s, std::size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "~"; };
@@ -253,6 +313,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     if (!rest.empty() && rest[0] == "serve") out << "Usage: pulse-collector serve [flags]\n\n" << flags_help(kServeFlags);
     else if (!rest.empty() && rest[0] == "events") out << "Usage: pulse-collector events [flags]\n\n" << flags_help(kEventsFlags);
+    else if (!rest.empty() && rest[0] == "metrics") out << "Usage: pulse-collector metrics [flags]\n\n" << flags_help(kMetricsFlags);
     else out << kUsage;
     return kExitOk;
   }
@@ -263,7 +324,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   if (cmd == "serve") {
     if (wants_help(rest)) {
       out << "Usage: pulse-collector serve [flags]\n\nReceives events on POST /v1/ingestion/cli (the Go "
-             "pulse-event-cli's API) and stores them.\nAlso: GET /v1/events, GET /healthz.\n\n"
+             "pulse-event-cli's API) and stores them.\nAlso: GET /v1/metrics, GET /v1/events, GET /healthz,\nand the dashboard at /.\n\n"
           << flags_help(kServeFlags)
           << "\nAPI keys also come from $PULSE_COLLECTOR_API_KEYS (comma-separated).\n";
       return kExitOk;
@@ -277,6 +338,16 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
       return kExitOk;
     }
     return events(rest, env, out, err);
+  }
+  if (cmd == "metrics") {
+    if (wants_help(rest)) {
+      out << "Usage: pulse-collector metrics [flags]\n\nShows deployment frequency, lead time for changes, time to "
+             "recover and change failure rate,\nwith their levels (elite, high, medium, low), per system and for all "
+             "systems.\nAll times are UTC; \"no data\" means the window has nothing to measure.\n\n"
+          << flags_help(kMetricsFlags);
+      return kExitOk;
+    }
+    return metrics(rest, env, out, err);
   }
   err << "pulse-collector: unknown command \"" << cmd << "\"\n\n" << kUsage;
   return kExitUsage;

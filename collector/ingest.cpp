@@ -238,6 +238,15 @@ ServerResponse Api::handle(const ServerRequest& request) {
     o["time_created"] = latest->time_created ? json::value(format_rfc3339(*latest->time_created)) : json::value(nullptr);
     return reply(200, json::serialize(o));
   }
+  if (path == "/v1/metrics") {
+    if (request.method != "GET") return error(405, "method not allowed");
+    if (!authorized(request, target->param("api_key"))) {
+      auto r = error(401, "missing or invalid API key");
+      r.headers.push_back({"WWW-Authenticate", "Bearer"});
+      return r;
+    }
+    return metrics(*target);
+  }
   const bool ingest_single = path == kIngestionPath;
   const bool ingest_batch = path == kBatchPath;
   if (ingest_single || ingest_batch || path == "/v1/events") {
@@ -287,6 +296,21 @@ ServerResponse Api::ingest(const ServerRequest& request, bool batch, const std::
                             std::to_string(r.duplicates) + "}");
   res.headers.push_back({std::string(kBatchHeader), std::to_string(config_.max_batch)});
   return res;
+}
+
+ServerResponse Api::metrics(const Target& target) {
+  std::string why;
+  const auto window =
+      parse_window(target.param("from").value_or(""), target.param("to").value_or(""), now_(), why);
+  if (!window) return error(400, why);
+  const auto bucket = parse_bucket(target.param("bucket").value_or("week"));
+  if (!bucket) return error(400, "bucket: must be day, week or month");
+  if (bucket_count(*window, *bucket) > kMaxBuckets) return error(400, "bucket: too many buckets for this window; choose week or month");
+  std::optional<std::string> system = target.param("system");
+  if (system && system->empty()) system.reset();
+  if (system && system->size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
+  const auto report = compute_metrics(store_.metric_facts(*window, system), *window, *bucket, system);
+  return reply(200, json::serialize(metrics_json(report)));
 }
 
 ServerResponse Api::list_events(const Target& target) {

@@ -42,6 +42,7 @@ class Api {
   bool authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const;
   ServerResponse ingest(const ServerRequest& request, bool batch, const std::string& system);
   ServerResponse list_events(const Target& target);
+  ServerResponse metrics(const Target& target);
 
   Store& store_;
   ApiConfig config_;

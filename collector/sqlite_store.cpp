@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "group_commit.hpp"
+
 #include <mutex>
 
 namespace pulse::collector {
@@ -41,6 +43,52 @@ ALTER TABLE events ADD COLUMN head_commit TEXT;
 ALTER TABLE events ADD COLUMN environment TEXT;
 CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
 )sql",
+    // 3: what the metrics read, kept up to date on ingestion: per change its
+    // commit and push times and its first deployment.
+    R"sql(
+CREATE TABLE change_facts (
+  system         TEXT NOT NULL,
+  change_id      TEXT NOT NULL,
+  commit_time    INTEGER,
+  push_time      INTEGER,
+  first_deployed INTEGER,
+  PRIMARY KEY (system, change_id)
+) WITHOUT ROWID;
+INSERT INTO change_facts (system, change_id, commit_time, push_time)
+  SELECT system, identifier, time_created, time_pushed FROM events WHERE type = 'change';
+INSERT INTO change_facts (system, change_id, first_deployed)
+  SELECT d.system, l.change_id, MIN(d.time_created) FROM deployment_changes l JOIN events d ON d.id = l.deployment
+  WHERE true GROUP BY d.system, l.change_id
+  ON CONFLICT (system, change_id) DO UPDATE SET first_deployed = excluded.first_deployed;
+CREATE INDEX change_facts_by_deployment ON change_facts (first_deployed, system, push_time, commit_time)
+  WHERE first_deployed IS NOT NULL;
+CREATE INDEX change_facts_by_system ON change_facts (system, first_deployed, push_time, commit_time)
+  WHERE first_deployed IS NOT NULL;
+CREATE INDEX events_by_type_time ON events (type, time_created, system);
+)sql",
+};
+
+// Upserts that keep change_facts current. Each touches one row, so they are
+// safe under concurrent writers too.
+constexpr const char* kFactCommit =
+    "INSERT INTO change_facts (system, change_id, commit_time) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, excluded.commit_time)";
+constexpr const char* kFactPush =
+    "INSERT INTO change_facts (system, change_id, push_time) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (system, change_id) DO UPDATE SET push_time = CASE WHEN change_facts.push_time IS NULL "
+    "OR excluded.push_time < change_facts.push_time THEN excluded.push_time ELSE change_facts.push_time END";
+constexpr const char* kFactDeployed =
+    "INSERT INTO change_facts (system, change_id, first_deployed) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (system, change_id) DO UPDATE SET first_deployed = CASE WHEN change_facts.first_deployed IS NULL "
+    "OR excluded.first_deployed < change_facts.first_deployed THEN excluded.first_deployed "
+    "ELSE change_facts.first_deployed END";
+
+struct PutJob {
+  const std::vector<Event>* events;
+  const std::string* system;
+  std::int64_t now;
+  PutResult result;
+  std::exception_ptr failure;  // this job's own failure; the others still commit
 };
 
 class SqliteStore final : public Store {
@@ -60,22 +108,70 @@ class SqliteStore final : public Store {
             "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
             "head_commit, environment) "
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (type, system, identifier) DO NOTHING")),
-        insert_link_(prepared("INSERT INTO deployment_changes (deployment, position, change_id) VALUES (?1, ?2, ?3)")) {}
+        insert_link_(prepared("INSERT INTO deployment_changes (deployment, position, change_id) VALUES (?1, ?2, ?3)")),
+        fact_commit_(prepared(kFactCommit)),
+        fact_push_(prepared(kFactPush)),
+        fact_deployed_(prepared(kFactDeployed)),
+        reader_(path),
+        committer_([this](std::vector<PutJob*>& jobs) { commit(jobs); }) {}
+
+  MetricFacts metric_facts(Window w, const std::optional<std::string>& system) override {
+    std::lock_guard lock(read_mutex_);
+    MetricFacts f;
+    // One read transaction: the three lists see the same data.
+    reader_.exec("BEGIN");
+    struct End {
+      sql::Database& db;
+      ~End() {
+        try {
+          db.exec("COMMIT");
+        } catch (...) {
+        }
+      }
+    } end{reader_};
+    const std::string only = system ? " AND system = ?3" : "";
+    auto bind = [&](sql::Statement& s) {
+      s.bind(1, w.from).bind(2, w.to);
+      if (system) s.bind(3, *system);
+    };
+    auto deployments = reader_.prepare(
+        "SELECT system, time_created FROM events WHERE type = 'deployment' AND time_created >= ?1 AND time_created < ?2" +
+        only);
+    bind(deployments);
+    while (deployments.step())
+      f.deployments.push_back({f.system_index(deployments.text_view(0)), deployments.int64(1)});
+    auto before = reader_.prepare(
+        "SELECT system, MAX(time_created) FROM events WHERE type = 'deployment' AND time_created < ?1" + only +
+        " GROUP BY system");
+    before.bind(1, w.from);
+    if (system) before.bind(3, *system);
+    while (before.step()) f.deployments.push_back({f.system_index(before.text_view(0)), before.int64(1)});
+    auto shipped = reader_.prepare(
+        "SELECT system, first_deployed, COALESCE(push_time, commit_time) FROM change_facts "
+        "WHERE first_deployed >= ?1 AND first_deployed < ?2" + only);
+    bind(shipped);
+    while (shipped.step())
+      f.shipped.push_back({f.system_index(shipped.text_view(0)), shipped.int64(1),
+                           shipped.is_null(2) ? kUnknownTime : shipped.int64(2)});
+    auto incidents = reader_.prepare(
+        "SELECT system, time_created, time_resolved FROM events WHERE type = 'incident' AND time_created >= ?1 "
+        "AND time_created < ?2" + only);
+    bind(incidents);
+    while (incidents.step())
+      f.incidents.push_back({f.system_index(incidents.text_view(0)), incidents.int64(1),
+                             incidents.optional_int64(2).value_or(incidents.int64(1))});
+    return f;
+  }
 
   PutResult put(const std::vector<Event>& events, const std::string& system, std::int64_t now) override {
-    std::lock_guard lock(mutex_);
-    PutResult result;
-    sql::Transaction txn(db_);
-    for (const auto& e : events) {
-      if (put_one(e, system, now)) ++result.stored;
-      else ++result.duplicates;
-    }
-    txn.commit();
-    return result;
+    PutJob job{&events, &system, now, {}, nullptr};
+    committer_.submit(job);
+    if (job.failure) std::rethrow_exception(job.failure);
+    return job.result;
   }
 
   std::vector<StoredEvent> list(const EventQuery& q) override {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(read_mutex_);
     std::string text =
         "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at "
         "FROM events WHERE 1=1";
@@ -83,12 +179,12 @@ class SqliteStore final : public Store {
     if (q.system) text += " AND system = ?2";
     if (q.since) text += " AND COALESCE(time_created, time_pushed) >= ?3";
     text += " ORDER BY id DESC LIMIT ?4";
-    auto stmt = db_.prepare(text);
+    auto stmt = reader_.prepare(text);
     if (!q.type.empty()) stmt.bind(1, q.type);
     if (q.system) stmt.bind(2, *q.system);
     if (q.since) stmt.bind(3, *q.since);
     stmt.bind(4, static_cast<std::int64_t>(q.limit));
-    auto links = db_.prepare("SELECT change_id FROM deployment_changes WHERE deployment = ?1 ORDER BY position");
+    auto links = reader_.prepare("SELECT change_id FROM deployment_changes WHERE deployment = ?1 ORDER BY position");
 
     std::vector<StoredEvent> out;
     while (stmt.step()) {
@@ -117,8 +213,8 @@ class SqliteStore final : public Store {
   }
 
   std::optional<StoredEvent> latest_deployment(const std::string& system, const std::string& environment) override {
-    std::lock_guard lock(mutex_);
-    auto s = db_.prepare(
+    std::lock_guard lock(read_mutex_);
+    auto s = reader_.prepare(
         "SELECT identifier, time_created, head_commit, environment FROM events WHERE type = 'deployment' "
         "AND system = ?1 AND environment = ?2 AND head_commit IS NOT NULL ORDER BY time_created DESC, id DESC LIMIT 1");
     s.bind(1, system).bind(2, environment);
@@ -142,13 +238,39 @@ class SqliteStore final : public Store {
     return db_.prepare(text);
   }
 
+  // One transaction for every job that queued up; each job in a savepoint,
+  // so that one bad job fails alone.
+  void commit(std::vector<PutJob*>& jobs) {
+    sql::Transaction txn(db_);
+    for (auto* job : jobs) {
+      db_.exec("SAVEPOINT job");
+      try {
+        for (const auto& e : *job->events) {
+          if (put_one(e, *job->system, job->now)) ++job->result.stored;
+          else ++job->result.duplicates;
+        }
+        db_.exec("RELEASE job");
+      } catch (...) {
+        job->failure = std::current_exception();
+        job->result = {};
+        db_.exec("ROLLBACK TO job");
+        db_.exec("RELEASE job");
+      }
+    }
+    txn.commit();
+  }
+
   // Returns whether anything was stored.
   bool put_one(const Event& e, const std::string& system, std::int64_t now) {
     if (const auto* c = std::get_if<Change>(&e)) {
       auto& s = c->event_type == "push" ? insert_change_push_ : insert_change_commit_;
       s.reset();
       s.bind(1, system).bind(2, c->change_id).bind(3, c->source).bind(4, c->time_created).bind(5, now).run();
-      return db_.changes() > 0;
+      if (db_.changes() == 0) return false;
+      auto& f = c->event_type == "push" ? fact_push_ : fact_commit_;
+      f.reset();
+      f.bind(1, system).bind(2, c->change_id).bind(3, c->time_created).run();
+      return true;
     }
     auto& s = insert_other_;
     s.reset();
@@ -175,15 +297,20 @@ class SqliteStore final : public Store {
       for (std::size_t i = 0; i < d->changes.size(); ++i) {
         insert_link_.reset();
         insert_link_.bind(1, row).bind(2, static_cast<std::int64_t>(i)).bind(3, d->changes[i]).run();
+        fact_deployed_.reset();
+        fact_deployed_.bind(1, system).bind(2, d->changes[i]).bind(3, d->time_created).run();
       }
     }
     return true;
   }
 
-  sql::Database db_;
+  sql::Database db_;  // written by the committing thread only
   bool migrated_ = false;
-  std::mutex mutex_;
   sql::Statement insert_change_commit_, insert_change_push_, insert_other_, insert_link_;
+  sql::Statement fact_commit_, fact_push_, fact_deployed_;
+  sql::Database reader_;  // WAL: reads see the last commit and never block writes
+  std::mutex read_mutex_;
+  GroupCommit<PutJob> committer_;
 };
 
 }  // namespace

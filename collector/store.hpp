@@ -3,6 +3,7 @@
 #pragma once
 
 #include "event.hpp"
+#include "metrics.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -42,6 +43,7 @@ struct PutResult {
 };
 
 /// Thread-safe. Every put is durable when it returns (committed and synced).
+/// Reads never wait for writes.
 class Store {
  public:
   virtual ~Store() = default;
@@ -52,10 +54,29 @@ class Store {
   virtual std::vector<StoredEvent> list(const EventQuery& query) = 0;
   /// The latest deployment of `system` in `environment` that recorded its head commit.
   virtual std::optional<StoredEvent> latest_deployment(const std::string& system, const std::string& environment) = 0;
+  /// What compute_metrics needs for `window`: its deployments (plus each
+  /// system's last one before it), the changes first deployed in it with
+  /// their times, and the incidents created in it; one system or all.
+  virtual MetricFacts metric_facts(Window window, const std::optional<std::string>& system) = 0;
 };
 
 /// Opens (creating if needed, with parent directories) an SQLite database and
 /// applies pending migrations. Throws std::runtime_error naming the file.
 std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+
+/// Connects to PostgreSQL (a libpq URI, "postgresql://user@host/db?...")
+/// with a pool of `connections` and applies pending migrations (one collector
+/// at a time). Throws std::runtime_error with the cause; never with the
+/// password.
+std::unique_ptr<Store> open_postgres_store(const std::string& uri, std::size_t connections = 8);
+
+/// True for "postgresql://..." and "postgres://...".
+bool is_postgres_uri(std::string_view db);
+
+/// open_postgres_store for a PostgreSQL URI, else open_sqlite_store.
+std::unique_ptr<Store> open_store(const std::string& db, std::size_t connections = 8);
+
+/// `db` for messages: a URI without its password.
+std::string describe_db(const std::string& db);
 
 }  // namespace pulse::collector

@@ -36,6 +36,9 @@ class Statement {
   void reset();
 
   std::string text(int column) const;
+  /// Valid until the next step() or reset().
+  std::string_view text_view(int column) const;
+  bool is_null(int column) const;
   std::int64_t int64(int column) const;
   std::optional<std::int64_t> optional_int64(int column) const;
 

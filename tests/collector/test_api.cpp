@@ -1,4 +1,5 @@
-// The collector's API over a real SQLite store in a temp dir.
+// The collector's API over a real store: SQLite in a temp dir, or a fresh
+// PostgreSQL database (PULSE_TEST_STORE=postgresql).
 #include "../support/support.hpp"
 #include "ingest.hpp"
 #include "store.hpp"
@@ -12,8 +13,8 @@ using namespace pulse::collector;
 namespace {
 
 struct ApiFixture {
-  test::TempDir dir;
-  std::unique_ptr<Store> store = open_sqlite_store(dir.str("sub/dir/collector.db"));
+  test::TestDatabase database;
+  std::unique_ptr<Store> store = open_store(database.db(), 4);
   std::int64_t now = 1700000000;
   Api api{*store, ApiConfig{{}, true, 1000}, [this] { return now; }};
 
@@ -205,8 +206,8 @@ BOOST_FIXTURE_TEST_CASE(lists_events_with_filters, ApiFixture) {
 }
 
 BOOST_AUTO_TEST_CASE(api_keys) {
-  test::TempDir dir;
-  auto store = open_sqlite_store(dir.str("c.db"));
+  test::TestDatabase database;
+  auto store = open_store(database.db(), 2);
   Api locked(*store, ApiConfig{{"k1", "k2"}, false, 1000}, [] { return 1700000000; });
   struct Row { std::string target; std::vector<Header> headers; int want; };
   const Row rows[] = {
@@ -235,21 +236,35 @@ BOOST_AUTO_TEST_CASE(api_keys) {
 }
 
 BOOST_AUTO_TEST_CASE(store_survives_reopen_and_refuses_newer_schema) {
-  test::TempDir dir;
-  const std::string path = dir.str("c.db");
+  test::TestDatabase database;
   {
-    auto store = open_sqlite_store(path);
+    auto store = open_store(database.db(), 1);
     store->put({Change{"cli", "abc", 1602852032, "commit"}}, "web", 1);
   }
   {
-    auto store = open_sqlite_store(path);
+    auto store = open_store(database.db(), 1);
     BOOST_TEST(store->list({}).size() == 1u);
   }
-  test::run_process({"sqlite3", path, "PRAGMA user_version=99"});
-  BOOST_CHECK_EXCEPTION(open_sqlite_store(path), std::runtime_error, [](const std::runtime_error& e) {
+  if (database.postgres()) database.exec("UPDATE pulse_schema SET version = 99");
+  else test::run_process({"sqlite3", database.db(), "PRAGMA user_version=99"});
+  BOOST_CHECK_EXCEPTION(open_store(database.db(), 1), std::runtime_error, [](const std::runtime_error& e) {
     return std::string(e.what()).find("newer than this pulse-collector knows") != std::string::npos;
   });
   BOOST_CHECK_THROW(open_sqlite_store("/proc/definitely/not/here.db"), std::runtime_error);
+  BOOST_CHECK_EXCEPTION(open_store("postgresql://nobody:hunter2@127.0.0.1:1/none?connect_timeout=2", 1),
+                        std::runtime_error, [](const std::runtime_error& e) {
+                          const std::string what = e.what();
+                          return what.find("cannot connect") != std::string::npos &&
+                                 what.find("hunter2") == std::string::npos;
+                        });
+}
+
+BOOST_AUTO_TEST_CASE(database_uris_are_shown_without_passwords) {
+  BOOST_TEST(describe_db("postgresql://pulse:s3cret@db.example:5432/pulse") == "postgresql://pulse:***@db.example:5432/pulse");
+  BOOST_TEST(describe_db("postgres://db/pulse?user=u&password=s3cret&sslmode=require") ==
+             "postgres://db/pulse?user=u&password=***&sslmode=require");
+  BOOST_TEST(describe_db("postgresql://pulse@db/pulse") == "postgresql://pulse@db/pulse");
+  BOOST_TEST(describe_db("/var/lib/pulse/collector.db") == "/var/lib/pulse/collector.db");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/asio/streambuf.hpp>
 
+#include <libpq-fe.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -167,8 +169,79 @@ int Background::wait(std::chrono::milliseconds timeout) {
   return code;
 }
 
-CollectorProcess::CollectorProcess(std::vector<std::string> extra_args, std::string db, const EnvOverrides& env)
-    : db_(db.empty() ? dir_.str("collector.db") : std::move(db)) {
+// ---- test databases -----------------------------------------------------------
+
+bool testing_postgres() {
+  const char* store = std::getenv("PULSE_TEST_STORE");
+  return store && std::string(store) == "postgresql";
+}
+
+namespace {
+
+std::string admin_uri() {
+  const char* uri = std::getenv("PULSE_TEST_POSTGRES");
+  if (!uri || !*uri)
+    throw std::runtime_error(
+        "PULSE_TEST_STORE=postgresql but PULSE_TEST_POSTGRES is not set: give a postgresql:// URI whose role may "
+        "create databases (scripts/test.sh sets one up)");
+  return uri;
+}
+
+void admin_exec(const std::string& uri, const std::string& sql) {
+  PGconn* c = PQconnectdb(uri.c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    const std::string msg = PQerrorMessage(c);
+    PQfinish(c);
+    throw std::runtime_error("test PostgreSQL: cannot connect: " + msg);
+  }
+  PGresult* r = PQexec(c, sql.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+  const std::string msg = ok ? "" : PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) throw std::runtime_error("test PostgreSQL: " + sql + ": " + msg);
+}
+
+// The admin URI with its database name replaced.
+std::string with_database(const std::string& uri, const std::string& name) {
+  const auto authority = uri.find("://") + 3;
+  const auto query = uri.find('?', authority);
+  auto slash = uri.find('/', authority);
+  if (slash == std::string::npos || (query != std::string::npos && slash > query)) slash = query == std::string::npos ? uri.size() : query;
+  const auto rest = query == std::string::npos ? std::string() : uri.substr(query);
+  return uri.substr(0, slash) + "/" + name + rest;
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase() {
+  if (!testing_postgres()) {
+    db_ = dir_.str("collector.db");
+    return;
+  }
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  name_ = "pulse_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 100000);
+  admin_exec(admin_uri(), "CREATE DATABASE " + name_);
+  db_ = with_database(admin_uri(), name_);
+}
+
+TestDatabase::~TestDatabase() {
+  if (name_.empty()) return;
+  try {
+    admin_exec(admin_uri(), "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (...) {
+  }
+}
+
+void TestDatabase::exec(const std::string& sql) const { admin_exec(db_, sql); }
+
+CollectorProcess::CollectorProcess(std::vector<std::string> extra_args, std::string db, const EnvOverrides& env) {
+  if (db.empty()) {
+    own_db_ = std::make_unique<TestDatabase>();
+    db = own_db_->db();
+  }
+  db_ = std::move(db);
   std::vector<std::string> argv = {collector_bin(), "serve", "--port", "0", "--db", db_};
   for (auto& a : extra_args) {
     if (a == "--tls-cert") tls_ = true;

@@ -31,6 +31,30 @@ struct TempDir {
   std::string str(const std::string& child = "") const { return (child.empty() ? path : path / child).string(); }
 };
 
+/// The collector database a test uses: an SQLite file in a temp dir, or,
+/// when PULSE_TEST_STORE=postgresql, a fresh database created on the server
+/// that $PULSE_TEST_POSTGRES points at (a URI whose role may CREATE
+/// DATABASE), dropped at scope exit. CTest runs the collector's tests both
+/// ways.
+class TestDatabase {
+ public:
+  TestDatabase();
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+  const std::string& db() const { return db_; }  ///< file path or postgresql:// URI
+  bool postgres() const { return !name_.empty(); }
+  /// Runs SQL on this database (PostgreSQL only).
+  void exec(const std::string& sql) const;
+
+ private:
+  TempDir dir_;
+  std::string db_, name_;
+};
+
+/// PULSE_TEST_STORE=postgresql.
+bool testing_postgres();
+
 std::string read_file(const fs::path& p);
 void write_file(const fs::path& p, const std::string& content);
 
@@ -88,6 +112,7 @@ class CollectorProcess {
 
  private:
   TempDir dir_;
+  std::unique_ptr<TestDatabase> own_db_;  // when no db was given
   std::string db_;
   bool tls_ = false;
   std::uint16_t port_ = 0;

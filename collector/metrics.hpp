@@ -1,0 +1,153 @@
+// The four DORA metrics, computed from the facts a store gives for a window.
+//
+// Rules (each has a test in tests/collector/test_metrics.cpp):
+// - All times are UTC Unix seconds; a window is [from, to).
+// - Deployment frequency: deployments in the window per day. Its level looks
+//   at UTC calendar days, months and half-years that overlap the window:
+//   Elite if more than half of the days had a deployment, High if more than
+//   half of the months, Medium if more than half of the half-years, else Low.
+// - Lead time: for each change whose FIRST deployment (of its system) falls
+//   in the window, that deployment's time minus the change's time, which is
+//   its first push time where known, else its commit time. Changes never
+//   deployed are not counted. Lead times of zero or below are left out and
+//   counted in data quality, as are shipped changes with no known time.
+//   Reported as the median. Elite < 1 hour, High < 1 week, Medium < 183
+//   days, else Low.
+// - Time to recover: resolved - created of the incidents created in the
+//   window; median (its level) and mean. Elite < 1 hour, High < 1 day,
+//   Medium < 1 week, else Low.
+// - Change failure rate: the window's deployments followed by at least one
+//   incident / the window's deployments. An incident belongs to the last
+//   deployment of its system strictly before its creation time; incidents
+//   created at or after the window's end are not looked at, so a closed
+//   window's figures do not move. An incident with no earlier deployment
+//   counts for time to recover only. Elite <= 15%, High <= 30%, else Low.
+// - Medians of an even count are the mean of the two middle values; medians
+//   and means are rounded down to the second.
+// - No deployments: deployment frequency and change failure rate are "no
+//   data" (null), never 0; no shipped changes or no incidents likewise.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulse::collector {
+
+struct Window {
+  std::int64_t from = 0;  ///< inclusive
+  std::int64_t to = 0;    ///< exclusive
+};
+
+enum class Bucket { day, week, month };
+std::optional<Bucket> parse_bucket(std::string_view name);
+std::string_view bucket_name(Bucket b);
+
+enum class Level { elite, high, medium, low };
+std::string_view level_name(Level l);
+
+/// Unknown change time (no commit or push time known).
+inline constexpr std::int64_t kUnknownTime = INT64_MIN;
+
+/// What a store returns for a window: events of the window, systems by index.
+struct MetricFacts {
+  struct Deployment {
+    std::uint32_t system;
+    std::int64_t time;
+  };
+  struct Shipped {  ///< a change whose first deployment is in the window
+    std::uint32_t system;
+    std::int64_t deployed;     ///< time of its first deployment
+    std::int64_t change_time;  ///< push time, else commit time, else kUnknownTime
+  };
+  struct Incident {
+    std::uint32_t system;
+    std::int64_t created;
+    std::int64_t resolved;
+  };
+  std::vector<std::string> systems;
+  std::vector<Deployment> deployments;  ///< in the window, plus each system's last one before it
+  std::vector<Shipped> shipped;         ///< deployed in the window
+  std::vector<Incident> incidents;      ///< created in the window
+
+  /// Index of `name` in `systems`, adding it if new.
+  std::uint32_t system_index(std::string_view name);
+
+ private:
+  std::uint32_t last_index_ = 0;
+};
+
+struct Figures {
+  // Deployment frequency
+  std::size_t deployments = 0;
+  std::size_t days = 0;             ///< UTC days overlapping the window
+  std::size_t deployment_days = 0;  ///< of which had a deployment
+  std::optional<double> deployments_per_day;
+  std::optional<Level> frequency_level;
+  // Lead time for changes
+  std::size_t lead_time_changes = 0;
+  std::optional<std::int64_t> lead_time_median;
+  std::optional<Level> lead_time_level;
+  // Time to recover
+  std::size_t incidents = 0;
+  std::optional<std::int64_t> recovery_median;
+  std::optional<std::int64_t> recovery_mean;
+  std::optional<Level> recovery_level;
+  // Change failure rate
+  std::size_t failed_deployments = 0;
+  std::optional<double> change_failure_rate;
+  std::optional<Level> failure_level;
+  // Data quality
+  std::size_t non_positive_lead_times = 0;
+  std::size_t changes_without_time = 0;
+  std::size_t incidents_without_deployment = 0;
+};
+
+struct SeriesPoint {
+  std::int64_t start = 0;  ///< bucket start, clipped to the window
+  std::int64_t end = 0;
+  Figures figures;  ///< no levels: they are defined over whole windows
+};
+
+struct MetricsReport {
+  Window window;
+  Bucket bucket = Bucket::week;
+  std::optional<std::string> system;  ///< the filter, if any
+  Figures overall;
+  std::vector<std::pair<std::string, Figures>> systems;  ///< by name
+  std::vector<SeriesPoint> series;                       ///< overall, per bucket
+};
+
+/// The default window: the last 90 days.
+inline constexpr std::int64_t kDefaultWindowDays = 90;
+
+/// Parses a metrics query's window. `from` and `to` are RFC 3339 times,
+/// dates (YYYY-MM-DD, UTC; a date as `to` includes that day) or empty:
+/// `to` defaults to `now`, `from` to 90 days before `to`. Fails (nullopt,
+/// `why` naming the parameter) on bad syntax, from >= to, or more than ten
+/// years.
+std::optional<Window> parse_window(std::string_view from, std::string_view to, std::int64_t now, std::string& why);
+
+/// Most buckets a report may hold (a window of ten years by day).
+inline constexpr std::size_t kMaxBuckets = 3700;
+
+/// Number of buckets of `b` that overlap `w`.
+std::size_t bucket_count(Window w, Bucket b);
+
+MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bucket,
+                              std::optional<std::string> system = std::nullopt);
+
+/// GET /v1/metrics's body. Durations are whole seconds; "no data" is null.
+boost::json::object metrics_json(const MetricsReport& report);
+
+/// `pulse-collector metrics`'s table.
+std::string metrics_table(const MetricsReport& report);
+
+/// "3d 4h", "2h 05m", "42s": a duration for people.
+std::string human_duration(std::int64_t seconds);
+
+}  // namespace pulse::collector

@@ -1,0 +1,506 @@
+// The PostgreSQL store: the SQLite store's schema and semantics over libpq,
+// for several collectors sharing one database. Every put is one transaction
+// committed with synchronous_commit on; upserts touch one row each, so
+// concurrent collectors neither lose nor duplicate events; deadlocks and
+// serialization failures between them are retried.
+#include "store.hpp"
+
+#include <libpq-fe.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <endian.h>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace pulse::collector {
+
+namespace {
+
+// Migrations, applied in order; pulse_schema.version records how many ran.
+// The first one is the SQLite store's three migrations in one.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE events (
+  id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  type          TEXT NOT NULL CHECK (type IN ('change', 'deployment', 'incident')),
+  system        TEXT NOT NULL,
+  identifier    TEXT NOT NULL,
+  source        TEXT NOT NULL,
+  time_created  BIGINT,
+  time_pushed   BIGINT,
+  time_resolved BIGINT,
+  teams         TEXT NOT NULL DEFAULT '[]',
+  received_at   BIGINT NOT NULL,
+  head_commit   TEXT,
+  environment   TEXT,
+  UNIQUE (type, system, identifier)
+);
+CREATE TABLE deployment_changes (
+  deployment BIGINT NOT NULL REFERENCES events (id),
+  position   INTEGER NOT NULL,
+  change_id  TEXT NOT NULL,
+  PRIMARY KEY (deployment, position)
+);
+CREATE INDEX deployment_changes_by_change ON deployment_changes (change_id);
+CREATE INDEX events_by_time ON events (type, system, time_created);
+CREATE INDEX events_by_type_time ON events (type, time_created, system);
+CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
+CREATE TABLE change_facts (
+  system         TEXT NOT NULL,
+  change_id      TEXT NOT NULL,
+  commit_time    BIGINT,
+  push_time      BIGINT,
+  first_deployed BIGINT,
+  PRIMARY KEY (system, change_id)
+);
+CREATE INDEX change_facts_by_deployment ON change_facts (first_deployed, system, push_time, commit_time)
+  WHERE first_deployed IS NOT NULL;
+CREATE INDEX change_facts_by_system ON change_facts (system, first_deployed, push_time, commit_time)
+  WHERE first_deployed IS NOT NULL;
+)sql",
+};
+
+// Prepared on every connection: name, text.
+constexpr std::pair<const char*, const char*> kStatements[] = {
+    {"change_commit",
+     "INSERT INTO events (type, system, identifier, source, time_created, received_at) "
+     "VALUES ('change', $1, $2, $3, $4, $5) ON CONFLICT (type, system, identifier) DO UPDATE "
+     "SET time_created = excluded.time_created WHERE events.time_created IS NULL RETURNING id"},
+    {"change_push",
+     "INSERT INTO events (type, system, identifier, source, time_pushed, received_at) "
+     "VALUES ('change', $1, $2, $3, $4, $5) ON CONFLICT (type, system, identifier) DO UPDATE "
+     "SET time_pushed = excluded.time_pushed "
+     "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed RETURNING id"},
+    {"other",
+     "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
+     "head_commit, environment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+     "ON CONFLICT (type, system, identifier) DO NOTHING RETURNING id"},
+    {"link", "INSERT INTO deployment_changes (deployment, position, change_id) VALUES ($1, $2, $3)"},
+    {"fact_commit",
+     "INSERT INTO change_facts (system, change_id, commit_time) VALUES ($1, $2, $3) "
+     "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, "
+     "excluded.commit_time)"},
+    {"fact_push",
+     "INSERT INTO change_facts (system, change_id, push_time) VALUES ($1, $2, $3) "
+     "ON CONFLICT (system, change_id) DO UPDATE SET push_time = LEAST(change_facts.push_time, excluded.push_time)"},
+    {"fact_deployed",
+     "INSERT INTO change_facts (system, change_id, first_deployed) VALUES ($1, $2, $3) "
+     "ON CONFLICT (system, change_id) DO UPDATE SET first_deployed = LEAST(change_facts.first_deployed, "
+     "excluded.first_deployed)"},
+};
+
+struct PgError : std::runtime_error {
+  PgError(const std::string& what, std::string state) : std::runtime_error(what), sqlstate(std::move(state)) {}
+  std::string sqlstate;
+  bool retryable() const { return sqlstate == "40001" || sqlstate == "40P01"; }
+};
+
+class Result {
+ public:
+  explicit Result(PGresult* r) : r_(r) {}
+  ~Result() { PQclear(r_); }
+  Result(const Result&) = delete;
+  Result& operator=(const Result&) = delete;
+  int rows() const { return PQntuples(r_); }
+  bool null(int row, int col) const { return PQgetisnull(r_, row, col); }
+  std::string_view text(int row, int col) const {
+    return {PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col))};
+  }
+  // Text-format integer.
+  std::int64_t int64(int row, int col) const { return std::stoll(PQgetvalue(r_, row, col)); }
+  std::optional<std::int64_t> optional_int64(int row, int col) const {
+    if (null(row, col)) return std::nullopt;
+    return int64(row, col);
+  }
+  // Binary-format int8.
+  std::int64_t bin_int64(int row, int col) const {
+    std::uint64_t v;
+    std::memcpy(&v, PQgetvalue(r_, row, col), sizeof v);
+    return static_cast<std::int64_t>(be64toh(v));
+  }
+
+ private:
+  PGresult* r_;
+};
+
+using Params = std::vector<std::optional<std::string>>;
+
+class Connection {
+ public:
+  explicit Connection(const std::string& uri) {
+    // Our defaults first: the URI's own settings win over them.
+    const char* keys[] = {"connect_timeout", "keepalives_idle", "application_name", "dbname", nullptr};
+    const char* values[] = {"10", "30", "pulse-collector", uri.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keys, values, 1);
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
+      const std::string msg = conn_ ? PQerrorMessage(conn_) : "out of memory";
+      PQfinish(conn_);
+      throw std::runtime_error("PostgreSQL: cannot connect: " + first_line(msg));
+    }
+    // Notices ("relation already exists, skipping") are not for operators.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    exec("SET statement_timeout = '120s'");
+    exec("SET synchronous_commit = on");
+  }
+  ~Connection() { PQfinish(conn_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void prepare_statements() {
+    for (const auto& [name, text] : kStatements) check(PQprepare(conn_, name, text, 0, nullptr), name);
+  }
+
+  bool ok() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+  std::unique_ptr<Result> exec(const std::string& sql, const Params& params = {}, bool binary = false) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    return check(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                              nullptr, binary ? 1 : 0),
+                 "query");
+  }
+
+  // Several statements, no parameters (migrations).
+  void exec_script(const char* sql) { check(PQexec(conn_, sql), "migration"); }
+
+  std::unique_ptr<Result> run(const char* statement, const Params& params) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    return check(PQexecPrepared(conn_, statement, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0),
+                 statement);
+  }
+
+ private:
+  static std::string first_line(std::string s) {
+    if (const auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+    return s;
+  }
+
+  std::unique_ptr<Result> check(PGresult* r, const char* what) {
+    auto result = std::make_unique<Result>(r);
+    const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    throw PgError("PostgreSQL: " + std::string(what) + ": " + first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_)),
+                  state ? state : "");
+  }
+
+  PGconn* conn_ = nullptr;
+};
+
+std::string num(std::int64_t v) { return std::to_string(v); }
+
+class PgStore final : public Store {
+ public:
+  PgStore(const std::string& uri, std::size_t connections) : uri_(uri) {
+    auto first = std::make_unique<Connection>(uri);
+    migrate(*first);
+    first->prepare_statements();
+    idle_.push_back(std::move(first));
+    total_ = 1;
+    max_ = std::max<std::size_t>(connections, 1);
+  }
+
+  PutResult put(const std::vector<Event>& events, const std::string& system, std::int64_t now) override {
+    return with_retry([&](Connection& c) {
+      PutResult result;
+      c.exec("BEGIN");
+      try {
+        for (const auto& e : events) {
+          if (put_one(c, e, system, now)) ++result.stored;
+          else ++result.duplicates;
+        }
+        c.exec("COMMIT");
+      } catch (...) {
+        rollback(c);
+        throw;
+      }
+      return result;
+    });
+  }
+
+  std::vector<StoredEvent> list(const EventQuery& q) override {
+    std::string text =
+        "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at "
+        "FROM events WHERE true";
+    Params params;
+    if (!q.type.empty()) {
+      params.push_back(q.type);
+      text += " AND type = $" + std::to_string(params.size());
+    }
+    if (q.system) {
+      params.push_back(*q.system);
+      text += " AND system = $" + std::to_string(params.size());
+    }
+    if (q.since) {
+      params.push_back(num(*q.since));
+      text += " AND COALESCE(time_created, time_pushed) >= $" + std::to_string(params.size());
+    }
+    params.push_back(num(static_cast<std::int64_t>(q.limit)));
+    text += " ORDER BY id DESC LIMIT $" + std::to_string(params.size());
+    return with_retry([&](Connection& c) {
+      c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      try {
+        const auto r = c.exec(text, params);
+        std::vector<StoredEvent> out;
+        std::string ids;
+        for (int i = 0; i < r->rows(); ++i) {
+          StoredEvent e;
+          e.type = r->text(i, 1);
+          e.system = r->text(i, 2);
+          e.id = r->text(i, 3);
+          e.source = r->text(i, 4);
+          e.time_created = r->optional_int64(i, 5);
+          e.time_pushed = r->optional_int64(i, 6);
+          e.time_resolved = r->optional_int64(i, 7);
+          if (e.type == "deployment") {
+            boost::system::error_code ec;
+            const auto teams = boost::json::parse(r->text(i, 8), ec);
+            if (!ec && teams.is_array())
+              for (const auto& t : teams.as_array())
+                if (t.is_string()) e.teams.emplace_back(t.as_string());
+            ids += (ids.empty() ? "" : ",") + std::string(r->text(i, 0));
+          }
+          e.received_at = r->int64(i, 9);
+          out.push_back(std::move(e));
+        }
+        if (!ids.empty()) {
+          // One query for every listed deployment's changes.
+          const auto links = c.exec(
+              "SELECT deployment, change_id FROM deployment_changes WHERE deployment = ANY($1::bigint[]) "
+              "ORDER BY deployment, position",
+              {"{" + ids + "}"});
+          std::unordered_map<std::int64_t, std::vector<std::string>> by_id;
+          for (int i = 0; i < links->rows(); ++i) by_id[links->int64(i, 0)].emplace_back(links->text(i, 1));
+          for (int i = 0, k = 0; i < r->rows(); ++i, ++k)
+            if (out[static_cast<std::size_t>(k)].type == "deployment")
+              out[static_cast<std::size_t>(k)].changes = std::move(by_id[r->int64(i, 0)]);
+        }
+        c.exec("COMMIT");
+        return out;
+      } catch (...) {
+        rollback(c);
+        throw;
+      }
+    });
+  }
+
+  std::optional<StoredEvent> latest_deployment(const std::string& system, const std::string& environment) override {
+    return with_retry([&](Connection& c) -> std::optional<StoredEvent> {
+      const auto r = c.exec(
+          "SELECT identifier, time_created, head_commit, environment FROM events WHERE type = 'deployment' "
+          "AND system = $1 AND environment = $2 AND head_commit IS NOT NULL ORDER BY time_created DESC, id DESC LIMIT 1",
+          {system, environment});
+      if (r->rows() == 0) return std::nullopt;
+      StoredEvent e;
+      e.type = "deployment";
+      e.system = system;
+      e.id = r->text(0, 0);
+      e.time_created = r->optional_int64(0, 1);
+      e.head_commit = r->text(0, 2);
+      e.environment = r->text(0, 3);
+      return e;
+    });
+  }
+
+  MetricFacts metric_facts(Window w, const std::optional<std::string>& system) override {
+    Params params{num(w.from), num(w.to)};
+    std::string only;
+    if (system) {
+      params.push_back(*system);
+      only = " AND system = $3";
+    }
+    return with_retry([&](Connection& c) {
+      MetricFacts f;
+      // One snapshot for the three lists; binary results: no text to parse.
+      c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      try {
+        auto r = c.exec("SELECT system, time_created FROM events WHERE type = 'deployment' AND time_created >= $1 "
+                        "AND time_created < $2" + only,
+                        params, true);
+        for (int i = 0; i < r->rows(); ++i) f.deployments.push_back({f.system_index(r->text(i, 0)), r->bin_int64(i, 1)});
+        Params before{num(w.from)};
+        if (system) before.push_back(*system);
+        r = c.exec("SELECT system, MAX(time_created) FROM events WHERE type = 'deployment' AND time_created < $1" +
+                       (system ? std::string(" AND system = $2") : std::string()) + " GROUP BY system",
+                   before, true);
+        for (int i = 0; i < r->rows(); ++i) f.deployments.push_back({f.system_index(r->text(i, 0)), r->bin_int64(i, 1)});
+        r = c.exec("SELECT system, first_deployed, COALESCE(push_time, commit_time) FROM change_facts "
+                   "WHERE first_deployed >= $1 AND first_deployed < $2" + only,
+                   params, true);
+        f.shipped.reserve(static_cast<std::size_t>(r->rows()));
+        for (int i = 0; i < r->rows(); ++i)
+          f.shipped.push_back({f.system_index(r->text(i, 0)), r->bin_int64(i, 1),
+                               r->null(i, 2) ? kUnknownTime : r->bin_int64(i, 2)});
+        r = c.exec("SELECT system, time_created, COALESCE(time_resolved, time_created) FROM events "
+                   "WHERE type = 'incident' AND time_created >= $1 AND time_created < $2" + only,
+                   params, true);
+        for (int i = 0; i < r->rows(); ++i)
+          f.incidents.push_back({f.system_index(r->text(i, 0)), r->bin_int64(i, 1), r->bin_int64(i, 2)});
+        c.exec("COMMIT");
+      } catch (...) {
+        rollback(c);
+        throw;
+      }
+      return f;
+    });
+  }
+
+ private:
+  static void rollback(Connection& c) {
+    try {
+      if (c.ok()) c.exec("ROLLBACK");
+    } catch (...) {
+    }
+  }
+
+  // Several collectors may start at once: one applies the migrations, the
+  // others wait on the advisory lock and then find nothing to do.
+  static void migrate(Connection& c) {
+    constexpr std::int64_t kLockKey = 0x70756c7365;  // "pulse"
+    c.exec("BEGIN");
+    try {
+      c.exec("SELECT pg_advisory_xact_lock(" + num(kLockKey) + ")");
+      c.exec("CREATE TABLE IF NOT EXISTS pulse_schema (version INTEGER NOT NULL)");
+      const auto r = c.exec("SELECT COALESCE(MAX(version), 0) FROM pulse_schema");
+      const auto version = static_cast<std::size_t>(r->int64(0, 0));
+      constexpr std::size_t known = std::size(kMigrations);
+      if (version > known)
+        throw std::runtime_error("PostgreSQL: the database's schema is version " + std::to_string(version) +
+                                 ", newer than this pulse-collector knows (" + std::to_string(known) +
+                                 "): upgrade pulse-collector");
+      for (std::size_t v = version; v < known; ++v) c.exec_script(kMigrations[v]);
+      if (version < known) {
+        c.exec("DELETE FROM pulse_schema");
+        c.exec("INSERT INTO pulse_schema (version) VALUES (" + std::to_string(known) + ")");
+      }
+      c.exec("COMMIT");
+    } catch (...) {
+      rollback(c);
+      throw;
+    }
+  }
+
+  bool put_one(Connection& c, const Event& e, const std::string& system, std::int64_t now) {
+    if (const auto* ch = std::get_if<Change>(&e)) {
+      const bool push = ch->event_type == "push";
+      const auto r = c.run(push ? "change_push" : "change_commit",
+                           {system, ch->change_id, ch->source, num(ch->time_created), num(now)});
+      if (r->rows() == 0) return false;
+      c.run(push ? "fact_push" : "fact_commit", {system, ch->change_id, num(ch->time_created)});
+      return true;
+    }
+    Params p(10);
+    p[0] = std::string(type_name(e));
+    p[1] = system;
+    p[2] = identifier(e);
+    p[7] = num(now);
+    p[6] = "[]";
+    if (const auto* d = std::get_if<Deployment>(&e)) {
+      p[3] = d->source;
+      p[4] = num(d->time_created);
+      if (!d->head_commit.empty()) {
+        p[8] = d->head_commit;
+        p[9] = d->environment.empty() ? "production" : d->environment;
+      }
+      std::string teams = "[";
+      for (std::size_t i = 0; i < d->teams.size(); ++i) {
+        if (i) teams += ',';
+        append_json_string(teams, d->teams[i]);
+      }
+      p[6] = teams + "]";
+    } else {
+      const auto& inc = std::get<Incident>(e);
+      p[3] = inc.source;
+      p[4] = num(inc.time_created);
+      p[5] = num(inc.time_resolved);
+    }
+    const auto r = c.run("other", p);
+    if (r->rows() == 0) return false;
+    if (const auto* d = std::get_if<Deployment>(&e)) {
+      const std::string row(r->text(0, 0));
+      for (std::size_t i = 0; i < d->changes.size(); ++i) {
+        c.run("link", {row, std::to_string(i), d->changes[i]});
+        c.run("fact_deployed", {system, d->changes[i], num(d->time_created)});
+      }
+    }
+    return true;
+  }
+
+  // Runs `f` on a pooled connection; retries deadlocks and serialization
+  // failures (other collectors writing the same rows) and a lost connection.
+  template <class F>
+  auto with_retry(F f) -> decltype(f(std::declval<Connection&>())) {
+    for (int attempt = 1;; ++attempt) {
+      auto conn = acquire();
+      try {
+        auto result = f(*conn);
+        release(std::move(conn));
+        return result;
+      } catch (const PgError& e) {
+        const bool broken = !conn->ok();
+        if (!broken) release(std::move(conn));
+        else drop();
+        if ((!e.retryable() && !broken) || attempt >= 5) throw;
+      } catch (...) {
+        if (conn->ok()) release(std::move(conn));
+        else drop();
+        throw;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt * attempt));
+    }
+  }
+
+  std::unique_ptr<Connection> acquire() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return !idle_.empty() || total_ < max_; });
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+    ++total_;
+    lock.unlock();
+    try {
+      auto c = std::make_unique<Connection>(uri_);
+      c->prepare_statements();
+      return c;
+    } catch (...) {
+      drop();
+      throw;
+    }
+  }
+  void release(std::unique_ptr<Connection> c) {
+    std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(c));
+    cv_.notify_one();
+  }
+  void drop() {
+    std::lock_guard lock(mutex_);
+    --total_;
+    cv_.notify_one();
+  }
+
+  std::string uri_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  std::size_t total_ = 0;
+  std::size_t max_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_postgres_store(const std::string& uri, std::size_t connections) {
+  return std::make_unique<PgStore>(uri, connections);
+}
+
+}  // namespace pulse::collector

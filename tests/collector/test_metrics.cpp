@@ -1,0 +1,467 @@
+// The DORA metrics: the reference data set (tests/fixtures/metrics, figures
+// worked out by hand in its README) through the real API and store, then
+// each rule on its own.
+#include "../support/support.hpp"
+#include "ingest.hpp"
+#include "metrics.hpp"
+#include "store.hpp"
+#include "timeutil.hpp"
+
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace pulse;
+using namespace pulse::collector;
+namespace json = boost::json;
+
+namespace {
+
+std::int64_t at(const char* rfc3339) { return parse_rfc3339(rfc3339).value(); }
+
+json::value load(const std::string& name) {
+  return json::parse(test::read_file(test::fs::path(PULSE_TEST_SOURCE_DIR) / "tests/fixtures/metrics" / name));
+}
+
+struct StoreFixture {
+  test::TestDatabase database;
+  std::unique_ptr<Store> store = open_store(database.db(), 4);
+  Api api{*store, ApiConfig{{}, true, 1000}, [] { return at("2026-03-10T00:00:00Z"); }};
+
+  ServerResponse get(const std::string& target) {
+    ServerRequest r;
+    r.method = "GET";
+    r.target = target;
+    return api.handle(r);
+  }
+  void post(const std::string& system, const std::string& body) {
+    ServerRequest r;
+    r.method = "POST";
+    r.target = "/v1/ingestion/cli?system=" + system;
+    r.body = body;
+    const auto res = api.handle(r);
+    BOOST_TEST_REQUIRE(res.status == 200, res.body);
+  }
+  void load_reference() {
+    const auto events = load("events.json");
+    for (const auto& e : events.as_array())
+      post(std::string(e.at("system").as_string()), json::serialize(e.at("event")));
+  }
+  json::object metrics(const std::string& query) {
+    const auto res = get("/v1/metrics?" + query);
+    BOOST_TEST_REQUIRE(res.status == 200, res.body);
+    return json::parse(res.body).as_object();
+  }
+};
+
+// Compares one figures object of the API with one of expected.json.
+void check_figures(const json::object& got, const json::object& want, const std::string& where) {
+  BOOST_TEST_CONTEXT(where) {
+    const auto& df = got.at("deployment_frequency").as_object();
+    const auto& lt = got.at("lead_time").as_object();
+    const auto& ttr = got.at("time_to_recover").as_object();
+    const auto& cfr = got.at("change_failure_rate").as_object();
+    const auto& dq = got.at("data_quality").as_object();
+    BOOST_TEST(df.at("deployments") == want.at("deployments"));
+    BOOST_TEST(df.at("days") == want.at("days"));
+    BOOST_TEST(df.at("deployment_days") == want.at("deployment_days"));
+    BOOST_TEST(df.at("level") == want.at("deployment_frequency_level"));
+    if (want.at("deployments").as_int64() == 0) {
+      BOOST_TEST(df.at("per_day").is_null());
+      BOOST_TEST(cfr.at("rate").is_null());
+    } else {
+      BOOST_TEST(df.at("per_day").as_double() ==
+                     static_cast<double>(want.at("deployments").as_int64()) / want.at("days").as_int64(),
+                 boost::test_tools::tolerance(1e-12));
+      BOOST_TEST(cfr.at("rate").as_double() == static_cast<double>(want.at("failed_deployments").as_int64()) /
+                                                   static_cast<double>(want.at("deployments").as_int64()),
+                 boost::test_tools::tolerance(1e-12));
+    }
+    BOOST_TEST(lt.at("median_seconds") == want.at("lead_time_median_seconds"));
+    BOOST_TEST(lt.at("changes") == want.at("lead_time_changes"));
+    BOOST_TEST(lt.at("level") == want.at("lead_time_level"));
+    BOOST_TEST(ttr.at("median_seconds") == want.at("time_to_recover_median_seconds"));
+    BOOST_TEST(ttr.at("mean_seconds") == want.at("time_to_recover_mean_seconds"));
+    BOOST_TEST(ttr.at("incidents") == want.at("incidents"));
+    BOOST_TEST(ttr.at("level") == want.at("time_to_recover_level"));
+    BOOST_TEST(cfr.at("failed_deployments") == want.at("failed_deployments"));
+    BOOST_TEST(cfr.at("level") == want.at("change_failure_level"));
+    BOOST_TEST(dq.at("non_positive_lead_times") == want.at("non_positive_lead_times"));
+    BOOST_TEST(dq.at("changes_without_time") == want.at("changes_without_time"));
+    BOOST_TEST(dq.at("incidents_without_deployment") == want.at("incidents_without_deployment"));
+  }
+}
+
+void check_reference(StoreFixture& f) {
+  const auto expected = load("expected.json").as_object();
+  const auto& q = expected.at("query").as_object();
+  const auto got = f.metrics("from=" + std::string(q.at("from").as_string()) + "&to=" +
+                             std::string(q.at("to").as_string()) + "&bucket=week");
+  BOOST_TEST(got.at("window").at("from") == q.at("from"));
+  BOOST_TEST(got.at("window").at("to") == q.at("to"));
+  check_figures(got.at("overall").as_object(), expected.at("overall").as_object(), "overall");
+  const auto& systems = got.at("systems").as_array();
+  BOOST_TEST_REQUIRE(systems.size() == expected.at("systems").as_object().size());
+  for (const auto& s : systems) {
+    const std::string name(s.at("system").as_string());
+    check_figures(s.as_object(), expected.at("systems").at(name).as_object(), name);
+  }
+  const auto& points = got.at("series").at("points").as_array();
+  const auto& weeks = expected.at("weeks").as_array();
+  BOOST_TEST_REQUIRE(points.size() == weeks.size());
+  for (std::size_t i = 0; i < weeks.size(); ++i) {
+    BOOST_TEST_CONTEXT("week " << i) {
+      const auto& p = points[i].as_object();
+      const auto& w = weeks[i].as_object();
+      BOOST_TEST(p.at("start") == w.at("start"));
+      BOOST_TEST(p.at("end") == w.at("end"));
+      BOOST_TEST(p.at("deployment_frequency").at("deployments") == w.at("deployments"));
+      BOOST_TEST(p.at("lead_time").at("median_seconds") == w.at("lead_time_median_seconds"));
+      BOOST_TEST(p.at("time_to_recover").at("median_seconds") == w.at("time_to_recover_median_seconds"));
+      BOOST_TEST(p.at("change_failure_rate").at("failed_deployments") == w.at("failed_deployments"));
+      BOOST_TEST(!p.at("lead_time").as_object().contains("level"));
+    }
+  }
+}
+
+// Facts for the rule tests: one system unless given.
+struct Facts {
+  MetricFacts f;
+  Facts& deploy(const char* t, const char* system = "s") {
+    f.deployments.push_back({f.system_index(system), at(t)});
+    return *this;
+  }
+  Facts& ship(const char* deployed, std::int64_t change_time, const char* system = "s") {
+    f.shipped.push_back({f.system_index(system), at(deployed), change_time});
+    return *this;
+  }
+  Facts& incident(const char* created, std::int64_t seconds, const char* system = "s") {
+    f.incidents.push_back({f.system_index(system), at(created), at(created) + seconds});
+    return *this;
+  }
+  Figures overall(const char* from, const char* to) const {
+    return compute_metrics(f, {at(from), at(to)}, Bucket::week).overall;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(reference_data_set)
+
+BOOST_FIXTURE_TEST_CASE(matches_the_hand_worked_figures_to_the_second, StoreFixture) {
+  load_reference();
+  check_reference(*this);
+}
+
+BOOST_FIXTURE_TEST_CASE(same_figures_when_every_event_is_sent_twice_and_in_reverse, StoreFixture) {
+  auto events = load("events.json").as_array();
+  std::reverse(events.begin(), events.end());
+  for (int round = 0; round < 2; ++round)
+    for (const auto& e : events) post(std::string(e.at("system").as_string()), json::serialize(e.at("event")));
+  check_reference(*this);
+}
+
+BOOST_FIXTURE_TEST_CASE(one_system_and_other_buckets, StoreFixture) {
+  load_reference();
+  const auto web = metrics("system=web&from=2026-01-01&to=2026-02-28&bucket=month");
+  BOOST_TEST(web.at("system") == "web");
+  BOOST_TEST(web.at("systems").as_array().size() == 1u);
+  BOOST_TEST(web.at("overall").at("lead_time").at("median_seconds") == 2700);
+  const auto& months = web.at("series").at("points").as_array();
+  BOOST_TEST_REQUIRE(months.size() == 2u);
+  BOOST_TEST(months[0].at("deployment_frequency").at("deployments") == 3);
+  BOOST_TEST(months[1].at("deployment_frequency").at("deployments") == 1);
+  BOOST_TEST(months[1].at("end") == "2026-03-01T00:00:00Z");  // a date as `to` includes that day
+
+  const auto days = metrics("from=2026-01-10&to=2026-01-10&bucket=day");
+  BOOST_TEST(days.at("series").at("points").as_array().size() == 1u);
+  BOOST_TEST(days.at("overall").at("deployment_frequency").at("deployments") == 2);
+  BOOST_TEST(days.at("overall").at("deployment_frequency").at("level") == "elite");
+
+  // Default window: the 90 days before now (2026-03-10).
+  const auto def = metrics("");
+  BOOST_TEST(def.at("window").at("from") == "2025-12-10T00:00:00Z");
+  BOOST_TEST(def.at("window").at("to") == "2026-03-10T00:00:00Z");
+  BOOST_TEST(def.at("overall").at("deployment_frequency").at("deployments") == 10);  // with A0 and B1
+}
+
+BOOST_FIXTURE_TEST_CASE(empty_window_is_no_data_not_zero, StoreFixture) {
+  load_reference();
+  const auto got = metrics("from=2024-01-01&to=2024-02-01");
+  const auto& o = got.at("overall").as_object();
+  BOOST_TEST(o.at("deployment_frequency").at("per_day").is_null());
+  BOOST_TEST(o.at("deployment_frequency").at("level").is_null());
+  BOOST_TEST(o.at("lead_time").at("median_seconds").is_null());
+  BOOST_TEST(o.at("time_to_recover").at("median_seconds").is_null());
+  BOOST_TEST(o.at("time_to_recover").at("mean_seconds").is_null());
+  BOOST_TEST(o.at("change_failure_rate").at("rate").is_null());
+  BOOST_TEST(got.at("systems").as_array().empty());
+  BOOST_TEST(got.at("series").at("points").as_array().size() == 5u);
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_queries_get_a_reason, StoreFixture) {
+  BOOST_TEST(get("/v1/metrics?from=yesterday").body.find("from:") != std::string::npos);
+  BOOST_TEST(get("/v1/metrics?to=2026-13-01").status == 400);
+  BOOST_TEST(get("/v1/metrics?from=2026-02-01&to=2026-01-01").body.find("before") != std::string::npos);
+  BOOST_TEST(get("/v1/metrics?from=2000-01-01&to=2026-01-01").status == 400);
+  BOOST_TEST(get("/v1/metrics?bucket=hour").body.find("bucket") != std::string::npos);
+  BOOST_TEST(get("/v1/metrics?system=" + std::string(300, 'x')).status == 400);
+  ServerRequest post;
+  post.method = "POST";
+  post.target = "/v1/metrics";
+  BOOST_TEST(api.handle(post).status == 405);
+}
+
+BOOST_AUTO_TEST_CASE(needs_a_key_like_every_read) {
+  test::TestDatabase database;
+  auto store = open_store(database.db(), 1);
+  Api api{*store, ApiConfig{{"secret"}, false, 1000}, [] { return at("2026-03-10T00:00:00Z"); }};
+  ServerRequest r;
+  r.method = "GET";
+  r.target = "/v1/metrics";
+  BOOST_TEST(api.handle(r).status == 401);
+  r.headers.push_back({"Authorization", "Bearer secret"});
+  BOOST_TEST(api.handle(r).status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(store_rules)
+
+BOOST_FIXTURE_TEST_CASE(a_change_counts_at_its_first_deployment_whatever_the_arrival_order, StoreFixture) {
+  // The later deployment arrives first, the change last.
+  post("s", R"({"source":"cli","deploy_id":"late","time_created":"2026-01-20T00:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
+  post("s", R"({"source":"cli","deploy_id":"early","time_created":"2026-01-10T00:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
+  post("s", R"({"source":"cli","change_id":"x","time_created":"2026-01-09T00:00:00Z","event_type":"commit","$type":"change"})");
+  const auto m = metrics("from=2026-01-01&to=2026-01-31");
+  BOOST_TEST(m.at("overall").at("lead_time").at("median_seconds") == 86400);
+  BOOST_TEST(m.at("overall").at("lead_time").at("changes") == 1);
+  // Only the late deployment in the window: the change is not counted again.
+  const auto late = metrics("from=2026-01-15&to=2026-01-31");
+  BOOST_TEST(late.at("overall").at("lead_time").at("changes") == 0);
+  BOOST_TEST(late.at("overall").at("lead_time").at("median_seconds").is_null());
+}
+
+BOOST_FIXTURE_TEST_CASE(push_time_wins_over_commit_time_and_the_first_push_wins, StoreFixture) {
+  post("s", R"({"source":"cli","deploy_id":"d","time_created":"2026-01-10T12:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
+  post("s", R"({"source":"cli","change_id":"x","time_created":"2026-01-01T00:00:00Z","event_type":"commit","$type":"change"})");
+  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("lead_time").at("median_seconds") == 9 * 86400 + 43200);
+  post("s", R"({"source":"git","change_id":"x","time_created":"2026-01-10T11:00:00Z","event_type":"push","$type":"change"})");
+  post("s", R"({"source":"git","change_id":"x","time_created":"2026-01-10T10:00:00Z","event_type":"push","$type":"change"})");
+  post("s", R"({"source":"git","change_id":"x","time_created":"2026-01-10T11:30:00Z","event_type":"push","$type":"change"})");
+  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("lead_time").at("median_seconds") == 7200);
+}
+
+BOOST_FIXTURE_TEST_CASE(changes_of_another_system_do_not_match, StoreFixture) {
+  post("a", R"({"source":"cli","change_id":"x","time_created":"2026-01-09T00:00:00Z","event_type":"commit","$type":"change"})");
+  post("b", R"({"source":"cli","deploy_id":"d","time_created":"2026-01-10T00:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
+  const auto m = metrics("from=2026-01-01&to=2026-01-31");
+  BOOST_TEST(m.at("overall").at("lead_time").at("changes") == 0);
+  BOOST_TEST(m.at("overall").at("data_quality").at("changes_without_time") == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(store_reopens_with_its_data, StoreFixture) {
+  load_reference();
+  store.reset();
+  store = open_store(database.db(), 2);
+  Api again{*store, ApiConfig{{}, true, 1000}, [] { return at("2026-03-10T00:00:00Z"); }};
+  ServerRequest r;
+  r.method = "GET";
+  r.target = "/v1/metrics?from=2026-01-01&to=2026-02-28";
+  const auto body = json::parse(again.handle(r).body);
+  BOOST_TEST(body.at("overall").at("lead_time").at("median_seconds") == 3600);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rules)
+
+BOOST_AUTO_TEST_CASE(lead_time_median_even_and_odd_and_non_positive_left_out) {
+  Facts f;
+  f.deploy("2026-01-10T00:00:00Z")
+      .ship("2026-01-10T00:00:00Z", at("2026-01-09T23:00:00Z"))   // 3600
+      .ship("2026-01-10T00:00:00Z", at("2026-01-09T22:00:00Z"))   // 7200
+      .ship("2026-01-10T00:00:00Z", at("2026-01-10T00:00:00Z"))   // 0: left out
+      .ship("2026-01-10T00:00:00Z", at("2026-01-10T00:00:05Z"))   // -5: left out
+      .ship("2026-01-10T00:00:00Z", kUnknownTime);                 // no time
+  auto o = f.overall("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+  BOOST_TEST(*o.lead_time_median == 5400);  // (3600 + 7200) / 2
+  BOOST_TEST(o.lead_time_changes == 2u);
+  BOOST_TEST(o.non_positive_lead_times == 2u);
+  BOOST_TEST(o.changes_without_time == 1u);
+  BOOST_TEST(level_name(*o.lead_time_level) == "high");
+  f.ship("2026-01-10T00:00:00Z", at("2026-01-09T23:59:59Z"));  // 1
+  o = f.overall("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+  BOOST_TEST(*o.lead_time_median == 3600);
+  // Even count with an odd sum: rounded down.
+  f.ship("2026-01-10T00:00:00Z", at("2026-01-09T23:59:58Z"));  // 2
+  o = f.overall("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+  BOOST_TEST(*o.lead_time_median == 1801);  // (2 + 3600) / 2
+}
+
+BOOST_AUTO_TEST_CASE(lead_time_levels_at_their_boundaries) {
+  auto level = [](std::int64_t lead) {
+    Facts f;
+    f.deploy("2026-06-01T00:00:00Z").ship("2026-06-01T00:00:00Z", at("2026-06-01T00:00:00Z") - lead);
+    return std::string(level_name(*f.overall("2026-05-01T00:00:00Z", "2026-07-01T00:00:00Z").lead_time_level));
+  };
+  BOOST_TEST(level(3599) == "elite");
+  BOOST_TEST(level(3600) == "high");
+  BOOST_TEST(level(7 * 86400 - 1) == "high");
+  BOOST_TEST(level(7 * 86400) == "medium");
+  BOOST_TEST(level(183 * 86400 - 1) == "medium");
+  BOOST_TEST(level(183 * 86400) == "low");
+}
+
+BOOST_AUTO_TEST_CASE(recovery_median_mean_and_levels) {
+  auto figures = [](std::vector<std::int64_t> durations) {
+    Facts f;
+    for (auto d : durations) f.incident("2026-01-10T00:00:00Z", d);
+    return f.overall("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+  };
+  auto o = figures({60, 120, 3600});
+  BOOST_TEST(*o.recovery_median == 120);
+  BOOST_TEST(*o.recovery_mean == 1260);
+  BOOST_TEST(level_name(*o.recovery_level) == "elite");
+  BOOST_TEST(o.incidents_without_deployment == 3u);
+  BOOST_TEST(!o.change_failure_rate);  // no deployments: no data
+  BOOST_TEST(level_name(*figures({3600}).recovery_level) == "high");
+  BOOST_TEST(level_name(*figures({86399}).recovery_level) == "high");
+  BOOST_TEST(level_name(*figures({86400}).recovery_level) == "medium");
+  BOOST_TEST(level_name(*figures({7 * 86400}).recovery_level) == "low");
+  BOOST_TEST(*figures({1, 2}).recovery_mean == 1);  // rounded down
+}
+
+BOOST_AUTO_TEST_CASE(incident_belongs_to_the_last_deployment_strictly_before_it_in_its_system) {
+  Facts f;
+  f.deploy("2026-01-10T00:00:00Z", "a")
+      .deploy("2026-01-12T00:00:00Z", "a")
+      .deploy("2026-01-11T00:00:00Z", "b")
+      .incident("2026-01-12T00:00:00Z", 60, "a")   // same second as a's second: belongs to a's first
+      .incident("2026-01-11T12:00:00Z", 60, "a");  // a's first again (b's deployment is another system)
+  auto r = compute_metrics(f.f, {at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")}, Bucket::week);
+  BOOST_TEST(r.overall.failed_deployments == 1u);
+  BOOST_TEST(r.overall.deployments == 3u);
+  BOOST_TEST(r.systems.size() == 2u);
+  BOOST_TEST(r.systems[0].second.failed_deployments == 1u);  // a
+  BOOST_TEST(r.systems[1].second.failed_deployments == 0u);  // b
+}
+
+BOOST_AUTO_TEST_CASE(incident_after_the_window_end_is_not_looked_at) {
+  Facts f;
+  f.deploy("2026-01-30T00:00:00Z").incident("2026-02-01T00:00:00Z", 60);
+  auto o = f.overall("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+  BOOST_TEST(o.failed_deployments == 0u);
+  BOOST_TEST(o.incidents == 0u);
+  BOOST_TEST(*o.change_failure_rate == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(incident_after_a_deployment_before_the_window) {
+  Facts f;
+  f.deploy("2025-12-20T00:00:00Z").deploy("2026-01-20T00:00:00Z").incident("2026-01-05T00:00:00Z", 60);
+  auto o = f.overall("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+  BOOST_TEST(o.deployments == 1u);
+  BOOST_TEST(o.failed_deployments == 0u);            // the failed one is outside the window
+  BOOST_TEST(o.incidents_without_deployment == 0u);  // but it had one
+  BOOST_TEST(o.incidents == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(change_failure_rate_levels_at_their_boundaries) {
+  auto level = [](int deployments, int failed) {
+    Facts f;
+    for (int i = 0; i < deployments; ++i) {
+      const std::int64_t t = at("2026-01-01T00:00:00Z") + i * 3600;
+      f.f.deployments.push_back({f.f.system_index("s"), t});
+      if (i < failed) f.f.incidents.push_back({0, t + 60, t + 120});
+    }
+    return std::string(level_name(*f.overall("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z").failure_level));
+  };
+  BOOST_TEST(level(20, 0) == "elite");
+  BOOST_TEST(level(20, 3) == "elite");  // 15%
+  BOOST_TEST(level(20, 4) == "high");   // 20%
+  BOOST_TEST(level(20, 6) == "high");   // 30%
+  BOOST_TEST(level(20, 7) == "low");    // 35%
+}
+
+BOOST_AUTO_TEST_CASE(deployment_frequency_levels) {
+  // A 10-day window within one month and one half-year.
+  auto level = [](std::vector<const char*> times, const char* from, const char* to) {
+    Facts f;
+    for (auto t : times) f.deploy(t);
+    return std::string(level_name(*f.overall(from, to).frequency_level));
+  };
+  BOOST_TEST(level({"2026-01-01T01:00:00Z", "2026-01-02T01:00:00Z", "2026-01-03T01:00:00Z", "2026-01-04T01:00:00Z",
+                    "2026-01-05T01:00:00Z", "2026-01-06T01:00:00Z"},
+                   "2026-01-01T00:00:00Z", "2026-01-11T00:00:00Z") == "elite");  // 6 of 10 days
+  BOOST_TEST(level({"2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z", "2026-01-02T01:00:00Z", "2026-01-03T01:00:00Z",
+                    "2026-01-04T01:00:00Z", "2026-01-05T01:00:00Z"},
+                   "2026-01-01T00:00:00Z", "2026-01-11T00:00:00Z") == "high");  // 5 of 10 days: not more than half
+  // Four months, deployments in three: High. In two: Medium (one half-year).
+  BOOST_TEST(level({"2026-01-05T00:00:00Z", "2026-02-05T00:00:00Z", "2026-03-05T00:00:00Z"}, "2026-01-01T00:00:00Z",
+                   "2026-05-01T00:00:00Z") == "high");
+  BOOST_TEST(level({"2026-01-05T00:00:00Z", "2026-02-05T00:00:00Z"}, "2026-01-01T00:00:00Z", "2026-05-01T00:00:00Z") ==
+             "medium");
+  // A year: two half-years, deployments in one: Low.
+  BOOST_TEST(level({"2026-01-05T00:00:00Z"}, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z") == "low");
+  // Days overlapping the window count whole: 12:00 to 12:00 spans two days.
+  Facts f;
+  f.deploy("2026-01-01T13:00:00Z");
+  const auto o = f.overall("2026-01-01T12:00:00Z", "2026-01-02T12:00:00Z");
+  BOOST_TEST(o.days == 2u);
+  BOOST_TEST(*o.deployments_per_day == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(window_is_half_open) {
+  Facts f;
+  f.deploy("2026-01-01T00:00:00Z").deploy("2026-02-01T00:00:00Z");
+  BOOST_TEST(f.overall("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z").deployments == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(buckets_are_utc_days_iso_weeks_and_months_clipped_to_the_window) {
+  const Window w{at("2026-01-01T06:00:00Z"), at("2026-03-01T00:00:00Z")};
+  BOOST_TEST(bucket_count(w, Bucket::day) == 59u);
+  BOOST_TEST(bucket_count(w, Bucket::week) == 9u);
+  BOOST_TEST(bucket_count(w, Bucket::month) == 2u);
+  Facts f;
+  f.deploy("2026-01-04T23:59:59Z").deploy("2026-01-05T00:00:00Z");
+  const auto r = compute_metrics(f.f, w, Bucket::week);
+  BOOST_TEST(format_rfc3339(r.series[0].start) == "2026-01-01T06:00:00Z");
+  BOOST_TEST(format_rfc3339(r.series[0].end) == "2026-01-05T00:00:00Z");  // a Monday
+  BOOST_TEST(r.series[0].figures.deployments == 1u);
+  BOOST_TEST(r.series[1].figures.deployments == 1u);
+  BOOST_TEST(!r.series[0].figures.frequency_level);
+  const auto months = compute_metrics(f.f, {at("2024-01-15T00:00:00Z"), at("2024-03-15T00:00:00Z")}, Bucket::month);
+  BOOST_TEST_REQUIRE(months.series.size() == 3u);
+  BOOST_TEST(format_rfc3339(months.series[1].start) == "2024-02-01T00:00:00Z");
+  BOOST_TEST(format_rfc3339(months.series[1].end) == "2024-03-01T00:00:00Z");  // leap year
+}
+
+BOOST_AUTO_TEST_CASE(window_parsing) {
+  std::string why;
+  const auto now = at("2026-03-10T12:00:00Z");
+  auto w = parse_window("", "", now, why);
+  BOOST_TEST(w->to == now);
+  BOOST_TEST(w->from == now - 90 * 86400);
+  w = parse_window("2026-01-01", "2026-01-31", now, why);
+  BOOST_TEST(format_rfc3339(w->to) == "2026-02-01T00:00:00Z");
+  w = parse_window("2026-01-01T05:00:00+02:00", "2026-01-02T00:00:00Z", now, why);
+  BOOST_TEST(format_rfc3339(w->from) == "2026-01-01T03:00:00Z");
+  BOOST_TEST(!parse_window("2026-01-02", "2026-01-01T00:00:00Z", now, why));
+  BOOST_TEST(why == "from: must be before to");
+  BOOST_TEST(!parse_window("1/1/2026", "", now, why));
+  BOOST_TEST(why.starts_with("from:"));
+}
+
+BOOST_AUTO_TEST_CASE(table_names_no_data_and_levels) {
+  Facts f;
+  f.deploy("2026-01-10T00:00:00Z", "api").ship("2026-01-10T00:00:00Z", at("2026-01-09T23:00:00Z"), "api");
+  f.incident("2026-01-20T00:00:00Z", 7200, "batch");
+  const auto text = metrics_table(compute_metrics(f.f, {at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")}, Bucket::week));
+  BOOST_TEST(text.find("api") != std::string::npos);
+  BOOST_TEST(text.find("1h 00m high") != std::string::npos);
+  BOOST_TEST(text.find("no data") != std::string::npos);
+  BOOST_TEST(text.find("(all systems)") != std::string::npos);
+  BOOST_TEST(human_duration(59) == "59s");
+  BOOST_TEST(human_duration(90061) == "1d 01h");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
