@@ -1,5 +1,7 @@
 #include "ingest.hpp"
 
+#include "dashboard.hpp"
+
 #include "ingestion.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
@@ -224,6 +226,10 @@ ServerResponse Api::handle(const ServerRequest& request) {
   if (!target) return error(400, "malformed request target");
   const std::string& path = target->path;
   if (path == "/healthz") return reply(200, R"({"status":"ok"})");
+  // The dashboard's files hold no data (the page reads the API with the
+  // user's key), so they are served to anyone.
+  if (request.method == "GET" || request.method == "HEAD")
+    if (auto file = dashboard_file(path)) return std::move(*file);
 
   if (path == "/v1/deployments/latest") {
     if (request.method != "GET") return error(405, "method not allowed");

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything with the `ci` preset
-# (-Werror), and runs every test (unit and integration) with CTest.
+# (-Werror), starts PostgreSQL for the collector's tests on that store, and
+# runs every test (unit and integration, both stores, the browser test)
+# with CTest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh ci
+if [[ -z "${PULSE_TEST_POSTGRES:-}" ]]; then
+  PULSE_TEST_POSTGRES=$(scripts/test-services.sh)
+  export PULSE_TEST_POSTGRES
+fi
 ctest --preset ci

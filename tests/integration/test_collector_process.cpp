@@ -32,8 +32,8 @@ std::string change_body(const std::string& id) {
 BOOST_AUTO_TEST_SUITE(collector_process)
 
 BOOST_AUTO_TEST_CASE(kill9_right_after_2xx_loses_nothing) {
-  TempDir dir;
-  const std::string db = dir.str("c.db");
+  TestDatabase database;
+  const std::string db = database.db();
   {
     CollectorProcess collector({}, db);
     auto client = client_for(collector);
@@ -105,6 +105,45 @@ BOOST_AUTO_TEST_CASE(many_concurrent_clients) {
   BOOST_TEST(ok == 400);
   const auto listed = collector_cmd({"events", "--db", collector.db(), "--limit", "1000", "--format", "json"});
   BOOST_TEST(count_of(listed.out, "\"type\":\"change\"") == 400u);
+}
+
+BOOST_AUTO_TEST_CASE(several_collectors_on_one_database) {
+  // Three collectors write overlapping events at once: every event is
+  // stored once, each deployment's changes are all there, and the metrics
+  // (read from whichever collector) agree.
+  TestDatabase database;
+  std::vector<std::unique_ptr<CollectorProcess>> collectors;
+  for (int i = 0; i < 3; ++i) collectors.push_back(std::make_unique<CollectorProcess>(std::vector<std::string>{}, database.db()));
+  std::atomic<int> ok{0}, stored{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t)
+    threads.emplace_back([&, t] {
+      auto client = client_for(*collectors[static_cast<std::size_t>(t % 3)]);
+      for (int i = 0; i < 60; ++i) {
+        // Every id is sent by two threads through two different collectors.
+        const std::string id = std::to_string(t / 2) + "-" + std::to_string(i);
+        Deployment d{"cli", "d" + id, 1767225600 + i * 60, {"x" + id, "y" + id}, {}, "", ""};
+        std::string batch = "[" + encode_body(Change{"cli", "x" + id, 1767225600 + i * 60 - 3600, "commit"}) + "," +
+                            encode_body(Change{"cli", "y" + id, 1767225600 + i * 60 - 7200, "commit"}) + "," +
+                            encode_body(d) + "]";
+        const auto r = post(client, "/v1/ingestion/cli/batch?system=s", batch);
+        if (r.status == 200) ++ok;
+        const auto p = r.body.find("\"stored\":");
+        if (p != std::string::npos) stored += std::stoi(r.body.substr(p + 9));
+      }
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(ok == 360);
+  BOOST_TEST(stored == 540);  // 180 ids x 3 events, each stored exactly once
+  const auto listed = collector_cmd({"events", "--db", database.db(), "--limit", "10000", "--format", "json"});
+  BOOST_TEST(count_of(listed.out, "\"type\":\"change\"") == 360u);
+  BOOST_TEST(count_of(listed.out, "\"type\":\"deployment\"") == 180u);
+  const auto metrics = collector_cmd({"metrics", "--db", database.db(), "--from", "2026-01-01", "--to", "2026-01-01",
+                                      "--format", "json"});
+  BOOST_TEST(metrics.exit_code == 0, metrics.err);
+  BOOST_TEST(metrics.out.find("\"lead_time\":{\"median_seconds\":5400,\"changes\":360") != std::string::npos,
+             metrics.out);
+  BOOST_TEST(metrics.out.find("\"deployments\":180") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(graceful_shutdown_on_sigterm_and_sigint) {

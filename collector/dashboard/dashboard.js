@@ -1,0 +1,207 @@
+// The collector's dashboard: reads GET /v1/metrics and GET /v1/events from
+// the same origin, draws four tiles, four trend charts (Chart.js, served by
+// the collector itself) and the recent events. No outside requests.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const LEVELS = { elite: "Elite", high: "High", medium: "Medium", low: "Low" };
+const charts = {};
+let knownSystems = [];
+
+function duration(s) {
+  if (s === null || s === undefined) return "no data";
+  const pad = (n) => String(n).padStart(2, "0");
+  if (s < 60) return s + "s";
+  if (s < 3600) return Math.floor(s / 60) + "m " + pad(s % 60) + "s";
+  if (s < 86400) return Math.floor(s / 3600) + "h " + pad(Math.floor((s % 3600) / 60)) + "m";
+  return Math.floor(s / 86400) + "d " + pad(Math.floor((s % 86400) / 3600)) + "h";
+}
+
+function percent(rate) {
+  return rate === null ? "no data" : (Math.round(rate * 1000) / 10).toFixed(1) + "%";
+}
+
+function perDay(v) {
+  if (v === null) return "no data";
+  if (v >= 1) return v.toFixed(2) + " / day";
+  if (v * 7 >= 1) return (v * 7).toFixed(2) + " / week";
+  return (v * 30).toFixed(2) + " / month";
+}
+
+function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+
+function utc(t) { return t ? t.replace("T", " ").replace("Z", "") : "–"; }
+
+function headers() {
+  const key = sessionStorage.getItem("pulse-api-key");
+  return key ? { Authorization: "Bearer " + key } : {};
+}
+
+async function getJson(path) {
+  const res = await fetch(path, { headers: headers(), cache: "no-store" });
+  if (res.status === 401) {
+    $("key-form").hidden = false;
+    throw new Error("This collector needs an API key.");
+  }
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.error || res.status + " " + res.statusText);
+  return body;
+}
+
+function query() {
+  const p = new URLSearchParams();
+  for (const id of ["system", "from", "to", "bucket"]) if ($(id).value) p.set(id, $(id).value);
+  return p;
+}
+
+function setTile(name, value, level, detail) {
+  $(name + "-value").textContent = value;
+  const l = $(name + "-level");
+  l.textContent = level ? LEVELS[level] : "";
+  l.className = "level" + (level ? " " + level : "");
+  $(name + "-detail").textContent = detail;
+}
+
+function showFigures(f) {
+  const df = f.deployment_frequency, lt = f.lead_time, ttr = f.time_to_recover, cfr = f.change_failure_rate;
+  setTile("frequency", perDay(df.per_day), df.level,
+    plural(df.deployments, "deployment") + " on " + df.deployment_days + " of " + plural(df.days, "day"));
+  setTile("lead", duration(lt.median_seconds), lt.level, "median of " + plural(lt.changes, "change"));
+  setTile("recovery", duration(ttr.median_seconds), ttr.level,
+    "median of " + plural(ttr.incidents, "incident") + (ttr.mean_seconds === null ? "" : ", mean " + duration(ttr.mean_seconds)));
+  setTile("failure", percent(cfr.rate), cfr.level,
+    cfr.failed_deployments + " of " + plural(cfr.deployments, "deployment") + " followed by an incident");
+  const q = f.data_quality, notes = [];
+  if (q.non_positive_lead_times) notes.push(plural(q.non_positive_lead_times, "change") + " with a lead time of zero or below (left out)");
+  if (q.changes_without_time) notes.push(plural(q.changes_without_time, "shipped change") + " with no known time");
+  if (q.incidents_without_deployment) notes.push(plural(q.incidents_without_deployment, "incident") + " with no earlier deployment");
+  $("quality").textContent = notes.length ? "Data quality: " + notes.join("; ") + "." : "";
+}
+
+function cell(row, text, cls) {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+function showSystems(systems) {
+  const body = $("systems").tBodies[0];
+  body.replaceChildren();
+  for (const s of systems) {
+    const r = body.insertRow();
+    r.dataset.system = s.system;
+    const lvl = (x) => (x.level ? " (" + LEVELS[x.level] + ")" : "");
+    cell(r, s.system);
+    cell(r, perDay(s.deployment_frequency.per_day) + lvl(s.deployment_frequency));
+    cell(r, duration(s.lead_time.median_seconds) + lvl(s.lead_time));
+    cell(r, duration(s.time_to_recover.median_seconds) + lvl(s.time_to_recover));
+    cell(r, percent(s.change_failure_rate.rate) + lvl(s.change_failure_rate));
+  }
+}
+
+function drawChart(id, type, labels, data, color) {
+  if (typeof Chart === "undefined") return;
+  if (charts[id]) charts[id].destroy();
+  charts[id] = new Chart($(id), {
+    type,
+    data: { labels, datasets: [{ data, borderColor: color, backgroundColor: color, spanGaps: true, tension: 0 }] },
+    options: {
+      animation: false, responsive: true, maintainAspectRatio: false,
+      plugins: { legend: { display: false } },
+      scales: { y: { beginAtZero: true } },
+    },
+  });
+}
+
+function showSeries(points) {
+  const labels = points.map((p) => p.start.slice(0, 10));
+  const hours = (s) => (s === null ? null : Math.round((s / 3600) * 100) / 100);
+  drawChart("chart-frequency", "bar", labels, points.map((p) => p.deployment_frequency.deployments), "#1a73e8");
+  drawChart("chart-lead", "line", labels, points.map((p) => hours(p.lead_time.median_seconds)), "#137333");
+  drawChart("chart-recovery", "line", labels, points.map((p) => hours(p.time_to_recover.median_seconds)), "#b06000");
+  drawChart("chart-failure", "line", labels,
+    points.map((p) => (p.change_failure_rate.rate === null ? null : Math.round(p.change_failure_rate.rate * 1000) / 10)), "#c5221f");
+}
+
+async function showEvents(system) {
+  const only = system ? "&system=" + encodeURIComponent(system) : "";
+  const [deps, incs] = await Promise.all([
+    getJson("/v1/events?type=deployment&limit=20" + only),
+    getJson("/v1/events?type=incident&limit=20" + only),
+  ]);
+  const db = $("deployments").tBodies[0];
+  db.replaceChildren();
+  for (const d of deps.events) {
+    const r = db.insertRow();
+    cell(r, utc(d.time_created));
+    cell(r, d.system);
+    cell(r, d.id);
+    const shown = d.changes.slice(0, 5).map((c) => c.slice(0, 12)).join(" ");
+    const more = d.changes.length > 5 ? " +" + (d.changes.length - 5) : "";
+    const td = cell(r, d.changes.length + " ");
+    const code = document.createElement("code");
+    code.textContent = shown + more;
+    td.append(code);
+  }
+  const ib = $("incidents").tBodies[0];
+  ib.replaceChildren();
+  for (const i of incs.events) {
+    const r = ib.insertRow();
+    cell(r, utc(i.time_created));
+    cell(r, i.system);
+    cell(r, i.id);
+    const secs = i.time_resolved ? (Date.parse(i.time_resolved) - Date.parse(i.time_created)) / 1000 : null;
+    cell(r, secs === null ? "open" : duration(secs));
+  }
+}
+
+function fillSystems(systems, selected) {
+  for (const s of systems) if (!knownSystems.includes(s)) knownSystems.push(s);
+  knownSystems.sort();
+  const sel = $("system");
+  sel.replaceChildren(new Option("All systems", ""));
+  for (const s of knownSystems) sel.add(new Option(s, s, s === selected, s === selected));
+}
+
+async function load() {
+  const status = $("status");
+  status.className = "";
+  status.textContent = "Loading…";
+  const p = query();
+  history.replaceState(null, "", p.toString() ? "?" + p : location.pathname);
+  try {
+    const m = await getJson("/v1/metrics?" + p);
+    $("key-form").hidden = true;
+    const toDate = new Date(Date.parse(m.window.to) - 1000).toISOString().slice(0, 10);
+    if (!$("from").value) $("from").value = m.window.from.slice(0, 10);
+    if (!$("to").value) $("to").value = toDate;
+    $("window").textContent = (m.system ? m.system + ", " : "All systems, ") + utc(m.window.from) + " to " + utc(m.window.to) + " UTC";
+    fillSystems(m.systems.map((s) => s.system), m.system || "");
+    showFigures(m.overall);
+    showSystems(m.systems);
+    showSeries(m.series.points);
+    await showEvents(m.system);
+    status.textContent = "";
+    document.body.dataset.loaded = "true";
+  } catch (e) {
+    status.className = "error";
+    status.textContent = "Could not load the metrics: " + e.message;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const p = new URLSearchParams(location.search);
+  for (const id of ["from", "to", "bucket"]) if (p.get(id)) $(id).value = p.get(id);
+  if (p.get("system")) fillSystems([p.get("system")], p.get("system"));
+  $("filters").addEventListener("submit", (e) => { e.preventDefault(); load(); });
+  $("system").addEventListener("change", load);
+  $("bucket").addEventListener("change", load);
+  $("key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    sessionStorage.setItem("pulse-api-key", $("key").value);
+    $("key").value = "";
+    load();
+  });
+  load();
+});

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# What the tests need beyond the build: Chromium for the dashboard's browser
+# test, and a running PostgreSQL with a role that may create databases (each
+# test makes its own and drops it). Installs what is missing from Debian's
+# packages, starts the local cluster, and prints the URI to give the tests
+# as PULSE_TEST_POSTGRES. The role only listens on loopback.
+set -euo pipefail
+if [[ $(id -u) -ne 0 ]]; then sudo=sudo; else sudo=; fi
+
+missing=()
+for p in postgresql chromium; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "test-services: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian's packaging creates one cluster (e.g. 15/main); start it if it is down.
+read -r version cluster port status _ < <(pg_lsclusters --no-header | head -1)
+if [[ "$status" != online* ]]; then
+  echo "test-services: starting PostgreSQL $version/$cluster" >&2
+  $sudo pg_ctlcluster "$version" "$cluster" start >&2
+fi
+for _ in $(seq 1 50); do
+  pg_isready -q -h 127.0.0.1 -p "$port" && break
+  sleep 0.2
+done
+
+role=pulse_test
+password=pulse_test
+if [[ $(id -u) -eq 0 ]]; then as_postgres=(runuser -u postgres --); else as_postgres=(sudo -u postgres); fi
+"${as_postgres[@]}" psql -q -p "$port" -v ON_ERROR_STOP=1 >&2 <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') THEN
+    CREATE ROLE $role LOGIN CREATEDB PASSWORD '$password';
+  END IF;
+END \$\$;
+SQL
+echo "postgresql://$role:$password@127.0.0.1:$port/postgres"

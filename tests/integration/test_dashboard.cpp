@@ -1,0 +1,149 @@
+// The dashboard in a real browser: headless Chromium (Debian's chromium)
+// loads it from a collector holding the reference data set; the figures it
+// shows must be the hand-worked ones. A screenshot is saved beside the test
+// (dashboard-sqlite.png or dashboard-postgresql.png in the build's tests/).
+#include "cli_helpers.hpp"
+
+#include "http_client.hpp"
+
+#include <boost/json.hpp>
+
+#include <regex>
+
+using namespace pulse;
+using namespace pulse::test;
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kChromium = "/usr/bin/chromium";
+
+std::vector<std::string> chromium_args(const TempDir& profile) {
+  // As root Chromium needs --no-sandbox; the rest keeps it off the network
+  // (this machine has none) and quiet.
+  return {kChromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+          "--disable-dev-shm-usage", "--user-data-dir=" + profile.str("profile"), "--window-size=1400,1700",
+          "--virtual-time-budget=15000"};
+}
+
+void load_reference(const CollectorProcess& collector) {
+  std::string why;
+  HttpClient client(*parse_origin(collector.url(), why), ClientOptions{});
+  const auto events = json::parse(read_file(fs::path(PULSE_TEST_SOURCE_DIR) / "tests/fixtures/metrics/events.json"));
+  for (const auto& e : events.as_array()) {
+    const auto r = client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=" + std::string(e.at("system").as_string()),
+                                           {{"Content-Type", "application/json"}}, json::serialize(e.at("event"))});
+    BOOST_REQUIRE(std::holds_alternative<HttpResponse>(r));
+    BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(r).status, 200);
+  }
+}
+
+// The text inside the element with this id (no nested elements expected).
+std::string text_of(const std::string& dom, const std::string& id) {
+  const std::regex re("id=\"" + id + "\"[^>]*>([^<]*)<");
+  std::smatch m;
+  return std::regex_search(dom, m, re) ? m[1].str() : "<no element #" + id + ">";
+}
+
+std::string class_of(const std::string& dom, const std::string& id) {
+  const std::regex re("id=\"" + id + "\"[^>]*class=\"([^\"]*)\"|class=\"([^\"]*)\"[^>]*id=\"" + id + "\"");
+  std::smatch m;
+  if (!std::regex_search(dom, m, re)) return "<no element #" + id + ">";
+  return m[1].matched ? m[1].str() : m[2].str();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(dashboard)
+
+BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
+  BOOST_REQUIRE_MESSAGE(fs::exists(kChromium), "Chromium is not installed: apt-get install chromium (scripts/test.sh does)");
+  CollectorProcess collector;
+  load_reference(collector);
+  const std::string page = collector.url() + "/?from=2026-01-01&to=2026-02-28&bucket=week";
+
+  TempDir profile;
+  auto args = chromium_args(profile);
+  args.push_back("--dump-dom");
+  args.push_back(page);
+  const auto dom = run_process(args, {}, "", std::chrono::seconds(90));
+  BOOST_REQUIRE_MESSAGE(dom.exit_code == 0, "chromium failed: " << dom.err);
+  const std::string& d = dom.out;
+  BOOST_REQUIRE_MESSAGE(d.find("data-loaded=\"true\"") != std::string::npos, "the page did not finish loading:\n" << d);
+
+  // The tiles: the hand-worked overall figures (tests/fixtures/metrics).
+  BOOST_TEST(text_of(d, "frequency-value") == "4.07 / month");  // 8 deployments / 59 days
+  BOOST_TEST(text_of(d, "frequency-detail") == "8 deployments on 7 of 59 days");
+  BOOST_TEST(text_of(d, "frequency-level") == "High");
+  BOOST_TEST(text_of(d, "lead-value") == "1h 00m");  // 3600 s
+  BOOST_TEST(text_of(d, "lead-detail") == "median of 9 changes");
+  BOOST_TEST(text_of(d, "lead-level") == "High");
+  BOOST_TEST(text_of(d, "recovery-value") == "1h 30m");  // 5400 s
+  BOOST_TEST(text_of(d, "recovery-detail") == "median of 7 incidents, mean 6h 48m");  // 24514 s
+  BOOST_TEST(text_of(d, "recovery-level") == "High");
+  BOOST_TEST(text_of(d, "failure-value") == "37.5%");
+  BOOST_TEST(text_of(d, "failure-detail") == "3 of 8 deployments followed by an incident");
+  BOOST_TEST(text_of(d, "failure-level") == "Low");
+  BOOST_TEST(class_of(d, "failure-level") == "level low");
+  BOOST_TEST(text_of(d, "quality").find("2 changes with a lead time of zero or below") != std::string::npos);
+  BOOST_TEST(text_of(d, "window") == "All systems, 2026-01-01 00:00:00 to 2026-03-01 00:00:00 UTC");
+
+  // The per-system table, the system filter and the events view.
+  BOOST_TEST(d.find("<td>web</td><td>2.03 / month (High)</td><td>45m 00s (Elite)</td><td>1h 15m (High)</td><td>25.0% (High)</td>") !=
+             std::string::npos);
+  BOOST_TEST(d.find("<td>batch</td><td>no data</td><td>no data</td><td>1d 12h (Medium)</td><td>no data</td>") !=
+             std::string::npos);
+  BOOST_TEST(d.find("<option value=\"api\">api</option>") != std::string::npos);
+  BOOST_TEST(d.find("<td>2026-02-20 15:30:00</td><td>api</td><td>A4</td>") != std::string::npos);
+  BOOST_TEST(d.find("<td>2026-02-10 00:00:00</td><td>batch</td><td>K1</td><td>1d 12h</td>") != std::string::npos);
+  // Four charts were drawn (Chart.js marks its canvases).
+  std::size_t charts = 0;
+  for (auto p = d.find("<canvas"); p != std::string::npos; p = d.find("<canvas", p + 1))
+    charts += d.substr(p, d.find('>', p) - p).find("height=") != std::string::npos;
+  BOOST_TEST(charts == 4u);
+  // Nothing from anywhere else.
+  BOOST_TEST(!std::regex_search(d, std::regex("(src|href)=\"(https?:)?//")));
+
+  // One system, chosen through the URL like the filter does.
+  auto one = chromium_args(profile);
+  one.push_back("--dump-dom");
+  one.push_back(collector.url() + "/?system=web&from=2026-01-01&to=2026-02-28&bucket=month");
+  const auto web = run_process(one, {}, "", std::chrono::seconds(90));
+  BOOST_TEST(text_of(web.out, "lead-value") == "45m 00s");
+  BOOST_TEST(text_of(web.out, "lead-level") == "Elite");
+  BOOST_TEST(text_of(web.out, "failure-value") == "25.0%");
+  BOOST_TEST(web.out.find("<option value=\"web\" selected=\"\">web</option>") != std::string::npos);
+
+  // And a picture of it.
+  const std::string shot = fs::absolute(std::string("dashboard-") + (testing_postgres() ? "postgresql" : "sqlite") + ".png");
+  auto pic = chromium_args(profile);
+  pic.push_back("--screenshot=" + shot);
+  pic.push_back(page);
+  const auto taken = run_process(pic, {}, "", std::chrono::seconds(90));
+  BOOST_TEST(taken.exit_code == 0, taken.err);
+  const std::string png = read_file(shot);
+  BOOST_TEST(png.size() > 50'000u);  // a blank page is a few kB
+  BOOST_TEST(png.substr(1, 3) == "PNG");
+  BOOST_TEST_MESSAGE("screenshot: " << shot);
+}
+
+BOOST_AUTO_TEST_CASE(assets_are_served_with_a_strict_policy) {
+  CollectorProcess collector;
+  std::string why;
+  HttpClient client(*parse_origin(collector.url(), why), ClientOptions{});
+  for (const char* path : {"/", "/assets/dashboard.js", "/assets/dashboard.css", "/assets/chart.min.js"}) {
+    BOOST_TEST_CONTEXT(path) {
+      const auto r = std::get<HttpResponse>(client.send(HttpRequest{"GET", path, {}, ""}));
+      BOOST_TEST(r.status == 200);
+      BOOST_TEST(find_header(r.headers, "Content-Security-Policy").value_or("").starts_with("default-src 'self'"));
+      BOOST_TEST(find_header(r.headers, "X-Content-Type-Options").value_or("") == "nosniff");
+      BOOST_TEST(r.body.size() > 1000u);
+    }
+  }
+  const auto chart = std::get<HttpResponse>(client.send(HttpRequest{"GET", "/assets/chart.min.js", {}, ""}));
+  BOOST_TEST(chart.body == read_file("/usr/share/javascript/chart.js/chart.min.js"));  // Debian's, byte for byte
+  BOOST_TEST(std::get<HttpResponse>(client.send(HttpRequest{"GET", "/assets/other.js", {}, ""})).status == 404);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
