@@ -312,9 +312,9 @@ ServerResponse Api::metrics(const Target& target) {
   const auto bucket = parse_bucket(target.param("bucket").value_or("week"));
   if (!bucket) return error(400, "bucket: must be day, week or month");
   if (bucket_count(*window, *bucket) > kMaxBuckets) return error(400, "bucket: too many buckets for this window; choose week or month");
-  std::optional<std::string> system = target.param("system");
-  if (system && system->empty()) system.reset();
-  if (system && system->size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
+  const std::string name = target.param("system").value_or("");
+  if (name.size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
+  const auto system = name.empty() ? std::nullopt : std::optional<std::string>(name);
   const auto report = compute_metrics(store_.metric_facts(*window, system), *window, *bucket, system);
   return reply(200, json::serialize(metrics_json(report)));
 }

@@ -31,9 +31,11 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace pulse::collector {
@@ -78,8 +80,22 @@ struct MetricFacts {
   std::uint32_t system_index(std::string_view name);
 
  private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> index_;
   std::uint32_t last_index_ = 0;
 };
+
+/// Fills MetricFacts system by system on up to `workers` threads: `read`
+/// gets a worker number, its share of the systems (index into `systems`,
+/// name) and the facts to append to; the shares are merged at the end.
+using SystemReader = std::function<void(std::size_t worker,
+                                        const std::vector<std::pair<std::uint32_t, std::string>>& systems,
+                                        MetricFacts& out)>;
+MetricFacts read_facts_by_system(const std::vector<std::string>& systems, std::size_t workers,
+                                 const SystemReader& read);
 
 struct Figures {
   // Deployment frequency

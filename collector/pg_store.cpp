@@ -66,6 +66,11 @@ CREATE INDEX change_facts_by_deployment ON change_facts (first_deployed, system,
 CREATE INDEX change_facts_by_system ON change_facts (system, first_deployed, push_time, commit_time)
   WHERE first_deployed IS NOT NULL;
 )sql",
+    // 2: the systems seen, so that metrics can read system by system.
+    R"sql(
+CREATE TABLE systems (name TEXT PRIMARY KEY);
+INSERT INTO systems (name) SELECT DISTINCT system FROM events;
+)sql",
 };
 
 // Prepared on every connection: name, text.
@@ -83,6 +88,17 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
      "head_commit, environment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
      "ON CONFLICT (type, system, identifier) DO NOTHING RETURNING id"},
+    {"facts_deployments",
+     "SELECT time_created FROM events WHERE type = 'deployment' AND system = $1 AND time_created >= $2 "
+     "AND time_created < $3 UNION ALL SELECT MAX(time_created) FROM events WHERE type = 'deployment' AND system = $1 "
+     "AND time_created < $2"},
+    {"facts_shipped",
+     "SELECT first_deployed, COALESCE(push_time, commit_time) FROM change_facts "
+     "WHERE system = $1 AND first_deployed >= $2 AND first_deployed < $3"},
+    {"facts_incidents",
+     "SELECT time_created, COALESCE(time_resolved, time_created) FROM events "
+     "WHERE type = 'incident' AND system = $1 AND time_created >= $2 AND time_created < $3"},
+    {"add_system", "INSERT INTO systems (name) VALUES ($1) ON CONFLICT DO NOTHING"},
     {"link", "INSERT INTO deployment_changes (deployment, position, change_id) VALUES ($1, $2, $3)"},
     {"fact_commit",
      "INSERT INTO change_facts (system, change_id, commit_time) VALUES ($1, $2, $3) "
@@ -171,10 +187,11 @@ class Connection {
   // Several statements, no parameters (migrations).
   void exec_script(const char* sql) { check(PQexec(conn_, sql), "migration"); }
 
-  std::unique_ptr<Result> run(const char* statement, const Params& params) {
+  std::unique_ptr<Result> run(const char* statement, const Params& params, bool binary = false) {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    return check(PQexecPrepared(conn_, statement, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0),
+    return check(PQexecPrepared(conn_, statement, static_cast<int>(values.size()), values.data(), nullptr, nullptr,
+                                binary ? 1 : 0),
                  statement);
   }
 
@@ -214,6 +231,7 @@ class PgStore final : public Store {
       PutResult result;
       c.exec("BEGIN");
       try {
+        c.run("add_system", {system});
         for (const auto& e : events) {
           if (put_one(c, e, system, now)) ++result.stored;
           else ++result.duplicates;
@@ -311,50 +329,61 @@ class PgStore final : public Store {
     });
   }
 
+  // System by system on two connections at once, both in one snapshot
+  // (exported by the first); binary results: no text to parse.
   MetricFacts metric_facts(Window w, const std::optional<std::string>& system) override {
-    Params params{num(w.from), num(w.to)};
-    std::string only;
-    if (system) {
-      params.push_back(*system);
-      only = " AND system = $3";
-    }
-    return with_retry([&](Connection& c) {
-      MetricFacts f;
-      // One snapshot for the three lists; binary results: no text to parse.
-      c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    return with_retry([&](Connection& first) {
+      first.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      std::unique_ptr<Connection> second;
+      auto finish = [&] {
+        rollback(first);
+        if (second) {
+          rollback(*second);
+          if (second->ok()) release(std::move(second));
+          else drop();
+        }
+      };
       try {
-        auto r = c.exec("SELECT system, time_created FROM events WHERE type = 'deployment' AND time_created >= $1 "
-                        "AND time_created < $2" + only,
-                        params, true);
-        for (int i = 0; i < r->rows(); ++i) f.deployments.push_back({f.system_index(r->text(i, 0)), r->bin_int64(i, 1)});
-        Params before{num(w.from)};
-        if (system) before.push_back(*system);
-        r = c.exec("SELECT system, MAX(time_created) FROM events WHERE type = 'deployment' AND time_created < $1" +
-                       (system ? std::string(" AND system = $2") : std::string()) + " GROUP BY system",
-                   before, true);
-        for (int i = 0; i < r->rows(); ++i) f.deployments.push_back({f.system_index(r->text(i, 0)), r->bin_int64(i, 1)});
-        r = c.exec("SELECT system, first_deployed, COALESCE(push_time, commit_time) FROM change_facts "
-                   "WHERE first_deployed >= $1 AND first_deployed < $2" + only,
-                   params, true);
-        f.shipped.reserve(static_cast<std::size_t>(r->rows()));
-        for (int i = 0; i < r->rows(); ++i)
-          f.shipped.push_back({f.system_index(r->text(i, 0)), r->bin_int64(i, 1),
-                               r->null(i, 2) ? kUnknownTime : r->bin_int64(i, 2)});
-        r = c.exec("SELECT system, time_created, COALESCE(time_resolved, time_created) FROM events "
-                   "WHERE type = 'incident' AND time_created >= $1 AND time_created < $2" + only,
-                   params, true);
-        for (int i = 0; i < r->rows(); ++i)
-          f.incidents.push_back({f.system_index(r->text(i, 0)), r->bin_int64(i, 1), r->bin_int64(i, 2)});
-        c.exec("COMMIT");
+        const auto snapshot = std::string(first.exec("SELECT pg_export_snapshot()")->text(0, 0));
+        const auto names = system ? first.exec("SELECT name FROM systems WHERE name = $1", {*system})
+                                  : first.exec("SELECT name FROM systems");
+        std::vector<std::string> systems;
+        for (int i = 0; i < names->rows(); ++i) systems.emplace_back(names->text(i, 0));
+        if (systems.size() > 1) second = try_acquire();
+        if (second) {
+          second->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+          second->exec("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+        }
+        auto f = read_facts_by_system(systems, second ? 2 : 1, [&](std::size_t worker, const auto& share, MetricFacts& out) {
+          read_system_facts(worker == 0 ? first : *second, w, share, out);
+        });
+        finish();
+        return f;
       } catch (...) {
-        rollback(c);
+        finish();
         throw;
       }
-      return f;
     });
   }
 
  private:
+  static void read_system_facts(Connection& c, Window w,
+                                const std::vector<std::pair<std::uint32_t, std::string>>& share, MetricFacts& f) {
+    for (const auto& [index, name] : share) {
+      const Params p{name, num(w.from), num(w.to)};
+      // The window's deployments, then the last one before it (or NULL).
+      auto r = c.run("facts_deployments", p, true);
+      for (int i = 0; i < r->rows(); ++i)
+        if (!r->null(i, 0)) f.deployments.push_back({index, r->bin_int64(i, 0)});
+      r = c.run("facts_shipped", p, true);
+      f.shipped.reserve(f.shipped.size() + static_cast<std::size_t>(r->rows()));
+      for (int i = 0; i < r->rows(); ++i)
+        f.shipped.push_back({index, r->bin_int64(i, 0), r->null(i, 1) ? kUnknownTime : r->bin_int64(i, 1)});
+      r = c.run("facts_incidents", p, true);
+      for (int i = 0; i < r->rows(); ++i) f.incidents.push_back({index, r->bin_int64(i, 0), r->bin_int64(i, 1)});
+    }
+  }
+
   static void rollback(Connection& c) {
     try {
       if (c.ok()) c.exec("ROLLBACK");
@@ -478,6 +507,15 @@ class PgStore final : public Store {
       throw;
     }
   }
+  // A connection if one is idle or may be opened now, else nullptr.
+  std::unique_ptr<Connection> try_acquire() {
+    {
+      std::lock_guard lock(mutex_);
+      if (idle_.empty() && total_ >= max_) return nullptr;
+    }
+    return acquire();
+  }
+
   void release(std::unique_ptr<Connection> c) {
     std::lock_guard lock(mutex_);
     idle_.push_back(std::move(c));

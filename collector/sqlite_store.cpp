@@ -66,6 +66,11 @@ CREATE INDEX change_facts_by_system ON change_facts (system, first_deployed, pus
   WHERE first_deployed IS NOT NULL;
 CREATE INDEX events_by_type_time ON events (type, time_created, system);
 )sql",
+    // 4: the systems seen, so that metrics can read system by system.
+    R"sql(
+CREATE TABLE systems (name TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO systems (name) SELECT DISTINCT system FROM events;
+)sql",
 };
 
 // Upserts that keep change_facts current. Each touches one row, so they are
@@ -112,55 +117,62 @@ class SqliteStore final : public Store {
         fact_commit_(prepared(kFactCommit)),
         fact_push_(prepared(kFactPush)),
         fact_deployed_(prepared(kFactDeployed)),
-        reader_(path),
-        committer_([this](std::vector<PutJob*>& jobs) { commit(jobs); }) {}
+        add_system_(prepared("INSERT INTO systems (name) VALUES (?1) ON CONFLICT DO NOTHING")),
+        committer_([this](std::vector<PutJob*>& jobs) { commit(jobs); }) {
+    for (int i = 0; i < 2; ++i) readers_.push_back(std::make_unique<Reader>(db_.path()));
+  }
 
+  // System by system, on two read connections at once (each in its own
+  // read transaction): every system's figures come from one snapshot.
   MetricFacts metric_facts(Window w, const std::optional<std::string>& system) override {
-    std::lock_guard lock(read_mutex_);
-    MetricFacts f;
-    // One read transaction: the three lists see the same data.
-    reader_.exec("BEGIN");
-    struct End {
-      sql::Database& db;
-      ~End() {
-        try {
-          db.exec("COMMIT");
-        } catch (...) {
+    std::vector<std::string> systems;
+    {
+      std::lock_guard lock(readers_[0]->mutex);
+      auto s = readers_[0]->db.prepare(system ? "SELECT name FROM systems WHERE name = ?1" : "SELECT name FROM systems");
+      if (system) s.bind(1, *system);
+      while (s.step()) systems.push_back(s.text(0));
+    }
+    return read_facts_by_system(systems, readers_.size(), [&](std::size_t worker, const auto& share, MetricFacts& f) {
+      auto& reader = *readers_[worker];
+      std::lock_guard lock(reader.mutex);
+      reader.db.exec("BEGIN");
+      struct End {
+        sql::Database& db;
+        ~End() {
+          try {
+            db.exec("COMMIT");
+          } catch (...) {
+          }
         }
+      } end{reader.db};
+      auto deployments = reader.db.prepare(
+          "SELECT time_created FROM events WHERE type = 'deployment' AND system = ?1 AND time_created >= ?2 "
+          "AND time_created < ?3");
+      auto before = reader.db.prepare(
+          "SELECT MAX(time_created) FROM events WHERE type = 'deployment' AND system = ?1 AND time_created < ?2");
+      auto shipped = reader.db.prepare(
+          "SELECT first_deployed, COALESCE(push_time, commit_time) FROM change_facts "
+          "WHERE system = ?1 AND first_deployed >= ?2 AND first_deployed < ?3");
+      auto incidents = reader.db.prepare(
+          "SELECT time_created, time_resolved FROM events WHERE type = 'incident' AND system = ?1 "
+          "AND time_created >= ?2 AND time_created < ?3");
+      for (const auto& [index, name] : share) {
+        deployments.reset();
+        deployments.bind(1, name).bind(2, w.from).bind(3, w.to);
+        while (deployments.step()) f.deployments.push_back({index, deployments.int64(0)});
+        before.reset();
+        before.bind(1, name).bind(2, w.from);
+        if (before.step() && !before.is_null(0)) f.deployments.push_back({index, before.int64(0)});
+        shipped.reset();
+        shipped.bind(1, name).bind(2, w.from).bind(3, w.to);
+        while (shipped.step())
+          f.shipped.push_back({index, shipped.int64(0), shipped.is_null(1) ? kUnknownTime : shipped.int64(1)});
+        incidents.reset();
+        incidents.bind(1, name).bind(2, w.from).bind(3, w.to);
+        while (incidents.step())
+          f.incidents.push_back({index, incidents.int64(0), incidents.optional_int64(1).value_or(incidents.int64(0))});
       }
-    } end{reader_};
-    const std::string only = system ? " AND system = ?3" : "";
-    auto bind = [&](sql::Statement& s) {
-      s.bind(1, w.from).bind(2, w.to);
-      if (system) s.bind(3, *system);
-    };
-    auto deployments = reader_.prepare(
-        "SELECT system, time_created FROM events WHERE type = 'deployment' AND time_created >= ?1 AND time_created < ?2" +
-        only);
-    bind(deployments);
-    while (deployments.step())
-      f.deployments.push_back({f.system_index(deployments.text_view(0)), deployments.int64(1)});
-    auto before = reader_.prepare(
-        "SELECT system, MAX(time_created) FROM events WHERE type = 'deployment' AND time_created < ?1" + only +
-        " GROUP BY system");
-    before.bind(1, w.from);
-    if (system) before.bind(3, *system);
-    while (before.step()) f.deployments.push_back({f.system_index(before.text_view(0)), before.int64(1)});
-    auto shipped = reader_.prepare(
-        "SELECT system, first_deployed, COALESCE(push_time, commit_time) FROM change_facts "
-        "WHERE first_deployed >= ?1 AND first_deployed < ?2" + only);
-    bind(shipped);
-    while (shipped.step())
-      f.shipped.push_back({f.system_index(shipped.text_view(0)), shipped.int64(1),
-                           shipped.is_null(2) ? kUnknownTime : shipped.int64(2)});
-    auto incidents = reader_.prepare(
-        "SELECT system, time_created, time_resolved FROM events WHERE type = 'incident' AND time_created >= ?1 "
-        "AND time_created < ?2" + only);
-    bind(incidents);
-    while (incidents.step())
-      f.incidents.push_back({f.system_index(incidents.text_view(0)), incidents.int64(1),
-                             incidents.optional_int64(2).value_or(incidents.int64(1))});
-    return f;
+    });
   }
 
   PutResult put(const std::vector<Event>& events, const std::string& system, std::int64_t now) override {
@@ -171,7 +183,8 @@ class SqliteStore final : public Store {
   }
 
   std::vector<StoredEvent> list(const EventQuery& q) override {
-    std::lock_guard lock(read_mutex_);
+    std::lock_guard lock(readers_[0]->mutex);
+    auto& reader_ = readers_[0]->db;
     std::string text =
         "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at "
         "FROM events WHERE 1=1";
@@ -213,7 +226,8 @@ class SqliteStore final : public Store {
   }
 
   std::optional<StoredEvent> latest_deployment(const std::string& system, const std::string& environment) override {
-    std::lock_guard lock(read_mutex_);
+    std::lock_guard lock(readers_[0]->mutex);
+    auto& reader_ = readers_[0]->db;
     auto s = reader_.prepare(
         "SELECT identifier, time_created, head_commit, environment FROM events WHERE type = 'deployment' "
         "AND system = ?1 AND environment = ?2 AND head_commit IS NOT NULL ORDER BY time_created DESC, id DESC LIMIT 1");
@@ -245,6 +259,8 @@ class SqliteStore final : public Store {
     for (auto* job : jobs) {
       db_.exec("SAVEPOINT job");
       try {
+        add_system_.reset();
+        add_system_.bind(1, *job->system).run();
         for (const auto& e : *job->events) {
           if (put_one(e, *job->system, job->now)) ++job->result.stored;
           else ++job->result.duplicates;
@@ -308,8 +324,15 @@ class SqliteStore final : public Store {
   bool migrated_ = false;
   sql::Statement insert_change_commit_, insert_change_push_, insert_other_, insert_link_;
   sql::Statement fact_commit_, fact_push_, fact_deployed_;
-  sql::Database reader_;  // WAL: reads see the last commit and never block writes
-  std::mutex read_mutex_;
+  sql::Statement add_system_;
+  // WAL: reads see the last commit and never block writes. Two, so that
+  // metrics read on both cores.
+  struct Reader {
+    explicit Reader(const std::string& path) : db(path) {}
+    sql::Database db;
+    std::mutex mutex;
+  };
+  std::vector<std::unique_ptr<Reader>> readers_;
   GroupCommit<PutJob> committer_;
 };
 

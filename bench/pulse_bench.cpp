@@ -1,0 +1,211 @@
+// pulse-bench: load generator and timer for the collector's benchmarks
+// (bench/metrics.sh, bench/ingest.sh). Not installed.
+//
+//   pulse-bench generate --db DB [--deployments N] [--systems N] [--days N]
+//       writes a deterministic history straight into a store: per deployment
+//       8 or 9 changes (half with a push time), and an incident for every
+//       second deployment; 100,000 deployments make 1,000,000 events.
+//   pulse-bench metrics --url URL [--runs N]
+//       times GET /v1/metrics over HTTP: the default window, the whole
+//       history by week, and one system.
+//   pulse-bench ingest --url URL [--clients N] [--seconds N] [--batch N]
+//       N clients, each on its own keep-alive connection, post new change
+//       events as fast as the collector answers; counts 2xx (durable) events.
+#include "event.hpp"
+#include "http_client.hpp"
+#include "store.hpp"
+#include "url.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace pulse;
+using BenchClock = std::chrono::steady_clock;
+
+namespace {
+
+// Generated history ends here: 2026-01-01T00:00:00Z.
+constexpr std::int64_t kEnd = 1767225600;
+
+std::map<std::string, std::string> flags(int argc, char** argv) {
+  std::map<std::string, std::string> out;
+  for (int i = 2; i + 1 < argc; i += 2) out[std::string(argv[i]).substr(2)] = argv[i + 1];
+  return out;
+}
+
+long num(const std::map<std::string, std::string>& f, const std::string& k, long def) {
+  const auto it = f.find(k);
+  return it == f.end() ? def : std::stol(it->second);
+}
+
+int generate(const std::map<std::string, std::string>& f) {
+  const long deployments = num(f, "deployments", 100'000), systems = num(f, "systems", 20), days = num(f, "days", 730);
+  const int writers = static_cast<int>(num(f, "writers", 4));
+  auto store = collector::open_store(f.at("db"), static_cast<std::size_t>(writers));
+  const std::int64_t start = kEnd - days * 86400;
+  const double step = static_cast<double>(days * 86400) / static_cast<double>(deployments);
+  std::atomic<long> next{0}, events{0};
+  const auto t0 = BenchClock::now();
+  auto work = [&] {
+    std::vector<Event> batch;
+    for (long first; (first = next.fetch_add(100)) < deployments;) {
+      // 100 deployments at a time, grouped by system: about 1,000 events.
+      std::map<std::string, std::vector<Event>> by_system;
+      for (long d = first; d < std::min(first + 100, deployments); ++d) {
+        std::mt19937_64 rng(static_cast<std::uint64_t>(d));
+        const std::string system = "system-" + std::to_string(d % systems);
+        const auto t = start + static_cast<std::int64_t>(static_cast<double>(d) * step);
+        auto& out = by_system[system];
+        Deployment dep{"bench", "d" + std::to_string(d), t, {}, {}, {}, {}};
+        const int changes = d % 2 ? 9 : 8;
+        for (int c = 0; c < changes; ++c) {
+          const std::string id = "c" + std::to_string(d) + "-" + std::to_string(c);
+          const auto lead = static_cast<std::int64_t>(600 + rng() % (10 * 86400));
+          out.push_back(Change{"bench", id, t - lead - 1800, "commit"});
+          if (c % 2 == 0) out.push_back(Change{"bench", id, t - lead, "push"});
+          dep.changes.push_back(id);
+        }
+        out.push_back(std::move(dep));
+        if (d % 2 == 0)
+          out.push_back(Incident{"bench", "i" + std::to_string(d), t + 600,
+                                 t + 600 + static_cast<std::int64_t>(60 + rng() % (2 * 86400))});
+      }
+      for (auto& [system, list] : by_system) {
+        const auto r = store->put(list, system, kEnd);
+        events += static_cast<long>(r.stored);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < writers; ++i) threads.emplace_back(work);
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(BenchClock::now() - t0).count();
+  std::printf("generated %ld deployments, %ld stored events in %.1f s (%.0f events/s) into %s\n", deployments,
+              events.load(), secs, static_cast<double>(events.load()) / secs, collector::describe_db(f.at("db")).c_str());
+  return 0;
+}
+
+HttpClient client_for(const std::string& url) {
+  std::string why;
+  const auto origin = parse_origin(url, why);
+  if (!origin) throw std::runtime_error("--url: " + why);
+  ClientOptions opt;
+  opt.timeouts.read = Millis(120'000);
+  opt.timeouts.total = Millis(120'000);
+  opt.max_response_body = 64 << 20;
+  return HttpClient(*origin, opt);
+}
+
+int metrics(const std::map<std::string, std::string>& f) {
+  const int runs = static_cast<int>(num(f, "runs", 15));
+  auto client = client_for(f.at("url"));
+  const std::pair<const char*, std::string> queries[] = {
+      {"default window (last 90 days)", "/v1/metrics?to=2026-01-01T00:00:00Z"},
+      {"whole history, by week", "/v1/metrics?from=2023-01-01&to=2026-01-01T00:00:00Z&bucket=week"},
+      {"whole history, by day", "/v1/metrics?from=2023-01-01&to=2026-01-01T00:00:00Z&bucket=day"},
+      {"one system, whole history", "/v1/metrics?system=system-3&from=2023-01-01&to=2026-01-01T00:00:00Z"},
+  };
+  for (const auto& [name, target] : queries) {
+    std::vector<double> ms;
+    std::size_t bytes = 0;
+    for (int i = 0; i < runs + 1; ++i) {
+      const auto t0 = BenchClock::now();
+      const auto r = client.send(HttpRequest{"GET", target, {}, ""});
+      const double elapsed = std::chrono::duration<double, std::milli>(BenchClock::now() - t0).count();
+      const auto* res = std::get_if<HttpResponse>(&r);
+      if (!res || res->status != 200) {
+        std::fprintf(stderr, "pulse-bench: %s failed\n", target.c_str());
+        return 1;
+      }
+      bytes = res->body.size();
+      if (i > 0) ms.push_back(elapsed);  // the first run warms caches
+      if (i == 0 && f.count("show")) std::cout << res->body.substr(0, 400) << "\n";
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("  %-32s median %7.1f ms  min %7.1f  max %7.1f  (%d runs, %zu-byte answer)\n", name, ms[ms.size() / 2],
+                ms.front(), ms.back(), runs, bytes);
+  }
+  return 0;
+}
+
+int ingest(const std::map<std::string, std::string>& f) {
+  const int clients = static_cast<int>(num(f, "clients", 8));
+  const long seconds = num(f, "seconds", 20), batch = num(f, "batch", 1);
+  const std::string url = f.at("url");
+  const std::string tag = std::to_string(std::random_device{}());
+  std::atomic<long> ok{0}, failed{0};
+  std::atomic<bool> stop{false};
+  std::vector<double> latencies_all;
+  std::mutex lat_mutex;
+  auto work = [&](int id) {
+    auto client = client_for(url);
+    std::vector<double> lat;
+    for (long i = 0; !stop; ++i) {
+      std::string body;
+      std::string target = "/v1/ingestion/cli?system=bench";
+      if (batch == 1) {
+        body = encode_body(Change{"bench", tag + "-" + std::to_string(id) + "-" + std::to_string(i), kEnd, "commit"});
+      } else {
+        target = "/v1/ingestion/cli/batch?system=bench";
+        body = "[";
+        for (long b = 0; b < batch; ++b) {
+          if (b) body += ',';
+          body += encode_body(Change{"bench", tag + "-" + std::to_string(id) + "-" + std::to_string(i) + "-" + std::to_string(b), kEnd, "commit"});
+        }
+        body += "]";
+      }
+      const auto t0 = BenchClock::now();
+      const auto r = client.send(HttpRequest{"POST", target, {{"Content-Type", "application/json"}}, body});
+      lat.push_back(std::chrono::duration<double, std::milli>(BenchClock::now() - t0).count());
+      const auto* res = std::get_if<HttpResponse>(&r);
+      if (res && res->status == 200) ok += batch;
+      else ++failed;
+    }
+    std::lock_guard lock(lat_mutex);
+    latencies_all.insert(latencies_all.end(), lat.begin(), lat.end());
+  };
+  std::vector<std::thread> threads;
+  const auto t0 = BenchClock::now();
+  for (int i = 0; i < clients; ++i) threads.emplace_back(work, i);
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(BenchClock::now() - t0).count();
+  std::sort(latencies_all.begin(), latencies_all.end());
+  const auto pct = [&](double p) {
+    return latencies_all.empty() ? 0.0 : latencies_all[static_cast<std::size_t>(p * static_cast<double>(latencies_all.size() - 1))];
+  };
+  std::printf("  %d clients, %ld event(s) per request, %.1f s: %ld durable events, %.0f events/s; "
+              "request latency p50 %.2f ms, p99 %.2f ms; %ld failed requests\n",
+              clients, batch, secs, ok.load(), static_cast<double>(ok.load()) / secs, pct(0.5), pct(0.99), failed.load());
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: pulse-bench generate|metrics|ingest --flag value ... (see bench/pulse_bench.cpp)\n");
+    return 2;
+  }
+  try {
+    const std::string cmd = argv[1];
+    const auto f = flags(argc, argv);
+    if (cmd == "generate") return generate(f);
+    if (cmd == "metrics") return metrics(f);
+    if (cmd == "ingest") return ingest(f);
+    std::fprintf(stderr, "pulse-bench: unknown command %s\n", cmd.c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pulse-bench: %s\n", e.what());
+    return 1;
+  }
+}
