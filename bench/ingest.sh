@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Sustained ingestion into a fresh collector: 8 clients, each on its own
-# keep-alive connection, post new change events (one per request, the Go
-# CLI's wire format) as fast as the collector answers; every 2xx is durable
-# (committed with synchronous=FULL on SQLite, synchronous_commit on
-# PostgreSQL). Then the same with 10-event batches (our clients' batch
-# extension). SQLite, then PostgreSQL.
+# Sustained ingestion into a fresh collector: wrk keeps 8 keep-alive
+# connections (8 concurrent clients) posting new change events, each request
+# with its own ids, as fast as the collector answers. Every 2xx is durable
+# (SQLite: committed with synchronous=FULL, by the group committer;
+# PostgreSQL: synchronous_commit=on). First one event per request (the Go
+# CLI's wire format), then 10-event batches (our clients' batch extension).
+# The stored count is checked against the 2xx count afterwards.
 #   bench/ingest.sh [SECONDS] [CLIENTS]
 # PostgreSQL comes from $PULSE_BENCH_POSTGRES (a URI whose role may create
 # databases), else from scripts/test-services.sh (the local cluster).
@@ -12,8 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 clients="${2:-8}"
-[[ -x build/release/bench/pulse-bench ]] || scripts/setup.sh release >/dev/null
-bench=build/release/bench/pulse-bench
+command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
+[[ -x build/release/collector/pulse-collector ]] || scripts/setup.sh release >/dev/null
 collector=build/release/collector/pulse-collector
 work=$(mktemp -d /tmp/pulse-bench-ingest.XXXXXX)
 admin="${PULSE_BENCH_POSTGRES:-$(scripts/test-services.sh)}"
@@ -21,20 +22,53 @@ pg="${admin%/*}/pulse_bench_ingest"
 server=
 trap '[[ -n "$server" ]] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-run() {  # DB LABEL
-  "$collector" serve --port 0 --db "$1" 2>"$work/log" &
-  server=$!
-  for _ in $(seq 200); do grep -q "listening on" "$work/log" && break; sleep 0.05; done
-  url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/log" | head -1)
-  echo "$2:"
-  "$bench" ingest --url "$url" --clients "$clients" --seconds "$seconds" --batch 1
-  "$bench" ingest --url "$url" --clients "$clients" --seconds "$seconds" --batch 10
-  kill $server
-  wait $server 2>/dev/null || true
-  server=
+for batch in 1 10; do
+  cat >"$work/post-$batch.lua" <<LUA
+local counter, threads = 0, 0
+function setup(thread) thread:set("id", threads); threads = threads + 1 end
+function request()
+  local events = {}
+  for i = 1, $batch do
+    counter = counter + 1
+    events[i] = '{"source":"bench","change_id":"b$batch-t' .. id .. '-' .. counter ..
+      '","time_created":"2026-01-01T00:00:00Z","event_type":"commit","\$type":"change"}'
+  end
+  local path, body = "/v1/ingestion/cli?system=bench", events[1]
+  if $batch > 1 then path, body = "/v1/ingestion/cli/batch?system=bench", "[" .. table.concat(events, ",") .. "]" end
+  return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+end
+LUA
+done
+
+count() {  # DB
+  if [[ "$1" == postgresql://* ]]; then psql "$1" -tAc "SELECT count(*) FROM events"
+  else sqlite3 "$1" "SELECT count(*) FROM events"; fi
 }
 
-run "$work/collector.db" "SQLite (WAL, synchronous=FULL)"
-psql "$admin" -qc "DROP DATABASE IF EXISTS pulse_bench_ingest WITH (FORCE)" -c "CREATE DATABASE pulse_bench_ingest"
-run "$pg" "PostgreSQL (synchronous_commit=on)"
+run() {  # DB LABEL
+  echo "$2"
+  for batch in 1 10; do
+    "$collector" serve --port 0 --db "$1" 2>"$work/log" &
+    server=$!
+    for _ in $(seq 200); do grep -q "listening on" "$work/log" && break; sleep 0.05; done
+    url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/log" | head -1)
+    before=$(count "$1")
+    wrk -t2 -c"$clients" -d"${seconds}s" --latency -s "$work/post-$batch.lua" "$url/" >"$work/wrk"
+    kill $server
+    wait $server 2>/dev/null || true
+    server=
+    requests=$(awk '/requests in/ {print $1}' "$work/wrk")
+    secs=$(awk '/requests in/ {sub(/s,/, "", $4); print $4}' "$work/wrk")
+    stored=$(($(count "$1") - before))
+    errors=$(grep -E "Non-2xx|Socket errors" "$work/wrk" | tr -s ' ' || true)
+    awk -v b="$batch" -v r="$requests" -v s="$secs" -v st="$stored" -v c="$clients" \
+      -v p50="$(awk '$1 == "50%" {print $2}' "$work/wrk")" -v p99="$(awk '$1 == "99%" {print $2}' "$work/wrk")" \
+      'BEGIN { printf "  %d clients, %2d event(s) per request: %.0f durable events/s (%d stored, %d requests in %.1f s), latency p50 %s, p99 %s\n", c, b, st / s, st, r, s, p50, p99 }'
+    if [[ -n "$errors" ]]; then echo "  errors: $errors"; fi
+  done
+}
+
+run "$work/collector.db" "SQLite (WAL, synchronous=FULL), fresh database:"
+psql "$admin" -qc "DROP DATABASE IF EXISTS pulse_bench_ingest WITH (FORCE)" -c "CREATE DATABASE pulse_bench_ingest" 2>/dev/null
+run "$pg" "PostgreSQL (synchronous_commit=on), fresh database:"
 psql "$admin" -qc "DROP DATABASE IF EXISTS pulse_bench_ingest WITH (FORCE)"

@@ -1,5 +1,5 @@
 // pulse-bench: load generator and timer for the collector's benchmarks
-// (bench/metrics.sh, bench/ingest.sh). Not installed.
+// (bench/metrics.sh). Not installed.
 //
 //   pulse-bench generate --db DB [--deployments N] [--systems N] [--days N]
 //       writes a deterministic history straight into a store: per deployment
@@ -8,9 +8,6 @@
 //   pulse-bench metrics --url URL [--runs N]
 //       times GET /v1/metrics over HTTP: the default window, the whole
 //       history by week, and one system.
-//   pulse-bench ingest --url URL [--clients N] [--seconds N] [--batch N]
-//       N clients, each on its own keep-alive connection, post new change
-//       events as fast as the collector answers; counts 2xx (durable) events.
 #include "event.hpp"
 #include "http_client.hpp"
 #include "store.hpp"
@@ -136,64 +133,11 @@ int metrics(const std::map<std::string, std::string>& f) {
   return 0;
 }
 
-int ingest(const std::map<std::string, std::string>& f) {
-  const int clients = static_cast<int>(num(f, "clients", 8));
-  const long seconds = num(f, "seconds", 20), batch = num(f, "batch", 1);
-  const std::string url = f.at("url");
-  const std::string tag = std::to_string(std::random_device{}());
-  std::atomic<long> ok{0}, failed{0};
-  std::atomic<bool> stop{false};
-  std::vector<double> latencies_all;
-  std::mutex lat_mutex;
-  auto work = [&](int id) {
-    auto client = client_for(url);
-    std::vector<double> lat;
-    for (long i = 0; !stop; ++i) {
-      std::string body;
-      std::string target = "/v1/ingestion/cli?system=bench";
-      if (batch == 1) {
-        body = encode_body(Change{"bench", tag + "-" + std::to_string(id) + "-" + std::to_string(i), kEnd, "commit"});
-      } else {
-        target = "/v1/ingestion/cli/batch?system=bench";
-        body = "[";
-        for (long b = 0; b < batch; ++b) {
-          if (b) body += ',';
-          body += encode_body(Change{"bench", tag + "-" + std::to_string(id) + "-" + std::to_string(i) + "-" + std::to_string(b), kEnd, "commit"});
-        }
-        body += "]";
-      }
-      const auto t0 = BenchClock::now();
-      const auto r = client.send(HttpRequest{"POST", target, {{"Content-Type", "application/json"}}, body});
-      lat.push_back(std::chrono::duration<double, std::milli>(BenchClock::now() - t0).count());
-      const auto* res = std::get_if<HttpResponse>(&r);
-      if (res && res->status == 200) ok += batch;
-      else ++failed;
-    }
-    std::lock_guard lock(lat_mutex);
-    latencies_all.insert(latencies_all.end(), lat.begin(), lat.end());
-  };
-  std::vector<std::thread> threads;
-  const auto t0 = BenchClock::now();
-  for (int i = 0; i < clients; ++i) threads.emplace_back(work, i);
-  std::this_thread::sleep_for(std::chrono::seconds(seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  const double secs = std::chrono::duration<double>(BenchClock::now() - t0).count();
-  std::sort(latencies_all.begin(), latencies_all.end());
-  const auto pct = [&](double p) {
-    return latencies_all.empty() ? 0.0 : latencies_all[static_cast<std::size_t>(p * static_cast<double>(latencies_all.size() - 1))];
-  };
-  std::printf("  %d clients, %ld event(s) per request, %.1f s: %ld durable events, %.0f events/s; "
-              "request latency p50 %.2f ms, p99 %.2f ms; %ld failed requests\n",
-              clients, batch, secs, ok.load(), static_cast<double>(ok.load()) / secs, pct(0.5), pct(0.99), failed.load());
-  return failed ? 1 : 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: pulse-bench generate|metrics|ingest --flag value ... (see bench/pulse_bench.cpp)\n");
+    std::fprintf(stderr, "usage: pulse-bench generate|metrics --flag value ... (see bench/pulse_bench.cpp)\n");
     return 2;
   }
   try {
@@ -201,7 +145,6 @@ int main(int argc, char** argv) {
     const auto f = flags(argc, argv);
     if (cmd == "generate") return generate(f);
     if (cmd == "metrics") return metrics(f);
-    if (cmd == "ingest") return ingest(f);
     std::fprintf(stderr, "pulse-bench: unknown command %s\n", cmd.c_str());
     return 2;
   } catch (const std::exception& e) {

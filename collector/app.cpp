@@ -30,7 +30,7 @@ const std::vector<FlagSpec> kServeFlags = {
     {"api-key-file", "FILE", "accept the API keys in FILE, one per line", false, "PULSE_COLLECTOR_API_KEY_FILE"},
     {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_COLLECTOR_TLS_CERT"},
     {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_COLLECTOR_TLS_KEY"},
-    {"threads", "N", "worker threads (also PostgreSQL connections)", false, "PULSE_COLLECTOR_THREADS", "16"},
+    {"threads", "N", "request handler threads (also the most PostgreSQL connections)", false, "PULSE_COLLECTOR_THREADS", "16"},
     {"timeout", "SECONDS", "to receive one request, or send one response", false, "PULSE_COLLECTOR_TIMEOUT", "30"},
     {"idle-timeout", "SECONDS", "before closing an idle kept-alive connection", false, "PULSE_COLLECTOR_IDLE_TIMEOUT", "60"},
 };
@@ -126,15 +126,24 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     err << "pulse-collector serve: " << e.what() << "\n";
     return kExitFailure;
   }
+  auto log_mutex = std::make_shared<std::mutex>();
+  api.log = [&err, log_mutex](const std::string& line) {
+    std::lock_guard lock(*log_mutex);
+    err << "pulse-collector: " << line << std::endl;
+  };
   Api handler(*store, api, [] { return unix_now(); });
 
-  auto log_mutex = std::make_shared<std::mutex>();
   ServerOptions opt;
   opt.bind = bind;
   opt.port = static_cast<std::uint16_t>(port);
   opt.tls_cert = parsed->get_or("tls-cert", "");
   opt.tls_key = parsed->get_or("tls-key", "");
-  opt.threads = static_cast<int>(threads);
+  // Two I/O threads; handlers (which wait for commits) on their own threads.
+  opt.threads = 2;
+  opt.handler_threads = static_cast<int>(threads);
+  // Ingestion into SQLite answers from the committer thread, without
+  // holding a handler thread.
+  opt.async_handler = [&handler](const ServerRequest& r, const Respond& respond) { return handler.handle_async(r, respond); };
   // Tells our own clients which extensions this server offers.
   opt.extra_headers.push_back({"Pulse-Extensions", "batch, deployments"});
   opt.read_timeout = opt.write_timeout = Millis(timeout * 1000);

@@ -273,7 +273,8 @@ ServerResponse Api::handle(const ServerRequest& request) {
   return error(404, "no such route: " + path.substr(0, 100));
 }
 
-ServerResponse Api::ingest(const ServerRequest& request, bool batch, const std::string& system) {
+std::variant<std::vector<Event>, ServerResponse> Api::decode_ingest(const ServerRequest& request, bool batch,
+                                                                    const std::string& system) const {
   if (system.size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
   std::vector<Event> events;
   std::string why;
@@ -281,27 +282,66 @@ ServerResponse Api::ingest(const ServerRequest& request, bool batch, const std::
     auto e = decode_event(request.body, why);
     if (!e) return error(400, why);
     events.push_back(std::move(*e));
-  } else {
-    json::monotonic_resource mr;
-    boost::system::error_code ec;
-    const json::value v = json::parse(request.body, ec, &mr, parse_opts());
-    if (ec) return error(400, "body: not valid JSON (" + ec.message() + ")");
-    if (!v.is_array()) return error(400, "body: a batch must be a JSON array of events");
-    const auto& a = v.as_array();
-    if (a.empty()) return error(400, "body: empty batch");
-    if (a.size() > config_.max_batch)
-      return error(413, "body: more than " + std::to_string(config_.max_batch) + " events in one batch");
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      auto e = decode_object(a[i], why);
-      if (!e) return error(400, "events[" + std::to_string(i) + "]." + why);
-      events.push_back(std::move(*e));
-    }
+    return events;
   }
-  const PutResult r = store_.put(events, system, now_());
-  auto res = reply(200, "{\"stored\":" + std::to_string(r.stored) + ",\"duplicates\":" +
-                            std::to_string(r.duplicates) + "}");
+  json::monotonic_resource mr;
+  boost::system::error_code ec;
+  const json::value v = json::parse(request.body, ec, &mr, parse_opts());
+  if (ec) return error(400, "body: not valid JSON (" + ec.message() + ")");
+  if (!v.is_array()) return error(400, "body: a batch must be a JSON array of events");
+  const auto& a = v.as_array();
+  if (a.empty()) return error(400, "body: empty batch");
+  if (a.size() > config_.max_batch)
+    return error(413, "body: more than " + std::to_string(config_.max_batch) + " events in one batch");
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto e = decode_object(a[i], why);
+    if (!e) return error(400, "events[" + std::to_string(i) + "]." + why);
+    events.push_back(std::move(*e));
+  }
+  return events;
+}
+
+ServerResponse Api::stored_reply(const PutResult& r) const {
+  auto res = reply(200, "{\"stored\":" + std::to_string(r.stored) + ",\"duplicates\":" + std::to_string(r.duplicates) + "}");
   res.headers.push_back({std::string(kBatchHeader), std::to_string(config_.max_batch)});
   return res;
+}
+
+ServerResponse Api::ingest(const ServerRequest& request, bool batch, const std::string& system) {
+  auto decoded = decode_ingest(request, batch, system);
+  if (auto* bad = std::get_if<ServerResponse>(&decoded)) return std::move(*bad);
+  return stored_reply(store_.put(std::get<std::vector<Event>>(decoded), system, now_()));
+}
+
+bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
+  if (!store_.async_puts() || request.method != "POST") return false;
+  const auto target = parse_target(request.target);
+  if (!target || (target->path != kIngestionPath && target->path != kBatchPath)) return false;
+  if (!authorized(request, target->param("api_key"))) return false;  // handle() answers 401
+  const std::string system = target->param("system").value_or("");
+  auto decoded = decode_ingest(request, target->path == kBatchPath, system);
+  if (auto* bad = std::get_if<ServerResponse>(&decoded)) {
+    respond(std::move(*bad));
+    return true;
+  }
+  store_.put_async(std::move(std::get<std::vector<Event>>(decoded)), system, now_(),
+                   [this, respond](PutResult r, std::exception_ptr failure) {
+                     if (failure) {
+                       if (config_.log) {
+                         try {
+                           std::rethrow_exception(failure);
+                         } catch (const std::exception& e) {
+                           config_.log(std::string("storing events failed: ") + e.what());
+                         } catch (...) {
+                           config_.log("storing events failed");
+                         }
+                       }
+                       respond(error(500, "internal error: the events were not stored"));
+                       return;
+                     }
+                     respond(stored_reply(r));
+                   });
+  return true;
 }
 
 ServerResponse Api::metrics(const Target& target) {

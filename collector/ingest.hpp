@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <variant>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct ApiConfig {
   std::vector<std::string> api_keys;  ///< accepted keys; empty with open_access: any key
   bool open_access = false;           ///< only ever set while bound to loopback
   std::size_t max_batch = 1000;       ///< events per batch request
+  std::function<void(const std::string&)> log;  ///< storage failures; may be empty
 };
 
 /// Decodes and validates one event body (the JSON object the Go CLI sends).
@@ -38,9 +40,18 @@ class Api {
   /// Thread-safe.
   ServerResponse handle(const ServerRequest& request);
 
+  /// The server's async path: takes ingestion requests when the store can
+  /// commit without blocking (SQLite's committer thread) and answers once the
+  /// events are durable; returns false for everything else (then handle()).
+  bool handle_async(const ServerRequest& request, const Respond& respond);
+
  private:
   bool authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const;
   ServerResponse ingest(const ServerRequest& request, bool batch, const std::string& system);
+  // Checks and decodes an ingestion request: the events, or the error reply.
+  std::variant<std::vector<Event>, ServerResponse> decode_ingest(const ServerRequest& request, bool batch,
+                                                                 const std::string& system) const;
+  ServerResponse stored_reply(const PutResult& r) const;
   ServerResponse list_events(const Target& target);
   ServerResponse metrics(const Target& target);
 

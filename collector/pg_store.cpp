@@ -51,7 +51,6 @@ CREATE TABLE deployment_changes (
 );
 CREATE INDEX deployment_changes_by_change ON deployment_changes (change_id);
 CREATE INDEX events_by_time ON events (type, system, time_created);
-CREATE INDEX events_by_type_time ON events (type, time_created, system);
 CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
 CREATE TABLE change_facts (
   system         TEXT NOT NULL,
@@ -61,8 +60,6 @@ CREATE TABLE change_facts (
   first_deployed BIGINT,
   PRIMARY KEY (system, change_id)
 );
-CREATE INDEX change_facts_by_deployment ON change_facts (first_deployed, system, push_time, commit_time)
-  WHERE first_deployed IS NOT NULL;
 CREATE INDEX change_facts_by_system ON change_facts (system, first_deployed, push_time, commit_time)
   WHERE first_deployed IS NOT NULL;
 )sql",

@@ -4,9 +4,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "group_commit.hpp"
-
+#include <condition_variable>
+#include <future>
 #include <mutex>
+#include <set>
+#include <thread>
 
 namespace pulse::collector {
 
@@ -60,11 +62,8 @@ INSERT INTO change_facts (system, change_id, first_deployed)
   SELECT d.system, l.change_id, MIN(d.time_created) FROM deployment_changes l JOIN events d ON d.id = l.deployment
   WHERE true GROUP BY d.system, l.change_id
   ON CONFLICT (system, change_id) DO UPDATE SET first_deployed = excluded.first_deployed;
-CREATE INDEX change_facts_by_deployment ON change_facts (first_deployed, system, push_time, commit_time)
-  WHERE first_deployed IS NOT NULL;
 CREATE INDEX change_facts_by_system ON change_facts (system, first_deployed, push_time, commit_time)
   WHERE first_deployed IS NOT NULL;
-CREATE INDEX events_by_type_time ON events (type, time_created, system);
 )sql",
     // 4: the systems seen, so that metrics can read system by system.
     R"sql(
@@ -89,9 +88,10 @@ constexpr const char* kFactDeployed =
     "ELSE change_facts.first_deployed END";
 
 struct PutJob {
-  const std::vector<Event>* events;
-  const std::string* system;
+  std::vector<Event> events;
+  std::string system;
   std::int64_t now;
+  PutDone done;
   PutResult result;
   std::exception_ptr failure;  // this job's own failure; the others still commit
 };
@@ -118,8 +118,19 @@ class SqliteStore final : public Store {
         fact_push_(prepared(kFactPush)),
         fact_deployed_(prepared(kFactDeployed)),
         add_system_(prepared("INSERT INTO systems (name) VALUES (?1) ON CONFLICT DO NOTHING")),
-        committer_([this](std::vector<PutJob*>& jobs) { commit(jobs); }) {
+        savepoint_(prepared("SAVEPOINT job")),
+        release_(prepared("RELEASE job")),
+        committer_([this] { commit_loop(); }) {
     for (int i = 0; i < 2; ++i) readers_.push_back(std::make_unique<Reader>(db_.path()));
+  }
+
+  ~SqliteStore() override {
+    {
+      std::lock_guard lock(queue_mutex_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_one();
+    committer_.join();
   }
 
   // System by system, on two read connections at once (each in its own
@@ -176,10 +187,23 @@ class SqliteStore final : public Store {
   }
 
   PutResult put(const std::vector<Event>& events, const std::string& system, std::int64_t now) override {
-    PutJob job{&events, &system, now, {}, nullptr};
-    committer_.submit(job);
-    if (job.failure) std::rethrow_exception(job.failure);
-    return job.result;
+    std::promise<PutResult> promise;
+    auto future = promise.get_future();
+    put_async(events, system, now, [&promise](PutResult r, std::exception_ptr failure) {
+      if (failure) promise.set_exception(failure);
+      else promise.set_value(r);
+    });
+    return future.get();
+  }
+
+  bool async_puts() const override { return true; }
+
+  void put_async(std::vector<Event> events, std::string system, std::int64_t now, PutDone done) override {
+    {
+      std::lock_guard lock(queue_mutex_);
+      queue_.push_back(std::make_unique<PutJob>(PutJob{std::move(events), std::move(system), now, std::move(done), {}, nullptr}));
+    }
+    queue_cv_.notify_one();
   }
 
   std::vector<StoredEvent> list(const EventQuery& q) override {
@@ -252,20 +276,56 @@ class SqliteStore final : public Store {
     return db_.prepare(text);
   }
 
-  // One transaction for every job that queued up; each job in a savepoint,
-  // so that one bad job fails alone.
-  void commit(std::vector<PutJob*>& jobs) {
-    sql::Transaction txn(db_);
-    for (auto* job : jobs) {
-      db_.exec("SAVEPOINT job");
+  // Group commit: the committer thread takes every job that queued up while
+  // it was busy, commits them in one transaction (one fsync), then tells
+  // each job's caller. A 2xx therefore still means durable.
+  void commit_loop() {
+    for (;;) {
+      std::vector<std::unique_ptr<PutJob>> jobs;
+      {
+        std::unique_lock lock(queue_mutex_);
+        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        jobs.swap(queue_);
+      }
+      std::exception_ptr failure;
       try {
-        add_system_.reset();
-        add_system_.bind(1, *job->system).run();
-        for (const auto& e : *job->events) {
-          if (put_one(e, *job->system, job->now)) ++job->result.stored;
+        commit(jobs);
+
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      for (auto& job : jobs) {
+        auto why = failure ? failure : job->failure;
+        try {
+          job->done(why ? PutResult{} : job->result, why);
+        } catch (...) {
+          // A caller's callback must not stop the committer.
+        }
+      }
+    }
+  }
+
+  // One transaction for every job; each job in a savepoint, so that one bad
+  // job fails alone.
+  void commit(std::vector<std::unique_ptr<PutJob>>& jobs) {
+    sql::Transaction txn(db_);
+    std::vector<const std::string*> new_systems;
+    for (auto& job : jobs) {
+      savepoint_.reset();
+      savepoint_.run();
+      try {
+        if (!known_systems_.contains(job->system)) {
+          add_system_.reset();
+          add_system_.bind(1, job->system).run();
+          new_systems.push_back(&job->system);
+        }
+        for (const auto& e : job->events) {
+          if (put_one(e, job->system, job->now)) ++job->result.stored;
           else ++job->result.duplicates;
         }
-        db_.exec("RELEASE job");
+        release_.reset();
+        release_.run();
       } catch (...) {
         job->failure = std::current_exception();
         job->result = {};
@@ -274,6 +334,7 @@ class SqliteStore final : public Store {
       }
     }
     txn.commit();
+    for (const auto* s : new_systems) known_systems_.insert(*s);
   }
 
   // Returns whether anything was stored.
@@ -324,7 +385,8 @@ class SqliteStore final : public Store {
   bool migrated_ = false;
   sql::Statement insert_change_commit_, insert_change_push_, insert_other_, insert_link_;
   sql::Statement fact_commit_, fact_push_, fact_deployed_;
-  sql::Statement add_system_;
+  sql::Statement add_system_, savepoint_, release_;
+  std::set<std::string> known_systems_;  // committed to `systems`; committer thread only
   // WAL: reads see the last commit and never block writes. Two, so that
   // metrics read on both cores.
   struct Reader {
@@ -333,7 +395,11 @@ class SqliteStore final : public Store {
     std::mutex mutex;
   };
   std::vector<std::unique_ptr<Reader>> readers_;
-  GroupCommit<PutJob> committer_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::vector<std::unique_ptr<PutJob>> queue_;
+  bool stopping_ = false;
+  std::thread committer_;  // last: starts once everything above exists
 };
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include "metrics.hpp"
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +32,10 @@ struct StoredEvent {
   std::string environment;  ///< deployments, extension
 };
 
+struct PutResult;
+/// Called once a put is durable (failure null) or has failed.
+using PutDone = std::function<void(PutResult, std::exception_ptr)>;
+
 struct EventQuery {
   std::string type;                   ///< empty: all types
   std::optional<std::string> system;  ///< nullopt: all systems
@@ -50,6 +56,17 @@ class Store {
   /// Stores `events` for `system` in one transaction: all or nothing.
   /// Throws std::runtime_error on storage failure.
   virtual PutResult put(const std::vector<Event>& events, const std::string& system, std::int64_t now) = 0;
+  /// Whether put_async works without blocking the caller (SQLite: a
+  /// committer thread groups concurrent puts into one transaction).
+  virtual bool async_puts() const { return false; }
+  /// Like put(), but returns at once; `done` runs on another thread.
+  virtual void put_async(std::vector<Event> events, std::string system, std::int64_t now, PutDone done) {
+    try {
+      done(put(events, system, now), nullptr);
+    } catch (...) {
+      done({}, std::current_exception());
+    }
+  }
   /// Newest first.
   virtual std::vector<StoredEvent> list(const EventQuery& query) = 0;
   /// The latest deployment of `system` in `environment` that recorded its head commit.

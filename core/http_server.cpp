@@ -16,6 +16,9 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -51,6 +54,50 @@ std::string json_error(std::string_view message) {
   return out;
 }
 
+// Threads that run handlers which may block, off the I/O threads.
+class HandlerPool {
+ public:
+  void start(int n) {
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { work(); });
+  }
+  void submit(std::function<void()> job) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+  // Runs what is queued, then joins.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+  ~HandlerPool() { stop(); }
+
+ private:
+  void work() {
+    for (;;) {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  bool stopping_ = false;
+};
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
@@ -66,6 +113,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::map<std::uint64_t, std::weak_ptr<Conn>> conns;
   std::uint64_t next_id = 0;
   std::atomic<std::size_t> active{0};
+  HandlerPool pool;
 
   void log(const std::string& line) const {
     if (opt.log) opt.log(line);
@@ -194,6 +242,56 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
   }
 
+  ServerResponse run_handler(const ServerRequest& request) {
+    try {
+      return handler(request);
+    } catch (const std::exception& e) {
+      log("handler failed for " + request.method + " " + request.target.substr(0, request.target.find('?')) + ": " +
+          e.what());
+      return {500, "application/json", json_error("internal error"), {}};
+    }
+  }
+
+  // Offers the request to the async handler, then runs the handler inline
+  // or on the handler pool, while this coroutine waits (the work guard keeps
+  // run() going until the answer is back).
+  asio::awaitable<ServerResponse> call_handler(const ServerRequest& request) {
+    if (opt.handler_threads <= 0 && !opt.async_handler) co_return run_handler(request);
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(ServerResponse)>(
+        [this, &request](auto completion) {
+          using Completion = decltype(completion);
+          struct State {
+            State(Completion c, asio::executor_work_guard<asio::any_io_executor> w)
+                : completion(std::move(c)), work(std::move(w)) {}
+            Completion completion;
+            asio::executor_work_guard<asio::any_io_executor> work;
+            std::atomic<bool> answered{false};
+          };
+          const asio::any_io_executor ex = asio::get_associated_executor(completion, ioc.get_executor());
+          auto state = std::make_shared<State>(std::move(completion), asio::make_work_guard(ex));
+          Respond respond = [state](ServerResponse r) {
+            if (state->answered.exchange(true)) return;
+            auto work = std::move(state->work);
+            asio::post(work.get_executor(), [state, r = std::move(r)]() mutable { state->completion(std::move(r)); });
+          };
+          if (opt.async_handler) {
+            bool taken = false;
+            try {
+              taken = opt.async_handler(request, respond);
+            } catch (const std::exception& e) {
+              log("handler failed for " + request.method + " " + request.target.substr(0, request.target.find('?')) +
+                  ": " + e.what());
+              respond({500, "application/json", json_error("internal error"), {}});
+              return;
+            }
+            if (taken) return;
+          }
+          if (opt.handler_threads > 0) pool.submit([this, &request, respond] { respond(run_handler(request)); });
+          else respond(run_handler(request));
+        },
+        asio::use_awaitable);
+  }
+
   template <class Stream>
   asio::awaitable<void> serve(Stream& stream, Conn& conn, const std::string& remote) {
     beast::flat_buffer buffer;
@@ -261,14 +359,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       request.body = std::move(req.body());
       request.remote = remote;
 
-      ServerResponse response;
-      try {
-        response = handler(request);
-      } catch (const std::exception& e) {
-        log("handler failed for " + request.method + " " + request.target.substr(0, request.target.find('?')) +
-            ": " + e.what());
-        response = {500, "application/json", json_error("internal error"), {}};
-      }
+      ServerResponse response = co_await call_handler(request);
 
       http::response<http::string_body> res{static_cast<http::status>(response.status), req.version()};
       res.set(http::field::server, "pulse/" PULSE_VERSION);
@@ -339,9 +430,11 @@ void HttpServer::handle_signals() {
 void HttpServer::run() {
   const int n = std::max(1, impl_->opt.threads);
   std::vector<std::thread> extra;
+  impl_->pool.start(impl_->opt.handler_threads);
   for (int i = 1; i < n; ++i) extra.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : extra) t.join();
+  impl_->pool.stop();
 }
 
 void HttpServer::stop() {

@@ -30,6 +30,9 @@ struct ServerResponse {
   std::vector<Header> headers;
 };
 
+/// Completes a request: call exactly once, from any thread.
+using Respond = std::function<void(ServerResponse)>;
+
 struct ServerOptions {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 0;          ///< 0: any free port (see HttpServer::port)
@@ -41,7 +44,15 @@ struct ServerOptions {
   Millis idle_timeout{60'000};     ///< between requests on a kept-alive connection
   Millis shutdown_grace{10'000};   ///< in-flight requests get this long after stop()
   std::size_t max_connections = 1024;
-  int threads = 2;
+  int threads = 2;                 ///< I/O threads
+  /// 0: handlers run on the I/O threads (they must not block). N > 0:
+  /// handlers run on N threads of their own and may block (a database
+  /// commit), while the I/O threads go on serving other connections.
+  int handler_threads = 0;
+  /// Optional, tried first on the I/O thread and must not block: returns
+  /// true if it took the request (and will call `respond`, e.g. once a
+  /// write is durable), false to leave it to the Handler.
+  std::function<bool(const ServerRequest&, const Respond&)> async_handler;
   std::vector<Header> extra_headers;  ///< added to every response
   std::function<void(const std::string&)> log;  ///< errors and notices; may be empty
 };

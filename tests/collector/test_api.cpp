@@ -16,7 +16,7 @@ struct ApiFixture {
   test::TestDatabase database;
   std::unique_ptr<Store> store = open_store(database.db(), 4);
   std::int64_t now = 1700000000;
-  Api api{*store, ApiConfig{{}, true, 1000}, [this] { return now; }};
+  Api api{*store, ApiConfig{{}, true, 1000, {}}, [this] { return now; }};
 
   ServerResponse post(const std::string& body, const std::string& query = "api_key=K&system=web",
                       const std::string& path = "/v1/ingestion/cli") {
@@ -208,7 +208,7 @@ BOOST_FIXTURE_TEST_CASE(lists_events_with_filters, ApiFixture) {
 BOOST_AUTO_TEST_CASE(api_keys) {
   test::TestDatabase database;
   auto store = open_store(database.db(), 2);
-  Api locked(*store, ApiConfig{{"k1", "k2"}, false, 1000}, [] { return 1700000000; });
+  Api locked(*store, ApiConfig{{"k1", "k2"}, false, 1000, {}}, [] { return 1700000000; });
   struct Row { std::string target; std::vector<Header> headers; int want; };
   const Row rows[] = {
       {"/v1/ingestion/cli?api_key=k1", {}, 200},
@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_CASE(api_keys) {
     }
   }
   // With no keys and no open access (not loopback), nothing gets in.
-  Api closed(*store, ApiConfig{{}, false, 1000}, [] { return 0; });
+  Api closed(*store, ApiConfig{{}, false, 1000, {}}, [] { return 0; });
   BOOST_TEST(ApiFixture::call(closed, "POST", "/v1/ingestion/cli?api_key=x", kChange).status == 401);
 }
 
