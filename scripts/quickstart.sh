@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The embedded default, end to end: builds the binaries, starts a collector
 # on SQLite, sends a change, a deployment and an incident with
-# pulse-event-cli, and shows what the collector stored.
+# pulse-event-cli, shows what the collector stored and the DORA metrics it
+# computes from them, and checks that the dashboard is served.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh release
@@ -31,7 +32,10 @@ set -x
 "$cli" push deployment --identifier "quickstart-$now" --timestamp $((now - 3600)) --teams demo "$commit"
 "$cli" push incident --identifier "INC-$now" --timestampCreated $((now - 1800)) --timestampResolved $((now - 600))
 "$bin/collector/pulse-collector" events --db "$db"
+"$bin/collector/pulse-collector" metrics --db "$db"
 { set +x; } 2>/dev/null
+curl -fsS "$url/" | grep -q "<title>Pulse" && echo "quickstart: the dashboard answers at $url/"
 echo
 echo "quickstart: the collector stored the three events above in $db (removed on exit)."
-echo "Run your own: $bin/collector/pulse-collector serve   (then pulse-event-cli push ... with no --base-url)"
+echo "Run your own: $bin/collector/pulse-collector serve   (then pulse-event-cli push ... with no --base-url,"
+echo "and open http://127.0.0.1:8765/ for the dashboard)"

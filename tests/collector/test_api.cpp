@@ -268,3 +268,44 @@ BOOST_AUTO_TEST_CASE(database_uris_are_shown_without_passwords) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sqlite_upgrade)
+
+BOOST_AUTO_TEST_CASE(a_version_2_database_gains_the_metrics_tables_with_its_history) {
+  // A database as the collector wrote it before metrics (schema version 2).
+  test::TempDir dir;
+  const std::string path = dir.str("old.db");
+  const auto made = test::run_process({"sqlite3", path, R"sql(
+CREATE TABLE events (id INTEGER PRIMARY KEY, type TEXT NOT NULL, system TEXT NOT NULL, identifier TEXT NOT NULL,
+  source TEXT NOT NULL, time_created INTEGER, time_pushed INTEGER, time_resolved INTEGER,
+  teams TEXT NOT NULL DEFAULT '[]', received_at INTEGER NOT NULL, head_commit TEXT, environment TEXT,
+  UNIQUE (type, system, identifier));
+CREATE TABLE deployment_changes (deployment INTEGER NOT NULL REFERENCES events (id), position INTEGER NOT NULL,
+  change_id TEXT NOT NULL, PRIMARY KEY (deployment, position));
+CREATE INDEX deployment_changes_by_change ON deployment_changes (change_id);
+CREATE INDEX events_by_time ON events (type, system, time_created);
+CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
+INSERT INTO events VALUES (1, 'change', 'web', 'a', 'cli', 1767225600, 1767229200, NULL, '[]', 0, NULL, NULL);
+INSERT INTO events VALUES (2, 'deployment', 'web', 'd2', 'cli', 1767240000, NULL, NULL, '[]', 0, NULL, NULL);
+INSERT INTO events VALUES (3, 'deployment', 'web', 'd1', 'cli', 1767236400, NULL, NULL, '[]', 0, NULL, NULL);
+INSERT INTO deployment_changes VALUES (2, 0, 'a'), (3, 0, 'a'), (3, 1, 'unknown');
+PRAGMA user_version = 2;
+)sql"});
+  BOOST_REQUIRE_EQUAL(made.exit_code, 0);
+  auto store = open_store(path, 1);
+  const auto facts = store->metric_facts({1767225600, 1767312000}, std::nullopt);
+  BOOST_TEST(facts.systems == std::vector<std::string>{"web"});
+  BOOST_TEST(facts.deployments.size() == 2u);
+  BOOST_REQUIRE_EQUAL(facts.shipped.size(), 2u);
+  for (const auto& s : facts.shipped) {
+    BOOST_TEST(s.deployed == 1767236400);  // its first deployment: d1, though d2 was stored first
+    BOOST_TEST((s.change_time == 1767229200 || s.change_time == kUnknownTime));  // push time wins
+  }
+  // And new events keep the facts current.
+  store->put({Change{"cli", "unknown", 1767232800, "commit"}}, "web", 0);
+  const auto after = compute_metrics(store->metric_facts({1767225600, 1767312000}, std::nullopt),
+                                     {1767225600, 1767312000}, Bucket::day);
+  BOOST_TEST(*after.overall.lead_time_median == 5400);  // (7200 + 3600) / 2
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -10,6 +10,9 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <thread>
+
 using namespace pulse;
 using namespace pulse::collector;
 namespace json = boost::json;
@@ -257,6 +260,29 @@ BOOST_FIXTURE_TEST_CASE(changes_of_another_system_do_not_match, StoreFixture) {
   const auto m = metrics("from=2026-01-01&to=2026-01-31");
   BOOST_TEST(m.at("overall").at("lead_time").at("changes") == 0);
   BOOST_TEST(m.at("overall").at("data_quality").at("changes_without_time") == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(concurrent_puts_share_commits_and_lose_nothing, StoreFixture) {
+  // 16 callers at once, each id sent by two of them: every put returns only
+  // once durable, and each event is stored exactly once.
+  std::atomic<std::size_t> stored{0}, duplicates{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        const auto r = store->put({Change{"cli", std::to_string(t / 2) + "-" + std::to_string(i), at("2026-01-01T00:00:00Z"),
+                                          "commit"}},
+                                  "s", 0);
+        stored += r.stored;
+        duplicates += r.duplicates;
+      }
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(stored == 320u);
+  BOOST_TEST(duplicates == 320u);
+  EventQuery q;
+  q.limit = 10000;
+  BOOST_TEST(store->list(q).size() == 320u);
 }
 
 BOOST_FIXTURE_TEST_CASE(store_reopens_with_its_data, StoreFixture) {
