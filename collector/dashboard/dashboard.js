@@ -41,7 +41,7 @@ async function getJson(path) {
   const res = await fetch(path, { headers: headers(), cache: "no-store" });
   if (res.status === 401) {
     $("key-form").hidden = false;
-    throw new Error("This collector needs an API key.");
+    throw new Error("it needs an API key: enter it below.");
   }
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.error || res.status + " " + res.statusText);
@@ -64,13 +64,14 @@ function setTile(name, value, level, detail) {
 
 function showFigures(f) {
   const df = f.deployment_frequency, lt = f.lead_time, ttr = f.time_to_recover, cfr = f.change_failure_rate;
-  setTile("frequency", perDay(df.per_day), df.level,
-    plural(df.deployments, "deployment") + " on " + df.deployment_days + " of " + plural(df.days, "day"));
-  setTile("lead", duration(lt.median_seconds), lt.level, "median of " + plural(lt.changes, "change"));
-  setTile("recovery", duration(ttr.median_seconds), ttr.level,
-    "median of " + plural(ttr.incidents, "incident") + (ttr.mean_seconds === null ? "" : ", mean " + duration(ttr.mean_seconds)));
-  setTile("failure", percent(cfr.rate), cfr.level,
-    cfr.failed_deployments + " of " + plural(cfr.deployments, "deployment") + " followed by an incident");
+  setTile("frequency", perDay(df.per_day), df.level, df.deployments === 0 ? "no deployments in this window"
+    : plural(df.deployments, "deployment") + " on " + df.deployment_days + " of " + plural(df.days, "day"));
+  setTile("lead", duration(lt.median_seconds), lt.level,
+    lt.changes === 0 ? "no deployed changes in this window" : "median of " + plural(lt.changes, "change"));
+  setTile("recovery", duration(ttr.median_seconds), ttr.level, ttr.incidents === 0 ? "no incidents in this window"
+    : "median of " + plural(ttr.incidents, "incident") + ", mean " + duration(ttr.mean_seconds));
+  setTile("failure", percent(cfr.rate), cfr.level, cfr.deployments === 0 ? "no deployments in this window"
+    : cfr.failed_deployments + " of " + plural(cfr.deployments, "deployment") + " followed by an incident");
   const q = f.data_quality, notes = [];
   if (q.non_positive_lead_times) notes.push(plural(q.non_positive_lead_times, "change") + " with a lead time of zero or below (left out)");
   if (q.changes_without_time) notes.push(plural(q.changes_without_time, "shipped change") + " with no known time");
