@@ -228,7 +228,7 @@ ServerResponse Api::handle(const ServerRequest& request) {
   if (path == "/healthz") return reply(200, R"({"status":"ok"})");
   // The dashboard's files hold no data (the page reads the API with the
   // user's key), so they are served to anyone.
-  if (request.method == "GET" || request.method == "HEAD")
+  if (request.method == "GET")
     if (auto file = dashboard_file(path)) return std::move(*file);
 
   if (path == "/v1/deployments/latest") {

@@ -20,13 +20,11 @@ namespace {
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kHour = 3600;
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
-}
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 struct Civil {
   std::int64_t year;
-  unsigned month; // 1-12
+  unsigned month;  // 1-12
   unsigned day;
 };
 
@@ -55,57 +53,51 @@ std::int64_t semester_of(std::int64_t t) { return floor_div(month_of(t), 6); }
 std::int64_t bucket_start(std::int64_t t, Bucket b) {
   const std::int64_t d = day_of(t);
   switch (b) {
-  case Bucket::day:
-    return d * kDay;
-  case Bucket::week:
-    return (d - ((d % 7 + 7 + 3) % 7)) *
-           kDay; // 1970-01-01 was a Thursday; weeks start on Monday
-  case Bucket::month: {
-    const Civil c = civil_from_days(d);
-    return days_from_civil(c.year, c.month, 1) * kDay;
-  }
+    case Bucket::day:
+      return d * kDay;
+    case Bucket::week:
+      return (d - ((d % 7 + 7 + 3) % 7)) * kDay;  // 1970-01-01 was a Thursday; weeks start on Monday
+    case Bucket::month: {
+      const Civil c = civil_from_days(d);
+      return days_from_civil(c.year, c.month, 1) * kDay;
+    }
   }
   return d * kDay;
 }
 
 std::int64_t next_bucket(std::int64_t start, Bucket b) {
   switch (b) {
-  case Bucket::day:
-    return start + kDay;
-  case Bucket::week:
-    return start + 7 * kDay;
-  case Bucket::month: {
-    const Civil c = civil_from_days(day_of(start));
-    return c.month == 12 ? days_from_civil(c.year + 1, 1, 1) * kDay
-                         : days_from_civil(c.year, c.month + 1, 1) * kDay;
-  }
+    case Bucket::day:
+      return start + kDay;
+    case Bucket::week:
+      return start + 7 * kDay;
+    case Bucket::month: {
+      const Civil c = civil_from_days(day_of(start));
+      return c.month == 12 ? days_from_civil(c.year + 1, 1, 1) * kDay : days_from_civil(c.year, c.month + 1, 1) * kDay;
+    }
   }
   return start + kDay;
 }
 
 // Number of distinct periods overlapping [from, to).
-template <class PeriodOf> std::size_t periods(Window w, PeriodOf period_of) {
+template <class PeriodOf>
+std::size_t periods(Window w, PeriodOf period_of) {
   return static_cast<std::size_t>(period_of(w.to - 1) - period_of(w.from) + 1);
 }
 
-Level level_below(std::int64_t v, std::int64_t elite, std::int64_t high,
-                  std::int64_t medium) {
-  if (v < elite)
-    return Level::elite;
-  if (v < high)
-    return Level::high;
-  if (v < medium)
-    return Level::medium;
+Level level_below(std::int64_t v, std::int64_t elite, std::int64_t high, std::int64_t medium) {
+  if (v < elite) return Level::elite;
+  if (v < high) return Level::high;
+  if (v < medium) return Level::medium;
   return Level::low;
 }
 
 // Median of positive values, rounded down; reorders `v`.
-std::int64_t median(std::vector<std::int64_t> &v) {
+std::int64_t median(std::vector<std::int64_t>& v) {
   const std::size_t n = v.size();
   const auto mid = v.begin() + static_cast<std::ptrdiff_t>(n / 2);
   std::nth_element(v.begin(), mid, v.end());
-  if (n % 2 == 1)
-    return *mid;
+  if (n % 2 == 1) return *mid;
   const std::int64_t upper = *mid;
   const std::int64_t lower = *std::max_element(v.begin(), mid);
   return lower + (upper - lower) / 2;
@@ -120,8 +112,8 @@ struct Dep {
 struct Lead {
   std::uint32_t system;
   std::int64_t deployed;
-  std::int64_t lead; // > 0, or 0 with `bad` set
-  std::uint8_t bad;  // 1: lead <= 0, 2: unknown change time
+  std::int64_t lead;  // > 0, or 0 with `bad` set
+  std::uint8_t bad;   // 1: lead <= 0, 2: unknown change time
 };
 struct Inc {
   std::uint32_t system;
@@ -132,62 +124,48 @@ struct Inc {
 
 // Distinct values of `period_of` over the deployments.
 template <class PeriodOf>
-std::size_t distinct(std::span<const Dep> deps, PeriodOf period_of,
-                     std::vector<std::int64_t> &scratch) {
+std::size_t distinct(std::span<const Dep> deps, PeriodOf period_of, std::vector<std::int64_t>& scratch) {
   scratch.clear();
-  for (const auto &d : deps)
-    scratch.push_back(period_of(d.time));
+  for (const auto& d : deps) scratch.push_back(period_of(d.time));
   std::sort(scratch.begin(), scratch.end());
-  return static_cast<std::size_t>(std::unique(scratch.begin(), scratch.end()) -
-                                  scratch.begin());
+  return static_cast<std::size_t>(std::unique(scratch.begin(), scratch.end()) - scratch.begin());
 }
 
 // Stable counting sort of `items` into `groups` groups: the flat result and
 // where each group starts (groups + 1 offsets).
 template <class T, class KeyOf>
-std::pair<std::vector<T>, std::vector<std::size_t>>
-group_by(const std::vector<T> &items, std::size_t groups, KeyOf key_of) {
+std::pair<std::vector<T>, std::vector<std::size_t>> group_by(const std::vector<T>& items, std::size_t groups,
+                                                             KeyOf key_of) {
   std::vector<std::size_t> offsets(groups + 1, 0);
-  for (const auto &it : items)
-    ++offsets[key_of(it) + 1];
-  for (std::size_t g = 0; g < groups; ++g)
-    offsets[g + 1] += offsets[g];
+  for (const auto& it : items) ++offsets[key_of(it) + 1];
+  for (std::size_t g = 0; g < groups; ++g) offsets[g + 1] += offsets[g];
   std::vector<T> out(items.size());
   std::vector<std::size_t> next(offsets.begin(), offsets.end() - 1);
-  for (const auto &it : items)
-    out[next[key_of(it)]++] = it;
+  for (const auto& it : items) out[next[key_of(it)]++] = it;
   return {std::move(out), std::move(offsets)};
 }
 
 template <class T>
-std::span<const T>
-group(const std::pair<std::vector<T>, std::vector<std::size_t>> &g,
-      std::size_t i) {
-  return std::span<const T>(g.first).subspan(g.second[i],
-                                             g.second[i + 1] - g.second[i]);
+std::span<const T> group(const std::pair<std::vector<T>, std::vector<std::size_t>>& g, std::size_t i) {
+  return std::span<const T>(g.first).subspan(g.second[i], g.second[i + 1] - g.second[i]);
 }
 
-Figures figures_of(Window w, std::span<const Dep> deps,
-                   std::span<const Lead> leads, std::span<const Inc> incs,
-                   bool levels, std::vector<std::int64_t> &scratch) {
+Figures figures_of(Window w, std::span<const Dep> deps, std::span<const Lead> leads, std::span<const Inc> incs,
+                   bool levels, std::vector<std::int64_t>& scratch) {
   Figures f;
   f.deployments = deps.size();
   f.days = periods(w, day_of);
   if (!deps.empty()) {
-    for (const auto &d : deps)
-      f.failed_deployments += d.failed;
+    for (const auto& d : deps) f.failed_deployments += d.failed;
     f.deployment_days = distinct(deps, day_of, scratch);
-    f.deployments_per_day = static_cast<double>(deps.size()) * kDay /
-                            static_cast<double>(w.to - w.from);
-    f.change_failure_rate = static_cast<double>(f.failed_deployments) /
-                            static_cast<double>(deps.size());
+    f.deployments_per_day = static_cast<double>(deps.size()) * kDay / static_cast<double>(w.to - w.from);
+    f.change_failure_rate = static_cast<double>(f.failed_deployments) / static_cast<double>(deps.size());
     if (levels) {
       if (f.deployment_days * 2 > f.days)
         f.frequency_level = Level::elite;
       else if (distinct(deps, month_of, scratch) * 2 > periods(w, month_of))
         f.frequency_level = Level::high;
-      else if (distinct(deps, semester_of, scratch) * 2 >
-               periods(w, semester_of))
+      else if (distinct(deps, semester_of, scratch) * 2 > periods(w, semester_of))
         f.frequency_level = Level::medium;
       else
         f.frequency_level = Level::low;
@@ -202,7 +180,7 @@ Figures figures_of(Window w, std::span<const Dep> deps,
   }
 
   scratch.clear();
-  for (const auto &l : leads) {
+  for (const auto& l : leads) {
     if (l.bad == 1)
       ++f.non_positive_lead_times;
     else if (l.bad == 2)
@@ -213,14 +191,12 @@ Figures figures_of(Window w, std::span<const Dep> deps,
   f.lead_time_changes = scratch.size();
   if (!scratch.empty()) {
     f.lead_time_median = median(scratch);
-    if (levels)
-      f.lead_time_level =
-          level_below(*f.lead_time_median, kHour, 7 * kDay, 183 * kDay);
+    if (levels) f.lead_time_level = level_below(*f.lead_time_median, kHour, 7 * kDay, 183 * kDay);
   }
 
   scratch.clear();
   std::int64_t total = 0;
-  for (const auto &i : incs) {
+  for (const auto& i : incs) {
     scratch.push_back(i.duration);
     total += i.duration;
     f.incidents_without_deployment += !i.attributed;
@@ -229,32 +205,25 @@ Figures figures_of(Window w, std::span<const Dep> deps,
   if (!scratch.empty()) {
     f.recovery_mean = total / static_cast<std::int64_t>(scratch.size());
     f.recovery_median = median(scratch);
-    if (levels)
-      f.recovery_level = level_below(*f.recovery_median, kHour, kDay, 7 * kDay);
+    if (levels) f.recovery_level = level_below(*f.recovery_median, kHour, kDay, 7 * kDay);
   }
   return f;
 }
 
-json::value opt(const std::optional<std::int64_t> &v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-json::value opt(const std::optional<double> &v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-json::value opt(const std::optional<Level> &v) {
+json::value opt(const std::optional<std::int64_t>& v) { return v ? json::value(*v) : json::value(nullptr); }
+json::value opt(const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); }
+json::value opt(const std::optional<Level>& v) {
   return v ? json::value(json::string(level_name(*v))) : json::value(nullptr);
 }
 
-json::object figures_json(const Figures &f, bool levels) {
+json::object figures_json(const Figures& f, bool levels) {
   json::object df{{"deployments", f.deployments},
                   {"days", f.days},
                   {"deployment_days", f.deployment_days},
                   {"per_day", opt(f.deployments_per_day)}};
-  json::object lt{{"median_seconds", opt(f.lead_time_median)},
-                  {"changes", f.lead_time_changes}};
-  json::object ttr{{"median_seconds", opt(f.recovery_median)},
-                   {"mean_seconds", opt(f.recovery_mean)},
-                   {"incidents", f.incidents}};
+  json::object lt{{"median_seconds", opt(f.lead_time_median)}, {"changes", f.lead_time_changes}};
+  json::object ttr{
+      {"median_seconds", opt(f.recovery_median)}, {"mean_seconds", opt(f.recovery_mean)}, {"incidents", f.incidents}};
   json::object cfr{{"rate", opt(f.change_failure_rate)},
                    {"failed_deployments", f.failed_deployments},
                    {"deployments", f.deployments}};
@@ -268,57 +237,51 @@ json::object figures_json(const Figures &f, bool levels) {
                  {"lead_time", std::move(lt)},
                  {"time_to_recover", std::move(ttr)},
                  {"change_failure_rate", std::move(cfr)}};
-  o["data_quality"] = json::object{
-      {"non_positive_lead_times", f.non_positive_lead_times},
-      {"changes_without_time", f.changes_without_time},
-      {"incidents_without_deployment", f.incidents_without_deployment}};
+  o["data_quality"] = json::object{{"non_positive_lead_times", f.non_positive_lead_times},
+                                   {"changes_without_time", f.changes_without_time},
+                                   {"incidents_without_deployment", f.incidents_without_deployment}};
   return o;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<Bucket> parse_bucket(std::string_view name) {
-  if (name == "day")
-    return Bucket::day;
-  if (name == "week")
-    return Bucket::week;
-  if (name == "month")
-    return Bucket::month;
+  if (name == "day") return Bucket::day;
+  if (name == "week") return Bucket::week;
+  if (name == "month") return Bucket::month;
   return std::nullopt;
 }
 
 std::string_view bucket_name(Bucket b) {
   switch (b) {
-  case Bucket::day:
-    return "day";
-  case Bucket::week:
-    return "week";
-  case Bucket::month:
-    return "month";
+    case Bucket::day:
+      return "day";
+    case Bucket::week:
+      return "week";
+    case Bucket::month:
+      return "month";
   }
   return "day";
 }
 
 std::string_view level_name(Level l) {
   switch (l) {
-  case Level::elite:
-    return "elite";
-  case Level::high:
-    return "high";
-  case Level::medium:
-    return "medium";
-  case Level::low:
-    return "low";
+    case Level::elite:
+      return "elite";
+    case Level::high:
+      return "high";
+    case Level::medium:
+      return "medium";
+    case Level::low:
+      return "low";
   }
   return "low";
 }
 
 std::uint32_t MetricFacts::system_index(std::string_view name) {
   // Rows often come grouped by system: check the last one first.
-  if (last_index_ < systems.size() && systems[last_index_] == name)
-    return last_index_;
-  if (const auto it = index_.find(name); it != index_.end())
-    return last_index_ = it->second;
+  if (last_index_ < systems.size() && systems[last_index_] == name) return last_index_;
+  if (const auto it = index_.find(name); it != index_.end()) return last_index_ = it->second;
   const auto i = static_cast<std::uint32_t>(systems.size());
   systems.emplace_back(name);
   index_.emplace(std::string(name), i);
@@ -329,20 +292,16 @@ namespace {
 
 // RFC 3339, or YYYY-MM-DD as UTC midnight (the next midnight if `end`).
 std::optional<std::int64_t> parse_instant(std::string_view text, bool end) {
-  if (auto t = parse_rfc3339(text))
-    return t;
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-')
-    return std::nullopt;
+  if (auto t = parse_rfc3339(text)) return t;
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
   const auto t = parse_rfc3339(std::string(text) + "T00:00:00Z");
-  if (!t)
-    return std::nullopt;
+  if (!t) return std::nullopt;
   return end ? *t + kDay : *t;
 }
 
-} // namespace
+}  // namespace
 
-std::optional<Window> parse_window(std::string_view from, std::string_view to,
-                                   std::int64_t now, std::string &why) {
+std::optional<Window> parse_window(std::string_view from, std::string_view to, std::int64_t now, std::string& why) {
   Window w;
   if (to.empty()) {
     w.to = now;
@@ -371,17 +330,13 @@ std::optional<Window> parse_window(std::string_view from, std::string_view to,
   return w;
 }
 
-MetricFacts read_facts_by_system(const std::vector<std::string> &systems,
-                                 std::size_t workers,
-                                 const SystemReader &read) {
+MetricFacts read_facts_by_system(const std::vector<std::string>& systems, std::size_t workers,
+                                 const SystemReader& read) {
   MetricFacts all;
-  for (const auto &s : systems)
-    all.system_index(s);
+  for (const auto& s : systems) all.system_index(s);
   workers = std::max<std::size_t>(1, std::min(workers, all.systems.size()));
-  std::vector<std::vector<std::pair<std::uint32_t, std::string>>> shares(
-      workers);
-  for (std::uint32_t i = 0; i < all.systems.size(); ++i)
-    shares[i % workers].emplace_back(i, all.systems[i]);
+  std::vector<std::vector<std::pair<std::uint32_t, std::string>>> shares(workers);
+  for (std::uint32_t i = 0; i < all.systems.size(); ++i) shares[i % workers].emplace_back(i, all.systems[i]);
   std::vector<MetricFacts> parts(workers);
   std::vector<std::exception_ptr> failures(workers);
   std::vector<std::thread> threads;
@@ -394,43 +349,35 @@ MetricFacts read_facts_by_system(const std::vector<std::string> &systems,
       }
     });
   try {
-    if (workers > 0 && !shares.empty())
-      read(0, shares[0], parts[0]);
+    if (workers > 0 && !shares.empty()) read(0, shares[0], parts[0]);
   } catch (...) {
     failures[0] = std::current_exception();
   }
-  for (auto &t : threads)
-    t.join();
-  for (const auto &f : failures)
-    if (f)
-      std::rethrow_exception(f);
-  for (auto &p : parts) {
-    all.deployments.insert(all.deployments.end(), p.deployments.begin(),
-                           p.deployments.end());
+  for (auto& t : threads) t.join();
+  for (const auto& f : failures)
+    if (f) std::rethrow_exception(f);
+  for (auto& p : parts) {
+    all.deployments.insert(all.deployments.end(), p.deployments.begin(), p.deployments.end());
     all.shipped.insert(all.shipped.end(), p.shipped.begin(), p.shipped.end());
-    all.incidents.insert(all.incidents.end(), p.incidents.begin(),
-                         p.incidents.end());
+    all.incidents.insert(all.incidents.end(), p.incidents.begin(), p.incidents.end());
   }
   return all;
 }
 
 std::size_t bucket_count(Window w, Bucket b) {
-  if (w.to <= w.from)
-    return 0;
+  if (w.to <= w.from) return 0;
   switch (b) {
-  case Bucket::day:
-    return periods(w, day_of);
-  case Bucket::week:
-    return static_cast<std::size_t>(
-        (bucket_start(w.to - 1, b) - bucket_start(w.from, b)) / (7 * kDay) + 1);
-  case Bucket::month:
-    return periods(w, month_of);
+    case Bucket::day:
+      return periods(w, day_of);
+    case Bucket::week:
+      return static_cast<std::size_t>((bucket_start(w.to - 1, b) - bucket_start(w.from, b)) / (7 * kDay) + 1);
+    case Bucket::month:
+      return periods(w, month_of);
   }
   return 0;
 }
 
-MetricsReport compute_metrics(const MetricFacts &facts, Window window,
-                              Bucket bucket,
+MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bucket,
                               std::optional<std::string> system) {
   MetricsReport report;
   report.window = window;
@@ -442,23 +389,18 @@ MetricsReport compute_metrics(const MetricFacts &facts, Window window,
   // deployment of its system strictly before it.
   std::vector<Dep> all;
   all.reserve(facts.deployments.size());
-  for (const auto &d : facts.deployments)
-    if (d.time < window.to)
-      all.push_back({d.system, d.time, false});
-  std::sort(all.begin(), all.end(), [](const Dep &a, const Dep &b) {
-    return a.system != b.system ? a.system < b.system : a.time < b.time;
-  });
+  for (const auto& d : facts.deployments)
+    if (d.time < window.to) all.push_back({d.system, d.time, false});
+  std::sort(all.begin(), all.end(),
+            [](const Dep& a, const Dep& b) { return a.system != b.system ? a.system < b.system : a.time < b.time; });
   std::vector<Inc> incs;
   incs.reserve(facts.incidents.size());
-  for (const auto &i : facts.incidents) {
-    if (i.created < window.from || i.created >= window.to)
-      continue;
-    auto it = std::lower_bound(
-        all.begin(), all.end(), std::pair{i.system, i.created},
-        [](const Dep &d, const std::pair<std::uint32_t, std::int64_t> &key) {
-          return d.system != key.first ? d.system < key.first
-                                       : d.time < key.second;
-        });
+  for (const auto& i : facts.incidents) {
+    if (i.created < window.from || i.created >= window.to) continue;
+    auto it = std::lower_bound(all.begin(), all.end(), std::pair{i.system, i.created},
+                               [](const Dep& d, const std::pair<std::uint32_t, std::int64_t>& key) {
+                                 return d.system != key.first ? d.system < key.first : d.time < key.second;
+                               });
     bool attributed = false;
     if (it != all.begin() && std::prev(it)->system == i.system) {
       std::prev(it)->failed = true;
@@ -468,14 +410,12 @@ MetricsReport compute_metrics(const MetricFacts &facts, Window window,
   }
   std::vector<Dep> deps;
   deps.reserve(all.size());
-  for (const auto &d : all)
-    if (d.time >= window.from)
-      deps.push_back(d);
+  for (const auto& d : all)
+    if (d.time >= window.from) deps.push_back(d);
   std::vector<Lead> leads;
   leads.reserve(facts.shipped.size());
-  for (const auto &s : facts.shipped) {
-    if (s.deployed < window.from || s.deployed >= window.to)
-      continue;
+  for (const auto& s : facts.shipped) {
+    if (s.deployed < window.from || s.deployed >= window.to) continue;
     if (s.change_time == kUnknownTime)
       leads.push_back({s.system, s.deployed, 0, 2});
     else if (s.deployed - s.change_time <= 0)
@@ -488,86 +428,76 @@ MetricsReport compute_metrics(const MetricFacts &facts, Window window,
   // window and each system. Each fact goes to its bucket by binary search
   // over the bucket starts.
   std::vector<Window> buckets;
-  for (std::int64_t start = bucket_start(window.from, bucket);
-       start < window.to; start = next_bucket(start, bucket))
-    buckets.push_back({std::max(start, window.from),
-                       std::min(next_bucket(start, bucket), window.to)});
+  for (std::int64_t start = bucket_start(window.from, bucket); start < window.to; start = next_bucket(start, bucket))
+    buckets.push_back({std::max(start, window.from), std::min(next_bucket(start, bucket), window.to)});
   std::exception_ptr series_failure;
   std::thread series([&]() noexcept {
     try {
       auto bucket_of = [&](std::int64_t t) {
-        const auto it = std::upper_bound(
-            buckets.begin(), buckets.end(), t,
-            [](std::int64_t v, const Window &b) { return v < b.from; });
+        const auto it = std::upper_bound(buckets.begin(), buckets.end(), t,
+                                         [](std::int64_t v, const Window& b) { return v < b.from; });
         return static_cast<std::size_t>(it - buckets.begin()) - 1;
       };
-      const auto bd = group_by(deps, buckets.size(),
-                               [&](const Dep &d) { return bucket_of(d.time); });
-      const auto bl = group_by(leads, buckets.size(), [&](const Lead &l) {
-        return bucket_of(l.deployed);
-      });
-      const auto bi = group_by(incs, buckets.size(), [&](const Inc &i) {
-        return bucket_of(i.created);
-      });
+      const auto bd = group_by(deps, buckets.size(), [&](const Dep& d) { return bucket_of(d.time); });
+      const auto bl = group_by(leads, buckets.size(), [&](const Lead& l) { return bucket_of(l.deployed); });
+      const auto bi = group_by(incs, buckets.size(), [&](const Inc& i) { return bucket_of(i.created); });
       std::vector<std::int64_t> scratch;
       report.series.reserve(buckets.size());
       for (std::size_t b = 0; b < buckets.size(); ++b)
-        report.series.push_back(
-            {buckets[b].from, buckets[b].to,
-             figures_of(buckets[b], group(bd, b), group(bl, b), group(bi, b),
-                        false, scratch)});
+        report.series.push_back({buckets[b].from, buckets[b].to,
+                                 figures_of(buckets[b], group(bd, b), group(bl, b), group(bi, b), false, scratch)});
     } catch (...) {
       series_failure = std::current_exception();
     }
   });
 
-  std::vector<std::int64_t> scratch;
-  report.overall = figures_of(window, deps, leads, incs, true, scratch);
-  const std::size_t n = facts.systems.size();
-  const auto sd = group_by(deps, n, [](const Dep &d) { return d.system; });
-  const auto sl = group_by(leads, n, [](const Lead &l) { return l.system; });
-  const auto si = group_by(incs, n, [](const Inc &i) { return i.system; });
-  for (std::uint32_t s = 0; s < n; ++s) {
-    const auto d = group(sd, s);
-    const auto l = group(sl, s);
-    const auto i = group(si, s);
-    if (!d.empty() || !l.empty() || !i.empty())
-      report.systems.emplace_back(facts.systems[s],
-                                  figures_of(window, d, l, i, true, scratch));
+  try {
+    std::vector<std::int64_t> scratch;
+    report.overall = figures_of(window, deps, leads, incs, true, scratch);
+    const std::size_t n = facts.systems.size();
+    const auto sd = group_by(deps, n, [](const Dep& d) { return d.system; });
+    const auto sl = group_by(leads, n, [](const Lead& l) { return l.system; });
+    const auto si = group_by(incs, n, [](const Inc& i) { return i.system; });
+    for (std::uint32_t s = 0; s < n; ++s) {
+      const auto d = group(sd, s);
+      const auto l = group(sl, s);
+      const auto i = group(si, s);
+      if (!d.empty() || !l.empty() || !i.empty())
+        report.systems.emplace_back(facts.systems[s], figures_of(window, d, l, i, true, scratch));
+    }
+    std::sort(report.systems.begin(), report.systems.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  } catch (...) {
+    series.join();  // a joinable thread must not be destroyed
+    throw;
   }
-  std::sort(report.systems.begin(), report.systems.end(),
-            [](const auto &a, const auto &b) { return a.first < b.first; });
   series.join();
-  if (series_failure)
-    std::rethrow_exception(series_failure);
+  if (series_failure) std::rethrow_exception(series_failure);
   return report;
 }
 
-json::object metrics_json(const MetricsReport &r) {
+json::object metrics_json(const MetricsReport& r) {
   json::object o;
-  o["window"] = json::object{
-      {"from", format_rfc3339(r.window.from)},
-      {"to", format_rfc3339(r.window.to)},
-      {"days", static_cast<double>(r.window.to - r.window.from) / kDay}};
-  o["system"] =
-      r.system ? json::value(json::string(*r.system)) : json::value(nullptr);
+  o["window"] = json::object{{"from", format_rfc3339(r.window.from)},
+                             {"to", format_rfc3339(r.window.to)},
+                             {"days", static_cast<double>(r.window.to - r.window.from) / kDay}};
+  o["system"] = r.system ? json::value(json::string(*r.system)) : json::value(nullptr);
   o["overall"] = figures_json(r.overall, true);
   json::array systems;
-  for (const auto &[name, f] : r.systems) {
+  for (const auto& [name, f] : r.systems) {
     auto s = figures_json(f, true);
     s["system"] = name;
     systems.push_back(std::move(s));
   }
   o["systems"] = std::move(systems);
   json::array points;
-  for (const auto &p : r.series) {
+  for (const auto& p : r.series) {
     auto s = figures_json(p.figures, false);
     s["start"] = format_rfc3339(p.start);
     s["end"] = format_rfc3339(p.end);
     points.push_back(std::move(s));
   }
-  o["series"] = json::object{{"bucket", bucket_name(r.bucket)},
-                             {"points", std::move(points)}};
+  o["series"] = json::object{{"bucket", bucket_name(r.bucket)}, {"points", std::move(points)}};
   return o;
 }
 
@@ -576,80 +506,57 @@ std::string human_duration(std::int64_t s) {
   if (s < 60)
     std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
   else if (s < kHour)
-    std::snprintf(buf, sizeof buf, "%lldm %02llds",
-                  static_cast<long long>(s / 60),
-                  static_cast<long long>(s % 60));
+    std::snprintf(buf, sizeof buf, "%lldm %02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
   else if (s < kDay)
-    std::snprintf(buf, sizeof buf, "%lldh %02lldm",
-                  static_cast<long long>(s / kHour),
+    std::snprintf(buf, sizeof buf, "%lldh %02lldm", static_cast<long long>(s / kHour),
                   static_cast<long long>(s % kHour / 60));
   else
-    std::snprintf(buf, sizeof buf, "%lldd %02lldh",
-                  static_cast<long long>(s / kDay),
+    std::snprintf(buf, sizeof buf, "%lldd %02lldh", static_cast<long long>(s / kDay),
                   static_cast<long long>(s % kDay / kHour));
   return buf;
 }
 
-std::string metrics_table(const MetricsReport &r) {
+std::string metrics_table(const MetricsReport& r) {
   std::ostringstream out;
-  auto level = [](const std::optional<Level> &l) {
-    return l ? std::string(level_name(*l)) : std::string();
-  };
-  auto row = [&](const std::string &name, const Figures &f) {
-    std::string df = "no data", lt = "no data", ttr = "no data",
-                cfr = "no data";
+  auto level = [](const std::optional<Level>& l) { return l ? std::string(level_name(*l)) : std::string(); };
+  auto row = [&](const std::string& name, const Figures& f) {
+    std::string df = "no data", lt = "no data", ttr = "no data", cfr = "no data";
     if (f.deployments_per_day) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.2f/day", *f.deployments_per_day);
       df = buf;
     }
-    if (f.lead_time_median)
-      lt = human_duration(*f.lead_time_median);
+    if (f.lead_time_median) lt = human_duration(*f.lead_time_median);
     if (f.recovery_median)
-      ttr = human_duration(*f.recovery_median) + " (mean " +
-            human_duration(*f.recovery_mean) + ")";
+      ttr = human_duration(*f.recovery_median) + " (mean " + human_duration(*f.recovery_mean) + ")";
     if (f.change_failure_rate) {
       char buf[64];
-      std::snprintf(buf, sizeof buf, "%.1f%% (%zu/%zu)",
-                    *f.change_failure_rate * 100, f.failed_deployments,
+      std::snprintf(buf, sizeof buf, "%.1f%% (%zu/%zu)", *f.change_failure_rate * 100, f.failed_deployments,
                     f.deployments);
       cfr = buf;
     }
-    auto cell = [](const std::string &v, const std::string &l) {
-      return l.empty() ? v : v + " " + l;
-    };
-    out << std::left << std::setw(20)
-        << (name.size() > 19 ? name.substr(0, 18) + "~" : name) << std::setw(22)
-        << cell(df, level(f.frequency_level)) << std::setw(20)
-        << cell(lt, level(f.lead_time_level)) << std::setw(34)
-        << cell(ttr, level(f.recovery_level))
-        << cell(cfr, level(f.failure_level)) << "\n";
+    auto cell = [](const std::string& v, const std::string& l) { return l.empty() ? v : v + " " + l; };
+    out << std::left << std::setw(20) << (name.size() > 19 ? name.substr(0, 18) + "~" : name) << std::setw(22)
+        << cell(df, level(f.frequency_level)) << std::setw(20) << cell(lt, level(f.lead_time_level)) << std::setw(34)
+        << cell(ttr, level(f.recovery_level)) << cell(cfr, level(f.failure_level)) << "\n";
   };
-  out << "Window " << format_rfc3339(r.window.from) << " to "
-      << format_rfc3339(r.window.to) << " (UTC)";
-  if (r.system)
-    out << ", system " << *r.system;
+  out << "Window " << format_rfc3339(r.window.from) << " to " << format_rfc3339(r.window.to) << " (UTC)";
+  if (r.system) out << ", system " << *r.system;
   out << "\n\n";
-  out << std::left << std::setw(20) << "SYSTEM" << std::setw(22)
-      << "DEPLOY FREQUENCY" << std::setw(20) << "LEAD TIME" << std::setw(34)
-      << "TIME TO RECOVER"
+  out << std::left << std::setw(20) << "SYSTEM" << std::setw(22) << "DEPLOY FREQUENCY" << std::setw(20) << "LEAD TIME"
+      << std::setw(34) << "TIME TO RECOVER"
       << "CHANGE FAILURE RATE\n";
-  for (const auto &[name, f] : r.systems)
-    row(name, f);
-  if (!r.system)
-    row("(all systems)", r.overall);
-  const Figures &f = r.overall;
+  for (const auto& [name, f] : r.systems) row(name, f);
+  if (!r.system) row("(all systems)", r.overall);
+  const Figures& f = r.overall;
   out << "\n"
-      << f.deployments << " deployment(s), " << f.lead_time_changes
-      << " change(s) with a lead time, " << f.incidents << " incident(s)\n";
-  if (f.non_positive_lead_times || f.changes_without_time ||
-      f.incidents_without_deployment)
-    out << "Data quality: " << f.non_positive_lead_times
-        << " change(s) with a lead time of zero or below, "
-        << f.changes_without_time << " shipped change(s) with no known time, "
-        << f.incidents_without_deployment
+      << f.deployments << " deployment(s), " << f.lead_time_changes << " change(s) with a lead time, " << f.incidents
+      << " incident(s)\n";
+  if (f.non_positive_lead_times || f.changes_without_time || f.incidents_without_deployment)
+    out << "Data quality: " << f.non_positive_lead_times << " change(s) with a lead time of zero or below, "
+        << f.changes_without_time << " shipped change(s) with no known time, " << f.incidents_without_deployment
         << " incident(s) with no earlier deployment\n";
   return out.str();
 }
 
-} // namespace pulse::collector
+}  // namespace pulse::collector

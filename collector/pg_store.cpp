@@ -19,6 +19,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 namespace pulse::collector {
 
@@ -295,9 +296,10 @@ class PgStore final : public Store {
               {"{" + ids + "}"});
           std::unordered_map<std::int64_t, std::vector<std::string>> by_id;
           for (int i = 0; i < links->rows(); ++i) by_id[links->int64(i, 0)].emplace_back(links->text(i, 1));
-          for (int i = 0, k = 0; i < r->rows(); ++i, ++k)
-            if (out[static_cast<std::size_t>(k)].type == "deployment")
-              out[static_cast<std::size_t>(k)].changes = std::move(by_id[r->int64(i, 0)]);
+          for (int i = 0; i < r->rows(); ++i) {
+            auto& e = out[static_cast<std::size_t>(i)];
+            if (e.type == "deployment") e.changes = std::move(by_id[r->int64(i, 0)]);
+          }
         }
         c.exec("COMMIT");
         return out;

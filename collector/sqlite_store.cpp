@@ -120,9 +120,8 @@ class SqliteStore final : public Store {
         add_system_(prepared("INSERT INTO systems (name) VALUES (?1) ON CONFLICT DO NOTHING")),
         savepoint_(prepared("SAVEPOINT job")),
         release_(prepared("RELEASE job")),
-        committer_([this] { commit_loop(); }) {
-    for (int i = 0; i < 2; ++i) readers_.push_back(std::make_unique<Reader>(db_.path()));
-  }
+        readers_(open_readers(path)),
+        committer_([this] { commit_loop(); }) {}
 
   ~SqliteStore() override {
     {
@@ -395,6 +394,11 @@ class SqliteStore final : public Store {
     std::mutex mutex;
   };
   std::vector<std::unique_ptr<Reader>> readers_;
+  static std::vector<std::unique_ptr<Reader>> open_readers(const std::string& path) {
+    std::vector<std::unique_ptr<Reader>> out;
+    for (int i = 0; i < 2; ++i) out.push_back(std::make_unique<Reader>(path));
+    return out;
+  }
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
   std::vector<std::unique_ptr<PutJob>> queue_;

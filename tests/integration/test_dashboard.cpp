@@ -116,7 +116,9 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(web.out.find("<option value=\"web\" selected=\"\">web</option>") != std::string::npos);
 
   // And a picture of it.
-  const std::string shot = fs::absolute(std::string("dashboard-") + (testing_postgres() ? "postgresql" : "sqlite") + ".png");
+  const std::string shot =
+      (fs::path(PULSE_TEST_ARTIFACT_DIR) / (std::string("dashboard-") + (testing_postgres() ? "postgresql" : "sqlite") + ".png"))
+          .string();
   auto pic = chromium_args(profile);
   pic.push_back("--screenshot=" + shot);
   pic.push_back(page);
