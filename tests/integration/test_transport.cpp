@@ -150,3 +150,70 @@ BOOST_AUTO_TEST_CASE(a_refusing_proxy_is_reported) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(server_handlers)
+
+BOOST_AUTO_TEST_CASE(async_answers_from_other_threads_and_blocking_handlers_on_the_pool) {
+  // /async is answered 30 ms later from a thread of the test's own; the rest
+  // by a handler that blocks (on the pool). Eight clients at once; then a
+  // stop while an async answer is pending: it is still delivered.
+  std::mutex mutex;
+  std::vector<std::thread> responders;
+  std::atomic<int> blocking_inflight{0}, blocking_peak{0}, async_received{0};
+  ServerOptions opt;
+  opt.handler_threads = 8;
+  opt.async_handler = [&](const ServerRequest& r, const Respond& respond) {
+    if (r.target != "/async") return false;
+    ++async_received;
+    std::lock_guard lock(mutex);
+    responders.emplace_back([respond] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      respond({202, "text/plain", "later", {}});
+      respond({500, "text/plain", "twice", {}});  // ignored: one answer per request
+    });
+    return true;
+  };
+  HttpServer server(opt, [&](const ServerRequest& r) {
+    const int now = ++blocking_inflight;
+    for (int peak = blocking_peak; now > peak && !blocking_peak.compare_exchange_weak(peak, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // e.g. waiting for a database
+    --blocking_inflight;
+    return ServerResponse{200, "text/plain", "sync " + r.target, {}};
+  });
+  std::thread run([&] { server.run(); });
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c)
+    clients.emplace_back([&, c] {
+      std::string why;
+      HttpClient client(*parse_origin(url, why), ClientOptions{});
+      for (int i = 0; i < 5; ++i) {
+        const bool async = (c + i) % 2 == 0;
+        const auto r = client.send(HttpRequest{"GET", async ? "/async" : "/b", {}, ""});
+        const auto* res = std::get_if<HttpResponse>(&r);
+        if (res && res->status == (async ? 202 : 200) && res->body == (async ? "later" : "sync /b")) ++ok;
+      }
+    });
+  for (auto& t : clients) t.join();
+  BOOST_TEST(ok == 40);
+  BOOST_TEST(blocking_peak > 1);  // blocking handlers ran side by side, off the I/O threads
+
+  std::string why;
+  HttpClient last(*parse_origin(url, why), ClientOptions{});
+  std::thread pending([&] {
+    const auto r = last.send(HttpRequest{"GET", "/async", {}, ""});
+    const auto* res = std::get_if<HttpResponse>(&r);
+    BOOST_TEST((res && res->status == 202));
+  });
+  for (int i = 0; i < 500 && async_received < 21; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  BOOST_TEST(async_received == 21);
+  server.stop();  // while its answer is pending
+  pending.join();
+  run.join();
+  for (auto& t : responders) t.join();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
