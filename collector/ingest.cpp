@@ -222,6 +222,23 @@ bool Api::authorized(const ServerRequest& request, const std::optional<std::stri
 }
 
 ServerResponse Api::handle(const ServerRequest& request) {
+  // Decoding and validation report with values; what throws is the store
+  // (database down, disk full): the client should try again later.
+  try {
+    return route(request);
+  } catch (const std::exception& e) {
+    if (config_.log) config_.log(std::string("storage failed: ") + e.what());
+    return unavailable();
+  }
+}
+
+ServerResponse Api::unavailable() const {
+  auto r = error(503, "the collector cannot use its database right now; try again later");
+  r.headers.push_back({"Retry-After", "5"});
+  return r;
+}
+
+ServerResponse Api::route(const ServerRequest& request) {
   const auto target = parse_target(request.target);
   if (!target) return error(400, "malformed request target");
   const std::string& path = target->path;
@@ -331,12 +348,12 @@ bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
                          try {
                            std::rethrow_exception(failure);
                          } catch (const std::exception& e) {
-                           config_.log(std::string("storing events failed: ") + e.what());
+                           config_.log(std::string("storage failed: ") + e.what());
                          } catch (...) {
-                           config_.log("storing events failed");
+                           config_.log("storage failed");
                          }
                        }
-                       respond(error(500, "internal error: the events were not stored"));
+                       respond(unavailable());
                        return;
                      }
                      respond(stored_reply(r));

@@ -23,7 +23,7 @@ struct ApiConfig {
   std::vector<std::string> api_keys;  ///< accepted keys; empty with open_access: any key
   bool open_access = false;           ///< only ever set while bound to loopback
   std::size_t max_batch = 1000;       ///< events per batch request
-  std::function<void(const std::string&)> log;  ///< storage failures; may be empty
+  std::function<void(const std::string&)> log;  ///< storage failures (answered 503); may be empty
 };
 
 /// Decodes and validates one event body (the JSON object the Go CLI sends).
@@ -47,6 +47,8 @@ class Api {
 
  private:
   bool authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const;
+  ServerResponse route(const ServerRequest& request);
+  ServerResponse unavailable() const;  ///< 503 with Retry-After: the store failed
   ServerResponse ingest(const ServerRequest& request, bool batch, const std::string& system);
   // Checks and decodes an ingestion request: the events, or the error reply.
   std::variant<std::vector<Event>, ServerResponse> decode_ingest(const ServerRequest& request, bool batch,

@@ -150,9 +150,13 @@ using Params = std::vector<std::optional<std::string>>;
 class Connection {
  public:
   explicit Connection(const std::string& uri) {
-    // Our defaults first: the URI's own settings win over them.
-    const char* keys[] = {"connect_timeout", "keepalives_idle", "application_name", "dbname", nullptr};
-    const char* values[] = {"10", "30", "pulse-collector", uri.c_str(), nullptr};
+    // Our defaults first: the URI's own settings win over them. A dead
+    // server or network is noticed within about a minute (keepalives, and
+    // the TCP user timeout for unacknowledged writes); queries are bounded
+    // by statement_timeout below.
+    const char* keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                          "tcp_user_timeout", "application_name", "dbname", nullptr};
+    const char* values[] = {"10", "30", "10", "3", "60000", "pulse-collector", uri.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys, values, 1);
     if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
       const std::string msg = conn_ ? PQerrorMessage(conn_) : "out of memory";
@@ -204,8 +208,9 @@ class Connection {
     const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-    throw PgError("PostgreSQL: " + std::string(what) + ": " + first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_)),
-                  state ? state : "");
+    std::string message = r ? PQresultErrorMessage(r) : "";
+    if (message.empty()) message = PQerrorMessage(conn_);
+    throw PgError("PostgreSQL: " + std::string(what) + ": " + first_line(message), state ? state : "");
   }
 
   PGconn* conn_ = nullptr;

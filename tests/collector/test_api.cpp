@@ -309,3 +309,40 @@ PRAGMA user_version = 2;
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(storage_failures)
+
+// A store whose database is gone: every call throws, as a real one does when
+// PostgreSQL is down or the disk is full.
+struct BrokenStore final : Store {
+  PutResult put(const std::vector<Event>&, const std::string&, std::int64_t) override { fail(); }
+  std::vector<StoredEvent> list(const EventQuery&) override { fail(); }
+  std::optional<StoredEvent> latest_deployment(const std::string&, const std::string&) override { fail(); }
+  MetricFacts metric_facts(Window, const std::optional<std::string>&) override { fail(); }
+  [[noreturn]] static void fail() { throw std::runtime_error("PostgreSQL: cannot connect: Connection refused"); }
+};
+
+BOOST_AUTO_TEST_CASE(are_503_with_retry_after_so_clients_try_again_and_are_logged) {
+  BrokenStore store;
+  std::vector<std::string> logged;
+  ApiConfig config{{}, true, 1000, [&](const std::string& line) { logged.push_back(line); }};
+  Api api(store, config, [] { return 1700000000; });
+  for (const auto& [method, target, body] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{{"POST", "/v1/ingestion/cli?system=s", kChange},
+                                                                      {"GET", "/v1/events", ""},
+                                                                      {"GET", "/v1/metrics", ""},
+                                                                      {"GET", "/v1/deployments/latest?system=s", ""}}) {
+    BOOST_TEST_CONTEXT(method << " " << target) {
+      const auto r = ApiFixture::call(api, method, target, body);
+      BOOST_TEST(r.status == 503);
+      BOOST_TEST(find_header(r.headers, "Retry-After").value_or("") == "5");
+      BOOST_TEST(r.body.find("Connection refused") == std::string::npos);  // details go to the log only
+    }
+  }
+  BOOST_TEST(logged.size() == 4u);
+  BOOST_TEST(logged[0].find("Connection refused") != std::string::npos);
+  // A client mistake is still a 400, not a 503.
+  BOOST_TEST(ApiFixture::call(api, "POST", "/v1/ingestion/cli?system=s", "{").status == 400);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
