@@ -7,9 +7,6 @@
 
 #include <libpq-fe.h>
 
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
-
 #include <arpa/inet.h>
 
 #include <chrono>
@@ -283,11 +280,7 @@ class PgStore final : public Store {
           e.time_pushed = r->optional_int64(i, 6);
           e.time_resolved = r->optional_int64(i, 7);
           if (e.type == "deployment") {
-            boost::system::error_code ec;
-            const auto teams = boost::json::parse(r->text(i, 8), ec);
-            if (!ec && teams.is_array())
-              for (const auto& t : teams.as_array())
-                if (t.is_string()) e.teams.emplace_back(t.as_string());
+            e.teams = parse_teams(r->text(i, 8));
             ids += (ids.empty() ? "" : ",") + std::string(r->text(i, 0));
           }
           e.received_at = r->int64(i, 9);
@@ -442,14 +435,9 @@ class PgStore final : public Store {
       p[4] = num(d->time_created);
       if (!d->head_commit.empty()) {
         p[8] = d->head_commit;
-        p[9] = d->environment.empty() ? "production" : d->environment;
+        p[9] = std::string(stored_environment(*d));
       }
-      std::string teams = "[";
-      for (std::size_t i = 0; i < d->teams.size(); ++i) {
-        if (i) teams += ',';
-        append_json_string(teams, d->teams[i]);
-      }
-      p[6] = teams + "]";
+      p[6] = teams_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
       p[3] = inc.source;

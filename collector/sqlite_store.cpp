@@ -1,9 +1,6 @@
 #include "sqlite.hpp"
 #include "store.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
-
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -233,11 +230,7 @@ class SqliteStore final : public Store {
       e.time_pushed = stmt.optional_int64(6);
       e.time_resolved = stmt.optional_int64(7);
       if (e.type == "deployment") {
-        boost::system::error_code ec;
-        const auto teams = boost::json::parse(stmt.text(8), ec);
-        if (!ec && teams.is_array())
-          for (const auto& t : teams.as_array())
-            if (t.is_string()) e.teams.emplace_back(t.as_string());
+        e.teams = parse_teams(stmt.text_view(8));
         links.reset();
         links.bind(1, stmt.int64(0));
         while (links.step()) e.changes.push_back(links.text(0));
@@ -354,14 +347,9 @@ class SqliteStore final : public Store {
     std::string teams = "[]";
     if (const auto* d = std::get_if<Deployment>(&e)) {
       s.bind(4, d->source).bind(5, d->time_created).bind_null(6);
-      if (!d->head_commit.empty()) s.bind(9, d->head_commit).bind(10, d->environment.empty() ? "production" : d->environment);
+      if (!d->head_commit.empty()) s.bind(9, d->head_commit).bind(10, stored_environment(*d));
       else s.bind_null(9).bind_null(10);
-      teams = "[";
-      for (std::size_t i = 0; i < d->teams.size(); ++i) {
-        if (i) teams += ',';
-        append_json_string(teams, d->teams[i]);
-      }
-      teams += "]";
+      teams = teams_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
       s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9).bind_null(10);

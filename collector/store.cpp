@@ -1,5 +1,8 @@
 #include "store.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
 namespace pulse::collector {
 
 bool is_postgres_uri(std::string_view db) { return db.starts_with("postgresql://") || db.starts_with("postgres://"); }
@@ -7,6 +10,29 @@ bool is_postgres_uri(std::string_view db) { return db.starts_with("postgresql://
 std::unique_ptr<Store> open_store(const std::string& db, std::size_t connections) {
   if (is_postgres_uri(db)) return open_postgres_store(db, connections);
   return open_sqlite_store(db);
+}
+
+std::string teams_json(const std::vector<std::string>& teams) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < teams.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, teams[i]);
+  }
+  return out + "]";
+}
+
+std::vector<std::string> parse_teams(std::string_view json) {
+  std::vector<std::string> out;
+  boost::system::error_code ec;
+  const auto teams = boost::json::parse(json, ec);
+  if (!ec && teams.is_array())
+    for (const auto& t : teams.as_array())
+      if (t.is_string()) out.emplace_back(t.as_string());
+  return out;
+}
+
+std::string_view stored_environment(const Deployment& d) {
+  return d.environment.empty() ? std::string_view("production") : std::string_view(d.environment);
 }
 
 std::string describe_db(const std::string& db) {

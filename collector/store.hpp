@@ -93,6 +93,13 @@ bool is_postgres_uri(std::string_view db);
 /// open_postgres_store for a PostgreSQL URI, else open_sqlite_store.
 std::unique_ptr<Store> open_store(const std::string& db, std::size_t connections = 8);
 
+// For the store implementations: how both keep a deployment's teams (a
+// JSON array of strings) and its environment.
+std::string teams_json(const std::vector<std::string>& teams);
+std::vector<std::string> parse_teams(std::string_view json);
+/// The environment a deployment with a head commit is filed under.
+std::string_view stored_environment(const Deployment& d);
+
 /// `db` for messages: a URI without its password.
 std::string describe_db(const std::string& db);
 
