@@ -194,18 +194,10 @@ int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& 
     err << "pulse-collector metrics: unexpected argument \"" << parsed->positionals()[0] << "\"\n";
     return kExitUsage;
   }
-  const auto window = parse_window(parsed->get_or("from", ""), parsed->get_or("to", ""), unix_now(), why);
-  if (!window) {
+  const auto query = parse_metrics_query(parsed->get_or("from", ""), parsed->get_or("to", ""),
+                                         parsed->get_or("bucket", "week"), unix_now(), why);
+  if (!query) {
     err << "pulse-collector metrics: --" << why << "\n";
-    return kExitUsage;
-  }
-  const auto bucket = parse_bucket(parsed->get_or("bucket", "week"));
-  if (!bucket) {
-    err << "pulse-collector metrics: --bucket: must be day, week or month\n";
-    return kExitUsage;
-  }
-  if (bucket_count(*window, *bucket) > kMaxBuckets) {
-    err << "pulse-collector metrics: --bucket: too many buckets for this window; choose week or month\n";
     return kExitUsage;
   }
   const std::string format = parsed->get_or("format", "table");
@@ -217,7 +209,8 @@ int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& 
   const std::string db_path = parsed->get_or("db", default_db_path(env));
   MetricsReport report;
   try {
-    report = compute_metrics(open_existing(db_path, 1)->metric_facts(*window, system), *window, *bucket, system);
+    report = compute_metrics(open_existing(db_path, 1)->metric_facts(query->window, system), query->window,
+                             query->bucket, system);
   } catch (const std::exception& e) {
     err << "pulse-collector metrics: " << e.what() << "\n";
     return kExitFailure;

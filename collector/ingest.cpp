@@ -363,16 +363,13 @@ bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
 
 ServerResponse Api::metrics(const Target& target) {
   std::string why;
-  const auto window =
-      parse_window(target.param("from").value_or(""), target.param("to").value_or(""), now_(), why);
-  if (!window) return error(400, why);
-  const auto bucket = parse_bucket(target.param("bucket").value_or("week"));
-  if (!bucket) return error(400, "bucket: must be day, week or month");
-  if (bucket_count(*window, *bucket) > kMaxBuckets) return error(400, "bucket: too many buckets for this window; choose week or month");
+  const auto query = parse_metrics_query(target.param("from").value_or(""), target.param("to").value_or(""),
+                                         target.param("bucket").value_or("week"), now_(), why);
+  if (!query) return error(400, why);
   const std::string name = target.param("system").value_or("");
   if (name.size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
   const auto system = name.empty() ? std::nullopt : std::optional<std::string>(name);
-  const auto report = compute_metrics(store_.metric_facts(*window, system), *window, *bucket, system);
+  const auto report = compute_metrics(store_.metric_facts(query->window, system), query->window, query->bucket, system);
   return reply(200, json::serialize(metrics_json(report)));
 }
 

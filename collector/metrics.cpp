@@ -364,6 +364,22 @@ MetricFacts read_facts_by_system(const std::vector<std::string>& systems, std::s
   return all;
 }
 
+std::optional<MetricsQuery> parse_metrics_query(std::string_view from, std::string_view to, std::string_view bucket,
+                                                std::int64_t now, std::string& why) {
+  const auto window = parse_window(from, to, now, why);
+  if (!window) return std::nullopt;
+  const auto b = parse_bucket(bucket);
+  if (!b) {
+    why = "bucket: must be day, week or month";
+    return std::nullopt;
+  }
+  if (bucket_count(*window, *b) > kMaxBuckets) {
+    why = "bucket: too many buckets for this window; choose week or month";
+    return std::nullopt;
+  }
+  return MetricsQuery{*window, *b};
+}
+
 std::size_t bucket_count(Window w, Bucket b) {
   if (w.to <= w.from) return 0;
   switch (b) {

@@ -151,6 +151,17 @@ std::optional<Window> parse_window(std::string_view from, std::string_view to, s
 /// Most buckets a report may hold (a window of ten years by day).
 inline constexpr std::size_t kMaxBuckets = 3700;
 
+struct MetricsQuery {
+  Window window;
+  Bucket bucket = Bucket::week;
+};
+
+/// The window (see parse_window) and the bucket ("day", "week" or "month")
+/// of a metrics query, checked together: at most kMaxBuckets
+/// buckets. On failure `why` names the parameter ("bucket: ...").
+std::optional<MetricsQuery> parse_metrics_query(std::string_view from, std::string_view to, std::string_view bucket,
+                                                std::int64_t now, std::string& why);
+
 /// Number of buckets of `b` that overlap `w`.
 std::size_t bucket_count(Window w, Bucket b);
 
