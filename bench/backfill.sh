@@ -10,12 +10,10 @@ tags="${2:-1000}"
 [[ -x build/release/cli/pulse-event-cli ]] || scripts/setup.sh release >/dev/null
 bin=build/release
 work=$(mktemp -d /tmp/pulse-bench.XXXXXX)
-trap 'kill $collector 2>/dev/null; wait $collector 2>/dev/null; rm -rf "$work"' EXIT
+source bench/lib.sh
+trap 'stop_server; rm -rf "$work"' EXIT
 ../shared/bench/make-history --commits "$commits" --tags "$tags" "$work/repo" >/dev/null
-"$bin/collector/pulse-collector" serve --port 0 --db "$work/c.db" 2>"$work/c.log" &
-collector=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/c.log" && break; sleep 0.05; done
-url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/c.log" | head -1)
+start_server "$work/c.log" "$bin/collector/pulse-collector" serve --port 0 --db "$work/c.db"
 start=$(date +%s%N)
 "$bin/cli/pulse-event-cli" backfill --base-url "$url" --system bench --directory "$work/repo" 2>&1 | tail -1
 end=$(date +%s%N)

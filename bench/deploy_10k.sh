@@ -9,17 +9,15 @@ runs="${1:-5}"
 [[ -x build/release/plugins/ci/pulse-deploy ]] || scripts/setup.sh release >/dev/null
 bin=build/release
 work=$(mktemp -d /tmp/pulse-bench.XXXXXX)
-trap 'kill $collector 2>/dev/null; wait $collector 2>/dev/null; rm -rf "$work"' EXIT
+source bench/lib.sh
+trap 'stop_server; rm -rf "$work"' EXIT
 ../shared/bench/make-history --commits 10500 --tags 2 "$work/repo" >/dev/null
 prev=""
 for sha in $(git -C "$work/repo" rev-list --first-parent HEAD | sed -n '9000,10500p'); do
   n=$(git -C "$work/repo" rev-list --count "$sha..HEAD")
   if ((n >= 10000)); then prev=$sha; count=$n; break; fi
 done
-"$bin/collector/pulse-collector" serve --port 0 --db "$work/c.db" 2>"$work/c.log" &
-collector=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/c.log" && break; sleep 0.05; done
-url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/c.log" | head -1)
+start_server "$work/c.log" "$bin/collector/pulse-collector" serve --port 0 --db "$work/c.db"
 times=()
 for i in $(seq 0 "$runs"); do
   start=$(date +%s%N)

@@ -9,7 +9,8 @@ runs="${1:-15}"
 [[ -x build/release/cli/pulse-event-cli ]] || scripts/setup.sh release >/dev/null
 bin=build/release
 work=$(mktemp -d /tmp/pulse-bench.XXXXXX)
-trap 'kill $collector 2>/dev/null; wait $collector 2>/dev/null; rm -rf "$work"' EXIT
+source bench/lib.sh
+trap 'stop_server; rm -rf "$work"' EXIT
 
 ../shared/bench/make-history --commits 1400 --tags 5 --seed 7 "$work/repo" >/dev/null
 repo="$work/repo"
@@ -21,10 +22,7 @@ for sha in $(git -C "$repo" rev-list --first-parent HEAD | sed -n '850,1400p'); 
 done
 [[ -n $prev ]] || { echo "bench: no 1,000-commit range found" >&2; exit 1; }
 
-"$bin/collector/pulse-collector" serve --port 0 --db "$work/c.db" 2>"$work/c.log" &
-collector=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/c.log" && break; sleep 0.05; done
-url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/c.log" | head -1)
+start_server "$work/c.log" "$bin/collector/pulse-collector" serve --port 0 --db "$work/c.db"
 
 times=()
 for i in $(seq 0 "$runs"); do

@@ -11,14 +11,12 @@ conns="${2:-32}"
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
 [[ -x build/release/plugins/alerting/pulse-incident ]] || scripts/setup.sh release >/dev/null
 work=$(mktemp -d /tmp/pulse-bench.XXXXXX)
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+source bench/lib.sh
+trap 'stop_server; rm -rf "$work"' EXIT
 
 fixture=../shared/fixtures/alerts/alertmanager/firing.json
-PULSE_INCIDENT_ALERTMANAGER_TOKEN=bench-token build/release/plugins/alerting/pulse-incident serve \
-  --port 0 --db "$work/state.db" --base-url http://127.0.0.1:9 2>"$work/log" &
-server=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/log" && break; sleep 0.05; done
-url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/log" | head -1)
+start_server "$work/log" env PULSE_INCIDENT_ALERTMANAGER_TOKEN=bench-token build/release/plugins/alerting/pulse-incident \
+  serve --port 0 --db "$work/state.db" --base-url http://127.0.0.1:9
 
 cat >"$work/post.lua" <<LUA
 local f = assert(io.open("$fixture", "rb"))

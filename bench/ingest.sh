@@ -20,8 +20,8 @@ collector=build/release/collector/pulse-collector
 work=$(mktemp -d /tmp/pulse-bench-ingest.XXXXXX)
 admin="${PULSE_BENCH_POSTGRES:-$(scripts/test-services.sh)}"
 pg="${admin%/*}/pulse_bench_ingest"
-server=
-trap '[[ -n "$server" ]] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+source bench/lib.sh
+trap 'stop_server; rm -rf "$work"' EXIT
 
 for batch in 1 10; do
   cat >"$work/post-$batch.lua" <<LUA
@@ -49,15 +49,10 @@ count() {  # DB
 run() {  # DB LABEL
   echo "$2"
   for batch in 1 10; do
-    "$collector" serve --port 0 --db "$1" 2>"$work/log" &
-    server=$!
-    for _ in $(seq 200); do grep -q "listening on" "$work/log" && break; sleep 0.05; done
-    url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/log" | head -1)
+    start_server "$work/log" "$collector" serve --port 0 --db "$1"
     before=$(count "$1")
     wrk -t2 -c"$clients" -d"${seconds}s" --latency -s "$work/post-$batch.lua" "$url/" >"$work/wrk"
-    kill $server
-    wait $server 2>/dev/null || true
-    server=
+    stop_server
     requests=$(awk '/requests in/ {print $1}' "$work/wrk")
     secs=$(awk '/requests in/ {sub(/s,/, "", $4); print $4}' "$work/wrk")
     stored=$(($(count "$1") - before))

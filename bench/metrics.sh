@@ -18,19 +18,14 @@ dir="${PULSE_BENCH_DIR:-/tmp/pulse-bench-metrics}"
 mkdir -p "$dir"
 admin="${PULSE_BENCH_POSTGRES:-$(scripts/test-services.sh)}"
 pg="${admin%/*}/pulse_bench_1m"
-server=
-trap '[[ -n "$server" ]] && kill $server 2>/dev/null; wait 2>/dev/null' EXIT
+source bench/lib.sh
+trap stop_server EXIT
 
 measure() {  # DB LABEL
-  "$collector" serve --port 0 --db "$1" 2>"$dir/log" &
-  server=$!
-  for _ in $(seq 200); do grep -q "listening on" "$dir/log" && break; sleep 0.05; done
-  url=$(grep -o 'http://[0-9.]*:[0-9]*' "$dir/log" | head -1)
+  start_server "$dir/log" "$collector" serve --port 0 --db "$1"
   echo "$2: GET /v1/metrics over 1,000,000 events"
   "$bench" metrics --url "$url" --runs "$runs"
-  kill $server
-  wait $server 2>/dev/null || true
-  server=
+  stop_server
 }
 
 if [[ ! -s "$dir/sqlite.db" ]]; then
