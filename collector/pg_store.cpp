@@ -175,12 +175,12 @@ class Connection {
 
   bool ok() const { return PQstatus(conn_) == CONNECTION_OK; }
 
-  std::unique_ptr<Result> exec(const std::string& sql, const Params& params = {}, bool binary = false) {
+  std::unique_ptr<Result> exec(const std::string& sql, const Params& params = {}) {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    return check(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                              nullptr, binary ? 1 : 0),
-                 "query");
+    return check(
+        PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0),
+        "query");
   }
 
   // Several statements, no parameters (migrations).

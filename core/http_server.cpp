@@ -242,13 +242,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
   }
 
+  // A handler threw: logged with the route (never the query, which may hold
+  // a key), answered with a generic 500.
+  ServerResponse handler_failed(const ServerRequest& request, const char* what) {
+    log("handler failed for " + request.method + " " + request.target.substr(0, request.target.find('?')) + ": " +
+        what);
+    return {500, "application/json", json_error("internal error"), {}};
+  }
+
   ServerResponse run_handler(const ServerRequest& request) {
     try {
       return handler(request);
     } catch (const std::exception& e) {
-      log("handler failed for " + request.method + " " + request.target.substr(0, request.target.find('?')) + ": " +
-          e.what());
-      return {500, "application/json", json_error("internal error"), {}};
+      return handler_failed(request, e.what());
     }
   }
 
@@ -279,9 +285,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             try {
               taken = opt.async_handler(request, respond);
             } catch (const std::exception& e) {
-              log("handler failed for " + request.method + " " + request.target.substr(0, request.target.find('?')) +
-                  ": " + e.what());
-              respond({500, "application/json", json_error("internal error"), {}});
+              respond(handler_failed(request, e.what()));
               return;
             }
             if (taken) return;
