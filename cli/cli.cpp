@@ -2,7 +2,8 @@
 
 #include "args.hpp"
 #include "event.hpp"
-#include "git_repo.hpp"
+#include "git_range.hpp"
+#include "http_client.hpp"
 #include "ingestion.hpp"
 #include "outbox.hpp"
 #include "process.hpp"
@@ -10,12 +11,16 @@
 #include "timeutil.hpp"
 #include "url.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <unordered_map>
+#include <unordered_set>
 #include <unistd.h>
 #include <thread>
 
@@ -80,7 +85,7 @@ constexpr const char* kUsage =
     "  pulse-event-cli push deployment [flags] COMMIT...\n"
     "  pulse-event-cli push incident [flags]\n"
     "  pulse-event-cli push git deployment [flags] [PATH...]\n"
-    "  pulse-event-cli backfill [flags]\n"
+    "  pulse-event-cli backfill [flags] [PATH...]\n"
     "  pulse-event-cli outbox status | list | flush | purge\n"
     "  pulse-event-cli version\n"
     "  pulse-event-cli help [COMMAND...]\n"
@@ -104,6 +109,7 @@ const std::vector<FlagSpec> kBackfillFlags = with_connection({
     {"since", "DATE", "only deployments at or after DATE (YYYY-MM-DD, RFC 3339 or Unix seconds)", false, "PULSE_SINCE"},
     {"date", "WHICH", "deployment time: tag (the tagger's date) or commit (the tagged commit's)", false, "PULSE_DATE", "tag"},
     {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
+    {"all", "", "send every tag, also those the collector already has", false, "PULSE_ALL"},
 });
 
 const Command kCommands[] = {
@@ -117,11 +123,12 @@ const Command kCommands[] = {
      "touching PATHs if given) as a change, then the deployment of all of them. Changes\n"
      "carry the committer time (the Go CLI sends the author time).",
      &kGitDeploymentFlags},
-    {"backfill", "backfill [flags]",
+    {"backfill", "backfill [flags] [PATH...]",
      "Replays history: each tag matching --tag-pattern is a deployment (oldest first, by date), and\n"
-     "its changes are the commits since the previous such tag (each commit counted once, at the\n"
-     "first tag that ships it; the first tag only marks where history starts). Changes carry the\n"
-     "committer time. Re-running sends the same events, which the collector stores once.",
+     "its changes are the commits it shipped first: reachable from it and from no earlier such tag\n"
+     "(with PATHs, only commits touching them, as git log -- PATHS; the first tag only marks where\n"
+     "history starts). Changes carry the committer time. A re-run skips the tags our collector\n"
+     "already stores (--all sends them again; any server stores each event once).",
      &kBackfillFlags},
 };
 
@@ -310,6 +317,21 @@ std::optional<Failure> push_incident(const Context& c) {
   return deliver(c, conn, {e});
 }
 
+bool looks_like_sha(const std::string& s) {
+  return s.size() >= 7 && s.size() <= 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// git must run in the directory and see a repository there.
+std::optional<Failure> open_git(const GitCommand& git) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(git.dir(), ec)) return Failure{kExitUsage, "directory \"" + git.dir() + "\" does not exist"};
+  const auto r = git.run({"rev-parse", "--git-dir"});
+  if (r.exit_code == 0) return std::nullopt;
+  if (r.exit_code == -1 && r.err.rfind("cannot run", 0) == 0)
+    return Failure{kExitUsage, "git is not installed (it lists the commits; e.g. apt-get install git)"};
+  return Failure{kExitUsage, "\"" + git.dir() + "\" is not in a git repository (" + trim(r.err.substr(0, r.err.find('\n'))) + ")"};
+}
+
 std::optional<Failure> push_git_deployment(const Context& c) {
   Deployment d;
   d.source = "git";
@@ -321,12 +343,23 @@ std::optional<Failure> push_git_deployment(const Context& c) {
   Connection conn;
   if (auto f = connection(c, conn)) return f;
 
-  const std::string dir = c.args.get_or("directory", ".");
+  const GitCommand git(c.args.get_or("directory", "."));
   std::string why;
-  auto repo = GitRepository::open(dir, why);
-  if (!repo) return Failure{kExitUsage, "open repository: " + why};
-  std::vector<CommitInfo> commits;
-  if (!repo->log_range(previous, "HEAD", c.args.positionals(), commits, why))
+  if (auto f = open_git(git)) return f;
+  const auto head = resolve_commit(git, "HEAD");
+  if (!head) return Failure{kExitUsage, "HEAD of " + git.dir() + " names no commit (an empty repository?)"};
+  auto prev = resolve_commit(git, previous);
+  DeepenOptions deepen;
+  if (!prev && is_shallow(git) && !looks_like_sha(previous))
+    prev = fetch_named_ref(git, deepen.remote, previous, 1, deepen.fetch_timeout, why);
+  if (!prev && looks_like_sha(previous) && previous.size() == 40 && is_shallow(git)) prev = previous;
+  if (!prev) return Failure{kExitUsage, "--previous-deployment-ref \"" + previous + "\" is not a commit, tag or branch of " + git.dir()};
+  const auto exact = make_range_exact(git, *prev, *head, deepen, [&c](const std::string& l) { c.err << c.step << ": " << l << "\n"; });
+  if (!exact.exact) return Failure{kExitUsage, "list commits " + previous + "..HEAD: " + exact.how};
+  if (exact.was_shallow) c.err << c.step << ": " << exact.how << "\n";
+  if (!resolve_commit(git, *prev)) return Failure{kExitUsage, "--previous-deployment-ref \"" + previous + "\" is not in the history of " + git.dir()};
+  std::vector<RangeCommit> commits;
+  if (!list_range(git, *prev, *head, c.args.positionals(), commits, why))
     return Failure{kExitUsage, "list commits " + previous + "..HEAD: " + why};
 
   std::vector<Event> events;
@@ -420,6 +453,34 @@ std::optional<std::int64_t> parse_date(const std::string& s) {
   return parse_unix_timestamp(s, why);
 }
 
+// The deployment ids our collector already stores for this system, so a
+// re-run sends only what is new. Any other server: none known.
+std::unordered_set<std::string> stored_deployments(const Context& c, const Connection& conn) {
+  std::unordered_set<std::string> ids;
+  ClientOptions options = conn.client;
+  options.max_response_body = 256u << 20;
+  HttpClient client(conn.origin, options);
+  HttpRequest req;
+  req.method = "GET";
+  req.target = "/v1/events?type=deployment&limit=100000&system=" + form_escape(conn.ingestion.system);
+  if (!conn.ingestion.api_key.empty()) req.headers.push_back({"Authorization", "Bearer " + conn.ingestion.api_key});
+  const auto r = client.send(req);
+  const auto* res = std::get_if<HttpResponse>(&r);
+  if (!res || res->status != 200 ||
+      res->header("Pulse-Extensions").value_or("").find("deployments") == std::string::npos)
+    return ids;
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(res->body, ec);
+  if (ec || !v.is_object()) return ids;
+  const auto* events = v.as_object().if_contains("events");
+  if (!events || !events->is_array()) return ids;
+  for (const auto& e : events->as_array())
+    if (const auto* o = e.if_object())
+      if (const auto* id = o->if_contains("id"); id && id->is_string()) ids.emplace(id->as_string());
+  (void)c;
+  return ids;
+}
+
 std::optional<Failure> backfill(const Context& c) {
   Connection conn;
   if (auto f = connection(c, conn)) return f;
@@ -431,54 +492,53 @@ std::optional<Failure> backfill(const Context& c) {
     if (!since) return Failure{kExitUsage, "--since \"" + s->substr(0, 40) + "\" is not a date (YYYY-MM-DD, RFC 3339 or Unix seconds)"};
   }
   std::string why;
-  const std::string dir = c.args.get_or("directory", ".");
-  auto repo = GitRepository::open(dir, why);
-  if (!repo) return Failure{kExitUsage, "open repository: " + why};
-  auto tags = repo->tags(c.args.get_or("tag-pattern", ""), why);
-  if (!why.empty()) return Failure{kExitUsage, why};
-  if (tags.empty()) return Failure{kExitUsage, "no tag matches --tag-pattern in " + dir};
-  auto when = [&date_mode](const TagInfo& t) { return date_mode == "tag" ? t.tag_time : t.commit_time; };
-  std::stable_sort(tags.begin(), tags.end(), [&](const TagInfo& a, const TagInfo& b) {
-    return when(a) != when(b) ? when(a) < when(b) : a.name < b.name;
-  });
+  const GitCommand git(c.args.get_or("directory", "."));
+  if (auto f = open_git(git)) return f;
+  if (is_shallow(git))
+    return Failure{kExitUsage, "backfill reads the whole history, and " + git.dir() +
+                                   " is a shallow clone: run git fetch --unshallow --tags first"};
+  auto tags = list_tags(git, "", c.args.get_or("tag-pattern", ""), why);
+  if (!tags) return Failure{kExitUsage, why};
+  if (tags->empty()) return Failure{kExitUsage, "no tag matches --tag-pattern in " + git.dir()};
+  const bool by_commit = date_mode == "commit";
+  order_tags(*tags, by_commit);
+  auto when = [by_commit](const Tag& t) { return by_commit ? t.commit_time : t.tag_time; };
   const auto teams = split_list(c.args.get_or("teams", ""));
   const bool progress = ::isatty(2) && !c.args.flag("dry-run");
 
-  // Walk once per tag, hiding the previous tags: each commit goes to the
-  // first tag (in time) that ships it.
+  // Each commit goes to the first tag (in time) that ships it; the first tag
+  // is the baseline.
+  std::vector<std::vector<RangeCommit>> shipped;
+  const bool ok = first_shipped(git, *tags, c.args.positionals(), shipped, why, [&](std::size_t done, std::size_t all) {
+    if (progress && (done % 50 == 0 || done == all)) c.err << "\rbackfill: reading history: " << done << "/" << all << " tags" << std::flush;
+  });
+  if (progress) c.err << "\n";
+  if (!ok) return Failure{kExitUsage, why};
+  std::unordered_set<std::string> known;
+  if (!c.args.flag("dry-run") && !c.args.flag("all")) known = stored_deployments(c, conn);
   std::vector<Event> events;
-  std::vector<std::string> seen_tips;
-  std::size_t deployments = 0, changes = 0;
-  for (std::size_t i = 0; i < tags.size(); ++i) {
-    const auto& tag = tags[i];
-    std::vector<std::string> commits;
-    if (i > 0 && !repo->rev_list({tag.commit}, seen_tips, {}, 1'000'000, commits, why))
-      return Failure{kExitUsage, "list commits of " + tag.name + ": " + why};
-    seen_tips.push_back(tag.commit);
-    if (i == 0 || (since && when(tag) < *since)) continue;  // the baseline, or before --since
-    Deployment d{"git", tag.name, when(tag), {}, teams, {}, {}};
-    for (const auto& sha : commits) {
-      d.changes.push_back(sha);
-      events.push_back(Change{"git", sha, 0, "commit"});
+  std::size_t deployments = 0, changes = 0, skipped = 0;
+  for (std::size_t i = 1; i < tags->size(); ++i) {
+    const auto& tag = (*tags)[i];
+    if (since && when(tag) < *since) continue;
+    if (known.count(tag.name)) {
+      ++skipped;
+      continue;
     }
-    changes += commits.size();
+    Deployment d{"git", tag.name, when(tag), {}, teams, {}, {}};
+    for (const auto& commit : shipped[i]) {
+      d.changes.push_back(commit.sha);
+      events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
+    }
+    changes += shipped[i].size();
     events.push_back(std::move(d));
     ++deployments;
-    if (progress && (i % 10 == 0 || i + 1 == tags.size()))
-      c.err << "\rbackfill: reading history: " << i + 1 << "/" << tags.size() << " tags" << std::flush;
   }
-  if (progress) c.err << "\n";
-  // Fill in commit times in one pass over all changes.
-  std::unordered_map<std::string, std::int64_t> times;
-  for (const auto& e : events)
-    if (const auto* ch = std::get_if<Change>(&e)) times.emplace(ch->change_id, 0);
-  if (!repo->commit_times(times, why)) return Failure{kExitUsage, "read commit times: " + why};
-  for (auto& e : events)
-    if (auto* ch = std::get_if<Change>(&e)) ch->time_created = times[ch->change_id];
+  if (skipped) c.err << "backfill: " << skipped << " tag(s) already stored by the collector, not sent again (--all sends them)\n";
 
   if (c.args.flag("dry-run")) {
     c.err << "backfill: dry run: " << deployments << " deployment(s) and " << changes << " change(s) from "
-          << tags.size() << " tag(s); nothing sent\n";
+          << tags->size() << " tag(s); nothing sent\n";
     for (const auto& e : events) c.out << encode_body(e) << "\n";
     return std::nullopt;
   }
@@ -565,11 +625,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     err << step << ": " << why << "\nRun 'pulse-event-cli " << step << " --help' for usage.\n";
     return kExitUsage;
   }
-  const bool takes_positionals = step == "push deployment" || step == "push git deployment";
-  if (step == "backfill" && !parsed->positionals().empty()) {
-    err << step << ": unexpected argument \"" << parsed->positionals()[0].substr(0, 80) << "\"\n";
-    return kExitUsage;
-  }
+  const bool takes_positionals = step == "push deployment" || step == "push git deployment" || step == "backfill";
   if (!takes_positionals && !parsed->positionals().empty()) {
     err << step << ": unexpected argument \"" << parsed->positionals()[0].substr(0, 80) << "\"\n";
     return kExitUsage;

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -49,11 +51,16 @@ CommandResult run_command(const std::vector<std::string>& argv_in, const std::st
   posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
   if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);  // its own group, so a timeout can end all of it
+  posix_spawnattr_setpgroup(&attr, 0);
   std::vector<std::string> argv = argv_in;
   auto args = c_argv(argv);
   pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  const int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
@@ -64,6 +71,19 @@ CommandResult run_command(const std::vector<std::string>& argv_in, const std::st
     r.err = "cannot run " + argv_in[0];
     return r;
   }
+  // The deadline holds whatever the child does with its output: a watchdog
+  // kills its whole process group (git fetch's helpers too) when it passes.
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  std::mutex m;
+  std::condition_variable cv;
+  bool finished = false, timed_out = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(m);
+    if (!cv.wait_until(lock, until, [&] { return finished; })) {
+      timed_out = true;
+      ::kill(-pid, SIGKILL);
+    }
+  });
   // Feed stdin and read stdout/stderr on threads: no pipe can fill up and stall.
   std::thread writer([fd = in_pipe[1], &input] {
     // A child that exits without reading would raise SIGPIPE: block it on
@@ -86,20 +106,21 @@ CommandResult run_command(const std::vector<std::string>& argv_in, const std::st
   writer.join();
   ::close(out_pipe[0]);
   ::close(err_pipe[0]);
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      return r;
-    }
-    if (std::chrono::steady_clock::now() > until) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return r;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  {
+    std::lock_guard lock(m);
+    finished = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+  if (timed_out) {
+    r.err += "\n" + argv_in[0] + ": timed out after " + std::to_string(timeout.count()) + " ms";
+    return r;
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 bool spawn_detached(const std::vector<std::string>& argv_in, const std::string& cwd, const std::string& log_path) {

@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(unknown_ref_sends_nothing) {
   RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
   const auto r = cli(deploy_args(server.url(), repo.dir(), "nope"));
   BOOST_TEST(r.exit_code == 2);
-  BOOST_TEST(r.err.find("push git deployment: list commits nope..HEAD: unknown revision \"nope\"") != std::string::npos,
+  BOOST_TEST(r.err.find("push git deployment: --previous-deployment-ref \"nope\" is not a commit, tag or branch") != std::string::npos,
              r.err);
   BOOST_TEST(server.requests().empty());
 }

@@ -1,0 +1,429 @@
+#include "git_range.hpp"
+
+#include "text.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <sstream>
+
+namespace pulse {
+
+namespace {
+
+bool is_full_sha(const std::string& s) {
+  return (s.size() == 40 || s.size() == 64) &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::string first_line(const std::string& text) {
+  std::string t(trim(text));
+  const auto nl = t.find('\n');
+  return nl == std::string::npos ? t : t.substr(0, nl);
+}
+
+// What a failed git command said, for an error message.
+std::string git_error(const CommandResult& r) {
+  if (r.exit_code == -1 && r.out.empty() && r.err.rfind("cannot run", 0) == 0)
+    return "git is not installed (pulse lists commits with git; install it, e.g. apt-get install git)";
+  std::string e = first_line(r.err);
+  return e.empty() ? "git exited with status " + std::to_string(r.exit_code) : e;
+}
+
+bool has_commit(const GitCommand& git, const std::string& sha) {
+  return git.ok({"cat-file", "-e", sha + "^{commit}"});
+}
+
+std::unordered_set<std::string> read_shallow(const GitCommand& git) {
+  std::unordered_set<std::string> out;
+  std::string path = git.out({"rev-parse", "--path-format=absolute", "--git-path", "shallow"});
+  if (path.empty()) return out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!trim(line).empty()) out.emplace(trim(line));
+  return out;
+}
+
+// Marks every commit reachable from `start` (inclusive), not entering `stop`.
+void reach(const LocalGraph& g, std::uint32_t start, std::vector<char>& mark, const std::vector<char>* stop) {
+  if (mark[start] || (stop && (*stop)[start])) return;
+  std::vector<std::uint32_t> todo{start};
+  mark[start] = 1;
+  while (!todo.empty()) {
+    const auto c = todo.back();
+    todo.pop_back();
+    for (const auto p : g.parents[c])
+      if (!mark[p] && !(stop && (*stop)[p])) {
+        mark[p] = 1;
+        todo.push_back(p);
+      }
+  }
+}
+
+}  // namespace
+
+CommandResult GitCommand::run(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+                              const std::string& input) const {
+  // A fetch must fail rather than wait for a password nobody will type.
+  static const bool no_prompt = [] { return ::setenv("GIT_TERMINAL_PROMPT", "0", 0) == 0; }();
+  (void)no_prompt;
+  std::vector<std::string> argv = {"git", "-C", dir_};
+  for (const auto& c : config_) argv.insert(argv.end(), {"-c", c});
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, "", input, timeout);
+}
+
+std::string GitCommand::out(const std::vector<std::string>& args) const {
+  auto r = run(args);
+  if (r.exit_code != 0) return "";
+  while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == '\r')) r.out.pop_back();
+  return r.out;
+}
+
+std::optional<std::string> resolve_commit(const GitCommand& git, const std::string& rev) {
+  if (rev.empty()) return std::nullopt;
+  std::string sha = git.out({"rev-parse", "--verify", "-q", "--end-of-options", rev + "^{commit}"});
+  if (!is_full_sha(sha)) return std::nullopt;
+  return sha;
+}
+
+bool is_shallow(const GitCommand& git) { return git.out({"rev-parse", "--is-shallow-repository"}) == "true"; }
+
+bool list_range(const GitCommand& git, const std::string& previous, const std::string& head,
+                const std::vector<std::string>& paths, std::vector<RangeCommit>& out, std::string& why) {
+  if (!is_full_sha(head) || (!previous.empty() && !is_full_sha(previous))) {
+    why = "internal error: list_range takes full SHAs";
+    return false;
+  }
+  std::vector<std::string> args = {"rev-list", "--timestamp"};
+  if (previous.empty()) {
+    args.push_back(head + "^!");
+  } else {
+    args.insert(args.end(), {head, "--not", previous});
+  }
+  args.push_back("--");
+  args.insert(args.end(), paths.begin(), paths.end());
+  const auto r = git.run(args, std::chrono::minutes(10));
+  if (r.exit_code != 0) {
+    why = git_error(r);
+    return false;
+  }
+  out.clear();
+  const char* p = r.out.data();
+  const char* end = p + r.out.size();
+  while (p < end) {
+    const char* nl = std::find(p, end, '\n');
+    const char* sp = std::find(p, nl, ' ');
+    if (sp != nl) {
+      RangeCommit c;
+      c.commit_time = std::strtoll(p, nullptr, 10);
+      c.sha.assign(sp + 1, nl);
+      out.push_back(std::move(c));
+    }
+    p = nl + 1;
+  }
+  return true;
+}
+
+LocalGraph parse_local_graph(const std::string& text, std::unordered_set<std::string> shallow) {
+  LocalGraph g;
+  g.shallow = std::move(shallow);
+  std::vector<std::vector<std::string>> parent_names;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::int64_t t = 0;
+    std::string sha;
+    if (!(words >> t >> sha)) continue;
+    g.index.emplace(sha, static_cast<std::uint32_t>(g.sha.size()));
+    g.sha.push_back(sha);
+    g.time.push_back(t);
+    auto& ps = parent_names.emplace_back();
+    for (std::string p; words >> p;) ps.push_back(p);
+  }
+  g.parents.resize(g.sha.size());
+  for (std::size_t i = 0; i < g.sha.size(); ++i)
+    for (const auto& p : parent_names[i])
+      if (auto it = g.index.find(p); it != g.index.end()) g.parents[i].push_back(it->second);
+  return g;
+}
+
+RangeProof prove_range(const LocalGraph& g, const std::string& previous, const std::string& head) {
+  const auto h = g.index.find(head);
+  if (h == g.index.end()) return {false, "the deployed commit is not in this clone"};
+  const std::size_t n = g.sha.size();
+  std::vector<char> shallow(n, 0);
+  for (std::size_t i = 0; i < n; ++i) shallow[i] = g.shallow.count(g.sha[i]) ? 1 : 0;
+  if (previous.empty())
+    return shallow[h->second] ? RangeProof{false, "the deployed commit's parents are not in this clone"}
+                              : RangeProof{true, "the deployed commit's parents are here"};
+  const auto pv = g.index.find(previous);
+  if (pv == g.index.end()) return {false, "the previous deployment's commit is not in this clone"};
+
+  std::vector<char> below_prev(n, 0), range(n, 0);
+  reach(g, pv->second, below_prev, nullptr);
+  reach(g, h->second, range, &below_prev);
+  std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
+  std::size_t size = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!range[i]) continue;
+    ++size;
+    if (shallow[i]) return {false, "the range reaches the clone's shallow boundary at " + g.sha[i].substr(0, 12)};
+    oldest = std::min(oldest, g.time[i]);
+  }
+  // Nothing of the range is missing. What could still be wrong: a commit of
+  // the range that is, through history this clone lacks, an ancestor of PREV.
+  // Such a link starts at a boundary commit below PREV.
+  bool times_monotone = true;
+  for (std::size_t i = 0; i < n && times_monotone; ++i)
+    for (const auto p : g.parents[i])
+      if (g.time[p] > g.time[i]) times_monotone = false;
+  std::vector<std::uint32_t> open;  // boundary commits below PREV not yet cleared
+  for (std::size_t i = 0; i < n; ++i)
+    if (shallow[i] && below_prev[i] && size > 0 && !(times_monotone && g.time[i] < oldest))
+      open.push_back(static_cast<std::uint32_t>(i));
+  if (open.empty())
+    return {true, size == 0 ? "the deployed commit is in the previous deployment's history"
+                            : "every shallow cut below the previous deployment is older than the range"};
+  // A boundary commit reached from every lowest commit of the range cannot
+  // lead back into it: that would be a cycle.
+  std::vector<std::uint32_t> lowest;
+  for (std::size_t i = 0; i < n; ++i)
+    if (range[i] && std::none_of(g.parents[i].begin(), g.parents[i].end(), [&](std::uint32_t p) { return range[p] != 0; }))
+      lowest.push_back(static_cast<std::uint32_t>(i));
+  constexpr std::size_t kMaxWork = 50'000'000;
+  if (lowest.size() * n > kMaxWork) return {false, "too many branches in the range to prove it on a partial history"};
+  for (const auto low : lowest) {
+    std::vector<char> seen(n, 0);
+    reach(g, low, seen, nullptr);
+    for (const auto b : open)
+      if (!seen[b])
+        return {false, "the history below " + g.sha[b].substr(0, 12) + " (a shallow cut) may lead into the range"};
+  }
+  return {true, "every shallow cut below the previous deployment is an ancestor of the whole range"};
+}
+
+std::optional<std::string> fetch_named_ref(const GitCommand& git, const std::string& remote, const std::string& name,
+                                           int depth, std::chrono::milliseconds timeout, std::string& why) {
+  if (name.empty() || name[0] == '-' || name.find("..") != std::string::npos ||
+      name.find_first_of(" ~^:?*[\\") != std::string::npos) {
+    why = "\"" + name + "\" is not a tag or branch name";
+    return std::nullopt;
+  }
+  std::string short_name = name;
+  for (const char* prefix : {"refs/tags/", "refs/heads/"})
+    if (short_name.rfind(prefix, 0) == 0) short_name = short_name.substr(std::string(prefix).size());
+  const std::vector<std::pair<std::string, std::string>> candidates = {
+      {"refs/tags/" + short_name, "refs/tags/" + short_name},
+      {"refs/heads/" + short_name, "refs/remotes/" + remote + "/" + short_name}};
+  std::string last;
+  for (const auto& [src, dst] : candidates) {
+    if (name.rfind("refs/heads/", 0) == 0 && src.rfind("refs/tags/", 0) == 0) continue;
+    if (name.rfind("refs/tags/", 0) == 0 && src.rfind("refs/heads/", 0) == 0) continue;
+    const auto r = git.run({"fetch", "-q", "--no-tags", "--depth=" + std::to_string(depth), remote, "+" + src + ":" + dst},
+                           timeout);
+    if (r.exit_code == 0)
+      if (auto sha = resolve_commit(git, dst)) return sha;
+    last = git_error(r);
+  }
+  why = "no tag or branch \"" + short_name + "\" on " + remote + " (" + last + ")";
+  return std::nullopt;
+}
+
+Exactness make_range_exact(const GitCommand& git, const std::string& previous, const std::string& head,
+                           const DeepenOptions& options, const std::function<void(const std::string&)>& log) {
+  Exactness e;
+  if (!is_shallow(git)) {
+    e.exact = true;
+    e.how = "full clone";
+    return e;
+  }
+  e.was_shallow = true;
+  auto fetch = [&](std::vector<std::string> args, const std::string& what) {
+    if (log) log(what);
+    args.insert(args.begin(), {"fetch", "-q", "--no-tags"});
+    return git.run(args, options.fetch_timeout);
+  };
+  bool have_prev = previous.empty() || has_commit(git, previous);
+  if (!have_prev) {
+    fetch({"--depth=1", options.remote, previous}, "shallow clone: fetching the previous deployment's commit " +
+                                                       previous.substr(0, 12));
+    have_prev = has_commit(git, previous);
+  }
+  std::string unknown = "the previous deployment's commit is not in this clone";
+  int step = previous.empty() ? 1 : std::max(1, options.first_step);
+  for (;;) {
+    if (have_prev) {
+      const auto listing = git.run({"rev-list", "--parents", "--timestamp", head, previous.empty() ? head : previous},
+                                   std::chrono::minutes(5));
+      if (listing.exit_code == 0) {
+        const auto proof = prove_range(parse_local_graph(listing.out, read_shallow(git)), previous, head);
+        if (proof.exact) {
+          e.exact = true;
+          e.how = "shallow clone" + (e.rounds ? ", deepened " + std::to_string(e.rounds) + " time(s)" : std::string()) +
+                  ": exact, " + proof.reason;
+          return e;
+        }
+        unknown = proof.reason;
+      }
+    }
+    if (e.rounds >= options.max_rounds) break;
+    std::vector<std::string> args = {"--deepen=" + std::to_string(step), options.remote, head};
+    if (!previous.empty() && have_prev) args.push_back(previous);
+    auto r = fetch(args, "shallow clone: " + unknown + "; fetching " + std::to_string(step) + " more commits");
+    if (r.exit_code != 0)  // a server that refuses commits by SHA: deepen what the remote's branches give
+      r = fetch({"--deepen=" + std::to_string(step), options.remote}, "shallow clone: deepening the remote's branches");
+    if (r.exit_code != 0) break;
+    ++e.rounds;
+    step *= 2;
+    if (!have_prev) have_prev = has_commit(git, previous);
+  }
+  const auto r = fetch({"--unshallow", options.remote}, "shallow clone: " + unknown + "; fetching the whole history");
+  if (r.exit_code != 0 && is_shallow(git)) {
+    e.how = "shallow clone: " + unknown + ", and fetching the whole history failed: " + git_error(r);
+    return e;
+  }
+  e.unshallowed = true;
+  e.exact = true;
+  e.how = "shallow clone: fetched the whole history (" + unknown + " after " + std::to_string(e.rounds) +
+          " deepening round(s))";
+  return e;
+}
+
+std::optional<std::vector<Tag>> list_tags(const GitCommand& git, const std::string& merged_into,
+                                          const std::string& pattern, std::string& why) {
+  std::regex re;
+  try {
+    re = std::regex(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    why = "tag pattern \"" + pattern + "\" is not a valid regular expression (" + e.what() + ")";
+    return std::nullopt;
+  }
+  std::vector<std::string> args = {"for-each-ref",
+                                   "--format=%(refname:strip=2) %(objecttype) %(objectname) %(*objecttype) "
+                                   "%(*objectname) %(taggerdate:unix) %(committerdate:unix) %(*committerdate:unix)"};
+  if (!merged_into.empty()) {
+    if (!is_full_sha(merged_into)) {
+      why = "internal error: list_tags takes a full SHA";
+      return std::nullopt;
+    }
+    args.push_back("--merged=" + merged_into);
+  }
+  args.push_back("refs/tags");
+  const auto r = git.run(args, std::chrono::minutes(5));
+  if (r.exit_code != 0) {
+    why = "list tags: " + git_error(r);
+    return std::nullopt;
+  }
+  std::vector<Tag> out;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    // Empty fields (a lightweight tag has no tagger) leave double spaces.
+    std::vector<std::string> f;
+    std::size_t start = 0;
+    for (;;) {
+      const auto sp = line.find(' ', start);
+      f.push_back(line.substr(start, sp == std::string::npos ? std::string::npos : sp - start));
+      if (sp == std::string::npos) break;
+      start = sp + 1;
+    }
+    if (f.size() != 8) continue;
+    Tag t;
+    t.name = f[0];
+    if (!std::regex_search(t.name, re)) continue;
+    if (f[1] == "commit") {
+      t.commit = f[2];
+      t.commit_time = std::atoll(f[6].c_str());
+      t.tag_time = t.commit_time;
+    } else if (f[1] == "tag" && f[3] == "commit") {  // an annotated tag of a commit (a tag of a tag is skipped)
+      t.commit = f[4];
+      t.commit_time = std::atoll(f[7].c_str());
+      t.tag_time = f[5].empty() ? t.commit_time : std::atoll(f[5].c_str());
+    } else {
+      continue;
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void order_tags(std::vector<Tag>& tags, bool by_commit_time) {
+  auto when = [by_commit_time](const Tag& t) { return by_commit_time ? t.commit_time : t.tag_time; };
+  std::stable_sort(tags.begin(), tags.end(), [&](const Tag& a, const Tag& b) {
+    return when(a) != when(b) ? when(a) < when(b) : a.name < b.name;
+  });
+}
+
+namespace {
+
+// Newest first, as git log shows them (ties: the order found).
+void newest_first(std::vector<RangeCommit>& commits) {
+  std::stable_sort(commits.begin(), commits.end(),
+                   [](const RangeCommit& a, const RangeCommit& b) { return a.commit_time > b.commit_time; });
+}
+
+bool first_shipped_by_walk(const GitCommand& git, const std::vector<Tag>& ordered,
+                           std::vector<std::vector<RangeCommit>>& out, std::string& why,
+                           const std::function<void(std::size_t, std::size_t)>& progress) {
+  std::string tips;
+  for (const auto& t : ordered) tips += t.commit + "\n";
+  const auto r = git.run({"rev-list", "--parents", "--timestamp", "--stdin"}, std::chrono::minutes(10), tips);
+  if (r.exit_code != 0) {
+    why = "read history: " + git_error(r);
+    return false;
+  }
+  const LocalGraph g = parse_local_graph(r.out, {});
+  std::vector<char> seen(g.sha.size(), 0);
+  std::vector<std::uint32_t> todo;
+  for (std::size_t i = 0; i < ordered.size(); ++i) {
+    auto& commits = out[i];
+    const auto it = g.index.find(ordered[i].commit);
+    if (it != g.index.end() && !seen[it->second]) {
+      seen[it->second] = 1;
+      todo.push_back(it->second);
+      while (!todo.empty()) {
+        const auto c = todo.back();
+        todo.pop_back();
+        commits.push_back({g.sha[c], g.time[c]});
+        for (const auto p : g.parents[c])
+          if (!seen[p]) {
+            seen[p] = 1;
+            todo.push_back(p);
+          }
+      }
+    }
+    newest_first(commits);
+    if (progress) progress(i + 1, ordered.size());
+  }
+  return true;
+}
+
+}  // namespace
+
+bool first_shipped(const GitCommand& git, const std::vector<Tag>& ordered, const std::vector<std::string>& paths,
+                   std::vector<std::vector<RangeCommit>>& out, std::string& why,
+                   const std::function<void(std::size_t, std::size_t)>& progress) {
+  out.assign(ordered.size(), {});
+  if (paths.empty()) return first_shipped_by_walk(git, ordered, out, why, progress);
+  std::string negatives;
+  for (std::size_t i = 0; i < ordered.size(); ++i) {
+    std::vector<std::string> args = {"rev-list", "--timestamp", "--stdin", "--"};
+    args.insert(args.end(), paths.begin(), paths.end());
+    const auto r = git.run(args, std::chrono::minutes(10), ordered[i].commit + "\n" + negatives);
+    if (r.exit_code != 0) {
+      why = "list commits of " + ordered[i].name + ": " + git_error(r);
+      return false;
+    }
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);)
+      if (const auto sp = line.find(' '); sp != std::string::npos)
+        out[i].push_back({line.substr(sp + 1), std::atoll(line.c_str())});
+    negatives += "^" + ordered[i].commit + "\n";
+    if (progress) progress(i + 1, ordered.size());
+  }
+  return true;
+}
+
+}  // namespace pulse
