@@ -3,7 +3,7 @@
 #include "args.hpp"
 #include "ci_env.hpp"
 #include "event.hpp"
-#include "git_repo.hpp"
+#include "git_range.hpp"
 #include "http_client.hpp"
 #include "ingestion.hpp"
 #include "process.hpp"
@@ -17,7 +17,6 @@
 #include <charconv>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 namespace pulse::deploy {
 
@@ -60,23 +59,6 @@ constexpr const char* kUsage =
     "matching --tag-pattern; the CI's \"before\" commit. With none, this is the first deployment and\n"
     "it ships only the deployed commit. Shallow clones are deepened as needed.\n\n";
 
-struct Git {
-  std::string dir;
-  CommandResult run(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"git", "-C", dir});
-    return run_command(args, "", "", std::chrono::minutes(10));
-  }
-  bool ok(std::vector<std::string> args) const { return run(std::move(args)).exit_code == 0; }
-  std::string out(std::vector<std::string> args) const {
-    auto r = run(std::move(args));
-    while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == '\r')) r.out.pop_back();
-    return r.exit_code == 0 ? r.out : "";
-  }
-  bool has_commit(const std::string& rev) const { return ok({"cat-file", "-e", rev + "^{commit}"}); }
-  bool is_ancestor(const std::string& a, const std::string& b) const { return ok({"merge-base", "--is-ancestor", a, b}); }
-  bool shallow() const { return out({"rev-parse", "--is-shallow-repository"}) == "true"; }
-};
-
 struct Found {
   std::string sha;
   std::string source;  ///< where it came from, for people
@@ -103,21 +85,6 @@ std::optional<std::string> collector_previous(const Origin& origin, const Client
   const auto* head = v.as_object().if_contains("head_commit");
   if (!head || !head->is_string() || head->as_string().empty()) return std::nullopt;
   return std::string(head->as_string());
-}
-
-// Deepens a shallow clone until `prev` is present and an ancestor of `head`.
-bool reach(const Git& git, const std::string& prev, const std::string& head, int max_rounds, std::ostream& err) {
-  if (git.has_commit(prev) && git.is_ancestor(prev, head)) return true;
-  if (!git.shallow()) return false;
-  int step = 10;
-  for (int round = 0; round < max_rounds; ++round, step *= 2) {
-    err << "pulse-deploy: shallow clone: fetching " << step << " more commits to reach " << prev.substr(0, 12) << "\n";
-    if (!git.ok({"fetch", "-q", "--no-tags", "--deepen=" + std::to_string(step), "origin"})) break;
-    if (git.has_commit(prev) && git.is_ancestor(prev, head)) return true;
-  }
-  err << "pulse-deploy: shallow clone: fetching the whole history\n";
-  git.ok({"fetch", "-q", "--no-tags", "--unshallow", "origin"});
-  return git.has_commit(prev) && git.is_ancestor(prev, head);
 }
 
 void append_file(const std::string& path, const std::string& text) {
@@ -177,12 +144,23 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
 
   std::string dir = a->get_or("directory", "");
   if (dir.empty()) dir = env.non_empty("GITHUB_WORKSPACE").value_or(env.non_empty("CI_PROJECT_DIR").value_or("."));
-  const Git git{dir};
-  if (git.out({"rev-parse", "--git-dir"}).empty()) return fail(kExitUsage, "\"" + dir + "\" is not in a git repository");
-  if (github) git.ok({"config", "--global", "--add", "safe.directory", dir});  // workspace owned by another user
+  // A workspace owned by another user (a container job) trips git's
+  // ownership check: trust it for our own git commands only, never in the
+  // user's configuration.
+  GitCommand git(dir);
+  auto probe = git.run({"rev-parse", "--git-dir"});
+  if (probe.exit_code != 0 && probe.err.find("dubious ownership") != std::string::npos) {
+    git = GitCommand(dir, {"safe.directory=*"});
+    probe = git.run({"rev-parse", "--git-dir"});
+  }
+  if (probe.exit_code != 0) {
+    if (probe.exit_code == -1 && probe.err.rfind("cannot run", 0) == 0)
+      return fail(kExitUsage, "git is not installed (pulse-deploy reads the history with git)");
+    return fail(kExitUsage, "\"" + dir + "\" is not in a git repository");
+  }
 
   const std::string head_rev = a->get_or("sha", ci.sha.empty() ? "HEAD" : ci.sha);
-  const std::string head = git.out({"rev-parse", "--verify", "-q", head_rev + "^{commit}"});
+  const std::string head = resolve_commit(git, head_rev).value_or("");
   if (head.empty()) return fail(kExitUsage, "the deployed commit \"" + head_rev + "\" is not in this clone");
   std::int64_t timestamp = unix_now();
   if (auto t = a->get("timestamp")) {
@@ -201,80 +179,90 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   }
   const std::string environment = a->get_or("environment", ci.environment.empty() ? "production" : ci.environment);
 
-  // Tags at the deployed commit, and earlier ones, matching the pattern.
-  auto repo = GitRepository::open(dir, why);
-  std::vector<TagInfo> tags;
-  if (repo) tags = repo->tags(pattern, why);
-  if (!why.empty() && !tags.size() && pattern.size()) return fail(kExitUsage, why);
+  // Tags at the deployed commit and in its history, matching the pattern:
+  // one traversal by git.
+  const auto tags = list_tags(git, head, pattern, why);
+  if (!tags) return fail(kExitUsage, why);
   std::string head_tag;
-  for (const auto& t : tags)
+  for (const auto& t : *tags)
     if (t.commit == head && (head_tag.empty() || t.tag_time > 0)) head_tag = t.name;
   const std::string identifier = a->get_or("identifier", !head_tag.empty() ? head_tag : !ci.run_id.empty() ? ci.run_id : head);
 
   // --- the previous deployment, in the documented order ---
   std::optional<Found> previous;
   bool extension = false;
+  DeepenOptions deepen;
+  {
+    unsigned long rounds = 0;
+    if (!parse_uint(a->get_or("max-deepen", "6"), 100, rounds))
+      return fail(kExitUsage, "--max-deepen must be a number of rounds from 0 to 100");
+    deepen.max_rounds = static_cast<int>(rounds);
+  }
   if (auto ref = a->get("previous-deployment-ref")) {
-    std::string sha = git.out({"rev-parse", "--verify", "-q", *ref + "^{commit}"});
-    if (sha.empty() && git.shallow()) {
-      git.ok({"fetch", "-q", "--no-tags", "origin", *ref});
-      sha = git.out({"rev-parse", "--verify", "-q", *ref + "^{commit}"});
+    std::string sha = resolve_commit(git, *ref).value_or("");
+    const bool full_sha = ref->size() == 40 && ref->find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (sha.empty() && full_sha) sha = *ref;  // a SHA this clone does not have yet: fetched below
+    if (sha.empty() && is_shallow(git)) {
+      err << "pulse-deploy: shallow clone: fetching " << *ref << " from " << deepen.remote << "\n";
+      sha = fetch_named_ref(git, deepen.remote, *ref, 1, deepen.fetch_timeout, why).value_or("");
     }
-    if (sha.empty() && ref->size() == 40) sha = *ref;  // a SHA this clone does not have yet
-    if (sha.empty()) return fail(kExitUsage, "--previous-deployment-ref \"" + *ref + "\" is not a known commit or tag");
+    if (sha.empty())
+      return fail(kExitUsage, "--previous-deployment-ref \"" + *ref + "\" is not a known commit, tag or branch" +
+                                  (why.empty() ? "" : " (" + why + ")"));
     previous = Found{sha, "--previous-deployment-ref " + *ref};
   }
   if (!previous)
     if (auto sha = collector_previous(*origin, options, key, system, environment, extension))
       previous = Found{*sha, "the collector's last " + environment + " deployment of " + system};
   if (!previous) {
-    const TagInfo* best = nullptr;
-    for (const auto& t : tags)
-      if (t.commit != head && repo && repo->is_ancestor(t.commit, head) && (!best || t.tag_time > best->tag_time)) best = &t;
+    const Tag* best = nullptr;
+    for (const auto& t : *tags)
+      if (t.commit != head && (!best || t.tag_time > best->tag_time)) best = &t;
     if (best) previous = Found{best->commit, "tag " + best->name};
   }
   if (!previous && !a->get_or("before", ci.before_sha).empty())
     previous = Found{a->get_or("before", ci.before_sha), "the CI's before commit"};
 
   // --- the commits shipped ---
-  std::vector<std::pair<std::string, std::int64_t>> commits;
-  std::string note;
-  auto log_range = [&](const std::string& range) -> bool {
-    std::vector<std::string> argv = {"log", "--format=%H %ct", range};
-    const auto paths = a->all("path");
-    if (!paths.empty()) {
-      argv.push_back("--");
-      argv.insert(argv.end(), paths.begin(), paths.end());
-    }
-    const auto r = git.run(argv);
-    if (r.exit_code != 0) return false;
-    std::istringstream lines(r.out);
-    for (std::string l; std::getline(lines, l);)
-      if (l.size() > 41) commits.emplace_back(l.substr(0, 40), std::atoll(l.c_str() + 41));
-    return true;
+  std::vector<RangeCommit> commits;
+  std::string note, how;
+  const auto paths = a->all("path");
+  auto head_only = [&] {
+    if (!make_range_exact(git, "", head, deepen, {}).exact || !list_range(git, "", head, paths, commits, why))
+      commits.push_back({head, 0});
   };
   if (previous) {
-    if (reach(git, previous->sha, head, static_cast<int>(std::atoi(a->get_or("max-deepen", "6").c_str())), err)) {
-      if (!log_range(previous->sha + ".." + head)) return fail(kExitUsage, "git log " + previous->sha + ".." + head + " failed");
+    const auto exact = make_range_exact(git, previous->sha, head, deepen,
+                                        [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; });
+    how = exact.how;
+    if (!exact.exact) {  // like a delivery failure: a wrong range is never reported
+      const std::string message = "deployment not reported: cannot list the commits it shipped: " + exact.how;
+      if (a->flag("strict")) return fail(kExitDelivery, message);
+      err << "pulse-deploy: warning: " << message << " (not failing the step; --strict would)\n";
+      if (github) out << "::warning title=pulse-deploy::" << message << "\n";
+      return kExitOk;
+    }
+    if (resolve_commit(git, previous->sha) && git.ok({"merge-base", "--is-ancestor", previous->sha, head})) {
+      if (!list_range(git, previous->sha, head, paths, commits, why)) return fail(kExitUsage, "list commits: " + why);
     } else {
       note = "previous deployment " + previous->sha + " (from " + previous->source +
              ") is not an ancestor of " + head + ": history was rewritten (squash or force push); reporting " +
              head.substr(0, 12) + " only";
       err << "pulse-deploy: warning: " << note << "\n";
       if (github) out << "::warning title=pulse-deploy::" << note << "\n";
-      log_range(head + "^!");
+      head_only();
     }
   } else {
     note = "no previous deployment found: the first deployment ships only " + head.substr(0, 12);
     err << "pulse-deploy: " << note << "\n";
-    log_range(head + "^!");
+    head_only();
   }
 
   Deployment d{"git", identifier, timestamp, {}, split_list(a->get_or("teams", "")), {}, {}};
   std::vector<Event> events;
-  for (const auto& [sha, t] : commits) {
-    d.changes.push_back(sha);
-    events.push_back(Change{"git", sha, t, "commit"});
+  for (const auto& commit : commits) {
+    d.changes.push_back(commit.sha);
+    events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
   }
   const std::string prev_text = previous ? previous->sha : "";
   err << "pulse-deploy: " << (ci.provider.empty() ? "no CI detected" : ci.provider) << "; deploying " << head.substr(0, 12)
@@ -282,7 +270,8 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
       << (previous ? previous->sha.substr(0, 12) + " from " + previous->source : "none") << "; " << commits.size()
       << " change(s)\n";
   if (a->flag("dry-run")) {
-    for (const auto& [sha, t] : commits) out << sha << " " << format_rfc3339(t) << "\n";
+    if (!how.empty()) err << "pulse-deploy: range: " << how << "\n";
+    for (const auto& commit : commits) out << commit.sha << " " << format_rfc3339(commit.commit_time) << "\n";
     return kExitOk;
   }
 
