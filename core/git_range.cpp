@@ -235,23 +235,26 @@ std::optional<std::string> fetch_named_ref(const GitCommand& git, const std::str
 Exactness make_range_exact(const GitCommand& git, const std::string& previous, const std::string& head,
                            const DeepenOptions& options, const std::function<void(const std::string&)>& log) {
   Exactness e;
-  if (!is_shallow(git)) {
-    e.exact = true;
-    e.how = "full clone";
-    return e;
-  }
-  e.was_shallow = true;
   auto fetch = [&](std::vector<std::string> args, const std::string& what) {
     if (log) log(what);
     args.insert(args.begin(), {"fetch", "-q", "--no-tags"});
     return git.run(args, options.fetch_timeout);
   };
+  const bool shallow = is_shallow(git);
   bool have_prev = previous.empty() || has_commit(git, previous);
-  if (!have_prev) {
-    fetch({"--depth=1", options.remote, previous}, "shallow clone: fetching the previous deployment's commit " +
-                                                       previous.substr(0, 12));
+  if (!have_prev) {  // on a shallow clone, only the commit; on a full one, its history too
+    std::vector<std::string> args = {options.remote, previous};
+    if (shallow) args.insert(args.begin(), "--depth=1");
+    fetch(args, std::string(shallow ? "shallow clone: " : "") + "fetching the previous deployment's commit " +
+                    previous.substr(0, 12));
     have_prev = has_commit(git, previous);
   }
+  if (!shallow) {
+    e.exact = true;
+    e.how = have_prev ? "full clone" : "full clone; the previous deployment's commit is not in its history";
+    return e;
+  }
+  e.was_shallow = true;
   std::string unknown = "the previous deployment's commit is not in this clone";
   int step = previous.empty() ? 1 : std::max(1, options.first_step);
   for (;;) {
