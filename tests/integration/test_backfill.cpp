@@ -86,6 +86,9 @@ BOOST_AUTO_TEST_CASE(events_equal_what_git_says_and_rerun_adds_nothing) {
   // Idempotent: a second run stores nothing new.
   const auto second = cli({"backfill", "--base-url", collector.url(), "--system", "hist", "--directory", repo});
   BOOST_TEST(second.exit_code == 0, second.err);
+  BOOST_TEST(second.err.find(std::to_string(tags.size() - 1) + " tag(s) already stored by the collector") != std::string::npos,
+             second.err);
+  BOOST_TEST(second.err.find("sent 0 deployment(s) and 0 change(s)") != std::string::npos, second.err);
   const auto again = collector_cmd({"events", "--db", collector.db(), "--limit", "100000", "--format", "json"});
   BOOST_TEST(json::parse(again.out).as_array().size() == all.as_array().size());
 }
