@@ -1,5 +1,6 @@
-// Read access to a git repository through libgit2. The only file that
-// includes <git2.h> is git_repo.cpp.
+// Read access to a git repository through libgit2 (refs, config, ancestry)
+// for the hooks. Ranges are listed by git itself: git_range.hpp. The only
+// file that includes <git2.h> is git_repo.cpp.
 #pragma once
 
 #include <cstdint>
@@ -7,23 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace pulse {
-
-struct CommitInfo {
-  std::string sha;
-  std::int64_t commit_time = 0;  ///< committer time, Unix seconds
-  std::int64_t author_time = 0;
-};
-
-struct TagInfo {
-  std::string name;  ///< without refs/tags/
-  std::string commit;
-  std::int64_t tag_time = 0;     ///< tagger time (annotated), else the commit's time
-  std::int64_t commit_time = 0;  ///< committer time of the tagged commit
-};
 
 /// An open repository. Not thread-safe: one instance per thread.
 class GitRepository {
@@ -37,14 +24,6 @@ class GitRepository {
 
   /// Full SHA of the commit `rev` names ("HEAD~2", "v1.0", a short SHA).
   std::optional<std::string> resolve(std::string_view rev, std::string& why);
-
-  /// Commits reachable from `to` but not from `from` (`git log from..to`),
-  /// merges included, newest first. With `paths`, only commits that change
-  /// one of them (paths relative to the directory the repository was opened
-  /// from; merges only when they differ from every parent), like
-  /// `git log from..to -- paths`. Returns false and sets `why` on failure.
-  bool log_range(std::string_view from, std::string_view to, const std::vector<std::string>& paths,
-                 std::vector<CommitInfo>& out, std::string& why);
 
   bool is_shallow() const;
 
@@ -68,13 +47,6 @@ class GitRepository {
   bool rev_list(const std::vector<std::string>& include, const std::vector<std::string>& exclude,
                 const std::vector<std::string>& exclude_globs, std::size_t max, std::vector<std::string>& out,
                 std::string& why);
-
-  /// Tags whose name matches `pattern` (ECMAScript regex on the short name)
-  /// and that point (through annotations) at a commit.
-  std::vector<TagInfo> tags(const std::string& pattern, std::string& why);
-
-  /// Fills in the committer time of every commit named by the map's keys.
-  bool commit_times(std::unordered_map<std::string, std::int64_t>& times, std::string& why) const;
 
   /// Every reference name (refs/...), for post-receive's "all but these".
   std::vector<std::string> ref_names() const;
