@@ -8,7 +8,11 @@
 //   pulse-bench metrics --url URL [--runs N]
 //       times GET /v1/metrics over HTTP: the default window, the whole
 //       history by week, and one system.
+//   pulse-bench range --directory DIR --previous REV
+//       the range engine alone (bench/ranges.sh): resolves REV and HEAD,
+//       lists the range, prints its size.
 #include "event.hpp"
+#include "git_range.hpp"
 #include "http_client.hpp"
 #include "store.hpp"
 #include "url.hpp"
@@ -133,11 +137,23 @@ int metrics(const std::map<std::string, std::string>& f) {
   return 0;
 }
 
+int range(const std::map<std::string, std::string>& f) {
+  const GitCommand git(f.at("directory"));
+  const auto prev = resolve_commit(git, f.at("previous"));
+  const auto head = resolve_commit(git, "HEAD");
+  if (!prev || !head) throw std::runtime_error("unknown revision");
+  std::vector<RangeCommit> commits;
+  std::string why;
+  if (!list_range(git, *prev, *head, {}, commits, why)) throw std::runtime_error(why);
+  std::printf("%zu\n", commits.size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: pulse-bench generate|metrics --flag value ... (see bench/pulse_bench.cpp)\n");
+    std::fprintf(stderr, "usage: pulse-bench generate|metrics|range --flag value ... (see bench/pulse_bench.cpp)\n");
     return 2;
   }
   try {
@@ -145,6 +161,7 @@ int main(int argc, char** argv) {
     const auto f = flags(argc, argv);
     if (cmd == "generate") return generate(f);
     if (cmd == "metrics") return metrics(f);
+    if (cmd == "range") return range(f);
     std::fprintf(stderr, "pulse-bench: unknown command %s\n", cmd.c_str());
     return 2;
   } catch (const std::exception& e) {

@@ -3,9 +3,10 @@
 # (history from ../shared/bench/make-history: 80,000 commits, 1,000 tags,
 # topic branches forked up to 500 mainline commits back). Prints, as CPU
 # seconds (user + sys, children included; median of RUNS):
-#   1. a range walk of about 36,000 commits: ours (push git deployment
-#      --dry-run) against `git log --format='%H %ct'` on the same range,
-#      without and then with a commit-graph (ratio to `git rev-list`);
+#   1. a range walk of about 36,000 commits: the range engine (pulse-bench
+#      range: resolve, walk, parse) against `git log --format='%H %ct'` on
+#      the same range, without and then with a commit-graph (ratio to
+#      `git rev-list`), and `push git deployment --dry-run` end to end;
 #   2. pulse-deploy on a depth-1 clone whose previous deployment is 300
 #      mainline commits back (file:// remote): wall time to the exact range;
 #   3. the previous-tag search over 1,000 tags (pulse-deploy on a full clone,
@@ -49,15 +50,17 @@ for t in $(git -C "$repo" for-each-ref --sort=creatordate --format='%(refname:sh
   if ((n <= 36500)); then prev=$t; count=$n; break; fi
 done
 [[ -n $prev ]] || { echo "bench: no range of about 36,000 commits" >&2; exit 1; }
-ours() { "$cli" push git deployment --identifier bench --previous-deployment-ref "$prev" --directory "$repo" --dry-run; }
+engine() { "$bin/bench/pulse-bench" range --directory "$repo" --previous "$prev"; }
+tool() { "$cli" push git deployment --identifier bench --previous-deployment-ref "$prev" --directory "$repo" --dry-run; }
 for graph in without with; do
   if [[ $graph == with ]]; then git -C "$repo" commit-graph write --reachable 2>/dev/null; fi
-  o=$(cpu ours)
+  o=$(cpu engine)
   l=$(cpu git -C "$repo" log --format='%H %ct' "$prev..HEAD")
   r=$(cpu git -C "$repo" rev-list "$prev..HEAD")
-  awk -v o="$o" -v l="$l" -v r="$r" -v n="$count" -v g="$graph" 'BEGIN {
-    printf "range walk of %d commits, %s commit-graph: ours %.3f s CPU, git log %.3f s (%.2fx), git rev-list %.3f s (%.2fx)\n",
-      n, g, o, l, o / l, r, o / r }'
+  e=$(cpu tool)
+  awk -v o="$o" -v l="$l" -v r="$r" -v e="$e" -v n="$count" -v g="$graph" 'BEGIN {
+    printf "range walk of %d commits, %s commit-graph: ours %.3f s CPU, git log %.3f s (%.2fx), git rev-list %.3f s (%.2fx); push git deployment --dry-run %.3f s\n",
+      n, g, o, l, o / l, r, o / r, e }'
 done
 echo "  targets: at most 1.0x git log without a commit-graph; at most 2x git rev-list with one"
 rm -f "$repo/.git/objects/info/commit-graph"

@@ -66,9 +66,10 @@ void reach(const LocalGraph& g, std::uint32_t start, std::vector<char>& mark, co
 
 CommandResult GitCommand::run(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                               const std::string& input) const {
-  // A fetch must fail rather than wait for a password nobody will type.
-  static const bool no_prompt = [] { return ::setenv("GIT_TERMINAL_PROMPT", "0", 0) == 0; }();
-  (void)no_prompt;
+  // A fetch must fail rather than wait for a password nobody will type; and
+  // git writing to a pipe flushes after every commit unless told not to.
+  static const bool set = [] { return ::setenv("GIT_TERMINAL_PROMPT", "0", 0) == 0 && ::setenv("GIT_FLUSH", "0", 0) == 0; }();
+  (void)set;
   std::vector<std::string> argv = {"git", "-C", dir_};
   for (const auto& c : config_) argv.insert(argv.end(), {"-c", c});
   argv.insert(argv.end(), args.begin(), args.end());

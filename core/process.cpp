@@ -30,7 +30,7 @@ std::vector<char*> c_argv(std::vector<std::string>& argv) {
 }
 
 void drain(int fd, std::string& into) {
-  char buf[8192];
+  char buf[65536];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) into.append(buf, static_cast<std::size_t>(n));
