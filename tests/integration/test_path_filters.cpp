@@ -8,6 +8,8 @@
 
 #include <sstream>
 
+#include <unistd.h>
+
 using namespace pulse;
 using namespace pulse::test;
 
@@ -138,6 +140,25 @@ BOOST_AUTO_TEST_CASE(pulse_deploy_on_a_depth_1_clone_with_a_tag_as_previous_ref)
   BOOST_TEST(git_lines(ws, {"rev-parse", "--is-shallow-repository"}).at(0) == "true");
   // GitHub mode leaves the user's global configuration alone.
   BOOST_TEST(!fs::exists(fs::path(work.str()) / ".gitconfig"));
+}
+
+BOOST_AUTO_TEST_CASE(a_workspace_owned_by_another_user_is_trusted_for_our_commands_only) {
+  if (::geteuid() != 0) return;  // needs root to hand the clone to another user, as container jobs do
+  HistoryFixture h;
+  TempDir work;
+  const std::string ws = work.str("ws");
+  EnvOverrides env{{"HOME", work.str()}, {"GIT_CONFIG_NOSYSTEM", "1"}};
+  BOOST_REQUIRE(run_process({"git", "clone", "-q", "--depth", "1", "file://" + h.repo, ws}, env).exit_code == 0);
+  BOOST_REQUIRE(run_process({"chown", "-R", "nobody", ws}).exit_code == 0);
+  BOOST_REQUIRE(run_process({"git", "-C", ws, "status"}, env).err.find("dubious ownership") != std::string::npos);
+  const std::string prev = git_lines(h.repo, {"rev-parse", "HEAD~20"}).at(0);
+  env.insert({{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_WORKSPACE", ws}, {"GITHUB_REPOSITORY", "acme/shop"}});
+  const auto d = run_process({deploy_bin(), "--previous-deployment-ref", prev, "--base-url", "http://127.0.0.1:9", "--dry-run"},
+                             env, ws);
+  BOOST_TEST(d.exit_code == 0, d.err);
+  BOOST_TEST(lines(d.out).size() == git_lines(h.repo, {"rev-list", "HEAD", "--not", prev}).size());
+  BOOST_TEST(!fs::exists(fs::path(work.str()) / ".gitconfig"));  // nothing written to the user's configuration
+  run_process({"chown", "-R", "root", ws});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
