@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `push git deployment` of a 1,000-commit range (merges included) to a local
-# collector on SQLite, end to end: process start, libgit2 walk, HTTP,
+# collector on SQLite, end to end: process start, git walk, HTTP,
 # durable storage. Prints the median and spread of RUNS runs.
 #   bench/git_deployment.sh [RUNS]
 set -euo pipefail
