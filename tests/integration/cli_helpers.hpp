@@ -6,6 +6,7 @@
 #include "timeutil.hpp"
 
 #include <set>
+#include <sstream>
 
 #include <boost/test/unit_test.hpp>
 
@@ -26,6 +27,15 @@ inline ServerResponse ok_response() { return {200, "application/json", "{}", {}}
 inline std::string header_of(const ServerRequest& r, const std::string& name) {
   auto v = r.header(name);
   return v ? *v : "<missing>";
+}
+
+/// The non-empty lines of `text`.
+inline std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
 }
 
 /// Number of occurrences of `needle` in `hay`.

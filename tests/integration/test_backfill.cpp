@@ -13,14 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(l);
-  return out;
-}
-
 std::string git_out(const std::string& dir, std::vector<std::string> args) {
   args.insert(args.begin(), {"git", "-C", dir});
   const auto r = run_process(args);

@@ -15,14 +15,6 @@ using namespace pulse::test;
 
 namespace {
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(l);
-  return out;
-}
-
 std::vector<std::string> git_lines(const std::string& dir, std::vector<std::string> args) {
   args.insert(args.begin(), {"git", "-C", dir});
   const auto r = run_process(args);
