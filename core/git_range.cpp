@@ -369,6 +369,27 @@ std::optional<std::vector<Tag>> list_tags(const GitCommand& git, const std::stri
   return out;
 }
 
+std::optional<Tag> latest_tag_in_history(const GitCommand& git, const std::vector<Tag>& tags, const std::string& head) {
+  std::vector<const Tag*> candidates;
+  for (const auto& t : tags)
+    if (t.commit != head) candidates.push_back(&t);
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Tag* a, const Tag* b) { return a->tag_time > b->tag_time; });
+  constexpr std::size_t kChecks = 16;
+  for (std::size_t i = 0; i < candidates.size() && i < kChecks; ++i)
+    if (git.ok({"merge-base", "--is-ancestor", candidates[i]->commit, head})) return *candidates[i];
+  if (candidates.size() <= kChecks) return std::nullopt;
+  // Many recent tags elsewhere (release branches): one traversal for the rest.
+  std::string why;
+  const auto merged = list_tags(git, head, "", why);
+  if (!merged) return std::nullopt;
+  std::unordered_set<std::string> in_history;
+  for (const auto& t : *merged) in_history.insert(t.name);
+  for (std::size_t i = kChecks; i < candidates.size(); ++i)
+    if (in_history.count(candidates[i]->name)) return *candidates[i];
+  return std::nullopt;
+}
+
 void order_tags(std::vector<Tag>& tags, bool by_commit_time) {
   auto when = [by_commit_time](const Tag& t) { return by_commit_time ? t.commit_time : t.tag_time; };
   std::stable_sort(tags.begin(), tags.end(), [&](const Tag& a, const Tag& b) {

@@ -124,6 +124,13 @@ struct Tag {
 std::optional<std::vector<Tag>> list_tags(const GitCommand& git, const std::string& merged_into,
                                           const std::string& pattern, std::string& why);
 
+/// Among `tags`, the one with the latest tag time whose commit is in the
+/// history of `head` but is not `head` (ties: the first in `tags`' order);
+/// null if none. Candidates are checked newest first, each by a walk that
+/// stops at its date (`merge-base --is-ancestor`, like `git describe`);
+/// after a few misses, one traversal decides for all (`list_tags --merged`).
+std::optional<Tag> latest_tag_in_history(const GitCommand& git, const std::vector<Tag>& tags, const std::string& head);
+
 /// The deployment order of backfill: by tag time (or commit time), then name.
 void order_tags(std::vector<Tag>& tags, bool by_commit_time);
 

@@ -179,9 +179,9 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   }
   const std::string environment = a->get_or("environment", ci.environment.empty() ? "production" : ci.environment);
 
-  // Tags at the deployed commit and in its history, matching the pattern:
-  // one traversal by git.
-  const auto tags = list_tags(git, head, pattern, why);
+  // Tags matching the pattern: the one at the deployed commit names the
+  // deployment; the latest in its history may be the previous deployment.
+  const auto tags = list_tags(git, "", pattern, why);
   if (!tags) return fail(kExitUsage, why);
   std::string head_tag;
   for (const auto& t : *tags)
@@ -214,12 +214,8 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   if (!previous)
     if (auto sha = collector_previous(*origin, options, key, system, environment, extension))
       previous = Found{*sha, "the collector's last " + environment + " deployment of " + system};
-  if (!previous) {
-    const Tag* best = nullptr;
-    for (const auto& t : *tags)
-      if (t.commit != head && (!best || t.tag_time > best->tag_time)) best = &t;
-    if (best) previous = Found{best->commit, "tag " + best->name};
-  }
+  if (!previous)
+    if (const auto best = latest_tag_in_history(git, *tags, head)) previous = Found{best->commit, "tag " + best->name};
   if (!previous && !a->get_or("before", ci.before_sha).empty())
     previous = Found{a->get_or("before", ci.before_sha), "the CI's before commit"};
 

@@ -12,6 +12,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -344,6 +345,31 @@ BOOST_AUTO_TEST_CASE(tags_merged_into_head_equal_git_tag_merged) {
       for (const auto& t : *tags) got.insert(t.name);
       for (const auto& t : git_lines(h.dir(), {"tag", "--merged", head})) expected.insert(t);
       BOOST_TEST(got == expected, boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(latest_tag_in_history_equals_the_latest_of_git_tag_merged) {
+  for (int k = 0; k < 4; ++k) {
+    History h(5000u + static_cast<unsigned>(k), shape_for(k));
+    const GitCommand git(h.dir());
+    std::string why;
+    const auto tags = list_tags(git, "", "", why);
+    BOOST_TEST_REQUIRE(tags.has_value(), why);
+    for (int i = 0; i < 12; ++i) {
+      const std::string head = h.sha(h.pick(h.size()));
+      // The oracle: every tag in head's history, the latest tag time wins (ties: name order).
+      std::optional<Tag> expected;
+      const auto merged = git_lines(h.dir(), {"tag", "--merged", head});
+      for (const auto& t : *tags)
+        if (t.commit != head && std::find(merged.begin(), merged.end(), t.name) != merged.end() &&
+            (!expected || t.tag_time > expected->tag_time))
+          expected = t;
+      const auto got = latest_tag_in_history(git, *tags, head);
+      BOOST_TEST_CONTEXT("history " << k << ", head " << head) {
+        BOOST_TEST(got.has_value() == expected.has_value());
+        if (got && expected) BOOST_TEST(got->name == expected->name);
+      }
     }
   }
 }
