@@ -19,10 +19,13 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+
+#include <sys/resource.h>
 
 namespace pulse {
 
@@ -41,8 +44,29 @@ namespace {
 struct Conn {
   asio::any_io_executor executor;
   beast::tcp_stream* stream = nullptr;
-  std::atomic<bool> busy{false};
+  std::string peer;                     ///< the client's address, without port
+  std::atomic<bool> busy{false};        ///< false while waiting for a request (idle)
+  std::atomic<std::int64_t> idle_since{0};  ///< steady-clock ns when it last went idle
+  std::atomic<bool> evicted{false};
+
+  void set_idle() {
+    idle_since = std::chrono::steady_clock::now().time_since_epoch().count();
+    busy = false;
+  }
 };
+
+// The soft limit on open files raised to the hard one (every connection is
+// a descriptor); returns the soft limit in force.
+std::size_t raise_file_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return 1024;
+  if (r.rlim_cur < r.rlim_max) {
+    rlimit want = r;
+    want.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &want) == 0) r = want;
+  }
+  return r.rlim_cur == RLIM_INFINITY ? std::size_t(1) << 20 : static_cast<std::size_t>(r.rlim_cur);
+}
 
 std::string json_error(std::string_view message) {
   std::string out = R"({"error":")";
@@ -113,6 +137,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::map<std::uint64_t, std::weak_ptr<Conn>> conns;
   std::uint64_t next_id = 0;
   std::atomic<std::size_t> active{0};
+  std::size_t capacity = 0;  ///< connections held at once: max_connections within the file limit
+  std::map<std::string, std::size_t> per_peer;  ///< open connections by client address (under mutex)
+  std::chrono::steady_clock::time_point last_pressure_log{};
+  std::size_t evictions_since_log = 0;
   HandlerPool pool;
 
   void log(const std::string& line) const {
@@ -150,6 +178,49 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     });
   }
 
+  // Makes room under pressure: closes the idle connection (waiting for a
+  // request, first or next) that has waited longest, taken from the address
+  // that holds the most connections, so one client cannot crowd out the
+  // rest. Busy connections are never closed. False if none is idle.
+  bool evict_idle() {
+    std::shared_ptr<Conn> victim;
+    {
+      std::lock_guard lock(mutex);
+      std::string crowded;
+      std::size_t most = 0;
+      for (const auto& [peer, n] : per_peer)
+        if (n > most) most = n, crowded = peer;
+      for (int pass = 0; pass < 2 && !victim; ++pass) {
+        std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
+        for (auto& [id, weak] : conns) {
+          auto c = weak.lock();
+          if (!c || c->busy || c->evicted || (pass == 0 && c->peer != crowded)) continue;
+          if (c->idle_since < oldest) oldest = c->idle_since, victim = c;
+        }
+      }
+      if (!victim) return false;
+      victim->evicted = true;
+      ++evictions_since_log;
+    }
+    close_conn(victim);
+    note_pressure("");
+    return true;
+  }
+
+  // At most one line per 10 s about connection pressure, with what happened since.
+  void note_pressure(const std::string& cause) {
+    const auto now = std::chrono::steady_clock::now();
+    std::size_t evicted;
+    {
+      std::lock_guard lock(mutex);
+      if (now - last_pressure_log < std::chrono::seconds(10)) return;
+      last_pressure_log = now;
+      evicted = std::exchange(evictions_since_log, 0);
+    }
+    log("connections: " + std::to_string(active.load()) + " open (capacity " + std::to_string(capacity) + "); " +
+        std::to_string(evicted) + " idle connection(s) closed to make room" + (cause.empty() ? "" : "; " + cause));
+  }
+
   asio::awaitable<void> accept_loop() {
     for (;;) {
       error_code ec;
@@ -157,14 +228,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
       if (stopping) co_return;
       if (ec) {
-        log("accept: " + ec.message());
-        // Out of file descriptors and the like: breathe instead of spinning.
+        // Out of file descriptors: free one by closing an idle connection;
+        // otherwise breathe instead of spinning. Logged at most every 10 s.
+        const bool freed = (ec == asio::error::no_descriptors || ec.value() == ENFILE) && evict_idle();
+        note_pressure("accept: " + ec.message());
+        if (freed) continue;
         asio::steady_timer pause(ioc, std::chrono::milliseconds(50));
         co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
-      if (active >= opt.max_connections) {
+      // Full: an idle connection makes room for the new one. Evicted ones
+      // take a moment to close, hence the small allowance above capacity.
+      if (active >= capacity && (active >= capacity + 64 || !evict_idle())) {
         socket.close(ec);
+        note_pressure("a new connection refused: every connection is busy");
         continue;
       }
       ++active;
@@ -185,17 +262,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::awaitable<void> session(tcp::socket socket) {
     auto conn = std::make_shared<Conn>();
     conn->executor = socket.get_executor();
+    conn->set_idle();
+    error_code ec;
+    std::string remote;
+    {
+      const auto ep = socket.remote_endpoint(ec);
+      if (!ec) {
+        conn->peer = ep.address().to_string();
+        remote = conn->peer + ":" + std::to_string(ep.port());
+      }
+    }
     std::uint64_t id;
     {
       std::lock_guard lock(mutex);
       id = next_id++;
       conns[id] = conn;
-    }
-    error_code ec;
-    std::string remote;
-    {
-      const auto ep = socket.remote_endpoint(ec);
-      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+      ++per_peer[conn->peer];
     }
     beast::tcp_stream stream(std::move(socket));
     if (ssl_ctx) {
@@ -216,6 +298,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
     std::lock_guard lock(mutex);
     conns.erase(id);
+    if (auto it = per_peer.find(conn->peer); it != per_peer.end() && --it->second == 0) per_peer.erase(it);
   }
 
   // Answers an error and ends the connection. The client may still be
@@ -306,9 +389,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       http::request_parser<http::string_body> parser;
       parser.body_limit(opt.body_limit);
       parser.header_limit(16 * 1024);
-      conn.busy = false;
+      if (!first) conn.set_idle();
       beast::get_lowest_layer(stream).expires_after(first ? opt.read_timeout : opt.idle_timeout);
       co_await http::async_read_header(stream, buffer, parser, redirect);
+      if (conn.evicted) co_return;  // closed to make room while it waited
       conn.busy = true;
       first = false;
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
@@ -411,6 +495,8 @@ HttpServer::HttpServer(ServerOptions options, Handler handler) : impl_(std::make
   if (!ec) acc.bind(endpoint, ec);
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("listen on " + where + ": " + ec.message());
+  const std::size_t files = raise_file_limit();  // keep some descriptors for the store and logs
+  impl_->capacity = std::max<std::size_t>(1, std::min(opt.max_connections, files - std::min<std::size_t>(files / 2, 128)));
   asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
 }
 

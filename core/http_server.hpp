@@ -43,7 +43,10 @@ struct ServerOptions {
   Millis write_timeout{30'000};    ///< to send one response
   Millis idle_timeout{60'000};     ///< between requests on a kept-alive connection
   Millis shutdown_grace{10'000};   ///< in-flight requests get this long after stop()
-  std::size_t max_connections = 1024;
+  /// Connections held at once (within the open-file limit, which is raised
+  /// to its hard limit). When full, the idle connection that has waited
+  /// longest (from the address holding the most) is closed for a new one.
+  std::size_t max_connections = 4096;
   int threads = 2;                 ///< I/O threads
   /// 0: handlers run on the I/O threads (they must not block). N > 0:
   /// handlers run on N threads of their own and may block (a database

@@ -81,7 +81,7 @@ std::vector<FlagSpec> serve_flags() {
       {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_INCIDENT_TLS_CERT"},
       {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_INCIDENT_TLS_KEY"},
       {"threads", "N", "worker threads", false, "PULSE_INCIDENT_THREADS", "2"},
-      {"max-connections", "N", "concurrent connections", false, "PULSE_INCIDENT_MAX_CONNECTIONS", "512"},
+      {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)", false, "PULSE_INCIDENT_MAX_CONNECTIONS", "4096"},
       {"timeout", "SECONDS", "to receive one request or send one answer", false, "PULSE_INCIDENT_TIMEOUT", "10"},
   };
   f.insert(f.begin(), own.begin(), own.end());

@@ -1,0 +1,166 @@
+// Connection pressure on loopback: idle sockets never lock clients out.
+// An attacker's silent sockets (reconnecting whatever is closed) and the
+// original Go CLI's pattern (a new connection per request, each left open
+// and idle) against our server and the real collector: a normal client is
+// served within a second, and every request of the Go pattern gets its 2xx.
+#include "cli_helpers.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+using namespace pulse;
+using namespace pulse::test;
+
+namespace {
+
+// A client needs a descriptor per socket too.
+void raise_own_file_limit() {
+  rlimit r{};
+  ::getrlimit(RLIMIT_NOFILE, &r);
+  r.rlim_cur = r.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &r);
+}
+
+int connect_to(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends one request on `fd` and reads one response; returns its status (0 on failure).
+int round_trip(int fd, const std::string& request) {
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) return 0;
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    const auto head_end = got.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      const auto cl = got.find("Content-Length: ");
+      const std::size_t length = cl == std::string::npos ? 0 : std::stoul(got.substr(cl + 16));
+      if (got.size() >= head_end + 4 + length) return got.size() > 12 ? std::atoi(got.c_str() + 9) : 0;
+    }
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return 0;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+std::string change_request(std::uint16_t port, int i) {
+  const std::string body = "{\"source\":\"cli\",\"change_id\":\"c" + std::to_string(i) +
+                           "\",\"time_created\":\"2026-01-01T00:00:00Z\",\"event_type\":\"commit\",\"$type\":\"change\"}";
+  return "POST /v1/ingestion/cli?system=go HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+         "\r\nContent-Type: application/json\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+struct SmallServer {
+  ServerOptions opt;
+  std::unique_ptr<HttpServer> server;
+  std::thread runner;
+  explicit SmallServer(std::size_t capacity) {
+    opt.max_connections = capacity;
+    server = std::make_unique<HttpServer>(opt, [](const ServerRequest&) { return ServerResponse{200, "text/plain", "ok", {}}; });
+    runner = std::thread([this] { server->run(); });
+  }
+  ~SmallServer() {
+    server->stop();
+    runner.join();
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(connection_pressure)
+
+BOOST_AUTO_TEST_CASE(silent_sockets_never_lock_a_client_out) {
+  raise_own_file_limit();
+  SmallServer s(100);
+  const auto port = s.server->port();
+  // 2,000 sockets that never say anything, and an attacker that reopens
+  // whatever the server closes.
+  std::vector<int> silent;
+  for (int i = 0; i < 2000; ++i)
+    if (const int fd = connect_to(port); fd >= 0) silent.push_back(fd);
+  BOOST_TEST_REQUIRE(silent.size() == 2000u);
+  std::atomic<bool> done{false};
+  std::thread attacker([&] {
+    std::vector<int> mine;
+    while (!done)
+      if (const int fd = connect_to(port); fd >= 0) {
+        mine.push_back(fd);
+        if (mine.size() > 3000) {
+          ::close(mine.front());
+          mine.erase(mine.begin());
+        }
+      }
+    for (const int fd : mine) ::close(fd);
+  });
+  for (int i = 0; i < 20; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const int fd = connect_to(port);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    const int status = round_trip(fd, "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    ::close(fd);
+    BOOST_TEST(status == 200);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    BOOST_TEST(ms < 1000);
+  }
+  done = true;
+  attacker.join();
+  for (const int fd : silent) ::close(fd);
+}
+
+BOOST_AUTO_TEST_CASE(a_new_idle_connection_per_request_is_always_answered) {
+  raise_own_file_limit();
+  SmallServer s(100);
+  std::vector<int> kept;
+  int ok = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const int fd = connect_to(s.server->port());
+    if (fd < 0) continue;
+    ok += round_trip(fd, "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") == 200;
+    kept.push_back(fd);  // never reused, never closed: as the Go CLI leaves them
+  }
+  BOOST_TEST(ok == 3000);
+  for (const int fd : kept) ::close(fd);
+}
+
+BOOST_AUTO_TEST_CASE(the_go_cli_pattern_against_the_collector_stores_every_event) {
+  raise_own_file_limit();
+  CollectorProcess collector;
+  // More requests than the collector holds connections (4,096 by default).
+  const int kRequests = 5000;
+  std::vector<int> kept;
+  int ok = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    const int fd = connect_to(collector.port());
+    if (fd < 0) continue;
+    ok += round_trip(fd, change_request(collector.port(), i)) == 200;
+    kept.push_back(fd);
+  }
+  BOOST_TEST(ok == kRequests);
+  for (const int fd : kept) ::close(fd);
+  const auto listed = collector_cmd({"events", "--db", collector.db(), "--type", "change", "--system", "go", "--limit",
+                                     "100000", "--format", "json"});
+  BOOST_TEST(count_of(listed.out, "\"type\":\"change\"") == static_cast<std::size_t>(kRequests));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
