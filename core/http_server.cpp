@@ -446,6 +446,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       for (const auto& f : req) request.headers.push_back({std::string(f.name_string()), std::string(f.value())});
       request.body = std::move(req.body());
       request.remote = remote;
+      // HEAD is answered as GET without the body (its length still said),
+      // so a keep-alive client keeps its framing.
+      const bool head = request.method == "HEAD";
+      if (head) request.method = "GET";
 
       ServerResponse response = co_await call_handler(request);
 
@@ -457,6 +461,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       res.body() = std::move(response.body);
       res.keep_alive(req.keep_alive() && !stopping);
       res.prepare_payload();
+      if (head) {
+        const auto length = res.body().size();
+        res.body().clear();
+        res.content_length(length);
+      }
       beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
       co_await http::async_write(stream, res, redirect);
       if (ec || !res.keep_alive()) co_return;

@@ -3,6 +3,7 @@
 // original Go CLI's pattern (a new connection per request, each left open
 // and idle) against our server and the real collector: a normal client is
 // served within a second, and every request of the Go pattern gets its 2xx.
+// Also HTTP framing that keep-alive clients rely on (HEAD).
 #include "cli_helpers.hpp"
 
 #include <arpa/inet.h>
@@ -161,6 +162,32 @@ BOOST_AUTO_TEST_CASE(the_go_cli_pattern_against_the_collector_stores_every_event
   const auto listed = collector_cmd({"events", "--db", collector.db(), "--type", "change", "--system", "go", "--limit",
                                      "100000", "--format", "json"});
   BOOST_TEST(count_of(listed.out, "\"type\":\"change\"") == static_cast<std::size_t>(kRequests));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(server_http)
+
+BOOST_AUTO_TEST_CASE(head_answers_like_get_without_a_body_and_keeps_framing) {
+  SmallServer s(16);
+  const int fd = connect_to(s.server->port());
+  BOOST_TEST_REQUIRE(fd >= 0);
+  // HEAD then GET on one keep-alive connection: a body after the HEAD answer
+  // would be read as the start of the next response.
+  const std::string head = "HEAD /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  BOOST_TEST(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+  std::string got;
+  char buf[4096];
+  while (got.find("\r\n\r\n") == std::string::npos) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    BOOST_TEST_REQUIRE(n > 0);
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  BOOST_TEST(got.starts_with("HTTP/1.1 200"), got);
+  BOOST_TEST(got.find("Content-Length: 2\r\n") != std::string::npos, got);
+  BOOST_TEST(got.substr(got.find("\r\n\r\n") + 4).empty(), got);
+  BOOST_TEST(round_trip(fd, "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") == 200);
+  ::close(fd);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
