@@ -487,6 +487,12 @@ HttpServer::HttpServer(ServerOptions options, Handler handler) : impl_(std::make
     ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    // TLS 1.3 as OpenSSL offers it; TLS 1.2 with forward-secret AEAD suites
+    // only (no static RSA key exchange, no CBC); the server's order wins.
+    SSL_CTX_set_cipher_list(ctx.native_handle(),
+                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                            "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+    SSL_CTX_set_options(ctx.native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE);
     error_code ec;
     ctx.use_certificate_chain_file(opt.tls_cert, ec);
     if (ec) throw std::runtime_error("load TLS certificate " + opt.tls_cert + ": " + ec.message());

@@ -168,6 +168,30 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(server_http)
 
+BOOST_AUTO_TEST_CASE(tls_offers_forward_secret_aead_suites_only) {
+  TlsMaterial tls;
+  ServerOptions opt;
+  opt.tls_cert = tls.server_pem;
+  opt.tls_key = tls.server_key;
+  HttpServer server(opt, [](const ServerRequest&) { return ServerResponse{200, "text/plain", "ok", {}}; });
+  std::thread runner([&] { server.run(); });
+  const std::string where = "127.0.0.1:" + std::to_string(server.port());
+  auto handshake = [&](const std::string& args) {
+    return run_process({"sh", "-c", "openssl s_client -connect " + where + " -CAfile " + tls.ca_pem + " " + args +
+                                        " </dev/null 2>&1"});
+  };
+  const auto gcm = handshake("-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256");
+  BOOST_TEST(gcm.exit_code == 0, gcm.out);
+  BOOST_TEST(gcm.out.find("Verify return code: 0 (ok)") != std::string::npos, gcm.out);
+  const auto cbc = handshake("-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA");
+  BOOST_TEST(cbc.exit_code != 0, cbc.out);
+  const auto v13 = handshake("-tls1_3");
+  BOOST_TEST(v13.exit_code == 0, v13.out);
+  BOOST_TEST(v13.out.find("TLSv1.3") != std::string::npos, v13.out);
+  server.stop();
+  runner.join();
+}
+
 BOOST_AUTO_TEST_CASE(head_answers_like_get_without_a_body_and_keeps_framing) {
   SmallServer s(16);
   const int fd = connect_to(s.server->port());
