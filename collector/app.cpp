@@ -33,6 +33,7 @@ const std::vector<FlagSpec> kServeFlags = {
     {"threads", "N", "request handler threads (also the most PostgreSQL connections)", false, "PULSE_COLLECTOR_THREADS", "16"},
     {"timeout", "SECONDS", "to receive one request, or send one response", false, "PULSE_COLLECTOR_TIMEOUT", "30"},
     {"idle-timeout", "SECONDS", "before closing an idle kept-alive connection", false, "PULSE_COLLECTOR_IDLE_TIMEOUT", "60"},
+    {"public-host", "NAME", "a host name that also names this server without keys (a reverse proxy's; repeatable)", true},
 };
 
 const std::vector<FlagSpec> kEventsFlags = {
@@ -116,6 +117,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
       return kExitUsage;
     }
     api.open_access = true;
+    api.browser_guard.public_hosts = parsed->all("public-host");
   }
 
   const std::string db_path = parsed->get_or("db", default_db_path(env));

@@ -207,6 +207,12 @@ Api::Api(Store& store, ApiConfig config, std::function<std::int64_t()> now)
   for (const auto& k : config_.api_keys) key_digests_.push_back(sha256(k));
 }
 
+std::optional<std::string> Api::browser_refusal(const ServerRequest& request) const {
+  // Without keys, anyone on this machine may call the API, but no web page.
+  if (!key_digests_.empty() || !config_.open_access) return std::nullopt;
+  return config_.browser_guard.refuse(request, request.method != "GET");
+}
+
 bool Api::authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const {
   std::optional<std::string> key = query_key;
   if (const auto auth = request.header("Authorization"); auth && auth->size() > 7 &&
@@ -247,6 +253,7 @@ ServerResponse Api::route(const ServerRequest& request) {
   // user's key), so they are served to anyone.
   if (request.method == "GET")
     if (auto file = dashboard_file(path)) return std::move(*file);
+  if (auto why = browser_refusal(request)) return error(403, *why);
 
   if (path == "/v1/deployments/latest") {
     if (request.method != "GET") return error(405, "method not allowed");
@@ -334,7 +341,7 @@ bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
   if (!store_.async_puts() || request.method != "POST") return false;
   const auto target = parse_target(request.target);
   if (!target || (target->path != kIngestionPath && target->path != kBatchPath)) return false;
-  if (!authorized(request, target->param("api_key"))) return false;  // handle() answers 401
+  if (!authorized(request, target->param("api_key")) || browser_refusal(request)) return false;  // handle() answers
   const std::string system = target->param("system").value_or("");
   auto decoded = decode_ingest(request, target->path == kBatchPath, system);
   if (auto* bad = std::get_if<ServerResponse>(&decoded)) {

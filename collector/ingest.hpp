@@ -3,6 +3,7 @@
 // logic over a Store, so tests can call it without a socket.
 #pragma once
 
+#include "browser_guard.hpp"
 #include "event.hpp"
 #include "http_server.hpp"
 #include "store.hpp"
@@ -24,6 +25,9 @@ struct ApiConfig {
   bool open_access = false;           ///< only ever set while bound to loopback
   std::size_t max_batch = 1000;       ///< events per batch request
   std::function<void(const std::string&)> log;  ///< storage failures (answered 503); may be empty
+  /// With open access: what a web page could send (foreign Origin or Host,
+  /// a write that is not JSON) is refused with 403.
+  BrowserGuard browser_guard;
 };
 
 /// Decodes and validates one event body (the JSON object the Go CLI sends).
@@ -46,6 +50,8 @@ class Api {
   bool handle_async(const ServerRequest& request, const Respond& respond);
 
  private:
+  /// Why a request on open access looks like a web page's (403), if it does.
+  std::optional<std::string> browser_refusal(const ServerRequest& request) const;
   bool authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const;
   ServerResponse route(const ServerRequest& request);
   ServerResponse unavailable() const;  ///< 503 with Retry-After: the store failed

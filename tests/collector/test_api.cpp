@@ -16,7 +16,7 @@ struct ApiFixture {
   test::TestDatabase database;
   std::unique_ptr<Store> store = open_store(database.db(), 4);
   std::int64_t now = 1700000000;
-  Api api{*store, ApiConfig{{}, true, 1000, {}}, [this] { return now; }};
+  Api api{*store, ApiConfig{{}, true, 1000, {}, {}}, [this] { return now; }};
 
   ServerResponse post(const std::string& body, const std::string& query = "api_key=K&system=web",
                       const std::string& path = "/v1/ingestion/cli") {
@@ -29,6 +29,8 @@ struct ApiFixture {
     r.target = target;
     r.body = body;
     r.headers = std::move(headers);
+    // As every client sends it (writes without it are refused on open access).
+    if (method == "POST" && !r.header("Content-Type")) r.headers.push_back({"Content-Type", "application/json"});
     return a.handle(r);
   }
   std::vector<StoredEvent> all(const std::string& type = "") {
@@ -208,7 +210,7 @@ BOOST_FIXTURE_TEST_CASE(lists_events_with_filters, ApiFixture) {
 BOOST_AUTO_TEST_CASE(api_keys) {
   test::TestDatabase database;
   auto store = open_store(database.db(), 2);
-  Api locked(*store, ApiConfig{{"k1", "k2"}, false, 1000, {}}, [] { return 1700000000; });
+  Api locked(*store, ApiConfig{{"k1", "k2"}, false, 1000, {}, {}}, [] { return 1700000000; });
   struct Row { std::string target; std::vector<Header> headers; int want; };
   const Row rows[] = {
       {"/v1/ingestion/cli?api_key=k1", {}, 200},
@@ -231,8 +233,53 @@ BOOST_AUTO_TEST_CASE(api_keys) {
     }
   }
   // With no keys and no open access (not loopback), nothing gets in.
-  Api closed(*store, ApiConfig{{}, false, 1000, {}}, [] { return 0; });
+  Api closed(*store, ApiConfig{{}, false, 1000, {}, {}}, [] { return 0; });
   BOOST_TEST(ApiFixture::call(closed, "POST", "/v1/ingestion/cli?api_key=x", kChange).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(keyless_collector_refuses_what_only_a_web_page_sends) {
+  test::TestDatabase database;
+  auto store = open_store(database.db(), 2);
+  ApiConfig open{{}, true, 1000, {}, {}};
+  open.browser_guard.public_hosts = {"pulse.example.org"};
+  Api api(*store, open, [] { return 1700000000; });
+  Api locked(*store, ApiConfig{{"k1"}, false, 1000, {}, {}}, [] { return 1700000000; });
+  const Header json{"Content-Type", "application/json"};
+  struct Row { std::string method; std::vector<Header> headers; int want; };
+  const Row rows[] = {
+      // What our clients, curl and the Go CLI send.
+      {"POST", {json, {"Host", "127.0.0.1:8765"}}, 200},
+      {"POST", {json, {"Host", "localhost:8765"}}, 200},
+      {"POST", {json, {"Host", "[::1]:8765"}}, 200},
+      {"POST", {{"Content-Type", "application/json; charset=utf-8"}}, 200},
+      {"POST", {json, {"Host", "pulse.example.org"}}, 200},  // --public-host
+      {"GET", {{"Host", "127.0.0.1:8765"}, {"Origin", "http://127.0.0.1:8765"}}, 200},  // the dashboard
+      // A page's simple POST: no preflight, so no JSON type.
+      {"POST", {{"Content-Type", "text/plain"}, {"Host", "127.0.0.1:8765"}}, 403},
+      {"POST", {{"Content-Type", "application/x-www-form-urlencoded"}, {"Host", "127.0.0.1:8765"}}, 403},
+      // A foreign page.
+      {"POST", {json, {"Host", "127.0.0.1:8765"}, {"Origin", "https://evil.example"}}, 403},
+      {"GET", {{"Host", "127.0.0.1:8765"}, {"Origin", "null"}}, 403},
+      {"GET", {{"Host", "127.0.0.1:8765"}, {"Origin", "http://127.0.0.1:9999"}}, 403},
+      // DNS rebinding: our address under the attacker's name.
+      {"GET", {{"Host", "evil.example:8765"}}, 403},
+      {"GET", {{"Host", "evil.example:8765"}, {"Origin", "http://evil.example:8765"}}, 403},
+  };
+  std::size_t stored_before = store->list({}).size();
+  for (const auto& row : rows) {
+    std::string shown = row.method;
+    for (const auto& h : row.headers) shown += " " + h.name + "=" + h.value;
+    BOOST_TEST_CONTEXT(shown) {
+      const bool get = row.method == "GET";
+      const auto r = ApiFixture::call(api, row.method, get ? "/v1/events" : "/v1/ingestion/cli?system=g",
+                                      get ? "" : kChange, row.headers);
+      BOOST_TEST(r.status == row.want, r.body);
+    }
+  }
+  // Only the allowed writes stored (one change, upserted).
+  BOOST_TEST(store->list({}).size() == stored_before + 1);
+  // With a key, a request carries its own proof: the guard does not apply.
+  BOOST_TEST(ApiFixture::call(locked, "GET", "/v1/events?api_key=k1", "", {{"Host", "evil.example"}}).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(store_survives_reopen_and_refuses_newer_schema) {
@@ -325,7 +372,7 @@ struct BrokenStore final : Store {
 BOOST_AUTO_TEST_CASE(are_503_with_retry_after_so_clients_try_again_and_are_logged) {
   BrokenStore store;
   std::vector<std::string> logged;
-  ApiConfig config{{}, true, 1000, [&](const std::string& line) { logged.push_back(line); }};
+  ApiConfig config{{}, true, 1000, [&](const std::string& line) { logged.push_back(line); }, {}};
   Api api(store, config, [] { return 1700000000; });
   for (const auto& [method, target, body] :
        std::vector<std::tuple<std::string, std::string, std::string>>{{"POST", "/v1/ingestion/cli?system=s", kChange},

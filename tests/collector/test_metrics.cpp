@@ -28,7 +28,7 @@ json::value load(const std::string& name) {
 struct StoreFixture {
   test::TestDatabase database;
   std::unique_ptr<Store> store = open_store(database.db(), 4);
-  Api api{*store, ApiConfig{{}, true, 1000, {}}, [] { return at("2026-03-10T00:00:00Z"); }};
+  Api api{*store, ApiConfig{{}, true, 1000, {}, {}}, [] { return at("2026-03-10T00:00:00Z"); }};
 
   ServerResponse get(const std::string& target) {
     ServerRequest r;
@@ -39,6 +39,7 @@ struct StoreFixture {
   void post(const std::string& system, const std::string& body) {
     ServerRequest r;
     r.method = "POST";
+    r.headers.push_back({"Content-Type", "application/json"});
     r.target = "/v1/ingestion/cli?system=" + system;
     r.body = body;
     const auto res = api.handle(r);
@@ -210,6 +211,7 @@ BOOST_FIXTURE_TEST_CASE(bad_queries_get_a_reason, StoreFixture) {
   BOOST_TEST(get("/v1/metrics?system=" + std::string(300, 'x')).status == 400);
   ServerRequest post;
   post.method = "POST";
+  post.headers.push_back({"Content-Type", "application/json"});
   post.target = "/v1/metrics";
   BOOST_TEST(api.handle(post).status == 405);
 }
@@ -217,7 +219,7 @@ BOOST_FIXTURE_TEST_CASE(bad_queries_get_a_reason, StoreFixture) {
 BOOST_AUTO_TEST_CASE(needs_a_key_like_every_read) {
   test::TestDatabase database;
   auto store = open_store(database.db(), 1);
-  Api api{*store, ApiConfig{{"secret"}, false, 1000, {}}, [] { return at("2026-03-10T00:00:00Z"); }};
+  Api api{*store, ApiConfig{{"secret"}, false, 1000, {}, {}}, [] { return at("2026-03-10T00:00:00Z"); }};
   ServerRequest r;
   r.method = "GET";
   r.target = "/v1/metrics";
@@ -289,7 +291,7 @@ BOOST_FIXTURE_TEST_CASE(store_reopens_with_its_data, StoreFixture) {
   load_reference();
   store.reset();
   store = open_store(database.db(), 2);
-  Api again{*store, ApiConfig{{}, true, 1000, {}}, [] { return at("2026-03-10T00:00:00Z"); }};
+  Api again{*store, ApiConfig{{}, true, 1000, {}, {}}, [] { return at("2026-03-10T00:00:00Z"); }};
   ServerRequest r;
   r.method = "GET";
   r.target = "/v1/metrics?from=2026-01-01&to=2026-02-28";

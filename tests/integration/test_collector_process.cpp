@@ -51,6 +51,29 @@ BOOST_AUTO_TEST_CASE(kill9_right_after_2xx_loses_nothing) {
              R"({"stored":0,"duplicates":1})");
 }
 
+BOOST_AUTO_TEST_CASE(keyless_collector_refuses_web_pages_on_every_path) {
+  CollectorProcess collector;
+  auto client = client_for(collector);
+  auto send = [&](const std::string& method, const std::string& target, std::vector<Header> headers,
+                  const std::string& body = "") {
+    const auto r = client.send(HttpRequest{method, target, std::move(headers), body});
+    const auto* res = std::get_if<HttpResponse>(&r);
+    return res ? res->status : 0;
+  };
+  const Header json{"Content-Type", "application/json"};
+  // A page's form or text POST, a foreign Origin, a rebound Host: refused, nothing stored.
+  BOOST_TEST(send("POST", "/v1/ingestion/cli", {{"Content-Type", "text/plain"}}, change_body("p1")) == 403);
+  BOOST_TEST(send("POST", "/v1/ingestion/cli", {json, {"Origin", "https://evil.example"}}, change_body("p2")) == 403);
+  BOOST_TEST(send("POST", "/v1/ingestion/cli/batch", {{"Content-Type", "text/plain"}}, "[" + change_body("p3") + "]") == 403);
+  BOOST_TEST(send("GET", "/v1/events", {{"Host", "evil.example:8765"}}) == 403);
+  BOOST_TEST(send("GET", "/v1/metrics", {{"Origin", "http://evil.example"}}) == 403);
+  // Our clients, curl and the Go CLI.
+  BOOST_TEST(send("POST", "/v1/ingestion/cli", {json}, change_body("ok")) == 200);
+  const auto listed = collector_cmd({"events", "--db", collector.db(), "--format", "json"});
+  BOOST_TEST(count_of(listed.out, "\"type\":\"change\"") == 1u, listed.out);
+  BOOST_TEST(listed.out.find("\"id\":\"ok\"") != std::string::npos, listed.out);
+}
+
 BOOST_AUTO_TEST_CASE(limits_and_malformed_requests) {
   CollectorProcess collector;
   auto client = client_for(collector);

@@ -1,0 +1,57 @@
+#include "browser_guard.hpp"
+
+#include "url.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace pulse {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// "host", "host:port", "[::1]:port" -> the host part.
+std::string host_part(std::string_view hostport) {
+  if (hostport.starts_with("[")) {
+    const auto end = hostport.find(']');
+    return end == std::string_view::npos ? std::string() : std::string(hostport.substr(1, end - 1));
+  }
+  const auto colon = hostport.rfind(':');
+  if (colon != std::string_view::npos && hostport.find(':') == colon) return std::string(hostport.substr(0, colon));
+  return std::string(hostport);
+}
+
+}  // namespace
+
+bool BrowserGuard::our_host(std::string_view hostport) const {
+  const std::string host = lower(host_part(hostport));
+  if (host.empty()) return false;
+  if (host == "localhost" || host.ends_with(".localhost") || is_loopback_host(host)) return true;
+  return std::any_of(public_hosts.begin(), public_hosts.end(), [&](const std::string& h) { return lower(h) == host; });
+}
+
+std::optional<std::string> BrowserGuard::refuse(const ServerRequest& request, bool write) const {
+  const auto host = request.header("Host");
+  if (host && !our_host(*host))
+    return "Host \"" + host->substr(0, 100) + "\" does not name this server (a public name needs --public-host)";
+  if (const auto origin = request.header("Origin")) {
+    // Same origin only: scheme://HOST[:port] where HOST:port is the Host header.
+    const auto sep = origin->find("://");
+    const std::string authority = sep == std::string::npos ? "" : origin->substr(sep + 3);
+    if (!host || authority.empty() || lower(authority) != lower(*host) || !our_host(authority))
+      return "cross-origin requests are refused (Origin " + origin->substr(0, 100) + ")";
+  }
+  if (write) {
+    const std::string type = lower(request.header("Content-Type").value_or(""));
+    if (!(type == "application/json" || type.starts_with("application/json;") || type.starts_with("application/json ")))
+      return "a write needs Content-Type: application/json";
+  }
+  return std::nullopt;
+}
+
+}  // namespace pulse
