@@ -207,7 +207,7 @@ Api::Api(Store& store, ApiConfig config, std::function<std::int64_t()> now)
   for (const auto& k : config_.api_keys) key_digests_.push_back(sha256(k));
 }
 
-std::optional<std::string> Api::browser_refusal(const ServerRequest& request) const {
+std::optional<BrowserGuard::Refusal> Api::browser_refusal(const ServerRequest& request) const {
   // Without keys, anyone on this machine may call the API, but no web page.
   if (!key_digests_.empty() || !config_.open_access) return std::nullopt;
   return config_.browser_guard.refuse(request, request.method != "GET");
@@ -253,7 +253,7 @@ ServerResponse Api::route(const ServerRequest& request) {
   // user's key), so they are served to anyone.
   if (request.method == "GET")
     if (auto file = dashboard_file(path)) return std::move(*file);
-  if (auto why = browser_refusal(request)) return error(403, *why);
+  if (auto refused = browser_refusal(request)) return error(refused->status, refused->reason);
 
   if (path == "/v1/deployments/latest") {
     if (request.method != "GET") return error(405, "method not allowed");

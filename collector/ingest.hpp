@@ -50,8 +50,8 @@ class Api {
   bool handle_async(const ServerRequest& request, const Respond& respond);
 
  private:
-  /// Why a request on open access looks like a web page's (403), if it does.
-  std::optional<std::string> browser_refusal(const ServerRequest& request) const;
+  /// Why a request on open access looks like a web page's, if it does.
+  std::optional<BrowserGuard::Refusal> browser_refusal(const ServerRequest& request) const;
   bool authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const;
   ServerResponse route(const ServerRequest& request);
   ServerResponse unavailable() const;  ///< 503 with Retry-After: the store failed

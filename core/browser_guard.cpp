@@ -35,21 +35,21 @@ bool BrowserGuard::our_host(std::string_view hostport) const {
   return std::any_of(public_hosts.begin(), public_hosts.end(), [&](const std::string& h) { return lower(h) == host; });
 }
 
-std::optional<std::string> BrowserGuard::refuse(const ServerRequest& request, bool write) const {
+std::optional<BrowserGuard::Refusal> BrowserGuard::refuse(const ServerRequest& request, bool write) const {
   const auto host = request.header("Host");
   if (host && !our_host(*host))
-    return "Host \"" + host->substr(0, 100) + "\" does not name this server (a public name needs --public-host)";
+    return Refusal{403, "Host \"" + host->substr(0, 100) + "\" does not name this server (a public name needs --public-host)"};
   if (const auto origin = request.header("Origin")) {
     // Same origin only: scheme://HOST[:port] where HOST:port is the Host header.
     const auto sep = origin->find("://");
     const std::string authority = sep == std::string::npos ? "" : origin->substr(sep + 3);
     if (!host || authority.empty() || lower(authority) != lower(*host) || !our_host(authority))
-      return "cross-origin requests are refused (Origin " + origin->substr(0, 100) + ")";
+      return Refusal{403, "cross-origin requests are refused (Origin " + origin->substr(0, 100) + ")"};
   }
   if (write) {
     const std::string type = lower(request.header("Content-Type").value_or(""));
     if (!(type == "application/json" || type.starts_with("application/json;") || type.starts_with("application/json ")))
-      return "a write needs Content-Type: application/json";
+      return Refusal{400, "a write needs Content-Type: application/json"};
   }
   return std::nullopt;
 }

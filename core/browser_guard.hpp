@@ -17,9 +17,13 @@ struct BrowserGuard {
   /// proxy's public name), without port.
   std::vector<std::string> public_hosts;
 
-  /// Why the request is refused (for a 403), or nullopt if it may proceed.
-  /// `write`: the request changes data, so its body must be JSON.
-  std::optional<std::string> refuse(const ServerRequest& request, bool write) const;
+  struct Refusal {
+    int status;  ///< 403 for a foreign Origin or Host; 400 for a write that is not JSON
+    std::string reason;
+  };
+  /// Why the request is refused, or nullopt if it may proceed. `write`: the
+  /// request changes data, so its body must be JSON.
+  std::optional<Refusal> refuse(const ServerRequest& request, bool write) const;
 
   /// Whether `host` (a Host header's value, port allowed) names this server.
   bool our_host(std::string_view host) const;

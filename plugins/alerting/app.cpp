@@ -83,6 +83,8 @@ std::vector<FlagSpec> serve_flags() {
       {"threads", "N", "worker threads", false, "PULSE_INCIDENT_THREADS", "2"},
       {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)", false, "PULSE_INCIDENT_MAX_CONNECTIONS", "4096"},
       {"timeout", "SECONDS", "to receive one request or send one answer", false, "PULSE_INCIDENT_TIMEOUT", "10"},
+      {"public-host", "NAME", "a host name that also names this server on routes without credentials (a reverse "
+       "proxy's; repeatable)", true},
   };
   f.insert(f.begin(), own.begin(), own.end());
   return f;
@@ -225,6 +227,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     State state(setup.db);
     Reporter reporter(state, setup.reporter, logger);
     Receiver receiver(state, setup.routes, [&reporter] { reporter.wake(); }, logger, [] { return unix_now(); });
+    receiver.set_public_hosts(a->all("public-host"));
     ServerOptions opt;
     opt.bind = bind;
     opt.port = static_cast<std::uint16_t>(port);

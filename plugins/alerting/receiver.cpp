@@ -84,6 +84,13 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
   if (!find_source(name) || routes_.find(name) == routes_.end())
     return {404, "application/json", json_message("error", "no such route: /" + sanitize(name)), {}};
   if (request.method != "POST") return {405, "application/json", json_message("error", "method not allowed"), {{"Allow", "POST"}}};
+  if (const auto route = routes_.find(name); !route->second.auth.configured())
+    if (auto refused = guard_.refuse(request, true)) {
+      if (log_)
+        log_("/" + std::string(name) + " from " + request.remote + ": " + std::to_string(refused->status) + " " +
+             sanitize(refused->reason));
+      return {refused->status, "application/json", json_message("error", refused->reason), {}};
+    }
 
   const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
   Outcome out;

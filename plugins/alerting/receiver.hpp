@@ -4,6 +4,7 @@
 #pragma once
 
 #include "auth.hpp"
+#include "browser_guard.hpp"
 #include "http_server.hpp"
 #include "model.hpp"
 #include "state.hpp"
@@ -38,8 +39,12 @@ class Receiver {
   Receiver(State& state, std::map<std::string, RouteConfig, std::less<>> routes, std::function<void()> on_resolved,
            Logger log, std::function<std::int64_t()> now);
 
-  /// HTTP entry: route /<source>, then process().
+  /// HTTP entry: route /<source>, then process(). A route without
+  /// credentials refuses what only a web page sends (browser_guard.hpp).
   ServerResponse handle(const ServerRequest& request);
+
+  /// Host names besides loopback ones that name this server (--public-host).
+  void set_public_hosts(std::vector<std::string> hosts) { guard_.public_hosts = std::move(hosts); }
 
   /// Processes one payload of `source`. With `verify`, the route's
   /// authentication applies to `headers`; without, the payload is trusted.
@@ -52,6 +57,7 @@ class Receiver {
   std::function<void()> on_resolved_;
   Logger log_;
   std::function<std::int64_t()> now_;
+  BrowserGuard guard_;
 };
 
 /// Loads a generic mapping file (JSON: identifier, status, created,

@@ -255,8 +255,8 @@ BOOST_AUTO_TEST_CASE(keyless_collector_refuses_what_only_a_web_page_sends) {
       {"POST", {json, {"Host", "pulse.example.org"}}, 200},  // --public-host
       {"GET", {{"Host", "127.0.0.1:8765"}, {"Origin", "http://127.0.0.1:8765"}}, 200},  // the dashboard
       // A page's simple POST: no preflight, so no JSON type.
-      {"POST", {{"Content-Type", "text/plain"}, {"Host", "127.0.0.1:8765"}}, 403},
-      {"POST", {{"Content-Type", "application/x-www-form-urlencoded"}, {"Host", "127.0.0.1:8765"}}, 403},
+      {"POST", {{"Content-Type", "text/plain"}, {"Host", "127.0.0.1:8765"}}, 400},
+      {"POST", {{"Content-Type", "application/x-www-form-urlencoded"}, {"Host", "127.0.0.1:8765"}}, 400},
       // A foreign page.
       {"POST", {json, {"Host", "127.0.0.1:8765"}, {"Origin", "https://evil.example"}}, 403},
       {"GET", {{"Host", "127.0.0.1:8765"}, {"Origin", "null"}}, 403},

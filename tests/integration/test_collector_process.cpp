@@ -62,9 +62,9 @@ BOOST_AUTO_TEST_CASE(keyless_collector_refuses_web_pages_on_every_path) {
   };
   const Header json{"Content-Type", "application/json"};
   // A page's form or text POST, a foreign Origin, a rebound Host: refused, nothing stored.
-  BOOST_TEST(send("POST", "/v1/ingestion/cli", {{"Content-Type", "text/plain"}}, change_body("p1")) == 403);
+  BOOST_TEST(send("POST", "/v1/ingestion/cli", {{"Content-Type", "text/plain"}}, change_body("p1")) == 400);
   BOOST_TEST(send("POST", "/v1/ingestion/cli", {json, {"Origin", "https://evil.example"}}, change_body("p2")) == 403);
-  BOOST_TEST(send("POST", "/v1/ingestion/cli/batch", {{"Content-Type", "text/plain"}}, "[" + change_body("p3") + "]") == 403);
+  BOOST_TEST(send("POST", "/v1/ingestion/cli/batch", {{"Content-Type", "text/plain"}}, "[" + change_body("p3") + "]") == 400);
   BOOST_TEST(send("GET", "/v1/events", {{"Host", "evil.example:8765"}}) == 403);
   BOOST_TEST(send("GET", "/v1/metrics", {{"Origin", "http://evil.example"}}) == 403);
   // Our clients, curl and the Go CLI.

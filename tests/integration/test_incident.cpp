@@ -78,10 +78,10 @@ std::vector<Seen> stored_incidents(const std::string& db) {
 /// `pulse-incident serve` on a free port, reporting to `base_url`.
 class IncidentServer {
  public:
-  explicit IncidentServer(const std::string& base_url, std::string db = "")
+  explicit IncidentServer(const std::string& base_url, std::string db = "", const EnvOverrides& env = fixture_env())
       : db_(db.empty() ? dir_.str("incidents.db") : std::move(db)) {
     proc_ = std::make_unique<Background>(
-        std::vector<std::string>{incident_bin(), "serve", "--port", "0", "--db", db_, "--base-url", base_url}, fixture_env());
+        std::vector<std::string>{incident_bin(), "serve", "--port", "0", "--db", db_, "--base-url", base_url}, env);
     std::string log = proc_->wait_for_stderr(" listening on ");
     for (int i = 0; log.find('\n', log.find(" listening on ")) == std::string::npos && i < 1000; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -172,6 +172,18 @@ Seen from_report(const std::string& body) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(incident)
+
+BOOST_AUTO_TEST_CASE(routes_without_credentials_refuse_web_pages) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  IncidentServer server(ingestion.url(), "", {});  // no token: /alertmanager takes anyone on this machine
+  const std::string file = "alertmanager/firing.json";
+  BOOST_TEST(server.deliver(file, "", {{"Origin", "https://evil.example"}}) == 403, server.last_body());
+  BOOST_TEST(server.deliver(file, "", {{"Host", "rebind.example:8766"}}) == 403, server.last_body());
+  BOOST_TEST(server.deliver(file, "", {{"Content-Type", "text/plain"}}) == 400, server.last_body());
+  BOOST_TEST(stored_incidents(server.db()).empty());
+  BOOST_TEST(server.deliver(file) == 200, server.last_body());
+  BOOST_TEST(stored_incidents(server.db()).size() == 1u);
+}
 
 BOOST_AUTO_TEST_CASE(every_fixture_over_http) {
   RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
