@@ -138,6 +138,12 @@ struct Failure {
   std::string message;
 };
 
+// Rejected: fix the event or key (3); misconfigured: fix the TLS setup (2);
+// anything else may pass later (4).
+int exit_code_of(Delivery d) {
+  return d == Delivery::rejected ? kExitRejected : d == Delivery::misconfigured ? kExitUsage : kExitDelivery;
+}
+
 struct Context {
   std::string step;  // "push change", for messages
   const ParsedArgs& args;
@@ -272,7 +278,7 @@ std::optional<Failure> deliver(const Context& c, const Connection& conn, const s
     what = std::string(type_name(e)) + " " + identifier(e).substr(0, 64) + ": " + what +
            " (" + std::to_string(r.delivered) + " of " + std::to_string(events.size()) + " events delivered)";
   }
-  return Failure{r.status == Delivery::rejected ? kExitRejected : kExitDelivery, what};
+  return Failure{exit_code_of(r.status), what};
 }
 
 std::optional<Failure> push_change(const Context& c) {
@@ -552,7 +558,7 @@ std::optional<Failure> backfill(const Context& c) {
                              events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + kSlice)));
     const auto r = ingestion.send_all(slice);
     if (r.status != Delivery::delivered)
-      return Failure{r.status == Delivery::rejected ? kExitRejected : kExitDelivery,
+      return Failure{exit_code_of(r.status),
                      r.reason + " (" + std::to_string(i + r.delivered) + " of " + std::to_string(events.size()) +
                          " events delivered; re-run to continue: nothing is stored twice)"};
     if (progress)

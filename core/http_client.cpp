@@ -59,6 +59,11 @@ bool is_retryable(const boost::system::error_code& ec) {
   return true;  // refused, reset, unreachable, timeouts, EOF, DNS try-again
 }
 
+bool is_configuration_error(const boost::system::error_code& ec) {
+  if (ec == asio::ssl::error::stream_truncated) return false;
+  return ec.category() == asio::error::get_ssl_category();
+}
+
 std::string TransportFailure::message() const {
   std::string why = ec.message();
   if (ec.category() == asio::error::get_ssl_category()) {

@@ -84,6 +84,10 @@ inline boost::system::error_code make_error_code(transport_errc e) {
 /// (unknown host, TLS verification failure, proxy refusal).
 bool is_retryable(const boost::system::error_code& ec);
 
+/// Whether a failure is the caller's TLS configuration (certificate not
+/// trusted, no common protocol): sending again cannot help, fixing it does.
+bool is_configuration_error(const boost::system::error_code& ec);
+
 /// A request that got no HTTP response: which step failed and why.
 struct TransportFailure {
   boost::system::error_code ec;

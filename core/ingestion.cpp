@@ -87,7 +87,7 @@ DeliveryResult IngestionClient::post(std::string_view path, std::string body) {
     } else {
       const auto& fail = std::get<TransportFailure>(sent);
       retryable = fail.retryable;
-      result.status = Delivery::failed;
+      result.status = is_configuration_error(fail.ec) ? Delivery::misconfigured : Delivery::failed;
       result.http_status = 0;
       result.reason = redact(fail.message(), config_.api_key);
     }

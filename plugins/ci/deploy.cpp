@@ -287,6 +287,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   IngestionClient sender(client, clock, ic, [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; });
   const auto r = sender.send_all(events);
   if (r.status == Delivery::rejected) return fail(kExitRejected, r.reason);
+  if (r.status == Delivery::misconfigured) return fail(kExitUsage, r.reason);  // TLS or host setup: always fails the step
   if (r.status == Delivery::failed) {
     const std::string message = "deployment not reported: " + r.reason;
     if (a->flag("strict")) return fail(kExitDelivery, message);

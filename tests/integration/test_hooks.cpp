@@ -300,7 +300,9 @@ BOOST_FIXTURE_TEST_CASE(kill9_mid_flush_loses_nothing, HookFixture) {
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   flusher.signal(SIGKILL);
   flusher.wait();
-  const auto integrity = run_process({"sqlite3", root.str("state") + "/pulse/outbox.db", "PRAGMA integrity_check"});
+  // Detached flushes may still hold the write lock: wait for it rather than read "database is locked".
+  const auto integrity =
+      run_process({"sqlite3", "-cmd", ".timeout 10000", root.str("state") + "/pulse/outbox.db", "PRAGMA integrity_check"});
   BOOST_TEST(integrity.out == "ok\n");
   // Then a clean flush: every event reached the server at least once.
   BOOST_TEST(wait_until([&] { return run_process({cli_bin(), "outbox", "flush"}, env).exit_code == 0 && settled(); },

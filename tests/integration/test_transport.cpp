@@ -25,16 +25,17 @@ BOOST_AUTO_TEST_CASE(tls_with_a_private_ca) {
   r = cli(change_args(collector.url(), "via-env"), {{"PULSE_CA_FILE", tls.ca_pem}});
   BOOST_TEST(r.exit_code == 0, r.err);
 
-  // Without that CA, or with another one: refused at the handshake, not retried.
+  // Without that CA, or with another one: refused at the handshake, not
+  // retried, and a configuration error (exit 2), not a transient one.
   r = cli(change_args(collector.url(), "untrusted"));
-  BOOST_TEST(r.exit_code == 4);
+  BOOST_TEST(r.exit_code == 2);
   BOOST_TEST(r.err.find("TLS handshake with 127.0.0.1:" + std::to_string(collector.port())) != std::string::npos, r.err);
   BOOST_TEST(r.err.find("certificate verify failed") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("--ca-file") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("retrying") == std::string::npos, r.err);
   args = change_args(collector.url(), "other-ca");
   args.insert(args.end(), {"--ca-file", tls.other_ca_pem});
-  BOOST_TEST(cli(args).exit_code == 4);
+  BOOST_TEST(cli(args).exit_code == 2);
 
   // A host name the certificate does not cover fails too.
   const auto host_mismatch = cli({"push", "change", "--base-url", "https://127.0.0.2:" + std::to_string(collector.port()),
