@@ -3,6 +3,8 @@
 
 #include "timeutil.hpp"
 
+#include <charconv>
+
 namespace pulse::incident {
 
 namespace {
@@ -25,10 +27,9 @@ bool time_of(const boost::json::value& v, const std::string& format, std::int64_
     else if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) raw = static_cast<std::int64_t>(v.as_uint64());
     else if (v.is_string()) {
       const auto& s = v.as_string();
-      if (s.empty() || s.size() > 20) return false;
-      for (char c : s)
-        if (c < '0' || c > '9') return false;
-      raw = std::stoll(std::string(s));
+      // Digits only, within int64 (20 nines would throw from std::stoll).
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), raw);
+      if (s.empty() || s[0] == '-' || ec != std::errc{} || end != s.data() + s.size()) return false;
     } else return false;
     const std::int64_t div = format == "unix_ms" ? 1000 : format == "unix_ns" ? 1'000'000'000 : 1;
     out = raw / div;

@@ -360,6 +360,15 @@ BOOST_AUTO_TEST_CASE(generic_mapping_route) {
   const auto bad = run_process({"sh", "-c", "printf '{}' | " + base}, env);
   BOOST_TEST(bad.exit_code == 3);
   BOOST_TEST(bad.err.find("/incident/id: missing") != std::string::npos, bad.err);
+  // Times as strings out of range or not digits: a clear refusal (as for a bad body), never a crash or a 503.
+  for (const char* started : {"\"99999999999999999999\"", "\"-5\"", "\"12a\"", "\"\""}) {
+    const std::string body = std::string(R"({"incident":{"id":"INC-8","state":"open","started":)") + started + "}}";
+    const auto r = run_process({"sh", "-c", "printf '%s' '" + body + "' | " + base}, env);
+    BOOST_TEST_CONTEXT(started) {
+      BOOST_TEST(r.exit_code == 3, r.err);
+      BOOST_TEST(r.err.find("/incident/started") != std::string::npos, r.err);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(command_line) {
