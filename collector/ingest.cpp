@@ -3,6 +3,7 @@
 #include "dashboard.hpp"
 
 #include "ingestion.hpp"
+#include "text.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
 
@@ -63,6 +64,10 @@ bool read_string(const json::object& o, std::string_view field, std::size_t max,
     why = std::string(field) + ": longer than " + std::to_string(max) + " bytes";
     return false;
   }
+  if (!is_clean_text(s)) {
+    why = std::string(field) + ": control characters or invalid UTF-8";
+    return false;
+  }
   out.assign(s.data(), s.size());
   return true;
 }
@@ -95,6 +100,10 @@ bool read_string_array(const json::object& o, std::string_view field, std::size_
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (!a[i].is_string() || a[i].as_string().empty() || a[i].as_string().size() > kMaxIdentifier) {
       why = std::string(field) + "[" + std::to_string(i) + "]: must be a non-empty string";
+      return false;
+    }
+    if (!is_clean_text(a[i].as_string())) {
+      why = std::string(field) + "[" + std::to_string(i) + "]: control characters or invalid UTF-8";
       return false;
     }
     out.emplace_back(a[i].as_string());
@@ -135,8 +144,8 @@ std::optional<Event> decode_object(const json::value& v, std::string& why) {
       return std::nullopt;
     for (auto [field, out] : {std::pair{"head_commit", &d.head_commit}, std::pair{"environment", &d.environment}}) {
       if (const auto* ext = o.if_contains(field); ext && !ext->is_null()) {
-        if (!ext->is_string() || ext->as_string().size() > kMaxShortField) {
-          why = std::string(field) + ": must be a string of at most 256 bytes";
+        if (!ext->is_string() || ext->as_string().size() > kMaxShortField || !is_clean_text(ext->as_string())) {
+          why = std::string(field) + ": must be a string of at most 256 bytes, without control characters";
           return std::nullopt;
         }
         *out = std::string(ext->as_string());
@@ -254,6 +263,10 @@ ServerResponse Api::route(const ServerRequest& request) {
   if (request.method == "GET")
     if (auto file = dashboard_file(path)) return std::move(*file);
   if (auto refused = browser_refusal(request)) return error(refused->status, refused->reason);
+  // Text parameters reach the store: the same rule as event fields, on every route.
+  for (const char* name : {"system", "environment", "type"})
+    if (const auto v = target->param(name); v && !is_clean_text(*v))
+      return error(400, std::string(name) + ": control characters or invalid UTF-8");
 
   if (path == "/v1/deployments/latest") {
     if (request.method != "GET") return error(405, "method not allowed");
@@ -300,6 +313,7 @@ ServerResponse Api::route(const ServerRequest& request) {
 std::variant<std::vector<Event>, ServerResponse> Api::decode_ingest(const ServerRequest& request, bool batch,
                                                                     const std::string& system) const {
   if (system.size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
+  if (!is_clean_text(system)) return error(400, "system: control characters or invalid UTF-8");  // the async path too
   std::vector<Event> events;
   std::string why;
   if (!batch) {

@@ -21,6 +21,11 @@ std::optional<std::vector<std::string>> read_config_lines(const std::string& pat
 /// The first line of a file (an API key file), trimmed; nullopt if unreadable.
 std::optional<std::string> read_first_line(const std::string& path);
 
+/// Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
+/// without control characters (C0, DEL, C1): safe to store, compare and
+/// print in a terminal.
+bool is_clean_text(std::string_view s);
+
 /// Decimal digits only, at most `max`.
 bool parse_uint(std::string_view s, unsigned long max, unsigned long& out);
 

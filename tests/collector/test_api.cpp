@@ -282,6 +282,40 @@ BOOST_AUTO_TEST_CASE(keyless_collector_refuses_what_only_a_web_page_sends) {
   BOOST_TEST(ApiFixture::call(locked, "GET", "/v1/events?api_key=k1", "", {{"Host", "evil.example"}}).status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(control_characters_and_bad_utf8_are_refused_naming_the_field_on_both_stores) {
+  ApiFixture f;
+  struct Row { std::string body, query, field; };
+  const std::string change_head = R"({"source":"cli","time_created":"2020-10-16T12:40:32Z","event_type":"commit","$type":"change",)";
+  const Row rows[] = {
+      // NUL would be cut by libpq's text parameters: "a\0x" and "a\0y" would become one event there.
+      {change_head + R"("change_id":"a\u0000x"})", "system=web", "change_id"},
+      {change_head + R"("change_id":"esc\u001b[31m"})", "system=web", "change_id"},
+      {change_head + R"("change_id":"nel\u0085"})", "system=web", "change_id"},
+      {R"({"source":"c\u0007li","change_id":"x","time_created":"2020-10-16T12:40:32Z","event_type":"commit","$type":"change"})",
+       "system=web", "source"},
+      {R"({"source":"cli","deploy_id":"d","time_created":"2020-10-16T12:40:32Z","changes":["ok","b\u0000d"],"$type":"deployment"})",
+       "system=web", "changes[1]"},
+      {R"({"source":"cli","deploy_id":"d","time_created":"2020-10-16T12:40:32Z","teams":["t\tx"],"$type":"deployment"})",
+       "system=web", "teams[0]"},
+      {kChange, "system=%FFweb", "system"},   // invalid UTF-8
+      {kChange, "system=we%00b", "system"},   // NUL
+      {kChange, "system=%1B%5B2J", "system"},  // terminal escape
+  };
+  for (const auto& row : rows) {
+    BOOST_TEST_CONTEXT(row.body << " ?" << row.query) {
+      const auto r = f.post(row.body, row.query);
+      BOOST_TEST(r.status == 400, r.body);
+      BOOST_TEST(r.body.find(row.field + ": ") != std::string::npos, r.body);
+    }
+  }
+  BOOST_TEST(f.all().empty());
+  // Reads too: a bad system is the caller's mistake (400), never storage trouble (503).
+  for (const std::string target : {"/v1/events?system=%FF", "/v1/metrics?system=%FF", "/v1/deployments/latest?system=%FF"})
+    BOOST_TEST(ApiFixture::call(f.api, "GET", target).status == 400, target);
+  // Text outside ASCII is fine.
+  BOOST_TEST(f.post(change_head + R"("change_id":"caf\u00e9"})", "system=caf%C3%A9").status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(store_survives_reopen_and_refuses_newer_schema) {
   test::TestDatabase database;
   {

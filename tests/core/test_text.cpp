@@ -8,6 +8,17 @@ using namespace pulse;
 
 BOOST_AUTO_TEST_SUITE(text)
 
+BOOST_AUTO_TEST_CASE(clean_text_is_utf8_without_controls) {
+  for (const std::string ok : {"", "webapp", "caf\xC3\xA9", "\xE2\x82\xAC 5", "\xF0\x9F\x9A\x80", "a b/c:d"})
+    BOOST_TEST(is_clean_text(ok), ok);
+  const std::string bad[] = {
+      std::string("a\0b", 3), "tab\there", "esc\x1B[31m", "del\x7F", "\xC2\x85",  // C0, ESC, DEL, C1 (NEL)
+      "\xC3", "\xE2\x82", "\xF0\x9F\x9A",                                       // cut sequences
+      "\xC0\xAF", "\xE0\x80\xAF",                                               // overlong '/'
+      "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xFF", "\x80"};                  // surrogate, > U+10FFFF, stray bytes
+  for (const auto& b : bad) BOOST_TEST(!is_clean_text(b));
+}
+
 BOOST_AUTO_TEST_CASE(lists_and_trimming) {
   BOOST_TEST(trim("  a b\t\r\n") == "a b");
   BOOST_TEST(trim(" \t ") == "");
