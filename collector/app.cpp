@@ -276,12 +276,16 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
     out << "no events" << (q.type.empty() ? "" : " of type " + q.type) << " in " << describe_db(db_path) << "\n";
     return kExitOk;
   }
-  auto cut = [](const std::string& s, std::size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "~"; };
+  // Stored before input was checked, text may hold terminal escapes: shown escaped.
+  auto cut = [](const std::string& raw, std::size_t n) {
+    const std::string s = printable(raw);
+    return s.size() <= n ? s : s.substr(0, n - 1) + "~";
+  };
   // Columns as wide as their widest value (within bounds), like `column -t`.
   std::size_t system_w = 6, id_w = 2;
   for (const auto& e : list) {
-    system_w = std::max(system_w, std::min<std::size_t>(e.system.size(), 24));
-    id_w = std::max(id_w, std::min<std::size_t>(e.id.size(), 40));
+    system_w = std::max(system_w, std::min<std::size_t>(printable(e.system).size(), 24));
+    id_w = std::max(id_w, std::min<std::size_t>(printable(e.id).size(), 40));
   }
   system_w += 2;
   id_w += 2;
@@ -293,7 +297,7 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
         << cut(e.system.empty() ? "-" : e.system, system_w - 2) << std::setw(static_cast<int>(id_w))
         << cut(e.id, id_w - 2) << std::setw(22) << time_or_dash(e.time_created) << std::setw(22)
         << time_or_dash(e.time_pushed) << std::setw(22) << time_or_dash(e.time_resolved) << std::setw(9)
-        << (e.type == "deployment" ? std::to_string(e.changes.size()) : "-") << e.source << "\n";
+        << (e.type == "deployment" ? std::to_string(e.changes.size()) : "-") << printable(e.source) << "\n";
   }
   out << list.size() << " event(s), newest first\n";
   return kExitOk;

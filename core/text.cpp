@@ -45,31 +45,57 @@ bool parse_uint(std::string_view s, unsigned long max, unsigned long& out) {
   return !s.empty() && ec == std::errc{} && ptr == s.data() + s.size() && out <= max;
 }
 
+namespace {
+
+// Length of the clean character (printable ASCII, or valid UTF-8 that is not
+// a C1 control) starting at s[i]; 0 if there is none.
+std::size_t clean_char(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return c < 0x20 || c == 0x7F ? 0 : 1;
+  std::size_t n;
+  std::uint32_t cp;
+  if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
+  else return 0;
+  if (i + n >= s.size()) return 0;  // the sequence runs past the end
+  for (std::size_t k = 1; k <= n; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  const std::uint32_t min = n == 1 ? 0x80 : n == 2 ? 0x800 : 0x10000;
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F)) return 0;
+  return n + 1;
+}
+
+}  // namespace
+
 bool is_clean_text(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7F) return false;
-      ++i;
-      continue;
-    }
-    std::size_t n;
-    std::uint32_t cp;
-    if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
-    else return false;
-    if (i + n >= s.size()) return false;  // the sequence runs past the end
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    const std::uint32_t min = n == 1 ? 0x80 : n == 2 ? 0x800 : 0x10000;
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F)) return false;
-    i += n + 1;
+    const auto n = clean_char(s, i);
+    if (n == 0) return false;
+    i += n;
   }
   return true;
+}
+
+std::string printable(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    if (const auto n = clean_char(s, i)) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      const auto c = static_cast<unsigned char>(s[i++]);
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace pulse

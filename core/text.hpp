@@ -26,6 +26,9 @@ std::optional<std::string> read_first_line(const std::string& path);
 /// print in a terminal.
 bool is_clean_text(std::string_view s);
 
+/// `s` for a terminal: anything is_clean_text refuses becomes \xNN.
+std::string printable(std::string_view s);
+
 /// Decimal digits only, at most `max`.
 bool parse_uint(std::string_view s, unsigned long max, unsigned long& out);
 

@@ -382,9 +382,10 @@ int list(const std::vector<std::string>& args, const Env& env, std::ostream& out
   out << std::left << std::setw(10) << "STATE" << std::setw(static_cast<int>(id_w + 2)) << "IDENTIFIER" << std::setw(22)
       << "CREATED" << std::setw(22) << "RESOLVED" << "SYSTEM\n";
   for (const auto& i : items)
-    out << std::left << std::setw(10) << state_of(i) << std::setw(static_cast<int>(id_w + 2)) << i.identifier.substr(0, 60)
-        << std::setw(22) << format_rfc3339(i.created) << std::setw(22) << (i.resolved ? format_rfc3339(*i.resolved) : "-")
-        << (i.system.empty() ? "-" : i.system) << (i.report_error.empty() ? "" : "  (" + i.report_error + ")") << "\n";
+    out << std::left << std::setw(10) << state_of(i) << std::setw(static_cast<int>(id_w + 2))
+        << printable(i.identifier.substr(0, 60)) << std::setw(22) << format_rfc3339(i.created) << std::setw(22)
+        << (i.resolved ? format_rfc3339(*i.resolved) : "-") << (i.system.empty() ? "-" : printable(i.system))
+        << (i.report_error.empty() ? "" : "  (" + printable(i.report_error) + ")") << "\n";
   return kExitOk;
 }
 

@@ -17,6 +17,9 @@ BOOST_AUTO_TEST_CASE(clean_text_is_utf8_without_controls) {
       "\xC0\xAF", "\xE0\x80\xAF",                                               // overlong '/'
       "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xFF", "\x80"};                  // surrogate, > U+10FFFF, stray bytes
   for (const auto& b : bad) BOOST_TEST(!is_clean_text(b));
+  BOOST_TEST(printable("ok caf\xC3\xA9") == "ok caf\xC3\xA9");
+  BOOST_TEST(printable("a\x1B[2Jb\xFF") == "a\\x1b[2Jb\\xff");
+  BOOST_TEST(printable(std::string("n\0l", 3)) == "n\\x00l");
 }
 
 BOOST_AUTO_TEST_CASE(lists_and_trimming) {

@@ -74,6 +74,22 @@ BOOST_AUTO_TEST_CASE(keyless_collector_refuses_web_pages_on_every_path) {
   BOOST_TEST(listed.out.find("\"id\":\"ok\"") != std::string::npos, listed.out);
 }
 
+BOOST_AUTO_TEST_CASE(the_events_table_escapes_what_a_terminal_would_run) {
+  if (testing_postgres()) return;  // written with sqlite3 below: an SQLite file only
+  CollectorProcess collector;
+  auto client = client_for(collector);
+  BOOST_TEST(post(client, "/v1/ingestion/cli?system=web", change_body("plain")).status == 200);
+  // Data stored before input was checked may hold anything.
+  const auto r = run_process({"sqlite3", "-cmd", ".timeout 5000", collector.db(),
+                              "UPDATE events SET identifier = 'x' || char(27) || '[2J', source = 'c' || char(7)"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+  const auto table = collector_cmd({"events", "--db", collector.db()});
+  BOOST_TEST(table.exit_code == 0, table.err);
+  BOOST_TEST(table.out.find('\x1b') == std::string::npos);
+  BOOST_TEST(table.out.find('\x07') == std::string::npos);
+  BOOST_TEST(table.out.find("x\\x1b[2J") != std::string::npos, table.out);
+}
+
 BOOST_AUTO_TEST_CASE(limits_and_malformed_requests) {
   CollectorProcess collector;
   auto client = client_for(collector);
