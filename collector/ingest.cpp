@@ -352,6 +352,12 @@ ServerResponse Api::ingest(const ServerRequest& request, bool batch, const std::
 }
 
 bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
+  // Liveness is answered here, on the I/O thread: never queued behind slow
+  // handlers (a ten-year metrics query) on the pool.
+  if (request.target == "/healthz") {
+    respond(reply(200, R"({"status":"ok"})"));
+    return true;
+  }
   if (!store_.async_puts() || request.method != "POST") return false;
   const auto target = parse_target(request.target);
   if (!target || (target->path != kIngestionPath && target->path != kBatchPath)) return false;

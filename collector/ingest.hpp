@@ -44,9 +44,10 @@ class Api {
   /// Thread-safe.
   ServerResponse handle(const ServerRequest& request);
 
-  /// The server's async path: takes ingestion requests when the store can
-  /// commit without blocking (SQLite's committer thread) and answers once the
-  /// events are durable; returns false for everything else (then handle()).
+  /// The server's async path, on the I/O thread: answers /healthz at once,
+  /// takes ingestion requests when the store can commit without blocking
+  /// (SQLite's committer thread) and answers once the events are durable;
+  /// returns false for everything else (then handle(), on the pool).
   bool handle_async(const ServerRequest& request, const Respond& respond);
 
  private:
