@@ -281,7 +281,7 @@ Exactness make_range_exact(const GitCommand& git, const std::string& previous, c
           return e;
         }
         unknown = proof.reason;
-        if (e.rounds > 0 && graph.sha.size() > 100 * static_cast<std::size_t>(depth)) {
+        if (!previous.empty() && e.rounds > 0 && graph.sha.size() > 100 * static_cast<std::size_t>(depth)) {
           unknown += "; " + std::to_string(graph.sha.size()) + " commits lie within depth " + std::to_string(depth) +
                      ", so the whole history costs less than deepening further";
           break;

@@ -6,7 +6,6 @@
 #include "git_range.hpp"
 #include "http_client.hpp"
 #include "ingestion.hpp"
-#include "process.hpp"
 #include "text.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
@@ -15,6 +14,7 @@
 #include <boost/json/value.hpp>
 
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -224,8 +224,8 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   std::string note, how;
   const auto paths = a->all("path");
   auto head_only = [&] {
-    if (!make_range_exact(git, "", head, deepen, {}).exact || !list_range(git, "", head, paths, commits, why))
-      commits.push_back({head, 0});
+    if (make_range_exact(git, "", head, deepen, {}).exact && list_range(git, "", head, paths, commits, why)) return;
+    commits.assign({RangeCommit{head, std::atoll(git.out({"show", "-s", "--format=%ct", head}).c_str())}});
   };
   if (previous) {
     const auto exact = make_range_exact(git, previous->sha, head, deepen,
@@ -287,7 +287,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   IngestionClient sender(client, clock, ic, [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; });
   const auto r = sender.send_all(events);
   if (r.status == Delivery::rejected) return fail(kExitRejected, r.reason);
-  if (r.status == Delivery::misconfigured) return fail(kExitUsage, r.reason);  // TLS or host setup: always fails the step
+  if (r.status == Delivery::misconfigured) return fail(kExitUsage, r.reason);  // TLS setup: always fails the step
   if (r.status == Delivery::failed) {
     const std::string message = "deployment not reported: " + r.reason;
     if (a->flag("strict")) return fail(kExitDelivery, message);
