@@ -461,7 +461,7 @@ std::optional<std::int64_t> parse_date(const std::string& s) {
 
 // The deployment ids our collector already stores for this system, so a
 // re-run sends only what is new. Any other server: none known.
-std::unordered_set<std::string> stored_deployments(const Context& c, const Connection& conn) {
+std::unordered_set<std::string> stored_deployments(const Connection& conn) {
   std::unordered_set<std::string> ids;
   ClientOptions options = conn.client;
   options.max_response_body = 256u << 20;
@@ -483,7 +483,6 @@ std::unordered_set<std::string> stored_deployments(const Context& c, const Conne
   for (const auto& e : events->as_array())
     if (const auto* o = e.if_object())
       if (const auto* id = o->if_contains("id"); id && id->is_string()) ids.emplace(id->as_string());
-  (void)c;
   return ids;
 }
 
@@ -521,7 +520,7 @@ std::optional<Failure> backfill(const Context& c) {
   if (progress) c.err << "\n";
   if (!ok) return Failure{kExitUsage, why};
   std::unordered_set<std::string> known;
-  if (!c.args.flag("dry-run") && !c.args.flag("all")) known = stored_deployments(c, conn);
+  if (!c.args.flag("dry-run") && !c.args.flag("all")) known = stored_deployments(conn);
   std::vector<Event> events;
   std::size_t deployments = 0, changes = 0, skipped = 0;
   for (std::size_t i = 1; i < tags->size(); ++i) {
