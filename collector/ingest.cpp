@@ -3,11 +3,11 @@
 #include "dashboard.hpp"
 
 #include "ingestion.hpp"
+#include "strict_json.hpp"
 #include "text.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
 
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -37,10 +37,12 @@ constexpr std::size_t kMaxChanges = 100'000;
 ServerResponse reply(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
 ServerResponse error(int status, std::string_view message) { return reply(status, error_body(message)); }
 
-json::parse_options parse_opts() {
-  json::parse_options o;
-  o.max_depth = 32;
-  return o;
+// The one JSON policy for input (as pulse-incident's): syntax, UTF-8, depth,
+// and duplicate keys refused (parsers disagree on which one wins).
+std::optional<json::value> parse_body(std::string_view body, std::string& why) {
+  auto v = parse_strict_json(body, 32, why);
+  if (!v) why = "body: not valid JSON (" + why + ")";
+  return v;
 }
 
 // Field readers: each returns false and sets `why` naming the field.
@@ -200,15 +202,9 @@ boost::json::object event_json(const StoredEvent& e) {
 }
 
 std::optional<Event> decode_event(std::string_view body, std::string& why) {
-  unsigned char buf[4096];
-  json::monotonic_resource mr(buf, sizeof buf);
-  boost::system::error_code ec;
-  const json::value v = json::parse(body, ec, &mr, parse_opts());
-  if (ec) {
-    why = "body: not valid JSON (" + ec.message() + ")";
-    return std::nullopt;
-  }
-  return decode_object(v, why);
+  const auto v = parse_body(body, why);
+  if (!v) return std::nullopt;
+  return decode_object(*v, why);
 }
 
 Api::Api(Store& store, ApiConfig config, std::function<std::int64_t()> now)
@@ -322,10 +318,9 @@ std::variant<std::vector<Event>, ServerResponse> Api::decode_ingest(const Server
     events.push_back(std::move(*e));
     return events;
   }
-  json::monotonic_resource mr;
-  boost::system::error_code ec;
-  const json::value v = json::parse(request.body, ec, &mr, parse_opts());
-  if (ec) return error(400, "body: not valid JSON (" + ec.message() + ")");
+  const auto parsed = parse_body(request.body, why);
+  if (!parsed) return error(400, why);
+  const json::value& v = *parsed;
   if (!v.is_array()) return error(400, "body: a batch must be a JSON array of events");
   const auto& a = v.as_array();
   if (a.empty()) return error(400, "body: empty batch");

@@ -312,6 +312,14 @@ BOOST_AUTO_TEST_CASE(control_characters_and_bad_utf8_are_refused_naming_the_fiel
   // Reads too: a bad system is the caller's mistake (400), never storage trouble (503).
   for (const std::string target : {"/v1/events?system=%FF", "/v1/metrics?system=%FF", "/v1/deployments/latest?system=%FF"})
     BOOST_TEST(ApiFixture::call(f.api, "GET", target).status == 400, target);
+  // One JSON policy with pulse-incident: a duplicate key is refused, not "last wins".
+  const auto dup = f.post(change_head + R"("change_id":"a","change_id":"b"})");
+  BOOST_TEST(dup.status == 400);
+  BOOST_TEST(dup.body.find("duplicate key") != std::string::npos, dup.body);
+  const auto dup_batch = f.post("[" + change_head + R"("change_id":"a","source":"x"}])", "system=web", "/v1/ingestion/cli/batch");
+  BOOST_TEST(dup_batch.status == 400);
+  BOOST_TEST(dup_batch.body.find("duplicate key") != std::string::npos, dup_batch.body);
+  BOOST_TEST(f.all().empty());
   // Text outside ASCII is fine.
   BOOST_TEST(f.post(change_head + R"("change_id":"caf\u00e9"})", "system=caf%C3%A9").status == 200);
 }
