@@ -2,12 +2,14 @@
 
 #include "args.hpp"
 #include "event.hpp"
+#include "outbox.hpp"
 #include "receiver.hpp"
 #include "reporter.hpp"
 #include "text.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
@@ -17,6 +19,7 @@
 #include <iomanip>
 #include <iostream>
 #include <mutex>
+#include <unordered_set>
 
 namespace pulse::incident {
 
@@ -351,9 +354,25 @@ int list(const std::vector<std::string>& args, const Env& env, std::ostream& out
     err << "pulse-incident list: " << e.what() << "\n";
     return kExitFailure;
   }
-  auto state_of = [](const StoredIncident& i) -> std::string {
+  // Handed to the outbox is not delivered: what still waits there is "queued".
+  std::unordered_set<std::string> waiting;
+  if (const auto box = (std::filesystem::path(db).parent_path() / "outbox.db").string();
+      std::filesystem::exists(box)) {
+    try {
+      Outbox outbox(box);
+      for (const auto& e : outbox.list(1'000'000)) {
+        if (!e.key.starts_with("incident:") || e.rejected) continue;
+        boost::system::error_code ec;
+        const auto body = boost::json::parse(e.body, ec);
+        if (const auto* o = ec ? nullptr : body.if_object())
+          if (const auto* id = o->if_contains("incident_id"); id && id->is_string()) waiting.emplace(id->as_string());
+      }
+    } catch (const std::exception&) {  // an unreadable outbox: say what the state knows
+    }
+  }
+  auto state_of = [&waiting](const StoredIncident& i) -> std::string {
     if (!i.resolved) return "open";
-    if (i.reported_at) return "reported";
+    if (i.reported_at) return waiting.count(i.identifier) ? "queued" : "reported";
     if (i.rejected) return "rejected";
     return "pending";
   };

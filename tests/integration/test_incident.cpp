@@ -8,6 +8,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <atomic>
+
 #include <signal.h>
 
 using namespace pulse;
@@ -369,6 +371,32 @@ BOOST_AUTO_TEST_CASE(generic_mapping_route) {
       BOOST_TEST(r.err.find("/incident/started") != std::string::npos, r.err);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(list_says_queued_until_the_report_is_delivered) {
+  TempDir dir;
+  write_file(dir.path / "map.json",
+             R"({"identifier":"/incident/id","status":"/incident/state","created":"/incident/started",)"
+             R"("resolved":"/incident/ended","firing":["open"],"resolved_values":["closed"],"time_format":"unix_ms"})");
+  write_file(dir.path / "p.json",
+             R"({"incident":{"id":"INC-9","state":"closed","started":1773563400123,"ended":1773565361000}})");
+  // The ingestion API is down for the first report's attempts, then back.
+  std::atomic<bool> up{false};
+  RecordingServer ingestion([&up](int, const ServerRequest&) {
+    return up ? ok_response() : ServerResponse{503, "application/json", "{}", {{"Retry-After", "0"}}};
+  });
+  const std::string report = incident_bin() + " report --source generic --generic-mapping " + dir.str("map.json") +
+                             " --db " + dir.str("i.db") + " --base-url " + ingestion.url() + " < " + dir.str("p.json");
+  auto state = [&] {
+    const auto r = run_process({incident_bin(), "list", "--db", dir.str("i.db"), "--format", "json"});
+    const auto v = json::parse(r.out).as_array();
+    return v.empty() ? std::string("none") : std::string(v[0].at("state").as_string());
+  };
+  BOOST_TEST(run_process({"sh", "-c", report}, fixture_env()).exit_code == 4);
+  BOOST_TEST(state() == "queued");
+  up = true;
+  BOOST_TEST(run_process({"sh", "-c", report}, fixture_env()).exit_code == 0);
+  BOOST_TEST(state() == "reported");
 }
 
 BOOST_AUTO_TEST_CASE(command_line) {
