@@ -254,6 +254,11 @@ ServerResponse Api::route(const ServerRequest& request) {
   if (!target) return error(400, "malformed request target");
   const std::string& path = target->path;
   if (path == "/healthz") return reply(200, R"({"status":"ok"})");
+  if (path == "/readyz") {
+    // Ready means the store answers a query; when it throws, handle() says 503.
+    (void)store_.latest_deployment("", "production");
+    return reply(200, R"({"status":"ready"})");
+  }
   // The dashboard's files hold no data (the page reads the API with the
   // user's key), so they are served to anyone.
   if (request.method == "GET")

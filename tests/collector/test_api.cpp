@@ -324,6 +324,25 @@ BOOST_AUTO_TEST_CASE(control_characters_and_bad_utf8_are_refused_naming_the_fiel
   BOOST_TEST(f.post(change_head + R"("change_id":"caf\u00e9"})", "system=caf%C3%A9").status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(readyz_asks_the_store_healthz_does_not) {
+  ApiFixture f;
+  BOOST_TEST(ApiFixture::call(f.api, "GET", "/readyz").status == 200);
+  // A store that cannot answer (a database that went away).
+  struct DownStore : Store {
+    PutResult put(const std::vector<Event>&, const std::string&, std::int64_t) override { throw std::runtime_error("down"); }
+    std::vector<StoredEvent> list(const EventQuery&) override { throw std::runtime_error("down"); }
+    std::optional<StoredEvent> latest_deployment(const std::string&, const std::string&) override {
+      throw std::runtime_error("connection to server lost");
+    }
+    MetricFacts metric_facts(Window, const std::optional<std::string>&) override { throw std::runtime_error("down"); }
+  } down;
+  Api api(down, ApiConfig{{}, true, 1000, {}, {}}, [] { return 0; });
+  const auto r = ApiFixture::call(api, "GET", "/readyz");
+  BOOST_TEST(r.status == 503);
+  BOOST_TEST(r.body.find("connection to server lost") == std::string::npos, r.body);  // logged, not sent
+  BOOST_TEST(ApiFixture::call(api, "GET", "/healthz").status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(store_survives_reopen_and_refuses_newer_schema) {
   test::TestDatabase database;
   {
