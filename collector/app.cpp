@@ -33,6 +33,8 @@ const std::vector<FlagSpec> kServeFlags = {
     {"threads", "N", "request handler threads (also the most PostgreSQL connections)", false, "PULSE_COLLECTOR_THREADS", "16"},
     {"timeout", "SECONDS", "to receive one request, or send one response", false, "PULSE_COLLECTOR_TIMEOUT", "30"},
     {"idle-timeout", "SECONDS", "before closing an idle kept-alive connection", false, "PULSE_COLLECTOR_IDLE_TIMEOUT", "60"},
+    {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)", false,
+     "PULSE_COLLECTOR_MAX_CONNECTIONS", "16384"},
     {"public-host", "NAME", "a host name that also names this server without keys (a reverse proxy's; repeatable)", true},
 };
 
@@ -86,6 +88,11 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   }
   if (!parse_uint(parsed->get_or("threads", ""), 64, threads) || threads == 0) {
     err << "pulse-collector serve: --threads: must be between 1 and 64\n";
+    return kExitUsage;
+  }
+  unsigned long max_connections = 0;
+  if (!parse_uint(parsed->get_or("max-connections", ""), 1'000'000, max_connections) || max_connections == 0) {
+    err << "pulse-collector serve: --max-connections: must be between 1 and 1000000\n";
     return kExitUsage;
   }
 
@@ -150,6 +157,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   opt.extra_headers.push_back({"Pulse-Extensions", "batch, deployments"});
   opt.read_timeout = opt.write_timeout = Millis(timeout * 1000);
   opt.idle_timeout = Millis(idle_timeout * 1000);
+  opt.max_connections = max_connections;
   opt.log = [&err, log_mutex](const std::string& line) {
     std::lock_guard lock(*log_mutex);
     err << "pulse-collector: " << line << std::endl;

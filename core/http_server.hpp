@@ -46,7 +46,7 @@ struct ServerOptions {
   /// Connections held at once (within the open-file limit, which is raised
   /// to its hard limit). When full, the idle connection that has waited
   /// longest (from the address holding the most) is closed for a new one.
-  std::size_t max_connections = 4096;
+  std::size_t max_connections = 16384;
   int threads = 2;                 ///< I/O threads
   /// 0: handlers run on the I/O threads (they must not block). N > 0:
   /// handlers run on N threads of their own and may block (a database

@@ -84,7 +84,7 @@ std::vector<FlagSpec> serve_flags() {
       {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_INCIDENT_TLS_CERT"},
       {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_INCIDENT_TLS_KEY"},
       {"threads", "N", "worker threads", false, "PULSE_INCIDENT_THREADS", "2"},
-      {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)", false, "PULSE_INCIDENT_MAX_CONNECTIONS", "4096"},
+      {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)", false, "PULSE_INCIDENT_MAX_CONNECTIONS", "16384"},
       {"timeout", "SECONDS", "to receive one request or send one answer", false, "PULSE_INCIDENT_TIMEOUT", "10"},
       {"public-host", "NAME", "a host name that also names this server on routes without credentials (a reverse "
        "proxy's; repeatable)", true},
