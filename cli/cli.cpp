@@ -323,21 +323,6 @@ std::optional<Failure> push_incident(const Context& c) {
   return deliver(c, conn, {e});
 }
 
-bool looks_like_sha(const std::string& s) {
-  return s.size() >= 7 && s.size() <= 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-// git must run in the directory and see a repository there.
-std::optional<Failure> open_git(const GitCommand& git) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(git.dir(), ec)) return Failure{kExitUsage, "directory \"" + git.dir() + "\" does not exist"};
-  const auto r = git.run({"rev-parse", "--git-dir"});
-  if (r.exit_code == 0) return std::nullopt;
-  if (r.exit_code == -1 && r.err.rfind("cannot run", 0) == 0)
-    return Failure{kExitUsage, "git is not installed (it lists the commits; e.g. apt-get install git)"};
-  return Failure{kExitUsage, "\"" + git.dir() + "\" is not in a git repository (" + trim(r.err.substr(0, r.err.find('\n'))) + ")"};
-}
-
 std::optional<Failure> push_git_deployment(const Context& c) {
   Deployment d;
   d.source = "git";
@@ -349,23 +334,24 @@ std::optional<Failure> push_git_deployment(const Context& c) {
   Connection conn;
   if (auto f = connection(c, conn)) return f;
 
-  const GitCommand git(c.args.get_or("directory", "."));
   std::string why;
-  if (auto f = open_git(git)) return f;
-  const auto head = resolve_commit(git, "HEAD");
-  if (!head) return Failure{kExitUsage, "HEAD of " + git.dir() + " names no commit (an empty repository?)"};
-  auto prev = resolve_commit(git, previous);
-  DeepenOptions deepen;
-  if (!prev && is_shallow(git) && !looks_like_sha(previous))
-    prev = fetch_named_ref(git, deepen.remote, previous, 1, deepen.fetch_timeout, why);
-  if (!prev && looks_like_sha(previous) && previous.size() == 40 && is_shallow(git)) prev = previous;
-  if (!prev) return Failure{kExitUsage, "--previous-deployment-ref \"" + previous + "\" is not a commit, tag or branch of " + git.dir()};
-  const auto exact = make_range_exact(git, *prev, *head, deepen, [&c](const std::string& l) { c.err << c.step << ": " << l << "\n"; });
+  const auto git = open_repository(c.args.get_or("directory", "."), false, why);
+  if (!git) return Failure{kExitUsage, why};
+  const auto head = resolve_commit(*git, "HEAD");
+  if (!head) return Failure{kExitUsage, "HEAD of " + git->dir() + " names no commit (an empty repository?)"};
+  const DeepenOptions deepen;
+  const auto log = [&c](const std::string& l) { c.err << c.step << ": " << l << "\n"; };
+  const auto prev = resolve_previous(*git, previous, deepen, log, why);
+  if (!prev)
+    return Failure{kExitUsage, "--previous-deployment-ref \"" + previous + "\" is not a commit, tag or branch of " +
+                                   git->dir() + (why.empty() ? "" : " (" + why + ")")};
+  const auto exact = make_range_exact(*git, *prev, *head, deepen, log);
   if (!exact.exact) return Failure{kExitUsage, "list commits " + previous + "..HEAD: " + exact.how};
   if (exact.was_shallow) c.err << c.step << ": " << exact.how << "\n";
-  if (!resolve_commit(git, *prev)) return Failure{kExitUsage, "--previous-deployment-ref \"" + previous + "\" is not in the history of " + git.dir()};
+  if (!resolve_commit(*git, *prev))
+    return Failure{kExitUsage, "--previous-deployment-ref \"" + previous + "\" is not in the history of " + git->dir()};
   std::vector<RangeCommit> commits;
-  if (!list_range(git, *prev, *head, c.args.positionals(), commits, why))
+  if (!list_range(*git, *prev, *head, c.args.positionals(), commits, why))
     return Failure{kExitUsage, "list commits " + previous + "..HEAD: " + why};
 
   std::vector<Event> events;
@@ -497,8 +483,9 @@ std::optional<Failure> backfill(const Context& c) {
     if (!since) return Failure{kExitUsage, "--since \"" + s->substr(0, 40) + "\" is not a date (YYYY-MM-DD, RFC 3339 or Unix seconds)"};
   }
   std::string why;
-  const GitCommand git(c.args.get_or("directory", "."));
-  if (auto f = open_git(git)) return f;
+  const auto repo = open_repository(c.args.get_or("directory", "."), false, why);
+  if (!repo) return Failure{kExitUsage, why};
+  const GitCommand& git = *repo;
   if (is_shallow(git))
     return Failure{kExitUsage, "backfill reads the whole history, and " + git.dir() +
                                    " is a shallow clone: run git fetch --unshallow --tags first"};
@@ -507,7 +494,7 @@ std::optional<Failure> backfill(const Context& c) {
   if (tags->empty()) return Failure{kExitUsage, "no tag matches --tag-pattern in " + git.dir()};
   const bool by_commit = date_mode == "commit";
   order_tags(*tags, by_commit);
-  auto when = [by_commit](const Tag& t) { return by_commit ? t.commit_time : t.tag_time; };
+  auto when = [by_commit](const Tag& t) { return deployment_time(t, by_commit); };
   const auto teams = split_list(c.args.get_or("teams", ""));
   const bool progress = ::isatty(2) && !c.args.flag("dry-run");
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <regex>
@@ -12,11 +13,6 @@
 namespace pulse {
 
 namespace {
-
-bool is_full_sha(const std::string& s) {
-  return (s.size() == 40 || s.size() == 64) &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
 
 std::string first_line(const std::string& text) {
   std::string t(trim(text));
@@ -81,6 +77,39 @@ std::string GitCommand::out(const std::vector<std::string>& args) const {
   if (r.exit_code != 0) return "";
   while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == '\r')) r.out.pop_back();
   return r.out;
+}
+
+bool is_full_sha(const std::string& s) {
+  return (s.size() == 40 || s.size() == 64) &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::optional<GitCommand> open_repository(const std::string& dir, bool trust_other_owner, std::string& why) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    why = "directory \"" + dir + "\" does not exist";
+    return std::nullopt;
+  }
+  GitCommand git(dir);
+  auto probe = git.run({"rev-parse", "--git-dir"});
+  if (probe.exit_code != 0 && trust_other_owner && probe.err.find("dubious ownership") != std::string::npos) {
+    git = GitCommand(dir, {"safe.directory=*"});
+    probe = git.run({"rev-parse", "--git-dir"});
+  }
+  if (probe.exit_code == 0) return git;
+  why = probe.exit_code == -1 && probe.err.rfind("cannot run", 0) == 0
+            ? git_error(probe)
+            : "\"" + dir + "\" is not in a git repository (" + git_error(probe) + ")";
+  return std::nullopt;
+}
+
+std::optional<std::string> resolve_previous(const GitCommand& git, const std::string& ref, const DeepenOptions& options,
+                                            const std::function<void(const std::string&)>& log, std::string& why) {
+  if (auto sha = resolve_commit(git, ref)) return sha;
+  if (is_full_sha(ref)) return ref;
+  if (!is_shallow(git)) return std::nullopt;
+  if (log) log("shallow clone: fetching " + ref + " from " + options.remote);
+  return fetch_named_ref(git, options.remote, ref, 1, options.fetch_timeout, why);
 }
 
 std::optional<std::string> resolve_commit(const GitCommand& git, const std::string& rev) {
@@ -391,7 +420,7 @@ std::optional<Tag> latest_tag_in_history(const GitCommand& git, const std::vecto
 }
 
 void order_tags(std::vector<Tag>& tags, bool by_commit_time) {
-  auto when = [by_commit_time](const Tag& t) { return by_commit_time ? t.commit_time : t.tag_time; };
+  auto when = [by_commit_time](const Tag& t) { return deployment_time(t, by_commit_time); };
   std::stable_sort(tags.begin(), tags.end(), [&](const Tag& a, const Tag& b) {
     return when(a) != when(b) ? when(a) < when(b) : a.name < b.name;
   });

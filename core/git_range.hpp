@@ -36,6 +36,29 @@ class GitCommand {
   std::vector<std::string> config_;
 };
 
+struct DeepenOptions {
+  std::string remote = "origin";
+  int max_rounds = 6;     ///< rounds of `git fetch --deepen` before fetching the whole history
+  int first_step = 100;   ///< commits in the first round; each next round doubles it
+  std::chrono::milliseconds fetch_timeout = std::chrono::minutes(10);
+};
+
+/// git in `dir`, if it holds a repository; else nullopt, `why` naming the
+/// cause (no such directory, git not installed, not a repository). With
+/// `trust_other_owner` (CI workspaces, checked out by another user), a
+/// repository git calls of dubious ownership is trusted for these commands
+/// only (`-c safe.directory`); no configuration file is written.
+std::optional<GitCommand> open_repository(const std::string& dir, bool trust_other_owner, std::string& why);
+
+/// 40 or 64 lower-case hex digits.
+bool is_full_sha(const std::string& s);
+
+/// The commit a previous deployment's ref names: resolved here; a full SHA
+/// not here yet is kept (make_range_exact fetches it); on a shallow clone a
+/// tag or branch name is fetched from the remote (fetch_named_ref).
+std::optional<std::string> resolve_previous(const GitCommand& git, const std::string& ref, const DeepenOptions& options,
+                                            const std::function<void(const std::string&)>& log, std::string& why);
+
 /// The full SHA of the commit `rev` names (a SHA, a tag, a branch, HEAD~2);
 /// options are never taken for revisions.
 std::optional<std::string> resolve_commit(const GitCommand& git, const std::string& rev);
@@ -83,12 +106,6 @@ struct RangeProof {
 /// the range's oldest commit.
 RangeProof prove_range(const LocalGraph& graph, const std::string& previous, const std::string& head);
 
-struct DeepenOptions {
-  std::string remote = "origin";
-  int max_rounds = 6;     ///< rounds of `git fetch --deepen` before fetching the whole history
-  int first_step = 100;   ///< commits in the first round; each next round doubles it
-  std::chrono::milliseconds fetch_timeout = std::chrono::minutes(10);
-};
 
 struct Exactness {
   bool exact = false;
@@ -131,7 +148,10 @@ std::optional<std::vector<Tag>> list_tags(const GitCommand& git, const std::stri
 /// after a few misses, one traversal decides for all (`list_tags --merged`).
 std::optional<Tag> latest_tag_in_history(const GitCommand& git, const std::vector<Tag>& tags, const std::string& head);
 
-/// The deployment order of backfill: by tag time (or commit time), then name.
+/// When a tag deployed: its tag time, or its commit's time.
+inline std::int64_t deployment_time(const Tag& t, bool by_commit_time) { return by_commit_time ? t.commit_time : t.tag_time; }
+
+/// The deployment order of backfill: by deployment_time, then name.
 void order_tags(std::vector<Tag>& tags, bool by_commit_time);
 
 /// For tags in deployment order, the commits each shipped first: reachable

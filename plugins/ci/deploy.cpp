@@ -144,20 +144,12 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
 
   std::string dir = a->get_or("directory", "");
   if (dir.empty()) dir = env.non_empty("GITHUB_WORKSPACE").value_or(env.non_empty("CI_PROJECT_DIR").value_or("."));
-  // A workspace owned by another user (a container job) trips git's
-  // ownership check: trust it for our own git commands only, never in the
-  // user's configuration.
-  GitCommand git(dir);
-  auto probe = git.run({"rev-parse", "--git-dir"});
-  if (probe.exit_code != 0 && probe.err.find("dubious ownership") != std::string::npos) {
-    git = GitCommand(dir, {"safe.directory=*"});
-    probe = git.run({"rev-parse", "--git-dir"});
-  }
-  if (probe.exit_code != 0) {
-    if (probe.exit_code == -1 && probe.err.rfind("cannot run", 0) == 0)
-      return fail(kExitUsage, "git is not installed (pulse-deploy reads the history with git)");
-    return fail(kExitUsage, "\"" + dir + "\" is not in a git repository");
-  }
+  // In CI, a workspace checked out by another user (a container job) trips
+  // git's ownership check: trusted for our own git commands only. Outside
+  // CI, git's check stands.
+  const auto opened = open_repository(dir, !ci.provider.empty(), why);
+  if (!opened) return fail(kExitUsage, why);
+  const GitCommand& git = *opened;
 
   const std::string head_rev = a->get_or("sha", ci.sha.empty() ? "HEAD" : ci.sha);
   const std::string head = resolve_commit(git, head_rev).value_or("");
@@ -199,13 +191,9 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     deepen.max_rounds = static_cast<int>(rounds);
   }
   if (auto ref = a->get("previous-deployment-ref")) {
-    std::string sha = resolve_commit(git, *ref).value_or("");
-    const bool full_sha = ref->size() == 40 && ref->find_first_not_of("0123456789abcdef") == std::string::npos;
-    if (sha.empty() && full_sha) sha = *ref;  // a SHA this clone does not have yet: fetched below
-    if (sha.empty() && is_shallow(git)) {
-      err << "pulse-deploy: shallow clone: fetching " << *ref << " from " << deepen.remote << "\n";
-      sha = fetch_named_ref(git, deepen.remote, *ref, 1, deepen.fetch_timeout, why).value_or("");
-    }
+    const std::string sha =
+        resolve_previous(git, *ref, deepen, [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; }, why)
+            .value_or("");
     if (sha.empty())
       return fail(kExitUsage, "--previous-deployment-ref \"" + *ref + "\" is not a known commit, tag or branch" +
                                   (why.empty() ? "" : " (" + why + ")"));

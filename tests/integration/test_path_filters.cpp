@@ -144,6 +144,11 @@ BOOST_AUTO_TEST_CASE(a_workspace_owned_by_another_user_is_trusted_for_our_comman
   BOOST_REQUIRE(run_process({"chown", "-R", "nobody", ws}).exit_code == 0);
   BOOST_REQUIRE(run_process({"git", "-C", ws, "status"}, env).err.find("dubious ownership") != std::string::npos);
   const std::string prev = git_lines(h.repo, {"rev-parse", "HEAD~20"}).at(0);
+  // Outside CI, git's ownership check stands (a shared directory's config could run commands).
+  const auto refused = run_process({deploy_bin(), "--previous-deployment-ref", prev, "--base-url", "http://127.0.0.1:9",
+                                    "--dry-run"}, env, ws);
+  BOOST_TEST(refused.exit_code == 2);
+  BOOST_TEST(refused.err.find("dubious ownership") != std::string::npos, refused.err);
   env.insert({{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_WORKSPACE", ws}, {"GITHUB_REPOSITORY", "acme/shop"}});
   const auto d = run_process({deploy_bin(), "--previous-deployment-ref", prev, "--base-url", "http://127.0.0.1:9", "--dry-run"},
                              env, ws);
