@@ -1,8 +1,13 @@
 #include "app.hpp"
 
 #include "args.hpp"
+#include "config_file.hpp"
+#include "exporter.hpp"
 #include "http_server.hpp"
 #include "ingest.hpp"
+#include "ingestion.hpp"
+#include "log.hpp"
+#include "server_telemetry.hpp"
 #include "store.hpp"
 #include "text.hpp"
 #include "url.hpp"
@@ -36,6 +41,9 @@ const std::vector<FlagSpec> kServeFlags = {
     {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)", false,
      "PULSE_COLLECTOR_MAX_CONNECTIONS", "16384"},
     {"public-host", "NAME", "a host name that also names this server without keys (a reverse proxy's; repeatable)", true},
+    {"log-level", "LEVEL", "debug, info (one line per request), warn or error", false, "PULSE_LOG_LEVEL", "info"},
+    {"log-format", "FORMAT", "text or json (one object per line)", false, "PULSE_LOG_FORMAT", "text"},
+    {"config", "FILE", "read flags from this TOML file (flags and variables win over it)", false, "PULSE_COLLECTOR_CONFIG"},
 };
 
 const std::vector<FlagSpec> kEventsFlags = {
@@ -58,6 +66,12 @@ const std::vector<FlagSpec> kMetricsFlags = {
     {"format", "FORMAT", "table or json", false, {}, "table"},
 };
 
+const std::vector<FlagSpec> kCheckFlags = {
+    {"db", "DB", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db) or postgresql:// URI", false,
+     "PULSE_COLLECTOR_DB"},
+    {"quick", "", "SQLite's quick_check (what serve runs at start) instead of the full integrity_check"},
+};
+
 constexpr const char* kUsage =
     "pulse-collector: a Pulse-compatible ingestion server for DORA events\n"
     "\n"
@@ -65,123 +79,216 @@ constexpr const char* kUsage =
     "  pulse-collector serve [flags]    receive events over HTTP(S) and store them\n"
     "  pulse-collector events [flags]   list stored events\n"
     "  pulse-collector metrics [flags]  show the four DORA metrics\n"
+    "  pulse-collector check [flags]    check the database for damage\n"
     "  pulse-collector version          print the version\n"
     "  pulse-collector help [COMMAND]   show help\n"
     "\n"
     "Run 'pulse-collector COMMAND --help' for a command's flags.\n";
 
-int serve(const std::vector<std::string>& args, const Env& env, std::ostream& err) {
-  std::string why;
-  const auto parsed = parse_args(args, kServeFlags, env, why);
-  if (!parsed) {
-    err << "pulse-collector serve: " << why << "\nRun 'pulse-collector serve --help' for usage.\n";
-    return kExitUsage;
+// Everything `serve` is told, from flags, environment and config file.
+struct ServeSettings {
+  std::string bind, db, tls_cert, tls_key;
+  unsigned long port = 0, threads = 0, max_connections = 0, timeout = 0, idle_timeout = 0;
+  std::vector<std::string> api_keys, public_hosts;
+  LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
+};
+
+bool read_numbers(const ParsedArgs& a, ServeSettings& s, std::string& why) {
+  if (!parse_uint(a.get_or("port", ""), 65535, s.port)) {
+    why = "--port: not a port number (0-65535)";
+    return false;
   }
+  if (!parse_uint(a.get_or("threads", ""), 64, s.threads) || s.threads == 0) {
+    why = "--threads: must be between 1 and 64";
+    return false;
+  }
+  if (!parse_uint(a.get_or("max-connections", ""), 1'000'000, s.max_connections) || s.max_connections == 0) {
+    why = "--max-connections: must be between 1 and 1000000";
+    return false;
+  }
+  if (!parse_uint(a.get_or("timeout", ""), 3600, s.timeout) || s.timeout == 0 ||
+      !parse_uint(a.get_or("idle-timeout", ""), 3600, s.idle_timeout) || s.idle_timeout == 0) {
+    why = "--timeout and --idle-timeout must be between 1 and 3600 seconds";
+    return false;
+  }
+  return true;
+}
+
+bool read_logging(const ParsedArgs& a, LogLevel& level, LogFormat& format, std::string& why) {
+  const auto l = parse_log_level(a.get_or("log-level", "info"));
+  const auto f = parse_log_format(a.get_or("log-format", "text"));
+  if (!l) why = "--log-level: must be debug, info, warn or error";
+  else if (!f) why = "--log-format: must be text or json";
+  if (!l || !f) return false;
+  level = *l;
+  format = *f;
+  return true;
+}
+
+std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>& args, const Env& env,
+                                                 std::string& why) {
+  const auto parsed = parse_args_with_config(args, kServeFlags, env, why);
+  if (!parsed) return std::nullopt;
   if (!parsed->positionals().empty()) {
-    err << "pulse-collector serve: unexpected argument \"" << parsed->positionals()[0] << "\"\n";
-    return kExitUsage;
+    why = "unexpected argument \"" + parsed->positionals()[0] + "\"";
+    return std::nullopt;
   }
-  unsigned long port = 0, threads = 0;
-  if (!parse_uint(parsed->get_or("port", ""), 65535, port)) {
-    err << "pulse-collector serve: --port: not a port number (0-65535)\n";
-    return kExitUsage;
-  }
-  if (!parse_uint(parsed->get_or("threads", ""), 64, threads) || threads == 0) {
-    err << "pulse-collector serve: --threads: must be between 1 and 64\n";
-    return kExitUsage;
-  }
-  unsigned long max_connections = 0;
-  if (!parse_uint(parsed->get_or("max-connections", ""), 1'000'000, max_connections) || max_connections == 0) {
-    err << "pulse-collector serve: --max-connections: must be between 1 and 1000000\n";
-    return kExitUsage;
-  }
-
-  unsigned long timeout = 0, idle_timeout = 0;
-  if (!parse_uint(parsed->get_or("timeout", ""), 3600, timeout) || timeout == 0 ||
-      !parse_uint(parsed->get_or("idle-timeout", ""), 3600, idle_timeout) || idle_timeout == 0) {
-    err << "pulse-collector serve: --timeout and --idle-timeout must be between 1 and 3600 seconds\n";
-    return kExitUsage;
-  }
-
-  ApiConfig api;
-  api.api_keys = parsed->all("api-key");
+  ServeSettings s;
+  if (!read_numbers(*parsed, s, why) || !read_logging(*parsed, s.log_level, s.log_format, why)) return std::nullopt;
+  s.api_keys = parsed->all("api-key");
   if (const auto file = parsed->get("api-key-file")) {
     const auto keys = read_config_lines(*file);
     if (!keys) {
-      err << "pulse-collector serve: --api-key-file: cannot read " << *file << "\n";
-      return kExitUsage;
+      why = "--api-key-file: cannot read " + *file;
+      return std::nullopt;
     }
-    api.api_keys.insert(api.api_keys.end(), keys->begin(), keys->end());
+    s.api_keys.insert(s.api_keys.end(), keys->begin(), keys->end());
   }
   if (const auto keys = env.non_empty("PULSE_COLLECTOR_API_KEYS"))
-    for (auto& k : split_list(*keys)) api.api_keys.push_back(std::move(k));
-  const std::string bind = parsed->get_or("bind", "127.0.0.1");
-  if (api.api_keys.empty()) {
-    if (!is_loopback_host(bind)) {
-      err << "pulse-collector serve: refusing to listen on " << bind
-          << " without an API key: give --api-key-file, --api-key or PULSE_COLLECTOR_API_KEYS "
-             "(or bind to 127.0.0.1)\n";
-      return kExitUsage;
-    }
-    api.open_access = true;
-    api.browser_guard.public_hosts = parsed->all("public-host");
+    for (auto& k : split_list(*keys)) s.api_keys.push_back(std::move(k));
+  s.bind = parsed->get_or("bind", "127.0.0.1");
+  if (s.api_keys.empty() && !is_loopback_host(s.bind)) {
+    why = "refusing to listen on " + s.bind +
+          " without an API key: give --api-key-file, --api-key or PULSE_COLLECTOR_API_KEYS (or bind to 127.0.0.1)";
+    return std::nullopt;
   }
+  s.public_hosts = parsed->all("public-host");
+  s.db = parsed->get_or("db", default_db_path(env));
+  s.tls_cert = parsed->get_or("tls-cert", "");
+  s.tls_key = parsed->get_or("tls-key", "");
+  return s;
+}
 
-  const std::string db_path = parsed->get_or("db", default_db_path(env));
-  std::unique_ptr<Store> store;
-  try {
-    store = open_store(db_path, threads);
-  } catch (const std::exception& e) {
-    err << "pulse-collector serve: " << e.what() << "\n";
-    return kExitFailure;
-  }
-  auto log_mutex = std::make_shared<std::mutex>();
-  api.log = [&err, log_mutex](const std::string& line) {
-    std::lock_guard lock(*log_mutex);
-    err << "pulse-collector: " << line << std::endl;
+// What a reload cannot change, by flag name.
+std::string needs_restart(const ServeSettings& now, const ServeSettings& next) {
+  std::string out;
+  auto note = [&out](bool changed, const char* name) {
+    if (changed) out += (out.empty() ? "" : ", ") + std::string(name);
   };
-  Api handler(*store, api, [] { return unix_now(); });
+  note(now.bind != next.bind, "bind");
+  note(now.port != next.port, "port");
+  note(now.db != next.db, "db");
+  note(now.tls_cert != next.tls_cert || now.tls_key != next.tls_key, "tls-cert/tls-key");
+  note(now.threads != next.threads, "threads");
+  note(now.max_connections != next.max_connections, "max-connections");
+  note(now.timeout != next.timeout || now.idle_timeout != next.idle_timeout, "timeout/idle-timeout");
+  note(now.public_hosts != next.public_hosts, "public-host");
+  note(now.log_format != next.log_format, "log-format");
+  note(now.api_keys.empty() != next.api_keys.empty(), "api keys on or off");
+  return out;
+}
 
+// SIGHUP: the keys and the log level change in place; the rest is named.
+void reload(const std::vector<std::string>& args, const Env& env, ServeSettings& current, Api& api, Logger& log) {
+  std::string why;
+  const auto next = read_serve_settings(args, env, why);
+  if (!next) {
+    log.error("reload failed, keeping the running configuration: " + why);
+    return;
+  }
+  const std::string restart = needs_restart(current, *next);
+  if (!next->api_keys.empty()) {
+    api.set_api_keys(next->api_keys);
+    current.api_keys = next->api_keys;
+  }
+  log.set_level(next->log_level);
+  current.log_level = next->log_level;
+  log.info("reloaded: " + std::to_string(current.api_keys.size()) + " API key(s), log level " +
+           std::string(log_level_name(current.log_level)));
+  if (!restart.empty()) log.warn("reload: changed but needs a restart to apply: " + restart);
+}
+
+std::string_view collector_route(std::string_view path) {
+  static const std::string_view known[] = {kIngestionPath, kBatchPath, "/v1/events", "/v1/metrics",
+                                          "/v1/deployments/latest", "/healthz", "/readyz", "/metrics"};
+  for (auto k : known)
+    if (path == k) return k;
+  if (path == "/" || path == "/index.html" || path.starts_with("/assets/")) return "dashboard";
+  return "other";
+}
+
+ServerOptions server_options(const ServeSettings& s, Api& handler, Logger& log, ServerTelemetry& telemetry) {
   ServerOptions opt;
-  opt.bind = bind;
-  opt.port = static_cast<std::uint16_t>(port);
-  opt.tls_cert = parsed->get_or("tls-cert", "");
-  opt.tls_key = parsed->get_or("tls-key", "");
+  opt.bind = s.bind;
+  opt.port = static_cast<std::uint16_t>(s.port);
+  opt.tls_cert = s.tls_cert;
+  opt.tls_key = s.tls_key;
   // Two I/O threads; handlers (which wait for commits) on their own threads.
   opt.threads = 2;
-  opt.handler_threads = static_cast<int>(threads);
+  opt.handler_threads = static_cast<int>(s.threads);
   // Ingestion into SQLite answers from the committer thread, without
   // holding a handler thread.
-  opt.async_handler = [&handler](const ServerRequest& r, const Respond& respond) { return handler.handle_async(r, respond); };
+  opt.async_handler = [&handler](const ServerRequest& r, const Respond& respond) {
+    return handler.handle_async(r, respond);
+  };
   // Tells our own clients which extensions this server offers.
   opt.extra_headers.push_back({"Pulse-Extensions", "batch, deployments"});
-  opt.read_timeout = opt.write_timeout = Millis(timeout * 1000);
-  opt.idle_timeout = Millis(idle_timeout * 1000);
-  opt.max_connections = max_connections;
-  opt.log = [&err, log_mutex](const std::string& line) {
-    std::lock_guard lock(*log_mutex);
-    err << "pulse-collector: " << line << std::endl;
-  };
+  opt.read_timeout = opt.write_timeout = Millis(s.timeout * 1000);
+  opt.idle_timeout = Millis(s.idle_timeout * 1000);
+  opt.max_connections = s.max_connections;
+  opt.log = log.sink(LogLevel::warn);
+  opt.on_request = [&telemetry](const RequestRecord& r) { telemetry.record(r); };
+  return opt;
+}
+
+// A damaged SQLite file is refused before it takes writes.
+std::unique_ptr<Store> open_checked_store(const ServeSettings& s, std::string& why) {
   try {
-    HttpServer server(opt, [&handler](const ServerRequest& r) { return handler.handle(r); });
-    server.handle_signals();
-    {
-      std::lock_guard lock(*log_mutex);
-      // One write, so that whoever watches the log never sees half a line.
-      const std::string host = bind.find(':') != std::string::npos ? "[" + bind + "]" : bind;
-      err << ("pulse-collector " PULSE_VERSION " listening on " + std::string(server.tls() ? "https" : "http") +
-              "://" + host + ":" + std::to_string(server.port()) + " (database " + describe_db(db_path) + ")\n")
-          << std::flush;
-      if (api.open_access)
-        err << "pulse-collector: no API key configured: accepting any key, because it listens on loopback only"
-            << std::endl;
+    auto store = open_store(s.db, s.threads);
+    if (const auto problems = store->check(false); !problems.empty()) {
+      why = "database " + describe_db(s.db) + " is damaged (" + problems.front() +
+            "): restore it from a backup; `pulse-collector check --db " + describe_db(s.db) + "` lists the problems";
+      return nullptr;
     }
+    return store;
+  } catch (const std::exception& e) {
+    why = e.what();
+    return nullptr;
+  }
+}
+
+int serve(const std::vector<std::string>& args, const Env& env, std::ostream& err) {
+  std::string why;
+  auto settings = read_serve_settings(args, env, why);
+  if (!settings) {
+    err << "pulse-collector serve: " << why << "\nRun 'pulse-collector serve --help' for usage.\n";
+    return kExitUsage;
+  }
+  const auto store = open_checked_store(*settings, why);
+  if (!store) {
+    err << "pulse-collector serve: " << why << "\n";
+    return kExitFailure;
+  }
+  Logger log(err, "pulse-collector", settings->log_level, settings->log_format);
+  telemetry::Registry registry;
+  Exporter exporter(registry, *store, [] { return unix_now(); });
+  ApiConfig api;
+  api.api_keys = settings->api_keys;
+  api.open_access = settings->api_keys.empty();
+  api.browser_guard.public_hosts = settings->public_hosts;
+  api.log = log.sink(LogLevel::error);
+  api.exporter = &exporter;
+  api.registry = &registry;
+  Api handler(*store, api, [] { return unix_now(); });
+  ServerTelemetry telemetry(registry, log, collector_route);
+  try {
+    HttpServer server(server_options(*settings, handler, log, telemetry), [&handler](const ServerRequest& r) {
+      return handler.handle(r);
+    });
+    telemetry.watch(server);
+    server.handle_signals([&] { reload(args, env, *settings, handler, log); });
+    const std::string host = settings->bind.find(':') != std::string::npos ? "[" + settings->bind + "]" : settings->bind;
+    log.info("pulse-collector " PULSE_VERSION " listening on " + std::string(server.tls() ? "https" : "http") + "://" +
+             host + ":" + std::to_string(server.port()) + " (database " + describe_db(settings->db) + ")");
+    if (api.open_access)
+      log.warn("no API key configured: accepting any key, because it listens on loopback only");
     server.run();
   } catch (const std::exception& e) {
     err << "pulse-collector serve: " << e.what() << "\n";
     return kExitFailure;
   }
-  err << "pulse-collector: stopped" << std::endl;
+  log.info("stopped");
   return kExitOk;
 }
 
@@ -228,6 +335,32 @@ int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& 
   if (format == "json") out << boost::json::serialize(metrics_json(report)) << "\n";
   else out << metrics_table(report);
   return kExitOk;
+}
+
+int check(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  std::string why;
+  const auto parsed = parse_args(args, kCheckFlags, env, why);
+  if (!parsed || !parsed->positionals().empty()) {
+    err << "pulse-collector check: " << (parsed ? "unexpected argument \"" + parsed->positionals()[0] + "\"" : why)
+        << "\nRun 'pulse-collector check --help' for usage.\n";
+    return kExitUsage;
+  }
+  const std::string db_path = parsed->get_or("db", default_db_path(env));
+  std::vector<std::string> problems;
+  try {
+    problems = open_existing(db_path, 1)->check(!parsed->flag("quick"));
+  } catch (const std::exception& e) {
+    err << "pulse-collector check: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  if (problems.empty()) {
+    out << describe_db(db_path) << ": ok\n";
+    return kExitOk;
+  }
+  for (const auto& p : problems) out << describe_db(db_path) << ": " << printable(p) << "\n";
+  err << "pulse-collector check: " << problems.size()
+      << " problem(s) found: restore the database from a backup (or, for SQLite, try `sqlite3 FILE .recover`)\n";
+  return kExitFailure;
 }
 
 std::string time_or_dash(const std::optional<std::int64_t>& t) { return t ? format_rfc3339(*t) : "-"; }
@@ -330,6 +463,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     if (!rest.empty() && rest[0] == "serve") out << "Usage: pulse-collector serve [flags]\n\n" << flags_help(kServeFlags);
     else if (!rest.empty() && rest[0] == "events") out << "Usage: pulse-collector events [flags]\n\n" << flags_help(kEventsFlags);
     else if (!rest.empty() && rest[0] == "metrics") out << "Usage: pulse-collector metrics [flags]\n\n" << flags_help(kMetricsFlags);
+    else if (!rest.empty() && rest[0] == "check") out << "Usage: pulse-collector check [flags]\n\n" << flags_help(kCheckFlags);
     else out << kUsage;
     return kExitOk;
   }
@@ -340,7 +474,9 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   if (cmd == "serve") {
     if (wants_help(rest)) {
       out << "Usage: pulse-collector serve [flags]\n\nReceives events on POST /v1/ingestion/cli (the Go "
-             "pulse-event-cli's API) and stores them.\nAlso: GET /v1/metrics, GET /v1/events, GET /healthz,\nand the dashboard at /.\n\n"
+             "pulse-event-cli's API) and stores them.\nAlso: GET /v1/metrics, GET /v1/events, GET /healthz, GET /readyz, "
+             "GET /metrics (Prometheus),\nand the dashboard at /. SIGHUP re-reads the API keys, the config file and "
+             "the log level.\n\n"
           << flags_help(kServeFlags)
           << "\nAPI keys also come from $PULSE_COLLECTOR_API_KEYS (comma-separated).\n";
       return kExitOk;
@@ -354,6 +490,16 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
       return kExitOk;
     }
     return events(rest, env, out, err);
+  }
+  if (cmd == "check") {
+    if (wants_help(rest)) {
+      out << "Usage: pulse-collector check [flags]\n\nChecks the database: SQLite's integrity_check (every page and "
+             "index), or on PostgreSQL that every table answers and every index is valid. Exit 0 when sound, 1 when "
+             "not.\n\n"
+          << flags_help(kCheckFlags);
+      return kExitOk;
+    }
+    return check(rest, env, out, err);
   }
   if (cmd == "metrics") {
     if (wants_help(rest)) {

@@ -1,8 +1,10 @@
 #include "ingest.hpp"
 
 #include "dashboard.hpp"
+#include "exporter.hpp"
 
 #include "ingestion.hpp"
+#include "storage_error.hpp"
 #include "strict_json.hpp"
 #include "text.hpp"
 #include "timeutil.hpp"
@@ -15,7 +17,10 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <atomic>
 #include <charconv>
+#include <cstdio>
+#include <random>
 
 namespace pulse::collector {
 
@@ -33,6 +38,14 @@ namespace {
 constexpr std::size_t kMaxIdentifier = 1024;
 constexpr std::size_t kMaxShortField = 256;
 constexpr std::size_t kMaxChanges = 100'000;
+
+// Names one failure in both the answer and the log line.
+std::string error_id() {
+  static std::atomic<std::uint32_t> counter{static_cast<std::uint32_t>(std::random_device{}())};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", counter.fetch_add(0x9E3779B9u));
+  return buf;
+}
 
 ServerResponse reply(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
 ServerResponse error(int status, std::string_view message) { return reply(status, error_body(message)); }
@@ -209,12 +222,19 @@ std::optional<Event> decode_event(std::string_view body, std::string& why) {
 
 Api::Api(Store& store, ApiConfig config, std::function<std::int64_t()> now)
     : store_(store), config_(std::move(config)), now_(std::move(now)) {
-  for (const auto& k : config_.api_keys) key_digests_.push_back(sha256(k));
+  set_api_keys(config_.api_keys);
+}
+
+void Api::set_api_keys(const std::vector<std::string>& keys) {
+  auto digests = std::make_shared<std::vector<std::string>>();
+  for (const auto& k : keys) digests->push_back(sha256(k));
+  std::lock_guard lock(keys_mutex_);
+  key_digests_ = std::move(digests);
 }
 
 std::optional<BrowserGuard::Refusal> Api::browser_refusal(const ServerRequest& request) const {
   // Without keys, anyone on this machine may call the API, but no web page.
-  if (!key_digests_.empty() || !config_.open_access) return std::nullopt;
+  if (!config_.open_access) return std::nullopt;
   return config_.browser_guard.refuse(request, request.method != "GET");
 }
 
@@ -223,12 +243,17 @@ bool Api::authorized(const ServerRequest& request, const std::optional<std::stri
   if (const auto auth = request.header("Authorization"); auth && auth->size() > 7 &&
                                                           (auth->starts_with("Bearer ") || auth->starts_with("bearer ")))
     key = auth->substr(7);
-  if (key_digests_.empty()) return config_.open_access;
+  std::shared_ptr<const std::vector<std::string>> digests;
+  {
+    std::lock_guard lock(keys_mutex_);
+    digests = key_digests_;
+  }
+  if (digests->empty()) return config_.open_access;
   if (!key || key->empty()) return false;
   // Compare digests in constant time: neither the key nor its length leaks.
   const std::string digest = sha256(*key);
   bool ok = false;
-  for (const auto& d : key_digests_) ok |= CRYPTO_memcmp(d.data(), digest.data(), d.size()) == 0;
+  for (const auto& d : *digests) ok |= CRYPTO_memcmp(d.data(), digest.data(), d.size()) == 0;
   return ok;
 }
 
@@ -237,9 +262,27 @@ ServerResponse Api::handle(const ServerRequest& request) {
   // (database down, disk full): the client should try again later.
   try {
     return route(request);
-  } catch (const std::exception& e) {
+  } catch (...) {
+    return failed(request.method + " " + request.target.substr(0, request.target.find('?')), std::current_exception());
+  }
+}
+
+ServerResponse Api::failed(const std::string& what, std::exception_ptr failure) const {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const StorageError& e) {
+    if (config_.exporter) config_.exporter->store_failed();
     if (config_.log) config_.log(std::string("storage failed: ") + e.what());
     return unavailable();
+  } catch (const std::exception& e) {
+    const std::string id = error_id();
+    if (config_.log)
+      config_.log("internal error " + id + " on " + what + ": " + e.what());
+    return error(500, "internal error " + id + " (the collector's log has the details)");
+  } catch (...) {
+    const std::string id = error_id();
+    if (config_.log) config_.log("internal error " + id + ": unknown exception");
+    return error(500, "internal error " + id);
   }
 }
 
@@ -264,6 +307,7 @@ ServerResponse Api::route(const ServerRequest& request) {
   if (request.method == "GET")
     if (auto file = dashboard_file(path)) return std::move(*file);
   if (auto refused = browser_refusal(request)) return error(refused->status, refused->reason);
+  if (path == "/metrics") return prometheus(request, *target);
   // Text parameters reach the store: the same rule as event fields, on every route.
   for (const char* name : {"system", "environment", "type"})
     if (const auto v = target->param(name); v && !is_clean_text(*v))
@@ -321,6 +365,7 @@ std::variant<std::vector<Event>, ServerResponse> Api::decode_ingest(const Server
     auto e = decode_event(request.body, why);
     if (!e) return error(400, why);
     events.push_back(std::move(*e));
+    if (config_.exporter) config_.exporter->received(events);
     return events;
   }
   const auto parsed = parse_body(request.body, why);
@@ -336,10 +381,12 @@ std::variant<std::vector<Event>, ServerResponse> Api::decode_ingest(const Server
     if (!e) return error(400, "events[" + std::to_string(i) + "]." + why);
     events.push_back(std::move(*e));
   }
+  if (config_.exporter) config_.exporter->received(events);
   return events;
 }
 
 ServerResponse Api::stored_reply(const PutResult& r) const {
+  if (config_.exporter) config_.exporter->stored(r);
   auto res = reply(200, "{\"stored\":" + std::to_string(r.stored) + ",\"duplicates\":" + std::to_string(r.duplicates) + "}");
   res.headers.push_back({std::string(kBatchHeader), std::to_string(config_.max_batch)});
   return res;
@@ -369,23 +416,30 @@ bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
     return true;
   }
   store_.put_async(std::move(std::get<std::vector<Event>>(decoded)), system, now_(),
-                   [this, respond](PutResult r, std::exception_ptr failure) {
+                   [this, respond, what = "POST " + target->path](PutResult r, std::exception_ptr failure) {
                      if (failure) {
-                       if (config_.log) {
-                         try {
-                           std::rethrow_exception(failure);
-                         } catch (const std::exception& e) {
-                           config_.log(std::string("storage failed: ") + e.what());
-                         } catch (...) {
-                           config_.log("storage failed");
-                         }
-                       }
-                       respond(unavailable());
+                       respond(failed(what, failure));
                        return;
                      }
                      respond(stored_reply(r));
                    });
   return true;
+}
+
+// Prometheus scrapes with `authorization: credentials` (Bearer) when keys are set.
+ServerResponse Api::prometheus(const ServerRequest& request, const Target& target) {
+  if (!config_.registry) return error(404, "no such route: /metrics");
+  if (request.method != "GET") {
+    auto r = error(405, "method not allowed");
+    r.headers.push_back({"Allow", "GET"});
+    return r;
+  }
+  if (!authorized(request, target.param("api_key"))) {
+    auto r = error(401, "missing or invalid API key");
+    r.headers.push_back({"WWW-Authenticate", "Bearer"});
+    return r;
+  }
+  return {200, telemetry::Registry::kContentType, config_.registry->render(), {}};
 }
 
 ServerResponse Api::metrics(const Target& target) {

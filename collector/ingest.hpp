@@ -7,12 +7,15 @@
 #include "event.hpp"
 #include "http_server.hpp"
 #include "store.hpp"
+#include "telemetry.hpp"
 #include "url.hpp"
 
 #include <boost/json/object.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <variant>
 #include <string>
@@ -28,6 +31,11 @@ struct ApiConfig {
   /// With open access: what a web page could send (foreign Origin or Host,
   /// a write that is not JSON) is refused with 403.
   BrowserGuard browser_guard;
+  /// Counts events, stored, duplicates and store errors, and serves the
+  /// DORA figures on /metrics; may be null.
+  class Exporter* exporter = nullptr;
+  /// Served on GET /metrics (a read: it needs a key like /v1/events); may be null.
+  const telemetry::Registry* registry = nullptr;
 };
 
 /// Decodes and validates one event body (the JSON object the Go CLI sends).
@@ -44,6 +52,10 @@ class Api {
   /// Thread-safe.
   ServerResponse handle(const ServerRequest& request);
 
+  /// Replaces the accepted keys (SIGHUP); requests in flight finish with
+  /// the old ones. Thread-safe.
+  void set_api_keys(const std::vector<std::string>& keys);
+
   /// The server's async path, on the I/O thread: answers /healthz at once,
   /// takes ingestion requests when the store can commit without blocking
   /// (SQLite's committer thread) and answers once the events are durable;
@@ -56,6 +68,10 @@ class Api {
   bool authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const;
   ServerResponse route(const ServerRequest& request);
   ServerResponse unavailable() const;  ///< 503 with Retry-After: the store failed
+  /// What a request's exception (`what`: method and path) becomes: a StorageError 503, anything else
+  /// (a bug) 500 with an id that the log line also gives.
+  ServerResponse failed(const std::string& what, std::exception_ptr failure) const;
+  ServerResponse prometheus(const ServerRequest& request, const Target& target);
   ServerResponse ingest(const ServerRequest& request, bool batch, const std::string& system);
   // Checks and decodes an ingestion request: the events, or the error reply.
   std::variant<std::vector<Event>, ServerResponse> decode_ingest(const ServerRequest& request, bool batch,
@@ -66,7 +82,8 @@ class Api {
 
   Store& store_;
   ApiConfig config_;
-  std::vector<std::string> key_digests_;
+  mutable std::mutex keys_mutex_;
+  std::shared_ptr<const std::vector<std::string>> key_digests_;  ///< SHA-256 of each key
   std::function<std::int64_t()> now_;
 };
 

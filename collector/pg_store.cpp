@@ -3,6 +3,7 @@
 // committed with synchronous_commit on; upserts touch one row each, so
 // concurrent collectors neither lose nor duplicate events; deadlocks and
 // serialization failures between them are retried.
+#include "storage_error.hpp"
 #include "store.hpp"
 
 #include <libpq-fe.h>
@@ -108,8 +109,8 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "excluded.first_deployed)"},
 };
 
-struct PgError : std::runtime_error {
-  PgError(const std::string& what, std::string state) : std::runtime_error(what), sqlstate(std::move(state)) {}
+struct PgError : StorageError {
+  PgError(const std::string& what, std::string state) : StorageError(what), sqlstate(std::move(state)) {}
   std::string sqlstate;
   bool retryable() const { return sqlstate == "40001" || sqlstate == "40P01"; }
 };
@@ -158,7 +159,7 @@ class Connection {
     if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
       const std::string msg = conn_ ? PQerrorMessage(conn_) : "out of memory";
       PQfinish(conn_);
-      throw std::runtime_error("PostgreSQL: cannot connect: " + first_line(msg));
+      throw StorageError("PostgreSQL: cannot connect: " + first_line(msg));
     }
     // Notices ("relation already exists, skipping") are not for operators.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
@@ -228,6 +229,7 @@ class PgStore final : public Store {
 
   PutResult put(const std::vector<Event>& events, const std::string& system, std::int64_t now) override {
     return with_retry([&](Connection& c) {
+      const auto started = std::chrono::steady_clock::now();
       PutResult result;
       c.exec("BEGIN");
       try {
@@ -241,6 +243,7 @@ class PgStore final : public Store {
         rollback(c);
         throw;
       }
+      committed(1, events.size(), started);
       return result;
     });
   }
@@ -328,6 +331,29 @@ class PgStore final : public Store {
 
   // System by system on two connections at once, both in one snapshot
   // (exported by the first); binary results: no text to parse.
+  // The schema was checked (and migrated) on opening; here every table
+  // must still answer, and thoroughly, every index be valid.
+  std::vector<std::string> check(bool thorough) override {
+    return with_retry([&](Connection& c) {
+      std::vector<std::string> problems;
+      for (const char* table : {"pulse_schema", "systems", "events", "deployment_changes", "change_facts"}) {
+        try {
+          c.exec(std::string("SELECT 1 FROM ") + table + " LIMIT 1");
+        } catch (const PgError& e) {
+          problems.push_back(std::string(table) + ": " + e.what());
+        }
+      }
+      if (thorough) {
+        const auto r = c.exec(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname IN "
+            "('systems', 'events', 'deployment_changes', 'change_facts') AND NOT i.indisvalid");
+        for (int row = 0; row < r->rows(); ++row) problems.push_back("index " + std::string(r->text(row, 0)) + " is invalid");
+      }
+      return problems;
+    });
+  }
+
   MetricFacts metric_facts(Window w, const std::optional<std::string>& system) override {
     return with_retry([&](Connection& first) {
       first.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -400,7 +426,7 @@ class PgStore final : public Store {
       const auto version = static_cast<std::size_t>(r->int64(0, 0));
       constexpr std::size_t known = std::size(kMigrations);
       if (version > known)
-        throw std::runtime_error("PostgreSQL: the database's schema is version " + std::to_string(version) +
+        throw StorageError("PostgreSQL: the database's schema is version " + std::to_string(version) +
                                  ", newer than this pulse-collector knows (" + std::to_string(known) +
                                  "): upgrade pulse-collector");
       for (std::size_t v = version; v < known; ++v) c.exec_script(kMigrations[v]);

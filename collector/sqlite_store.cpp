@@ -129,6 +129,15 @@ class SqliteStore final : public Store {
     committer_.join();
   }
 
+  std::vector<std::string> check(bool thorough) override {
+    std::lock_guard lock(readers_[0]->mutex);
+    auto stmt = readers_[0]->db.prepare(thorough ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)");
+    std::vector<std::string> problems;
+    while (stmt.step())
+      if (auto line = stmt.text(0); line != "ok") problems.push_back(std::move(line));
+    return problems;
+  }
+
   // System by system, on two read connections at once (each in its own
   // read transaction): every system's figures come from one snapshot.
   MetricFacts metric_facts(Window w, const std::optional<std::string>& system) override {
@@ -268,25 +277,29 @@ class SqliteStore final : public Store {
     return db_.prepare(text);
   }
 
-  // Group commit: the committer thread takes every job that queued up while
+  // Group commit: the committer thread takes the jobs that queued up while
   // it was busy, commits them in one transaction (one fsync), then tells
   // each job's caller. A 2xx therefore still means durable.
   void commit_loop() {
+    bool last_was_big = true;
     for (;;) {
       std::vector<std::unique_ptr<PutJob>> jobs;
       {
         std::unique_lock lock(queue_mutex_);
         queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;
-        jobs.swap(queue_);
+        last_was_big = take_group(jobs, last_was_big);
       }
+      const auto started = std::chrono::steady_clock::now();
       std::exception_ptr failure;
       try {
         commit(jobs);
-
       } catch (...) {
         failure = std::current_exception();
       }
+      std::size_t events = 0;
+      for (const auto& job : jobs) events += job->events.size();
+      committed(jobs.size(), events, started);
       for (auto& job : jobs) {
         auto why = failure ? failure : job->failure;
         try {
@@ -296,6 +309,42 @@ class SqliteStore final : public Store {
         }
       }
     }
+  }
+
+  // Rows a job writes: its events and the changes its deployments list.
+  static std::size_t weight(const PutJob& job) {
+    std::size_t rows = job.events.size();
+    for (const auto& e : job.events)
+      if (const auto* d = std::get_if<Deployment>(&e)) rows += d->changes.size();
+    return rows;
+  }
+
+  // Bounded work per commit: small jobs (up to kGroupRows rows in all) go
+  // together; a big one (a deployment of 99,000 changes) goes alone, and
+  // rounds alternate between the two while both wait, so small requests
+  // never queue behind more than one big commit and big ones never starve.
+  // Under queue_mutex_. Returns whether it took a big job.
+  bool take_group(std::vector<std::unique_ptr<PutJob>>& jobs, bool last_was_big) {
+    constexpr std::size_t kGroupRows = 5000;
+    std::optional<std::size_t> big;
+    std::vector<std::size_t> small;
+    std::size_t rows = 0;
+    for (std::size_t i = 0; i < queue_.size(); ++i) {
+      const std::size_t w = weight(*queue_[i]);
+      if (w > kGroupRows) {
+        if (!big) big = i;
+      } else if (rows + w <= kGroupRows) {
+        rows += w;
+        small.push_back(i);
+      }
+    }
+    const bool take_big = big && (small.empty() || !last_was_big);
+    if (take_big) jobs.push_back(std::move(queue_[*big]));
+    else
+      for (auto i : small) jobs.push_back(std::move(queue_[i]));
+    // What was not taken stays queued, in arrival order.
+    std::erase_if(queue_, [](const auto& j) { return !j; });
+    return take_big;
   }
 
   // One transaction for every job; each job in a savepoint, so that one bad

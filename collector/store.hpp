@@ -5,6 +5,7 @@
 #include "event.hpp"
 #include "metrics.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -75,6 +76,26 @@ class Store {
   /// system's last one before it), the changes first deployed in it with
   /// their times, and the incidents created in it; one system or all.
   virtual MetricFacts metric_facts(Window window, const std::optional<std::string>& system) = 0;
+
+  /// Problems found in the database, none if it is sound. Quick: SQLite's
+  /// quick_check (seconds on a big file), the schema's tables on
+  /// PostgreSQL; thorough: SQLite's full integrity_check (indexes too).
+  virtual std::vector<std::string> check(bool thorough) = 0;
+
+  /// Told after each transaction of puts: how many requests and events it
+  /// held and how long it took. Set before the first put; runs on the
+  /// committing thread.
+  using CommitObserver = std::function<void(std::size_t requests, std::size_t events, double seconds)>;
+  void observe_commits(CommitObserver observer) { commit_observer_ = std::move(observer); }
+
+ protected:
+  void committed(std::size_t requests, std::size_t events, std::chrono::steady_clock::time_point started) const {
+    if (commit_observer_)
+      commit_observer_(requests, events, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+
+ private:
+  CommitObserver commit_observer_;
 };
 
 /// Opens (creating if needed, with parent directories) an SQLite database and

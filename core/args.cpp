@@ -16,7 +16,8 @@ std::string ParsedArgs::get_or(std::string_view name, std::string fallback) cons
 }
 
 std::vector<std::string> ParsedArgs::all(std::string_view name) const {
-  if (auto it = values_.find(name); it != values_.end()) return it->second;
+  if (auto it = values_.find(name); it != values_.end() && !it->second.empty()) return it->second;
+  if (auto it = file_values_.find(name); it != file_values_.end()) return it->second;
   return {};
 }
 
@@ -30,7 +31,7 @@ bool is_truthy(const std::string& v) { return v == "1" || v == "true" || v == "y
 }  // namespace
 
 std::optional<ParsedArgs> parse_args(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs,
-                                     const Env& env, std::string& why) {
+                                     const Env& env, std::string& why, const FileValues* file) {
   ParsedArgs out;
   auto find = [&specs](std::string_view n) -> const FlagSpec* {
     for (const auto& s : specs)
@@ -85,6 +86,14 @@ std::optional<ParsedArgs> parse_args(const std::vector<std::string>& args, const
     if (!s.env.empty()) {
       if (auto v = env.non_empty(s.env)) {
         out.fallbacks_[std::string(s.name)] = s.value_name.empty() ? (is_truthy(*v) ? "true" : "false") : *v;
+        continue;
+      }
+    }
+    if (file) {
+      if (auto it = file->find(s.name); it != file->end() && !it->second.empty()) {
+        out.fallbacks_[std::string(s.name)] =
+            s.value_name.empty() ? (is_truthy(it->second.back()) ? "true" : "false") : it->second.back();
+        if (s.repeatable) out.file_values_[std::string(s.name)] = it->second;
         continue;
       }
     }

@@ -22,13 +22,16 @@ struct FlagSpec {
   std::string_view default_value = {};
 };
 
+/// Flag values from a config file, by flag name (config_file.hpp).
+using FileValues = std::map<std::string, std::vector<std::string>, std::less<>>;
+
 class ParsedArgs {
  public:
   /// Last value of a flag from argv, else its environment variable, else its
   /// default; nullopt if none.
   std::optional<std::string> get(std::string_view name) const;
   std::string get_or(std::string_view name, std::string fallback) const;
-  /// Every value of a repeatable flag (argv only).
+  /// Every value of a repeatable flag: argv's, else the config file's.
   std::vector<std::string> all(std::string_view name) const;
   bool has(std::string_view name) const { return get(name).has_value(); }
   bool flag(std::string_view name) const;  ///< a boolean switch was given
@@ -36,17 +39,19 @@ class ParsedArgs {
 
  private:
   friend std::optional<ParsedArgs> parse_args(const std::vector<std::string>&, const std::vector<FlagSpec>&,
-                                              const Env&, std::string&);
+                                              const Env&, std::string&, const FileValues*);
   std::map<std::string, std::vector<std::string>, std::less<>> values_;
+  std::map<std::string, std::vector<std::string>, std::less<>> file_values_;
   std::map<std::string, std::string, std::less<>> fallbacks_;
   std::vector<std::string> positionals_;
 };
 
 /// Parses `args` (without the program and command names). "--help"/"-h" must
 /// be handled by the caller before. Returns nullopt and sets `why` on an
-/// unknown flag or a missing value.
+/// unknown flag or a missing value. Precedence: argv, then the flag's
+/// environment variable, then `file` (a config file's values), then the default.
 std::optional<ParsedArgs> parse_args(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs,
-                                     const Env& env, std::string& why);
+                                     const Env& env, std::string& why, const FileValues* file = nullptr);
 
 /// The "Flags:" section of a help text.
 std::string flags_help(const std::vector<FlagSpec>& specs);

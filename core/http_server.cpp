@@ -141,10 +141,32 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::map<std::string, std::size_t> per_peer;  ///< open connections by client address (under mutex)
   std::chrono::steady_clock::time_point last_pressure_log{};
   std::size_t evictions_since_log = 0;
+  std::atomic<std::uint64_t> evictions{0};
   HandlerPool pool;
+
+  std::function<void()> on_hangup;
 
   void log(const std::string& line) const {
     if (opt.log) opt.log(line);
+  }
+
+  void wait_for_signal() {
+    signals.async_wait([weak = weak_from_this()](error_code ec, int signal) {
+      auto self = weak.lock();
+      if (!self || ec) return;
+      if (signal != SIGHUP) {
+        self->begin_stop();
+        return;
+      }
+      if (self->on_hangup) {
+        try {
+          self->on_hangup();
+        } catch (const std::exception& e) {
+          self->log(std::string("reload failed: ") + e.what());
+        }
+      }
+      self->wait_for_signal();
+    });
   }
 
   void begin_stop() {
@@ -201,6 +223,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (!victim) return false;
       victim->evicted = true;
       ++evictions_since_log;
+      ++evictions;
     }
     close_conn(victim);
     note_pressure("");
@@ -306,7 +329,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // connection and it would never read our answer. So after answering,
   // drain what it sends for a bounded time and amount ("lingering close").
   template <class Stream>
-  asio::awaitable<void> write_error(Stream& stream, http::status status, std::string_view message) {
+  asio::awaitable<void> write_error(Stream& stream, http::status status, std::string_view message,
+                                    const std::string& remote) {
     http::response<http::string_body> res{status, 11};
     res.set(http::field::content_type, "application/json");
     res.body() = json_error(message);
@@ -315,6 +339,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     error_code ec;
     beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (opt.on_request) opt.on_request({"-", "-", static_cast<int>(status), res.body().size(), 0, remote});
     if (ec) co_return;
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
     std::array<char, 16384> sink;
@@ -383,6 +408,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::awaitable<void> serve(Stream& stream, Conn& conn, const std::string& remote) {
     beast::flat_buffer buffer;
     bool first = true;
+    const std::string too_large = "request body exceeds " + std::to_string(opt.body_limit) + " bytes";
     while (!stopping) {
       error_code ec;
       auto redirect = asio::redirect_error(asio::use_awaitable, ec);
@@ -400,21 +426,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           ec == asio::error::bad_descriptor || ec == asio::ssl::error::stream_truncated)
         co_return;
       if (ec == http::error::body_limit) {  // Content-Length already says too much
-        co_await write_error(stream, http::status::payload_too_large,
-                             "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
+        co_await write_error(stream, http::status::payload_too_large, too_large, remote);
         co_return;
       }
       if (ec == http::error::header_limit) {
-        co_await write_error(stream, http::status::request_header_fields_too_large, "request headers too large");
+        co_await write_error(stream, http::status::request_header_fields_too_large, "request headers too large",
+                             remote);
         co_return;
       }
       if (ec) {
-        co_await write_error(stream, http::status::bad_request, "malformed HTTP request");
+        co_await write_error(stream, http::status::bad_request, "malformed HTTP request", remote);
         co_return;
       }
       if (const auto len = parser.content_length(); len && *len > opt.body_limit) {
-        co_await write_error(stream, http::status::payload_too_large,
-                             "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
+        co_await write_error(stream, http::status::payload_too_large, too_large, remote);
         co_return;
       }
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
@@ -426,8 +451,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       beast::get_lowest_layer(stream).expires_after(opt.read_timeout);
       co_await http::async_read(stream, buffer, parser, redirect);
       if (ec == http::error::body_limit) {
-        co_await write_error(stream, http::status::payload_too_large,
-                             "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
+        co_await write_error(stream, http::status::payload_too_large, too_large, remote);
         co_return;
       }
       if (ec == beast::error::timeout || ec == http::error::partial_message ||
@@ -435,7 +459,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
         co_return;
       if (ec) {
-        co_await write_error(stream, http::status::bad_request, "malformed HTTP request");
+        co_await write_error(stream, http::status::bad_request, "malformed HTTP request", remote);
         co_return;
       }
 
@@ -451,6 +475,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       const bool head = request.method == "HEAD";
       if (head) request.method = "GET";
 
+      const auto started = std::chrono::steady_clock::now();
       ServerResponse response = co_await call_handler(request);
 
       http::response<http::string_body> res{static_cast<http::status>(response.status), req.version()};
@@ -468,6 +493,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
       co_await http::async_write(stream, res, redirect);
+      if (opt.on_request) {
+        const std::string_view target(request.target);
+        opt.on_request({head ? "HEAD" : std::string_view(request.method), target.substr(0, target.find('?')),
+                        response.status, head ? 0 : res.body().size(),
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), remote});
+      }
       if (ec || !res.keep_alive()) co_return;
     }
   }
@@ -524,12 +555,16 @@ std::uint16_t HttpServer::port() const {
 
 bool HttpServer::tls() const { return impl_->ssl_ctx.has_value(); }
 
-void HttpServer::handle_signals() {
+std::size_t HttpServer::open_connections() const { return impl_->active.load(); }
+
+std::uint64_t HttpServer::evicted_connections() const { return impl_->evictions.load(); }
+
+void HttpServer::handle_signals(std::function<void()> on_hangup) {
   impl_->signals.add(SIGINT);
   impl_->signals.add(SIGTERM);
-  impl_->signals.async_wait([weak = std::weak_ptr<Impl>(impl_)](error_code ec, int) {
-    if (auto self = weak.lock(); self && !ec) self->begin_stop();
-  });
+  impl_->signals.add(SIGHUP);
+  impl_->on_hangup = std::move(on_hangup);
+  impl_->wait_for_signal();
 }
 
 void HttpServer::run() {

@@ -30,6 +30,17 @@ struct ServerResponse {
   std::vector<Header> headers;
 };
 
+/// What the server tells about each request once answered (or refused
+/// before a handler saw it: malformed, too large).
+struct RequestRecord {
+  std::string_view method;  ///< "-" when the request could not be read
+  std::string_view path;    ///< the target without its query (which may hold a key)
+  int status = 0;
+  std::size_t bytes = 0;    ///< response body bytes
+  double seconds = 0;       ///< from the request's headers read to the answer sent
+  std::string_view remote;
+};
+
 /// Completes a request: call exactly once, from any thread.
 using Respond = std::function<void(ServerResponse)>;
 
@@ -58,6 +69,8 @@ struct ServerOptions {
   std::function<bool(const ServerRequest&, const Respond&)> async_handler;
   std::vector<Header> extra_headers;  ///< added to every response
   std::function<void(const std::string&)> log;  ///< errors and notices; may be empty
+  /// After each answer is written; on the I/O thread, so it must be quick. May be empty.
+  std::function<void(const RequestRecord&)> on_request;
 };
 
 /// Handles one request. Called concurrently from several threads; must be
@@ -77,9 +90,15 @@ class HttpServer {
   /// The port actually bound.
   std::uint16_t port() const;
   bool tls() const;
+  /// Connections open now; idle ones closed to make room so far. Thread-safe.
+  std::size_t open_connections() const;
+  std::uint64_t evicted_connections() const;
 
-  /// Makes SIGINT and SIGTERM call stop(). Call before run().
-  void handle_signals();
+  /// Makes SIGINT and SIGTERM call stop(), and SIGHUP call `on_hangup`
+  /// (re-read keys, say; on an I/O thread, connections stay open). Without
+  /// `on_hangup` SIGHUP is ignored rather than killing the process. Call
+  /// before run().
+  void handle_signals(std::function<void()> on_hangup = {});
 
   /// Serves until stop(): stops accepting, lets in-flight requests finish
   /// (bounded by shutdown_grace), closes idle connections, then returns.

@@ -1,5 +1,7 @@
 #include "sqlite.hpp"
 
+#include "storage_error.hpp"
+
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -79,7 +81,7 @@ Database::Database(const std::string& path) : path_(path) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
     db_ = nullptr;
-    throw std::runtime_error("database " + path + ": open: " + msg);
+    throw StorageError("database " + path + ": open: " + msg);
   }
   sqlite3_busy_timeout(db_, 10'000);
   try {
@@ -95,7 +97,7 @@ Database::Database(const std::string& path) : path_(path) {
 Database::~Database() { sqlite3_close_v2(db_); }
 
 void Database::fail(std::string_view step) const {
-  throw std::runtime_error("database " + path_ + ": " + std::string(step) + ": " + sqlite3_errmsg(db_));
+  throw StorageError("database " + path_ + ": " + std::string(step) + ": " + sqlite3_errmsg(db_));
 }
 
 void Database::exec(const std::string& sql) {
@@ -103,7 +105,7 @@ void Database::exec(const std::string& sql) {
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     const std::string msg = err ? err : sqlite3_errmsg(db_);
     sqlite3_free(err);
-    throw std::runtime_error("database " + path_ + ": " + msg);
+    throw StorageError("database " + path_ + ": " + msg);
   }
 }
 
@@ -127,7 +129,7 @@ void Database::migrate(std::span<const char* const> migrations, std::string_view
     const auto version = version_stmt.int64(0);
     version_stmt.reset();
     if (version > latest)
-      throw std::runtime_error("database " + path_ + " has schema version " + std::to_string(version) +
+      throw StorageError("database " + path_ + " has schema version " + std::to_string(version) +
                                ", newer than this " + std::string(program) + " knows (" + std::to_string(latest) +
                                "): upgrade " + std::string(program));
     if (version == latest) {

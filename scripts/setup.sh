@@ -10,6 +10,7 @@ packages=(
   cmake ninja-build g++ pkg-config git ca-certificates openssl sqlite3 curl
   libgit2-dev libssl-dev libsqlite3-dev libpq-dev libjs-chart.js
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
+  libtomlplusplus-dev
 )
 missing=()
 for p in "${packages[@]}"; do

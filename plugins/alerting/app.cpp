@@ -65,6 +65,9 @@ std::vector<FlagSpec> route_flags() {
       f.push_back({keep(n + "-secret-file"), "FILE",
                    keep("signing secret(s) for /" + n + ", one per line, several during rotation (or $" + env + "_SECRET)")});
   }
+  f.push_back({"grafana-timestamp-window", "SECONDS",
+               "accept a signed X-Grafana-Alerting-Timestamp this far from the clock, either way", false,
+               "PULSE_INCIDENT_GRAFANA_TIMESTAMP_WINDOW", "300"});
   f.push_back({"generic-mapping", "FILE", "JSON mapping for /generic (see README)", false, "PULSE_INCIDENT_GENERIC_MAPPING"});
   f.push_back({"system", "NAME", "default DORA system for every route", false, "PULSE_SYSTEM"});
   f.push_back({"db", "PATH", "state database (default $XDG_STATE_HOME/pulse/incidents.db)", false, "PULSE_INCIDENT_DB"});
@@ -146,6 +149,14 @@ bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why
       }
       if (auto t = env.non_empty(env_name + "_SECRET"))
         for (auto& x : split_list(*t)) rc.auth.hmac_secrets.push_back(x);
+    }
+    if (name == "grafana") {
+      unsigned long window = 0;
+      if (!parse_uint(a.get_or("grafana-timestamp-window", "300"), 1UL << 40, window)) {
+        why = "--grafana-timestamp-window: not a number of seconds";
+        return false;
+      }
+      rc.auth.timestamp_window = static_cast<std::int64_t>(window);
     }
     if (name == "generic") {
       if (auto m = a.get("generic-mapping")) {

@@ -76,9 +76,21 @@ AuthResult check_pagerduty(const RouteAuth& auth, const HeaderLookup& header, st
   return ok ? AuthResult::ok : AuthResult::invalid;
 }
 
+// Unix seconds, digits only, within the window around `now`.
+bool fresh_timestamp(std::string_view ts, std::int64_t now, std::int64_t window) {
+  if (ts.empty() || ts.size() > 12) return false;
+  std::int64_t t = 0;
+  for (char c : ts) {
+    if (c < '0' || c > '9') return false;
+    t = t * 10 + (c - '0');
+  }
+  return t >= now - window && t <= now + window;
+}
+
 // Hex HMAC of the body, or of "<timestamp>:<body>" when Grafana is set to
-// send a timestamp header.
-AuthResult check_grafana(const RouteAuth& auth, const HeaderLookup& header, std::string_view body) {
+// send a timestamp header; a signed timestamp must then be fresh, so a
+// captured call cannot be replayed later.
+AuthResult check_grafana(const RouteAuth& auth, const HeaderLookup& header, std::string_view body, std::int64_t now) {
   const auto sig = header("X-Grafana-Alerting-Signature");
   if (!sig || sig->empty()) return AuthResult::missing;
   const auto ts = header("X-Grafana-Alerting-Timestamp");
@@ -91,17 +103,18 @@ AuthResult check_grafana(const RouteAuth& auth, const HeaderLookup& header, std:
   bool ok = false;
   for (const auto& s : auth.hmac_secrets)
     ok |= equal_ct(hmac_sha256_hex(s, ts ? std::string_view(signed_data) : body), presented);
-  return ok ? AuthResult::ok : AuthResult::invalid;
+  if (!ok) return AuthResult::invalid;
+  return !ts || fresh_timestamp(*ts, now, auth.timestamp_window) ? AuthResult::ok : AuthResult::stale;
 }
 
 }  // namespace
 
 AuthResult authenticate(std::string_view source, const RouteAuth& auth, const HeaderLookup& header,
-                        std::string_view body) {
+                        std::string_view body, std::int64_t now) {
   if (!auth.hmac_secrets.empty()) {
     AuthResult r = AuthResult::invalid;
     if (source == "pagerduty") r = check_pagerduty(auth, header, body);
-    else if (source == "grafana") r = check_grafana(auth, header, body);
+    else if (source == "grafana") r = check_grafana(auth, header, body, now);
     if (r != AuthResult::ok) return r;
   }
   if (!auth.tokens.empty()) return check_token(auth, header);

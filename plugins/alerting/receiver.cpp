@@ -42,8 +42,12 @@ Outcome Receiver::process(std::string_view source_name, std::string_view body, c
   const RouteConfig& cfg = route->second;
 
   if (verify) {
-    switch (authenticate(source->name, cfg.auth, headers, body)) {
+    switch (authenticate(source->name, cfg.auth, headers, body, now_())) {
       case AuthResult::ok: break;
+      case AuthResult::stale:
+        return {401, "X-Grafana-Alerting-Timestamp: not Unix seconds within " +
+                         std::to_string(cfg.auth.timestamp_window) + " seconds of this server's clock (a replay?)",
+                {}};
       case AuthResult::missing: return {401, "missing credentials for /" + std::string(source->name), {}};
       case AuthResult::invalid: return {401, "invalid credentials or signature for /" + std::string(source->name), {}};
     }
@@ -68,6 +72,8 @@ Outcome Receiver::process(std::string_view source_name, std::string_view body, c
   Outcome out;
   out.applied = state_.apply(*source, parsed.observations, system, delivery_id, now_());
   if (out.applied.resolved > 0 && on_resolved_) on_resolved_();
+  if (log_)
+    for (const auto& note : out.applied.notes) log_(note);
   if (log_ && (out.applied.opened || out.applied.resolved))
     log_(std::string(source->name) + ": " + std::to_string(out.applied.opened) + " opened, " +
          std::to_string(out.applied.resolved) + " resolved");

@@ -73,6 +73,25 @@ ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
   auto resolve = db_.prepare("UPDATE incidents SET resolved = ?2, updated_at = ?3 WHERE identifier = ?1");
 
+  auto known = [&](const std::string& identifier) {
+    exists.reset();
+    exists.bind(1, identifier);
+    const bool found = exists.step();
+    exists.reset();
+    return found;
+  };
+  auto close = [&](const std::string& identifier, std::int64_t at) {
+    resolve.reset();
+    resolve.bind(1, identifier).bind(2, at).bind(3, now).run();
+  };
+  auto add = [&](const std::string& identifier, const Observation& o) {
+    insert.reset();
+    insert.bind(1, identifier).bind(2, source.name).bind(3, o.key).bind(4, system).bind(5, o.created);
+    if (o.resolved) insert.bind(6, *o.resolved);
+    else insert.bind_null(6);
+    insert.bind(7, now).run();
+  };
+
   for (const auto& o : observations) {
     find_open.reset();
     find_open.bind(1, source.name).bind(2, o.key);
@@ -80,46 +99,57 @@ ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation
     if (find_open.step()) open.emplace(find_open.text(0), find_open.int64(1));
     find_open.reset();
     const std::string id = incident_identifier(source, o);
+    // Where a key repeats across episodes (Alertmanager, Grafana), the
+    // start tells them apart: a notification for another start than the
+    // open episode's is not about it.
+    const bool same_episode = open && (!source.episodes || open->first == id);
+    if (open && !same_episode && o.created < open->second) {
+      // About an earlier episode: a late or repeated notification.
+      if (known(id) || o.status == Status::firing) {
+        result.notes.push_back("ignored a stale " + std::string(o.status == Status::firing ? "firing" : "resolved") +
+                               " notification for " + id + " (episode " + open->first + " is open)");
+        ++result.unchanged;
+        continue;
+      }
+      add(id, o);  // an earlier episode whose firing was never seen, complete
+      ++result.resolved;
+      continue;
+    }
+    if (open && !same_episode) {
+      // A newer episode began: the open one had ended by then.
+      close(open->first, std::max(o.created, open->second));
+      result.notes.push_back("closed " + open->first + " at the start of the newer episode " + id +
+                             " (its resolved notification never came)");
+      ++result.resolved;
+      open.reset();
+    }
 
     if (o.status == Status::firing) {
-      if (open) {  // a repeat notification
+      if (open || known(id)) {  // a repeat, or a late firing of an episode already resolved: never reopen
         ++result.unchanged;
         continue;
       }
-      exists.reset();
-      exists.bind(1, id);
-      const bool known = exists.step();
-      exists.reset();
-      if (known) {  // late or duplicate firing of an episode already resolved: never reopen
-        ++result.unchanged;
-        continue;
-      }
-      insert.reset();
-      insert.bind(1, id).bind(2, source.name).bind(3, o.key).bind(4, system).bind(5, o.created).bind_null(6).bind(7, now).run();
+      add(id, o);
       ++result.opened;
       continue;
     }
     // Resolved.
     if (open) {
-      resolve.reset();
-      resolve.bind(1, open->first).bind(2, std::max(*o.resolved, open->second)).bind(3, now).run();
+      close(open->first, std::max(*o.resolved, open->second));
       ++result.resolved;
       continue;
     }
-    exists.reset();
-    exists.bind(1, id);
-    const bool known = exists.step();
-    exists.reset();
-    if (known) {  // already resolved: a duplicate
+    if (known(id)) {  // already resolved: a duplicate
+      result.notes.push_back("ignored a repeated resolved notification for " + id);
       ++result.unchanged;
       continue;
     }
     // The firing was never seen: the payload carries the start, so the incident is complete.
-    insert.reset();
-    insert.bind(1, id).bind(2, source.name).bind(3, o.key).bind(4, system).bind(5, o.created).bind(6, *o.resolved).bind(7, now).run();
+    add(id, o);
     ++result.resolved;
   }
   if (result.opened || result.resolved || !delivery_id.empty()) txn.commit();
+  for (auto& n : result.notes) n = std::string(source.name) + ": " + n;
   return result;
 }
 

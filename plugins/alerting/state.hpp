@@ -30,6 +30,7 @@ struct ApplyResult {
   int resolved = 0;  ///< became complete (and so due for reporting)
   int unchanged = 0; ///< repeats, duplicates, late deliveries
   bool duplicate_delivery = false;
+  std::vector<std::string> notes;  ///< stale notifications ignored, episodes closed by a newer one: for the log
 };
 
 class State {

@@ -2,6 +2,7 @@
 // PostgreSQL database (PULSE_TEST_STORE=postgresql).
 #include "../support/support.hpp"
 #include "ingest.hpp"
+#include "storage_error.hpp"
 #include "store.hpp"
 #include "timeutil.hpp"
 
@@ -329,12 +330,13 @@ BOOST_AUTO_TEST_CASE(readyz_asks_the_store_healthz_does_not) {
   BOOST_TEST(ApiFixture::call(f.api, "GET", "/readyz").status == 200);
   // A store that cannot answer (a database that went away).
   struct DownStore : Store {
-    PutResult put(const std::vector<Event>&, const std::string&, std::int64_t) override { throw std::runtime_error("down"); }
-    std::vector<StoredEvent> list(const EventQuery&) override { throw std::runtime_error("down"); }
+    PutResult put(const std::vector<Event>&, const std::string&, std::int64_t) override { throw StorageError("down"); }
+    std::vector<StoredEvent> list(const EventQuery&) override { throw StorageError("down"); }
     std::optional<StoredEvent> latest_deployment(const std::string&, const std::string&) override {
-      throw std::runtime_error("connection to server lost");
+      throw StorageError("connection to server lost");
     }
-    MetricFacts metric_facts(Window, const std::optional<std::string>&) override { throw std::runtime_error("down"); }
+    MetricFacts metric_facts(Window, const std::optional<std::string>&) override { throw StorageError("down"); }
+    std::vector<std::string> check(bool) override { throw StorageError("down"); }
   } down;
   Api api(down, ApiConfig{{}, true, 1000, {}, {}}, [] { return 0; });
   const auto r = ApiFixture::call(api, "GET", "/readyz");
@@ -427,7 +429,12 @@ struct BrokenStore final : Store {
   std::vector<StoredEvent> list(const EventQuery&) override { fail(); }
   std::optional<StoredEvent> latest_deployment(const std::string&, const std::string&) override { fail(); }
   MetricFacts metric_facts(Window, const std::optional<std::string>&) override { fail(); }
-  [[noreturn]] static void fail() { throw std::runtime_error("PostgreSQL: cannot connect: Connection refused"); }
+  std::vector<std::string> check(bool) override { fail(); }
+  [[noreturn]] void fail() const {
+    if (bug) throw std::out_of_range("vector::at: index 7 >= 3");
+    throw StorageError("PostgreSQL: cannot connect: Connection refused");
+  }
+  bool bug = false;  ///< throw what a programming error throws instead
 };
 
 BOOST_AUTO_TEST_CASE(are_503_with_retry_after_so_clients_try_again_and_are_logged) {
@@ -451,6 +458,25 @@ BOOST_AUTO_TEST_CASE(are_503_with_retry_after_so_clients_try_again_and_are_logge
   BOOST_TEST(logged[0].find("Connection refused") != std::string::npos);
   // A client mistake is still a 400, not a 503.
   BOOST_TEST(ApiFixture::call(api, "POST", "/v1/ingestion/cli?system=s", "{").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(a_bug_is_500_with_an_id_in_answer_and_log_and_never_retry_after) {
+  BrokenStore store;
+  store.bug = true;
+  std::vector<std::string> logged;
+  ApiConfig config{{}, true, 1000, [&](const std::string& line) { logged.push_back(line); }, {}};
+  Api api(store, config, [] { return 1700000000; });
+  const auto r = ApiFixture::call(api, "GET", "/v1/events");
+  BOOST_TEST(r.status == 500);
+  BOOST_TEST(!find_header(r.headers, "Retry-After"));
+  BOOST_TEST(r.body.find("vector::at") == std::string::npos, r.body);  // details go to the log only
+  BOOST_REQUIRE_EQUAL(logged.size(), 1u);
+  BOOST_TEST(logged[0].find("vector::at") != std::string::npos, logged[0]);
+  // The same id in both, so an operator finds the line a user reports.
+  const auto at = r.body.find("internal error ");
+  BOOST_REQUIRE(at != std::string::npos);
+  const std::string id = r.body.substr(at + 15, 8);
+  BOOST_TEST(logged[0].find("internal error " + id) != std::string::npos, logged[0] << " / " << r.body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 #include "cli_helpers.hpp"
 
 #include "http_client.hpp"
+#include "timeutil.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -32,7 +33,9 @@ EnvOverrides fixture_env() {
   return {{"PULSE_INCIDENT_ALERTMANAGER_TOKEN", std::string(s.at("alertmanager_bearer").as_string())},
           {"PULSE_INCIDENT_OPSGENIE_TOKEN", std::string(s.at("opsgenie_basic_auth").as_string())},
           {"PULSE_INCIDENT_GRAFANA_SECRET", std::string(s.at("grafana_hmac_secret").as_string())},
-          {"PULSE_INCIDENT_PAGERDUTY_SECRET", std::string(s.at("pagerduty_signing_secret").as_string())}};
+          {"PULSE_INCIDENT_PAGERDUTY_SECRET", std::string(s.at("pagerduty_signing_secret").as_string())},
+          // The signed Grafana fixture is from March 2026: widen the freshness window to reach it.
+          {"PULSE_INCIDENT_GRAFANA_TIMESTAMP_WINDOW", std::to_string(unix_now() - 1773218851 + 3600)}};
 }
 
 std::string route_of(const std::string& source) {

@@ -1,0 +1,136 @@
+#include "exporter.hpp"
+
+#include <chrono>
+
+namespace pulse::collector {
+
+namespace tm = telemetry;
+
+Exporter::Exporter(tm::Registry& registry, Store& store, std::function<std::int64_t()> now)
+    : store_(store),
+      now_(std::move(now)),
+      received_(registry.counter("pulse_events_received_total", "Events received in valid requests, by type",
+                                 {"type"})),
+      stored_(registry.counter("pulse_events_stored_total", "Events stored (new, or a change that gained a time)")
+                  .with({})),
+      duplicates_(registry.counter("pulse_events_duplicate_total", "Events already stored, nothing changed").with({})),
+      store_errors_(registry.counter("pulse_store_errors_total", "Requests answered 503 because the store failed")
+                        .with({})),
+      refresher_([this] { refresh_loop(); }) {
+  auto& sizes = registry.histogram("pulse_commit_events", "Events per store transaction",
+                                   {1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000, 100000});
+  auto& requests = registry.histogram("pulse_commit_requests", "Requests per store transaction (group commit)",
+                                      {1, 2, 4, 8, 16, 32, 64, 128, 256});
+  auto& seconds = registry.histogram("pulse_commit_duration_seconds", "Time to write and sync one store transaction",
+                                     tm::latency_bounds());
+  store.observe_commits([&sizes = sizes.with({}), &requests = requests.with({}), &seconds = seconds.with({})](
+                            std::size_t n_requests, std::size_t n_events, double secs) {
+    sizes.observe(static_cast<double>(n_events));
+    requests.observe(static_cast<double>(n_requests));
+    seconds.observe(secs);
+  });
+  registry.add_exposition([this] { return dora_text(); });
+}
+
+Exporter::~Exporter() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  refresher_.join();
+}
+
+void Exporter::received(const std::vector<Event>& events) {
+  std::size_t counts[3] = {0, 0, 0};
+  for (const auto& e : events) ++counts[e.index()];
+  for (std::size_t i = 0; i < 3; ++i)
+    if (counts[i]) received_.with({std::string(i == 0 ? "change" : i == 1 ? "deployment" : "incident")})
+                       .inc(static_cast<double>(counts[i]));
+}
+
+void Exporter::stored(const PutResult& r) {
+  stored_.inc(static_cast<double>(r.stored));
+  duplicates_.inc(static_cast<double>(r.duplicates));
+}
+
+void Exporter::store_failed() { store_errors_.inc(); }
+
+std::string Exporter::dora_text() {
+  std::unique_lock lock(mutex_);
+  if (computed_at_ == 0) {
+    // The first scrape waits (a bounded time) for the first figures.
+    wanted_ = true;
+    cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::seconds(5), [&] { return computed_at_ != 0; });
+  } else if (now_() - computed_at_ >= 60) {
+    wanted_ = true;
+    cv_.notify_all();
+  }
+  return text_;
+}
+
+void Exporter::refresh_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || wanted_; });
+    if (stopping_) return;
+    wanted_ = false;
+    lock.unlock();
+    const std::int64_t now = now_();
+    std::string text;
+    try {
+      const Window window{now - kDefaultWindowDays * 86400, now};
+      text = dora_exposition(compute_metrics(store_.metric_facts(window, std::nullopt), window, Bucket::month), now);
+    } catch (const std::exception&) {
+      store_failed();  // figures stay as they were; the next scrape asks again
+    }
+    lock.lock();
+    if (!text.empty()) {
+      text_ = std::move(text);
+      computed_at_ = now;
+    }
+    cv_.notify_all();
+  }
+}
+
+std::string Exporter::dora_exposition(const MetricsReport& report, std::int64_t computed_at) {
+  struct Gauge {
+    const char* name;
+    const char* help;
+    std::function<std::optional<double>(const Figures&)> value;
+  };
+  const std::vector<Gauge> gauges = {
+      {"pulse_dora_deployments", "Deployments in the default window (last 90 days), per system",
+       [](const Figures& f) { return std::optional<double>(static_cast<double>(f.deployments)); }},
+      {"pulse_dora_deployments_per_day", "Deployment frequency: deployments per day over the default window",
+       [](const Figures& f) { return f.deployments_per_day; }},
+      {"pulse_dora_lead_time_median_seconds", "Lead time for changes: median from push (else commit) to deployment",
+       [](const Figures& f) {
+         return f.lead_time_median ? std::optional<double>(static_cast<double>(*f.lead_time_median)) : std::nullopt;
+       }},
+      {"pulse_dora_time_to_recover_median_seconds", "Time to recover: median incident duration",
+       [](const Figures& f) {
+         return f.recovery_median ? std::optional<double>(static_cast<double>(*f.recovery_median)) : std::nullopt;
+       }},
+      {"pulse_dora_change_failure_ratio", "Change failure rate: share of deployments followed by an incident (0-1)",
+       [](const Figures& f) { return f.change_failure_rate; }},
+      {"pulse_dora_incidents", "Incidents created in the default window, per system",
+       [](const Figures& f) { return std::optional<double>(static_cast<double>(f.incidents)); }},
+  };
+  std::string out;
+  out.reserve(256 + report.systems.size() * 6 * 64);
+  for (const auto& g : gauges) {
+    out += std::string("# HELP ") + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
+    for (const auto& [system, figures] : report.systems)
+      if (const auto v = g.value(figures))  // no data: no sample, never NaN or 0
+        out += tm::series_name(g.name, {{"system", system}}) + " " + tm::format_value(*v) + "\n";
+  }
+  out += "# HELP pulse_dora_computed_timestamp_seconds When the DORA figures were last computed\n"
+         "# TYPE pulse_dora_computed_timestamp_seconds gauge\n"
+         "pulse_dora_computed_timestamp_seconds " +
+         std::to_string(computed_at) + "\n";
+  return out;
+}
+
+}  // namespace pulse::collector

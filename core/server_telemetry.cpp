@@ -1,0 +1,55 @@
+#include "server_telemetry.hpp"
+
+#include <cstdio>
+
+namespace pulse {
+
+ServerTelemetry::ServerTelemetry(telemetry::Registry& registry, Logger& log,
+                                 std::function<std::string_view(std::string_view)> route_of)
+    : registry_(registry),
+      log_(log),
+      route_of_(std::move(route_of)),
+      requests_(registry.counter("pulse_http_requests_total", "HTTP requests answered, by route, method and status",
+                                 {"route", "method", "status"})),
+      latency_(registry.histogram("pulse_http_request_duration_seconds",
+                                  "Time from a request's headers read to its answer sent", telemetry::latency_bounds(),
+                                  {"route"})) {}
+
+void ServerTelemetry::record(const RequestRecord& r) {
+  const std::string route(r.method == "-" ? std::string_view("-") : route_of_(r.path));
+  const std::string method(r.method == "GET" || r.method == "POST" || r.method == "HEAD" || r.method == "-"
+                               ? r.method
+                               : std::string_view("other"));
+  requests_.with({route, method, std::to_string(r.status)}).inc();
+  if (r.method != "-") latency_.with({route}).observe(r.seconds);
+
+  const bool refused = r.status == 401 || r.status == 403;
+  const LogLevel level = refused ? LogLevel::warn : LogLevel::info;
+  if (!log_.enabled(level)) return;
+  std::size_t suppressed = 0;
+  if (refused && !refusals_.allow(suppressed)) return;
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.3f", r.seconds * 1000);
+  // The path only: a query may hold a key. Long paths are cut.
+  const std::string path(r.path.substr(0, 200));
+  std::vector<LogField> fields = {{"method", std::string(r.method)}, {"path", path},
+                                   {"status", std::to_string(r.status)}, {"bytes", std::to_string(r.bytes)},
+                                   {"ms", ms}, {"remote", std::string(r.remote)}};
+  if (suppressed) fields.push_back({"refusals_not_logged", std::to_string(suppressed)});
+  log_.write(level, "request", fields);
+}
+
+void ServerTelemetry::watch(const HttpServer& server) {
+  auto& open = registry_.gauge("pulse_http_connections_open", "Connections open now");
+  auto& evicted = registry_.counter("pulse_http_connections_evicted_total",
+                                    "Idle connections closed to make room for new ones");
+  // Counter families hold an increment-only value: keep the last seen total.
+  auto& evicted_series = evicted.with({});
+  registry_.on_scrape([&server, &open, &evicted_series, last = std::make_shared<std::atomic<std::uint64_t>>(0)] {
+    open.with({}).set(static_cast<double>(server.open_connections()));
+    const auto now = server.evicted_connections();
+    evicted_series.inc(static_cast<double>(now - last->exchange(now)));
+  });
+}
+
+}  // namespace pulse

@@ -1,0 +1,36 @@
+// What both servers record about their requests: the Prometheus series
+// (requests by route, method and status, latency, open connections) and
+// one log line per request, with refusals (401, 403) rate-limited.
+#pragma once
+
+#include "http_server.hpp"
+#include "log.hpp"
+#include "telemetry.hpp"
+
+#include <functional>
+#include <string_view>
+
+namespace pulse {
+
+class ServerTelemetry {
+ public:
+  /// `route_of` maps a path to one of a bounded set of route names
+  /// ("/v1/events", "other"), so scans of random paths cannot grow the
+  /// series without end. Registry and logger are borrowed.
+  ServerTelemetry(telemetry::Registry& registry, Logger& log, std::function<std::string_view(std::string_view)> route_of);
+
+  /// Called by the server after every answer (ServerOptions::on_request).
+  void record(const RequestRecord& r);
+  /// Exports the server's open and evicted connections at each scrape.
+  void watch(const HttpServer& server);
+
+ private:
+  telemetry::Registry& registry_;
+  Logger& log_;
+  std::function<std::string_view(std::string_view)> route_of_;
+  telemetry::Family<telemetry::Counter>& requests_;
+  telemetry::Family<telemetry::Histogram>& latency_;
+  RateLimit refusals_{10, std::chrono::seconds(10)};
+};
+
+}  // namespace pulse
