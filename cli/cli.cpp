@@ -372,14 +372,18 @@ const std::vector<FlagSpec> kOutboxFlags = {
     {"limit", "N", "list: at most N events", false, {}, "50"},
     {"all", "", "purge: every event, not only the set-aside ones"},
     {"quiet", "", "flush: print nothing"},
+    {"to", "URL", "flush: deliver to this collector instead of the URL each event was queued for (after fixing pulse.url)"},
+    {"from", "URL", "flush --to: only the events queued for this URL"},
 };
 
 int outbox_command(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
   const std::string sub = args.empty() ? "" : args[0];
   if (sub.empty() || sub == "help" || wants_help(args)) {
-    out << "Usage: pulse-event-cli outbox status | list | flush | purge [--all]\n\n"
+    out << "Usage: pulse-event-cli outbox status | list | flush [--to URL [--from URL]] | purge [--all]\n\n"
            "The outbox (" << default_outbox_path(env) << ", or $PULSE_OUTBOX) holds events waiting for delivery:\n"
-           "from pulse-hook, and from push commands run with --queue.\n\n" << flags_help(kOutboxFlags);
+           "from pulse-hook, and from push commands run with --queue. Each event goes to the URL it was queued\n"
+           "for; after fixing a wrong pulse.url, `outbox flush --to NEW_URL` sends what waits (set-aside events\n"
+           "included) there instead.\n\n" << flags_help(kOutboxFlags);
     return sub.empty() && !wants_help(args) ? kExitUsage : kExitOk;
   }
   std::string why;
@@ -414,6 +418,19 @@ int outbox_command(const std::vector<std::string>& args, const Env& env, std::os
     if (sub == "flush") {
       FlushReport r;
       const bool quiet = a->flag("quiet");
+      if (a->has("from") && !a->has("to")) {
+        err << "outbox flush: --from needs --to (where those events should go)\n";
+        return kExitUsage;
+      }
+      if (const auto to = a->get("to")) {
+        const auto origin = parse_origin(*to, why);
+        if (!origin) {
+          err << "outbox flush: --to: " << why << "\n";
+          return kExitUsage;
+        }
+        const auto moved = outbox.retarget(a->get_or("from", ""), *to);
+        if (!quiet) err << "outbox flush: " << moved << " event(s) now go to " << origin->to_string() << "\n";
+      }
       for (int i = 0; i < 60; ++i) {
         // Everything waiting, now: backoff only paces automatic flushes.
         r = flush_outbox(outbox, env, unix_now(), quiet ? std::function<void(const std::string&)>() :

@@ -4,6 +4,7 @@
 #include "exporter.hpp"
 
 #include "ingestion.hpp"
+#include "log.hpp"
 #include "storage_error.hpp"
 #include "strict_json.hpp"
 #include "text.hpp"
@@ -17,10 +18,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include <atomic>
 #include <charconv>
 #include <cstdio>
-#include <random>
 
 namespace pulse::collector {
 
@@ -38,14 +37,6 @@ namespace {
 constexpr std::size_t kMaxIdentifier = 1024;
 constexpr std::size_t kMaxShortField = 256;
 constexpr std::size_t kMaxChanges = 100'000;
-
-// Names one failure in both the answer and the log line.
-std::string error_id() {
-  static std::atomic<std::uint32_t> counter{static_cast<std::uint32_t>(std::random_device{}())};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", counter.fetch_add(0x9E3779B9u));
-  return buf;
-}
 
 ServerResponse reply(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
 ServerResponse error(int status, std::string_view message) { return reply(status, error_body(message)); }
@@ -275,12 +266,12 @@ ServerResponse Api::failed(const std::string& what, std::exception_ptr failure) 
     if (config_.log) config_.log(std::string("storage failed: ") + e.what());
     return unavailable();
   } catch (const std::exception& e) {
-    const std::string id = error_id();
+    const std::string id = new_error_id();
     if (config_.log)
       config_.log("internal error " + id + " on " + what + ": " + e.what());
     return error(500, "internal error " + id + " (the collector's log has the details)");
   } catch (...) {
-    const std::string id = error_id();
+    const std::string id = new_error_id();
     if (config_.log) config_.log("internal error " + id + ": unknown exception");
     return error(500, "internal error " + id);
   }

@@ -4,6 +4,7 @@
 #include "timeutil.hpp"
 
 #include <cstdio>
+#include <random>
 #include <utility>
 
 namespace pulse {
@@ -126,6 +127,13 @@ void Logger::write(LogLevel level, std::string_view message, const std::vector<L
 
 std::function<void(const std::string&)> Logger::sink(LogLevel level) {
   return [this, level](const std::string& line) { write(level, line); };
+}
+
+std::string new_error_id() {
+  static std::atomic<std::uint32_t> counter{static_cast<std::uint32_t>(std::random_device{}())};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", counter.fetch_add(0x9E3779B9u));
+  return buf;
 }
 
 bool RateLimit::allow(std::size_t& suppressed) {

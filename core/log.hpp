@@ -63,6 +63,10 @@ class Logger {
   std::mutex mutex_;
 };
 
+/// A short random id ("3f9a0c12") naming one internal error in both the
+/// answer a client sees and the log line that has the details.
+std::string new_error_id();
+
 /// Lets `burst` events through per `period` and counts the ones it holds
 /// back, so a flood (failed logins, say) cannot fill the log. Thread-safe.
 class RateLimit {

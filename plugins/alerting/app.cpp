@@ -1,6 +1,10 @@
 #include "app.hpp"
 
 #include "args.hpp"
+#include "config_file.hpp"
+#include "log.hpp"
+#include "server_telemetry.hpp"
+#include "telemetry.hpp"
 #include "event.hpp"
 #include "outbox.hpp"
 #include "receiver.hpp"
@@ -91,6 +95,12 @@ std::vector<FlagSpec> serve_flags() {
       {"timeout", "SECONDS", "to receive one request or send one answer", false, "PULSE_INCIDENT_TIMEOUT", "10"},
       {"public-host", "NAME", "a host name that also names this server on routes without credentials (a reverse "
        "proxy's; repeatable)", true},
+      {"metrics-token-file", "FILE", "bearer token(s) for GET /metrics, one per line (without: loopback clients only)",
+       false, "PULSE_INCIDENT_METRICS_TOKEN_FILE"},
+      {"log-level", "LEVEL", "debug, info (one line per request), warn or error", false, "PULSE_LOG_LEVEL", "info"},
+      {"log-format", "FORMAT", "text or json (one object per line)", false, "PULSE_LOG_FORMAT", "text"},
+      {"config", "FILE", "read flags from this TOML file (flags and variables win over it)", false,
+       "PULSE_INCIDENT_CONFIG"},
   };
   f.insert(f.begin(), own.begin(), own.end());
   return f;
@@ -205,68 +215,228 @@ struct Log {
   }
 };
 
-int serve(const std::vector<std::string>& args, const Env& env, std::ostream& err) {
-  const auto flags = serve_flags();
-  std::string why;
-  const auto a = parse_args(args, flags, env, why);
-  if (!a || !a->positionals().empty()) {
-    err << "pulse-incident serve: " << (a ? "unexpected argument \"" + a->positionals()[0] + "\"" : why)
-        << "\nRun 'pulse-incident serve --help' for usage.\n";
-    return kExitUsage;
-  }
-  unsigned long port = 0, threads = 0, max_conn = 0, timeout = 0;
-  if (!parse_uint(a->get_or("port", ""), 65535, port) || !parse_uint(a->get_or("threads", ""), 64, threads) ||
-      threads == 0 || !parse_uint(a->get_or("max-connections", ""), 100000, max_conn) || max_conn == 0 ||
-      !parse_uint(a->get_or("timeout", ""), 3600, timeout) || timeout == 0) {
-    err << "pulse-incident serve: --port, --threads, --max-connections and --timeout need numbers in range\n";
-    return kExitUsage;
-  }
+// Everything serve is told, from flags, environment and config file.
+struct ServeSettings {
   Setup setup;
-  if (!build_setup(*a, env, setup, why)) {
-    err << "pulse-incident serve: " << why << "\n";
+  std::string bind, tls_cert, tls_key;
+  unsigned long port = 0, threads = 0, max_connections = 0, timeout = 0;
+  std::vector<std::string> public_hosts, metrics_tokens;
+  LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
+  std::string open_routes;  ///< routes without credentials, for the warning
+};
+
+bool read_server_numbers(const ParsedArgs& a, ServeSettings& s, std::string& why) {
+  if (!parse_uint(a.get_or("port", ""), 65535, s.port) || !parse_uint(a.get_or("threads", ""), 64, s.threads) ||
+      s.threads == 0 || !parse_uint(a.get_or("max-connections", ""), 1'000'000, s.max_connections) ||
+      s.max_connections == 0 || !parse_uint(a.get_or("timeout", ""), 3600, s.timeout) || s.timeout == 0) {
+    why = "--port, --threads, --max-connections and --timeout need numbers in range";
+    return false;
+  }
+  const auto level = parse_log_level(a.get_or("log-level", "info"));
+  const auto format = parse_log_format(a.get_or("log-format", "text"));
+  if (!level || !format) {
+    why = !level ? "--log-level: must be debug, info, warn or error" : "--log-format: must be text or json";
+    return false;
+  }
+  s.log_level = *level;
+  s.log_format = *format;
+  return true;
+}
+
+std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>& args, const Env& env,
+                                                 std::string& why) {
+  const auto flags = serve_flags();
+  const auto a = parse_args_with_config(args, flags, env, why);
+  if (!a) return std::nullopt;
+  if (!a->positionals().empty()) {
+    why = "unexpected argument \"" + a->positionals()[0] + "\"";
+    return std::nullopt;
+  }
+  ServeSettings s;
+  if (!read_server_numbers(*a, s, why) || !build_setup(*a, env, s.setup, why)) return std::nullopt;
+  if (const auto f = a->get("metrics-token-file")) {
+    auto lines = read_config_lines(*f);
+    if (!lines) {
+      why = "--metrics-token-file: cannot read " + *f;
+      return std::nullopt;
+    }
+    s.metrics_tokens = std::move(*lines);
+  }
+  s.bind = a->get_or("bind", "127.0.0.1");
+  for (const auto& [name, rc] : s.setup.routes)
+    if (!rc.auth.configured() && !(name == "generic" && !rc.mapping))
+      s.open_routes += (s.open_routes.empty() ? "/" : ", /") + name;
+  if (!s.open_routes.empty() && !is_loopback_host(s.bind)) {
+    why = "refusing to listen on " + s.bind + " with unauthenticated routes (" + s.open_routes +
+          "): give each a --<source>-token-file or --<source>-secret-file, or bind to 127.0.0.1";
+    return std::nullopt;
+  }
+  s.tls_cert = a->get_or("tls-cert", "");
+  s.tls_key = a->get_or("tls-key", "");
+  s.public_hosts = a->all("public-host");
+  return s;
+}
+
+std::string needs_restart(const ServeSettings& now, const ServeSettings& next) {
+  std::string out;
+  auto note = [&out](bool changed, const char* name) {
+    if (changed) out += (out.empty() ? "" : ", ") + std::string(name);
+  };
+  note(now.bind != next.bind, "bind");
+  note(now.port != next.port, "port");
+  note(now.tls_cert != next.tls_cert || now.tls_key != next.tls_key, "tls-cert/tls-key");
+  note(now.threads != next.threads || now.max_connections != next.max_connections, "threads/max-connections");
+  note(now.timeout != next.timeout, "timeout");
+  note(now.setup.db != next.setup.db, "db");
+  note(now.setup.reporter.base_url != next.setup.reporter.base_url ||
+           now.setup.reporter.api_key_file != next.setup.reporter.api_key_file ||
+           now.setup.reporter.client.tls.ca_file != next.setup.reporter.client.tls.ca_file,
+       "base-url/api-key-file/ca-file");
+  note(now.public_hosts != next.public_hosts, "public-host");
+  note(now.log_format != next.log_format, "log-format");
+  return out;
+}
+
+// What the process's /metrics holds beyond the server's own series.
+void export_incident_metrics(telemetry::Registry& registry, Receiver& receiver, State& state, Reporter& reporter) {
+  auto& opened = registry.counter("pulse_incidents_opened_total", "Incidents opened, by source", {"source"});
+  auto& resolved = registry.counter("pulse_incidents_resolved_total", "Incidents resolved, by source", {"source"});
+  auto& unchanged = registry.counter("pulse_incident_notifications_unchanged_total",
+                                     "Alerts in notifications that changed nothing (repeats, stale, duplicates)",
+                                     {"source"});
+  receiver.observe([&](std::string_view source, const ApplyResult& r) {
+    const std::vector<std::string> label{std::string(source)};
+    if (r.opened) opened.with(label).inc(r.opened);
+    if (r.resolved) resolved.with(label).inc(r.resolved);
+    if (r.unchanged) unchanged.with(label).inc(r.unchanged);
+  });
+  auto& open = registry.gauge("pulse_incidents_open", "Incidents open now");
+  auto& pending = registry.gauge("pulse_outbox_pending", "Events waiting in the outbox for delivery");
+  auto& aside = registry.gauge("pulse_outbox_rejected", "Events set aside in the outbox (refused with a 4xx)");
+  auto& age = registry.gauge("pulse_outbox_oldest_age_seconds", "Age of the oldest waiting event (0: none waits)");
+  auto& delivered = registry.gauge("pulse_reports_delivered", "Incident events delivered since start");
+  auto& failed = registry.gauge("pulse_report_attempts_failed", "Delivery attempts that failed since start (retried)");
+  registry.on_scrape([&] {
+    open.with({}).set(static_cast<double>(state.open_count()));
+    const auto stats = reporter.outbox_stats();
+    pending.with({}).set(static_cast<double>(stats.pending));
+    aside.with({}).set(static_cast<double>(stats.rejected));
+    age.with({}).set(stats.oldest ? static_cast<double>(std::max<std::int64_t>(0, unix_now() - *stats.oldest)) : 0);
+    const auto t = reporter.totals();
+    delivered.with({}).set(t.delivered);
+    failed.with({}).set(t.failed);
+  });
+}
+
+std::string_view incident_route(std::string_view path) {
+  static const std::vector<std::string> known = [] {
+    std::vector<std::string> k{"/healthz", "/metrics"};
+    for (auto n : source_names()) k.push_back("/" + std::string(n));
+    return k;
+  }();
+  for (const auto& k : known)
+    if (path == k) return k;
+  return "other";
+}
+
+// /metrics: for Prometheus on this host, or anywhere with a metrics token.
+ServerResponse metrics_response(const ServerRequest& request, const telemetry::Registry& registry,
+                                const std::vector<std::string>& tokens) {
+  const std::string peer = request.remote.substr(0, request.remote.rfind(':'));
+  RouteAuth auth;
+  auth.tokens = tokens;
+  const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
+  const bool local = is_loopback_host(peer) && !request.header("Origin");
+  if (!(tokens.empty() ? local : authenticate("metrics", auth, headers, "", 0) == AuthResult::ok))
+    return {401, "application/json", R"({"error":"/metrics needs a token from --metrics-token-file"})",
+            {{"WWW-Authenticate", "Bearer"}}};
+  if (request.method != "GET") return {405, "application/json", R"({"error":"method not allowed"})", {{"Allow", "GET"}}};
+  return {200, telemetry::Registry::kContentType, registry.render(), {}};
+}
+
+ServerOptions incident_server_options(const ServeSettings& s, Logger& log, ServerTelemetry& telemetry) {
+  ServerOptions opt;
+  opt.bind = s.bind;
+  opt.port = static_cast<std::uint16_t>(s.port);
+  opt.tls_cert = s.tls_cert;
+  opt.tls_key = s.tls_key;
+  opt.threads = static_cast<int>(s.threads);
+  opt.max_connections = s.max_connections;
+  opt.read_timeout = opt.write_timeout = Millis(s.timeout * 1000);
+  opt.idle_timeout = Millis(60'000);
+  opt.log = log.sink(LogLevel::warn);
+  opt.on_request = [&telemetry](const RequestRecord& r) { telemetry.record(r); };
+  return opt;
+}
+
+// Queued incidents follow the configured collector: after a fix of
+// --base-url, what waits goes to the new one.
+void retarget_outbox(const ReporterConfig& config, Logger& log) {
+  const auto moved = Outbox(config.outbox).retarget("", config.base_url, "incident:", config.api_key_file);
+  if (moved > 0)
+    log.info(std::to_string(moved) + " queued incident event(s) now go to " + config.origin.to_string());
+}
+
+void reload(const std::vector<std::string>& args, const Env& env, ServeSettings& current, Receiver& receiver,
+            Logger& log) {
+  std::string why;
+  auto next = read_serve_settings(args, env, why);
+  if (!next) {
+    log.error("reload failed, keeping the running configuration: " + why);
+    return;
+  }
+  const std::string restart = needs_restart(current, *next);
+  receiver.set_routes(next->setup.routes);
+  current.setup.routes = next->setup.routes;
+  current.metrics_tokens = next->metrics_tokens;
+  log.set_level(next->log_level);
+  log.info("reloaded: route credentials, mappings and systems, metrics tokens, log level " +
+           std::string(log_level_name(next->log_level)));
+  if (!restart.empty()) log.warn("reload: changed but needs a restart to apply: " + restart);
+}
+
+int serve(const std::vector<std::string>& args, const Env& env, std::ostream& err) {
+  std::string why;
+  auto settings = read_serve_settings(args, env, why);
+  if (!settings) {
+    err << "pulse-incident serve: " << why << "\nRun 'pulse-incident serve --help' for usage.\n";
     return kExitUsage;
   }
-  const std::string bind = a->get_or("bind", "127.0.0.1");
-  std::string open_routes;
-  for (const auto& [name, rc] : setup.routes)
-    if (!rc.auth.configured() && !(name == "generic" && !rc.mapping)) open_routes += (open_routes.empty() ? "/" : ", /") + name;
-  if (!open_routes.empty() && !is_loopback_host(bind)) {
-    err << "pulse-incident serve: refusing to listen on " << bind << " with unauthenticated routes (" << open_routes
-        << "): give each a --<source>-token-file or --<source>-secret-file, or bind to 127.0.0.1\n";
-    return kExitUsage;
-  }
-  Log log{err, {}};
-  auto logger = [&log](const std::string& line) { log(line); };
+  Logger log(err, "pulse-incident", settings->log_level, settings->log_format);
+  auto logger = log.sink(LogLevel::info);
+  const auto& setup = settings->setup;
   try {
     State state(setup.db);
+    retarget_outbox(setup.reporter, log);
     Reporter reporter(state, setup.reporter, logger);
     Receiver receiver(state, setup.routes, [&reporter] { reporter.wake(); }, logger, [] { return unix_now(); });
-    receiver.set_public_hosts(a->all("public-host"));
-    ServerOptions opt;
-    opt.bind = bind;
-    opt.port = static_cast<std::uint16_t>(port);
-    opt.tls_cert = a->get_or("tls-cert", "");
-    opt.tls_key = a->get_or("tls-key", "");
-    opt.threads = static_cast<int>(threads);
-    opt.max_connections = max_conn;
-    opt.read_timeout = opt.write_timeout = Millis(timeout * 1000);
-    opt.idle_timeout = Millis(60'000);
-    opt.log = logger;
-    HttpServer server(opt, [&receiver](const ServerRequest& r) { return receiver.handle(r); });
-    server.handle_signals();
+    receiver.set_public_hosts(settings->public_hosts);
+    telemetry::Registry registry;
+    export_incident_metrics(registry, receiver, state, reporter);
+    ServerTelemetry telemetry(registry, log, incident_route);
+    HttpServer server(incident_server_options(*settings, log, telemetry), [&](const ServerRequest& r) {
+      if (r.target == "/metrics" || r.target.starts_with("/metrics?"))
+        return metrics_response(r, registry, settings->metrics_tokens);
+      return receiver.handle(r);
+    });
+    telemetry.watch(server);
+    server.handle_signals([&] { reload(args, env, *settings, receiver, log); });
     reporter.start();
-    log(std::string("listening on ") + (server.tls() ? "https" : "http") + "://" +
-        (bind.find(':') != std::string::npos ? "[" + bind + "]" : bind) + ":" + std::to_string(server.port()) +
-        " (state " + setup.db + "; reporting to " + setup.reporter.origin.to_string() + " through " +
-        setup.reporter.outbox + ")");
-    if (!open_routes.empty()) log("no credentials configured for " + open_routes + ": accepted because it listens on loopback only");
+    log.info(std::string("listening on ") + (server.tls() ? "https" : "http") + "://" +
+             (settings->bind.find(':') != std::string::npos ? "[" + settings->bind + "]" : settings->bind) + ":" +
+             std::to_string(server.port()) + " (state " + setup.db + "; reporting to " +
+             setup.reporter.origin.to_string() + " through " + setup.reporter.outbox + ")");
+    if (!settings->open_routes.empty())
+      log.warn("no credentials configured for " + settings->open_routes +
+               ": accepted because it listens on loopback only");
     server.run();
     reporter.stop();
   } catch (const std::exception& e) {
     err << "pulse-incident serve: " << e.what() << "\n";
     return kExitFailure;
   }
-  log("stopped");
+  log.info("stopped");
   return kExitOk;
 }
 

@@ -1,6 +1,8 @@
 #include "receiver.hpp"
 
 #include "event.hpp"
+#include "log.hpp"
+#include "storage_error.hpp"
 #include "strict_json.hpp"
 #include "url.hpp"
 
@@ -29,16 +31,31 @@ std::string sanitize(std::string_view s) {
 
 }  // namespace
 
-Receiver::Receiver(State& state, std::map<std::string, RouteConfig, std::less<>> routes,
-                   std::function<void()> on_resolved, Logger log, std::function<std::int64_t()> now)
-    : state_(state), routes_(std::move(routes)), on_resolved_(std::move(on_resolved)), log_(std::move(log)),
+Receiver::Receiver(State& state, Routes routes, std::function<void()> on_resolved, Logger log,
+                   std::function<std::int64_t()> now)
+    : state_(state),
+      routes_(std::make_shared<const Routes>(std::move(routes))),
+      on_resolved_(std::move(on_resolved)),
+      log_(std::move(log)),
       now_(std::move(now)) {}
+
+void Receiver::set_routes(Routes routes) {
+  auto next = std::make_shared<const Routes>(std::move(routes));
+  std::lock_guard lock(routes_mutex_);
+  routes_ = std::move(next);
+}
+
+std::shared_ptr<const Routes> Receiver::routes() const {
+  std::lock_guard lock(routes_mutex_);
+  return routes_;
+}
 
 Outcome Receiver::process(std::string_view source_name, std::string_view body, const HeaderLookup& headers,
                           bool verify, const std::string& system_override) {
   const SourceSpec* source = find_source(source_name);
-  const auto route = routes_.find(source_name);
-  if (!source || route == routes_.end()) return {404, "no such source: " + sanitize(source_name), {}};
+  const auto routes = this->routes();
+  const auto route = routes->find(source_name);
+  if (!source || route == routes->end()) return {404, "no such source: " + sanitize(source_name), {}};
   const RouteConfig& cfg = route->second;
 
   if (verify) {
@@ -72,6 +89,7 @@ Outcome Receiver::process(std::string_view source_name, std::string_view body, c
   Outcome out;
   out.applied = state_.apply(*source, parsed.observations, system, delivery_id, now_());
   if (out.applied.resolved > 0 && on_resolved_) on_resolved_();
+  if (observer_) observer_(source->name, out.applied);
   if (log_)
     for (const auto& note : out.applied.notes) log_(note);
   if (log_ && (out.applied.opened || out.applied.resolved))
@@ -87,10 +105,11 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
   if (target->path == "/healthz") return {200, "application/json", R"({"status":"ok"})", {}};
   std::string_view name(target->path);
   if (name.starts_with("/")) name.remove_prefix(1);
-  if (!find_source(name) || routes_.find(name) == routes_.end())
+  const auto routes = this->routes();
+  if (!find_source(name) || routes->find(name) == routes->end())
     return {404, "application/json", json_message("error", "no such route: /" + sanitize(name)), {}};
   if (request.method != "POST") return {405, "application/json", json_message("error", "method not allowed"), {{"Allow", "POST"}}};
-  if (const auto route = routes_.find(name); !route->second.auth.configured())
+  if (const auto route = routes->find(name); !route->second.auth.configured())
     if (auto refused = guard_.refuse(request, true)) {
       if (log_)
         log_("/" + std::string(name) + " from " + request.remote + ": " + std::to_string(refused->status) + " " +
@@ -102,10 +121,15 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
   Outcome out;
   try {
     out = process(name, request.body, headers, true, target->param("system").value_or(""));
-  } catch (const std::exception& e) {
+  } catch (const StorageError& e) {
     // Storage trouble is ours and transient: 503 makes senders retry.
     if (log_) log_(std::string("/") + std::string(name) + ": " + e.what());
     return {503, "application/json", json_message("error", "temporarily unavailable"), {{"Retry-After", "5"}}};
+  } catch (const std::exception& e) {
+    // A bug: not worth a retry; the id joins the answer to the log line.
+    const std::string id = new_error_id();
+    if (log_) log_("internal error " + id + " on /" + std::string(name) + ": " + e.what());
+    return {500, "application/json", json_message("error", "internal error " + id), {}};
   }
   if (out.status != 200) {
     if (log_) log_(std::string("/") + std::string(name) + " from " + request.remote + ": " +

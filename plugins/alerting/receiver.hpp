@@ -11,6 +11,8 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -31,13 +33,22 @@ struct Outcome {
 
 inline constexpr std::size_t kMaxJsonDepth = 64;
 
+using Routes = std::map<std::string, RouteConfig, std::less<>>;
+
 class Receiver {
  public:
   using Logger = std::function<void(const std::string&)>;
   /// `state` is borrowed. `on_resolved` is called after an incident becomes
   /// complete (to wake the reporter).
-  Receiver(State& state, std::map<std::string, RouteConfig, std::less<>> routes, std::function<void()> on_resolved,
-           Logger log, std::function<std::int64_t()> now);
+  Receiver(State& state, Routes routes, std::function<void()> on_resolved, Logger log,
+           std::function<std::int64_t()> now);
+
+  /// Replaces every route's settings (SIGHUP: new tokens, secrets, mapping);
+  /// requests in flight finish with the old ones. Thread-safe.
+  void set_routes(Routes routes);
+
+  /// Told what each accepted notification changed (for metrics). Set before serving.
+  void observe(std::function<void(std::string_view source, const ApplyResult&)> f) { observer_ = std::move(f); }
 
   /// HTTP entry: route /<source>, then process(). A route without
   /// credentials refuses what only a web page sends (browser_guard.hpp).
@@ -52,8 +63,12 @@ class Receiver {
                   const std::string& system_override = "");
 
  private:
+  std::shared_ptr<const Routes> routes() const;
+
   State& state_;
-  std::map<std::string, RouteConfig, std::less<>> routes_;
+  mutable std::mutex routes_mutex_;
+  std::shared_ptr<const Routes> routes_;
+  std::function<void(std::string_view, const ApplyResult&)> observer_;
   std::function<void()> on_resolved_;
   Logger log_;
   std::function<std::int64_t()> now_;

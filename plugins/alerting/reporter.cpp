@@ -37,8 +37,15 @@ FlushResult Reporter::flush(std::int64_t now, bool ignore_backoff) {
   result.rejected = r.rejected;
   result.failed = r.failed;
   if (r.locked_out) result.failed = static_cast<int>(outbox.stats().pending);
+  delivered_ += result.delivered;
+  rejected_ += result.rejected;
+  failed_ += r.failed;
   return result;
 }
+
+FlushResult Reporter::totals() const { return {delivered_.load(), rejected_.load(), failed_.load()}; }
+
+OutboxStats Reporter::outbox_stats() const { return Outbox(config_.outbox).stats(); }
 
 void Reporter::start() { thread_ = std::thread([this] { loop(); }); }
 

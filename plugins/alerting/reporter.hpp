@@ -3,6 +3,7 @@
 #pragma once
 
 #include "http_client.hpp"
+#include "outbox.hpp"
 #include "state.hpp"
 
 #include <atomic>
@@ -39,6 +40,11 @@ class Reporter {
   /// on the calling thread. `ignore_backoff` retries everything now.
   FlushResult flush(std::int64_t now, bool ignore_backoff = false);
 
+  /// Events delivered, set aside (4xx) and failed (to retry) since start. Thread-safe.
+  FlushResult totals() const;
+  /// The outbox's waiting and set-aside events, and the oldest one's age.
+  OutboxStats outbox_stats() const;
+
   /// Background delivery: a thread that flushes when woken or when a retry is due.
   void start();
   void wake();
@@ -55,6 +61,7 @@ class Reporter {
   std::condition_variable cv_;
   bool woken_ = false;
   bool stopping_ = false;
+  std::atomic<int> delivered_{0}, rejected_{0}, failed_{0};
 };
 
 }  // namespace pulse::incident

@@ -178,6 +178,13 @@ void State::mark_retry(const std::string& identifier, std::int64_t next_attempt,
       .bind(1, identifier).bind(2, next_attempt).bind(3, error).run();
 }
 
+std::int64_t State::open_count() {
+  std::lock_guard lock(mutex_);
+  auto s = db_.prepare("SELECT COUNT(*) FROM incidents WHERE resolved IS NULL");
+  s.step();
+  return s.int64(0);
+}
+
 std::vector<StoredIncident> State::list(std::size_t recent) {
   std::lock_guard lock(mutex_);
   std::vector<StoredIncident> out;

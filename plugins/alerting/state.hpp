@@ -48,6 +48,9 @@ class State {
   void mark_reported(const std::string& identifier, std::int64_t now);
   void mark_retry(const std::string& identifier, std::int64_t next_attempt, const std::string& error);
 
+  /// How many incidents are open now.
+  std::int64_t open_count();
+
   /// Open incidents, then the `recent` most recently resolved ones.
   std::vector<StoredIncident> list(std::size_t recent);
 
