@@ -4,9 +4,9 @@
 
 namespace pulse::collector {
 
-namespace tm = telemetry;
+namespace tel = telemetry;
 
-Exporter::Exporter(tm::Registry& registry, Store& store, std::function<std::int64_t()> now)
+Exporter::Exporter(tel::Registry& registry, Store& store, std::function<std::int64_t()> now)
     : store_(store),
       now_(std::move(now)),
       received_(registry.counter("pulse_events_received_total", "Events received in valid requests, by type",
@@ -22,7 +22,7 @@ Exporter::Exporter(tm::Registry& registry, Store& store, std::function<std::int6
   auto& requests = registry.histogram("pulse_commit_requests", "Requests per store transaction (group commit)",
                                       {1, 2, 4, 8, 16, 32, 64, 128, 256});
   auto& seconds = registry.histogram("pulse_commit_duration_seconds", "Time to write and sync one store transaction",
-                                     tm::latency_bounds());
+                                     tel::latency_bounds());
   store.observe_commits([&sizes = sizes.with({}), &requests = requests.with({}), &seconds = seconds.with({})](
                             std::size_t n_requests, std::size_t n_events, double secs) {
     sizes.observe(static_cast<double>(n_events));
@@ -124,7 +124,7 @@ std::string Exporter::dora_exposition(const MetricsReport& report, std::int64_t 
     out += std::string("# HELP ") + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
     for (const auto& [system, figures] : report.systems)
       if (const auto v = g.value(figures))  // no data: no sample, never NaN or 0
-        out += tm::series_name(g.name, {{"system", system}}) + " " + tm::format_value(*v) + "\n";
+        out += tel::series_name(g.name, {{"system", system}}) + " " + tel::format_value(*v) + "\n";
   }
   out += "# HELP pulse_dora_computed_timestamp_seconds When the DORA figures were last computed\n"
          "# TYPE pulse_dora_computed_timestamp_seconds gauge\n"

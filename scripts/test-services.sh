@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What the tests need beyond the build: Chromium for the dashboard's browser
+# What the tests need beyond the build: promtool (Debian's prometheus package)
+# to check our /metrics, Chromium for the dashboard's browser
 # test, and a running PostgreSQL with a role that may create databases (each
 # test makes its own and drops it). Installs what is missing from Debian's
 # packages, starts the local cluster, and prints the URI to give the tests
@@ -8,7 +9,7 @@ set -euo pipefail
 if [[ $(id -u) -ne 0 ]]; then sudo=sudo; else sudo=; fi
 
 missing=()
-for p in postgresql chromium; do
+for p in postgresql chromium prometheus; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -83,10 +83,12 @@ std::vector<Seen> stored_incidents(const std::string& db) {
 /// `pulse-incident serve` on a free port, reporting to `base_url`.
 class IncidentServer {
  public:
-  explicit IncidentServer(const std::string& base_url, std::string db = "", const EnvOverrides& env = fixture_env())
+  explicit IncidentServer(const std::string& base_url, std::string db = "", const EnvOverrides& env = fixture_env(),
+                          const std::vector<std::string>& extra_args = {})
       : db_(db.empty() ? dir_.str("incidents.db") : std::move(db)) {
-    proc_ = std::make_unique<Background>(
-        std::vector<std::string>{incident_bin(), "serve", "--port", "0", "--db", db_, "--base-url", base_url}, env);
+    std::vector<std::string> argv{incident_bin(), "serve", "--port", "0", "--db", db_, "--base-url", base_url};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    proc_ = std::make_unique<Background>(argv, env);
     std::string log = proc_->wait_for_stderr(" listening on ");
     for (int i = 0; log.find('\n', log.find(" listening on ")) == std::string::npos && i < 1000; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -96,6 +98,7 @@ class IncidentServer {
   }
   const std::string& db() const { return db_; }
   Background& process() { return *proc_; }
+  std::uint16_t port() const { return port_; }
 
   /// Delivers a fixture file with its answer-key headers; returns the status.
   int deliver(const std::string& file, const std::string& system = "",
@@ -118,6 +121,21 @@ class IncidentServer {
     return std::get<HttpResponse>(r).status;
   }
   const std::string& last_body() const { return last_body_; }
+
+  /// POSTs `body` to `route` with `headers`; returns the status.
+  int post(const std::string& route, const std::string& body, const std::vector<Header>& headers = {}) {
+    HttpRequest req;
+    req.target = route;
+    req.headers = headers;
+    req.headers.push_back({"Content-Type", "application/json"});
+    req.body = body;
+    std::string why;
+    HttpClient client(*parse_origin("http://127.0.0.1:" + std::to_string(port_), why), ClientOptions{});
+    const auto r = client.send(req);
+    if (const auto* f = std::get_if<TransportFailure>(&r)) throw std::runtime_error(route + ": " + f->message());
+    last_body_ = std::get<HttpResponse>(r).body;
+    return std::get<HttpResponse>(r).status;
+  }
 
  private:
   TempDir dir_;
@@ -400,6 +418,127 @@ BOOST_AUTO_TEST_CASE(list_says_queued_until_the_report_is_delivered) {
   up = true;
   BOOST_TEST(run_process({"sh", "-c", report}, fixture_env()).exit_code == 0);
   BOOST_TEST(state() == "reported");
+}
+
+
+// A repeated or late "resolved" closes nothing but its own episode: for
+// sources whose keys repeat (Alertmanager, Grafana) the start tells
+// episodes apart; for the others the key is the incident.
+BOOST_AUTO_TEST_CASE(stale_and_duplicate_resolved_notifications_for_every_source) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  struct Case {
+    std::string route, firing, resolved;
+    std::string second_start;  // a later start for a new episode, when keys repeat
+  };
+  const std::vector<Case> cases = {
+      {"/alertmanager", "alertmanager/firing.json", "alertmanager/resolved.json", "2026-03-10T16:00:00Z"},
+      {"/grafana", "grafana/firing.json", "grafana/resolved.json", "2026-03-11T12:00:00+01:00"},
+      {"/pagerduty", "pagerduty/incident-triggered.json", "pagerduty/incident-resolved.json", ""},
+      {"/opsgenie", "opsgenie/create.json", "opsgenie/close.json", ""},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.route) {
+      IncidentServer server(ingestion.url(), "", {});  // routes without credentials: bodies can be changed
+      const std::string firing = read_file(fixtures() / c.firing), resolved = read_file(fixtures() / c.resolved);
+      BOOST_TEST(server.post(c.route, firing) == 200, server.last_body());
+      BOOST_TEST(server.post(c.route, resolved) == 200, server.last_body());
+      const auto first = stored_incidents(server.db());
+      BOOST_REQUIRE_EQUAL(first.size(), 1u);
+      BOOST_REQUIRE(first[0].resolved);
+      // The same resolved notification again: nothing changes, and the log says why.
+      BOOST_TEST(server.post(c.route, resolved) == 200, server.last_body());
+      BOOST_TEST(stored_incidents(server.db()) == first, boost::test_tools::per_element());
+      if (c.second_start.empty()) continue;
+      BOOST_TEST(server.process().stderr_text().find("ignored a repeated resolved notification") != std::string::npos);
+      // A new episode of the same alert opens; then the old resolved again must not close it.
+      std::string second = firing;
+      const auto at = second.find("\"startsAt\":") != std::string::npos ? second.find("\"startsAt\":")
+                                                                        : second.find("\"startsAt\": ");
+      const auto q1 = second.find('"', second.find(':', at) + 1), q2 = second.find('"', q1 + 1);
+      second.replace(q1 + 1, q2 - q1 - 1, c.second_start);
+      BOOST_TEST(server.post(c.route, second) == 200, server.last_body());
+      BOOST_TEST(server.post(c.route, resolved) == 200, server.last_body());
+      const auto now = stored_incidents(server.db());
+      BOOST_REQUIRE_EQUAL(now.size(), 2u);
+      const auto open = std::count_if(now.begin(), now.end(), [](const Seen& i) { return !i.resolved; });
+      BOOST_TEST(open == 1, "the new episode stays open");
+      BOOST_TEST(std::count(now.begin(), now.end(), first[0]) == 1, "the first episode is unchanged");
+      BOOST_TEST(server.process().stderr_text().find("ignored a stale resolved notification") != std::string::npos,
+                 server.process().stderr_text());
+    }
+  }
+}
+
+namespace {
+std::string hmac_hex(const std::string& secret, const std::string& data) {
+  TempDir dir;
+  write_file(dir.path / "data", data);
+  const auto r = run_process({"sh", "-c", "openssl dgst -sha256 -hmac '" + secret + "' -r < '" + dir.str("data") + "'"});
+  return r.out.substr(0, 64);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(grafana_signed_timestamps_must_be_fresh) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  const std::string secret = "grafana-fixture-hmac-secret";
+  IncidentServer server(ingestion.url(), "", {{"PULSE_INCIDENT_GRAFANA_SECRET", secret}});  // the default window
+  const std::string body = read_file(fixtures() / "grafana/firing.json");
+  auto signed_with = [&](const std::string& ts) {
+    return std::vector<Header>{{"X-Grafana-Alerting-Timestamp", ts},
+                               {"X-Grafana-Alerting-Signature", hmac_hex(secret, ts + ":" + body)}};
+  };
+  const auto now = unix_now();
+  for (const auto& [ts, want] : std::vector<std::pair<std::string, int>>{{std::to_string(now - 3600), 401},
+                                                                         {std::to_string(now + 3600), 401},
+                                                                         {"978307200", 401},  // 2001
+                                                                         {"7258118400", 401},  // 2200
+                                                                         {"abc", 401},
+                                                                         {"", 401},
+                                                                         {std::to_string(now - 60), 200}}) {
+    BOOST_TEST_CONTEXT(ts) {
+      BOOST_TEST(server.post("/grafana", body, signed_with(ts)) == want, server.last_body());
+      if (want == 401) BOOST_TEST(server.last_body().find("X-Grafana-Alerting-Timestamp") != std::string::npos);
+    }
+  }
+  // Without a timestamp header Grafana signs the body alone: still accepted.
+  BOOST_TEST(server.post("/grafana", body, {{"X-Grafana-Alerting-Signature", hmac_hex(secret, body)}}) == 200);
+  // A wrong signature with a fresh timestamp is plainly invalid.
+  BOOST_TEST(server.post("/grafana", body, {{"X-Grafana-Alerting-Timestamp", std::to_string(now)},
+                                            {"X-Grafana-Alerting-Signature", std::string(64, 'a')}}) == 401);
+}
+
+BOOST_AUTO_TEST_CASE(sighup_rereads_route_tokens_and_metrics_pass_promtool) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  TempDir dir;
+  write_file(dir.path / "tokens", "old-token\n");
+  IncidentServer server(ingestion.url(), "", {}, {"--alertmanager-token-file", dir.str("tokens")});
+  const std::string body = read_file(fixtures() / "alertmanager/firing.json");
+  BOOST_TEST(server.post("/alertmanager", body, {{"Authorization", "Bearer old-token"}}) == 200);
+  write_file(dir.path / "tokens", "new-token\n");
+  server.process().signal(SIGHUP);
+  server.process().wait_for_stderr("reloaded");
+  BOOST_TEST(server.post("/alertmanager", body, {{"Authorization", "Bearer old-token"}}) == 401);
+  BOOST_TEST(server.post("/alertmanager", body, {{"Authorization", "Bearer new-token"}}) == 200);
+  // /metrics for a local Prometheus: the counts, in a form promtool accepts.
+  std::string why;
+  HttpClient client(*parse_origin("http://127.0.0.1:" + std::to_string(server.port()), why), ClientOptions{});
+  HttpRequest req;
+  req.method = "GET";
+  req.target = "/metrics";
+  const auto r = client.send(req);
+  BOOST_REQUIRE(std::holds_alternative<HttpResponse>(r));
+  const auto& text = std::get<HttpResponse>(r).body;
+  BOOST_TEST(text.find("pulse_incidents_open 1") != std::string::npos, text);
+  BOOST_TEST(text.find("pulse_http_requests_total{route=\"/alertmanager\",method=\"POST\",status=\"401\"} 1") !=
+             std::string::npos);
+  write_file(dir.path / "m.txt", text);
+  const auto check = run_process({"sh", "-c", "promtool check metrics < '" + dir.str("m.txt") + "'"});
+  BOOST_TEST(check.exit_code == 0, check.out << check.err);
+  // Every request was logged, the refused one too; no token is in the log.
+  const auto log = server.process().stderr_text();
+  BOOST_TEST(log.find("path=/alertmanager status=401") != std::string::npos, log);
+  BOOST_TEST(log.find("old-token") == std::string::npos);
+  BOOST_TEST(log.find("new-token") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(command_line) {
