@@ -279,7 +279,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     telemetry.watch(server);
     server.handle_signals([&] { reload(args, env, *settings, handler, log); });
     const std::string host = settings->bind.find(':') != std::string::npos ? "[" + settings->bind + "]" : settings->bind;
-    log.info("pulse-collector " PULSE_VERSION " listening on " + std::string(server.tls() ? "https" : "http") + "://" +
+    log.always("pulse-collector " PULSE_VERSION " listening on " + std::string(server.tls() ? "https" : "http") + "://" +
              host + ":" + std::to_string(server.port()) + " (database " + describe_db(settings->db) + ")");
     if (api.open_access)
       log.warn("no API key configured: accepting any key, because it listens on loopback only");
@@ -288,7 +288,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     err << "pulse-collector serve: " << e.what() << "\n";
     return kExitFailure;
   }
-  log.info("stopped");
+  log.always("stopped");
   return kExitOk;
 }
 

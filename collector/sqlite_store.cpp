@@ -1,4 +1,5 @@
 #include "sqlite.hpp"
+#include "storage_error.hpp"
 #include "store.hpp"
 
 #include <condition_variable>
@@ -131,10 +132,14 @@ class SqliteStore final : public Store {
 
   std::vector<std::string> check(bool thorough) override {
     std::lock_guard lock(readers_[0]->mutex);
-    auto stmt = readers_[0]->db.prepare(thorough ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)");
     std::vector<std::string> problems;
-    while (stmt.step())
-      if (auto line = stmt.text(0); line != "ok") problems.push_back(std::move(line));
+    try {
+      auto stmt = readers_[0]->db.prepare(thorough ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)");
+      while (stmt.step())
+        if (auto line = stmt.text(0); line != "ok") problems.push_back(std::move(line));
+    } catch (const StorageError& e) {  // damage bad enough that the check itself cannot read on
+      problems.push_back(e.what());
+    }
     return problems;
   }
 

@@ -88,8 +88,13 @@ void append_value(std::string& out, std::string_view v) {
 
 }  // namespace
 
+void Logger::always(std::string_view message) { format(LogLevel::info, message, {}); }
+
 void Logger::write(LogLevel level, std::string_view message, const std::vector<LogField>& fields) {
-  if (!enabled(level)) return;
+  if (enabled(level)) format(level, message, fields);
+}
+
+void Logger::format(LogLevel level, std::string_view message, const std::vector<LogField>& fields) {
   std::string line;
   line.reserve(160);
   const std::string when = timestamp(now_ms_());

@@ -50,11 +50,15 @@ class Logger {
   void info(std::string_view message) { write(LogLevel::info, message); }
   void warn(std::string_view message) { write(LogLevel::warn, message); }
   void error(std::string_view message) { write(LogLevel::error, message); }
+  /// An info line shown at every level: start-up ("listening on ...") and stop.
+  void always(std::string_view message);
 
   /// For components that report one line of text: each at `level`.
   std::function<void(const std::string&)> sink(LogLevel level);
 
  private:
+  void format(LogLevel level, std::string_view message, const std::vector<LogField>& fields);
+
   std::ostream& out_;
   std::string program_;
   std::atomic<LogLevel> level_;

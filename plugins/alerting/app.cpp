@@ -423,7 +423,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     telemetry.watch(server);
     server.handle_signals([&] { reload(args, env, *settings, receiver, log); });
     reporter.start();
-    log.info(std::string("listening on ") + (server.tls() ? "https" : "http") + "://" +
+    log.always(std::string("listening on ") + (server.tls() ? "https" : "http") + "://" +
              (settings->bind.find(':') != std::string::npos ? "[" + settings->bind + "]" : settings->bind) + ":" +
              std::to_string(server.port()) + " (state " + setup.db + "; reporting to " +
              setup.reporter.origin.to_string() + " through " + setup.reporter.outbox + ")");
@@ -436,7 +436,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     err << "pulse-incident serve: " << e.what() << "\n";
     return kExitFailure;
   }
-  log.info("stopped");
+  log.always("stopped");
   return kExitOk;
 }
 

@@ -236,6 +236,12 @@ TestDatabase::~TestDatabase() {
 
 void TestDatabase::exec(const std::string& sql) const { admin_exec(db_, sql); }
 
+void TestDatabase::allow_connections(bool allow) const {
+  admin_exec(admin_uri(), "ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS " + (allow ? "true" : "false"));
+  if (!allow)
+    admin_exec(admin_uri(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name_ + "'");
+}
+
 CollectorProcess::CollectorProcess(std::vector<std::string> extra_args, std::string db, const EnvOverrides& env) {
   if (db.empty()) {
     own_db_ = std::make_unique<TestDatabase>();

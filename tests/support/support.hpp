@@ -46,6 +46,9 @@ class TestDatabase {
   bool postgres() const { return !name_.empty(); }
   /// Runs SQL on this database (PostgreSQL only).
   void exec(const std::string& sql) const;
+  /// PostgreSQL only: refuses (and ends) every connection to this database,
+  /// as if its server were down for the collector, or allows them again.
+  void allow_connections(bool allow) const;
 
  private:
   TempDir dir_;

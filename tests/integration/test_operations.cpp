@@ -1,0 +1,262 @@
+// Running the collector as an operator does: Prometheus metrics, request
+// logs, a config file, reload on SIGHUP, start-up checks, readiness with the
+// database gone, and moving queued events to another collector.
+#include "cli_helpers.hpp"
+
+#include "http_client.hpp"
+#include "timeutil.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+using namespace pulse;
+using namespace pulse::test;
+
+namespace {
+
+HttpResponse send(const CollectorProcess& c, const std::string& method, const std::string& target,
+                  std::vector<Header> headers = {}, const std::string& body = "") {
+  std::string why;
+  HttpClient client(*parse_origin(c.url(), why), ClientOptions{});
+  if (!body.empty()) headers.push_back({"Content-Type", "application/json"});
+  const auto r = client.send(HttpRequest{method, target, std::move(headers), body});
+  if (const auto* f = std::get_if<TransportFailure>(&r)) throw std::runtime_error(f->message());
+  return std::get<HttpResponse>(r);
+}
+
+std::string change_body(const std::string& id) { return encode_body(Change{"cli", id, 1602852032, "commit"}); }
+
+// One kept-alive connection written by hand, so a test can tell that the
+// server kept it open (across a reload, say).
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect");
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~RawConnection() { ::close(fd_); }
+  /// Sends a GET and returns the status, or 0 if the connection was closed.
+  int get(const std::string& target, const std::string& key) {
+    const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + key +
+                            "\r\nConnection: keep-alive\r\n\r\n";
+    if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return 0;
+    std::string got;
+    char buf[4096];
+    for (;;) {
+      const auto head_end = got.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const auto cl = got.find("Content-Length: ");
+        const std::size_t length = cl == std::string::npos ? 0 : std::stoul(got.substr(cl + 16));
+        if (got.size() >= head_end + 4 + length) {
+          const int status = std::stoi(got.substr(9, 3));
+          got.clear();
+          return status;
+        }
+      }
+      const auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return 0;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+ProcessResult promtool_check(const std::string& text) {
+  TempDir dir;
+  write_file(dir.path / "m.txt", text);
+  return run_process({"sh", "-c", "promtool check metrics < '" + dir.str("m.txt") + "'"});
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(operations)
+
+BOOST_AUTO_TEST_CASE(metrics_for_prometheus_need_the_key_and_pass_promtool) {
+  CollectorProcess collector({"--api-key", "k-123456"});
+  BOOST_TEST(send(collector, "GET", "/metrics").status == 401);
+  const std::vector<Header> key{{"Authorization", "Bearer k-123456"}};
+  BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, change_body("abc")).status == 200);
+  BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, change_body("abc")).status == 200);
+  const auto deploy = encode_body(Deployment{"cli", "d1", unix_now() - 3600, {"abc"}, {}, "", ""});
+  BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, deploy).status == 200);
+  const auto r = send(collector, "GET", "/metrics", key);
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  BOOST_TEST(find_header(r.headers, "Content-Type").value_or("").starts_with("text/plain; version=0.0.4"));
+  const auto check = promtool_check(r.body);
+  BOOST_TEST(check.exit_code == 0, check.out << check.err);
+  BOOST_TEST(check.out + check.err == "", "promtool lint: " << check.out << check.err);
+  for (const std::string want :
+       {"pulse_events_received_total{type=\"change\"} 2", "pulse_events_stored_total 2",
+        "pulse_events_duplicate_total 1", "pulse_dora_deployments{system=\"web\"} 1",
+        "pulse_http_requests_total{route=\"/v1/ingestion/cli\",method=\"POST\",status=\"200\"} 3",
+        "pulse_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"401\"} 1", "pulse_commit_events_count"})
+    BOOST_TEST(r.body.find(want) != std::string::npos, want);
+  // A scan of random paths does not make new series.
+  for (int i = 0; i < 20; ++i) send(collector, "GET", "/nope-" + std::to_string(i), key);
+  const auto after = send(collector, "GET", "/metrics", key).body;
+  BOOST_TEST(after.find("nope") == std::string::npos);
+  BOOST_TEST(after.find("route=\"other\",method=\"GET\",status=\"404\"} 20") != std::string::npos, after);
+}
+
+BOOST_AUTO_TEST_CASE(one_log_line_per_request_without_keys_or_queries) {
+  CollectorProcess collector({"--api-key", "k-123456", "--log-format", "json"});
+  send(collector, "POST", "/v1/ingestion/cli?api_key=k-123456&system=web", {}, change_body("abc"));
+  send(collector, "GET", "/v1/events?api_key=wrong-key");
+  send(collector, "GET", "/healthz");
+  const std::string log = collector.process().wait_for_stderr("\"path\":\"/healthz\"");
+  std::vector<boost::json::object> requests;
+  for (const auto& line : lines(log)) {
+    const auto v = boost::json::parse(line);  // every line is one JSON object
+    BOOST_REQUIRE(v.is_object());
+    BOOST_TEST(v.as_object().contains("time"));
+    if (v.as_object().at("msg") == "request") requests.push_back(v.as_object());
+  }
+  BOOST_REQUIRE_EQUAL(requests.size(), 3u);
+  BOOST_TEST(requests[0].at("status") == "200");
+  BOOST_TEST(requests[0].at("path") == "/v1/ingestion/cli");
+  BOOST_TEST(requests[1].at("status") == "401");  // refusals are logged too
+  BOOST_TEST(requests[1].at("level") == "warn");
+  BOOST_TEST(requests[2].at("method") == "GET");
+  BOOST_TEST(log.find("k-123456") == std::string::npos);
+  BOOST_TEST(log.find("wrong-key") == std::string::npos);
+  BOOST_TEST(log.find("api_key") == std::string::npos);
+  // --log-level warn leaves the successful requests out.
+  CollectorProcess quiet({"--log-level", "warn"});
+  send(quiet, "GET", "/healthz");
+  send(quiet, "GET", "/v1/events", {{"Origin", "https://evil.example"}});
+  const auto quiet_log = quiet.process().wait_for_stderr("status=403");
+  BOOST_TEST(quiet_log.find("status=200") == std::string::npos, quiet_log);
+}
+
+BOOST_AUTO_TEST_CASE(refusals_are_rate_limited_in_the_log) {
+  CollectorProcess collector({"--api-key", "k-123456"});
+  for (int i = 0; i < 40; ++i) send(collector, "GET", "/v1/events", {{"Authorization", "Bearer nope"}});
+  send(collector, "GET", "/healthz");
+  const auto log = collector.process().wait_for_stderr("path=/healthz");
+  BOOST_TEST(count_of(log, "status=401") == 10u, log);
+}
+
+BOOST_AUTO_TEST_CASE(sighup_swaps_the_key_file_without_dropping_connections) {
+  TempDir dir;
+  write_file(dir.path / "keys", "old-key-1\n");
+  CollectorProcess collector({"--api-key-file", dir.str("keys")});
+  RawConnection conn(collector.port());
+  BOOST_TEST(conn.get("/v1/events", "old-key-1") == 200);
+  write_file(dir.path / "keys", "# rotated\nnew-key-2\n");
+  collector.process().signal(SIGHUP);
+  collector.process().wait_for_stderr("reloaded: 1 API key(s)");
+  BOOST_TEST(conn.get("/v1/events", "old-key-1") == 401);  // same connection, still open
+  BOOST_TEST(conn.get("/v1/events", "new-key-2") == 200);
+  // A reload that cannot be read keeps what runs, and says so.
+  std::filesystem::remove(dir.path / "keys");
+  collector.process().signal(SIGHUP);
+  collector.process().wait_for_stderr("reload failed, keeping the running configuration");
+  BOOST_TEST(conn.get("/v1/events", "new-key-2") == 200);
+}
+
+BOOST_AUTO_TEST_CASE(config_file_gives_every_flag_with_flags_and_variables_above_it) {
+  TempDir dir;
+  write_file(dir.path / "keys", "file-key\n");
+  write_file(dir.path / "collector.toml",
+             "# pulse-collector\nport = 0\napi-key-file = \"" + dir.str("keys") + "\"\nlog-level = \"warn\"\n");
+  CollectorProcess collector({"--config", dir.str("collector.toml")});
+  BOOST_TEST(send(collector, "GET", "/v1/events", {{"Authorization", "Bearer file-key"}}).status == 200);
+  BOOST_TEST(send(collector, "GET", "/v1/events").status == 401);
+  BOOST_TEST(collector.process().stderr_text().find("status=200") == std::string::npos);  // warn from the file
+  // SIGHUP re-reads the file too: the log level changes at run time; what cannot is named.
+  write_file(dir.path / "collector.toml", "max-connections = 500\napi-key-file = \"" + dir.str("keys") +
+                                             "\"\nlog-level = \"info\"\n");
+  collector.process().signal(SIGHUP);
+  collector.process().wait_for_stderr("needs a restart to apply: max-connections");
+  send(collector, "GET", "/healthz");
+  collector.process().wait_for_stderr("path=/healthz status=200");
+  // Mistakes name the file and line, and nothing starts.
+  write_file(dir.path / "bad.toml", "port = 0\n\nbnid = \"0.0.0.0\"\n");
+  const auto bad = collector_cmd({"serve", "--config", dir.str("bad.toml"), "--db", dir.str("x.db")});
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(bad.err.find("bad.toml:3: unknown key \"bnid\" (did you mean bind?)") != std::string::npos, bad.err);
+  BOOST_TEST(!std::filesystem::exists(dir.path / "x.db"));
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_database_is_refused_at_start_and_check_names_it) {
+  if (testing_postgres()) return;  // SQLite files; PostgreSQL: the next test
+  TempDir dir;
+  const std::string db = dir.str("collector.db");
+  {
+    CollectorProcess collector({}, db);
+    for (int i = 0; i < 300; ++i)
+      send(collector, "POST", "/v1/ingestion/cli?system=web", {}, change_body("c" + std::to_string(i)));
+  }
+  const auto ok = collector_cmd({"check", "--db", db});
+  BOOST_TEST(ok.exit_code == 0, ok.err);
+  BOOST_TEST(ok.out == db + ": ok\n");
+  // Garbage over the pages after the first (the schema and header stay readable).
+  {
+    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(3 * 4096);
+    const std::string junk(4 * 4096, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  const auto start = collector_cmd({"serve", "--port", "0", "--db", db});
+  BOOST_TEST(start.exit_code == 1);
+  BOOST_TEST((start.err.find("is damaged") != std::string::npos || start.err.find("malformed") != std::string::npos),
+             start.err);
+  const auto check = collector_cmd({"check", "--db", db});
+  BOOST_TEST(check.exit_code == 1);
+  BOOST_TEST(check.err.find("problem(s) found") != std::string::npos, check.err);
+}
+
+BOOST_AUTO_TEST_CASE(readyz_follows_the_database_and_healthz_does_not) {
+  TestDatabase database;
+  CollectorProcess collector({}, database.db());
+  BOOST_TEST(send(collector, "GET", "/readyz").status == 200);
+  if (!database.postgres()) {
+    // The SQLite file taken away under the running server: its connections
+    // still hold it, so readiness stays; the PostgreSQL run tests the outage.
+    return;
+  }
+  database.allow_connections(false);  // PostgreSQL gone for this collector
+  const auto down = send(collector, "GET", "/readyz");
+  BOOST_TEST(down.status == 503, down.body);
+  BOOST_TEST(find_header(down.headers, "Retry-After").value_or("") == "5");
+  BOOST_TEST(send(collector, "GET", "/healthz").status == 200);
+  BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", {}, change_body("x")).status == 503);
+  database.allow_connections(true);
+  BOOST_TEST(send(collector, "GET", "/readyz").status == 200);
+  BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", {}, change_body("x")).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(outbox_flush_to_sends_what_waits_to_the_fixed_url) {
+  TempDir dir;
+  const EnvOverrides env{{"PULSE_OUTBOX", dir.str("outbox.db")}, {"PULSE_API_KEY", "k"}};
+  // Queued for a URL where nothing listens (a typo in pulse.url).
+  const auto queued = cli({"push", "change", "--base-url", "http://127.0.0.1:9", "--system", "web", "--queue",
+                           "--identifier", "abc", "--timestamp", "1602852032"},
+                          env);
+  BOOST_TEST(queued.exit_code == 0, queued.err);
+  CollectorProcess collector;
+  const auto bad = cli({"outbox", "flush", "--to", "not a url"}, env);
+  BOOST_TEST(bad.exit_code == 2, bad.err);
+  const auto flushed = cli({"outbox", "flush", "--to", collector.url()}, env);
+  BOOST_TEST(flushed.exit_code == 0, flushed.err);
+  BOOST_TEST(flushed.err.find("1 event(s) now go to " + collector.url()) != std::string::npos, flushed.err);
+  BOOST_TEST(flushed.out.find("1 delivered") != std::string::npos, flushed.out);
+  const auto listed = collector_cmd({"events", "--db", collector.db(), "--format", "json"});
+  BOOST_TEST(listed.out.find("\"abc\"") != std::string::npos, listed.out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
