@@ -261,6 +261,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     return kExitFailure;
   }
   Logger log(err, "pulse-collector", settings->log_level, settings->log_format);
+  log.buffer_info_lines();
   telemetry::Registry registry;
   Exporter exporter(registry, *store, [] { return unix_now(); });
   ApiConfig api;
@@ -270,6 +271,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   api.log = log.sink(LogLevel::error);
   api.exporter = &exporter;
   api.registry = &registry;
+  api.metrics_threads = 2;
   Api handler(*store, api, [] { return unix_now(); });
   ServerTelemetry telemetry(registry, log, collector_route);
   try {
@@ -284,6 +286,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     if (api.open_access)
       log.warn("no API key configured: accepting any key, because it listens on loopback only");
     server.run();
+    handler.stop();
   } catch (const std::exception& e) {
     err << "pulse-collector serve: " << e.what() << "\n";
     return kExitFailure;

@@ -214,6 +214,7 @@ std::optional<Event> decode_event(std::string_view body, std::string& why) {
 Api::Api(Store& store, ApiConfig config, std::function<std::int64_t()> now)
     : store_(store), config_(std::move(config)), now_(std::move(now)) {
   set_api_keys(config_.api_keys);
+  metrics_pool_.start(config_.metrics_threads);
 }
 
 void Api::set_api_keys(const std::vector<std::string>& keys) {
@@ -394,6 +395,11 @@ bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
   // handlers (a ten-year metrics query) on the pool.
   if (request.target == "/healthz") {
     respond(reply(200, R"({"status":"ok"})"));
+    return true;
+  }
+  if (config_.metrics_threads > 0 && request.method == "GET" &&
+      (request.target == "/v1/metrics" || request.target.starts_with("/v1/metrics?"))) {
+    metrics_pool_.submit([this, request, respond] { respond(handle(request)); });
     return true;
   }
   if (!store_.async_puts() || request.method != "POST") return false;

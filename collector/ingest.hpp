@@ -9,6 +9,7 @@
 #include "store.hpp"
 #include "telemetry.hpp"
 #include "url.hpp"
+#include "work_pool.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -36,6 +37,10 @@ struct ApiConfig {
   class Exporter* exporter = nullptr;
   /// Served on GET /metrics (a read: it needs a key like /v1/events); may be null.
   const telemetry::Registry* registry = nullptr;
+  /// Threads of their own for GET /v1/metrics on the server's async path,
+  /// so that long metrics queries never hold the handler pool that
+  /// ingestion (on PostgreSQL) and listings use. 0: on the handler pool.
+  int metrics_threads = 0;
 };
 
 /// Decodes and validates one event body (the JSON object the Go CLI sends).
@@ -55,6 +60,9 @@ class Api {
   /// Replaces the accepted keys (SIGHUP); requests in flight finish with
   /// the old ones. Thread-safe.
   void set_api_keys(const std::vector<std::string>& keys);
+
+  /// Finishes the metrics queries still queued (after the server stopped).
+  void stop() { metrics_pool_.stop(); }
 
   /// The server's async path, on the I/O thread: answers /healthz at once,
   /// takes ingestion requests when the store can commit without blocking
@@ -85,6 +93,7 @@ class Api {
   mutable std::mutex keys_mutex_;
   std::shared_ptr<const std::vector<std::string>> key_digests_;  ///< SHA-256 of each key
   std::function<std::int64_t()> now_;
+  WorkPool metrics_pool_;  ///< last: stopped first
 };
 
 /// A stored event as the API lists it (GET /v1/events, `events --format json`).

@@ -1,5 +1,7 @@
 #include "http_server.hpp"
 
+#include "work_pool.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -78,50 +80,6 @@ std::string json_error(std::string_view message) {
   return out;
 }
 
-// Threads that run handlers which may block, off the I/O threads.
-class HandlerPool {
- public:
-  void start(int n) {
-    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { work(); });
-  }
-  void submit(std::function<void()> job) {
-    {
-      std::lock_guard lock(mutex_);
-      jobs_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-  }
-  // Runs what is queued, then joins.
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-  }
-  ~HandlerPool() { stop(); }
-
- private:
-  void work() {
-    for (;;) {
-      std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;
-      auto job = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      job();
-    }
-  }
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> threads_;
-  bool stopping_ = false;
-};
-
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
@@ -142,7 +100,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::chrono::steady_clock::time_point last_pressure_log{};
   std::size_t evictions_since_log = 0;
   std::atomic<std::uint64_t> evictions{0};
-  HandlerPool pool;
+  WorkPool pool;
 
   std::function<void()> on_hangup;
 

@@ -127,7 +127,42 @@ void Logger::format(LogLevel level, std::string_view message, const std::vector<
     line += '\n';
   }
   std::lock_guard lock(mutex_);
-  out_ << line << std::flush;
+  if (buffering_ && level <= LogLevel::info) {
+    pending_ += line;
+    if (pending_.size() >= 65536) cv_.notify_one();
+    return;
+  }
+  out_ << std::exchange(pending_, {}) << line << std::flush;
+}
+
+Logger::~Logger() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  flush();
+}
+
+void Logger::buffer_info_lines() {
+  std::lock_guard lock(mutex_);
+  if (buffering_) return;
+  buffering_ = true;
+  writer_ = std::thread([this] {
+    std::unique_lock held(mutex_);
+    while (!stopping_) {
+      cv_.wait_for(held, std::chrono::milliseconds(100), [&] { return stopping_ || pending_.size() >= 65536; });
+      // Under the lock, so that a warning written at once never overtakes
+      // lines buffered before it: one write per batch, not per line.
+      if (!pending_.empty()) out_ << std::exchange(pending_, {}) << std::flush;
+    }
+  });
+}
+
+void Logger::flush() {
+  std::lock_guard lock(mutex_);
+  if (!pending_.empty()) out_ << std::exchange(pending_, {}) << std::flush;
 }
 
 std::function<void(const std::string&)> Logger::sink(LogLevel level) {

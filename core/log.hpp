@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -14,6 +15,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace pulse {
@@ -37,6 +39,17 @@ class Logger {
   /// `out` is borrowed. `now_ms` (Unix milliseconds) is for tests; empty: the clock.
   Logger(std::ostream& out, std::string program, LogLevel level = LogLevel::info, LogFormat format = LogFormat::text,
          std::function<std::int64_t()> now_ms = {});
+  ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+
+  /// Info and debug lines (one per request, at thousands a second) are
+  /// then written by a thread of their own, in one write every 100 ms or
+  /// 64 KiB; warnings and errors still go out at once, after what waits,
+  /// so the order holds. Call before logging from several threads.
+  void buffer_info_lines();
+  /// Writes what waits. Thread-safe.
+  void flush();
 
   bool enabled(LogLevel l) const { return l >= level_.load(std::memory_order_relaxed); }
   /// Thread-safe (a reload may change it).
@@ -65,6 +78,10 @@ class Logger {
   LogFormat format_;
   std::function<std::int64_t()> now_ms_;
   std::mutex mutex_;
+  std::condition_variable cv_;
+  std::string pending_;   ///< buffered lines not yet written (under mutex_)
+  bool buffering_ = false, stopping_ = false;
+  std::thread writer_;
 };
 
 /// A short random id ("3f9a0c12") naming one internal error in both the

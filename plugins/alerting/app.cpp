@@ -404,6 +404,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     return kExitUsage;
   }
   Logger log(err, "pulse-incident", settings->log_level, settings->log_format);
+  log.buffer_info_lines();
   auto logger = log.sink(LogLevel::info);
   const auto& setup = settings->setup;
   try {
