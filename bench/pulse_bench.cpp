@@ -8,6 +8,16 @@
 //   pulse-bench metrics --url URL [--runs N]
 //       times GET /v1/metrics over HTTP: the default window, the whole
 //       history by week, and one system.
+//   pulse-bench scrape --url URL [--runs N]
+//       times GET /metrics (Prometheus): the first scrape (which waits for
+//       the DORA figures) and the rest.
+//   pulse-bench fairness --url URL [--big N] [--changes M] [--seconds S]
+//       N clients each post one deployment of M changes at once while one
+//       client posts single events one after another: the small requests'
+//       latency while the big ones are stored.
+//   pulse-bench busy --url URL [--queries N] [--seconds S]
+//       N clients ask for ten years of metrics by day, over and over, while
+//       one client times GET /healthz and another single-event ingestion.
 //   pulse-bench range --directory DIR --previous REV
 //       the range engine alone (bench/ranges.sh): resolves REV and HEAD,
 //       lists the range, prints its size.
@@ -50,8 +60,9 @@ long num(const std::map<std::string, std::string>& f, const std::string& k, long
 int generate(const std::map<std::string, std::string>& f) {
   const long deployments = num(f, "deployments", 100'000), systems = num(f, "systems", 20), days = num(f, "days", 730);
   const int writers = static_cast<int>(num(f, "writers", 4));
+  const std::int64_t end = num(f, "end", kEnd);  // Unix seconds
   auto store = collector::open_store(f.at("db"), static_cast<std::size_t>(writers));
-  const std::int64_t start = kEnd - days * 86400;
+  const std::int64_t start = end - days * 86400;
   const double step = static_cast<double>(days * 86400) / static_cast<double>(deployments);
   std::atomic<long> next{0}, events{0};
   const auto t0 = BenchClock::now();
@@ -137,6 +148,127 @@ int metrics(const std::map<std::string, std::string>& f) {
   return 0;
 }
 
+std::vector<double> timed_gets(HttpClient& client, const std::string& target, int runs, std::size_t& bytes) {
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = BenchClock::now();
+    const auto r = client.send(HttpRequest{"GET", target, {}, ""});
+    ms.push_back(std::chrono::duration<double, std::milli>(BenchClock::now() - t0).count());
+    const auto* res = std::get_if<HttpResponse>(&r);
+    if (!res || res->status != 200) throw std::runtime_error("GET " + target + " failed");
+    bytes = res->body.size();
+  }
+  return ms;
+}
+
+int scrape(const std::map<std::string, std::string>& f) {
+  auto client = client_for(f.at("url"));
+  std::size_t bytes = 0;
+  const double first = timed_gets(client, "/metrics", 1, bytes).front();
+  auto ms = timed_gets(client, "/metrics", static_cast<int>(num(f, "runs", 50)), bytes);
+  std::sort(ms.begin(), ms.end());
+  std::printf("  GET /metrics: first %.1f ms (computes the DORA figures); then median %.2f ms, p99 %.2f, max %.2f "
+              "(%zu runs, %zu-byte answer)\n",
+              first, ms[ms.size() / 2], ms[ms.size() * 99 / 100], ms.back(), ms.size(), bytes);
+  return 0;
+}
+
+int fairness(const std::map<std::string, std::string>& f) {
+  const long big = num(f, "big", 4), changes = num(f, "changes", 99'000);
+  std::atomic<int> big_left{static_cast<int>(big)};
+  std::vector<double> big_ms(static_cast<std::size_t>(big));
+  std::vector<std::thread> threads;
+  const auto t0 = BenchClock::now();
+  for (long b = 0; b < big; ++b)
+    threads.emplace_back([&, b] {
+      auto client = client_for(f.at("url"));
+      Deployment d{"bench", "big-" + std::to_string(b) + "-" + std::to_string(t0.time_since_epoch().count()), kEnd,
+                   {}, {}, {}, {}};
+      for (long c = 0; c < changes; ++c) {
+        char sha[48];
+        std::snprintf(sha, sizeof sha, "%08lx%032lx", b, c);
+        d.changes.emplace_back(sha);
+      }
+      const auto start = BenchClock::now();
+      const auto r = client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=big", {{"Content-Type", "application/json"}},
+                                             encode_body(d)});
+      const auto* res = std::get_if<HttpResponse>(&r);
+      if (!res || res->status != 200) std::fprintf(stderr, "pulse-bench: a big deployment failed\n");
+      big_ms[static_cast<std::size_t>(b)] = std::chrono::duration<double, std::milli>(BenchClock::now() - start).count();
+      --big_left;
+    });
+  // Small requests until every big one is answered.
+  auto client = client_for(f.at("url"));
+  std::vector<double> small;
+  for (long i = 0; big_left > 0; ++i) {
+    const auto start = BenchClock::now();
+    const auto r = client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=small", {{"Content-Type", "application/json"}},
+                                           encode_body(Change{"bench", "s" + std::to_string(i) + "-" +
+                                                              std::to_string(t0.time_since_epoch().count()), kEnd, "commit"})});
+    if (const auto* res = std::get_if<HttpResponse>(&r); !res || res->status != 200) break;
+    small.push_back(std::chrono::duration<double, std::milli>(BenchClock::now() - start).count());
+  }
+  for (auto& t : threads) t.join();
+  std::sort(small.begin(), small.end());
+  std::sort(big_ms.begin(), big_ms.end());
+  if (small.empty()) small.push_back(0);
+  std::printf("  %ld deployments of %ld changes at once: stored in %.0f..%.0f ms; meanwhile %zu single-event requests: "
+              "median %.1f ms, p99 %.1f, max %.1f\n",
+              big, changes, big_ms.front(), big_ms.back(), small.size(), small[small.size() / 2],
+              small[small.size() * 99 / 100], small.back());
+  return 0;
+}
+
+std::string percentiles(std::vector<double> ms) {
+  if (ms.empty()) return "no requests";
+  std::sort(ms.begin(), ms.end());
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%zu requests, median %.2f ms, p99 %.2f, max %.2f", ms.size(), ms[ms.size() / 2],
+                ms[ms.size() * 99 / 100], ms.back());
+  return buf;
+}
+
+int busy(const std::map<std::string, std::string>& f) {
+  const long queries = num(f, "queries", 32), seconds = num(f, "seconds", 10);
+  const auto until = BenchClock::now() + std::chrono::seconds(seconds);
+  std::atomic<long> answered{0};
+  std::vector<std::thread> heavy;
+  for (long q = 0; q < queries; ++q)
+    heavy.emplace_back([&] {
+      auto client = client_for(f.at("url"));
+      while (BenchClock::now() < until) {
+        const auto r = client.send(HttpRequest{"GET", "/v1/metrics?from=2016-12-01&bucket=day", {}, ""});
+        if (const auto* res = std::get_if<HttpResponse>(&r); res && res->status == 200) ++answered;
+      }
+    });
+  std::vector<double> health, ingest;
+  std::thread prober([&] {
+    auto client = client_for(f.at("url"));
+    while (BenchClock::now() < until) {
+      const auto t0 = BenchClock::now();
+      client.send(HttpRequest{"GET", "/healthz", {}, ""});
+      health.push_back(std::chrono::duration<double, std::milli>(BenchClock::now() - t0).count());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  auto client = client_for(f.at("url"));
+  const auto stamp = std::to_string(BenchClock::now().time_since_epoch().count());
+  for (long i = 0; BenchClock::now() < until; ++i) {
+    const auto t0 = BenchClock::now();
+    client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=busy", {{"Content-Type", "application/json"}},
+                            encode_body(Change{"bench", "busy-" + stamp + "-" + std::to_string(i), kEnd, "commit"})});
+    ingest.push_back(std::chrono::duration<double, std::milli>(BenchClock::now() - t0).count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  prober.join();
+  for (auto& t : heavy) t.join();
+  std::printf("  %ld clients asking for ten years of daily metrics: %ld answered in %ld s\n", queries, answered.load(),
+              seconds);
+  std::printf("  meanwhile GET /healthz: %s\n", percentiles(health).c_str());
+  std::printf("  meanwhile single-event ingestion: %s\n", percentiles(ingest).c_str());
+  return 0;
+}
+
 int range(const std::map<std::string, std::string>& f) {
   const GitCommand git(f.at("directory"));
   const auto prev = resolve_commit(git, f.at("previous"));
@@ -162,6 +294,9 @@ int main(int argc, char** argv) {
     if (cmd == "generate") return generate(f);
     if (cmd == "metrics") return metrics(f);
     if (cmd == "range") return range(f);
+    if (cmd == "scrape") return scrape(f);
+    if (cmd == "fairness") return fairness(f);
+    if (cmd == "busy") return busy(f);
     std::fprintf(stderr, "pulse-bench: unknown command %s\n", cmd.c_str());
     return 2;
   } catch (const std::exception& e) {

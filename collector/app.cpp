@@ -227,6 +227,8 @@ ServerOptions server_options(const ServeSettings& s, Api& handler, Logger& log, 
   opt.read_timeout = opt.write_timeout = Millis(s.timeout * 1000);
   opt.idle_timeout = Millis(s.idle_timeout * 1000);
   opt.max_connections = s.max_connections;
+  // A deployment may list 100,000 changes (40-character SHAs: 4.3 MB).
+  opt.body_limit = 8 << 20;
   opt.log = log.sink(LogLevel::warn);
   opt.on_request = [&telemetry](const RequestRecord& r) { telemetry.record(r); };
   return opt;
