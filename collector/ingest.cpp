@@ -34,147 +34,8 @@ std::string error_body(std::string_view message) {
 
 namespace {
 
-constexpr std::size_t kMaxIdentifier = 1024;
-constexpr std::size_t kMaxShortField = 256;
-constexpr std::size_t kMaxChanges = 100'000;
-
 ServerResponse reply(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
 ServerResponse error(int status, std::string_view message) { return reply(status, error_body(message)); }
-
-// The one JSON policy for input (as pulse-incident's): syntax, UTF-8, depth,
-// and duplicate keys refused (parsers disagree on which one wins).
-std::optional<json::value> parse_body(std::string_view body, std::string& why) {
-  auto v = parse_strict_json(body, 32, why);
-  if (!v) why = "body: not valid JSON (" + why + ")";
-  return v;
-}
-
-// Field readers: each returns false and sets `why` naming the field.
-bool read_string(const json::object& o, std::string_view field, std::size_t max, bool allow_empty,
-                 std::string& out, std::string& why) {
-  const auto* v = o.if_contains(field);
-  if (!v || v->is_null()) {
-    why = std::string(field) + ": missing";
-    return false;
-  }
-  if (!v->is_string()) {
-    why = std::string(field) + ": must be a string";
-    return false;
-  }
-  const auto& s = v->as_string();
-  if (!allow_empty && s.empty()) {
-    why = std::string(field) + ": must not be empty";
-    return false;
-  }
-  if (s.size() > max) {
-    why = std::string(field) + ": longer than " + std::to_string(max) + " bytes";
-    return false;
-  }
-  if (!is_clean_text(s)) {
-    why = std::string(field) + ": control characters or invalid UTF-8";
-    return false;
-  }
-  out.assign(s.data(), s.size());
-  return true;
-}
-
-bool read_time(const json::object& o, std::string_view field, std::int64_t& out, std::string& why) {
-  std::string text;
-  if (!read_string(o, field, 64, false, text, why)) return false;
-  const auto t = parse_rfc3339(text);
-  if (!t || *t >= kLatestPlausible) {
-    why = std::string(field) + ": not a valid RFC 3339 time (e.g. 2020-10-16T12:40:32Z)";
-    return false;
-  }
-  out = *t;
-  return true;
-}
-
-bool read_string_array(const json::object& o, std::string_view field, std::size_t max_items,
-                       std::vector<std::string>& out, std::string& why) {
-  const auto* v = o.if_contains(field);
-  if (!v || v->is_null()) return true;  // the Go CLI sends null for an empty list
-  if (!v->is_array()) {
-    why = std::string(field) + ": must be an array of strings";
-    return false;
-  }
-  const auto& a = v->as_array();
-  if (a.size() > max_items) {
-    why = std::string(field) + ": more than " + std::to_string(max_items) + " items";
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (!a[i].is_string() || a[i].as_string().empty() || a[i].as_string().size() > kMaxIdentifier) {
-      why = std::string(field) + "[" + std::to_string(i) + "]: must be a non-empty string";
-      return false;
-    }
-    if (!is_clean_text(a[i].as_string())) {
-      why = std::string(field) + "[" + std::to_string(i) + "]: control characters or invalid UTF-8";
-      return false;
-    }
-    out.emplace_back(a[i].as_string());
-  }
-  return true;
-}
-
-std::optional<Event> decode_object(const json::value& v, std::string& why) {
-  if (!v.is_object()) {
-    why = "body: must be a JSON object";
-    return std::nullopt;
-  }
-  const auto& o = v.as_object();
-  std::string type;
-  if (!read_string(o, "$type", 32, false, type, why)) return std::nullopt;
-  std::string source;
-  if (!read_string(o, "source", kMaxShortField, true, source, why)) return std::nullopt;
-  if (type == "change") {
-    Change c;
-    c.source = std::move(source);
-    if (!read_string(o, "change_id", kMaxIdentifier, false, c.change_id, why) ||
-        !read_time(o, "time_created", c.time_created, why) ||
-        !read_string(o, "event_type", kMaxShortField, false, c.event_type, why))
-      return std::nullopt;
-    if (c.event_type != "commit" && c.event_type != "push") {
-      why = "event_type: must be \"commit\" or \"push\"";
-      return std::nullopt;
-    }
-    return c;
-  }
-  if (type == "deployment") {
-    Deployment d;
-    d.source = std::move(source);
-    if (!read_string(o, "deploy_id", kMaxIdentifier, false, d.deploy_id, why) ||
-        !read_time(o, "time_created", d.time_created, why) ||
-        !read_string_array(o, "changes", kMaxChanges, d.changes, why) ||
-        !read_string_array(o, "teams", 1000, d.teams, why))
-      return std::nullopt;
-    for (auto [field, out] : {std::pair{"head_commit", &d.head_commit}, std::pair{"environment", &d.environment}}) {
-      if (const auto* ext = o.if_contains(field); ext && !ext->is_null()) {
-        if (!ext->is_string() || ext->as_string().size() > kMaxShortField || !is_clean_text(ext->as_string())) {
-          why = std::string(field) + ": must be a string of at most 256 bytes, without control characters";
-          return std::nullopt;
-        }
-        *out = std::string(ext->as_string());
-      }
-    }
-    return d;
-  }
-  if (type == "incident") {
-    Incident i;
-    i.source = std::move(source);
-    if (!read_string(o, "incident_id", kMaxIdentifier, false, i.incident_id, why) ||
-        !read_time(o, "time_created", i.time_created, why) ||
-        !read_time(o, "time_resolved", i.time_resolved, why))
-      return std::nullopt;
-    if (i.time_resolved < i.time_created) {
-      why = "time_resolved: before time_created";
-      return std::nullopt;
-    }
-    return i;
-  }
-  why = "$type: unknown event type \"" + type.substr(0, 32) + "\" (expected change, deployment or incident)";
-  return std::nullopt;
-}
 
 std::string sha256(std::string_view s) {
   unsigned char md[SHA256_DIGEST_LENGTH];
@@ -203,12 +64,6 @@ boost::json::object event_json(const StoredEvent& e) {
   }
   o["received_at"] = format_rfc3339(e.received_at);
   return o;
-}
-
-std::optional<Event> decode_event(std::string_view body, std::string& why) {
-  const auto v = parse_body(body, why);
-  if (!v) return std::nullopt;
-  return decode_object(*v, why);
 }
 
 Api::Api(Store& store, ApiConfig config, std::function<std::int64_t()> now)
@@ -360,19 +215,9 @@ std::variant<std::vector<Event>, ServerResponse> Api::decode_ingest(const Server
     if (config_.exporter) config_.exporter->received(events);
     return events;
   }
-  const auto parsed = parse_body(request.body, why);
-  if (!parsed) return error(400, why);
-  const json::value& v = *parsed;
-  if (!v.is_array()) return error(400, "body: a batch must be a JSON array of events");
-  const auto& a = v.as_array();
-  if (a.empty()) return error(400, "body: empty batch");
-  if (a.size() > config_.max_batch)
-    return error(413, "body: more than " + std::to_string(config_.max_batch) + " events in one batch");
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto e = decode_object(a[i], why);
-    if (!e) return error(400, "events[" + std::to_string(i) + "]." + why);
-    events.push_back(std::move(*e));
-  }
+  std::size_t too_many = 0;
+  if (!decode_batch(request.body, config_.max_batch, events, why, too_many))
+    return error(too_many ? 413 : 400, why);
   if (config_.exporter) config_.exporter->received(events);
   return events;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "browser_guard.hpp"
+#include "decode.hpp"
 #include "event.hpp"
 #include "http_server.hpp"
 #include "store.hpp"
@@ -42,12 +43,6 @@ struct ApiConfig {
   /// ingestion (on PostgreSQL) and listings use. 0: on the handler pool.
   int metrics_threads = 0;
 };
-
-/// Decodes and validates one event body (the JSON object the Go CLI sends).
-/// Accepts what the Go CLI sends, including `"changes":null` and times with
-/// a local offset. On failure returns nullopt and sets `why` to a one-line
-/// reason that names the field ("time_created: not a valid RFC 3339 time").
-std::optional<Event> decode_event(std::string_view body, std::string& why);
 
 class Api {
  public:

@@ -40,6 +40,13 @@ struct GenericMapping {
   std::string time_format = "rfc3339";  ///< rfc3339 | unix_s | unix_ms | unix_ns
 };
 
+/// Loads a generic mapping file (JSON: identifier, status, created,
+/// resolved, firing, resolved_values, time_format; at most 64 KiB). Throws
+/// std::runtime_error naming the file and the key.
+GenericMapping load_mapping(const std::string& path);
+/// The same from text; `path` names it in errors.
+GenericMapping parse_mapping(std::string_view text, const std::string& path);
+
 /// Parses a payload of one source. Returns false with a one-line `why`
 /// (which names the field) when the payload is malformed.
 using Parser = bool (*)(const boost::json::value& payload, const GenericMapping* mapping, ParseResult& out,

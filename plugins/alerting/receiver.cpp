@@ -145,48 +145,4 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
           {}};
 }
 
-GenericMapping load_mapping(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read mapping file " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string why;
-  const auto v = parse_strict_json(ss.str(), 16, why);
-  if (!v || !v->is_object()) throw std::runtime_error("mapping file " + path + ": " + (v ? "must be a JSON object" : why));
-  const auto& o = v->as_object();
-  GenericMapping m;
-  auto str = [&](const char* key, std::string& out, bool required) {
-    const auto* f = o.if_contains(key);
-    if (!f) {
-      if (required) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" missing");
-      return;
-    }
-    if (!f->is_string()) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" must be a string");
-    out = std::string(f->as_string());
-  };
-  auto list = [&](const char* key, std::vector<std::string>& out) {
-    const auto* f = o.if_contains(key);
-    if (!f) return;
-    if (!f->is_array()) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" must be an array");
-    out.clear();
-    for (const auto& x : f->as_array()) {
-      if (!x.is_string()) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" must hold strings");
-      out.emplace_back(x.as_string());
-    }
-  };
-  str("identifier", m.identifier, true);
-  str("status", m.status, true);
-  str("created", m.created, true);
-  str("resolved", m.resolved, true);
-  str("time_format", m.time_format, false);
-  list("firing", m.firing_values);
-  list("resolved_values", m.resolved_values);
-  if (m.time_format != "rfc3339" && m.time_format != "unix_s" && m.time_format != "unix_ms" && m.time_format != "unix_ns")
-    throw std::runtime_error("mapping file " + path + ": time_format must be rfc3339, unix_s, unix_ms or unix_ns");
-  for (const auto* p : {&m.identifier, &m.status, &m.created, &m.resolved})
-    if (!p->empty() && (*p)[0] != '/')
-      throw std::runtime_error("mapping file " + path + ": \"" + *p + "\" is not a JSON Pointer (must start with /)");
-  return m;
-}
-
 }  // namespace pulse::incident

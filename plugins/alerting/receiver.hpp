@@ -75,8 +75,5 @@ class Receiver {
   BrowserGuard guard_;
 };
 
-/// Loads a generic mapping file (JSON: identifier, status, created,
-/// resolved, firing, resolved_values, time_format). Throws std::runtime_error.
-GenericMapping load_mapping(const std::string& path);
 
 }  // namespace pulse::incident

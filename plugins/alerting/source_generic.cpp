@@ -1,9 +1,11 @@
 // Any JSON source, through a mapping file of JSON Pointers.
 #include "model.hpp"
-
+#include "strict_json.hpp"
 #include "timeutil.hpp"
 
 #include <charconv>
+#include <fstream>
+#include <stdexcept>
 
 namespace pulse::incident {
 
@@ -93,6 +95,56 @@ bool parse_generic(const boost::json::value& payload, const GenericMapping* m, P
   }
   out.observations.push_back(std::move(o));
   return true;
+}
+
+GenericMapping load_mapping(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read mapping file " + path);
+  std::string text(65537, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > 65536) throw std::runtime_error("mapping file " + path + ": larger than 64 KiB");
+  return parse_mapping(text, path);
+}
+
+GenericMapping parse_mapping(std::string_view text, const std::string& path) {
+  std::string why;
+  const auto v = parse_strict_json(text, 16, why);
+  if (!v || !v->is_object()) throw std::runtime_error("mapping file " + path + ": " + (v ? "must be a JSON object" : why));
+  const auto& o = v->as_object();
+  GenericMapping m;
+  auto str = [&](const char* key, std::string& out, bool required) {
+    const auto* f = o.if_contains(key);
+    if (!f) {
+      if (required) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" missing");
+      return;
+    }
+    if (!f->is_string()) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" must be a string");
+    out = std::string(f->as_string());
+  };
+  auto list = [&](const char* key, std::vector<std::string>& out) {
+    const auto* f = o.if_contains(key);
+    if (!f) return;
+    if (!f->is_array()) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" must be an array");
+    out.clear();
+    for (const auto& x : f->as_array()) {
+      if (!x.is_string()) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" must hold strings");
+      out.emplace_back(x.as_string());
+    }
+  };
+  str("identifier", m.identifier, true);
+  str("status", m.status, true);
+  str("created", m.created, true);
+  str("resolved", m.resolved, true);
+  str("time_format", m.time_format, false);
+  list("firing", m.firing_values);
+  list("resolved_values", m.resolved_values);
+  if (m.time_format != "rfc3339" && m.time_format != "unix_s" && m.time_format != "unix_ms" && m.time_format != "unix_ns")
+    throw std::runtime_error("mapping file " + path + ": time_format must be rfc3339, unix_s, unix_ms or unix_ns");
+  for (const auto* p : {&m.identifier, &m.status, &m.created, &m.resolved})
+    if (!p->empty() && (*p)[0] != '/')
+      throw std::runtime_error("mapping file " + path + ": \"" + *p + "\" is not a JSON Pointer (must start with /)");
+  return m;
 }
 
 }  // namespace pulse::incident
