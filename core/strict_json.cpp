@@ -1,9 +1,12 @@
 #include "strict_json.hpp"
 
+#include "text.hpp"
+
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/error.hpp>
 #include <boost/json/parse.hpp>
 
+#include <cmath>
 #include <unordered_set>
 #include <vector>
 
@@ -23,6 +26,7 @@ struct DuplicateKeyCheck {
   std::vector<std::unordered_set<std::string>> objects;
   std::string key;
   std::string duplicate;
+  bool huge_number = false;  ///< beyond a double (1e400): Boost.JSON would read infinity
 
   bool on_document_begin(json::error_code&) { return true; }
   bool on_document_end(json::error_code&) { return true; }
@@ -55,7 +59,12 @@ struct DuplicateKeyCheck {
   bool on_number_part(json::string_view, json::error_code&) { return true; }
   bool on_int64(std::int64_t, json::string_view, json::error_code&) { return true; }
   bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return true; }
-  bool on_double(double, json::string_view, json::error_code&) { return true; }
+  bool on_double(double d, json::string_view, json::error_code& ec) {
+    if (std::isfinite(d)) return true;
+    huge_number = true;
+    ec = json::error::syntax;
+    return false;
+  }
   bool on_bool(bool, json::error_code&) { return true; }
   bool on_null(json::error_code&) { return true; }
   bool on_comment_part(json::string_view, json::error_code&) { return true; }
@@ -83,6 +92,8 @@ std::optional<json::value> parse_strict_json(std::string_view text, std::size_t 
   checker.write_some(false, text.data(), text.size(), ec);
   if (ec) {
     why = !checker.handler().duplicate.empty() ? "duplicate key \"" + checker.handler().duplicate + "\""
+          : checker.handler().huge_number      ? "a number out of range"
+          : !is_valid_utf8(text)               ? "invalid UTF-8"
                                                : describe(ec, max_depth);
     return std::nullopt;
   }

@@ -47,13 +47,15 @@ bool parse_uint(std::string_view s, unsigned long max, unsigned long& out) {
 
 namespace {
 
-// Length of the clean character (printable ASCII, or valid UTF-8 that is not
-// a C1 control) starting at s[i]; 0 if there is none.
-std::size_t clean_char(std::string_view s, std::size_t i) {
+// Length of the valid UTF-8 character starting at s[i] (no overlong forms,
+// surrogates or code points past U+10FFFF), with its code point; 0 if none.
+std::size_t utf8_char(std::string_view s, std::size_t i, std::uint32_t& cp) {
   const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return c < 0x20 || c == 0x7F ? 0 : 1;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
   std::size_t n;
-  std::uint32_t cp;
   if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
   else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
   else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
@@ -65,11 +67,30 @@ std::size_t clean_char(std::string_view s, std::size_t i) {
     cp = (cp << 6) | (b & 0x3F);
   }
   const std::uint32_t min = n == 1 ? 0x80 : n == 2 ? 0x800 : 0x10000;
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F)) return 0;
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return n + 1;
 }
 
+// Length of the clean character (printable ASCII, or valid UTF-8 that is not
+// a C1 control) starting at s[i]; 0 if there is none.
+std::size_t clean_char(std::string_view s, std::size_t i) {
+  std::uint32_t cp = 0;
+  const auto n = utf8_char(s, i, cp);
+  if (n == 0 || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) return 0;
+  return n;
+}
+
 }  // namespace
+
+bool is_valid_utf8(std::string_view s) {
+  std::uint32_t cp = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto n = utf8_char(s, i, cp);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
 
 bool is_clean_text(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {

@@ -21,6 +21,10 @@ std::optional<std::vector<std::string>> read_config_lines(const std::string& pat
 /// The first line of a file (an API key file), trimmed; nullopt if unreadable.
 std::optional<std::string> read_first_line(const std::string& path);
 
+/// Valid UTF-8 (no overlong forms, surrogates or code points past
+/// U+10FFFF); control characters allowed.
+bool is_valid_utf8(std::string_view s);
+
 /// Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
 /// without control characters (C0, DEL, C1): safe to store, compare and
 /// print in a terminal.

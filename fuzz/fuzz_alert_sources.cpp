@@ -1,0 +1,34 @@
+// Every alert source's parser, as the receiver runs it: strict JSON first,
+// then the source. The first byte picks the source; the generic one uses a
+// mapping with every field and unix_ms times.
+#include "model.hpp"
+#include "strict_json.hpp"
+
+#include <cstdint>
+#include <string>
+
+using namespace pulse::incident;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 1) return 0;
+  const auto names = source_names();
+  const SourceSpec* source = find_source(names[data[0] % names.size()]);
+  const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
+  std::string why;
+  const auto payload = pulse::parse_strict_json(body, 64, why);
+  if (!payload) return 0;
+  GenericMapping mapping;
+  mapping.identifier = "/id";
+  mapping.status = "/state";
+  mapping.created = "/start";
+  mapping.resolved = "/end";
+  mapping.time_format = data[0] & 0x80 ? "unix_ms" : "rfc3339";
+  ParseResult parsed;
+  if (source->parse(*payload, &mapping, parsed, why))
+    for (const auto& o : parsed.observations) {
+      // What the state keeps must be well formed: a key, and times in range.
+      if (o.key.empty() || (o.resolved && *o.resolved < o.created)) __builtin_trap();
+      (void)incident_identifier(*source, o);
+    }
+  return 0;
+}

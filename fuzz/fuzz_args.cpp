@@ -1,0 +1,38 @@
+// Command lines: NUL-separated words through the flag parser, with
+// environment fallbacks and a repeatable flag, as every command has them.
+#include "args.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+using namespace pulse;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const std::vector<FlagSpec> specs = {
+      {"api-key", "KEY", "k", false, "PULSE_API_KEY"}, {"system", "NAME", "s"},
+      {"teams", "LIST", "t", true},                    {"dry-run", "", "d", false, "PULSE_DRY_RUN"},
+      {"timeout", "SECONDS", "t", false, {}, "30"},
+  };
+  std::vector<std::string> args;
+  std::string word;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (data[i] == 0) {
+      args.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += static_cast<char>(data[i]);
+    }
+  }
+  args.push_back(word);
+  std::string why;
+  const auto parsed = parse_args(args, specs, Env{{"PULSE_DRY_RUN", "TRUE"}}, why);
+  if (!parsed) {
+    if (why.empty()) __builtin_trap();
+    return 0;
+  }
+  (void)parsed->flag("dry-run");
+  (void)parsed->all("teams");
+  (void)parsed->get_or("timeout", "");
+  return 0;
+}
