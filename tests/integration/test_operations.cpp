@@ -75,6 +75,10 @@ class RawConnection {
   int fd_;
 };
 
+std::string incident_bin() {
+  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/alerting/pulse-incident";
+}
+
 ProcessResult promtool_check(const std::string& text) {
   TempDir dir;
   write_file(dir.path / "m.txt", text);
@@ -190,6 +194,16 @@ BOOST_AUTO_TEST_CASE(config_file_gives_every_flag_with_flags_and_variables_above
   BOOST_TEST(bad.exit_code == 2);
   BOOST_TEST(bad.err.find("bad.toml:3: unknown key \"bnid\" (did you mean bind?)") != std::string::npos, bad.err);
   BOOST_TEST(!std::filesystem::exists(dir.path / "x.db"));
+}
+
+BOOST_AUTO_TEST_CASE(the_shipped_example_configs_start_both_servers) {
+  const auto examples = fs::path(PULSE_TEST_SOURCE_DIR) / "packaging" / "examples";
+  CollectorProcess collector({"--config", (examples / "collector.toml").string()});
+  BOOST_TEST(send(collector, "GET", "/healthz").status == 200);
+  TempDir dir;
+  Background incident({incident_bin(), "serve", "--config", (examples / "incident.toml").string(), "--port", "0",
+                       "--db", dir.str("i.db")});
+  BOOST_TEST(incident.wait_for_stderr(" listening on ").find("reporting to http://127.0.0.1:8765") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_damaged_database_is_refused_at_start_and_check_names_it) {
