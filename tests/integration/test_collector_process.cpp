@@ -93,9 +93,16 @@ BOOST_AUTO_TEST_CASE(the_events_table_escapes_what_a_terminal_would_run) {
 BOOST_AUTO_TEST_CASE(limits_and_malformed_requests) {
   CollectorProcess collector;
   auto client = client_for(collector);
-  const auto too_big = post(client, "/v1/ingestion/cli?api_key=K", std::string(2 << 20, ' '));
+  // 8 MiB: room for a deployment of 100,000 changes, and no more.
+  const auto too_big = post(client, "/v1/ingestion/cli?api_key=K", std::string(9 << 20, ' '));
   BOOST_TEST(too_big.status == 413);
-  BOOST_TEST(too_big.body.find("request body exceeds 1048576 bytes") != std::string::npos);
+  BOOST_TEST(too_big.body.find("request body exceeds 8388608 bytes") != std::string::npos, too_big.body);
+  {
+    Deployment d{"cli", "big", 1602852032, {}, {}, {}, {}};
+    for (int i = 0; i < 100'000; ++i) d.changes.push_back(std::string(40, 'a') + std::to_string(i));
+    auto big_client = client_for(collector);
+    BOOST_TEST(post(big_client, "/v1/ingestion/cli?api_key=K&system=s", encode_body(d)).status == 200);
+  }
   auto client2 = client_for(collector);
   const auto bad = post(client2, "/v1/ingestion/cli?api_key=K", "{\"$type\":\"change\"");
   BOOST_TEST(bad.status == 400);

@@ -449,7 +449,7 @@ BOOST_AUTO_TEST_CASE(stale_and_duplicate_resolved_notifications_for_every_source
       BOOST_TEST(server.post(c.route, resolved) == 200, server.last_body());
       BOOST_TEST(stored_incidents(server.db()) == first, boost::test_tools::per_element());
       if (c.second_start.empty()) continue;
-      BOOST_TEST(server.process().stderr_text().find("ignored a repeated resolved notification") != std::string::npos);
+      server.process().wait_for_stderr("ignored a repeated resolved notification");  // throws if it never comes
       // A new episode of the same alert opens; then the old resolved again must not close it.
       std::string second = firing;
       const auto at = second.find("\"startsAt\":") != std::string::npos ? second.find("\"startsAt\":")
@@ -463,8 +463,7 @@ BOOST_AUTO_TEST_CASE(stale_and_duplicate_resolved_notifications_for_every_source
       const auto open = std::count_if(now.begin(), now.end(), [](const Seen& i) { return !i.resolved; });
       BOOST_TEST(open == 1, "the new episode stays open");
       BOOST_TEST(std::count(now.begin(), now.end(), first[0]) == 1, "the first episode is unchanged");
-      BOOST_TEST(server.process().stderr_text().find("ignored a stale resolved notification") != std::string::npos,
-                 server.process().stderr_text());
+      server.process().wait_for_stderr("ignored a stale resolved notification");
     }
   }
 }
@@ -535,7 +534,7 @@ BOOST_AUTO_TEST_CASE(sighup_rereads_route_tokens_and_metrics_pass_promtool) {
   const auto check = run_process({"sh", "-c", "promtool check metrics < '" + dir.str("m.txt") + "'"});
   BOOST_TEST(check.exit_code == 0, check.out << check.err);
   // Every request was logged, the refused one too; no token is in the log.
-  const auto log = server.process().stderr_text();
+  const auto log = server.process().wait_for_stderr("path=/metrics");
   BOOST_TEST(log.find("path=/alertmanager status=401") != std::string::npos, log);
   BOOST_TEST(log.find("old-token") == std::string::npos);
   BOOST_TEST(log.find("new-token") == std::string::npos);
