@@ -464,28 +464,37 @@ std::optional<std::int64_t> parse_date(const std::string& s) {
 
 // The deployment ids our collector already stores for this system, so a
 // re-run sends only what is new. Any other server: none known.
+// Our collector's stored deployment ids for this system, page by page
+// (GET /v1/events' cursor); empty from any other server.
 std::unordered_set<std::string> stored_deployments(const Connection& conn) {
   std::unordered_set<std::string> ids;
   ClientOptions options = conn.client;
   options.max_response_body = 256u << 20;
   HttpClient client(conn.origin, options);
-  HttpRequest req;
-  req.method = "GET";
-  req.target = "/v1/events?type=deployment&limit=100000&system=" + form_escape(conn.ingestion.system);
-  if (!conn.ingestion.api_key.empty()) req.headers.push_back({"Authorization", "Bearer " + conn.ingestion.api_key});
-  const auto r = client.send(req);
-  const auto* res = std::get_if<HttpResponse>(&r);
-  if (!res || res->status != 200 ||
-      res->header("Pulse-Extensions").value_or("").find("deployments") == std::string::npos)
-    return ids;
-  boost::system::error_code ec;
-  const auto v = boost::json::parse(res->body, ec);
-  if (ec || !v.is_object()) return ids;
-  const auto* events = v.as_object().if_contains("events");
-  if (!events || !events->is_array()) return ids;
-  for (const auto& e : events->as_array())
-    if (const auto* o = e.if_object())
-      if (const auto* id = o->if_contains("id"); id && id->is_string()) ids.emplace(id->as_string());
+  std::string cursor;
+  for (int page = 0; page < 10'000; ++page) {
+    HttpRequest req;
+    req.method = "GET";
+    req.target = "/v1/events?type=deployment&limit=1000&system=" + form_escape(conn.ingestion.system) +
+                 (cursor.empty() ? "" : "&cursor=" + cursor);
+    if (!conn.ingestion.api_key.empty()) req.headers.push_back({"Authorization", "Bearer " + conn.ingestion.api_key});
+    const auto r = client.send(req);
+    const auto* res = std::get_if<HttpResponse>(&r);
+    if (!res || res->status != 200 ||
+        res->header("Pulse-Extensions").value_or("").find("deployments") == std::string::npos)
+      return ids;
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(res->body, ec);
+    if (ec || !v.is_object()) return ids;
+    const auto* events = v.as_object().if_contains("events");
+    if (!events || !events->is_array()) return ids;
+    for (const auto& e : events->as_array())
+      if (const auto* o = e.if_object())
+        if (const auto* id = o->if_contains("id"); id && id->is_string()) ids.emplace(id->as_string());
+    const auto* next = v.as_object().if_contains("next");
+    if (!next || !next->is_string()) return ids;
+    cursor = std::string(next->as_string());
+  }
   return ids;
 }
 

@@ -53,6 +53,7 @@ const std::vector<FlagSpec> kEventsFlags = {
     {"system", "NAME", "only events of this system"},
     {"since", "TIME", "only events at or after TIME (RFC 3339 or Unix seconds)"},
     {"limit", "N", "at most N events, newest first", false, {}, "50"},
+    {"all", "", "every event (instead of --limit), newest first"},
     {"format", "FORMAT", "table or json", false, {}, "table"},
 };
 
@@ -407,7 +408,18 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
   const std::string db_path = parsed->get_or("db", default_db_path(env));
   std::vector<StoredEvent> list;
   try {
-    list = open_existing(db_path, 1)->list(q);
+    const auto store = open_existing(db_path, 1);
+    if (!parsed->flag("all")) {
+      list = store->list(q);
+    } else {
+      q.limit = 10'000;  // page by page, as GET /v1/events' cursor does
+      for (;;) {
+        auto page = store->list(q);
+        if (page.empty()) break;
+        q.before = page.back().seq;
+        list.insert(list.end(), std::make_move_iterator(page.begin()), std::make_move_iterator(page.end()));
+      }
+    }
   } catch (const std::exception& e) {
     err << "pulse-collector events: " << e.what() << "\n";
     return kExitFailure;

@@ -320,13 +320,27 @@ ServerResponse Api::list_events(const Target& target) {
       return error(400, "limit: must be between 1 and 100000");
     q.limit = n;
   }
-  const auto events = store_.list(q);
+  if (const auto cursor = target.param("cursor"); cursor && !cursor->empty()) {
+    std::int64_t before = 0;
+    const auto [ptr, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), before);
+    if (ec != std::errc{} || ptr != cursor->data() + cursor->size() || before <= 0)
+      return error(400, "cursor: not a cursor this collector gave (the \"next\" of a previous page)");
+    q.before = before;
+  }
+  // One more than asked tells whether another page follows.
+  const std::size_t page = q.limit;
+  ++q.limit;
+  auto events = store_.list(q);
+  const bool more = events.size() > page;
+  if (more) events.resize(page);
   json::array list;
   list.reserve(events.size());
   for (const auto& e : events) list.push_back(event_json(e));
   json::object body;
   body["events"] = std::move(list);
   body["count"] = events.size();
+  // Pass as ?cursor= for the next (older) page; null on the last page.
+  body["next"] = more ? json::value(std::to_string(events.back().seq)) : json::value(nullptr);
   return reply(200, json::serialize(body));
 }
 

@@ -265,6 +265,10 @@ class PgStore final : public Store {
       params.push_back(num(*q.since));
       text += " AND COALESCE(time_created, time_pushed) >= $" + std::to_string(params.size());
     }
+    if (q.before) {
+      params.push_back(num(*q.before));
+      text += " AND id < $" + std::to_string(params.size());
+    }
     params.push_back(num(static_cast<std::int64_t>(q.limit)));
     text += " ORDER BY id DESC LIMIT $" + std::to_string(params.size());
     return with_retry([&](Connection& c) {
@@ -287,6 +291,7 @@ class PgStore final : public Store {
             ids += (ids.empty() ? "" : ",") + std::string(r->text(i, 0));
           }
           e.received_at = r->int64(i, 9);
+          e.seq = r->int64(i, 0);
           out.push_back(std::move(e));
         }
         if (!ids.empty()) {

@@ -225,11 +225,13 @@ class SqliteStore final : public Store {
     if (!q.type.empty()) text += " AND type = ?1";
     if (q.system) text += " AND system = ?2";
     if (q.since) text += " AND COALESCE(time_created, time_pushed) >= ?3";
+    if (q.before) text += " AND id < ?5";
     text += " ORDER BY id DESC LIMIT ?4";
     auto stmt = reader_.prepare(text);
     if (!q.type.empty()) stmt.bind(1, q.type);
     if (q.system) stmt.bind(2, *q.system);
     if (q.since) stmt.bind(3, *q.since);
+    if (q.before) stmt.bind(5, *q.before);
     stmt.bind(4, static_cast<std::int64_t>(q.limit));
     auto links = reader_.prepare("SELECT change_id FROM deployment_changes WHERE deployment = ?1 ORDER BY position");
 
@@ -250,6 +252,7 @@ class SqliteStore final : public Store {
         while (links.step()) e.changes.push_back(links.text(0));
       }
       e.received_at = stmt.int64(9);
+      e.seq = stmt.int64(0);
       out.push_back(std::move(e));
     }
     return out;

@@ -31,6 +31,7 @@ struct StoredEvent {
   std::int64_t received_at = 0;
   std::string head_commit;  ///< deployments, extension
   std::string environment;  ///< deployments, extension
+  std::int64_t seq = 0;     ///< storage order (row id): what a listing's cursor names
 };
 
 struct PutResult;
@@ -41,6 +42,7 @@ struct EventQuery {
   std::string type;                   ///< empty: all types
   std::optional<std::string> system;  ///< nullopt: all systems
   std::optional<std::int64_t> since;  ///< event time (created, else pushed) at or after
+  std::optional<std::int64_t> before; ///< only events stored before the one with this seq (the next page)
   std::size_t limit = 1000;
 };
 

@@ -1,5 +1,7 @@
 #include "args.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 
 namespace pulse {
@@ -23,11 +25,11 @@ std::vector<std::string> ParsedArgs::all(std::string_view name) const {
 
 bool ParsedArgs::flag(std::string_view name) const {
   auto v = get(name);
-  return v && *v != "false" && *v != "0";
+  return v && parse_bool(*v).value_or(false);
 }
 
 namespace {
-bool is_truthy(const std::string& v) { return v == "1" || v == "true" || v == "yes"; }
+constexpr const char* kBooleans = "1/0, true/false, yes/no or on/off";
 }  // namespace
 
 std::optional<ParsedArgs> parse_args(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs,
@@ -64,11 +66,12 @@ std::optional<ParsedArgs> parse_args(const std::vector<std::string>& args, const
       return std::nullopt;
     }
     if (spec->value_name.empty()) {
-      if (value && !is_truthy(*value) && *value != "false" && *value != "0") {
-        why = "--" + std::string(name) + " takes no value (or true/false)";
+      const auto b = value ? parse_bool(*value) : std::optional<bool>(true);
+      if (!b) {
+        why = "--" + std::string(name) + " takes no value, or one of " + kBooleans;
         return std::nullopt;
       }
-      out.values_[std::string(name)].push_back(value ? *value : "true");
+      out.values_[std::string(name)].push_back(*b ? "true" : "false");
       continue;
     }
     if (!value) {
@@ -83,16 +86,28 @@ std::optional<ParsedArgs> parse_args(const std::vector<std::string>& args, const
     slot.push_back(*value);
   }
   for (const auto& s : specs) {
+    // Given on the command line: its variable does not matter (and is not judged).
+    if (auto it = out.values_.find(s.name); it != out.values_.end() && !it->second.empty() && !s.repeatable) continue;
     if (!s.env.empty()) {
       if (auto v = env.non_empty(s.env)) {
-        out.fallbacks_[std::string(s.name)] = s.value_name.empty() ? (is_truthy(*v) ? "true" : "false") : *v;
+        if (s.value_name.empty()) {
+          const auto b = parse_bool(*v);
+          if (!b) {  // a typo must not turn --dry-run off and send for real
+            why = "$" + std::string(s.env) + "=\"" + v->substr(0, 32) + "\": not a boolean (" + kBooleans + ")";
+            return std::nullopt;
+          }
+          out.fallbacks_[std::string(s.name)] = *b ? "true" : "false";
+        } else {
+          out.fallbacks_[std::string(s.name)] = *v;
+        }
         continue;
       }
     }
     if (file) {
       if (auto it = file->find(s.name); it != file->end() && !it->second.empty()) {
         out.fallbacks_[std::string(s.name)] =
-            s.value_name.empty() ? (is_truthy(it->second.back()) ? "true" : "false") : it->second.back();
+            s.value_name.empty() ? (parse_bool(it->second.back()).value_or(false) ? "true" : "false")
+                                 : it->second.back();
         if (s.repeatable) out.file_values_[std::string(s.name)] = it->second;
         continue;
       }

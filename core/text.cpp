@@ -1,5 +1,7 @@
 #include "text.hpp"
 
+#include <cctype>
+
 #include <charconv>
 #include <cstdint>
 #include <fstream>
@@ -81,6 +83,16 @@ std::size_t clean_char(std::string_view s, std::size_t i) {
 }
 
 }  // namespace
+
+std::optional<bool> parse_bool(std::string_view s) {
+  std::string lower;
+  for (char c : s.substr(0, 8)) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s.size() > 8) return std::nullopt;
+  // t and f: what Go's strconv.ParseBool also takes, so the Go CLI's scripts keep working.
+  if (lower == "1" || lower == "t" || lower == "true" || lower == "yes" || lower == "on") return true;
+  if (lower == "0" || lower == "f" || lower == "false" || lower == "no" || lower == "off") return false;
+  return std::nullopt;
+}
 
 bool is_valid_utf8(std::string_view s) {
   std::uint32_t cp = 0;

@@ -33,6 +33,11 @@ bool is_clean_text(std::string_view s);
 /// `s` for a terminal: anything is_clean_text refuses becomes \xNN.
 std::string printable(std::string_view s);
 
+/// A boolean as people and CI systems write it: 1/0, t/f, true/false,
+/// yes/no, on/off, in any case (Azure Pipelines renders `True`; Go's
+/// ParseBool takes t/f); nullopt otherwise.
+std::optional<bool> parse_bool(std::string_view s);
+
 /// Decimal digits only, at most `max`.
 bool parse_uint(std::string_view s, unsigned long max, unsigned long& out);
 

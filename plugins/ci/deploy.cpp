@@ -258,6 +258,11 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     for (const auto& commit : commits) out << commit.sha << " " << format_rfc3339(commit.commit_time) << "\n";
     return kExitOk;
   }
+  // Typed in a developer's checkout, it would report a production
+  // deployment of whatever is checked out: outside CI, say which one.
+  if (ci.provider.empty() && !a->has("identifier") && !a->has("sha"))
+    return fail(kExitUsage, "no CI detected: not reporting a deployment of this checkout without --identifier ID "
+                            "(or --sha SHA); `pulse-deploy --dry-run` shows what would be sent");
 
   // --- send: changes, then the deployment, over one connection ---
   if (extension) {  // our collector: record where this deployment ends, for the next one

@@ -6,7 +6,10 @@
 #include "store.hpp"
 #include "timeutil.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include <set>
 
 using namespace pulse;
 using namespace pulse::collector;
@@ -375,6 +378,42 @@ BOOST_AUTO_TEST_CASE(database_uris_are_shown_without_passwords) {
              "postgres://db/pulse?user=u&password=***&sslmode=require");
   BOOST_TEST(describe_db("postgresql://pulse@db/pulse") == "postgresql://pulse@db/pulse");
   BOOST_TEST(describe_db("/var/lib/pulse/collector.db") == "/var/lib/pulse/collector.db");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(paging)
+
+// Every stored event can be listed: pages of `limit`, newest first, each
+// naming the cursor of the next; no event twice, none left out.
+BOOST_FIXTURE_TEST_CASE(events_page_with_a_cursor_until_the_last, ApiFixture) {
+  for (int i = 0; i < 25; ++i)
+    BOOST_REQUIRE_EQUAL(post(R"({"source":"cli","change_id":"c)" + std::to_string(i) +
+                             R"(","time_created":"2020-10-16T12:40:32Z","event_type":"commit","$type":"change"})")
+                            .status,
+                        200);
+  std::vector<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    const auto r = call(api, "GET", "/v1/events?limit=10" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    BOOST_REQUIRE_EQUAL(r.status, 200);
+    const auto body = boost::json::parse(r.body).as_object();
+    for (const auto& e : body.at("events").as_array()) seen.emplace_back(e.at("id").as_string());
+    if (body.at("next").is_null()) break;
+    cursor = std::string(body.at("next").as_string());
+  }
+  BOOST_TEST(pages == 2);  // 10 + 10 + 5
+  BOOST_REQUIRE_EQUAL(seen.size(), 25u);
+  BOOST_TEST(seen.front() == "c24");  // newest first
+  BOOST_TEST(seen.back() == "c0");
+  BOOST_TEST(std::set<std::string>(seen.begin(), seen.end()).size() == 25u);
+  // Exactly a page full: the last page says so with a null next.
+  const auto exact = boost::json::parse(call(api, "GET", "/v1/events?limit=25").body).as_object();
+  BOOST_TEST(exact.at("count") == 25);
+  BOOST_TEST(exact.at("next").is_null());
+  for (const std::string bad : {"abc", "-3", "0", "12x"})
+    BOOST_TEST(call(api, "GET", "/v1/events?cursor=" + bad).status == 400, bad);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

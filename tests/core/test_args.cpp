@@ -45,6 +45,33 @@ BOOST_AUTO_TEST_CASE(precedence_flag_then_env_then_default) {
   BOOST_TEST(!empty_env_ignored->get("api-key").has_value());
 }
 
+// Azure Pipelines writes True, people write ON: a boolean nobody can read is
+// an error, never a silent false that sends a dry run for real.
+BOOST_AUTO_TEST_CASE(booleans_are_read_strictly_from_flags_and_variables) {
+  std::string why;
+  for (const std::string yes : {"1", "t", "true", "TRUE", "True", "yes", "Yes", "on", "ON"}) {
+    BOOST_TEST_CONTEXT(yes) {
+      BOOST_TEST(parse_args({}, kSpecs, Env({{"PULSE_DRY_RUN", yes}}), why)->flag("dry-run"));
+      BOOST_TEST(parse_args({"--dry-run=" + yes}, kSpecs, Env{}, why)->flag("dry-run"));
+    }
+  }
+  for (const std::string no : {"0", "f", "false", "FALSE", "no", "off", "Off"}) {
+    BOOST_TEST_CONTEXT(no) {
+      BOOST_TEST(!parse_args({}, kSpecs, Env({{"PULSE_DRY_RUN", no}}), why)->flag("dry-run"));
+      BOOST_TEST(!parse_args({"--dry-run=" + no}, kSpecs, Env{}, why)->flag("dry-run"));
+    }
+  }
+  for (const std::string bad : {"bogus", "2", "yess", "truefalse"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      BOOST_TEST(!parse_args({}, kSpecs, Env({{"PULSE_DRY_RUN", bad}}), why));
+      BOOST_TEST(why.find("$PULSE_DRY_RUN=\"" + bad + "\": not a boolean") == 0u, why);
+    }
+  }
+  // The flag on the command line wins over the variable, which is then not judged.
+  BOOST_TEST(!parse_args({"--dry-run=false"}, kSpecs, Env({{"PULSE_DRY_RUN", "1"}}), why)->flag("dry-run"));
+  BOOST_TEST(parse_args({"--dry-run"}, kSpecs, Env({{"PULSE_DRY_RUN", "bogus"}}), why)->flag("dry-run"));
+}
+
 BOOST_AUTO_TEST_CASE(repeatable_and_last_wins) {
   std::string why;
   const auto a = parse_args({"--tag", "a", "--tag=b", "--api-key", "1", "--api-key", "2"}, kSpecs, Env{}, why);

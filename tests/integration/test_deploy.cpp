@@ -74,6 +74,25 @@ std::vector<std::string> changes_of(const json::value& deployment) {
 
 BOOST_AUTO_TEST_SUITE(deploy)
 
+// Typed in a developer's checkout, pulse-deploy must not report a
+// production deployment of whatever is checked out.
+BOOST_FIXTURE_TEST_CASE(outside_ci_it_needs_an_explicit_identifier, DeployFixture) {
+  clone(0);
+  CollectorProcess collector;
+  EnvOverrides e = env;
+  e["PULSE_BASE_URL"] = collector.url();
+  const auto refused = deploy(e);
+  BOOST_TEST(refused.exit_code == 2, refused.err);
+  BOOST_TEST(refused.err.find("no CI detected: not reporting a deployment of this checkout without --identifier") !=
+             std::string::npos, refused.err);
+  BOOST_TEST(deployments(collector).empty());
+  BOOST_TEST(deploy(e, {"--dry-run"}).exit_code == 0);  // trying it sends nothing and is fine
+  const auto sent = deploy(e, {"--identifier", "manual-1"});
+  BOOST_TEST(sent.exit_code == 0, sent.err);
+  BOOST_REQUIRE_EQUAL(deployments(collector).size(), 1u);
+  BOOST_TEST(deployments(collector)[0].at("id") == "manual-1");
+}
+
 BOOST_FIXTURE_TEST_CASE(github_depth_1_previous_25_commits_back, DeployFixture) {
   clone(1);
   CollectorProcess collector;
@@ -124,7 +143,8 @@ BOOST_FIXTURE_TEST_CASE(tags_first_deployment_and_paths, DeployFixture) {
   EnvOverrides e = env;
   e["PULSE_BASE_URL"] = collector.url();
   // The deployed commit's tag names the deployment; the previous tag bounds it.
-  auto r = deploy(e, {"--path", "services/api"});
+  // (Outside CI the deployed commit is named: --sha.)
+  auto r = deploy(e, {"--path", "services/api", "--sha", shas.back()});
   BOOST_TEST(r.exit_code == 0, r.err);
   auto d = deployments(collector);
   BOOST_REQUIRE_EQUAL(d.size(), 1u);
@@ -164,11 +184,13 @@ BOOST_FIXTURE_TEST_CASE(a_squash_merged_branch_was_deployed_before, DeployFixtur
   CollectorProcess collector;
   EnvOverrides e = env;
   e["PULSE_BASE_URL"] = collector.url();
-  const auto r = deploy(e, {"--previous-deployment-ref", f2, "--tag-pattern", "^none$"});
+  const auto r = deploy(e, {"--previous-deployment-ref", f2, "--tag-pattern", "^none$", "--sha", shas.back()});
   BOOST_TEST(r.exit_code == 0, r.err);
   BOOST_TEST(r.err.find("previous deployment " + f2) != std::string::npos, r.err);
   BOOST_TEST(r.err.find("history was rewritten") != std::string::npos, r.err);
-  BOOST_TEST(changes_of(deployments(collector)[0]) == std::vector<std::string>{shas.back()});
+  const auto d = deployments(collector);
+  BOOST_REQUIRE_EQUAL(d.size(), 1u);
+  BOOST_TEST(changes_of(d[0]) == std::vector<std::string>{shas.back()});
   (void)f1;
 }
 

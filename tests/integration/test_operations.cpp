@@ -273,4 +273,15 @@ BOOST_AUTO_TEST_CASE(outbox_flush_to_sends_what_waits_to_the_fixed_url) {
   BOOST_TEST(listed.out.find("\"abc\"") != std::string::npos, listed.out);
 }
 
+BOOST_AUTO_TEST_CASE(events_all_lists_past_the_limit) {
+  CollectorProcess collector;
+  for (int i = 0; i < 60; ++i)
+    send(collector, "POST", "/v1/ingestion/cli?system=web", {}, change_body("c" + std::to_string(i)));
+  const auto limited = collector_cmd({"events", "--db", collector.db(), "--format", "json"});
+  BOOST_TEST(count_of(limited.out, "\"type\":\"change\"") == 50u);  // the default --limit
+  const auto all = collector_cmd({"events", "--db", collector.db(), "--all", "--format", "json"});
+  BOOST_TEST(all.exit_code == 0, all.err);
+  BOOST_TEST(count_of(all.out, "\"type\":\"change\"") == 60u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
