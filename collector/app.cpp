@@ -258,14 +258,16 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     err << "pulse-collector serve: " << why << "\nRun 'pulse-collector serve --help' for usage.\n";
     return kExitUsage;
   }
+  // Declared before the store, so that they outlive its committer thread,
+  // which logs and counts until the store is gone.
+  Logger log(err, "pulse-collector", settings->log_level, settings->log_format);
+  telemetry::Registry registry;
   const auto store = open_checked_store(*settings, why);
   if (!store) {
     err << "pulse-collector serve: " << why << "\n";
     return kExitFailure;
   }
-  Logger log(err, "pulse-collector", settings->log_level, settings->log_format);
   log.buffer_info_lines();
-  telemetry::Registry registry;
   Exporter exporter(registry, *store, [] { return unix_now(); });
   ApiConfig api;
   api.api_keys = settings->api_keys;

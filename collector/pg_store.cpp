@@ -155,18 +155,16 @@ class Connection {
     const char* keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
                           "tcp_user_timeout", "application_name", "dbname", nullptr};
     const char* values[] = {"10", "30", "10", "3", "60000", "pulse-collector", uri.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, values, 1);
-    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
-      const std::string msg = conn_ ? PQerrorMessage(conn_) : "out of memory";
-      PQfinish(conn_);
-      throw StorageError("PostgreSQL: cannot connect: " + first_line(msg));
-    }
+    // Owned from the first moment: a throw below (a refused SET) frees it.
+    owned_.reset(PQconnectdbParams(keys, values, 1));
+    conn_ = owned_.get();
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
+      throw StorageError("PostgreSQL: cannot connect: " + first_line(conn_ ? PQerrorMessage(conn_) : "out of memory"));
     // Notices ("relation already exists, skipping") are not for operators.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     exec("SET statement_timeout = '120s'");
     exec("SET synchronous_commit = on");
   }
-  ~Connection() { PQfinish(conn_); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -211,7 +209,11 @@ class Connection {
     throw PgError("PostgreSQL: " + std::string(what) + ": " + first_line(message), state ? state : "");
   }
 
-  PGconn* conn_ = nullptr;
+  struct Finish {
+    void operator()(PGconn* c) const { PQfinish(c); }
+  };
+  std::unique_ptr<PGconn, Finish> owned_;
+  PGconn* conn_ = nullptr;  ///< owned_.get(), borrowed by the calls
 };
 
 std::string num(std::int64_t v) { return std::to_string(v); }

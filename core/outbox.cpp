@@ -217,6 +217,7 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
     config.retry.max_total = std::chrono::seconds(10);
     IngestionClient sender(client, clock, config, nullptr);
     bool unreachable = false;
+    int delivered = 0;
     for (const auto& e : entries) {
       if (unreachable) {  // one dead destination: do not hammer it once per event
         outbox.retry_later(e.id, now + std::min<std::int64_t>(3600, 30LL << std::min<std::int64_t>(e.attempts, 7)),
@@ -228,6 +229,7 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
       if (r.status == Delivery::delivered) {
         outbox.delivered(e.id);
         ++report.delivered;
+        ++delivered;
       } else if (r.status == Delivery::rejected) {
         outbox.reject(e.id, r.reason);
         ++report.rejected;
@@ -240,6 +242,9 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
         if (log) log("could not deliver to " + origin->to_string() + ": " + r.reason);
       }
     }
+    if (log && delivered)
+      log("delivered " + std::to_string(delivered) + " event(s) to " + origin->to_string() +
+          (dest.system.empty() ? "" : " (system " + dest.system + ")"));
   }
   return report;
 }
