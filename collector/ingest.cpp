@@ -59,6 +59,7 @@ boost::json::object event_json(const StoredEvent& e) {
   o["time_pushed"] = time(e.time_pushed);
   o["time_resolved"] = time(e.time_resolved);
   if (e.type == "deployment") {
+    o["environment"] = e.environment;
     o["changes"] = json::array(e.changes.begin(), e.changes.end());
     o["teams"] = json::array(e.teams.begin(), e.teams.end());
   }

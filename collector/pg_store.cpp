@@ -67,23 +67,33 @@ CREATE INDEX change_facts_by_system ON change_facts (system, first_deployed, pus
 CREATE TABLE systems (name TEXT PRIMARY KEY);
 INSERT INTO systems (name) SELECT DISTINCT system FROM events;
 )sql",
+    // 3: a deployment's identity includes its environment (staging and
+    // production of one pipeline are two deployments); deployments that
+    // named none are production's, other events have none ('').
+    R"sql(
+UPDATE events SET environment = 'production' WHERE type = 'deployment' AND environment IS NULL;
+UPDATE events SET environment = '' WHERE environment IS NULL;
+ALTER TABLE events ALTER COLUMN environment SET DEFAULT '', ALTER COLUMN environment SET NOT NULL;
+ALTER TABLE events DROP CONSTRAINT events_type_system_identifier_key;
+ALTER TABLE events ADD CONSTRAINT events_identity UNIQUE (type, system, environment, identifier);
+)sql",
 };
 
 // Prepared on every connection: name, text.
 constexpr std::pair<const char*, const char*> kStatements[] = {
     {"change_commit",
      "INSERT INTO events (type, system, identifier, source, time_created, received_at) "
-     "VALUES ('change', $1, $2, $3, $4, $5) ON CONFLICT (type, system, identifier) DO UPDATE "
+     "VALUES ('change', $1, $2, $3, $4, $5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
      "SET time_created = excluded.time_created WHERE events.time_created IS NULL RETURNING id"},
     {"change_push",
      "INSERT INTO events (type, system, identifier, source, time_pushed, received_at) "
-     "VALUES ('change', $1, $2, $3, $4, $5) ON CONFLICT (type, system, identifier) DO UPDATE "
+     "VALUES ('change', $1, $2, $3, $4, $5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
      "SET time_pushed = excluded.time_pushed "
      "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed RETURNING id"},
     {"other",
      "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
      "head_commit, environment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-     "ON CONFLICT (type, system, identifier) DO NOTHING RETURNING id"},
+     "ON CONFLICT (type, system, environment, identifier) DO NOTHING RETURNING id"},
     {"facts_deployments",
      "SELECT time_created FROM events WHERE type = 'deployment' AND system = $1 AND time_created >= $2 "
      "AND time_created < $3 UNION ALL SELECT MAX(time_created) FROM events WHERE type = 'deployment' AND system = $1 "
@@ -252,7 +262,8 @@ class PgStore final : public Store {
 
   std::vector<StoredEvent> list(const EventQuery& q) override {
     std::string text =
-        "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at "
+        "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at, "
+        "environment "
         "FROM events WHERE true";
     Params params;
     if (!q.type.empty()) {
@@ -294,6 +305,7 @@ class PgStore final : public Store {
           }
           e.received_at = r->int64(i, 9);
           e.seq = r->int64(i, 0);
+          e.environment = r->text(i, 10);
           out.push_back(std::move(e));
         }
         if (!ids.empty()) {
@@ -463,13 +475,12 @@ class PgStore final : public Store {
     p[2] = identifier(e);
     p[7] = num(now);
     p[6] = "[]";
+    p[9] = std::string();
     if (const auto* d = std::get_if<Deployment>(&e)) {
       p[3] = d->source;
       p[4] = num(d->time_created);
-      if (!d->head_commit.empty()) {
-        p[8] = d->head_commit;
-        p[9] = std::string(stored_environment(*d));
-      }
+      if (!d->head_commit.empty()) p[8] = d->head_commit;
+      p[9] = std::string(stored_environment(*d));
       p[6] = teams_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);

@@ -68,6 +68,47 @@ CREATE INDEX change_facts_by_system ON change_facts (system, first_deployed, pus
 CREATE TABLE systems (name TEXT PRIMARY KEY) WITHOUT ROWID;
 INSERT INTO systems (name) SELECT DISTINCT system FROM events;
 )sql",
+    // 5: a deployment's identity includes its environment (staging and
+    // production of one pipeline are two deployments); deployments that
+    // named none are production's, other events have none (''). SQLite
+    // cannot change a table's UNIQUE constraint: both tables are rebuilt
+    // (deployment_changes too, so its foreign key follows), rows and ids kept.
+    R"sql(
+CREATE TABLE events_v5 (
+  id            INTEGER PRIMARY KEY,
+  type          TEXT NOT NULL CHECK (type IN ('change', 'deployment', 'incident')),
+  system        TEXT NOT NULL,
+  environment   TEXT NOT NULL DEFAULT '',
+  identifier    TEXT NOT NULL,
+  source        TEXT NOT NULL,
+  time_created  INTEGER,
+  time_pushed   INTEGER,
+  time_resolved INTEGER,
+  teams         TEXT NOT NULL DEFAULT '[]',
+  received_at   INTEGER NOT NULL,
+  head_commit   TEXT,
+  UNIQUE (type, system, environment, identifier)
+);
+INSERT INTO events_v5 (id, type, system, environment, identifier, source, time_created, time_pushed, time_resolved,
+                       teams, received_at, head_commit)
+  SELECT id, type, system, CASE WHEN type = 'deployment' THEN COALESCE(environment, 'production') ELSE '' END,
+         identifier, source, time_created, time_pushed, time_resolved, teams, received_at, head_commit FROM events;
+CREATE TABLE deployment_changes_v5 (
+  deployment INTEGER NOT NULL REFERENCES events_v5 (id),
+  position   INTEGER NOT NULL,
+  change_id  TEXT NOT NULL,
+  PRIMARY KEY (deployment, position)
+);
+INSERT INTO deployment_changes_v5 (deployment, position, change_id)
+  SELECT deployment, position, change_id FROM deployment_changes;
+DROP TABLE deployment_changes;
+DROP TABLE events;
+ALTER TABLE events_v5 RENAME TO events;
+ALTER TABLE deployment_changes_v5 RENAME TO deployment_changes;
+CREATE INDEX deployment_changes_by_change ON deployment_changes (change_id);
+CREATE INDEX events_by_time ON events (type, system, time_created);
+CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
+)sql",
 };
 
 // Upserts that keep change_facts current. Each touches one row, so they are
@@ -100,17 +141,17 @@ class SqliteStore final : public Store {
       : db_(path),
         insert_change_commit_(prepared(
             "INSERT INTO events (type, system, identifier, source, time_created, received_at) "
-            "VALUES ('change', ?1, ?2, ?3, ?4, ?5) ON CONFLICT (type, system, identifier) DO UPDATE "
+            "VALUES ('change', ?1, ?2, ?3, ?4, ?5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
             "SET time_created = excluded.time_created WHERE events.time_created IS NULL")),
         insert_change_push_(prepared(
             "INSERT INTO events (type, system, identifier, source, time_pushed, received_at) "
-            "VALUES ('change', ?1, ?2, ?3, ?4, ?5) ON CONFLICT (type, system, identifier) DO UPDATE "
+            "VALUES ('change', ?1, ?2, ?3, ?4, ?5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
             "SET time_pushed = excluded.time_pushed "
             "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed")),
         insert_other_(prepared(
             "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
             "head_commit, environment) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (type, system, identifier) DO NOTHING")),
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (type, system, environment, identifier) DO NOTHING")),
         insert_link_(prepared("INSERT INTO deployment_changes (deployment, position, change_id) VALUES (?1, ?2, ?3)")),
         fact_commit_(prepared(kFactCommit)),
         fact_push_(prepared(kFactPush)),
@@ -220,7 +261,8 @@ class SqliteStore final : public Store {
     std::lock_guard lock(readers_[0]->mutex);
     auto& reader_ = readers_[0]->db;
     std::string text =
-        "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at "
+        "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at, "
+        "environment "
         "FROM events WHERE 1=1";
     if (!q.type.empty()) text += " AND type = ?1";
     if (q.system) text += " AND system = ?2";
@@ -253,6 +295,7 @@ class SqliteStore final : public Store {
       }
       e.received_at = stmt.int64(9);
       e.seq = stmt.int64(0);
+      e.environment = stmt.text(10);
       out.push_back(std::move(e));
     }
     return out;
@@ -403,13 +446,13 @@ class SqliteStore final : public Store {
     s.bind(1, type_name(e)).bind(2, system).bind(3, identifier(e)).bind(8, now);
     std::string teams = "[]";
     if (const auto* d = std::get_if<Deployment>(&e)) {
-      s.bind(4, d->source).bind(5, d->time_created).bind_null(6);
-      if (!d->head_commit.empty()) s.bind(9, d->head_commit).bind(10, stored_environment(*d));
-      else s.bind_null(9).bind_null(10);
+      s.bind(4, d->source).bind(5, d->time_created).bind_null(6).bind(10, stored_environment(*d));
+      if (!d->head_commit.empty()) s.bind(9, d->head_commit);
+      else s.bind_null(9);
       teams = teams_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
-      s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9).bind_null(10);
+      s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9).bind(10, std::string_view(""));
     }
     s.bind(7, teams).run();
     if (db_.changes() == 0) return false;

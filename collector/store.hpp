@@ -1,5 +1,7 @@
 // Where the collector keeps events. Events are upserted by
-// (type, system, identifier), so a re-sent event is stored once.
+// (type, system, environment, identifier), so a re-sent event is stored
+// once; only deployments have an environment ("production" when they name
+// none), the others ''.
 #pragma once
 
 #include "event.hpp"

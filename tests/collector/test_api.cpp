@@ -53,6 +53,20 @@ const std::string kDeployment =
 const std::string kIncident =
     R"({"source":"cli","incident_id":"i1","time_created":"2020-10-16T15:00:00Z","time_resolved":"2020-10-16T16:00:00Z","$type":"incident"})";
 
+// The same deployment id in staging and in production: two deployments; the
+// same id again in one of them: a duplicate.
+void expect_environments_apart(Store& store) {
+  auto deploy = [&](const std::string& environment) {
+    Deployment d{"cli", "d1", 1767250000, {"x"}, {}, "", environment};
+    return store.put({d}, "web", 0);
+  };
+  BOOST_TEST(deploy("staging").stored == 1u);
+  BOOST_TEST(deploy("staging").duplicates == 1u);
+  (void)deploy("production");                  // new in a fresh store, known in a migrated one
+  BOOST_TEST(deploy("production").duplicates == 1u);
+  BOOST_TEST(deploy("").duplicates == 1u);     // none named: production's
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(validation)
@@ -455,6 +469,76 @@ PRAGMA user_version = 2;
   const auto after = compute_metrics(store->metric_facts({1767225600, 1767312000}, std::nullopt),
                                      {1767225600, 1767312000}, Bucket::day);
   BOOST_TEST(*after.overall.lead_time_median == 5400);  // (7200 + 3600) / 2
+  // Nothing lost on the way to schema 5 (environments in the identity):
+  // deployments that named none are production's, with their changes.
+  EventQuery q;
+  q.type = "deployment";
+  const auto deployments = store->list(q);
+  BOOST_REQUIRE_EQUAL(deployments.size(), 2u);
+  for (const auto& d : deployments) BOOST_TEST(d.environment == "production");
+  BOOST_TEST(deployments[0].id == "d1");
+  BOOST_TEST(deployments[0].changes == (std::vector<std::string>{"a", "unknown"}));
+  expect_environments_apart(*store);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(environments)
+
+// A PostgreSQL database as the collector wrote it before environments were
+// part of a deployment's identity (schema version 2).
+BOOST_AUTO_TEST_CASE(a_version_2_postgresql_database_keeps_everything) {
+  test::TestDatabase database;
+  if (!database.postgres()) return;  // the SQLite upgrade is tested above
+  database.exec(R"sql(
+CREATE TABLE events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  type TEXT NOT NULL CHECK (type IN ('change', 'deployment', 'incident')), system TEXT NOT NULL,
+  identifier TEXT NOT NULL, source TEXT NOT NULL, time_created BIGINT, time_pushed BIGINT, time_resolved BIGINT,
+  teams TEXT NOT NULL DEFAULT '[]', received_at BIGINT NOT NULL, head_commit TEXT, environment TEXT,
+  UNIQUE (type, system, identifier));
+CREATE TABLE deployment_changes (deployment BIGINT NOT NULL REFERENCES events (id), position INTEGER NOT NULL,
+  change_id TEXT NOT NULL, PRIMARY KEY (deployment, position));
+CREATE INDEX deployment_changes_by_change ON deployment_changes (change_id);
+CREATE INDEX events_by_time ON events (type, system, time_created);
+CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
+CREATE TABLE change_facts (system TEXT NOT NULL, change_id TEXT NOT NULL, commit_time BIGINT, push_time BIGINT,
+  first_deployed BIGINT, PRIMARY KEY (system, change_id));
+CREATE TABLE systems (name TEXT PRIMARY KEY);
+CREATE TABLE pulse_schema (version INTEGER NOT NULL);
+INSERT INTO pulse_schema VALUES (2);
+INSERT INTO systems VALUES ('web');
+INSERT INTO events (type, system, identifier, source, time_created, received_at) VALUES
+  ('change', 'web', 'a', 'cli', 1767225600, 0),
+  ('deployment', 'web', 'd1', 'cli', 1767236400, 0);
+INSERT INTO events (type, system, identifier, source, time_created, received_at, head_commit, environment) VALUES
+  ('deployment', 'web', 'd2', 'cli', 1767240000, 0, 'a', 'staging');
+INSERT INTO deployment_changes SELECT id, 0, 'a' FROM events WHERE type = 'deployment';
+)sql");
+  auto store = open_store(database.db(), 1);
+  EventQuery q;
+  q.type = "deployment";
+  const auto deployments = store->list(q);
+  BOOST_REQUIRE_EQUAL(deployments.size(), 2u);
+  BOOST_TEST(deployments[0].id == "d2");
+  BOOST_TEST(deployments[0].environment == "staging");
+  BOOST_TEST(deployments[1].environment == "production");
+  BOOST_TEST(deployments[1].changes == std::vector<std::string>{"a"});
+  expect_environments_apart(*store);
+}
+
+BOOST_FIXTURE_TEST_CASE(one_id_in_two_environments_is_two_deployments, ApiFixture) {
+  expect_environments_apart(*store);
+  // Over the API: the extension's environment field, and the Go CLI's
+  // deployment without one (production).
+  const auto go = post(R"({"source":"cli","deploy_id":"9001","time_created":"2026-01-01T10:00:00Z","changes":[],)"
+                       R"("$type":"deployment"})");
+  BOOST_TEST(go.body == R"({"stored":1,"duplicates":0})");
+  const auto staging = post(R"({"source":"cli","deploy_id":"9001","time_created":"2026-01-01T09:00:00Z","changes":[],)"
+                            R"("environment":"staging","$type":"deployment"})");
+  BOOST_TEST(staging.body == R"({"stored":1,"duplicates":0})");
+  const auto listed = call(api, "GET", "/v1/events?type=deployment&system=web");
+  BOOST_TEST(listed.body.find(R"("environment":"staging")") != std::string::npos, listed.body);
+  BOOST_TEST(listed.body.find(R"("environment":"production")") != std::string::npos, listed.body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

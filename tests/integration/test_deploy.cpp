@@ -2,6 +2,8 @@
 // clones of real repositories, against a real collector.
 #include "cli_helpers.hpp"
 
+#include <set>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -109,6 +111,30 @@ BOOST_FIXTURE_TEST_CASE(github_depth_1_previous_25_commits_back, DeployFixture) 
   const auto output = read_file(root.path / "output");
   BOOST_TEST(output.find("deployment-id=4242\nchanges=25\nprevious-ref=" + shas[shas.size() - 26]) != std::string::npos, output);
   BOOST_TEST(read_file(root.path / "summary").find("| changes | 25 |") != std::string::npos);
+}
+
+// One GitLab pipeline (one CI_PIPELINE_ID) deploys to staging, then to
+// production: two deployments, not one lost as a duplicate.
+BOOST_FIXTURE_TEST_CASE(one_pipeline_two_environments_two_deployments, DeployFixture) {
+  clone(0);
+  CollectorProcess collector;
+  auto e = gitlab(shas[shas.size() - 5]);
+  e["PULSE_BASE_URL"] = collector.url();
+  e["CI_ENVIRONMENT_NAME"] = "staging";
+  const auto staging = deploy(e);
+  BOOST_TEST(staging.exit_code == 0, staging.err);
+  e["CI_ENVIRONMENT_NAME"] = "production";
+  const auto production = deploy(e);
+  BOOST_TEST(production.exit_code == 0, production.err);
+  const auto d = deployments(collector);
+  BOOST_REQUIRE_EQUAL(d.size(), 2u);
+  std::set<std::string> environments;
+  for (const auto& x : d) {
+    BOOST_TEST(x.at("id").as_string() == "9001");
+    environments.emplace(x.at("environment").as_string());
+    BOOST_TEST(changes_of(x) == range(shas[shas.size() - 5]), boost::test_tools::per_element());
+  }
+  BOOST_TEST(environments == (std::set<std::string>{"production", "staging"}));
 }
 
 BOOST_FIXTURE_TEST_CASE(gitlab_depth_20_and_then_the_collector_record, DeployFixture) {
