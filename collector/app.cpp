@@ -189,7 +189,9 @@ void reload(const std::vector<std::string>& args, const Env& env, ServeSettings&
     return;
   }
   const std::string restart = needs_restart(current, *next);
-  if (!next->api_keys.empty()) {
+  // Keys are swapped; turning them on or off changes what listens where
+  // (open access is for loopback only): that takes a restart.
+  if (!next->api_keys.empty() && !current.api_keys.empty()) {
     api.set_api_keys(next->api_keys);
     current.api_keys = next->api_keys;
   }

@@ -172,6 +172,17 @@ BOOST_AUTO_TEST_CASE(sighup_swaps_the_key_file_without_dropping_connections) {
   BOOST_TEST(conn.get("/v1/events", "new-key-2") == 200);
 }
 
+BOOST_AUTO_TEST_CASE(turning_keys_on_takes_a_restart_and_says_so) {
+  TempDir dir;
+  write_file(dir.path / "keys", "k-1\n");
+  write_file(dir.path / "c.toml", "log-level = \"info\"\n");
+  CollectorProcess collector({"--config", dir.str("c.toml")});  // keyless, on loopback
+  write_file(dir.path / "c.toml", "api-key-file = \"" + dir.str("keys") + "\"\n");
+  collector.process().signal(SIGHUP);
+  collector.process().wait_for_stderr("needs a restart to apply: api keys on or off");
+  BOOST_TEST(send(collector, "GET", "/v1/events").status == 200);  // still as it started
+}
+
 BOOST_AUTO_TEST_CASE(config_file_gives_every_flag_with_flags_and_variables_above_it) {
   TempDir dir;
   write_file(dir.path / "keys", "file-key\n");
