@@ -26,7 +26,7 @@ namespace pulse::collector {
 
 namespace {
 
-const std::vector<FlagSpec> kServeFlags = {
+const std::vector<FlagSpec> kServeOwnFlags = {
     {"bind", "ADDR", "address to listen on; anything but loopback needs an API key", false, "PULSE_COLLECTOR_BIND", "127.0.0.1"},
     {"port", "PORT", "port to listen on (0: any free port)", false, "PULSE_COLLECTOR_PORT", "8765"},
     {"db", "DB", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db) or postgresql:// URI", false,
@@ -41,10 +41,14 @@ const std::vector<FlagSpec> kServeFlags = {
     {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)", false,
      "PULSE_COLLECTOR_MAX_CONNECTIONS", "16384"},
     {"public-host", "NAME", "a host name that also names this server without keys (a reverse proxy's; repeatable)", true},
-    {"log-level", "LEVEL", "debug, info (one line per request), warn or error", false, "PULSE_LOG_LEVEL", "info"},
-    {"log-format", "FORMAT", "text or json (one object per line)", false, "PULSE_LOG_FORMAT", "text"},
     {"config", "FILE", "read flags from this TOML file (flags and variables win over it)", false, "PULSE_COLLECTOR_CONFIG"},
 };
+const std::vector<FlagSpec> kServeFlags = [] {
+  auto f = kServeOwnFlags;
+  const auto logging = logging_flags();
+  f.insert(f.end() - 1, logging.begin(), logging.end());
+  return f;
+}();
 
 const std::vector<FlagSpec> kEventsFlags = {
     {"db", "DB", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db) or postgresql:// URI", false,
@@ -116,17 +120,6 @@ bool read_numbers(const ParsedArgs& a, ServeSettings& s, std::string& why) {
   return true;
 }
 
-bool read_logging(const ParsedArgs& a, LogLevel& level, LogFormat& format, std::string& why) {
-  const auto l = parse_log_level(a.get_or("log-level", "info"));
-  const auto f = parse_log_format(a.get_or("log-format", "text"));
-  if (!l) why = "--log-level: must be debug, info, warn or error";
-  else if (!f) why = "--log-format: must be text or json";
-  if (!l || !f) return false;
-  level = *l;
-  format = *f;
-  return true;
-}
-
 std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>& args, const Env& env,
                                                  std::string& why) {
   const auto parsed = parse_args_with_config(args, kServeFlags, env, why);
@@ -163,21 +156,18 @@ std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>&
 
 // What a reload cannot change, by flag name.
 std::string needs_restart(const ServeSettings& now, const ServeSettings& next) {
-  std::string out;
-  auto note = [&out](bool changed, const char* name) {
-    if (changed) out += (out.empty() ? "" : ", ") + std::string(name);
-  };
-  note(now.bind != next.bind, "bind");
-  note(now.port != next.port, "port");
-  note(now.db != next.db, "db");
-  note(now.tls_cert != next.tls_cert || now.tls_key != next.tls_key, "tls-cert/tls-key");
-  note(now.threads != next.threads, "threads");
-  note(now.max_connections != next.max_connections, "max-connections");
-  note(now.timeout != next.timeout || now.idle_timeout != next.idle_timeout, "timeout/idle-timeout");
-  note(now.public_hosts != next.public_hosts, "public-host");
-  note(now.log_format != next.log_format, "log-format");
-  note(now.api_keys.empty() != next.api_keys.empty(), "api keys on or off");
-  return out;
+  RestartNotes notes;
+  notes.note(now.bind != next.bind, "bind");
+  notes.note(now.port != next.port, "port");
+  notes.note(now.db != next.db, "db");
+  notes.note(now.tls_cert != next.tls_cert || now.tls_key != next.tls_key, "tls-cert/tls-key");
+  notes.note(now.threads != next.threads, "threads");
+  notes.note(now.max_connections != next.max_connections, "max-connections");
+  notes.note(now.timeout != next.timeout || now.idle_timeout != next.idle_timeout, "timeout/idle-timeout");
+  notes.note(now.public_hosts != next.public_hosts, "public-host");
+  notes.note(now.log_format != next.log_format, "log-format");
+  notes.note(now.api_keys.empty() != next.api_keys.empty(), "api keys on or off");
+  return notes.text();
 }
 
 // SIGHUP: the keys and the log level change in place; the rest is named.

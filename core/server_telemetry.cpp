@@ -39,6 +39,24 @@ void ServerTelemetry::record(const RequestRecord& r) {
   log_.write(level, "request", fields);
 }
 
+std::vector<FlagSpec> logging_flags() {
+  return {
+      {"log-level", "LEVEL", "debug, info (one line per request), warn or error", false, "PULSE_LOG_LEVEL", "info"},
+      {"log-format", "FORMAT", "text or json (one object per line)", false, "PULSE_LOG_FORMAT", "text"},
+  };
+}
+
+bool read_logging(const ParsedArgs& a, LogLevel& level, LogFormat& format, std::string& why) {
+  const auto l = parse_log_level(a.get_or("log-level", "info"));
+  const auto f = parse_log_format(a.get_or("log-format", "text"));
+  if (!l) why = "--log-level: must be debug, info, warn or error";
+  else if (!f) why = "--log-format: must be text or json";
+  if (!l || !f) return false;
+  level = *l;
+  format = *f;
+  return true;
+}
+
 void ServerTelemetry::watch(const HttpServer& server) {
   auto& open = registry_.gauge("pulse_http_connections_open", "Connections open now");
   auto& evicted = registry_.counter("pulse_http_connections_evicted_total",

@@ -3,6 +3,7 @@
 // one log line per request, with refusals (401, 403) rate-limited.
 #pragma once
 
+#include "args.hpp"
 #include "http_server.hpp"
 #include "log.hpp"
 #include "telemetry.hpp"
@@ -31,6 +32,25 @@ class ServerTelemetry {
   telemetry::Family<telemetry::Counter>& requests_;
   telemetry::Family<telemetry::Histogram>& latency_;
   RateLimit refusals_{10, std::chrono::seconds(10)};
+};
+
+/// The logging flags both servers take: --log-level and --log-format
+/// ($PULSE_LOG_LEVEL, $PULSE_LOG_FORMAT).
+std::vector<FlagSpec> logging_flags();
+/// Reads them; false with `why` naming the flag.
+bool read_logging(const ParsedArgs& a, LogLevel& level, LogFormat& format, std::string& why);
+
+/// The settings a reload found changed that only a restart applies, for
+/// the log: `note(changed, "port")`, then `text()` ("port, db").
+class RestartNotes {
+ public:
+  void note(bool changed, std::string_view name) {
+    if (changed) text_ += (text_.empty() ? "" : ", ") + std::string(name);
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
 };
 
 }  // namespace pulse

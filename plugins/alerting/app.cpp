@@ -97,12 +97,12 @@ std::vector<FlagSpec> serve_flags() {
        "proxy's; repeatable)", true},
       {"metrics-token-file", "FILE", "bearer token(s) for GET /metrics, one per line (without: loopback clients only)",
        false, "PULSE_INCIDENT_METRICS_TOKEN_FILE"},
-      {"log-level", "LEVEL", "debug, info (one line per request), warn or error", false, "PULSE_LOG_LEVEL", "info"},
-      {"log-format", "FORMAT", "text or json (one object per line)", false, "PULSE_LOG_FORMAT", "text"},
       {"config", "FILE", "read flags from this TOML file (flags and variables win over it)", false,
        "PULSE_INCIDENT_CONFIG"},
   };
   f.insert(f.begin(), own.begin(), own.end());
+  const auto logging = logging_flags();
+  f.insert(f.end(), logging.begin(), logging.end());
   return f;
 }
 
@@ -233,15 +233,7 @@ bool read_server_numbers(const ParsedArgs& a, ServeSettings& s, std::string& why
     why = "--port, --threads, --max-connections and --timeout need numbers in range";
     return false;
   }
-  const auto level = parse_log_level(a.get_or("log-level", "info"));
-  const auto format = parse_log_format(a.get_or("log-format", "text"));
-  if (!level || !format) {
-    why = !level ? "--log-level: must be debug, info, warn or error" : "--log-format: must be text or json";
-    return false;
-  }
-  s.log_level = *level;
-  s.log_format = *format;
-  return true;
+  return read_logging(a, s.log_level, s.log_format, why);
 }
 
 std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>& args, const Env& env,
@@ -279,23 +271,20 @@ std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>&
 }
 
 std::string needs_restart(const ServeSettings& now, const ServeSettings& next) {
-  std::string out;
-  auto note = [&out](bool changed, const char* name) {
-    if (changed) out += (out.empty() ? "" : ", ") + std::string(name);
-  };
-  note(now.bind != next.bind, "bind");
-  note(now.port != next.port, "port");
-  note(now.tls_cert != next.tls_cert || now.tls_key != next.tls_key, "tls-cert/tls-key");
-  note(now.threads != next.threads || now.max_connections != next.max_connections, "threads/max-connections");
-  note(now.timeout != next.timeout, "timeout");
-  note(now.setup.db != next.setup.db, "db");
-  note(now.setup.reporter.base_url != next.setup.reporter.base_url ||
-           now.setup.reporter.api_key_file != next.setup.reporter.api_key_file ||
-           now.setup.reporter.client.tls.ca_file != next.setup.reporter.client.tls.ca_file,
-       "base-url/api-key-file/ca-file");
-  note(now.public_hosts != next.public_hosts, "public-host");
-  note(now.log_format != next.log_format, "log-format");
-  return out;
+  RestartNotes notes;
+  notes.note(now.bind != next.bind, "bind");
+  notes.note(now.port != next.port, "port");
+  notes.note(now.tls_cert != next.tls_cert || now.tls_key != next.tls_key, "tls-cert/tls-key");
+  notes.note(now.threads != next.threads || now.max_connections != next.max_connections, "threads/max-connections");
+  notes.note(now.timeout != next.timeout, "timeout");
+  notes.note(now.setup.db != next.setup.db, "db");
+  notes.note(now.setup.reporter.base_url != next.setup.reporter.base_url ||
+                 now.setup.reporter.api_key_file != next.setup.reporter.api_key_file ||
+                 now.setup.reporter.client.tls.ca_file != next.setup.reporter.client.tls.ca_file,
+             "base-url/api-key-file/ca-file");
+  notes.note(now.public_hosts != next.public_hosts, "public-host");
+  notes.note(now.log_format != next.log_format, "log-format");
+  return notes.text();
 }
 
 // What the process's /metrics holds beyond the server's own series.
