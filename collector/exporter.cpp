@@ -14,7 +14,7 @@ Exporter::Exporter(tel::Registry& registry, Store& store, std::function<std::int
       stored_(registry.counter("pulse_events_stored_total", "Events stored (new, or a change that gained a time)")
                   .with({})),
       duplicates_(registry.counter("pulse_events_duplicate_total", "Events already stored, nothing changed").with({})),
-      store_errors_(registry.counter("pulse_store_errors_total", "Requests answered 503 because the store failed")
+      store_errors_(registry.counter("pulse_store_errors_total", "Store failures: requests answered 503, and DORA refreshes that failed")
                         .with({})),
       refresher_([this] { refresh_loop(); }) {
   auto& sizes = registry.histogram("pulse_commit_events", "Events per store transaction",

@@ -6,7 +6,6 @@
 #include "ingestion.hpp"
 #include "log.hpp"
 #include "storage_error.hpp"
-#include "strict_json.hpp"
 #include "text.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
@@ -19,7 +18,6 @@
 #include <openssl/sha.h>
 
 #include <charconv>
-#include <cstdio>
 
 namespace pulse::collector {
 
@@ -36,6 +34,16 @@ namespace {
 
 ServerResponse reply(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
 ServerResponse error(int status, std::string_view message) { return reply(status, error_body(message)); }
+ServerResponse unauthorized() {
+  auto r = error(401, "missing or invalid API key");
+  r.headers.push_back({"WWW-Authenticate", "Bearer"});
+  return r;
+}
+ServerResponse method_not_allowed(std::string_view allow) {
+  auto r = error(405, "method not allowed");
+  r.headers.push_back({"Allow", std::string(allow)});
+  return r;
+}
 
 std::string sha256(std::string_view s) {
   unsigned char md[SHA256_DIGEST_LENGTH];
@@ -176,27 +184,15 @@ ServerResponse Api::route(const ServerRequest& request) {
   }
   if (path == "/v1/metrics") {
     if (request.method != "GET") return error(405, "method not allowed");
-    if (!authorized(request, target->param("api_key"))) {
-      auto r = error(401, "missing or invalid API key");
-      r.headers.push_back({"WWW-Authenticate", "Bearer"});
-      return r;
-    }
+    if (!authorized(request, target->param("api_key"))) return unauthorized();
     return metrics(*target);
   }
   const bool ingest_single = path == kIngestionPath;
   const bool ingest_batch = path == kBatchPath;
   if (ingest_single || ingest_batch || path == "/v1/events") {
     const bool is_get = path == "/v1/events";
-    if (request.method != (is_get ? "GET" : "POST")) {
-      auto r = error(405, "method not allowed");
-      r.headers.push_back({"Allow", is_get ? "GET" : "POST"});
-      return r;
-    }
-    if (!authorized(request, target->param("api_key"))) {
-      auto r = error(401, "missing or invalid API key");
-      r.headers.push_back({"WWW-Authenticate", "Bearer"});
-      return r;
-    }
+    if (request.method != (is_get ? "GET" : "POST")) return method_not_allowed(is_get ? "GET" : "POST");
+    if (!authorized(request, target->param("api_key"))) return unauthorized();
     if (is_get) return list_events(*target);
     return ingest(request, ingest_batch, target->param("system").value_or(""));
   }
@@ -213,12 +209,9 @@ std::variant<std::vector<Event>, ServerResponse> Api::decode_ingest(const Server
     auto e = decode_event(request.body, why);
     if (!e) return error(400, why);
     events.push_back(std::move(*e));
-    if (config_.exporter) config_.exporter->received(events);
-    return events;
-  }
-  std::size_t too_many = 0;
-  if (!decode_batch(request.body, config_.max_batch, events, why, too_many))
+  } else if (std::size_t too_many = 0; !decode_batch(request.body, config_.max_batch, events, why, too_many)) {
     return error(too_many ? 413 : 400, why);
+  }
   if (config_.exporter) config_.exporter->received(events);
   return events;
 }
@@ -272,16 +265,8 @@ bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
 // Prometheus scrapes with `authorization: credentials` (Bearer) when keys are set.
 ServerResponse Api::prometheus(const ServerRequest& request, const Target& target) {
   if (!config_.registry) return error(404, "no such route: /metrics");
-  if (request.method != "GET") {
-    auto r = error(405, "method not allowed");
-    r.headers.push_back({"Allow", "GET"});
-    return r;
-  }
-  if (!authorized(request, target.param("api_key"))) {
-    auto r = error(401, "missing or invalid API key");
-    r.headers.push_back({"WWW-Authenticate", "Bearer"});
-    return r;
-  }
+  if (request.method != "GET") return method_not_allowed("GET");
+  if (!authorized(request, target.param("api_key"))) return unauthorized();
   return {200, telemetry::Registry::kContentType, config_.registry->render(), {}};
 }
 

@@ -1,5 +1,6 @@
 #include "log.hpp"
 
+#include "event.hpp"  // append_json_string
 #include "text.hpp"
 #include "timeutil.hpp"
 
@@ -54,23 +55,6 @@ std::string timestamp(std::int64_t ms) {
   return t;
 }
 
-void append_json(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-}
-
 // logfmt: bare when it can be, else quoted with \" and \\ escaped.
 void append_value(std::string& out, std::string_view v) {
   const bool bare = !v.empty() && v.find_first_of(" \"=\\") == std::string_view::npos;
@@ -100,14 +84,14 @@ void Logger::format(LogLevel level, std::string_view message, const std::vector<
   const std::string when = timestamp(now_ms_());
   if (format_ == LogFormat::json) {
     line = "{\"time\":\"" + when + "\",\"level\":\"" + std::string(log_level_name(level)) + "\",\"program\":";
-    append_json(line, program_);
+    append_json_string(line, program_);
     line += ",\"msg\":";
-    append_json(line, printable(message));
+    append_json_string(line, printable(message));
     for (const auto& f : fields) {
       line += ',';
-      append_json(line, f.key);
+      append_json_string(line, f.key);
       line += ':';
-      append_json(line, printable(f.value));
+      append_json_string(line, printable(f.value));
     }
     line += "}\n";
   } else {

@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include "args.hpp"
+#include "browser_guard.hpp"
 #include "config_file.hpp"
 #include "log.hpp"
 #include "server_telemetry.hpp"
@@ -330,13 +331,15 @@ std::string_view incident_route(std::string_view path) {
 }
 
 // /metrics: for Prometheus on this host, or anywhere with a metrics token.
+// Without tokens, what a web page sends (a foreign Origin, a rebound Host)
+// is refused as on the keyless routes.
 ServerResponse metrics_response(const ServerRequest& request, const telemetry::Registry& registry,
-                                const std::vector<std::string>& tokens) {
+                                const std::vector<std::string>& tokens, const BrowserGuard& guard) {
   const std::string peer = request.remote.substr(0, request.remote.rfind(':'));
   RouteAuth auth;
   auth.tokens = tokens;
   const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
-  const bool local = is_loopback_host(peer) && !request.header("Origin");
+  const bool local = is_loopback_host(peer) && !guard.refuse(request, false);
   if (!(tokens.empty() ? local : authenticate("metrics", auth, headers, "", 0) == AuthResult::ok))
     return {401, "application/json", R"({"error":"/metrics needs a token from --metrics-token-file"})",
             {{"WWW-Authenticate", "Bearer"}}};
@@ -405,9 +408,10 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     telemetry::Registry registry;
     export_incident_metrics(registry, receiver, state, reporter);
     ServerTelemetry telemetry(registry, log, incident_route);
+    const BrowserGuard metrics_guard{settings->public_hosts};
     HttpServer server(incident_server_options(*settings, log, telemetry), [&](const ServerRequest& r) {
       if (r.target == "/metrics" || r.target.starts_with("/metrics?"))
-        return metrics_response(r, registry, settings->metrics_tokens);
+        return metrics_response(r, registry, settings->metrics_tokens, metrics_guard);
       return receiver.handle(r);
     });
     telemetry.watch(server);

@@ -530,6 +530,14 @@ BOOST_AUTO_TEST_CASE(sighup_rereads_route_tokens_and_metrics_pass_promtool) {
   BOOST_TEST(text.find("pulse_incidents_open 1") != std::string::npos, text);
   BOOST_TEST(text.find("pulse_http_requests_total{route=\"/alertmanager\",method=\"POST\",status=\"401\"} 1") !=
              std::string::npos);
+  // A web page on this machine (a rebound Host, a foreign Origin) gets nothing.
+  for (const auto& h : std::vector<Header>{{"Host", "rebind.example:8766"}, {"Origin", "https://evil.example"}}) {
+    HttpRequest page = req;
+    page.headers.push_back(h);
+    const auto refused = client.send(page);
+    BOOST_REQUIRE(std::holds_alternative<HttpResponse>(refused));
+    BOOST_TEST(std::get<HttpResponse>(refused).status == 401, h.name);
+  }
   write_file(dir.path / "m.txt", text);
   const auto check = run_process({"sh", "-c", "promtool check metrics < '" + dir.str("m.txt") + "'"});
   BOOST_TEST(check.exit_code == 0, check.out << check.err);
