@@ -88,7 +88,7 @@ int generate(const std::map<std::string, std::string>& f) {
         out.push_back(std::move(dep));
         if (d % 2 == 0)
           out.push_back(Incident{"bench", "i" + std::to_string(d), t + 600,
-                                 t + 600 + static_cast<std::int64_t>(60 + rng() % (2 * 86400))});
+                                 t + 600 + static_cast<std::int64_t>(60 + rng() % (2 * 86400)), {}});
       }
       for (auto& [system, list] : by_system) {
         const auto r = store->put(list, system, kEnd);

@@ -41,6 +41,8 @@ const std::vector<FlagSpec> kServeOwnFlags = {
     {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)", false,
      "PULSE_COLLECTOR_MAX_CONNECTIONS", "16384"},
     {"public-host", "NAME", "a host name that also names this server without keys (a reverse proxy's; repeatable)", true},
+    {"production-environments", "LIST", "the environments metrics count unless a query names others (comma-separated)",
+     false, "PULSE_PRODUCTION_ENVIRONMENTS", kDefaultProductionEnvironments},
     {"config", "FILE", "read flags from this TOML file (flags and variables win over it)", false, "PULSE_COLLECTOR_CONFIG"},
 };
 const std::vector<FlagSpec> kServeFlags = [] {
@@ -65,6 +67,9 @@ const std::vector<FlagSpec> kMetricsFlags = {
     {"db", "DB", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db) or postgresql:// URI", false,
      "PULSE_COLLECTOR_DB"},
     {"system", "NAME", "only this system (default: each system and all together)"},
+    {"environment", "LIST", "count these environments (comma-separated; default: --production-environments)"},
+    {"production-environments", "LIST", "the environments counted without --environment (as serve's)", false,
+     "PULSE_PRODUCTION_ENVIRONMENTS", kDefaultProductionEnvironments},
     {"from", "TIME", "window start: RFC 3339 time or YYYY-MM-DD (default: 90 days before --to)"},
     {"to", "TIME", "window end, exclusive: RFC 3339 time, or YYYY-MM-DD to include that day (default: now)"},
     {"bucket", "SIZE", "time series buckets for --format json: day, week or month", false, {}, "week"},
@@ -94,7 +99,7 @@ constexpr const char* kUsage =
 struct ServeSettings {
   std::string bind, db, tls_cert, tls_key;
   unsigned long port = 0, threads = 0, max_connections = 0, timeout = 0, idle_timeout = 0;
-  std::vector<std::string> api_keys, public_hosts;
+  std::vector<std::string> api_keys, public_hosts, production_environments;
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
 };
@@ -148,6 +153,12 @@ std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>&
     return std::nullopt;
   }
   s.public_hosts = parsed->all("public-host");
+  auto production = parse_environment_list(parsed->get_or("production-environments", ""), why);
+  if (!production) {
+    why = "--production-environments: " + why;
+    return std::nullopt;
+  }
+  s.production_environments = std::move(*production);
   s.db = parsed->get_or("db", default_db_path(env));
   s.tls_cert = parsed->get_or("tls-cert", "");
   s.tls_key = parsed->get_or("tls-key", "");
@@ -165,6 +176,7 @@ std::string needs_restart(const ServeSettings& now, const ServeSettings& next) {
   notes.note(now.max_connections != next.max_connections, "max-connections");
   notes.note(now.timeout != next.timeout || now.idle_timeout != next.idle_timeout, "timeout/idle-timeout");
   notes.note(now.public_hosts != next.public_hosts, "public-host");
+  notes.note(now.production_environments != next.production_environments, "production-environments");
   notes.note(now.log_format != next.log_format, "log-format");
   notes.note(now.api_keys.empty() != next.api_keys.empty(), "api keys on or off");
   return notes.text();
@@ -193,7 +205,7 @@ void reload(const std::vector<std::string>& args, const Env& env, ServeSettings&
 }
 
 std::string_view collector_route(std::string_view path) {
-  static const std::string_view known[] = {kIngestionPath, kBatchPath, "/v1/events", "/v1/metrics",
+  static const std::string_view known[] = {kIngestionPath, kBatchPath, "/v1/events", "/v1/metrics", "/v1/environments",
                                           "/v1/deployments/latest", "/healthz", "/readyz", "/metrics"};
   for (auto k : known)
     if (path == k) return k;
@@ -269,6 +281,7 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   api.exporter = &exporter;
   api.registry = &registry;
   api.metrics_threads = 2;
+  api.production_environments = settings->production_environments;
   Api handler(*store, api, [] { return unix_now(); });
   ServerTelemetry telemetry(registry, log, collector_route);
   try {
@@ -322,12 +335,23 @@ int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& 
     err << "pulse-collector metrics: --format: must be table or json\n";
     return kExitUsage;
   }
-  const auto system = parsed->get("system");
+  const auto production = parse_environment_list(parsed->get_or("production-environments", ""), why);
+  if (!production) {
+    err << "pulse-collector metrics: --production-environments: " << why << "\n";
+    return kExitUsage;
+  }
+  const auto environment = parsed->get("environment");
+  auto scope = parse_scope(parsed->get_or("system", ""),
+                           environment ? std::optional<std::string_view>(*environment) : std::nullopt, *production, why);
+  if (!scope) {
+    err << "pulse-collector metrics: --" << why << "\n";
+    return kExitUsage;
+  }
   const std::string db_path = parsed->get_or("db", default_db_path(env));
   MetricsReport report;
   try {
-    report = compute_metrics(open_existing(db_path, 1)->metric_facts(query->window, system), query->window,
-                             query->bucket, system);
+    const auto facts = open_existing(db_path, 1)->metric_facts(query->window, *scope);
+    report = compute_metrics(facts, query->window, query->bucket, std::move(*scope));
   } catch (const std::exception& e) {
     err << "pulse-collector metrics: " << e.what() << "\n";
     return kExitFailure;
@@ -434,19 +458,23 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
     return s.size() <= n ? s : s.substr(0, n - 1) + "~";
   };
   // Columns as wide as their widest value (within bounds), like `column -t`.
-  std::size_t system_w = 6, id_w = 2;
+  std::size_t system_w = 6, env_w = 11, id_w = 2;
   for (const auto& e : list) {
     system_w = std::max(system_w, std::min<std::size_t>(printable(e.system).size(), 24));
+    env_w = std::max(env_w, std::min<std::size_t>(printable(e.environment).size(), 16));
     id_w = std::max(id_w, std::min<std::size_t>(printable(e.id).size(), 40));
   }
   system_w += 2;
+  env_w += 2;
   id_w += 2;
   out << std::left << std::setw(12) << "TYPE" << std::setw(static_cast<int>(system_w)) << "SYSTEM"
-      << std::setw(static_cast<int>(id_w)) << "ID" << std::setw(22) << "TIME" << std::setw(22) << "PUSHED"
-      << std::setw(22) << "RESOLVED" << std::setw(9) << "CHANGES" << "SOURCE\n";
+      << std::setw(static_cast<int>(env_w)) << "ENVIRONMENT" << std::setw(static_cast<int>(id_w)) << "ID"
+      << std::setw(22) << "TIME" << std::setw(22) << "PUSHED" << std::setw(22) << "RESOLVED" << std::setw(9)
+      << "CHANGES" << "SOURCE\n";
   for (const auto& e : list) {
     out << std::left << std::setw(12) << e.type << std::setw(static_cast<int>(system_w))
-        << cut(e.system.empty() ? "-" : e.system, system_w - 2) << std::setw(static_cast<int>(id_w))
+        << cut(e.system.empty() ? "-" : e.system, system_w - 2) << std::setw(static_cast<int>(env_w))
+        << cut(e.environment.empty() ? "-" : e.environment, env_w - 2) << std::setw(static_cast<int>(id_w))
         << cut(e.id, id_w - 2) << std::setw(22) << time_or_dash(e.time_created) << std::setw(22)
         << time_or_dash(e.time_pushed) << std::setw(22) << time_or_dash(e.time_resolved) << std::setw(9)
         << (e.type == "deployment" ? std::to_string(e.changes.size()) : "-") << printable(e.source) << "\n";

@@ -91,6 +91,18 @@ bool read_string_array(const json::object& o, std::string_view field, std::size_
   return true;
 }
 
+// An optional field of our extension: absent or null leaves `out` empty.
+bool read_extension(const json::object& o, std::string_view field, std::string& out, std::string& why) {
+  const auto* ext = o.if_contains(field);
+  if (!ext || ext->is_null()) return true;
+  if (!ext->is_string() || ext->as_string().size() > kMaxShortField || !is_clean_text(ext->as_string())) {
+    why = std::string(field) + ": must be a string of at most 256 bytes, without control characters";
+    return false;
+  }
+  out = std::string(ext->as_string());
+  return true;
+}
+
 std::optional<Event> decode_object(const json::value& v, std::string& why) {
   if (!v.is_object()) {
     why = "body: must be a JSON object";
@@ -122,15 +134,8 @@ std::optional<Event> decode_object(const json::value& v, std::string& why) {
         !read_string_array(o, "changes", kMaxChanges, d.changes, why) ||
         !read_string_array(o, "teams", 1000, d.teams, why))
       return std::nullopt;
-    for (auto [field, out] : {std::pair{"head_commit", &d.head_commit}, std::pair{"environment", &d.environment}}) {
-      if (const auto* ext = o.if_contains(field); ext && !ext->is_null()) {
-        if (!ext->is_string() || ext->as_string().size() > kMaxShortField || !is_clean_text(ext->as_string())) {
-          why = std::string(field) + ": must be a string of at most 256 bytes, without control characters";
-          return std::nullopt;
-        }
-        *out = std::string(ext->as_string());
-      }
-    }
+    if (!read_extension(o, "head_commit", d.head_commit, why) || !read_extension(o, "environment", d.environment, why))
+      return std::nullopt;
     return d;
   }
   if (type == "incident") {
@@ -140,6 +145,7 @@ std::optional<Event> decode_object(const json::value& v, std::string& why) {
         !read_time(o, "time_created", i.time_created, why) ||
         !read_time(o, "time_resolved", i.time_resolved, why))
       return std::nullopt;
+    if (!read_extension(o, "environment", i.environment, why)) return std::nullopt;
     if (i.time_resolved < i.time_created) {
       why = "time_resolved: before time_created";
       return std::nullopt;

@@ -1,5 +1,6 @@
 #include "exporter.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace pulse::collector {
@@ -81,7 +82,16 @@ void Exporter::refresh_loop() {
     std::string text;
     try {
       const Window window{now - kDefaultWindowDays * 86400, now};
-      text = dora_exposition(compute_metrics(store_.metric_facts(window, std::nullopt), window, Bucket::month), now);
+      std::vector<std::string> names;  // every environment any system has
+      for (auto& [system, environment] : store_.environments()) names.push_back(std::move(environment));
+      std::sort(names.begin(), names.end());
+      names.erase(std::unique(names.begin(), names.end()), names.end());
+      std::vector<MetricsReport> reports;
+      for (const auto& name : names) {
+        const Scope scope{std::nullopt, {name}};
+        reports.push_back(compute_metrics(store_.metric_facts(window, scope), window, Bucket::month, scope));
+      }
+      text = dora_exposition(reports, now);
     } catch (const std::exception&) {
       store_failed();  // figures stay as they were; the next scrape asks again
     }
@@ -94,14 +104,14 @@ void Exporter::refresh_loop() {
   }
 }
 
-std::string Exporter::dora_exposition(const MetricsReport& report, std::int64_t computed_at) {
+std::string Exporter::dora_exposition(const std::vector<MetricsReport>& reports, std::int64_t computed_at) {
   struct Gauge {
     const char* name;
     const char* help;
     std::function<std::optional<double>(const Figures&)> value;
   };
   const std::vector<Gauge> gauges = {
-      {"pulse_dora_deployments", "Deployments in the default window (last 90 days), per system",
+      {"pulse_dora_deployments", "Deployments in the default window (last 90 days), per system and environment",
        [](const Figures& f) { return std::optional<double>(static_cast<double>(f.deployments)); }},
       {"pulse_dora_deployments_per_day", "Deployment frequency: deployments per day over the default window",
        [](const Figures& f) { return f.deployments_per_day; }},
@@ -115,16 +125,22 @@ std::string Exporter::dora_exposition(const MetricsReport& report, std::int64_t 
        }},
       {"pulse_dora_change_failure_ratio", "Change failure rate: share of deployments followed by an incident (0-1)",
        [](const Figures& f) { return f.change_failure_rate; }},
-      {"pulse_dora_incidents", "Incidents created in the default window, per system",
+      {"pulse_dora_incidents", "Incidents created in the default window, per system and environment",
        [](const Figures& f) { return std::optional<double>(static_cast<double>(f.incidents)); }},
   };
   std::string out;
-  out.reserve(256 + report.systems.size() * 6 * 64);
+  std::size_t series = 0;
+  for (const auto& r : reports) series += r.systems.size();
+  out.reserve(256 + series * 6 * 80);
   for (const auto& g : gauges) {
     out += std::string("# HELP ") + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
-    for (const auto& [system, figures] : report.systems)
-      if (const auto v = g.value(figures))  // no data: no sample, never NaN or 0
-        out += tel::series_name(g.name, {{"system", system}}) + " " + tel::format_value(*v) + "\n";
+    for (const auto& r : reports) {
+      const std::string environment = r.environments.empty() ? "" : r.environments.front();
+      for (const auto& [system, figures] : r.systems)
+        if (const auto v = g.value(figures))  // no data: no sample, never NaN or 0
+          out += tel::series_name(g.name, {{"system", system}, {"environment", environment}}) + " " +
+                 tel::format_value(*v) + "\n";
+    }
   }
   out += "# HELP pulse_dora_computed_timestamp_seconds When the DORA figures were last computed\n"
          "# TYPE pulse_dora_computed_timestamp_seconds gauge\n"

@@ -1,6 +1,6 @@
 // The collector's Prometheus series: events received, stored and
 // duplicated, commit sizes and times, store errors, and the DORA figures
-// of the default window per system, computed on a thread of their own at
+// of the default window per system and environment, computed on a thread of their own at
 // most once a minute so that a scrape only copies text.
 #pragma once
 
@@ -36,8 +36,9 @@ class Exporter {
   /// never were, else asking for a refresh when older than a minute).
   std::string dora_text();
 
-  /// Exposition text for a report's per-system figures (tests call it).
-  static std::string dora_exposition(const MetricsReport& report, std::int64_t computed_at);
+  /// Exposition text for reports of one environment each: their
+  /// per-system figures, labelled by system and environment (tests call it).
+  static std::string dora_exposition(const std::vector<MetricsReport>& reports, std::int64_t computed_at);
 
  private:
   void refresh_loop();

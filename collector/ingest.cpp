@@ -66,8 +66,8 @@ boost::json::object event_json(const StoredEvent& e) {
   o["time_created"] = time(e.time_created);
   o["time_pushed"] = time(e.time_pushed);
   o["time_resolved"] = time(e.time_resolved);
+  if (e.type != "change") o["environment"] = e.environment;
   if (e.type == "deployment") {
-    o["environment"] = e.environment;
     o["changes"] = json::array(e.changes.begin(), e.changes.end());
     o["teams"] = json::array(e.teams.begin(), e.teams.end());
   }
@@ -182,10 +182,10 @@ ServerResponse Api::route(const ServerRequest& request) {
     o["time_created"] = latest->time_created ? json::value(format_rfc3339(*latest->time_created)) : json::value(nullptr);
     return reply(200, json::serialize(o));
   }
-  if (path == "/v1/metrics") {
-    if (request.method != "GET") return error(405, "method not allowed");
+  if (path == "/v1/metrics" || path == "/v1/environments") {
+    if (request.method != "GET") return method_not_allowed("GET");
     if (!authorized(request, target->param("api_key"))) return unauthorized();
-    return metrics(*target);
+    return path == "/v1/metrics" ? metrics(*target) : environments();
   }
   const bool ingest_single = path == kIngestionPath;
   const bool ingest_batch = path == kBatchPath;
@@ -275,11 +275,23 @@ ServerResponse Api::metrics(const Target& target) {
   const auto query = parse_metrics_query(target.param("from").value_or(""), target.param("to").value_or(""),
                                          target.param("bucket").value_or("week"), now_(), why);
   if (!query) return error(400, why);
-  const std::string name = target.param("system").value_or("");
-  if (name.size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
-  const auto system = name.empty() ? std::nullopt : std::optional<std::string>(name);
-  const auto report = compute_metrics(store_.metric_facts(query->window, system), query->window, query->bucket, system);
-  return reply(200, json::serialize(metrics_json(report)));
+  const auto environment = target.param("environment");
+  auto scope = parse_scope(target.param("system").value_or(""),
+                           environment ? std::optional<std::string_view>(*environment) : std::nullopt,
+                           config_.production_environments, why);
+  if (!scope) return error(400, why);
+  const auto facts = store_.metric_facts(query->window, *scope);
+  return reply(200, json::serialize(metrics_json(compute_metrics(facts, query->window, query->bucket, std::move(*scope)))));
+}
+
+ServerResponse Api::environments() {
+  json::array by_system;
+  for (const auto& [system, environment] : store_.environments())
+    by_system.push_back(json::object{{"system", system}, {"environment", environment}});
+  json::array production;
+  for (const auto& e : config_.production_environments) production.emplace_back(e);
+  return reply(200, json::serialize(json::object{{"production", std::move(production)},
+                                                 {"environments", std::move(by_system)}}));
 }
 
 ServerResponse Api::list_events(const Target& target) {

@@ -42,6 +42,8 @@ struct ApiConfig {
   /// so that long metrics queries never hold the handler pool that
   /// ingestion (on PostgreSQL) and listings use. 0: on the handler pool.
   int metrics_threads = 0;
+  /// What metrics count when a query names no environment.
+  std::vector<std::string> production_environments = default_production_environments();
 };
 
 class Api {
@@ -82,6 +84,7 @@ class Api {
   ServerResponse stored_reply(const PutResult& r) const;
   ServerResponse list_events(const Target& target);
   ServerResponse metrics(const Target& target);
+  ServerResponse environments();
 
   Store& store_;
   ApiConfig config_;

@@ -1,5 +1,6 @@
 #include "metrics.hpp"
 
+#include "text.hpp"
 #include "timeutil.hpp"
 
 #include <boost/json/array.hpp>
@@ -106,9 +107,15 @@ std::int64_t median(std::vector<std::int64_t>& v) {
 // Facts prepared once: lead times computed, deployments marked failed.
 struct Dep {
   std::uint32_t system;
+  std::uint32_t environment;
   std::int64_t time;
   bool failed;
 };
+bool before(const Dep& a, const Dep& b) {
+  if (a.system != b.system) return a.system < b.system;
+  if (a.environment != b.environment) return a.environment < b.environment;
+  return a.time < b.time;
+}
 struct Lead {
   std::uint32_t system;
   std::int64_t deployed;
@@ -330,6 +337,58 @@ std::optional<Window> parse_window(std::string_view from, std::string_view to, s
   return w;
 }
 
+std::optional<std::vector<std::string>> parse_environment_list(std::string_view text, std::string& why) {
+  std::vector<std::string> out;
+  for (std::size_t start = 0; start <= text.size();) {
+    auto end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view name = text.substr(start, end - start);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (name.empty()) {
+      why = "an empty environment name (expected names separated by commas, e.g. production,prod)";
+      return std::nullopt;
+    }
+    if (name.size() > 256 || !is_clean_text(name)) {
+      why = "an environment name must be at most 256 bytes of text without control characters";
+      return std::nullopt;
+    }
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.emplace_back(name);
+    if (out.size() > kMaxQueryEnvironments) {
+      why = "more than " + std::to_string(kMaxQueryEnvironments) + " environments";
+      return std::nullopt;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> default_production_environments() {
+  std::string why;
+  return *parse_environment_list(kDefaultProductionEnvironments, why);
+}
+
+std::optional<Scope> parse_scope(std::string_view system, std::optional<std::string_view> environment,
+                                 const std::vector<std::string>& production, std::string& why) {
+  Scope scope;
+  if (system.size() > 256 || !is_clean_text(system)) {
+    why = "system: must be at most 256 bytes of text without control characters";
+    return std::nullopt;
+  }
+  if (!system.empty()) scope.system = std::string(system);
+  if (!environment || environment->empty()) {
+    scope.environments = production;
+    return scope;
+  }
+  auto list = parse_environment_list(*environment, why);
+  if (!list) {
+    why = "environment: " + why;
+    return std::nullopt;
+  }
+  scope.environments = std::move(*list);
+  return scope;
+}
+
 MetricFacts read_facts_by_system(const std::vector<std::string>& systems, std::size_t workers,
                                  const SystemReader& read) {
   MetricFacts all;
@@ -393,32 +452,30 @@ std::size_t bucket_count(Window w, Bucket b) {
   return 0;
 }
 
-MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bucket,
-                              std::optional<std::string> system) {
+MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bucket, Scope scope) {
   MetricsReport report;
   report.window = window;
   report.bucket = bucket;
-  report.system = std::move(system);
+  report.system = std::move(scope.system);
+  report.environments = std::move(scope.environments);
 
-  // Deployments by system and time (with the last one before the window,
-  // which the store adds per system); each incident marks the last
-  // deployment of its system strictly before it.
+  // Deployments by system, environment and time (with the last one before
+  // the window, which the store adds per system and environment); each
+  // incident marks the last deployment of its system and environment
+  // strictly before it.
   std::vector<Dep> all;
   all.reserve(facts.deployments.size());
   for (const auto& d : facts.deployments)
-    if (d.time < window.to) all.push_back({d.system, d.time, false});
-  std::sort(all.begin(), all.end(),
-            [](const Dep& a, const Dep& b) { return a.system != b.system ? a.system < b.system : a.time < b.time; });
+    if (d.time < window.to) all.push_back({d.system, d.environment, d.time, false});
+  std::sort(all.begin(), all.end(), before);
   std::vector<Inc> incs;
   incs.reserve(facts.incidents.size());
   for (const auto& i : facts.incidents) {
     if (i.created < window.from || i.created >= window.to) continue;
-    auto it = std::lower_bound(all.begin(), all.end(), std::pair{i.system, i.created},
-                               [](const Dep& d, const std::pair<std::uint32_t, std::int64_t>& key) {
-                                 return d.system != key.first ? d.system < key.first : d.time < key.second;
-                               });
+    const Dep key{i.system, i.environment, i.created, false};
+    auto it = std::lower_bound(all.begin(), all.end(), key, before);
     bool attributed = false;
-    if (it != all.begin() && std::prev(it)->system == i.system) {
+    if (it != all.begin() && std::prev(it)->system == i.system && std::prev(it)->environment == i.environment) {
       std::prev(it)->failed = true;
       attributed = true;
     }
@@ -498,6 +555,9 @@ json::object metrics_json(const MetricsReport& r) {
                              {"to", format_rfc3339(r.window.to)},
                              {"days", static_cast<double>(r.window.to - r.window.from) / kDay}};
   o["system"] = r.system ? json::value(json::string(*r.system)) : json::value(nullptr);
+  json::array environments;
+  for (const auto& e : r.environments) environments.emplace_back(e);
+  o["environments"] = std::move(environments);
   o["overall"] = figures_json(r.overall, true);
   json::array systems;
   for (const auto& [name, f] : r.systems) {
@@ -558,6 +618,8 @@ std::string metrics_table(const MetricsReport& r) {
   };
   out << "Window " << format_rfc3339(r.window.from) << " to " << format_rfc3339(r.window.to) << " (UTC)";
   if (r.system) out << ", system " << *r.system;
+  out << "\nEnvironments: ";
+  for (std::size_t i = 0; i < r.environments.size(); ++i) out << (i ? ", " : "") << r.environments[i];
   out << "\n\n";
   out << std::left << std::setw(20) << "SYSTEM" << std::setw(22) << "DEPLOY FREQUENCY" << std::setw(20) << "LEAD TIME"
       << std::setw(34) << "TIME TO RECOVER"

@@ -6,8 +6,13 @@
 //   at UTC calendar days, months and half-years that overlap the window:
 //   Elite if more than half of the days had a deployment, High if more than
 //   half of the months, Medium if more than half of the half-years, else Low.
-// - Lead time: for each change whose FIRST deployment (of its system) falls
-//   in the window, that deployment's time minus the change's time, which is
+// - Environments: metrics count the deployments and incidents of the
+//   query's environments only, by default the production ones
+//   (kDefaultProductionEnvironments, configurable on the collector); events
+//   naming no environment are production's.
+// - Lead time: for each change whose FIRST deployment (of its system, to any
+//   of the query's environments) falls in the window, that deployment's time
+//   minus the change's time, which is
 //   its first push time where known, else its commit time. Changes never
 //   deployed are not counted. Lead times of zero or below are left out and
 //   counted in data quality, as are shipped changes with no known time.
@@ -18,7 +23,8 @@
 //   Medium < 1 week, else Low.
 // - Change failure rate: the window's deployments followed by at least one
 //   incident / the window's deployments. An incident belongs to the last
-//   deployment of its system strictly before its creation time; incidents
+//   deployment of its system and environment strictly before its creation
+//   time; incidents
 //   created at or after the window's end are not looked at, so a closed
 //   window's figures do not move. An incident with no earlier deployment
 //   counts for time to recover only. Elite <= 15%, High <= 30%, else Low.
@@ -55,24 +61,59 @@ std::string_view level_name(Level l);
 /// Unknown change time (no commit or push time known).
 inline constexpr std::int64_t kUnknownTime = INT64_MIN;
 
-/// What a store returns for a window: events of the window, systems by index.
+/// The environments metrics count when a query names none: production
+/// ones, like GitLab's production tier. Events that name no environment
+/// are filed under "production".
+inline constexpr const char* kDefaultProductionEnvironments = "production,prod,live";
+
+/// kDefaultProductionEnvironments as a list.
+std::vector<std::string> default_production_environments();
+
+/// Most environments one query may name.
+inline constexpr std::size_t kMaxQueryEnvironments = 32;
+
+/// A comma-separated list of environment names ("production,prod"),
+/// spaces around names ignored, duplicates dropped, order kept. Fails
+/// (nullopt, `why` saying what) on an empty list or name, a name with
+/// control characters or over 256 bytes, or more than
+/// kMaxQueryEnvironments names.
+std::optional<std::vector<std::string>> parse_environment_list(std::string_view text, std::string& why);
+
+/// What a metrics query looks at: one system or all, and the deployments
+/// and incidents of these environments (never empty).
+struct Scope {
+  std::optional<std::string> system;
+  std::vector<std::string> environments;
+};
+
+/// A query's scope from its parameters: `system` ("" for all; at most 256
+/// bytes) and `environment` (a list as parse_environment_list reads it;
+/// absent or empty: `production`, the collector's production set). On
+/// failure `why` names the parameter ("environment: ...").
+std::optional<Scope> parse_scope(std::string_view system, std::optional<std::string_view> environment,
+                                 const std::vector<std::string>& production, std::string& why);
+
+/// What a store returns for a window: events of the window, systems by
+/// index, environments by their index in the scope's list.
 struct MetricFacts {
   struct Deployment {
     std::uint32_t system;
+    std::uint32_t environment;
     std::int64_t time;
   };
-  struct Shipped {  ///< a change whose first deployment is in the window
+  struct Shipped {  ///< a change whose first deployment (in the scope's environments) is in the window
     std::uint32_t system;
     std::int64_t deployed;     ///< time of its first deployment
     std::int64_t change_time;  ///< push time, else commit time, else kUnknownTime
   };
   struct Incident {
     std::uint32_t system;
+    std::uint32_t environment;
     std::int64_t created;
     std::int64_t resolved;
   };
   std::vector<std::string> systems;
-  std::vector<Deployment> deployments;  ///< in the window, plus each system's last one before it
+  std::vector<Deployment> deployments;  ///< in the window, plus the last one before it per system and environment
   std::vector<Shipped> shipped;         ///< deployed in the window
   std::vector<Incident> incidents;      ///< created in the window
 
@@ -91,6 +132,8 @@ struct MetricFacts {
 /// Fills MetricFacts system by system on up to `workers` threads: `read`
 /// gets a worker number, its share of the systems (index into `systems`,
 /// name) and the facts to append to; the shares are merged at the end.
+/// For each system, a store reads each of the scope's environments that
+/// system has; a change's first deployment is its first to any of them.
 using SystemReader = std::function<void(std::size_t worker,
                                         const std::vector<std::pair<std::uint32_t, std::string>>& systems,
                                         MetricFacts& out)>;
@@ -133,6 +176,7 @@ struct MetricsReport {
   Window window;
   Bucket bucket = Bucket::week;
   std::optional<std::string> system;  ///< the filter, if any
+  std::vector<std::string> environments;  ///< what was counted
   Figures overall;
   std::vector<std::pair<std::string, Figures>> systems;  ///< by name
   std::vector<SeriesPoint> series;                       ///< overall, per bucket
@@ -165,8 +209,7 @@ std::optional<MetricsQuery> parse_metrics_query(std::string_view from, std::stri
 /// Number of buckets of `b` that overlap `w`.
 std::size_t bucket_count(Window w, Bucket b);
 
-MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bucket,
-                              std::optional<std::string> system = std::nullopt);
+MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bucket, Scope scope);
 
 /// GET /v1/metrics's body. Durations are whole seconds; "no data" is null.
 boost::json::object metrics_json(const MetricsReport& report);

@@ -77,6 +77,38 @@ ALTER TABLE events ALTER COLUMN environment SET DEFAULT '', ALTER COLUMN environ
 ALTER TABLE events DROP CONSTRAINT events_type_system_identifier_key;
 ALTER TABLE events ADD CONSTRAINT events_identity UNIQUE (type, system, environment, identifier);
 )sql",
+    // 4: metrics by environment (as the SQLite store's 6). Incidents have
+    // one (production when they name none); the environments each system
+    // has; per change its first deployment to each environment, with the
+    // change's time (push, else commit) copied in.
+    R"sql(
+UPDATE events SET environment = 'production' WHERE type = 'incident' AND environment = '';
+CREATE TABLE environments (
+  system      TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  PRIMARY KEY (system, environment)
+);
+INSERT INTO environments (system, environment)
+  SELECT DISTINCT system, environment FROM events WHERE type IN ('deployment', 'incident');
+CREATE TABLE change_deployments (
+  system         TEXT NOT NULL,
+  change_id      TEXT NOT NULL,
+  environment    TEXT NOT NULL,
+  first_deployed BIGINT NOT NULL,
+  change_time    BIGINT,
+  PRIMARY KEY (system, change_id, environment)
+);
+INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time)
+  SELECT d.system, l.change_id, d.environment, MIN(d.time_created), MIN(COALESCE(f.push_time, f.commit_time))
+  FROM deployment_changes l JOIN events d ON d.id = l.deployment
+  LEFT JOIN change_facts f ON f.system = d.system AND f.change_id = l.change_id
+  WHERE d.time_created IS NOT NULL GROUP BY d.system, l.change_id, d.environment;
+CREATE INDEX change_deployments_by_time ON change_deployments (system, environment, first_deployed, change_time);
+DROP INDEX IF EXISTS change_facts_by_system;
+ALTER TABLE change_facts DROP COLUMN first_deployed;
+DROP INDEX IF EXISTS events_by_time;
+CREATE INDEX events_by_environment ON events (type, system, environment, time_created);
+)sql",
 };
 
 // Prepared on every connection: name, text.
@@ -94,17 +126,27 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
      "head_commit, environment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
      "ON CONFLICT (type, system, environment, identifier) DO NOTHING RETURNING id"},
+    {"facts_environments", "SELECT environment FROM environments WHERE system = $1"},
     {"facts_deployments",
-     "SELECT time_created FROM events WHERE type = 'deployment' AND system = $1 AND time_created >= $2 "
-     "AND time_created < $3 UNION ALL SELECT MAX(time_created) FROM events WHERE type = 'deployment' AND system = $1 "
-     "AND time_created < $2"},
+     "SELECT time_created FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2 "
+     "AND time_created >= $3 AND time_created < $4 UNION ALL SELECT MAX(time_created) FROM events "
+     "WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created < $3"},
     {"facts_shipped",
-     "SELECT first_deployed, COALESCE(push_time, commit_time) FROM change_facts "
-     "WHERE system = $1 AND first_deployed >= $2 AND first_deployed < $3"},
+     "SELECT first_deployed, change_time FROM change_deployments "
+     "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4"},
+    // With several of the scope's environments: a change counts at its
+    // first deployment to any of them (ties: the first name in byte order).
+    {"facts_shipped_first",
+     "SELECT first_deployed, change_time FROM change_deployments c "
+     "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4 "
+     "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = $1 AND o.change_id = c.change_id "
+     "AND o.environment IN (SELECT jsonb_array_elements_text($5::jsonb)) AND (o.first_deployed < c.first_deployed "
+     "OR (o.first_deployed = c.first_deployed AND o.environment COLLATE \"C\" < $2)))"},
     {"facts_incidents",
      "SELECT time_created, COALESCE(time_resolved, time_created) FROM events "
-     "WHERE type = 'incident' AND system = $1 AND time_created >= $2 AND time_created < $3"},
+     "WHERE type = 'incident' AND system = $1 AND environment = $2 AND time_created >= $3 AND time_created < $4"},
     {"add_system", "INSERT INTO systems (name) VALUES ($1) ON CONFLICT DO NOTHING"},
+    {"add_environment", "INSERT INTO environments (system, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING"},
     {"link", "INSERT INTO deployment_changes (deployment, position, change_id) VALUES ($1, $2, $3)"},
     {"fact_commit",
      "INSERT INTO change_facts (system, change_id, commit_time) VALUES ($1, $2, $3) "
@@ -113,10 +155,14 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
     {"fact_push",
      "INSERT INTO change_facts (system, change_id, push_time) VALUES ($1, $2, $3) "
      "ON CONFLICT (system, change_id) DO UPDATE SET push_time = LEAST(change_facts.push_time, excluded.push_time)"},
+    {"fact_time_copies",
+     "UPDATE change_deployments SET change_time = (SELECT COALESCE(push_time, commit_time) FROM change_facts "
+     "WHERE system = $1 AND change_id = $2) WHERE system = $1 AND change_id = $2"},
     {"fact_deployed",
-     "INSERT INTO change_facts (system, change_id, first_deployed) VALUES ($1, $2, $3) "
-     "ON CONFLICT (system, change_id) DO UPDATE SET first_deployed = LEAST(change_facts.first_deployed, "
-     "excluded.first_deployed)"},
+     "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time) "
+     "VALUES ($1, $2, $3, $4, (SELECT COALESCE(push_time, commit_time) FROM change_facts "
+     "WHERE system = $1 AND change_id = $2)) ON CONFLICT (system, change_id, environment) DO UPDATE "
+     "SET first_deployed = LEAST(change_deployments.first_deployed, excluded.first_deployed)"},
 };
 
 struct PgError : StorageError {
@@ -355,7 +401,8 @@ class PgStore final : public Store {
   std::vector<std::string> check(bool thorough) override {
     return with_retry([&](Connection& c) {
       std::vector<std::string> problems;
-      for (const char* table : {"pulse_schema", "systems", "events", "deployment_changes", "change_facts"}) {
+      for (const char* table :
+           {"pulse_schema", "systems", "events", "deployment_changes", "change_facts", "environments", "change_deployments"}) {
         try {
           c.exec(std::string("SELECT 1 FROM ") + table + " LIMIT 1");
         } catch (const PgError& e) {
@@ -366,14 +413,25 @@ class PgStore final : public Store {
         const auto r = c.exec(
             "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname IN "
-            "('systems', 'events', 'deployment_changes', 'change_facts') AND NOT i.indisvalid");
+            "('systems', 'events', 'deployment_changes', 'change_facts', 'environments', 'change_deployments') "
+            "AND NOT i.indisvalid");
         for (int row = 0; row < r->rows(); ++row) problems.push_back("index " + std::string(r->text(row, 0)) + " is invalid");
       }
       return problems;
     });
   }
 
-  MetricFacts metric_facts(Window w, const std::optional<std::string>& system) override {
+  std::vector<std::pair<std::string, std::string>> environments() override {
+    return with_retry([&](Connection& c) {
+      const auto r = c.exec("SELECT system, environment FROM environments ORDER BY system COLLATE \"C\", environment COLLATE \"C\"");
+      std::vector<std::pair<std::string, std::string>> out;
+      for (int i = 0; i < r->rows(); ++i) out.emplace_back(r->text(i, 0), r->text(i, 1));
+      return out;
+    });
+  }
+
+  MetricFacts metric_facts(Window w, const Scope& scope) override {
+    const auto& system = scope.system;
     return with_retry([&](Connection& first) {
       first.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       std::unique_ptr<Connection> second;
@@ -397,7 +455,7 @@ class PgStore final : public Store {
           second->exec("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
         }
         auto f = read_facts_by_system(systems, second ? 2 : 1, [&](std::size_t worker, const auto& share, MetricFacts& out) {
-          read_system_facts(worker == 0 ? first : *second, w, share, out);
+          read_system_facts(worker == 0 ? first : *second, w, scope, share, out);
         });
         finish();
         return f;
@@ -409,20 +467,29 @@ class PgStore final : public Store {
   }
 
  private:
-  static void read_system_facts(Connection& c, Window w,
+  static void read_system_facts(Connection& c, Window w, const Scope& scope,
                                 const std::vector<std::pair<std::uint32_t, std::string>>& share, MetricFacts& f) {
     for (const auto& [index, name] : share) {
-      const Params p{name, num(w.from), num(w.to)};
-      // The window's deployments, then the last one before it (or NULL).
-      auto r = c.run("facts_deployments", p, true);
-      for (int i = 0; i < r->rows(); ++i)
-        if (!r->null(i, 0)) f.deployments.push_back({index, r->bin_int64(i, 0)});
-      r = c.run("facts_shipped", p, true);
-      f.shipped.reserve(f.shipped.size() + static_cast<std::size_t>(r->rows()));
-      for (int i = 0; i < r->rows(); ++i)
-        f.shipped.push_back({index, r->bin_int64(i, 0), r->null(i, 1) ? kUnknownTime : r->bin_int64(i, 1)});
-      r = c.run("facts_incidents", p, true);
-      for (int i = 0; i < r->rows(); ++i) f.incidents.push_back({index, r->bin_int64(i, 0), r->bin_int64(i, 1)});
+      const auto present = c.run("facts_environments", {name});
+      std::vector<std::uint32_t> envs;  // the scope's, that this system has
+      for (int i = 0; i < present->rows(); ++i)
+        if (const auto e = scope_index(scope, present->text(i, 0))) envs.push_back(*e);
+      for (const auto env : envs) {
+        Params p{name, scope.environments[env], num(w.from), num(w.to)};
+        // The window's deployments, then the last one before it (or NULL).
+        auto r = c.run("facts_deployments", p, true);
+        for (int i = 0; i < r->rows(); ++i)
+          if (!r->null(i, 0)) f.deployments.push_back({index, env, r->bin_int64(i, 0)});
+        if (envs.size() > 1) p.push_back(other_environments(scope, envs, env));
+        r = c.run(envs.size() > 1 ? "facts_shipped_first" : "facts_shipped", p, true);
+        p.resize(4);
+        f.shipped.reserve(f.shipped.size() + static_cast<std::size_t>(r->rows()));
+        for (int i = 0; i < r->rows(); ++i)
+          f.shipped.push_back({index, r->bin_int64(i, 0), r->null(i, 1) ? kUnknownTime : r->bin_int64(i, 1)});
+        r = c.run("facts_incidents", p, true);
+        for (int i = 0; i < r->rows(); ++i)
+          f.incidents.push_back({index, env, r->bin_int64(i, 0), r->bin_int64(i, 1)});
+      }
     }
   }
 
@@ -467,6 +534,7 @@ class PgStore final : public Store {
                            {system, ch->change_id, ch->source, num(ch->time_created), num(now)});
       if (r->rows() == 0) return false;
       c.run(push ? "fact_push" : "fact_commit", {system, ch->change_id, num(ch->time_created)});
+      c.run("fact_time_copies", {system, ch->change_id});
       return true;
     }
     Params p(10);
@@ -475,12 +543,12 @@ class PgStore final : public Store {
     p[2] = identifier(e);
     p[7] = num(now);
     p[6] = "[]";
-    p[9] = std::string();
+    const std::string environment(stored_environment(e));
+    p[9] = environment;
     if (const auto* d = std::get_if<Deployment>(&e)) {
       p[3] = d->source;
       p[4] = num(d->time_created);
       if (!d->head_commit.empty()) p[8] = d->head_commit;
-      p[9] = std::string(stored_environment(*d));
       p[6] = teams_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
@@ -490,11 +558,13 @@ class PgStore final : public Store {
     }
     const auto r = c.run("other", p);
     if (r->rows() == 0) return false;
+    c.run("add_environment", {system, environment});
     if (const auto* d = std::get_if<Deployment>(&e)) {
       const std::string row(r->text(0, 0));
+      const std::string time = num(d->time_created);
       for (std::size_t i = 0; i < d->changes.size(); ++i) {
         c.run("link", {row, std::to_string(i), d->changes[i]});
-        c.run("fact_deployed", {system, d->changes[i], num(d->time_created)});
+        c.run("fact_deployed", {system, d->changes[i], environment, time});
       }
     }
     return true;

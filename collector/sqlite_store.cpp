@@ -109,6 +109,38 @@ CREATE INDEX deployment_changes_by_change ON deployment_changes (change_id);
 CREATE INDEX events_by_time ON events (type, system, time_created);
 CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
 )sql",
+    // 6: metrics by environment. Incidents have one (production when they
+    // name none); the environments each system has; per change its first
+    // deployment to each environment, with the change's time (push, else
+    // commit) copied in, so lead times read one index.
+    R"sql(
+UPDATE events SET environment = 'production' WHERE type = 'incident' AND environment = '';
+CREATE TABLE environments (
+  system      TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  PRIMARY KEY (system, environment)
+) WITHOUT ROWID;
+INSERT INTO environments (system, environment)
+  SELECT DISTINCT system, environment FROM events WHERE type IN ('deployment', 'incident');
+CREATE TABLE change_deployments (
+  system         TEXT NOT NULL,
+  change_id      TEXT NOT NULL,
+  environment    TEXT NOT NULL,
+  first_deployed INTEGER NOT NULL,
+  change_time    INTEGER,
+  PRIMARY KEY (system, change_id, environment)
+) WITHOUT ROWID;
+INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time)
+  SELECT d.system, l.change_id, d.environment, MIN(d.time_created), MIN(COALESCE(f.push_time, f.commit_time))
+  FROM deployment_changes l JOIN events d ON d.id = l.deployment
+  LEFT JOIN change_facts f ON f.system = d.system AND f.change_id = l.change_id
+  WHERE d.time_created IS NOT NULL GROUP BY d.system, l.change_id, d.environment;
+CREATE INDEX change_deployments_by_time ON change_deployments (system, environment, first_deployed, change_time);
+DROP INDEX IF EXISTS change_facts_by_system;
+ALTER TABLE change_facts DROP COLUMN first_deployed;
+DROP INDEX IF EXISTS events_by_time;
+CREATE INDEX events_by_environment ON events (type, system, environment, time_created);
+)sql",
 };
 
 // Upserts that keep change_facts current. Each touches one row, so they are
@@ -120,11 +152,18 @@ constexpr const char* kFactPush =
     "INSERT INTO change_facts (system, change_id, push_time) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (system, change_id) DO UPDATE SET push_time = CASE WHEN change_facts.push_time IS NULL "
     "OR excluded.push_time < change_facts.push_time THEN excluded.push_time ELSE change_facts.push_time END";
+// After a change's times changed: its copies in change_deployments.
+constexpr const char* kFactTimeCopies =
+    "UPDATE change_deployments SET change_time = (SELECT COALESCE(push_time, commit_time) FROM change_facts "
+    "WHERE system = ?1 AND change_id = ?2) WHERE system = ?1 AND change_id = ?2";
 constexpr const char* kFactDeployed =
-    "INSERT INTO change_facts (system, change_id, first_deployed) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT (system, change_id) DO UPDATE SET first_deployed = CASE WHEN change_facts.first_deployed IS NULL "
-    "OR excluded.first_deployed < change_facts.first_deployed THEN excluded.first_deployed "
-    "ELSE change_facts.first_deployed END";
+    "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time) "
+    "VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(push_time, commit_time) FROM change_facts "
+    "WHERE system = ?1 AND change_id = ?2)) "
+    "ON CONFLICT (system, change_id, environment) DO UPDATE "
+    "SET first_deployed = MIN(change_deployments.first_deployed, excluded.first_deployed)";
+constexpr const char* kAddEnvironment =
+    "INSERT INTO environments (system, environment) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 
 struct PutJob {
   std::vector<Event> events;
@@ -155,8 +194,10 @@ class SqliteStore final : public Store {
         insert_link_(prepared("INSERT INTO deployment_changes (deployment, position, change_id) VALUES (?1, ?2, ?3)")),
         fact_commit_(prepared(kFactCommit)),
         fact_push_(prepared(kFactPush)),
+        fact_time_copies_(prepared(kFactTimeCopies)),
         fact_deployed_(prepared(kFactDeployed)),
         add_system_(prepared("INSERT INTO systems (name) VALUES (?1) ON CONFLICT DO NOTHING")),
+        add_environment_(prepared(kAddEnvironment)),
         savepoint_(prepared("SAVEPOINT job")),
         release_(prepared("RELEASE job")),
         readers_(open_readers(path)),
@@ -186,12 +227,13 @@ class SqliteStore final : public Store {
 
   // System by system, on two read connections at once (each in its own
   // read transaction): every system's figures come from one snapshot.
-  MetricFacts metric_facts(Window w, const std::optional<std::string>& system) override {
+  MetricFacts metric_facts(Window w, const Scope& scope) override {
     std::vector<std::string> systems;
     {
       std::lock_guard lock(readers_[0]->mutex);
-      auto s = readers_[0]->db.prepare(system ? "SELECT name FROM systems WHERE name = ?1" : "SELECT name FROM systems");
-      if (system) s.bind(1, *system);
+      auto s = readers_[0]->db.prepare(scope.system ? "SELECT name FROM systems WHERE name = ?1"
+                                                    : "SELECT name FROM systems");
+      if (scope.system) s.bind(1, *scope.system);
       while (s.step()) systems.push_back(s.text(0));
     }
     return read_facts_by_system(systems, readers_.size(), [&](std::size_t worker, const auto& share, MetricFacts& f) {
@@ -207,34 +249,62 @@ class SqliteStore final : public Store {
           }
         }
       } end{reader.db};
+      auto present = reader.db.prepare("SELECT environment FROM environments WHERE system = ?1");
       auto deployments = reader.db.prepare(
-          "SELECT time_created FROM events WHERE type = 'deployment' AND system = ?1 AND time_created >= ?2 "
-          "AND time_created < ?3");
+          "SELECT time_created FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 "
+          "AND time_created >= ?3 AND time_created < ?4");
       auto before = reader.db.prepare(
-          "SELECT MAX(time_created) FROM events WHERE type = 'deployment' AND system = ?1 AND time_created < ?2");
+          "SELECT MAX(time_created) FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 "
+          "AND time_created < ?3");
       auto shipped = reader.db.prepare(
-          "SELECT first_deployed, COALESCE(push_time, commit_time) FROM change_facts "
-          "WHERE system = ?1 AND first_deployed >= ?2 AND first_deployed < ?3");
+          "SELECT first_deployed, change_time FROM change_deployments "
+          "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4");
+      // With several of the scope's environments: a change counts at its
+      // first deployment to any of them (ties: the first name in byte order).
+      auto shipped_first = reader.db.prepare(
+          "SELECT first_deployed, change_time FROM change_deployments c "
+          "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4 "
+          "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = ?1 AND o.change_id = c.change_id "
+          "AND o.environment IN (SELECT value FROM json_each(?5)) AND (o.first_deployed < c.first_deployed "
+          "OR (o.first_deployed = c.first_deployed AND o.environment < ?2)))");
       auto incidents = reader.db.prepare(
           "SELECT time_created, time_resolved FROM events WHERE type = 'incident' AND system = ?1 "
-          "AND time_created >= ?2 AND time_created < ?3");
+          "AND environment = ?2 AND time_created >= ?3 AND time_created < ?4");
       for (const auto& [index, name] : share) {
-        deployments.reset();
-        deployments.bind(1, name).bind(2, w.from).bind(3, w.to);
-        while (deployments.step()) f.deployments.push_back({index, deployments.int64(0)});
-        before.reset();
-        before.bind(1, name).bind(2, w.from);
-        if (before.step() && !before.is_null(0)) f.deployments.push_back({index, before.int64(0)});
-        shipped.reset();
-        shipped.bind(1, name).bind(2, w.from).bind(3, w.to);
-        while (shipped.step())
-          f.shipped.push_back({index, shipped.int64(0), shipped.is_null(1) ? kUnknownTime : shipped.int64(1)});
-        incidents.reset();
-        incidents.bind(1, name).bind(2, w.from).bind(3, w.to);
-        while (incidents.step())
-          f.incidents.push_back({index, incidents.int64(0), incidents.optional_int64(1).value_or(incidents.int64(0))});
+        present.reset();
+        present.bind(1, name);
+        std::vector<std::uint32_t> envs;  // the scope's, that this system has
+        while (present.step())
+          if (const auto e = scope_index(scope, present.text_view(0))) envs.push_back(*e);
+        for (const auto env : envs) {
+          const std::string& env_name = scope.environments[env];
+          deployments.reset();
+          deployments.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
+          while (deployments.step()) f.deployments.push_back({index, env, deployments.int64(0)});
+          before.reset();
+          before.bind(1, name).bind(2, env_name).bind(3, w.from);
+          if (before.step() && !before.is_null(0)) f.deployments.push_back({index, env, before.int64(0)});
+          auto& s = envs.size() > 1 ? shipped_first : shipped;
+          s.reset();
+          s.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
+          if (envs.size() > 1) s.bind(5, other_environments(scope, envs, env));
+          while (s.step()) f.shipped.push_back({index, s.int64(0), s.is_null(1) ? kUnknownTime : s.int64(1)});
+          incidents.reset();
+          incidents.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
+          while (incidents.step())
+            f.incidents.push_back(
+                {index, env, incidents.int64(0), incidents.optional_int64(1).value_or(incidents.int64(0))});
+        }
       }
     });
+  }
+
+  std::vector<std::pair<std::string, std::string>> environments() override {
+    std::lock_guard lock(readers_[0]->mutex);
+    auto s = readers_[0]->db.prepare("SELECT system, environment FROM environments ORDER BY system, environment");
+    std::vector<std::pair<std::string, std::string>> out;
+    while (s.step()) out.emplace_back(s.text(0), s.text(1));
+    return out;
   }
 
   PutResult put(const std::vector<Event>& events, const std::string& system, std::int64_t now) override {
@@ -402,10 +472,12 @@ class SqliteStore final : public Store {
   // job fails alone.
   void commit(std::vector<std::unique_ptr<PutJob>>& jobs) {
     sql::Transaction txn(db_);
+    new_environments_.clear();
     std::vector<const std::string*> new_systems;
     for (auto& job : jobs) {
       savepoint_.reset();
       savepoint_.run();
+      const std::size_t systems_before = new_systems.size(), environments_before = new_environments_.size();
       try {
         if (!known_systems_.contains(job->system)) {
           add_system_.reset();
@@ -421,12 +493,16 @@ class SqliteStore final : public Store {
       } catch (...) {
         job->failure = std::current_exception();
         job->result = {};
+        new_systems.resize(systems_before);  // rolled back: not known after all
+        new_environments_.resize(environments_before);
         db_.exec("ROLLBACK TO job");
         db_.exec("RELEASE job");
       }
     }
     txn.commit();
     for (const auto* s : new_systems) known_systems_.insert(*s);
+    for (auto& e : new_environments_) known_environments_.insert(std::move(e));
+    new_environments_.clear();
   }
 
   // Returns whether anything was stored.
@@ -439,30 +515,38 @@ class SqliteStore final : public Store {
       auto& f = c->event_type == "push" ? fact_push_ : fact_commit_;
       f.reset();
       f.bind(1, system).bind(2, c->change_id).bind(3, c->time_created).run();
+      fact_time_copies_.reset();
+      fact_time_copies_.bind(1, system).bind(2, c->change_id).run();
       return true;
     }
     auto& s = insert_other_;
     s.reset();
     s.bind(1, type_name(e)).bind(2, system).bind(3, identifier(e)).bind(8, now);
     std::string teams = "[]";
+    const std::string_view environment = stored_environment(e);
     if (const auto* d = std::get_if<Deployment>(&e)) {
-      s.bind(4, d->source).bind(5, d->time_created).bind_null(6).bind(10, stored_environment(*d));
+      s.bind(4, d->source).bind(5, d->time_created).bind_null(6);
       if (!d->head_commit.empty()) s.bind(9, d->head_commit);
       else s.bind_null(9);
       teams = teams_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
-      s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9).bind(10, std::string_view(""));
+      s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9);
     }
-    s.bind(7, teams).run();
+    s.bind(7, teams).bind(10, environment).run();
     if (db_.changes() == 0) return false;
+    if (auto key = std::pair{system, std::string(environment)}; !known_environments_.contains(key)) {
+      add_environment_.reset();
+      add_environment_.bind(1, system).bind(2, environment).run();
+      new_environments_.push_back(std::move(key));
+    }
     if (const auto* d = std::get_if<Deployment>(&e)) {
       const auto row = db_.last_insert_rowid();
       for (std::size_t i = 0; i < d->changes.size(); ++i) {
         insert_link_.reset();
         insert_link_.bind(1, row).bind(2, static_cast<std::int64_t>(i)).bind(3, d->changes[i]).run();
         fact_deployed_.reset();
-        fact_deployed_.bind(1, system).bind(2, d->changes[i]).bind(3, d->time_created).run();
+        fact_deployed_.bind(1, system).bind(2, d->changes[i]).bind(3, environment).bind(4, d->time_created).run();
       }
     }
     return true;
@@ -471,9 +555,11 @@ class SqliteStore final : public Store {
   sql::Database db_;  // written by the committing thread only
   bool migrated_ = false;
   sql::Statement insert_change_commit_, insert_change_push_, insert_other_, insert_link_;
-  sql::Statement fact_commit_, fact_push_, fact_deployed_;
-  sql::Statement add_system_, savepoint_, release_;
+  sql::Statement fact_commit_, fact_push_, fact_time_copies_, fact_deployed_;
+  sql::Statement add_system_, add_environment_, savepoint_, release_;
   std::set<std::string> known_systems_;  // committed to `systems`; committer thread only
+  std::set<std::pair<std::string, std::string>> known_environments_;  // likewise, `environments`
+  std::vector<std::pair<std::string, std::string>> new_environments_;  // added by the open transaction
   // WAL: reads see the last commit and never block writes. Two, so that
   // metrics read on both cores.
   struct Reader {

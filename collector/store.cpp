@@ -31,8 +31,23 @@ std::vector<std::string> parse_teams(std::string_view json) {
   return out;
 }
 
-std::string_view stored_environment(const Deployment& d) {
-  return d.environment.empty() ? std::string_view("production") : std::string_view(d.environment);
+std::string_view stored_environment(const Event& e) {
+  if (const auto* d = std::get_if<Deployment>(&e)) return d->environment.empty() ? "production" : std::string_view(d->environment);
+  if (const auto* i = std::get_if<Incident>(&e)) return i->environment.empty() ? "production" : std::string_view(i->environment);
+  return "";
+}
+
+std::optional<std::uint32_t> scope_index(const Scope& scope, std::string_view name) {
+  for (std::size_t i = 0; i < scope.environments.size(); ++i)
+    if (scope.environments[i] == name) return static_cast<std::uint32_t>(i);
+  return std::nullopt;
+}
+
+std::string other_environments(const Scope& scope, const std::vector<std::uint32_t>& present, std::uint32_t except) {
+  std::vector<std::string> names;
+  for (const auto e : present)
+    if (e != except) names.push_back(scope.environments[e]);
+  return teams_json(names);
 }
 
 std::string describe_db(const std::string& db) {

@@ -1,7 +1,7 @@
 // Where the collector keeps events. Events are upserted by
 // (type, system, environment, identifier), so a re-sent event is stored
-// once; only deployments have an environment ("production" when they name
-// none), the others ''.
+// once; deployments and incidents have an environment ("production" when
+// they name none), changes ''.
 #pragma once
 
 #include "event.hpp"
@@ -32,7 +32,7 @@ struct StoredEvent {
   std::vector<std::string> teams;    ///< deployments
   std::int64_t received_at = 0;
   std::string head_commit;  ///< deployments, extension
-  std::string environment;  ///< deployments, extension
+  std::string environment;  ///< deployments and incidents (extension; "production" when they named none)
   std::int64_t seq = 0;     ///< storage order (row id): what a listing's cursor names
 };
 
@@ -76,10 +76,13 @@ class Store {
   virtual std::vector<StoredEvent> list(const EventQuery& query) = 0;
   /// The latest deployment of `system` in `environment` that recorded its head commit.
   virtual std::optional<StoredEvent> latest_deployment(const std::string& system, const std::string& environment) = 0;
-  /// What compute_metrics needs for `window`: its deployments (plus each
-  /// system's last one before it), the changes first deployed in it with
-  /// their times, and the incidents created in it; one system or all.
-  virtual MetricFacts metric_facts(Window window, const std::optional<std::string>& system) = 0;
+  /// What compute_metrics needs for `window` and `scope`: its deployments
+  /// (plus the last one before it per system and environment), the changes
+  /// first deployed in it with their times, and the incidents created in it.
+  virtual MetricFacts metric_facts(Window window, const Scope& scope) = 0;
+  /// Every environment deployments and incidents were filed under, by
+  /// system: (system, environment), sorted.
+  virtual std::vector<std::pair<std::string, std::string>> environments() = 0;
 
   /// Problems found in the database, none if it is sound. Quick: SQLite's
   /// quick_check (seconds on a big file), the schema's tables on
@@ -122,8 +125,17 @@ std::unique_ptr<Store> open_store(const std::string& db, std::size_t connections
 // JSON array of strings) and its environment.
 std::string teams_json(const std::vector<std::string>& teams);
 std::vector<std::string> parse_teams(std::string_view json);
-/// The environment a deployment with a head commit is filed under.
-std::string_view stored_environment(const Deployment& d);
+/// The environment an event is filed under: a deployment's or incident's
+/// own, else "production"; '' for changes.
+std::string_view stored_environment(const Event& e);
+
+/// Where `name` is in the scope's environments, if it is.
+std::optional<std::uint32_t> scope_index(const Scope& scope, std::string_view name);
+
+/// The names of `present` (indexes into the scope's environments) but
+/// `except`, as a JSON array: the other environments a change's first
+/// deployment is looked for in.
+std::string other_environments(const Scope& scope, const std::vector<std::uint32_t>& present, std::uint32_t except);
 
 /// `db` for messages: a URI without its password.
 std::string describe_db(const std::string& db);

@@ -154,6 +154,10 @@ std::string encode_body(const Event& e) {
           append_time(out, ev.time_created);
           append_field(out, "time_resolved");
           append_time(out, ev.time_resolved);
+          if (!ev.environment.empty()) {
+            append_field(out, "environment");
+            append_json_string(out, ev.environment);
+          }
           append_field(out, "$type");
           out += "\"incident\"";
         }

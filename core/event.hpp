@@ -38,6 +38,9 @@ struct Incident {
   std::string incident_id;
   std::int64_t time_created = 0;
   std::int64_t time_resolved = 0;
+  /// Extension (our collector only): the environment it happened in, so it
+  /// is blamed on a deployment of that environment (production when empty).
+  std::string environment;
 };
 
 using Event = std::variant<Change, Deployment, Incident>;

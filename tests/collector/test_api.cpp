@@ -352,7 +352,8 @@ BOOST_AUTO_TEST_CASE(readyz_asks_the_store_healthz_does_not) {
     std::optional<StoredEvent> latest_deployment(const std::string&, const std::string&) override {
       throw StorageError("connection to server lost");
     }
-    MetricFacts metric_facts(Window, const std::optional<std::string>&) override { throw StorageError("down"); }
+    MetricFacts metric_facts(Window, const Scope&) override { throw StorageError("down"); }
+    std::vector<std::pair<std::string, std::string>> environments() override { throw StorageError("down"); }
     std::vector<std::string> check(bool) override { throw StorageError("down"); }
   } down;
   Api api(down, ApiConfig{{}, true, 1000, {}, {}}, [] { return 0; });
@@ -456,7 +457,8 @@ PRAGMA user_version = 2;
 )sql"});
   BOOST_REQUIRE_EQUAL(made.exit_code, 0);
   auto store = open_store(path, 1);
-  const auto facts = store->metric_facts({1767225600, 1767312000}, std::nullopt);
+  const Scope production{std::nullopt, {"production"}};
+  const auto facts = store->metric_facts({1767225600, 1767312000}, production);
   BOOST_TEST(facts.systems == std::vector<std::string>{"web"});
   BOOST_TEST(facts.deployments.size() == 2u);
   BOOST_REQUIRE_EQUAL(facts.shipped.size(), 2u);
@@ -466,8 +468,8 @@ PRAGMA user_version = 2;
   }
   // And new events keep the facts current.
   store->put({Change{"cli", "unknown", 1767232800, "commit"}}, "web", 0);
-  const auto after = compute_metrics(store->metric_facts({1767225600, 1767312000}, std::nullopt),
-                                     {1767225600, 1767312000}, Bucket::day);
+  const auto after = compute_metrics(store->metric_facts({1767225600, 1767312000}, production),
+                                     {1767225600, 1767312000}, Bucket::day, production);
   BOOST_TEST(*after.overall.lead_time_median == 5400);  // (7200 + 3600) / 2
   // Nothing lost on the way to schema 5 (environments in the identity):
   // deployments that named none are production's, with their changes.
@@ -551,7 +553,8 @@ struct BrokenStore final : Store {
   PutResult put(const std::vector<Event>&, const std::string&, std::int64_t) override { fail(); }
   std::vector<StoredEvent> list(const EventQuery&) override { fail(); }
   std::optional<StoredEvent> latest_deployment(const std::string&, const std::string&) override { fail(); }
-  MetricFacts metric_facts(Window, const std::optional<std::string>&) override { fail(); }
+  MetricFacts metric_facts(Window, const Scope&) override { fail(); }
+  std::vector<std::pair<std::string, std::string>> environments() override { fail(); }
   std::vector<std::string> check(bool) override { fail(); }
   [[noreturn]] void fail() const {
     if (bug) throw std::out_of_range("vector::at: index 7 >= 3");

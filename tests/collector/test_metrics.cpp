@@ -21,6 +21,8 @@ namespace {
 
 std::int64_t at(const char* rfc3339) { return parse_rfc3339(rfc3339).value(); }
 
+const Scope kProduction{std::nullopt, {"production"}};
+
 json::value load(const std::string& name) {
   return json::parse(test::read_file(test::fs::path(PULSE_TEST_SOURCE_DIR) / "tests/fixtures/metrics" / name));
 }
@@ -131,7 +133,7 @@ void check_reference(StoreFixture& f) {
 struct Facts {
   MetricFacts f;
   Facts& deploy(const char* t, const char* system = "s") {
-    f.deployments.push_back({f.system_index(system), at(t)});
+    f.deployments.push_back({f.system_index(system), 0, at(t)});
     return *this;
   }
   Facts& ship(const char* deployed, std::int64_t change_time, const char* system = "s") {
@@ -139,11 +141,11 @@ struct Facts {
     return *this;
   }
   Facts& incident(const char* created, std::int64_t seconds, const char* system = "s") {
-    f.incidents.push_back({f.system_index(system), at(created), at(created) + seconds});
+    f.incidents.push_back({f.system_index(system), 0, at(created), at(created) + seconds});
     return *this;
   }
   Figures overall(const char* from, const char* to) const {
-    return compute_metrics(f, {at(from), at(to)}, Bucket::week).overall;
+    return compute_metrics(f, {at(from), at(to)}, Bucket::week, kProduction).overall;
   }
 };
 
@@ -301,6 +303,181 @@ BOOST_FIXTURE_TEST_CASE(store_reopens_with_its_data, StoreFixture) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// Metrics by environment, on the real stores: production by default,
+// others on request, incidents blamed within their own environment.
+BOOST_AUTO_TEST_SUITE(environments)
+
+std::string deployment(const std::string& id, const std::string& time, const std::string& changes,
+                       const std::string& environment) {
+  return R"({"source":"cli","deploy_id":")" + id + R"(","time_created":")" + time + R"(","changes":[)" + changes +
+         R"(],"teams":[])" + (environment.empty() ? "" : R"(,"environment":")" + environment + "\"") +
+         R"(,"$type":"deployment"})";
+}
+std::string incident(const std::string& id, const std::string& created, const std::string& resolved,
+                     const std::string& environment) {
+  return R"({"source":"cli","incident_id":")" + id + R"(","time_created":")" + created + R"(","time_resolved":")" +
+         resolved + "\"" + (environment.empty() ? "" : R"(,"environment":")" + environment + "\"") +
+         R"(,"$type":"incident"})";
+}
+std::string commit(const std::string& id, const std::string& time) {
+  return R"({"source":"cli","change_id":")" + id + R"(","time_created":")" + time +
+         R"(","event_type":"commit","$type":"change"})";
+}
+
+// One pipeline: staging on the 10th, production on the 12th, both shipping
+// c1 (committed on the 9th); an incident in each environment afterwards.
+void pipeline(StoreFixture& f) {
+  f.post("web", commit("c1", "2026-01-09T00:00:00Z"));
+  f.post("web", deployment("9001", "2026-01-10T00:00:00Z", R"("c1")", "staging"));
+  f.post("web", deployment("9001", "2026-01-12T00:00:00Z", R"("c1")", "production"));
+  f.post("web", incident("i-stage", "2026-01-11T00:00:00Z", "2026-01-11T00:10:00Z", "staging"));
+  f.post("web", incident("i-prod", "2026-01-13T00:00:00Z", "2026-01-13T01:00:00Z", ""));  // names none: production
+}
+
+BOOST_FIXTURE_TEST_CASE(production_by_default_others_when_asked, StoreFixture) {
+  pipeline(*this);
+  const auto prod = metrics("from=2026-01-01&to=2026-01-31");
+  BOOST_TEST(prod.at("environments") == json::parse(R"(["production","prod","live"])"));
+  const auto& o = prod.at("overall");
+  BOOST_TEST(o.at("deployment_frequency").at("deployments") == 1);
+  BOOST_TEST(o.at("lead_time").at("median_seconds") == 3 * 86400);  // to production, not to staging
+  BOOST_TEST(o.at("time_to_recover").at("incidents") == 1);
+  BOOST_TEST(o.at("time_to_recover").at("median_seconds") == 3600);
+  BOOST_TEST(o.at("change_failure_rate").at("failed_deployments") == 1);
+
+  const auto staging = metrics("from=2026-01-01&to=2026-01-31&environment=staging");
+  BOOST_TEST(staging.at("environments") == json::parse(R"(["staging"])"));
+  BOOST_TEST(staging.at("overall").at("deployment_frequency").at("deployments") == 1);
+  BOOST_TEST(staging.at("overall").at("lead_time").at("median_seconds") == 86400);
+  BOOST_TEST(staging.at("overall").at("time_to_recover").at("median_seconds") == 600);
+  BOOST_TEST(staging.at("overall").at("change_failure_rate").at("failed_deployments") == 1);
+
+  // Both: a change counts once, at its first deployment to either; each
+  // incident is blamed on its own environment's deployment.
+  const auto both = metrics("from=2026-01-01&to=2026-01-31&environment=staging,%20production");
+  BOOST_TEST(both.at("environments") == json::parse(R"(["staging","production"])"));
+  BOOST_TEST(both.at("overall").at("deployment_frequency").at("deployments") == 2);
+  BOOST_TEST(both.at("overall").at("lead_time").at("changes") == 1);
+  BOOST_TEST(both.at("overall").at("lead_time").at("median_seconds") == 86400);
+  BOOST_TEST(both.at("overall").at("time_to_recover").at("incidents") == 2);
+  BOOST_TEST(both.at("overall").at("change_failure_rate").at("failed_deployments") == 2);
+
+  const auto none = metrics("from=2026-01-01&to=2026-01-31&environment=qa");
+  BOOST_TEST(none.at("overall").at("deployment_frequency").at("deployments") == 0);
+  BOOST_TEST(none.at("overall").at("change_failure_rate").at("rate").is_null());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_production_incident_is_not_blamed_on_a_later_staging_deployment, StoreFixture) {
+  post("web", deployment("p1", "2026-01-10T00:00:00Z", "", "production"));
+  post("web", deployment("s1", "2026-01-11T00:00:00Z", "", "staging"));
+  post("web", incident("i", "2026-01-12T00:00:00Z", "2026-01-12T00:30:00Z", "production"));
+  const auto both = metrics("from=2026-01-01&to=2026-01-31&environment=production,staging");
+  BOOST_TEST(both.at("overall").at("change_failure_rate").at("failed_deployments") == 1);
+  BOOST_TEST(both.at("overall").at("data_quality").at("incidents_without_deployment") == 0);
+  // Staging alone: no incident there.
+  const auto staging = metrics("from=2026-01-01&to=2026-01-31&environment=staging");
+  BOOST_TEST(staging.at("overall").at("change_failure_rate").at("failed_deployments") == 0);
+  BOOST_TEST(staging.at("overall").at("time_to_recover").at("incidents") == 0);
+  // An incident in an environment with no deployment is nobody's.
+  post("web", incident("j", "2026-01-13T00:00:00Z", "2026-01-13T00:30:00Z", "qa"));
+  const auto qa = metrics("from=2026-01-01&to=2026-01-31&environment=qa");
+  BOOST_TEST(qa.at("overall").at("data_quality").at("incidents_without_deployment") == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_default_set_counts_prod_and_live_and_a_change_once, StoreFixture) {
+  post("web", commit("c1", "2026-01-09T00:00:00Z"));
+  post("web", commit("c2", "2026-01-09T00:00:00Z"));
+  // c1 reaches prod and live at the same second, c2 live then prod.
+  post("web", deployment("a", "2026-01-10T00:00:00Z", R"("c1")", "prod"));
+  post("web", deployment("b", "2026-01-10T00:00:00Z", R"("c1","c2")", "live"));
+  post("web", deployment("c", "2026-01-11T00:00:00Z", R"("c2")", "prod"));
+  post("web", deployment("d", "2026-01-10T00:00:00Z", R"("c2")", "qa"));
+  const auto m = metrics("from=2026-01-01&to=2026-01-31");
+  BOOST_TEST(m.at("overall").at("deployment_frequency").at("deployments") == 3);
+  BOOST_TEST(m.at("overall").at("lead_time").at("changes") == 2);
+  BOOST_TEST(m.at("overall").at("lead_time").at("median_seconds") == 86400);
+  // A window holding only the later prod deployment counts no change: both
+  // were first deployed (to live) before it.
+  const auto later = metrics("from=2026-01-11&to=2026-01-31");
+  BOOST_TEST(later.at("overall").at("deployment_frequency").at("deployments") == 1);
+  BOOST_TEST(later.at("overall").at("lead_time").at("changes") == 0);
+  // prod alone: c2 first reached it on the 11th.
+  const auto prod = metrics("from=2026-01-11&to=2026-01-31&environment=prod");
+  BOOST_TEST(prod.at("overall").at("lead_time").at("changes") == 1);
+  BOOST_TEST(prod.at("overall").at("lead_time").at("median_seconds") == 2 * 86400);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_change_time_arriving_after_its_deployments_counts, StoreFixture) {
+  post("web", deployment("s", "2026-01-10T00:00:00Z", R"("late")", "staging"));
+  post("web", deployment("p", "2026-01-12T00:00:00Z", R"("late")", ""));
+  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("data_quality").at("changes_without_time") == 1);
+  post("web", commit("late", "2026-01-09T00:00:00Z"));  // backfilled afterwards
+  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("lead_time").at("median_seconds") == 3 * 86400);
+  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31&environment=staging").at("overall").at("lead_time").at(
+                 "median_seconds") == 86400);
+  // A push time, later, wins over the commit time in every environment.
+  post("web", R"({"source":"git","change_id":"late","time_created":"2026-01-09T12:00:00Z","event_type":"push","$type":"change"})");
+  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("lead_time").at("median_seconds") ==
+             2 * 86400 + 43200);
+  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31&environment=staging").at("overall").at("lead_time").at(
+                 "median_seconds") == 43200);
+}
+
+BOOST_FIXTURE_TEST_CASE(environment_parameter_is_checked_and_environments_are_listed, StoreFixture) {
+  pipeline(*this);
+  for (const char* bad : {"environment=,", "environment=prod,,live", "environment=%01"}) {
+    const auto r = get(std::string("/v1/metrics?") + bad);
+    BOOST_TEST(r.status == 400, bad);
+    BOOST_TEST(r.body.find("environment") != std::string::npos, r.body);
+  }
+  std::string many = "environment=e0";
+  for (int i = 1; i <= 32; ++i) many += ",e" + std::to_string(i);
+  BOOST_TEST(get("/v1/metrics?" + many).status == 400);
+  // Empty: the default set.
+  BOOST_TEST(metrics("environment=").at("environments").as_array().size() == 3u);
+  const auto r = get("/v1/environments");
+  BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  BOOST_TEST(json::parse(r.body) ==
+             json::parse(R"({"production":["production","prod","live"],"environments":[)"
+                         R"({"system":"web","environment":"production"},{"system":"web","environment":"staging"}]})"));
+  BOOST_TEST(get("/v1/events?type=incident").body.find(R"("environment":"staging")") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_production_set_is_the_collectors) {
+  test::TestDatabase database;
+  auto store = open_store(database.db(), 2);
+  ApiConfig config{{}, true, 1000, {}, {}};
+  config.production_environments = {"live"};
+  Api api{*store, config, [] { return at("2026-03-10T00:00:00Z"); }};
+  ServerRequest post;
+  post.method = "POST";
+  post.headers.push_back({"Content-Type", "application/json"});
+  post.target = "/v1/ingestion/cli?system=web";
+  for (const char* env : {"live", "production"}) {
+    post.body = deployment(std::string("d-") + env, "2026-01-10T00:00:00Z", "", env);
+    BOOST_TEST_REQUIRE(api.handle(post).status == 200);
+  }
+  ServerRequest get;
+  get.method = "GET";
+  get.target = "/v1/metrics?from=2026-01-01&to=2026-01-31";
+  const auto m = json::parse(api.handle(get).body);
+  BOOST_TEST(m.at("environments") == json::parse(R"(["live"])"));
+  BOOST_TEST(m.at("overall").at("deployment_frequency").at("deployments") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(environment_lists) {
+  std::string why;
+  BOOST_TEST(*parse_environment_list(" production , prod,production", why) ==
+             (std::vector<std::string>{"production", "prod"}));
+  BOOST_TEST(!parse_environment_list("", why));
+  BOOST_TEST(!parse_environment_list("a,", why));
+  BOOST_TEST(why.find("empty") != std::string::npos, why);
+  BOOST_TEST(!parse_environment_list("a\tb", why));
+  BOOST_TEST(default_production_environments() == (std::vector<std::string>{"production", "prod", "live"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(rules)
 
 BOOST_AUTO_TEST_CASE(lead_time_median_even_and_odd_and_non_positive_left_out) {
@@ -366,7 +543,7 @@ BOOST_AUTO_TEST_CASE(incident_belongs_to_the_last_deployment_strictly_before_it_
       .deploy("2026-01-11T00:00:00Z", "b")
       .incident("2026-01-12T00:00:00Z", 60, "a")   // same second as a's second: belongs to a's first
       .incident("2026-01-11T12:00:00Z", 60, "a");  // a's first again (b's deployment is another system)
-  auto r = compute_metrics(f.f, {at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")}, Bucket::week);
+  auto r = compute_metrics(f.f, {at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")}, Bucket::week, kProduction);
   BOOST_TEST(r.overall.failed_deployments == 1u);
   BOOST_TEST(r.overall.deployments == 3u);
   BOOST_TEST(r.systems.size() == 2u);
@@ -398,8 +575,8 @@ BOOST_AUTO_TEST_CASE(change_failure_rate_levels_at_their_boundaries) {
     Facts f;
     for (int i = 0; i < deployments; ++i) {
       const std::int64_t t = at("2026-01-01T00:00:00Z") + i * 3600;
-      f.f.deployments.push_back({f.f.system_index("s"), t});
-      if (i < failed) f.f.incidents.push_back({0, t + 60, t + 120});
+      f.f.deployments.push_back({f.f.system_index("s"), 0, t});
+      if (i < failed) f.f.incidents.push_back({0, 0, t + 60, t + 120});
     }
     return std::string(level_name(*f.overall("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z").failure_level));
   };
@@ -451,13 +628,13 @@ BOOST_AUTO_TEST_CASE(buckets_are_utc_days_iso_weeks_and_months_clipped_to_the_wi
   BOOST_TEST(bucket_count(w, Bucket::month) == 2u);
   Facts f;
   f.deploy("2026-01-04T23:59:59Z").deploy("2026-01-05T00:00:00Z");
-  const auto r = compute_metrics(f.f, w, Bucket::week);
+  const auto r = compute_metrics(f.f, w, Bucket::week, kProduction);
   BOOST_TEST(format_rfc3339(r.series[0].start) == "2026-01-01T06:00:00Z");
   BOOST_TEST(format_rfc3339(r.series[0].end) == "2026-01-05T00:00:00Z");  // a Monday
   BOOST_TEST(r.series[0].figures.deployments == 1u);
   BOOST_TEST(r.series[1].figures.deployments == 1u);
   BOOST_TEST(!r.series[0].figures.frequency_level);
-  const auto months = compute_metrics(f.f, {at("2024-01-15T00:00:00Z"), at("2024-03-15T00:00:00Z")}, Bucket::month);
+  const auto months = compute_metrics(f.f, {at("2024-01-15T00:00:00Z"), at("2024-03-15T00:00:00Z")}, Bucket::month, kProduction);
   BOOST_TEST_REQUIRE(months.series.size() == 3u);
   BOOST_TEST(format_rfc3339(months.series[1].start) == "2024-02-01T00:00:00Z");
   BOOST_TEST(format_rfc3339(months.series[1].end) == "2024-03-01T00:00:00Z");  // leap year
@@ -483,7 +660,7 @@ BOOST_AUTO_TEST_CASE(table_names_no_data_and_levels) {
   Facts f;
   f.deploy("2026-01-10T00:00:00Z", "api").ship("2026-01-10T00:00:00Z", at("2026-01-09T23:00:00Z"), "api");
   f.incident("2026-01-20T00:00:00Z", 7200, "batch");
-  const auto text = metrics_table(compute_metrics(f.f, {at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")}, Bucket::week));
+  const auto text = metrics_table(compute_metrics(f.f, {at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")}, Bucket::week, kProduction));
   BOOST_TEST(text.find("api") != std::string::npos);
   BOOST_TEST(text.find("1h 00m high") != std::string::npos);
   BOOST_TEST(text.find("no data") != std::string::npos);

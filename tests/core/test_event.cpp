@@ -47,8 +47,13 @@ BOOST_AUTO_TEST_CASE(deployment_without_teams_sends_empty_array) {
 }
 
 BOOST_AUTO_TEST_CASE(incident_body_is_byte_identical) {
-  const Incident i{"cli", "abc", 1602852032, 1602855632};
+  const Incident i{"cli", "abc", 1602852032, 1602855632, {}};
   BOOST_TEST(encode_body(i) == first_request(capture(), "push incident").body);
+  // Our extension, sent only when set: the environment, before $type.
+  const Incident staged{"cli", "abc", 1602852032, 1602855632, "staging"};
+  BOOST_TEST(encode_body(staged) ==
+             R"({"source":"cli","incident_id":"abc","time_created":"2020-10-16T12:40:32Z",)"
+             R"("time_resolved":"2020-10-16T13:40:32Z","environment":"staging","$type":"incident"})");
 }
 
 BOOST_AUTO_TEST_CASE(git_deployment_bodies_are_byte_identical) {

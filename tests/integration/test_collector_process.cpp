@@ -192,6 +192,42 @@ BOOST_AUTO_TEST_CASE(several_collectors_on_one_database) {
   BOOST_TEST(metrics.out.find("\"deployments\":180") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(production_environments_for_serve_and_metrics) {
+  CollectorProcess collector({"--production-environments", "live, prod"});
+  auto client = client_for(collector);
+  const std::int64_t t = unix_now() - 86400;
+  for (const char* env : {"live", "prod", "staging"})
+    BOOST_TEST(post(client, "/v1/ingestion/cli?system=web", encode_body(Deployment{"cli", "42", t, {}, {}, "", env}))
+                   .status == 200);
+  const auto sent = client.send(HttpRequest{"GET", "/v1/metrics", {}, ""});
+  BOOST_REQUIRE(std::holds_alternative<HttpResponse>(sent));
+  const auto& served = std::get<HttpResponse>(sent);
+  BOOST_TEST(served.body.find(R"("environments":["live","prod"])") != std::string::npos, served.body);
+  BOOST_TEST(served.body.find(R"("deployments":2,)") != std::string::npos, served.body);
+  // The command reads the same database: the default set, a named one, or its own list.
+  const auto plain = collector_cmd({"metrics", "--db", collector.db()});
+  BOOST_TEST(plain.exit_code == 0, plain.err);
+  BOOST_TEST(plain.out.find("Environments: production, prod, live") != std::string::npos, plain.out);
+  BOOST_TEST(plain.out.find("2 deployment(s)") != std::string::npos, plain.out);  // prod and live
+  const auto staging = collector_cmd({"metrics", "--db", collector.db(), "--environment", "staging"});
+  BOOST_TEST(staging.out.find("Environments: staging\n") != std::string::npos, staging.out);
+  BOOST_TEST(staging.out.find("1 deployment(s)") != std::string::npos, staging.out);
+  const auto own = collector_cmd({"metrics", "--db", collector.db(), "--format", "json"},
+                                 {{"PULSE_PRODUCTION_ENVIRONMENTS", "live,prod,staging"}});
+  BOOST_TEST(own.out.find(R"("deployments":3,)") != std::string::npos, own.out);
+  const auto bad = collector_cmd({"metrics", "--db", collector.db(), "--environment", "prod,,live"});
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(bad.err.find("--environment: ") != std::string::npos, bad.err);
+  const auto events = collector_cmd({"events", "--db", collector.db()});
+  BOOST_TEST(events.out.find("ENVIRONMENT") != std::string::npos, events.out);
+  BOOST_TEST(events.out.find("staging") != std::string::npos, events.out);
+  // A bad list stops serve at once, naming the flag.
+  TempDir dir;
+  const auto refused = collector_cmd({"serve", "--port", "0", "--db", dir.str("c.db"), "--production-environments", ","});
+  BOOST_TEST(refused.exit_code == 2);
+  BOOST_TEST(refused.err.find("--production-environments: ") != std::string::npos, refused.err);
+}
+
 BOOST_AUTO_TEST_CASE(graceful_shutdown_on_sigterm_and_sigint) {
   for (int sig : {SIGTERM, SIGINT}) {
     BOOST_TEST_CONTEXT(sig) {
@@ -260,7 +296,7 @@ BOOST_AUTO_TEST_CASE(command_line) {
   BOOST_TEST(cli({"push", "deployment", "--base-url", first.url(), "--identifier", "v9", "--system", "web", "c1", "c2"})
                  .exit_code == 0);
   const auto table = collector_cmd({"events", "--db", first.db()});
-  BOOST_TEST(table.out.find("deployment  web     v9") != std::string::npos, table.out);
+  BOOST_TEST(table.out.find("deployment  web     production   v9") != std::string::npos, table.out);
   BOOST_TEST(table.out.find("1 event(s)") != std::string::npos);
   const auto missing = collector_cmd({"events", "--db", scratch.str("typo/none.db")});
   BOOST_TEST(missing.exit_code == 1);

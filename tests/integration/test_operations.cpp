@@ -97,6 +97,10 @@ BOOST_AUTO_TEST_CASE(metrics_for_prometheus_need_the_key_and_pass_promtool) {
   BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, change_body("abc")).status == 200);
   const auto deploy = encode_body(Deployment{"cli", "d1", unix_now() - 3600, {"abc"}, {}, "", ""});
   BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, deploy).status == 200);
+  // The same pipeline id in staging, twice: a deployment of its own there.
+  const auto staging = encode_body(Deployment{"cli", "d1", unix_now() - 1800, {"abc"}, {}, "", "staging"});
+  for (int i = 0; i < 2; ++i)
+    BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, staging).status == 200);
   const auto r = send(collector, "GET", "/metrics", key);
   BOOST_REQUIRE_EQUAL(r.status, 200);
   BOOST_TEST(find_header(r.headers, "Content-Type").value_or("").starts_with("text/plain; version=0.0.4"));
@@ -104,9 +108,10 @@ BOOST_AUTO_TEST_CASE(metrics_for_prometheus_need_the_key_and_pass_promtool) {
   BOOST_TEST(check.exit_code == 0, check.out << check.err);
   BOOST_TEST(check.out + check.err == "", "promtool lint: " << check.out << check.err);
   for (const std::string want :
-       {"pulse_events_received_total{type=\"change\"} 2", "pulse_events_stored_total 2",
-        "pulse_events_duplicate_total 1", "pulse_dora_deployments{system=\"web\"} 1",
-        "pulse_http_requests_total{route=\"/v1/ingestion/cli\",method=\"POST\",status=\"200\"} 3",
+       {"pulse_events_received_total{type=\"change\"} 2", "pulse_events_stored_total 3",
+        "pulse_events_duplicate_total 2", "pulse_dora_deployments{system=\"web\",environment=\"production\"} 1",
+        "pulse_dora_deployments{system=\"web\",environment=\"staging\"} 1",
+        "pulse_http_requests_total{route=\"/v1/ingestion/cli\",method=\"POST\",status=\"200\"} 5",
         "pulse_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"401\"} 1", "pulse_commit_events_count"})
     BOOST_TEST(r.body.find(want) != std::string::npos, want);
   // A scan of random paths does not make new series.
