@@ -37,7 +37,7 @@ measure "$dir/sqlite.db" SQLite
 if [[ "$(psql "$pg" -tAc "SELECT count(*) FROM events" 2>/dev/null || echo 0)" != 1000000 ]]; then
   psql "$admin" -qc "DROP DATABASE IF EXISTS pulse_bench_1m WITH (FORCE)" -c "CREATE DATABASE pulse_bench_1m"
   "$bench" generate --db "$pg"
-  psql "$pg" -qc "VACUUM ANALYZE events, change_facts, deployment_changes, systems"
+  psql "$pg" -qc "VACUUM ANALYZE events, change_facts, change_deployments, deployment_changes, systems, environments"
 fi
 echo "PostgreSQL: $(psql "$pg" -tAc "SELECT count(*) FROM events") events"
 measure "$pg" PostgreSQL

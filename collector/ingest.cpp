@@ -300,16 +300,24 @@ ServerResponse Api::list_events(const Target& target) {
   if (!q.type.empty() && q.type != "change" && q.type != "deployment" && q.type != "incident")
     return error(400, "type: must be change, deployment or incident");
   q.system = target.param("system");
-  if (const auto since = target.param("since"); since && !since->empty()) {
+  for (const char* name : {"since", "until"}) {
+    const auto value = target.param(name);
+    if (!value || value->empty()) continue;
     std::int64_t t = 0;
-    if (auto parsed = parse_rfc3339(*since)) {
+    if (auto parsed = parse_rfc3339(*value)) {
       t = *parsed;
     } else {
-      const auto [ptr, ec] = std::from_chars(since->data(), since->data() + since->size(), t);
-      if (ec != std::errc{} || ptr != since->data() + since->size())
-        return error(400, "since: not an RFC 3339 time or Unix seconds");
+      const auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), t);
+      if (ec != std::errc{} || ptr != value->data() + value->size())
+        return error(400, std::string(name) + ": not an RFC 3339 time or Unix seconds");
     }
-    q.since = t;
+    (name[0] == 's' ? q.since : q.until) = t;
+  }
+  if (const auto environment = target.param("environment"); environment && !environment->empty()) {
+    std::string why;
+    auto list = parse_environment_list(*environment, why);
+    if (!list) return error(400, "environment: " + why);
+    q.environments = std::move(*list);
   }
   if (const auto limit = target.param("limit"); limit && !limit->empty()) {
     std::size_t n = 0;

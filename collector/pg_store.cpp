@@ -324,6 +324,14 @@ class PgStore final : public Store {
       params.push_back(num(*q.since));
       text += " AND COALESCE(time_created, time_pushed) >= $" + std::to_string(params.size());
     }
+    if (q.until) {
+      params.push_back(num(*q.until));
+      text += " AND COALESCE(time_created, time_pushed) < $" + std::to_string(params.size());
+    }
+    if (!q.environments.empty()) {
+      params.push_back(teams_json(q.environments));
+      text += " AND environment IN (SELECT jsonb_array_elements_text($" + std::to_string(params.size()) + "::jsonb))";
+    }
     if (q.before) {
       params.push_back(num(*q.before));
       text += " AND id < $" + std::to_string(params.size());

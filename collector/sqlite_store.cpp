@@ -337,6 +337,8 @@ class SqliteStore final : public Store {
     if (!q.type.empty()) text += " AND type = ?1";
     if (q.system) text += " AND system = ?2";
     if (q.since) text += " AND COALESCE(time_created, time_pushed) >= ?3";
+    if (q.until) text += " AND COALESCE(time_created, time_pushed) < ?6";
+    if (!q.environments.empty()) text += " AND environment IN (SELECT value FROM json_each(?7))";
     if (q.before) text += " AND id < ?5";
     text += " ORDER BY id DESC LIMIT ?4";
     auto stmt = reader_.prepare(text);
@@ -344,6 +346,8 @@ class SqliteStore final : public Store {
     if (q.system) stmt.bind(2, *q.system);
     if (q.since) stmt.bind(3, *q.since);
     if (q.before) stmt.bind(5, *q.before);
+    if (q.until) stmt.bind(6, *q.until);
+    if (!q.environments.empty()) stmt.bind(7, teams_json(q.environments));
     stmt.bind(4, static_cast<std::int64_t>(q.limit));
     auto links = reader_.prepare("SELECT change_id FROM deployment_changes WHERE deployment = ?1 ORDER BY position");
 

@@ -441,6 +441,19 @@ BOOST_FIXTURE_TEST_CASE(environment_parameter_is_checked_and_environments_are_li
              json::parse(R"({"production":["production","prod","live"],"environments":[)"
                          R"({"system":"web","environment":"production"},{"system":"web","environment":"staging"}]})"));
   BOOST_TEST(get("/v1/events?type=incident").body.find(R"("environment":"staging")") != std::string::npos);
+  // Listings filter by environment and by a window's end too.
+  auto count = [&](const std::string& q) {
+    const auto listed = get("/v1/events?" + q);
+    BOOST_TEST_REQUIRE(listed.status == 200, listed.body);
+    return json::parse(listed.body).at("count").as_int64();
+  };
+  BOOST_TEST(count("type=deployment&environment=staging") == 1);
+  BOOST_TEST(count("environment=staging,production") == 4);  // changes have none
+  BOOST_TEST(count("environment=production,prod,live") == 2);
+  BOOST_TEST(count("until=2026-01-12T00:00:00Z") == 3);  // c1, staging's deployment and incident
+  BOOST_TEST(count("since=2026-01-11T00:00:00Z&until=2026-01-13T00:00:00Z") == 2);
+  BOOST_TEST(get("/v1/events?until=tomorrow").status == 400);
+  BOOST_TEST(get("/v1/events?environment=a,,b").status == 400);
 }
 
 BOOST_AUTO_TEST_CASE(the_production_set_is_the_collectors) {
