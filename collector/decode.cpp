@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::size_t kMaxIdentifier = 1024;
 constexpr std::size_t kMaxChanges = 100'000;
+constexpr std::size_t kMaxUrl = 2048;
 
 // The one JSON policy for input (as pulse-incident's): syntax, UTF-8, depth,
 // and duplicate keys refused (parsers disagree on which one wins).
@@ -92,11 +93,13 @@ bool read_string_array(const json::object& o, std::string_view field, std::size_
 }
 
 // An optional field of our extension: absent or null leaves `out` empty.
-bool read_extension(const json::object& o, std::string_view field, std::string& out, std::string& why) {
+bool read_extension(const json::object& o, std::string_view field, std::string& out, std::string& why,
+                    std::size_t max = kMaxShortField) {
   const auto* ext = o.if_contains(field);
   if (!ext || ext->is_null()) return true;
-  if (!ext->is_string() || ext->as_string().size() > kMaxShortField || !is_clean_text(ext->as_string())) {
-    why = std::string(field) + ": must be a string of at most 256 bytes, without control characters";
+  if (!ext->is_string() || ext->as_string().size() > max || !is_clean_text(ext->as_string())) {
+    why = std::string(field) + ": must be a string of at most " + std::to_string(max) +
+          " bytes, without control characters";
     return false;
   }
   out = std::string(ext->as_string());
@@ -134,8 +137,14 @@ std::optional<Event> decode_object(const json::value& v, std::string& why) {
         !read_string_array(o, "changes", kMaxChanges, d.changes, why) ||
         !read_string_array(o, "teams", 1000, d.teams, why))
       return std::nullopt;
-    if (!read_extension(o, "head_commit", d.head_commit, why) || !read_extension(o, "environment", d.environment, why))
+    if (!read_extension(o, "head_commit", d.head_commit, why) || !read_extension(o, "environment", d.environment, why) ||
+        !read_extension(o, "run_url", d.run_url, why, kMaxUrl))
       return std::nullopt;
+    // Shown as a link: a web address only (no javascript: or data: URLs).
+    if (!d.run_url.empty() && !d.run_url.starts_with("https://") && !d.run_url.starts_with("http://")) {
+      why = "run_url: must be an http:// or https:// URL";
+      return std::nullopt;
+    }
     return d;
   }
   if (type == "incident") {

@@ -68,6 +68,7 @@ boost::json::object event_json(const StoredEvent& e) {
   o["time_resolved"] = time(e.time_resolved);
   if (e.type != "change") o["environment"] = e.environment;
   if (e.type == "deployment") {
+    o["run_url"] = e.run_url.empty() ? json::value(nullptr) : json::value(e.run_url);
     o["changes"] = json::array(e.changes.begin(), e.changes.end());
     o["teams"] = json::array(e.teams.begin(), e.teams.end());
   }

@@ -109,6 +109,10 @@ ALTER TABLE change_facts DROP COLUMN first_deployed;
 DROP INDEX IF EXISTS events_by_time;
 CREATE INDEX events_by_environment ON events (type, system, environment, time_created);
 )sql",
+    // 5: deployments remember the CI run that made them (extension).
+    R"sql(
+ALTER TABLE events ADD COLUMN run_url TEXT;
+)sql",
 };
 
 // Prepared on every connection: name, text.
@@ -124,7 +128,7 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed RETURNING id"},
     {"other",
      "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
-     "head_commit, environment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+     "head_commit, environment, run_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
      "ON CONFLICT (type, system, environment, identifier) DO NOTHING RETURNING id"},
     {"facts_environments", "SELECT environment FROM environments WHERE system = $1"},
     {"facts_deployments",
@@ -309,7 +313,7 @@ class PgStore final : public Store {
   std::vector<StoredEvent> list(const EventQuery& q) override {
     std::string text =
         "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at, "
-        "environment "
+        "environment, run_url "
         "FROM events WHERE true";
     Params params;
     if (!q.type.empty()) {
@@ -360,6 +364,7 @@ class PgStore final : public Store {
           e.received_at = r->int64(i, 9);
           e.seq = r->int64(i, 0);
           e.environment = r->text(i, 10);
+          if (!r->null(i, 11)) e.run_url = r->text(i, 11);
           out.push_back(std::move(e));
         }
         if (!ids.empty()) {
@@ -545,7 +550,7 @@ class PgStore final : public Store {
       c.run("fact_time_copies", {system, ch->change_id});
       return true;
     }
-    Params p(10);
+    Params p(11);
     p[0] = std::string(type_name(e));
     p[1] = system;
     p[2] = identifier(e);
@@ -557,6 +562,7 @@ class PgStore final : public Store {
       p[3] = d->source;
       p[4] = num(d->time_created);
       if (!d->head_commit.empty()) p[8] = d->head_commit;
+      if (!d->run_url.empty()) p[10] = d->run_url;
       p[6] = teams_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);

@@ -141,6 +141,10 @@ ALTER TABLE change_facts DROP COLUMN first_deployed;
 DROP INDEX IF EXISTS events_by_time;
 CREATE INDEX events_by_environment ON events (type, system, environment, time_created);
 )sql",
+    // 7: deployments remember the CI run that made them (extension).
+    R"sql(
+ALTER TABLE events ADD COLUMN run_url TEXT;
+)sql",
 };
 
 // Upserts that keep change_facts current. Each touches one row, so they are
@@ -189,8 +193,8 @@ class SqliteStore final : public Store {
             "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed")),
         insert_other_(prepared(
             "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
-            "head_commit, environment) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (type, system, environment, identifier) DO NOTHING")),
+            "head_commit, environment, run_url) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (type, system, environment, identifier) DO NOTHING")),
         insert_link_(prepared("INSERT INTO deployment_changes (deployment, position, change_id) VALUES (?1, ?2, ?3)")),
         fact_commit_(prepared(kFactCommit)),
         fact_push_(prepared(kFactPush)),
@@ -332,7 +336,7 @@ class SqliteStore final : public Store {
     auto& reader_ = readers_[0]->db;
     std::string text =
         "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at, "
-        "environment "
+        "environment, run_url "
         "FROM events WHERE 1=1";
     if (!q.type.empty()) text += " AND type = ?1";
     if (q.system) text += " AND system = ?2";
@@ -370,6 +374,7 @@ class SqliteStore final : public Store {
       e.received_at = stmt.int64(9);
       e.seq = stmt.int64(0);
       e.environment = stmt.text(10);
+      if (!stmt.is_null(11)) e.run_url = stmt.text(11);
       out.push_back(std::move(e));
     }
     return out;
@@ -532,10 +537,12 @@ class SqliteStore final : public Store {
       s.bind(4, d->source).bind(5, d->time_created).bind_null(6);
       if (!d->head_commit.empty()) s.bind(9, d->head_commit);
       else s.bind_null(9);
+      if (!d->run_url.empty()) s.bind(11, d->run_url);
+      else s.bind_null(11);
       teams = teams_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
-      s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9);
+      s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9).bind_null(11);
     }
     s.bind(7, teams).bind(10, environment).run();
     if (db_.changes() == 0) return false;

@@ -32,6 +32,7 @@ struct StoredEvent {
   std::vector<std::string> teams;    ///< deployments
   std::int64_t received_at = 0;
   std::string head_commit;  ///< deployments, extension
+  std::string run_url;      ///< deployments, extension: the CI run that deployed it
   std::string environment;  ///< deployments and incidents (extension; "production" when they named none)
   std::int64_t seq = 0;     ///< storage order (row id): what a listing's cursor names
 };

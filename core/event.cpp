@@ -145,6 +145,10 @@ std::string encode_body(const Event& e) {
             append_field(out, "environment");
             append_json_string(out, ev.environment);
           }
+          if (!ev.run_url.empty()) {
+            append_field(out, "run_url");
+            append_json_string(out, ev.run_url);
+          }
           append_field(out, "$type");
           out += "\"deployment\"";
         } else {

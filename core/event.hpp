@@ -31,6 +31,8 @@ struct Deployment {
   /// can find where this one ended.
   std::string head_commit;
   std::string environment;
+  /// Extension: the CI run that deployed it (an http(s) URL), for people.
+  std::string run_url;
 };
 
 struct Incident {

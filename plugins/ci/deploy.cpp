@@ -242,7 +242,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     head_only();
   }
 
-  Deployment d{"git", identifier, timestamp, {}, split_list(a->get_or("teams", "")), {}, {}};
+  Deployment d{"git", identifier, timestamp, {}, split_list(a->get_or("teams", "")), {}, {}, {}};
   std::vector<Event> events;
   for (const auto& commit : commits) {
     d.changes.push_back(commit.sha);
@@ -268,6 +268,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   if (extension) {  // our collector: record where this deployment ends, for the next one
     d.head_commit = head;
     d.environment = environment;
+    if (ci.run_url.starts_with("https://") || ci.run_url.starts_with("http://")) d.run_url = ci.run_url;
   }
   events.push_back(std::move(d));
   HttpClient client(*origin, options);

@@ -453,6 +453,20 @@ BOOST_FIXTURE_TEST_CASE(environment_parameter_is_checked_and_environments_are_li
   BOOST_TEST(count("until=2026-01-12T00:00:00Z") == 3);  // c1, staging's deployment and incident
   BOOST_TEST(count("since=2026-01-11T00:00:00Z&until=2026-01-13T00:00:00Z") == 2);
   BOOST_TEST(get("/v1/events?until=tomorrow").status == 400);
+  // A deployment's CI run: a web address, or refused.
+  post("web", R"({"source":"cli","deploy_id":"r","time_created":"2026-01-14T00:00:00Z","changes":[],"teams":[],)"
+              R"("run_url":"https://ci.example/runs/7","$type":"deployment"})");
+  BOOST_TEST(get("/v1/events?type=deployment&limit=1").body.find(R"("run_url":"https://ci.example/runs/7")") !=
+             std::string::npos);
+  ServerRequest bad;
+  bad.method = "POST";
+  bad.headers.push_back({"Content-Type", "application/json"});
+  bad.target = "/v1/ingestion/cli?system=web";
+  bad.body = R"({"source":"cli","deploy_id":"x","time_created":"2026-01-14T00:00:00Z","changes":[],"teams":[],)"
+             R"x("run_url":"javascript:alert(1)","$type":"deployment"})x";
+  const auto refused = api.handle(bad);
+  BOOST_TEST(refused.status == 400);
+  BOOST_TEST(refused.body.find("run_url") != std::string::npos, refused.body);
   BOOST_TEST(get("/v1/events?environment=a,,b").status == 400);
 }
 
