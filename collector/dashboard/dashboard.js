@@ -1,12 +1,16 @@
-// The collector's dashboard: reads GET /v1/metrics and GET /v1/events from
-// the same origin, draws four tiles, four trend charts (Chart.js, served by
-// the collector itself) and the recent events. No outside requests.
+// The collector's dashboard: reads GET /v1/metrics, /v1/environments and
+// /v1/events from the same origin, draws four tiles, four trend charts
+// (Chart.js, served by the collector itself) and the window's events, for
+// the chosen system and environments. No outside requests.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const LEVELS = { elite: "Elite", high: "High", medium: "Medium", low: "Low" };
 const charts = {};
 let knownSystems = [];
+// GET /v1/environments: the collector's production set and every
+// environment seen (by system).
+let environments = { production: [], environments: [] };
 
 function duration(s) {
   if (s === null || s === undefined) return "no data";
@@ -50,8 +54,30 @@ async function getJson(path) {
 
 function query() {
   const p = new URLSearchParams();
-  for (const id of ["system", "from", "to", "bucket"]) if ($(id).value) p.set(id, $(id).value);
+  for (const id of ["system", "environment", "from", "to", "bucket"]) if ($(id).value) p.set(id, $(id).value);
   return p;
+}
+
+// The environments counted: the chosen ones, else the production set.
+function counted(m) { return m.environments; }
+
+function otherEnvironments(m) {
+  const names = new Set();
+  for (const e of environments.environments)
+    if ((!m.system || e.system === m.system) && !m.environments.includes(e.environment)) names.add(e.environment);
+  return [...names].sort();
+}
+
+function fillEnvironments(selected) {
+  const sel = $("environment");
+  const names = [...new Set(environments.environments.map((e) => e.environment))].sort();
+  sel.replaceChildren(new Option("Production (" + environments.production.join(", ") + ")", ""));
+  for (const n of names) sel.add(new Option(n, n, n === selected, n === selected));
+  if (names.length > 1 && names.length <= 32) {
+    const all = names.join(",");
+    sel.add(new Option("All environments", all, all === selected, all === selected));
+  }
+  if (selected && sel.value !== selected) sel.add(new Option(selected, selected, true, true));
 }
 
 function setTile(name, value, level, detail) {
@@ -62,15 +88,25 @@ function setTile(name, value, level, detail) {
   $(name + "-detail").textContent = detail;
 }
 
-function showFigures(f) {
+// Why a tile is empty: the environments counted, and others that have data.
+function noDeployments(m, elsewhere) {
+  let why = "no deployments to " + counted(m).join(", ") + " in this window";
+  if (elsewhere && elsewhere.deployments > 0)
+    why += "; " + plural(elsewhere.deployments, "deployment") + " in " + elsewhere.names.join(", ") + " (choose it above)";
+  return why;
+}
+
+function showFigures(m, elsewhere) {
+  const f = m.overall;
   const df = f.deployment_frequency, lt = f.lead_time, ttr = f.time_to_recover, cfr = f.change_failure_rate;
-  setTile("frequency", perDay(df.per_day), df.level, df.deployments === 0 ? "no deployments in this window"
+  setTile("frequency", perDay(df.per_day), df.level, df.deployments === 0 ? noDeployments(m, elsewhere)
     : plural(df.deployments, "deployment") + " on " + df.deployment_days + " of " + plural(df.days, "day"));
   setTile("lead", duration(lt.median_seconds), lt.level,
     lt.changes === 0 ? "no deployed changes in this window" : "median of " + plural(lt.changes, "change"));
-  setTile("recovery", duration(ttr.median_seconds), ttr.level, ttr.incidents === 0 ? "no incidents in this window"
+  setTile("recovery", duration(ttr.median_seconds), ttr.level, ttr.incidents === 0
+    ? "no incidents in this window (are alerts reaching pulse-incident?)"
     : "median of " + plural(ttr.incidents, "incident") + ", mean " + duration(ttr.mean_seconds));
-  setTile("failure", percent(cfr.rate), cfr.level, cfr.deployments === 0 ? "no deployments in this window"
+  setTile("failure", percent(cfr.rate), cfr.level, cfr.deployments === 0 ? noDeployments(m, elsewhere)
     : cfr.failed_deployments + " of " + plural(cfr.deployments, "deployment") + " followed by an incident");
   const q = f.data_quality, notes = [];
   if (q.non_positive_lead_times) notes.push(plural(q.non_positive_lead_times, "change") + " with a lead time of zero or below (left out)");
@@ -101,7 +137,7 @@ function showSystems(systems) {
   }
 }
 
-function drawChart(id, type, labels, data, color) {
+function drawChart(id, type, labels, data, color, integers) {
   if (typeof Chart === "undefined") return;
   if (charts[id]) charts[id].destroy();
   charts[id] = new Chart($(id), {
@@ -110,26 +146,38 @@ function drawChart(id, type, labels, data, color) {
     options: {
       animation: false, responsive: true, maintainAspectRatio: false,
       plugins: { legend: { display: false } },
-      scales: { y: { beginAtZero: true } },
+      scales: { y: { beginAtZero: true, ticks: integers ? { precision: 0 } : {} } },
     },
   });
 }
 
+// Durations in the unit that fits the largest: seconds, minutes, hours or days.
+function durationSeries(id, captionId, title, labels, seconds, color) {
+  const max = Math.max(0, ...seconds.filter((s) => s !== null));
+  const [unit, size] = max >= 3 * 86400 ? ["days", 86400] : max >= 3 * 3600 ? ["hours", 3600]
+    : max >= 180 ? ["minutes", 60] : ["seconds", 1];
+  $(captionId).textContent = title + " (" + unit + ")";
+  drawChart(id, "line", labels, seconds.map((s) => (s === null ? null : Math.round((s / size) * 100) / 100)), color);
+}
+
 function showSeries(points) {
   const labels = points.map((p) => p.start.slice(0, 10));
-  const hours = (s) => (s === null ? null : Math.round((s / 3600) * 100) / 100);
-  drawChart("chart-frequency", "bar", labels, points.map((p) => p.deployment_frequency.deployments), "#1a73e8");
-  drawChart("chart-lead", "line", labels, points.map((p) => hours(p.lead_time.median_seconds)), "#137333");
-  drawChart("chart-recovery", "line", labels, points.map((p) => hours(p.time_to_recover.median_seconds)), "#b06000");
+  drawChart("chart-frequency", "bar", labels, points.map((p) => p.deployment_frequency.deployments), "#1a73e8", true);
+  durationSeries("chart-lead", "caption-lead", "Lead time, median", labels, points.map((p) => p.lead_time.median_seconds), "#137333");
+  durationSeries("chart-recovery", "caption-recovery", "Time to recover, median", labels,
+    points.map((p) => p.time_to_recover.median_seconds), "#b06000");
   drawChart("chart-failure", "line", labels,
     points.map((p) => (p.change_failure_rate.rate === null ? null : Math.round(p.change_failure_rate.rate * 1000) / 10)), "#c5221f");
 }
 
-async function showEvents(system) {
-  const only = system ? "&system=" + encodeURIComponent(system) : "";
+// The window's latest deployments and incidents, for the same system and environments.
+async function showEvents(m) {
+  const p = new URLSearchParams({ limit: "20", since: m.window.from, until: m.window.to,
+    environment: counted(m).join(",") });
+  if (m.system) p.set("system", m.system);
   const [deps, incs] = await Promise.all([
-    getJson("/v1/events?type=deployment&limit=20" + only),
-    getJson("/v1/events?type=incident&limit=20" + only),
+    getJson("/v1/events?type=deployment&" + p),
+    getJson("/v1/events?type=incident&" + p),
   ]);
   const db = $("deployments").tBodies[0];
   db.replaceChildren();
@@ -137,7 +185,16 @@ async function showEvents(system) {
     const r = db.insertRow();
     cell(r, utc(d.time_created));
     cell(r, d.system);
-    cell(r, d.id);
+    cell(r, d.environment);
+    const id = cell(r, d.run_url ? "" : d.id);
+    if (d.run_url) {  // the collector accepts http(s) URLs only
+      const a = document.createElement("a");
+      a.href = d.run_url;
+      a.rel = "noopener noreferrer";
+      a.textContent = d.id;
+      a.title = "the CI run that deployed it";
+      id.append(a);
+    }
     const shown = d.changes.slice(0, 5).map((c) => c.slice(0, 12)).join(" ");
     const more = d.changes.length > 5 ? " +" + (d.changes.length - 5) : "";
     const td = cell(r, d.changes.length + " ");
@@ -145,16 +202,30 @@ async function showEvents(system) {
     code.textContent = shown + more;
     td.append(code);
   }
+  if (!deps.events.length) cell(db.insertRow(), "none in this window").colSpan = 5;
   const ib = $("incidents").tBodies[0];
   ib.replaceChildren();
   for (const i of incs.events) {
     const r = ib.insertRow();
     cell(r, utc(i.time_created));
     cell(r, i.system);
+    cell(r, i.environment);
     cell(r, i.id);
     const secs = i.time_resolved ? (Date.parse(i.time_resolved) - Date.parse(i.time_created)) / 1000 : null;
     cell(r, secs === null ? "open" : duration(secs));
   }
+  if (!incs.events.length) cell(ib.insertRow(), "none in this window").colSpan = 5;
+}
+
+// With no deployments counted: how many the other environments have.
+async function elsewhere(m) {
+  if (m.overall.deployment_frequency.deployments > 0) return null;
+  const names = otherEnvironments(m);
+  if (!names.length || names.length > 32) return null;
+  const p = new URLSearchParams({ from: m.window.from, to: m.window.to, bucket: "month", environment: names.join(",") });
+  if (m.system) p.set("system", m.system);
+  const other = await getJson("/v1/metrics?" + p);
+  return { deployments: other.overall.deployment_frequency.deployments, names };
 }
 
 function fillSystems(systems, selected) {
@@ -172,17 +243,20 @@ async function load() {
   const p = query();
   history.replaceState(null, "", p.toString() ? "?" + p : location.pathname);
   try {
-    const m = await getJson("/v1/metrics?" + p);
+    const [m, envs] = await Promise.all([getJson("/v1/metrics?" + p), getJson("/v1/environments")]);
+    environments = envs;
+    fillEnvironments(p.get("environment") || "");
     $("key-form").hidden = true;
     const toDate = new Date(Date.parse(m.window.to) - 1000).toISOString().slice(0, 10);
     if (!$("from").value) $("from").value = m.window.from.slice(0, 10);
     if (!$("to").value) $("to").value = toDate;
-    $("window").textContent = (m.system ? m.system + ", " : "All systems, ") + utc(m.window.from) + " to " + utc(m.window.to) + " UTC";
-    fillSystems(m.systems.map((s) => s.system), m.system || "");
-    showFigures(m.overall);
+    $("window").textContent = (m.system || "All systems") + " · " + counted(m).join(", ") + " · " +
+      utc(m.window.from) + " to " + utc(m.window.to) + " UTC";
+    fillSystems(m.systems.map((s) => s.system).concat(environments.environments.map((e) => e.system)), m.system || "");
+    showFigures(m, await elsewhere(m));
     showSystems(m.systems);
     showSeries(m.series.points);
-    await showEvents(m.system);
+    await showEvents(m);
     status.textContent = "";
     document.body.dataset.loaded = "true";
   } catch (e) {
@@ -195,8 +269,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const p = new URLSearchParams(location.search);
   for (const id of ["from", "to", "bucket"]) if (p.get(id)) $(id).value = p.get(id);
   if (p.get("system")) fillSystems([p.get("system")], p.get("system"));
+  if (p.get("environment")) fillEnvironments(p.get("environment"));
   $("filters").addEventListener("submit", (e) => { e.preventDefault(); load(); });
   $("system").addEventListener("change", load);
+  $("environment").addEventListener("change", load);
   $("bucket").addEventListener("change", load);
   $("key-form").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -61,6 +61,15 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_REQUIRE_MESSAGE(fs::exists(kChromium), "Chromium is not installed: apt-get install chromium (scripts/test.sh does)");
   CollectorProcess collector;
   load_reference(collector);
+  // One staging deployment, with its CI run: left out of the default figures.
+  std::string why;
+  HttpClient client(*parse_origin(collector.url(), why), ClientOptions{});
+  Deployment staged{"cli", "S1", 1770000000, {}, {}, "", "staging", "https://ci.example/runs/77"};  // 2026-02-02
+  BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=web",
+                                                                     {{"Content-Type", "application/json"}},
+                                                                     encode_body(staged)}))
+                          .status,
+                      200);
   const std::string page = collector.url() + "/?from=2026-01-01&to=2026-02-28&bucket=week";
 
   TempDir profile;
@@ -87,7 +96,11 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(text_of(d, "failure-level") == "Low");
   BOOST_TEST(class_of(d, "failure-level") == "level low");
   BOOST_TEST(text_of(d, "quality").find("2 changes with a lead time of zero or below") != std::string::npos);
-  BOOST_TEST(text_of(d, "window") == "All systems, 2026-01-01 00:00:00 to 2026-03-01 00:00:00 UTC");
+  BOOST_TEST(text_of(d, "window") == "All systems · production, prod, live · 2026-01-01 00:00:00 to 2026-03-01 00:00:00 UTC");
+  BOOST_TEST(d.find("<option value=\"\">Production (production, prod, live)</option>") != std::string::npos);
+  BOOST_TEST(d.find("<option value=\"staging\">staging</option>") != std::string::npos);
+  BOOST_TEST(d.find("<option value=\"production,staging\">All environments</option>") != std::string::npos);
+  BOOST_TEST(d.find("S1") == std::string::npos);  // not in production's recent deployments
 
   // The per-system table, the system filter and the events view.
   BOOST_TEST(d.find("<td>web</td><td>2.03 / month (High)</td><td>45m 00s (Elite)</td><td>1h 15m (High)</td><td>25.0% (High)</td>") !=
@@ -95,13 +108,18 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(d.find("<td>batch</td><td>no data</td><td>no data</td><td>1d 12h (Medium)</td><td>no data</td>") !=
              std::string::npos);
   BOOST_TEST(d.find("<option value=\"api\">api</option>") != std::string::npos);
-  BOOST_TEST(d.find("<td>2026-02-20 15:30:00</td><td>api</td><td>A4</td>") != std::string::npos);
-  BOOST_TEST(d.find("<td>2026-02-10 00:00:00</td><td>batch</td><td>K1</td><td>1d 12h</td>") != std::string::npos);
+  BOOST_TEST(d.find("<td>2026-02-20 15:30:00</td><td>api</td><td>production</td><td>A4</td>") != std::string::npos);
+  BOOST_TEST(d.find("<td>2026-02-10 00:00:00</td><td>batch</td><td>production</td><td>K1</td><td>1d 12h</td>") !=
+             std::string::npos);
   // Four charts were drawn (Chart.js marks its canvases).
   std::size_t charts = 0;
   for (auto p = d.find("<canvas"); p != std::string::npos; p = d.find("<canvas", p + 1))
     charts += d.substr(p, d.find('>', p) - p).find("height=") != std::string::npos;
   BOOST_TEST(charts == 4u);
+  // Durations charted in the unit that fits: weekly lead-time medians reach
+  // 3 days, recovery medians 36 hours.
+  BOOST_TEST(text_of(d, "caption-lead") == "Lead time, median (days)");
+  BOOST_TEST(text_of(d, "caption-recovery") == "Time to recover, median (hours)");
   // Nothing from anywhere else.
   BOOST_TEST(!std::regex_search(d, std::regex("(src|href)=\"(https?:)?//")));
 
@@ -113,7 +131,28 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(text_of(web.out, "lead-value") == "45m 00s");
   BOOST_TEST(text_of(web.out, "lead-level") == "Elite");
   BOOST_TEST(text_of(web.out, "failure-value") == "25.0%");
+  BOOST_TEST(text_of(web.out, "caption-lead") == "Lead time, median (minutes)");  // by month: at most 1h 00m
   BOOST_TEST(web.out.find("<option value=\"web\" selected=\"\">web</option>") != std::string::npos);
+
+  // Staging chosen: its one deployment, linked to its run; the recent
+  // events follow the window (nothing of March in a February window).
+  auto staging_args = chromium_args(profile);
+  staging_args.push_back("--dump-dom");
+  staging_args.push_back(collector.url() + "/?environment=staging&from=2026-02-01&to=2026-02-28");
+  const auto staging = run_process(staging_args, {}, "", std::chrono::seconds(90));
+  BOOST_TEST(text_of(staging.out, "frequency-detail") == "1 deployment on 1 of 28 days", staging.out);
+  BOOST_TEST(staging.out.find("<option value=\"staging\" selected=\"\">staging</option>") != std::string::npos);
+  BOOST_TEST(staging.out.find(R"(<td>staging</td><td><a href="https://ci.example/runs/77" rel="noopener noreferrer" )") !=
+             std::string::npos, staging.out);
+  BOOST_TEST(staging.out.find("<td>production</td>") == std::string::npos);
+  // An environment with nothing in the window says where the deployments are.
+  auto empty_args = chromium_args(profile);
+  empty_args.push_back("--dump-dom");
+  empty_args.push_back(collector.url() + "/?system=web&from=2026-02-02&to=2026-02-02");
+  const auto empty = run_process(empty_args, {}, "", std::chrono::seconds(90));
+  BOOST_TEST(text_of(empty.out, "frequency-detail") ==
+                 "no deployments to production, prod, live in this window; 1 deployment in staging (choose it above)",
+             empty.out);
 
   // And a picture of it.
   const std::string shot =
