@@ -117,15 +117,30 @@ ALTER TABLE events ADD COLUMN run_url TEXT;
 
 // Prepared on every connection: name, text.
 constexpr std::pair<const char*, const char*> kStatements[] = {
+    // A change in one round trip: the event, then (only if it changed) its
+    // facts, then the copies of its time in change_deployments. Answers
+    // 1 if the event was stored or gained a time, else 0.
     {"change_commit",
-     "INSERT INTO events (type, system, identifier, source, time_created, received_at) "
+     "WITH e AS (INSERT INTO events (type, system, identifier, source, time_created, received_at) "
      "VALUES ('change', $1, $2, $3, $4, $5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
-     "SET time_created = excluded.time_created WHERE events.time_created IS NULL RETURNING id"},
+     "SET time_created = excluded.time_created WHERE events.time_created IS NULL RETURNING id), "
+     "f AS (INSERT INTO change_facts (system, change_id, commit_time) SELECT $1, $2, $4 FROM e "
+     "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, "
+     "excluded.commit_time) RETURNING system, change_id, COALESCE(push_time, commit_time) AS t), "
+     "u AS (UPDATE change_deployments d SET change_time = f.t FROM f WHERE d.system = f.system "
+     "AND d.change_id = f.change_id) "
+     "SELECT count(*) FROM e"},
     {"change_push",
-     "INSERT INTO events (type, system, identifier, source, time_pushed, received_at) "
+     "WITH e AS (INSERT INTO events (type, system, identifier, source, time_pushed, received_at) "
      "VALUES ('change', $1, $2, $3, $4, $5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
      "SET time_pushed = excluded.time_pushed "
-     "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed RETURNING id"},
+     "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed RETURNING id), "
+     "f AS (INSERT INTO change_facts (system, change_id, push_time) SELECT $1, $2, $4 FROM e "
+     "ON CONFLICT (system, change_id) DO UPDATE SET push_time = LEAST(change_facts.push_time, excluded.push_time) "
+     "RETURNING system, change_id, COALESCE(push_time, commit_time) AS t), "
+     "u AS (UPDATE change_deployments d SET change_time = f.t FROM f WHERE d.system = f.system "
+     "AND d.change_id = f.change_id) "
+     "SELECT count(*) FROM e"},
     {"other",
      "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
      "head_commit, environment, run_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
@@ -152,16 +167,6 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
     {"add_system", "INSERT INTO systems (name) VALUES ($1) ON CONFLICT DO NOTHING"},
     {"add_environment", "INSERT INTO environments (system, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING"},
     {"link", "INSERT INTO deployment_changes (deployment, position, change_id) VALUES ($1, $2, $3)"},
-    {"fact_commit",
-     "INSERT INTO change_facts (system, change_id, commit_time) VALUES ($1, $2, $3) "
-     "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, "
-     "excluded.commit_time)"},
-    {"fact_push",
-     "INSERT INTO change_facts (system, change_id, push_time) VALUES ($1, $2, $3) "
-     "ON CONFLICT (system, change_id) DO UPDATE SET push_time = LEAST(change_facts.push_time, excluded.push_time)"},
-    {"fact_time_copies",
-     "UPDATE change_deployments SET change_time = (SELECT COALESCE(push_time, commit_time) FROM change_facts "
-     "WHERE system = $1 AND change_id = $2) WHERE system = $1 AND change_id = $2"},
     {"fact_deployed",
      "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time) "
      "VALUES ($1, $2, $3, $4, (SELECT COALESCE(push_time, commit_time) FROM change_facts "
@@ -545,10 +550,7 @@ class PgStore final : public Store {
       const bool push = ch->event_type == "push";
       const auto r = c.run(push ? "change_push" : "change_commit",
                            {system, ch->change_id, ch->source, num(ch->time_created), num(now)});
-      if (r->rows() == 0) return false;
-      c.run(push ? "fact_push" : "fact_commit", {system, ch->change_id, num(ch->time_created)});
-      c.run("fact_time_copies", {system, ch->change_id});
-      return true;
+      return r->int64(0, 0) > 0;
     }
     Params p(11);
     p[0] = std::string(type_name(e));
