@@ -1,6 +1,8 @@
 #include "cli.hpp"
 
 #include "args.hpp"
+#include "ci.hpp"
+#include "system_name.hpp"
 #include "event.hpp"
 #include "git_range.hpp"
 #include "http_client.hpp"
@@ -128,7 +130,9 @@ const Command kCommands[] = {
      "its changes are the commits it shipped first: reachable from it and from no earlier such tag\n"
      "(with PATHs, only commits touching them, as git log -- PATHS; the first tag only marks where\n"
      "history starts). Changes carry the committer time. A re-run skips the tags our collector\n"
-     "already stores (--all sends them again; any server stores each event once).",
+     "already stores (--all sends them again; any server stores each event once). Without --system,\n"
+     "the system is the one pulse-deploy and pulse-hook use: git config pulse.system, else the CI's\n"
+     "repository slug, else the origin remote's path (owner/name), else the directory's name.",
      &kBackfillFlags},
 };
 
@@ -512,6 +516,8 @@ std::optional<Failure> backfill(const Context& c) {
   const auto repo = open_repository(c.args.get_or("directory", "."), false, why);
   if (!repo) return Failure{kExitUsage, why};
   const GitCommand& git = *repo;
+  // The system every repository-aware command uses (pulse-deploy, pulse-hook).
+  if (conn.ingestion.system.empty()) conn.ingestion.system = repository_system(git, detect_ci(c.env));
   if (is_shallow(git))
     return Failure{kExitUsage, "backfill reads the whole history, and " + git.dir() +
                                    " is a shallow clone: run git fetch --unshallow --tags first"};
@@ -556,7 +562,7 @@ std::optional<Failure> backfill(const Context& c) {
 
   if (c.args.flag("dry-run")) {
     c.err << "backfill: dry run: " << deployments << " deployment(s) and " << changes << " change(s) from "
-          << tags->size() << " tag(s); nothing sent\n";
+          << tags->size() << " tag(s) of system " << conn.ingestion.system << "; nothing sent\n";
     for (const auto& e : events) c.out << encode_body(e) << "\n";
     return std::nullopt;
   }
@@ -577,7 +583,8 @@ std::optional<Failure> backfill(const Context& c) {
       c.err << "\rbackfill: sending: " << std::min(events.size(), i + kSlice) << "/" << events.size() << " events" << std::flush;
   }
   if (progress) c.err << "\n";
-  c.err << "backfill: sent " << deployments << " deployment(s) and " << changes << " change(s) to " << conn.shown_url << "\n";
+  c.err << "backfill: sent " << deployments << " deployment(s) and " << changes << " change(s) of system "
+        << conn.ingestion.system << " to " << conn.shown_url << "\n";
   return std::nullopt;
 }
 

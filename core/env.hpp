@@ -30,8 +30,4 @@ class Env {
   std::map<std::string, std::string, std::less<>> vars_;
 };
 
-/// The name the Go CLI sends in the `Environment` header for the CI it runs
-/// in ("github-actions", "gitlab-ci", ...), or "_unknown_".
-std::string detect_ci_name(const Env& env);
-
 }  // namespace pulse

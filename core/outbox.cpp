@@ -1,5 +1,6 @@
 #include "outbox.hpp"
 
+#include "ci.hpp"
 #include "env.hpp"
 #include "ingestion.hpp"
 #include "text.hpp"

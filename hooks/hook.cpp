@@ -4,6 +4,7 @@
 #include "event.hpp"
 #include "git_repo.hpp"
 #include "outbox.hpp"
+#include "system_name.hpp"
 #include "process.hpp"
 #include "sqlite.hpp"
 #include "timeutil.hpp"
@@ -44,7 +45,8 @@ constexpr const char* kUsage =
     "\n"
     "Configuration (git config, overridden by the environment):\n"
     "  pulse.url / $PULSE_BASE_URL          where events go (default http://127.0.0.1:8765)\n"
-    "  pulse.system / $PULSE_SYSTEM         the system (default: the repository's name)\n"
+    "  pulse.system / $PULSE_SYSTEM         the system (default: the CI's repository slug, else the\n"
+    "                                       origin remote's path, owner/name, else the directory's name)\n"
     "  pulse.apiKeyFile / $PULSE_API_KEY_FILE, or $PULSE_API_KEY at delivery time\n"
     "  pulse.enabled                        false turns the hooks off for a repository\n";
 
@@ -58,21 +60,20 @@ struct Config {
   std::string log;    // <git dir>/pulse-hook.log
 };
 
-std::string repo_name_from(std::string url) {
-  while (!url.empty() && (url.back() == '/')) url.pop_back();
-  auto slash = url.find_last_of("/:");
-  std::string name = slash == std::string::npos ? url : url.substr(slash + 1);
-  if (name.ends_with(".git")) name.resize(name.size() - 4);
-  return name;
-}
-
-Config load_config(GitRepository& repo, const Env& env, const std::string& remote_url) {
+Config load_config(GitRepository& repo, const Env& env) {
   Config c;
   if (auto e = repo.config("pulse.enabled"); e && (*e == "false" || *e == "0" || *e == "no")) c.enabled = false;
   c.destination.base_url = env.non_empty("PULSE_BASE_URL").value_or(repo.config("pulse.url").value_or("http://127.0.0.1:8765"));
-  std::string fallback = remote_url.empty() ? "" : repo_name_from(remote_url);
-  if (fallback.empty()) fallback = repo_name_from(repo.work_dir().empty() ? repo.git_dir() : repo.work_dir());
-  c.destination.system = env.non_empty("PULSE_SYSTEM").value_or(repo.config("pulse.system").value_or(fallback));
+  // The one rule pulse-deploy and backfill use (core/system_name.hpp).
+  if (auto system = env.non_empty("PULSE_SYSTEM").value_or(repo.config("pulse.system").value_or("")); !system.empty())
+    c.destination.system = system;
+  else {
+    CiInfo ci = detect_ci(env);
+    // GitLab's server hooks name the project (a bare repository's directory does not).
+    if (ci.repository.empty()) ci.repository = env.non_empty("GL_PROJECT_PATH").value_or("");
+    c.destination.system = default_system(ci, repo.config("remote.origin.url").value_or(""),
+                                          repo.work_dir().empty() ? repo.git_dir() : repo.work_dir());
+  }
   c.destination.api_key_file = env.non_empty("PULSE_API_KEY_FILE").value_or(repo.config("pulse.apiKeyFile").value_or(""));
   c.outbox = default_outbox_path(env);
   c.state = (fs::path(c.outbox).parent_path() / "hooks.db").string();
@@ -216,7 +217,7 @@ int confirm_record(const SpoolRecord& rec, std::int64_t push_time, const Env& en
   std::string why;
   auto repo = GitRepository::open(rec.git_dir, why);
   if (!repo) return 0;
-  const Config cfg = load_config(*repo, env, rec.url);
+  const Config cfg = load_config(*repo, env);
   if (!cfg.enabled) return 0;
   const bool named = !rec.remote.empty() && rec.remote != rec.url && repo->config("remote." + rec.remote + ".url").has_value();
   if (!named) {
@@ -300,7 +301,7 @@ void post_receive(const std::string& input, const Env& env) {
   std::string why;
   auto repo = GitRepository::open(".", why);
   if (!repo) return;
-  const Config cfg = load_config(*repo, env, "");
+  const Config cfg = load_config(*repo, env);
   if (!cfg.enabled) return;
   try {
     std::vector<std::string> news, olds;
@@ -442,7 +443,7 @@ int status(const Env& env, std::ostream& out) {
   }
   out << "hooks directory: " << dir << "\n";
   if (auto repo = GitRepository::open(".", why)) {
-    const Config cfg = load_config(*repo, env, repo->config("remote.origin.url").value_or(""));
+    const Config cfg = load_config(*repo, env);
     out << "enabled: " << (cfg.enabled ? "yes" : "no (pulse.enabled=false)") << "\n"
         << "destination: " << cfg.destination.base_url << " (system " << cfg.destination.system << ")\n"
         << "API key: " << (cfg.destination.api_key_file.empty() ? "$PULSE_API_KEY at delivery time" : "from " + cfg.destination.api_key_file) << "\n";

@@ -1,7 +1,8 @@
 #include "deploy.hpp"
 
 #include "args.hpp"
-#include "ci_env.hpp"
+#include "ci.hpp"
+#include "system_name.hpp"
 #include "event.hpp"
 #include "git_range.hpp"
 #include "http_client.hpp"
@@ -26,7 +27,7 @@ const std::vector<FlagSpec> kFlags = {
     {"api-key", "KEY", "API key (prefer $PULSE_API_KEY)", false, "PULSE_API_KEY"},
     {"api-key-file", "FILE", "read the API key from FILE", false, "PULSE_API_KEY_FILE"},
     {"base-url", "URL", "ingestion API base URL", false, "PULSE_BASE_URL", "http://127.0.0.1:8765"},
-    {"system", "NAME", "the system deployed (default: the repository's name)", false, "PULSE_SYSTEM"},
+    {"system", "NAME", "the system deployed (default: git config pulse.system, else the CI's repository slug, else the origin remote's path, else the directory's name)", false, "PULSE_SYSTEM"},
     {"environment", "NAME", "deployment environment (default: the CI's, else production)", false, "PULSE_ENVIRONMENT"},
     {"identifier", "ID", "deployment id (default: the tag at the commit, else the CI run id, else the SHA)", false, "PULSE_IDENTIFIER"},
     {"timestamp", "UNIX", "deployment time (default: now)", false, "PULSE_TIMESTAMP"},
@@ -162,13 +163,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   }
   const std::string pattern = a->get_or("tag-pattern", "");
   std::string system = a->get_or("system", "");
-  if (system.empty()) {
-    std::string repo = ci.repository;
-    if (repo.empty()) repo = git.out({"rev-parse", "--show-toplevel"});
-    while (!repo.empty() && repo.back() == '/') repo.pop_back();
-    system = repo.substr(repo.find_last_of('/') + 1);
-    if (system.ends_with(".git")) system.resize(system.size() - 4);
-  }
+  if (system.empty()) system = repository_system(git, ci);
   const std::string environment = a->get_or("environment", ci.environment.empty() ? "production" : ci.environment);
 
   // Tags matching the pattern: the one at the deployed commit names the

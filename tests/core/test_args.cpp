@@ -1,4 +1,5 @@
 #include "args.hpp"
+#include "ci.hpp"
 #include "env.hpp"
 #include "http_client.hpp"
 

@@ -106,7 +106,7 @@ BOOST_FIXTURE_TEST_CASE(github_depth_1_previous_25_commits_back, DeployFixture) 
   const auto d = deployments(collector);
   BOOST_REQUIRE_EQUAL(d.size(), 1u);
   BOOST_TEST(d[0].at("id").as_string() == "4242");
-  BOOST_TEST(d[0].at("system").as_string() == "shop");
+  BOOST_TEST(d[0].at("system").as_string() == "acme/shop");  // the CI's repository slug
   BOOST_TEST(d[0].at("run_url") == "https://github.com/acme/shop/actions/runs/4242");
   BOOST_TEST(changes_of(d[0]) == range(shas[shas.size() - 26]), boost::test_tools::per_element());
   const auto output = read_file(root.path / "output");

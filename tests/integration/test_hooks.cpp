@@ -120,6 +120,35 @@ BOOST_FIXTURE_TEST_CASE(first_push_fast_forward_and_force_push, HookFixture) {
   (void)c3;
 }
 
+// Push times, deployments and history of one repository land under one
+// system: the origin remote's path, for pulse-hook, pulse-deploy and backfill.
+BOOST_FIXTURE_TEST_CASE(hook_deploy_and_backfill_use_one_system_name, HookFixture) {
+  git({"config", "--unset", "pulse.system"});
+  // Fetched from GitHub (the name), pushed to the local bare remote (the test).
+  git({"remote", "set-url", "origin", "git@github.com:acme/shop.git"});
+  git({"remote", "set-url", "--push", "origin", remote});
+  hook({"install"});
+  commit("a");
+  git({"tag", "v1.0.0"});
+  const auto c2 = commit("b");
+  git({"tag", "v1.1.0"});
+  git({"push", "-q", "origin", "HEAD:main"});
+  BOOST_TEST(wait_until([&] { return pushed().size() == 2; }));
+  const std::string deploy = fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/ci/pulse-deploy";
+  run({deploy, "--base-url", collector->url(), "--identifier", "manual-1", "--sha", c2}, work);
+  run({cli_bin(), "backfill", "--base-url", collector->url()}, work);
+  const auto listed =
+      json::parse(collector_cmd({"events", "--db", collector->db(), "--limit", "1000", "--format", "json"}).out);
+  std::set<std::string> systems, deployments;
+  for (const auto& e : listed.as_array()) {
+    systems.emplace(e.at("system").as_string());
+    if (e.at("type") == "deployment") deployments.emplace(e.at("id").as_string());
+  }
+  BOOST_TEST(systems == (std::set<std::string>{"acme/shop"}), boost::test_tools::per_element());
+  BOOST_TEST(deployments == (std::set<std::string>{"manual-1", "v1.1.0"}), boost::test_tools::per_element());
+  BOOST_TEST(hook({"status"}).find("acme/shop") != std::string::npos);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_commit_is_reported_once_first_push_wins, HookFixture) {
   hook({"install"});
   const auto c1 = commit("a");
