@@ -134,6 +134,14 @@ struct Setup {
   std::string db;
 };
 
+// The routes whose incidents would have no system, comma-separated.
+std::string routes_without_system(const Routes& routes) {
+  std::string out;
+  for (const auto& [name, route] : routes)
+    if (route.system.empty()) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
 // Routes, secrets and the reporter's connection, from flags and environment.
 bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why) {
   for (auto name : source_names()) {
@@ -424,6 +432,9 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     if (!settings->open_routes.empty())
       log.warn("no credentials configured for " + settings->open_routes +
                ": accepted because it listens on loopback only");
+    if (const auto unnamed = routes_without_system(setup.routes); !unnamed.empty())
+      log.warn("no system for " + unnamed + ": their incidents are stored under an empty system (matching no "
+               "deployment) unless the sender adds ?system=NAME; give --system or --ROUTE-system");
     server.run();
     reporter.stop();
   } catch (const std::exception& e) {
@@ -482,6 +493,10 @@ int report(const std::vector<std::string>& args, const Env& env, std::istream& i
   try {
     State state(setup.db);
     Receiver receiver(state, setup.routes, nullptr, logger, [] { return unix_now(); });
+    const auto route = setup.routes.find(*source);
+    if (a->get_or("system", "").empty() && (route == setup.routes.end() || route->second.system.empty()))
+      err << "pulse-incident report: warning: no system: the incident is stored under an empty system, which "
+             "matches no deployment; give --system NAME\n";
     const Outcome o = receiver.process(*source, body, lookup, verify, a->get_or("system", ""));
     if (o.status != 200) {
       err << "pulse-incident report: " << (o.status == 401 ? "not authenticated: " : "rejected: ") << o.message << "\n";

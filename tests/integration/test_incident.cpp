@@ -380,6 +380,13 @@ BOOST_AUTO_TEST_CASE(generic_mapping_route) {
   BOOST_TEST(run_process({"sh", "-c", "printf '%s' '" + payload("closed", "1773565361000") + "' | " + base}, env).exit_code == 0);
   BOOST_TEST(stored_incidents(dir.str("i.db")) ==
              (std::vector<Seen>{{"generic:INC-7", 1773563400, 1773565361}}), boost::test_tools::per_element());
+  // No system named: said, since such incidents match no deployment.
+  const auto unnamed = run_process({"sh", "-c", "printf '%s' '" + payload("open", "null") + "' | " + base}, env);
+  BOOST_TEST(unnamed.err.find("warning: no system: the incident is stored under an empty system") != std::string::npos,
+             unnamed.err);
+  const auto named =
+      run_process({"sh", "-c", "printf '%s' '" + payload("open", "null") + "' | " + base + " --system payments"}, env);
+  BOOST_TEST(named.err.find("no system") == std::string::npos, named.err);
   const auto bad = run_process({"sh", "-c", "printf '{}' | " + base}, env);
   BOOST_TEST(bad.exit_code == 3);
   BOOST_TEST(bad.err.find("/incident/id: missing") != std::string::npos, bad.err);
@@ -392,6 +399,21 @@ BOOST_AUTO_TEST_CASE(generic_mapping_route) {
       BOOST_TEST(r.err.find("/incident/started") != std::string::npos, r.err);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(serve_warns_of_routes_without_a_system) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  {
+    IncidentServer unnamed(ingestion.url());
+    const auto log = unnamed.process().wait_for_stderr("no system for");
+    BOOST_TEST(log.find("no system for alertmanager") != std::string::npos, log);
+    BOOST_TEST(log.find("?system=NAME") != std::string::npos, log);
+  }
+  IncidentServer named(ingestion.url(), "", fixture_env(), {"--system", "payments"});
+  named.process().wait_for_stderr(" listening on ");
+  named.process().signal(SIGTERM);  // all it will say, said
+  BOOST_TEST(named.process().wait() == 0);
+  BOOST_TEST(named.process().stderr_text().find("no system for") == std::string::npos, named.process().stderr_text());
 }
 
 BOOST_AUTO_TEST_CASE(list_says_queued_until_the_report_is_delivered) {
