@@ -523,7 +523,10 @@ std::optional<Failure> backfill(const Context& c) {
                                    " is a shallow clone: run git fetch --unshallow --tags first"};
   auto tags = list_tags(git, "", c.args.get_or("tag-pattern", ""), why);
   if (!tags) return Failure{kExitUsage, why};
-  if (tags->empty()) return Failure{kExitUsage, "no tag matches --tag-pattern in " + git.dir()};
+  if (tags->empty())
+    return Failure{kExitUsage, "no tag in " + git.dir() + " matches --tag-pattern " +
+                                   c.args.get_or("tag-pattern", "") +
+                                   " (give the pattern your release tags follow, e.g. --tag-pattern '^release-')"};
   const bool by_commit = date_mode == "commit";
   order_tags(*tags, by_commit);
   auto when = [by_commit](const Tag& t) { return deployment_time(t, by_commit); };

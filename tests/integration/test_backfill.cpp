@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(since_dry_run_and_patterns) {
   BOOST_TEST(r.err.find("not a valid regular expression") != std::string::npos, r.err);
   r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--tag-pattern", "^nothing$"});
   BOOST_TEST(r.exit_code == 2);
-  BOOST_TEST(r.err.find("no tag matches --tag-pattern") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("matches --tag-pattern ^nothing$ (give the pattern your release tags follow") != std::string::npos, r.err);
   r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--since", "someday"});
   BOOST_TEST(r.exit_code == 2);
 }
