@@ -301,7 +301,7 @@ ServerResponse Api::list_events(const Target& target) {
   if (!q.type.empty() && q.type != "change" && q.type != "deployment" && q.type != "incident")
     return error(400, "type: must be change, deployment or incident");
   q.system = target.param("system");
-  for (const char* name : {"since", "until"}) {
+  for (auto [name, bound] : {std::pair{"since", &q.since}, std::pair{"until", &q.until}}) {
     const auto value = target.param(name);
     if (!value || value->empty()) continue;
     std::int64_t t = 0;
@@ -312,7 +312,7 @@ ServerResponse Api::list_events(const Target& target) {
       if (ec != std::errc{} || ptr != value->data() + value->size())
         return error(400, std::string(name) + ": not an RFC 3339 time or Unix seconds");
     }
-    (name[0] == 's' ? q.since : q.until) = t;
+    *bound = t;
   }
   if (const auto environment = target.param("environment"); environment && !environment->empty()) {
     std::string why;

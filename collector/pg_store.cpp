@@ -338,7 +338,7 @@ class PgStore final : public Store {
       text += " AND COALESCE(time_created, time_pushed) < $" + std::to_string(params.size());
     }
     if (!q.environments.empty()) {
-      params.push_back(teams_json(q.environments));
+      params.push_back(string_array_json(q.environments));
       text += " AND environment IN (SELECT jsonb_array_elements_text($" + std::to_string(params.size()) + "::jsonb))";
     }
     if (q.before) {
@@ -565,7 +565,7 @@ class PgStore final : public Store {
       p[4] = num(d->time_created);
       if (!d->head_commit.empty()) p[8] = d->head_commit;
       if (!d->run_url.empty()) p[10] = d->run_url;
-      p[6] = teams_json(d->teams);
+      p[6] = string_array_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
       p[3] = inc.source;

@@ -351,7 +351,7 @@ class SqliteStore final : public Store {
     if (q.since) stmt.bind(3, *q.since);
     if (q.before) stmt.bind(5, *q.before);
     if (q.until) stmt.bind(6, *q.until);
-    if (!q.environments.empty()) stmt.bind(7, teams_json(q.environments));
+    if (!q.environments.empty()) stmt.bind(7, string_array_json(q.environments));
     stmt.bind(4, static_cast<std::int64_t>(q.limit));
     auto links = reader_.prepare("SELECT change_id FROM deployment_changes WHERE deployment = ?1 ORDER BY position");
 
@@ -539,7 +539,7 @@ class SqliteStore final : public Store {
       else s.bind_null(9);
       if (!d->run_url.empty()) s.bind(11, d->run_url);
       else s.bind_null(11);
-      teams = teams_json(d->teams);
+      teams = string_array_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
       s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9).bind_null(11);

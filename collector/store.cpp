@@ -12,11 +12,11 @@ std::unique_ptr<Store> open_store(const std::string& db, std::size_t connections
   return open_sqlite_store(db);
 }
 
-std::string teams_json(const std::vector<std::string>& teams) {
+std::string string_array_json(const std::vector<std::string>& items) {
   std::string out = "[";
-  for (std::size_t i = 0; i < teams.size(); ++i) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
     if (i) out += ',';
-    append_json_string(out, teams[i]);
+    append_json_string(out, items[i]);
   }
   return out + "]";
 }
@@ -47,7 +47,7 @@ std::string other_environments(const Scope& scope, const std::vector<std::uint32
   std::vector<std::string> names;
   for (const auto e : present)
     if (e != except) names.push_back(scope.environments[e]);
-  return teams_json(names);
+  return string_array_json(names);
 }
 
 std::string describe_db(const std::string& db) {

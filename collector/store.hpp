@@ -124,9 +124,10 @@ bool is_postgres_uri(std::string_view db);
 /// open_postgres_store for a PostgreSQL URI, else open_sqlite_store.
 std::unique_ptr<Store> open_store(const std::string& db, std::size_t connections = 8);
 
-// For the store implementations: how both keep a deployment's teams (a
-// JSON array of strings) and its environment.
-std::string teams_json(const std::vector<std::string>& teams);
+// For the store implementations: how both keep a deployment's teams and
+// pass lists of names to SQL (a JSON array of strings), and an event's
+// environment.
+std::string string_array_json(const std::vector<std::string>& items);
 std::vector<std::string> parse_teams(std::string_view json);
 /// The environment an event is filed under: a deployment's or incident's
 /// own, else "production"; '' for changes.
