@@ -57,6 +57,7 @@ const std::vector<FlagSpec> kEventsFlags = {
      "PULSE_COLLECTOR_DB"},
     {"type", "TYPE", "only change, deployment or incident events"},
     {"system", "NAME", "only events of this system"},
+    {"environment", "LIST", "only events filed under these environments (comma-separated)"},
     {"since", "TIME", "only events at or after TIME (RFC 3339 or Unix seconds)"},
     {"limit", "N", "at most N events, newest first", false, {}, "50"},
     {"all", "", "every event (instead of --limit), newest first"},
@@ -403,6 +404,14 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
     return kExitUsage;
   }
   q.system = parsed->get("system");
+  if (const auto environments = parsed->get("environment")) {
+    const auto list = parse_environment_list(*environments, why);
+    if (!list) {
+      err << "pulse-collector events: --environment: " << why << "\n";
+      return kExitUsage;
+    }
+    q.environments = *list;
+  }
   if (const auto since = parsed->get("since")) {
     unsigned long secs = 0;
     if (const auto t = parse_rfc3339(*since)) q.since = *t;

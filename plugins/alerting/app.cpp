@@ -64,6 +64,14 @@ std::vector<FlagSpec> route_flags() {
     const std::string n(name), env = "PULSE_INCIDENT_" + upper(name);
     f.push_back({keep(n + "-system"), "NAME", keep("DORA system of /" + n + " incidents (default --system)"), false,
                  keep(env + "_SYSTEM")});
+    f.push_back({keep(n + "-system-label"), "LABEL", keep("label naming the system of a /" + n +
+                 " alert (default --system-label)"), false, keep(env + "_SYSTEM_LABEL")});
+    f.push_back({keep(n + "-environment"), "NAME", keep("environment of /" + n + " incidents (default --environment)"),
+                 false, keep(env + "_ENVIRONMENT")});
+    f.push_back({keep(n + "-environment-label"), "LABEL", keep("label naming the environment of a /" + n +
+                 " alert (default --environment-label)"), false, keep(env + "_ENVIRONMENT_LABEL")});
+    f.push_back({keep(n + "-match"), "MATCHER", keep("also required of /" + n + " alerts (like --match; repeatable)"),
+                 true});
     f.push_back({keep(n + "-token-file"), "FILE",
                  keep("accepted bearer token(s) or user:password for /" + n + ", one per line (or $" + env + "_TOKEN)")});
     if (secret_source(name))
@@ -75,6 +83,14 @@ std::vector<FlagSpec> route_flags() {
                "PULSE_INCIDENT_GRAFANA_TIMESTAMP_WINDOW", "300"});
   f.push_back({"generic-mapping", "FILE", "JSON mapping for /generic (see README)", false, "PULSE_INCIDENT_GENERIC_MAPPING"});
   f.push_back({"system", "NAME", "default DORA system for every route", false, "PULSE_SYSTEM"});
+  f.push_back({"system-label", "LABEL", "take an alert's system from this label (e.g. service) when it has it",
+               false, "PULSE_INCIDENT_SYSTEM_LABEL"});
+  f.push_back({"environment", "NAME", "environment of incidents (default: the collector's, production)", false,
+               "PULSE_INCIDENT_ENVIRONMENT"});
+  f.push_back({"environment-label", "LABEL", "take an alert's environment from this label (e.g. env) when it has it",
+               false, "PULSE_INCIDENT_ENVIRONMENT_LABEL"});
+  f.push_back({"match", "MATCHER", "count only alerts whose labels match, e.g. severity=critical|page or "
+               "severity!=info (repeatable: all must hold)", true});
   f.push_back({"db", "PATH", "state database (default $XDG_STATE_HOME/pulse/incidents.db)", false, "PULSE_INCIDENT_DB"});
   f.push_back({"base-url", "URL", "where resolved incidents are reported", false, "PULSE_BASE_URL", "http://127.0.0.1:8765"});
   f.push_back({"api-key-file", "FILE", "API key for --base-url (or $PULSE_API_KEY)", false, "PULSE_API_KEY_FILE"});
@@ -138,8 +154,38 @@ struct Setup {
 std::string routes_without_system(const Routes& routes) {
   std::string out;
   for (const auto& [name, route] : routes)
-    if (route.system.empty()) out += (out.empty() ? "" : ", ") + name;
+    if (route.rules.system.empty() && route.rules.system_label.empty() &&
+        !(route.mapping && !route.mapping->system.empty()))
+      out += (out.empty() ? "" : ", ") + name;
   return out;
+}
+
+// A route's system, environment and label rules: its own flags, else the
+// common ones.
+bool read_rules(const ParsedArgs& a, const std::string& route, RouteRules& r, std::string& why) {
+  auto own_or_common = [&](const std::string& flag) { return a.get_or(route + "-" + flag, a.get_or(flag, "")); };
+  r.system = own_or_common("system");
+  r.system_label = own_or_common("system-label");
+  r.environment = own_or_common("environment");
+  r.environment_label = own_or_common("environment-label");
+  for (const auto* name : {"system", "environment"}) {
+    const std::string value = own_or_common(name);
+    if (!value.empty() && !valid_name(value)) {
+      why = "--" + route + "-" + name + " / --" + name + ": must be 1 to 256 bytes of text without control characters";
+      return false;
+    }
+  }
+  auto matchers = a.all("match");
+  for (auto& m : a.all(route + "-match")) matchers.push_back(std::move(m));
+  for (const auto& text : matchers) {
+    Matcher m;
+    if (!parse_matcher(text, m, why)) {
+      why = "--match: " + why;
+      return false;
+    }
+    r.matchers.push_back(std::move(m));
+  }
+  return true;
 }
 
 // Routes, secrets and the reporter's connection, from flags and environment.
@@ -147,7 +193,7 @@ bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why
   for (auto name : source_names()) {
     const std::string n(name), env_name = "PULSE_INCIDENT_" + upper(name);
     RouteConfig rc;
-    rc.system = a.get_or(n + "-system", a.get_or("system", ""));
+    if (!read_rules(a, n, rc.rules, why)) return false;
     if (auto f = a.get(n + "-token-file")) {
       auto lines = read_config_lines(*f);
       if (!lines) {
@@ -303,11 +349,14 @@ void export_incident_metrics(telemetry::Registry& registry, Receiver& receiver, 
   auto& unchanged = registry.counter("pulse_incident_notifications_unchanged_total",
                                      "Alerts in notifications that changed nothing (repeats, stale, duplicates)",
                                      {"source"});
+  auto& ignored = registry.counter("pulse_incident_alerts_ignored_total",
+                                   "Alerts left out by a route's label matchers (--match)", {"source"});
   receiver.observe([&](std::string_view source, const ApplyResult& r) {
     const std::vector<std::string> label{std::string(source)};
     if (r.opened) opened.with(label).inc(r.opened);
     if (r.resolved) resolved.with(label).inc(r.resolved);
     if (r.unchanged) unchanged.with(label).inc(r.unchanged);
+    if (r.ignored) ignored.with(label).inc(r.ignored);
   });
   auto& open = registry.gauge("pulse_incidents_open", "Incidents open now");
   auto& pending = registry.gauge("pulse_outbox_pending", "Events waiting in the outbox for delivery");
@@ -391,7 +440,7 @@ void reload(const std::vector<std::string>& args, const Env& env, ServeSettings&
   current.setup.routes = next->setup.routes;
   current.metrics_tokens = next->metrics_tokens;
   log.set_level(next->log_level);
-  log.info("reloaded: route credentials, mappings and systems, metrics tokens, log level " +
+  log.info("reloaded: route credentials, mappings, systems, environments and matchers, metrics tokens, log level " +
            std::string(log_level_name(next->log_level)));
   if (!restart.empty()) log.warn("reload: changed but needs a restart to apply: " + restart);
 }
@@ -494,7 +543,7 @@ int report(const std::vector<std::string>& args, const Env& env, std::istream& i
     State state(setup.db);
     Receiver receiver(state, setup.routes, nullptr, logger, [] { return unix_now(); });
     const auto route = setup.routes.find(*source);
-    if (a->get_or("system", "").empty() && (route == setup.routes.end() || route->second.system.empty()))
+    if (route != setup.routes.end() && !routes_without_system({*route}).empty())
       err << "pulse-incident report: warning: no system: the incident is stored under an empty system, which "
              "matches no deployment; give --system NAME\n";
     const Outcome o = receiver.process(*source, body, lookup, verify, a->get_or("system", ""));
@@ -503,7 +552,8 @@ int report(const std::vector<std::string>& args, const Env& env, std::istream& i
       return kExitRejected;
     }
     out << "opened " << o.applied.opened << ", resolved " << o.applied.resolved << ", unchanged "
-        << o.applied.unchanged << (o.message == "ok" ? "" : " (" + o.message + ")") << "\n";
+        << o.applied.unchanged << (o.applied.ignored ? ", ignored " + std::to_string(o.applied.ignored) : "")
+        << (o.message == "ok" ? "" : " (" + o.message + ")") << "\n";
     Reporter reporter(state, setup.reporter, logger);
     const FlushResult f = reporter.flush(unix_now(), true);
     if (f.failed > 0) {
@@ -573,6 +623,7 @@ int list(const std::vector<std::string>& args, const Env& env, std::ostream& out
       o["identifier"] = i.identifier;
       o["source"] = i.source;
       o["system"] = i.system;
+      o["environment"] = i.environment;
       o["created"] = i.created;
       o["resolved"] = i.resolved ? boost::json::value(*i.resolved) : boost::json::value(nullptr);
       o["state"] = state_of(i);
@@ -589,11 +640,13 @@ int list(const std::vector<std::string>& args, const Env& env, std::ostream& out
   std::size_t id_w = 10;
   for (const auto& i : items) id_w = std::max(id_w, std::min<std::size_t>(i.identifier.size(), 60));
   out << std::left << std::setw(10) << "STATE" << std::setw(static_cast<int>(id_w + 2)) << "IDENTIFIER" << std::setw(22)
-      << "CREATED" << std::setw(22) << "RESOLVED" << "SYSTEM\n";
+      << "CREATED" << std::setw(22) << "RESOLVED" << std::setw(14) << "ENVIRONMENT" << "SYSTEM\n";
   for (const auto& i : items)
     out << std::left << std::setw(10) << state_of(i) << std::setw(static_cast<int>(id_w + 2))
         << printable(i.identifier.substr(0, 60)) << std::setw(22) << format_rfc3339(i.created) << std::setw(22)
-        << (i.resolved ? format_rfc3339(*i.resolved) : "-") << (i.system.empty() ? "-" : printable(i.system))
+        << (i.resolved ? format_rfc3339(*i.resolved) : "-") << std::setw(14)
+        << (i.environment.empty() ? "-" : printable(i.environment.substr(0, 13)))
+        << (i.system.empty() ? "-" : printable(i.system))
         << (i.report_error.empty() ? "" : "  (" + printable(i.report_error) + ")") << "\n";
   return kExitOk;
 }

@@ -14,12 +14,28 @@ namespace pulse::incident {
 
 enum class Status { firing, resolved };
 
+/// An alert's labels (Alertmanager and Grafana labels, PagerDuty's service,
+/// priority and urgency, Opsgenie's priority, entity and details, the
+/// generic mapping's label object), in the payload's order. Bounded: at
+/// most kMaxLabels, names up to 128 bytes, values up to 1 KiB; others are
+/// left out.
+using Labels = std::vector<std::pair<std::string, std::string>>;
+inline constexpr std::size_t kMaxLabels = 128;
+
 /// One alert's state in one notification.
 struct Observation {
   std::string key;          ///< the source's identity for the alert: fingerprint, incident id, alert id
   Status status = Status::firing;
   std::int64_t created = 0;                ///< when it started (Unix seconds, floored)
   std::optional<std::int64_t> resolved;    ///< set when status is resolved
+  Labels labels;
+  /// Where the incident belongs. A parser sets them only when the payload
+  /// names them outright (the generic mapping's system and environment
+  /// pointers); the receiver fills them from the route's rules otherwise.
+  std::string system, environment;
+  /// Left out by the route's label matchers: it never opens an incident,
+  /// but still resolves one already open (its labels may have changed).
+  bool filtered = false;
 };
 
 struct ParseResult {
@@ -38,10 +54,14 @@ struct GenericMapping {
   std::vector<std::string> firing_values{"firing"};
   std::vector<std::string> resolved_values{"resolved"};
   std::string time_format = "rfc3339";  ///< rfc3339 | unix_s | unix_ms | unix_ns
+  std::string labels;       ///< optional: an object of strings, the alert's labels
+  std::string system;       ///< optional: the incident's system
+  std::string environment;  ///< optional: the incident's environment
 };
 
 /// Loads a generic mapping file (JSON: identifier, status, created,
-/// resolved, firing, resolved_values, time_format; at most 64 KiB). Throws
+/// resolved, firing, resolved_values, time_format, and optionally labels,
+/// system, environment; at most 64 KiB). Throws
 /// std::runtime_error naming the file and the key.
 GenericMapping load_mapping(const std::string& path);
 /// The same from text; `path` names it in errors.
@@ -83,5 +103,13 @@ bool identity_at(const boost::json::object& o, std::string_view field, std::stri
 bool time_at(const boost::json::object& o, std::string_view field, std::string_view path, std::int64_t& out,
              std::string& why);
 bool plausible_time(std::int64_t t);
+
+/// Adds the string members of `o` to `labels` (others, and those over the
+/// bounds, are left out).
+void add_labels(const boost::json::object& o, Labels& labels);
+/// Adds one label when `v` is a string within the bounds.
+void add_label(std::string_view name, const boost::json::value* v, Labels& labels);
+/// The value of a label, or nullptr.
+const std::string* find_label(const Labels& labels, std::string_view name);
 
 }  // namespace pulse::incident

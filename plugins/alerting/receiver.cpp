@@ -85,9 +85,12 @@ Outcome Receiver::process(std::string_view source_name, std::string_view body, c
   if (source->name == "pagerduty")
     if (auto id = headers("X-Webhook-Id"); id && valid_identity(*id)) delivery_id = *id;
 
-  const std::string system = !system_override.empty() ? system_override : cfg.system;
+  std::vector<std::string> notes;
+  apply_rules(cfg.rules, system_override, parsed.observations, notes);
+  for (const auto& note : notes)
+    if (log_) log_(std::string(source->name) + ": " + note);
   Outcome out;
-  out.applied = state_.apply(*source, parsed.observations, system, delivery_id, now_());
+  out.applied = state_.apply(*source, parsed.observations, delivery_id, now_());
   if (out.applied.resolved > 0 && on_resolved_) on_resolved_();
   if (observer_) observer_(source->name, out.applied);
   if (log_)
@@ -95,7 +98,13 @@ Outcome Receiver::process(std::string_view source_name, std::string_view body, c
   if (log_ && (out.applied.opened || out.applied.resolved))
     log_(std::string(source->name) + ": " + std::to_string(out.applied.opened) + " opened, " +
          std::to_string(out.applied.resolved) + " resolved");
-  out.message = out.applied.duplicate_delivery ? "duplicate delivery" : "ok";
+  if (log_ && out.applied.ignored)
+    log_(std::string(source->name) + ": " + std::to_string(out.applied.ignored) +
+         " alert(s) ignored: left out by the route's --match rules");
+  out.message = out.applied.duplicate_delivery ? "duplicate delivery"
+                : out.applied.ignored && !out.applied.opened && !out.applied.resolved && !out.applied.unchanged
+                    ? "ignored: the route's label matchers leave these alerts out"
+                    : "ok";
   return out;
 }
 
@@ -140,7 +149,8 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
   }
   return {200, "application/json",
           "{\"opened\":" + std::to_string(out.applied.opened) + ",\"resolved\":" + std::to_string(out.applied.resolved) +
-              ",\"unchanged\":" + std::to_string(out.applied.unchanged) + ",\"message\":" +
+              ",\"unchanged\":" + std::to_string(out.applied.unchanged) + ",\"ignored\":" +
+              std::to_string(out.applied.ignored) + ",\"message\":" +
               [&] { std::string s; append_json_string(s, out.message); return s; }() + "}",
           {}};
 }

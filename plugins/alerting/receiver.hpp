@@ -7,6 +7,7 @@
 #include "browser_guard.hpp"
 #include "http_server.hpp"
 #include "model.hpp"
+#include "routing.hpp"
 #include "state.hpp"
 
 #include <functional>
@@ -19,7 +20,7 @@
 namespace pulse::incident {
 
 struct RouteConfig {
-  std::string system;  ///< the DORA system its incidents belong to
+  RouteRules rules;  ///< system, environment, their labels, matchers
   RouteAuth auth;
   std::optional<GenericMapping> mapping;  ///< the generic route's
 };

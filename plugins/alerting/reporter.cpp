@@ -19,7 +19,7 @@ FlushResult Reporter::flush(std::int64_t now, bool ignore_backoff) {
   //    crash in between enqueues again, which the idempotency key absorbs.
   for (const auto& inc : state_.due_reports(now, 1000)) {
     const Destination to{config_.base_url, inc.system, config_.api_key_file};
-    const Incident event{inc.source, inc.identifier, inc.created, *inc.resolved, {}};
+    const Incident event{inc.source, inc.identifier, inc.created, *inc.resolved, inc.environment};
     const auto queued =
         outbox.enqueue("incident:" + to.base_url + ":" + to.system + ":" + inc.identifier, to, encode_body(event), now);
     if (queued == Enqueued::full) {

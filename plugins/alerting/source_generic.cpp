@@ -1,5 +1,6 @@
 // Any JSON source, through a mapping file of JSON Pointers.
 #include "model.hpp"
+#include "routing.hpp"
 #include "strict_json.hpp"
 #include "timeutil.hpp"
 
@@ -43,6 +44,30 @@ bool one_of(const std::string& value, const std::vector<std::string>& set) {
   for (const auto& s : set)
     if (s == value) return true;
   return false;
+}
+
+// The mapping's optional pointers: labels (an object of strings), system
+// and environment (strings). Absent values are fine; wrong ones are errors.
+bool optional_fields(const boost::json::value& payload, const GenericMapping& m, Observation& o, std::string& why) {
+  if (!m.labels.empty())
+    if (const auto* labels = at_pointer(payload, m.labels)) {
+      if (!labels->is_object()) {
+        why = m.labels + ": must be an object of labels";
+        return false;
+      }
+      add_labels(labels->as_object(), o.labels);
+    }
+  for (auto [pointer, out] : {std::pair{&m.system, &o.system}, std::pair{&m.environment, &o.environment}}) {
+    if (pointer->empty()) continue;
+    const auto* v = at_pointer(payload, *pointer);
+    if (!v || v->is_null()) continue;
+    if (!v->is_string() || !valid_name(v->as_string())) {
+      why = *pointer + ": not 1 to 256 bytes of text without control characters";
+      return false;
+    }
+    *out = std::string(v->as_string());
+  }
+  return true;
 }
 
 }  // namespace
@@ -93,6 +118,7 @@ bool parse_generic(const boost::json::value& payload, const GenericMapping* m, P
     out.ignored_reason = "status \"" + st.substr(0, 40) + "\" is neither firing nor resolved";
     return true;
   }
+  if (!optional_fields(payload, *m, o, why)) return false;
   out.observations.push_back(std::move(o));
   return true;
 }
@@ -137,11 +163,14 @@ GenericMapping parse_mapping(std::string_view text, const std::string& path) {
   str("created", m.created, true);
   str("resolved", m.resolved, true);
   str("time_format", m.time_format, false);
+  str("labels", m.labels, false);
+  str("system", m.system, false);
+  str("environment", m.environment, false);
   list("firing", m.firing_values);
   list("resolved_values", m.resolved_values);
   if (m.time_format != "rfc3339" && m.time_format != "unix_s" && m.time_format != "unix_ms" && m.time_format != "unix_ns")
     throw std::runtime_error("mapping file " + path + ": time_format must be rfc3339, unix_s, unix_ms or unix_ns");
-  for (const auto* p : {&m.identifier, &m.status, &m.created, &m.resolved})
+  for (const auto* p : {&m.identifier, &m.status, &m.created, &m.resolved, &m.labels, &m.system, &m.environment})
     if (!p->empty() && (*p)[0] != '/')
       throw std::runtime_error("mapping file " + path + ": \"" + *p + "\" is not a JSON Pointer (must start with /)");
   return m;

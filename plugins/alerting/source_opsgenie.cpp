@@ -67,6 +67,11 @@ bool parse_opsgenie(const boost::json::value& payload, const GenericMapping*, Pa
     // resolves it.
     o.status = Status::firing;
   }
+  // Labels: priority and entity, then the alert's details (key-value pairs).
+  add_label("priority", alert->if_contains("priority"), o.labels);
+  add_label("entity", alert->if_contains("entity"), o.labels);
+  if (const auto* details = alert->if_contains("details"); details && details->is_object())
+    add_labels(details->as_object(), o.labels);
   out.observations.push_back(std::move(o));
   return true;
 }

@@ -46,6 +46,14 @@ bool parse_pagerduty(const boost::json::value& payload, const GenericMapping*, P
     o.status = Status::resolved;
     o.resolved = at;
   }
+  // Labels: the service's and priority's names, the urgency.
+  auto summary = [data](const char* field) -> const boost::json::value* {
+    const auto* f = data->if_contains(field);
+    return f && f->is_object() ? f->as_object().if_contains("summary") : nullptr;
+  };
+  add_label("service", summary("service"), o.labels);
+  add_label("priority", summary("priority"), o.labels);
+  add_label("urgency", data->if_contains("urgency"), o.labels);
   out.observations.push_back(std::move(o));
   return true;
 }

@@ -51,14 +51,11 @@ bool parse_alert_list(const boost::json::value& payload, bool grafana, ParseResu
       why = path + ".status: must be \"firing\" or \"resolved\"";
       return false;
     }
+    if (const auto* labels = alert->if_contains("labels")) add_labels(labels->as_object(), o.labels);
     // Grafana's "Test" button sends a made-up alert named TestAlert.
-    if (grafana) {
-      const auto* labels = alert->if_contains("labels");
-      const auto* name = labels ? labels->as_object().if_contains("alertname") : nullptr;
-      if (name && name->is_string() && name->as_string() == "TestAlert") {
-        ++tests;
-        continue;
-      }
+    if (const auto* name = find_label(o.labels, "alertname"); grafana && name && *name == "TestAlert") {
+      ++tests;
+      continue;
     }
     out.observations.push_back(std::move(o));
   }

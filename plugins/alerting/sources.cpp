@@ -97,4 +97,21 @@ bool time_at(const boost::json::object& o, std::string_view field, std::string_v
   return true;
 }
 
+void add_label(std::string_view name, const boost::json::value* v, Labels& labels) {
+  if (!v || !v->is_string() || labels.size() >= kMaxLabels || name.empty() || name.size() > 128 ||
+      v->as_string().size() > 1024)
+    return;
+  labels.emplace_back(std::string(name), std::string(v->as_string()));
+}
+
+void add_labels(const boost::json::object& o, Labels& labels) {
+  for (const auto& [name, value] : o) add_label(name, &value, labels);
+}
+
+const std::string* find_label(const Labels& labels, std::string_view name) {
+  for (const auto& [k, v] : labels)
+    if (k == name) return &v;
+  return nullptr;
+}
+
 }  // namespace pulse::incident

@@ -30,10 +30,12 @@ CREATE TABLE deliveries (
   PRIMARY KEY (source, delivery_id)
 );
 )sql",
+    // 2: the environment an incident happened in ("": the collector's default).
+    "ALTER TABLE incidents ADD COLUMN environment TEXT NOT NULL DEFAULT ''",
 };
 
 constexpr const char* kColumns =
-    "identifier, source, system, created, resolved, reported_at, report_attempts, report_error, rejected";
+    "identifier, source, system, created, resolved, reported_at, report_attempts, report_error, rejected, environment";
 }  // namespace
 
 State::State(const std::string& path) : db_(path) { db_.migrate(kMigrations, "pulse-incident"); }
@@ -49,11 +51,12 @@ StoredIncident State::row(sql::Statement& s) {
   i.attempts = s.int64(6);
   i.report_error = s.text(7);
   i.rejected = s.int64(8) != 0;
+  i.environment = s.text(9);
   return i;
 }
 
 ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation>& observations,
-                         const std::string& system, const std::string& delivery_id, std::int64_t now) {
+                         const std::string& delivery_id, std::int64_t now) {
   std::lock_guard lock(mutex_);
   ApplyResult result;
   sql::Transaction txn(db_);
@@ -69,8 +72,8 @@ ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation
   auto find_open = db_.prepare("SELECT identifier, created FROM incidents WHERE source = ?1 AND key = ?2 AND resolved IS NULL");
   auto exists = db_.prepare("SELECT 1 FROM incidents WHERE identifier = ?1");
   auto insert = db_.prepare(
-      "INSERT INTO incidents (identifier, source, key, system, created, resolved, received_at, updated_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+      "INSERT INTO incidents (identifier, source, key, system, created, resolved, received_at, updated_at, environment) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)");
   auto resolve = db_.prepare("UPDATE incidents SET resolved = ?2, updated_at = ?3 WHERE identifier = ?1");
 
   auto known = [&](const std::string& identifier) {
@@ -86,10 +89,10 @@ ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation
   };
   auto add = [&](const std::string& identifier, const Observation& o) {
     insert.reset();
-    insert.bind(1, identifier).bind(2, source.name).bind(3, o.key).bind(4, system).bind(5, o.created);
+    insert.bind(1, identifier).bind(2, source.name).bind(3, o.key).bind(4, o.system).bind(5, o.created);
     if (o.resolved) insert.bind(6, *o.resolved);
     else insert.bind_null(6);
-    insert.bind(7, now).run();
+    insert.bind(7, now).bind(8, o.environment).run();
   };
 
   for (const auto& o : observations) {
@@ -103,6 +106,10 @@ ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation
     // start tells them apart: a notification for another start than the
     // open episode's is not about it.
     const bool same_episode = open && (!source.episodes || open->first == id);
+    if (o.filtered && !(same_episode && o.status == Status::resolved)) {
+      ++result.ignored;  // left out by the route's matchers: opens and closes nothing
+      continue;
+    }
     if (open && !same_episode && o.created < open->second) {
       // About an earlier episode: a late or repeated notification.
       if (known(id) || o.status == Status::firing) {

@@ -23,12 +23,14 @@ struct StoredIncident {
   std::int64_t attempts = 0;
   std::string report_error;
   bool rejected = false;
+  std::string environment;  ///< "": the collector's default (production)
 };
 
 struct ApplyResult {
   int opened = 0;
   int resolved = 0;  ///< became complete (and so due for reporting)
   int unchanged = 0; ///< repeats, duplicates, late deliveries
+  int ignored = 0;   ///< left out by the route's label matchers
   bool duplicate_delivery = false;
   std::vector<std::string> notes;  ///< stale notifications ignored, episodes closed by a newer one: for the log
 };
@@ -38,9 +40,11 @@ class State {
   /// Opens or creates the database; throws std::runtime_error naming it.
   explicit State(const std::string& path);
 
-  /// Applies one notification's observations in one transaction. A
-  /// non-empty `delivery_id` already seen for this source changes nothing.
-  ApplyResult apply(const SourceSpec& source, const std::vector<Observation>& observations, const std::string& system,
+  /// Applies one notification's observations in one transaction, each
+  /// opened under its own system and environment. A filtered observation
+  /// only resolves an incident already open. A non-empty `delivery_id`
+  /// already seen for this source changes nothing.
+  ApplyResult apply(const SourceSpec& source, const std::vector<Observation>& observations,
                     const std::string& delivery_id, std::int64_t now);
 
   /// Resolved incidents not yet reported whose next attempt is due.

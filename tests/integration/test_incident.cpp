@@ -401,6 +401,63 @@ BOOST_AUTO_TEST_CASE(generic_mapping_route) {
   }
 }
 
+// One Alertmanager notification of three alerts, firing or resolved.
+std::string alert_group(const char* status) {
+  auto alert = [status](const char* fingerprint, const char* labels) {
+    return std::string(R"({"status":")") + status + R"(","labels":)" + labels +
+           R"(,"startsAt":"2026-03-10T14:02:17Z","endsAt":")" +
+           (std::string(status) == "resolved" ? "2026-03-10T14:40:00Z" : "0001-01-01T00:00:00Z") +
+           R"(","fingerprint":")" + fingerprint + "\"}";
+  };
+  return std::string(R"({"version":"4","status":")") + status + R"(","alerts":[)" +
+         alert("aa01", R"({"alertname":"Errors","service":"payments","env":"staging","severity":"critical"})") + "," +
+         alert("aa02", R"({"alertname":"Latency","severity":"page"})") + "," +
+         alert("aa03", R"({"alertname":"DiskSoon","service":"payments","severity":"info"})") + "]}";
+}
+
+BOOST_AUTO_TEST_CASE(labels_name_the_system_and_environment_and_matchers_filter) {
+  CollectorProcess collector;
+  IncidentServer server(collector.url(), "", {},
+                        {"--system-label", "service", "--environment-label", "env", "--system", "shared",
+                         "--match", "severity=critical|page"});
+  BOOST_TEST(server.post("/alertmanager", alert_group("firing")) == 200);
+  BOOST_TEST(server.last_body().find(R"("opened":2)") != std::string::npos, server.last_body());
+  BOOST_TEST(server.last_body().find(R"("ignored":1)") != std::string::npos, server.last_body());
+  BOOST_TEST(server.post("/alertmanager", alert_group("resolved")) == 200);
+  BOOST_TEST(server.last_body().find(R"("resolved":2)") != std::string::npos, server.last_body());
+
+  const auto listed = run_process({incident_bin(), "list", "--db", server.db(), "--format", "json"});
+  const auto incidents = json::parse(listed.out).as_array();
+  BOOST_TEST(incidents.size() == 2u, listed.out);  // the info alert opened nothing
+  std::map<std::string, std::pair<std::string, std::string>> where;
+  for (const auto& i : incidents)
+    where[std::string(i.at("identifier").as_string())] = {std::string(i.at("system").as_string()),
+                                                          std::string(i.at("environment").as_string())};
+  const auto start = std::to_string(*parse_rfc3339("2026-03-10T14:02:17Z"));
+  BOOST_TEST((where["alertmanager:aa01:" + start] == std::pair<std::string, std::string>{"payments", "staging"}));
+  BOOST_TEST((where["alertmanager:aa02:" + start] == std::pair<std::string, std::string>{"shared", ""}));
+
+  // At the collector: the payments incident under payments, in staging.
+  BOOST_TEST(wait_until([&] {
+    return collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--system", "payments",
+                          "--environment", "staging", "--format", "json"})
+               .out.find("alertmanager:aa01:") != std::string::npos;
+  }));
+  const auto shared = collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--system", "shared",
+                                     "--format", "json"});
+  BOOST_TEST(wait_until([&] {
+    return collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--system", "shared", "--format",
+                          "json"}).out.find("alertmanager:aa02:") != std::string::npos;
+  }));
+  const auto all = collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--format", "json"});
+  BOOST_TEST(all.out.find("aa03") == std::string::npos, all.out);
+
+  // A malformed matcher is a usage error naming it.
+  const auto bad = run_process({incident_bin(), "serve", "--port", "0", "--match", "=critical"});
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(bad.err.find("--match: \"=critical\"") != std::string::npos, bad.err);
+}
+
 BOOST_AUTO_TEST_CASE(serve_warns_of_routes_without_a_system) {
   RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
   {
