@@ -76,7 +76,7 @@ int generate(const std::map<std::string, std::string>& f) {
         const std::string system = "system-" + std::to_string(d % systems);
         const auto t = start + static_cast<std::int64_t>(static_cast<double>(d) * step);
         auto& out = by_system[system];
-        Deployment dep{"bench", "d" + std::to_string(d), t, {}, {}, {}, {}, {}};
+        Deployment dep{"bench", "d" + std::to_string(d), t, {}, {}, {}, {}, {}, {}, {}, {}};
         const int changes = d % 2 ? 9 : 8;
         for (int c = 0; c < changes; ++c) {
           const std::string id = "c" + std::to_string(d) + "-" + std::to_string(c);
@@ -183,7 +183,7 @@ int fairness(const std::map<std::string, std::string>& f) {
     threads.emplace_back([&, b] {
       auto client = client_for(f.at("url"));
       Deployment d{"bench", "big-" + std::to_string(b) + "-" + std::to_string(t0.time_since_epoch().count()), kEnd,
-                   {}, {}, {}, {}, {}};
+                   {}, {}, {}, {}, {}, {}, {}, {}};
       for (long c = 0; c < changes; ++c) {
         char sha[48];
         std::snprintf(sha, sizeof sha, "%08lx%032lx", b, c);

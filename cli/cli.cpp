@@ -552,7 +552,7 @@ std::optional<Failure> backfill(const Context& c) {
       ++skipped;
       continue;
     }
-    Deployment d{"git", tag.name, when(tag), {}, teams, {}, {}, {}};
+    Deployment d{"git", tag.name, when(tag), {}, teams, {}, {}, {}, {}, {}, {}};
     for (const auto& commit : shipped[i]) {
       d.changes.push_back(commit.sha);
       events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});

@@ -74,6 +74,8 @@ const std::vector<FlagSpec> kMetricsFlags = {
     {"from", "TIME", "window start: RFC 3339 time or YYYY-MM-DD (default: 90 days before --to)"},
     {"to", "TIME", "window end, exclusive: RFC 3339 time, or YYYY-MM-DD to include that day (default: now)"},
     {"bucket", "SIZE", "time series buckets for --format json: day, week or month", false, {}, "week"},
+    {"model", "MODEL", "pulse (four metrics) or dora (DORA's five, with rollbacks, reverts and rework)", false, {},
+     "pulse"},
     {"format", "FORMAT", "table or json", false, {}, "table"},
 };
 
@@ -348,6 +350,12 @@ int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& 
     err << "pulse-collector metrics: --" << why << "\n";
     return kExitUsage;
   }
+  const auto model = parse_model(parsed->get_or("model", "pulse"));
+  if (!model) {
+    err << "pulse-collector metrics: --model: must be pulse or dora\n";
+    return kExitUsage;
+  }
+  scope->model = *model;
   const std::string db_path = parsed->get_or("db", default_db_path(env));
   MetricsReport report;
   try {

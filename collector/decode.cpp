@@ -145,6 +145,13 @@ std::optional<Event> decode_object(const json::value& v, std::string& why) {
       why = "run_url: must be an http:// or https:// URL";
       return std::nullopt;
     }
+    if (!read_extension(o, "status", d.status, why) || !read_extension(o, "fixes", d.fixes, why, kMaxIdentifier) ||
+        !read_string_array(o, "reverts", 1000, d.reverts, why))
+      return std::nullopt;
+    if (!d.status.empty() && d.status != "failed" && d.status != "rolled-back") {
+      why = "status: must be \"failed\" or \"rolled-back\" (or absent)";
+      return std::nullopt;
+    }
     return d;
   }
   if (type == "incident") {

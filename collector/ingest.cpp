@@ -281,6 +281,9 @@ ServerResponse Api::metrics(const Target& target) {
                            environment ? std::optional<std::string_view>(*environment) : std::nullopt,
                            config_.production_environments, why);
   if (!scope) return error(400, why);
+  const auto model = parse_model(target.param("model").value_or("pulse"));
+  if (!model) return error(400, "model: must be pulse or dora");
+  scope->model = *model;
   const auto facts = store_.metric_facts(query->window, *scope);
   return reply(200, json::serialize(metrics_json(compute_metrics(facts, query->window, query->bucket, std::move(*scope)))));
 }

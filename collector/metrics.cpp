@@ -6,6 +6,9 @@
 #include <boost/json/array.hpp>
 
 #include <algorithm>
+#include <map>
+#include <tuple>
+#include <unordered_map>
 #include <cstdio>
 #include <iomanip>
 #include <span>
@@ -49,6 +52,8 @@ std::int64_t month_of(std::int64_t t) {
   return c.year * 12 + (c.month - 1);
 }
 std::int64_t semester_of(std::int64_t t) { return floor_div(month_of(t), 6); }
+// ISO weeks, Monday to Sunday (1970-01-01 was a Thursday).
+std::int64_t week_of(std::int64_t t) { return floor_div(day_of(t) + 3, 7); }
 
 // Start of the bucket holding `t`.
 std::int64_t bucket_start(std::int64_t t, Bucket b) {
@@ -104,17 +109,25 @@ std::int64_t median(std::vector<std::int64_t>& v) {
   return lower + (upper - lower) / 2;
 }
 
-// Facts prepared once: lead times computed, deployments marked failed.
+// Facts prepared once: lead times computed, deployments classified.
+constexpr std::int64_t kNotRecovered = INT64_MAX;
+enum Failure : std::uint8_t { by_incident = 1, by_rollback = 2, by_revert = 4, by_mark = 8 };
 struct Dep {
   std::uint32_t system;
   std::uint32_t environment;
   std::int64_t time;
-  bool failed;
+  std::int64_t seq = 0;
+  std::uint8_t failed = 0;  // Failure bits; the Pulse model looks at by_incident only
+  bool rework = false;
+  std::int64_t recovered = kNotRecovered;          // earliest recovery by a deployment
+  std::int64_t incidents_resolved = kUnknownTime;  // the last resolution of its incidents
+  const MetricFacts::Deployment* fact = nullptr;
 };
 bool before(const Dep& a, const Dep& b) {
   if (a.system != b.system) return a.system < b.system;
   if (a.environment != b.environment) return a.environment < b.environment;
-  return a.time < b.time;
+  if (a.time != b.time) return a.time < b.time;
+  return a.seq < b.seq;
 }
 struct Lead {
   std::uint32_t system;
@@ -157,34 +170,96 @@ std::span<const T> group(const std::pair<std::vector<T>, std::vector<std::size_t
   return std::span<const T>(g.first).subspan(g.second[i], g.second[i + 1] - g.second[i]);
 }
 
-Figures figures_of(Window w, std::span<const Dep> deps, std::span<const Lead> leads, std::span<const Inc> incs,
-                   bool levels, std::vector<std::int64_t>& scratch) {
-  Figures f;
+// Days of `deps` with more than one deployment.
+std::size_t busy_days(std::span<const Dep> deps, std::vector<std::int64_t>& scratch) {
+  scratch.clear();
+  for (const auto& d : deps) scratch.push_back(day_of(d.time));
+  std::sort(scratch.begin(), scratch.end());
+  std::size_t busy = 0;
+  for (std::size_t i = 1; i < scratch.size(); ++i)
+    if (scratch[i] == scratch[i - 1] && (i == 1 || scratch[i - 2] != scratch[i])) ++busy;
+  return busy;
+}
+
+void frequency_level(Figures& f, Window w, std::span<const Dep> deps, Model model, std::vector<std::int64_t>& scratch) {
+  if (model == Model::pulse) {
+    if (f.deployment_days * 2 > f.days)
+      f.frequency_level = Level::elite;
+    else if (distinct(deps, month_of, scratch) * 2 > periods(w, month_of))
+      f.frequency_level = Level::high;
+    else if (distinct(deps, semester_of, scratch) * 2 > periods(w, semester_of))
+      f.frequency_level = Level::medium;
+    else
+      f.frequency_level = Level::low;
+    return;
+  }
+  if (busy_days(deps, scratch) * 2 > f.days)
+    f.frequency_level = Level::elite;
+  else if (distinct(deps, week_of, scratch) * 2 > periods(w, week_of))
+    f.frequency_level = Level::high;
+  else if (distinct(deps, month_of, scratch) * 2 > periods(w, month_of))
+    f.frequency_level = Level::medium;
+  else
+    f.frequency_level = Level::low;
+}
+
+// Integer comparisons: a band's upper edge belongs to it (15% is Elite for Pulse).
+Level failure_level(std::size_t failed, std::size_t deployments, Model model) {
+  if (model == Model::pulse) {
+    if (failed * 100 <= 15 * deployments) return Level::elite;
+    if (failed * 100 <= 30 * deployments) return Level::high;
+    return Level::low;
+  }
+  if (failed * 100 <= 5 * deployments) return Level::elite;
+  if (failed * 100 <= 10 * deployments) return Level::high;
+  if (failed * 100 <= 15 * deployments) return Level::medium;
+  return Level::low;
+}
+
+void deployment_figures(Figures& f, Window w, std::span<const Dep> deps, Model model, bool levels,
+                        std::vector<std::int64_t>& scratch) {
   f.deployments = deps.size();
   f.days = periods(w, day_of);
-  if (!deps.empty()) {
-    for (const auto& d : deps) f.failed_deployments += d.failed;
-    f.deployment_days = distinct(deps, day_of, scratch);
-    f.deployments_per_day = static_cast<double>(deps.size()) * kDay / static_cast<double>(w.to - w.from);
-    f.change_failure_rate = static_cast<double>(f.failed_deployments) / static_cast<double>(deps.size());
-    if (levels) {
-      if (f.deployment_days * 2 > f.days)
-        f.frequency_level = Level::elite;
-      else if (distinct(deps, month_of, scratch) * 2 > periods(w, month_of))
-        f.frequency_level = Level::high;
-      else if (distinct(deps, semester_of, scratch) * 2 > periods(w, semester_of))
-        f.frequency_level = Level::medium;
-      else
-        f.frequency_level = Level::low;
-      // Integer comparisons: 15% exactly is Elite, 30% exactly High.
-      if (f.failed_deployments * 100 <= 15 * deps.size())
-        f.failure_level = Level::elite;
-      else if (f.failed_deployments * 100 <= 30 * deps.size())
-        f.failure_level = Level::high;
-      else
-        f.failure_level = Level::low;
-    }
+  if (deps.empty()) return;
+  const std::uint8_t counted = model == Model::pulse ? by_incident : 0xff;
+  for (const auto& d : deps) {
+    f.failed_deployments += (d.failed & counted) != 0;
+    if (model == Model::pulse) continue;
+    f.failed_by_incident += (d.failed & by_incident) != 0;
+    f.failed_by_rollback += (d.failed & by_rollback) != 0;
+    f.failed_by_revert += (d.failed & by_revert) != 0;
+    f.failed_by_mark += (d.failed & by_mark) != 0;
+    f.rework_deployments += d.rework;
   }
+  f.deployment_days = distinct(deps, day_of, scratch);
+  const auto n = static_cast<double>(deps.size());
+  f.deployments_per_day = n * kDay / static_cast<double>(w.to - w.from);
+  f.change_failure_rate = static_cast<double>(f.failed_deployments) / n;
+  if (model == Model::dora) f.rework_rate = static_cast<double>(f.rework_deployments) / n;
+  if (levels) {
+    frequency_level(f, w, deps, model, scratch);
+    f.failure_level = failure_level(f.failed_deployments, deps.size(), model);
+  }
+  if (model == Model::pulse) return;
+  scratch.clear();
+  for (const auto& d : deps) {
+    if (!d.failed) continue;
+    std::int64_t at = d.recovered;
+    if (d.incidents_resolved != kUnknownTime) at = std::min(at, d.incidents_resolved);
+    if (at == kNotRecovered) ++f.unrecovered_failures;
+    else scratch.push_back(std::max<std::int64_t>(0, at - d.time));
+  }
+  f.recovered_failures = scratch.size();
+  if (!scratch.empty()) {
+    f.failed_recovery_median = median(scratch);
+    if (levels) f.failed_recovery_level = level_below(*f.failed_recovery_median, kHour, kDay, 7 * kDay);
+  }
+}
+
+Figures figures_of(Window w, std::span<const Dep> deps, std::span<const Lead> leads, std::span<const Inc> incs,
+                   Model model, bool levels, std::vector<std::int64_t>& scratch) {
+  Figures f;
+  deployment_figures(f, w, deps, model, levels, scratch);
 
   scratch.clear();
   for (const auto& l : leads) {
@@ -198,7 +273,9 @@ Figures figures_of(Window w, std::span<const Dep> deps, std::span<const Lead> le
   f.lead_time_changes = scratch.size();
   if (!scratch.empty()) {
     f.lead_time_median = median(scratch);
-    if (levels) f.lead_time_level = level_below(*f.lead_time_median, kHour, 7 * kDay, 183 * kDay);
+    if (levels)
+      f.lead_time_level = model == Model::pulse ? level_below(*f.lead_time_median, kHour, 7 * kDay, 183 * kDay)
+                                                : level_below(*f.lead_time_median, kDay, 7 * kDay, 30 * kDay);
   }
 
   scratch.clear();
@@ -223,27 +300,52 @@ json::value opt(const std::optional<Level>& v) {
   return v ? json::value(json::string(level_name(*v))) : json::value(nullptr);
 }
 
-json::object figures_json(const Figures& f, bool levels) {
+json::object figures_json(const Figures& f, Model model, bool levels) {
   json::object df{{"deployments", f.deployments},
                   {"days", f.days},
                   {"deployment_days", f.deployment_days},
                   {"per_day", opt(f.deployments_per_day)}};
   json::object lt{{"median_seconds", opt(f.lead_time_median)}, {"changes", f.lead_time_changes}};
-  json::object ttr{
-      {"median_seconds", opt(f.recovery_median)}, {"mean_seconds", opt(f.recovery_mean)}, {"incidents", f.incidents}};
   json::object cfr{{"rate", opt(f.change_failure_rate)},
                    {"failed_deployments", f.failed_deployments},
                    {"deployments", f.deployments}};
-  if (levels) {
-    df["level"] = opt(f.frequency_level);
-    lt["level"] = opt(f.lead_time_level);
-    ttr["level"] = opt(f.recovery_level);
-    cfr["level"] = opt(f.failure_level);
+  json::object o;
+  if (model == Model::pulse) {
+    json::object ttr{
+        {"median_seconds", opt(f.recovery_median)}, {"mean_seconds", opt(f.recovery_mean)}, {"incidents", f.incidents}};
+    if (levels) {
+      df["level"] = opt(f.frequency_level);
+      lt["level"] = opt(f.lead_time_level);
+      ttr["level"] = opt(f.recovery_level);
+      cfr["level"] = opt(f.failure_level);
+    }
+    o = json::object{{"deployment_frequency", std::move(df)},
+                     {"lead_time", std::move(lt)},
+                     {"time_to_recover", std::move(ttr)},
+                     {"change_failure_rate", std::move(cfr)}};
+  } else {
+    cfr["reasons"] = json::object{{"incident", f.failed_by_incident},
+                                  {"rollback", f.failed_by_rollback},
+                                  {"revert", f.failed_by_revert},
+                                  {"mark", f.failed_by_mark}};
+    json::object fdrt{{"median_seconds", opt(f.failed_recovery_median)},
+                      {"recovered", f.recovered_failures},
+                      {"unrecovered", f.unrecovered_failures}};
+    json::object rework{{"rate", opt(f.rework_rate)},
+                        {"rework_deployments", f.rework_deployments},
+                        {"deployments", f.deployments}};
+    if (levels) {
+      df["level"] = opt(f.frequency_level);
+      lt["level"] = opt(f.lead_time_level);
+      fdrt["level"] = opt(f.failed_recovery_level);
+      cfr["level"] = opt(f.failure_level);
+    }
+    o = json::object{{"deployment_frequency", std::move(df)},
+                     {"lead_time", std::move(lt)},
+                     {"failed_deployment_recovery_time", std::move(fdrt)},
+                     {"change_failure_rate", std::move(cfr)},
+                     {"deployment_rework_rate", std::move(rework)}};
   }
-  json::object o{{"deployment_frequency", std::move(df)},
-                 {"lead_time", std::move(lt)},
-                 {"time_to_recover", std::move(ttr)},
-                 {"change_failure_rate", std::move(cfr)}};
   o["data_quality"] = json::object{{"non_positive_lead_times", f.non_positive_lead_times},
                                    {"changes_without_time", f.changes_without_time},
                                    {"incidents_without_deployment", f.incidents_without_deployment}};
@@ -283,6 +385,20 @@ std::string_view level_name(Level l) {
       return "low";
   }
   return "low";
+}
+
+std::optional<Model> parse_model(std::string_view name) {
+  if (name == "pulse") return Model::pulse;
+  if (name == "dora") return Model::dora;
+  return std::nullopt;
+}
+
+std::string_view model_name(Model m) { return m == Model::dora ? "dora" : "pulse"; }
+
+std::uint64_t head_key(std::string_view commit) {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : commit) h = (h ^ c) * 1099511628211ULL;
+  return h == 0 ? 1 : h;
 }
 
 std::uint32_t MetricFacts::system_index(std::string_view name) {
@@ -419,6 +535,8 @@ MetricFacts read_facts_by_system(const std::vector<std::string>& systems, std::s
     all.deployments.insert(all.deployments.end(), p.deployments.begin(), p.deployments.end());
     all.shipped.insert(all.shipped.end(), p.shipped.begin(), p.shipped.end());
     all.incidents.insert(all.incidents.end(), p.incidents.begin(), p.incidents.end());
+    all.reverts.insert(all.reverts.end(), p.reverts.begin(), p.reverts.end());
+    all.firsts.insert(all.firsts.end(), p.firsts.begin(), p.firsts.end());
   }
   return all;
 }
@@ -452,12 +570,131 @@ std::size_t bucket_count(Window w, Bucket b) {
   return 0;
 }
 
+namespace {
+
+// The groups of `all` (sorted by `before`): one per system and environment.
+std::vector<std::pair<std::size_t, std::size_t>> groups_of(const std::vector<Dep>& all) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  for (std::size_t b = 0, e = 0; b < all.size(); b = e) {
+    e = b + 1;
+    while (e < all.size() && all[e].system == all[b].system && all[e].environment == all[b].environment) ++e;
+    out.emplace_back(b, e);
+  }
+  return out;
+}
+
+void recover(Dep& d, std::int64_t at) { d.recovered = std::min(d.recovered, at); }
+
+// First index in [b, e) with time >= t.
+std::size_t first_at(const std::vector<Dep>& all, std::size_t b, std::size_t e, std::int64_t t) {
+  return static_cast<std::size_t>(
+      std::partition_point(all.begin() + static_cast<std::ptrdiff_t>(b), all.begin() + static_cast<std::ptrdiff_t>(e),
+                           [t](const Dep& d) { return d.time < t; }) -
+      all.begin());
+}
+
+// Rollbacks, marks and fixes within one system and environment.
+void classify_group(std::vector<Dep>& all, std::size_t b, std::size_t e,
+                    const std::unordered_map<std::int64_t, std::size_t>& by_seq) {
+  std::unordered_map<std::uint64_t, std::size_t> last_with_head;
+  for (std::size_t i = b; i < e; ++i) {
+    Dep& d = all[i];
+    const auto& fact = *d.fact;
+    if (fact.head != 0 && fact.head_first != kUnknownTime && fact.head_first < d.time && i > b &&
+        all[i - 1].fact->head != fact.head) {
+      // Back to a head deployed here before: what came after it is undone.
+      const auto last = last_with_head.find(fact.head);
+      const std::size_t from = last != last_with_head.end() ? last->second + 1 : first_at(all, b, i, fact.head_first);
+      for (std::size_t x = from; x < i; ++x)
+        if (all[x].fact->changes > 0) {
+          all[x].failed |= by_rollback;
+          recover(all[x], d.time);
+          d.rework = true;
+        }
+    }
+    if (fact.head != 0) last_with_head[fact.head] = i;
+    if (fact.mark != MetricFacts::no_mark) {
+      d.failed |= by_mark;
+      if (i + 1 < e) recover(d, all[i + 1].time);
+    }
+    if (fact.fix) {
+      d.rework = true;
+      if (const auto it = by_seq.find(fact.fixes_seq); fact.fixes_seq != 0 && it != by_seq.end()) {
+        Dep& fixed = all[it->second];
+        if (it->second >= b && it->second < i) {
+          fixed.failed |= by_mark;
+          recover(fixed, d.time);
+        }
+      }
+    }
+  }
+}
+
+// Deployments made while an incident attributed to an earlier deployment of
+// their system and environment was open are rework. `incs` sorted by
+// (system, environment, created).
+void rework_during_incidents(std::vector<Dep>& all, const std::vector<std::pair<std::size_t, std::size_t>>& groups,
+                             const std::vector<MetricFacts::Incident>& incs, const MetricFacts& facts) {
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::int64_t> first;
+  for (const auto& f : facts.firsts) first[{f.system, f.environment}] = f.time;
+  std::size_t k = 0;
+  for (const auto& [b, e] : groups) {
+    const auto key = std::pair{all[b].system, all[b].environment};
+    const auto known = first.find(key);
+    const std::int64_t first_time = known != first.end() ? std::min(known->second, all[b].time) : all[b].time;
+    auto less = [](const MetricFacts::Incident& i, const std::pair<std::uint32_t, std::uint32_t>& k2) {
+      return std::pair{i.system, i.environment} < k2;
+    };
+    k = static_cast<std::size_t>(std::lower_bound(incs.begin(), incs.end(), key, less) - incs.begin());
+    std::int64_t open_until = kUnknownTime;
+    for (std::size_t i = b; i < e; ++i) {
+      for (; k < incs.size() && incs[k].system == key.first && incs[k].environment == key.second &&
+             incs[k].created < all[i].time;
+           ++k)
+        if (incs[k].created > first_time) open_until = std::max(open_until, incs[k].resolved);
+      if (open_until > all[i].time) all[i].rework = true;
+    }
+  }
+}
+
+// The DORA model's failures, recoveries and rework (metrics.hpp).
+void classify(std::vector<Dep>& all, const MetricFacts& facts) {
+  std::unordered_map<std::int64_t, std::size_t> by_seq;
+  by_seq.reserve(all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) by_seq.emplace(all[i].seq, i);
+  const auto groups = groups_of(all);
+  for (const auto& [b, e] : groups) classify_group(all, b, e, by_seq);
+  for (const auto& r : facts.reverts) {
+    const auto it = by_seq.find(r.seq);
+    if (it == by_seq.end() || r.reverted_first == kUnknownTime) continue;
+    Dep& d = all[it->second];
+    if (r.reverted_first >= d.time) continue;  // reverted before it reached here: no fix of this environment
+    d.rework = true;
+    const auto g = std::find_if(groups.begin(), groups.end(),
+                                [&](const auto& ge) { return it->second >= ge.first && it->second < ge.second; });
+    const std::size_t x = first_at(all, g->first, it->second, r.reverted_first);
+    if (x < it->second && all[x].time == r.reverted_first) {
+      all[x].failed |= by_revert;
+      recover(all[x], d.time);
+    }
+  }
+  std::vector<MetricFacts::Incident> incs(facts.incidents);
+  std::sort(incs.begin(), incs.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.system, a.environment, a.created) < std::tie(b.system, b.environment, b.created);
+  });
+  rework_during_incidents(all, groups, incs, facts);
+}
+
+}  // namespace
+
 MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bucket, Scope scope) {
   MetricsReport report;
   report.window = window;
   report.bucket = bucket;
+  report.model = scope.model;
   report.system = std::move(scope.system);
   report.environments = std::move(scope.environments);
+  const Model model = report.model;
 
   // Deployments by system, environment and time (with the last one before
   // the window, which the store adds per system and environment); each
@@ -466,21 +703,30 @@ MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bu
   std::vector<Dep> all;
   all.reserve(facts.deployments.size());
   for (const auto& d : facts.deployments)
-    if (d.time < window.to) all.push_back({d.system, d.environment, d.time, false});
+    if (d.time < window.to) {
+      Dep dep{d.system, d.environment, d.time};
+      dep.seq = d.seq;
+      dep.fact = &d;
+      all.push_back(dep);
+    }
   std::sort(all.begin(), all.end(), before);
   std::vector<Inc> incs;
   incs.reserve(facts.incidents.size());
   for (const auto& i : facts.incidents) {
     if (i.created < window.from || i.created >= window.to) continue;
-    const Dep key{i.system, i.environment, i.created, false};
-    auto it = std::lower_bound(all.begin(), all.end(), key, before);
+    const auto it = std::partition_point(all.begin(), all.end(), [&](const Dep& d) {
+      return std::tie(d.system, d.environment, d.time) < std::tie(i.system, i.environment, i.created);
+    });
     bool attributed = false;
     if (it != all.begin() && std::prev(it)->system == i.system && std::prev(it)->environment == i.environment) {
-      std::prev(it)->failed = true;
+      Dep& d = *std::prev(it);
+      d.failed |= by_incident;
+      d.incidents_resolved = std::max(d.incidents_resolved, i.resolved);
       attributed = true;
     }
     incs.push_back({i.system, i.created, i.resolved - i.created, attributed});
   }
+  if (model == Model::dora) classify(all, facts);
   std::vector<Dep> deps;
   deps.reserve(all.size());
   for (const auto& d : all)
@@ -518,7 +764,7 @@ MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bu
       report.series.reserve(buckets.size());
       for (std::size_t b = 0; b < buckets.size(); ++b)
         report.series.push_back({buckets[b].from, buckets[b].to,
-                                 figures_of(buckets[b], group(bd, b), group(bl, b), group(bi, b), false, scratch)});
+                                 figures_of(buckets[b], group(bd, b), group(bl, b), group(bi, b), model, false, scratch)});
     } catch (...) {
       series_failure = std::current_exception();
     }
@@ -526,7 +772,7 @@ MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bu
 
   try {
     std::vector<std::int64_t> scratch;
-    report.overall = figures_of(window, deps, leads, incs, true, scratch);
+    report.overall = figures_of(window, deps, leads, incs, model, true, scratch);
     const std::size_t n = facts.systems.size();
     const auto sd = group_by(deps, n, [](const Dep& d) { return d.system; });
     const auto sl = group_by(leads, n, [](const Lead& l) { return l.system; });
@@ -536,7 +782,7 @@ MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bu
       const auto l = group(sl, s);
       const auto i = group(si, s);
       if (!d.empty() || !l.empty() || !i.empty())
-        report.systems.emplace_back(facts.systems[s], figures_of(window, d, l, i, true, scratch));
+        report.systems.emplace_back(facts.systems[s], figures_of(window, d, l, i, model, true, scratch));
     }
     std::sort(report.systems.begin(), report.systems.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -554,21 +800,23 @@ json::object metrics_json(const MetricsReport& r) {
   o["window"] = json::object{{"from", format_rfc3339(r.window.from)},
                              {"to", format_rfc3339(r.window.to)},
                              {"days", static_cast<double>(r.window.to - r.window.from) / kDay}};
+  o["model"] = model_name(r.model);
+  if (r.model == Model::dora) o["edition"] = kDoraEdition;
   o["system"] = r.system ? json::value(json::string(*r.system)) : json::value(nullptr);
   json::array environments;
   for (const auto& e : r.environments) environments.emplace_back(e);
   o["environments"] = std::move(environments);
-  o["overall"] = figures_json(r.overall, true);
+  o["overall"] = figures_json(r.overall, r.model, true);
   json::array systems;
   for (const auto& [name, f] : r.systems) {
-    auto s = figures_json(f, true);
+    auto s = figures_json(f, r.model, true);
     s["system"] = name;
     systems.push_back(std::move(s));
   }
   o["systems"] = std::move(systems);
   json::array points;
   for (const auto& p : r.series) {
-    auto s = figures_json(p.figures, false);
+    auto s = figures_json(p.figures, r.model, false);
     s["start"] = format_rfc3339(p.start);
     s["end"] = format_rfc3339(p.end);
     points.push_back(std::move(s));
@@ -592,44 +840,65 @@ std::string human_duration(std::int64_t s) {
   return buf;
 }
 
+namespace {
+
+std::string percent_of(std::optional<double> rate, std::size_t part, std::size_t whole) {
+  if (!rate) return "no data";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f%% (%zu/%zu)", *rate * 100, part, whole);
+  return buf;
+}
+
+}  // namespace
+
 std::string metrics_table(const MetricsReport& r) {
   std::ostringstream out;
+  const bool dora = r.model == Model::dora;
   auto level = [](const std::optional<Level>& l) { return l ? std::string(level_name(*l)) : std::string(); };
+  auto cell = [](const std::string& v, const std::string& l) { return l.empty() ? v : v + " " + l; };
   auto row = [&](const std::string& name, const Figures& f) {
-    std::string df = "no data", lt = "no data", ttr = "no data", cfr = "no data";
+    std::string df = "no data", lt = "no data", ttr = "no data";
     if (f.deployments_per_day) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.2f/day", *f.deployments_per_day);
       df = buf;
     }
     if (f.lead_time_median) lt = human_duration(*f.lead_time_median);
-    if (f.recovery_median)
+    if (!dora && f.recovery_median)
       ttr = human_duration(*f.recovery_median) + " (mean " + human_duration(*f.recovery_mean) + ")";
-    if (f.change_failure_rate) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.1f%% (%zu/%zu)", *f.change_failure_rate * 100, f.failed_deployments,
-                    f.deployments);
-      cfr = buf;
-    }
-    auto cell = [](const std::string& v, const std::string& l) { return l.empty() ? v : v + " " + l; };
+    if (dora && f.failed_recovery_median) ttr = human_duration(*f.failed_recovery_median);
     out << std::left << std::setw(20) << (name.size() > 19 ? name.substr(0, 18) + "~" : name) << std::setw(22)
-        << cell(df, level(f.frequency_level)) << std::setw(20) << cell(lt, level(f.lead_time_level)) << std::setw(34)
-        << cell(ttr, level(f.recovery_level)) << cell(cfr, level(f.failure_level)) << "\n";
+        << cell(df, level(f.frequency_level)) << std::setw(20) << cell(lt, level(f.lead_time_level)) << std::setw(dora ? 22 : 34)
+        << cell(ttr, level(dora ? f.failed_recovery_level : f.recovery_level));
+    if (!dora) {
+      out << cell(percent_of(f.change_failure_rate, f.failed_deployments, f.deployments), level(f.failure_level)) << "\n";
+      return;
+    }
+    out << std::setw(24) << cell(percent_of(f.change_failure_rate, f.failed_deployments, f.deployments), level(f.failure_level))
+        << percent_of(f.rework_rate, f.rework_deployments, f.deployments) << "\n";
   };
   out << "Window " << format_rfc3339(r.window.from) << " to " << format_rfc3339(r.window.to) << " (UTC)";
   if (r.system) out << ", system " << *r.system;
   out << "\nEnvironments: ";
   for (std::size_t i = 0; i < r.environments.size(); ++i) out << (i ? ", " : "") << r.environments[i];
-  out << "\n\n";
-  out << std::left << std::setw(20) << "SYSTEM" << std::setw(22) << "DEPLOY FREQUENCY" << std::setw(20) << "LEAD TIME"
-      << std::setw(34) << "TIME TO RECOVER"
-      << "CHANGE FAILURE RATE\n";
+  out << "\nModel: " << (dora ? std::string("DORA's five metrics; levels from the ") + kDoraEdition
+                              : std::string("Pulse's four metrics"))
+      << "\n\n";
+  out << std::left << std::setw(20) << "SYSTEM" << std::setw(22) << "DEPLOY FREQUENCY" << std::setw(20) << "LEAD TIME";
+  if (dora)
+    out << std::setw(22) << "FAILED DEPL. RECOVERY" << std::setw(24) << "CHANGE FAIL RATE" << "REWORK RATE\n";
+  else
+    out << std::setw(34) << "TIME TO RECOVER" << "CHANGE FAILURE RATE\n";
   for (const auto& [name, f] : r.systems) row(name, f);
   if (!r.system) row("(all systems)", r.overall);
   const Figures& f = r.overall;
   out << "\n"
       << f.deployments << " deployment(s), " << f.lead_time_changes << " change(s) with a lead time, " << f.incidents
       << " incident(s)\n";
+  if (dora && f.failed_deployments)
+    out << "Failed deployments: " << f.failed_by_incident << " with an incident, " << f.failed_by_rollback
+        << " rolled back, " << f.failed_by_revert << " reverted, " << f.failed_by_mark << " marked; "
+        << f.unrecovered_failures << " not recovered yet\n";
   if (f.non_positive_lead_times || f.changes_without_time || f.incidents_without_deployment)
     out << "Data quality: " << f.non_positive_lead_times << " change(s) with a lead time of zero or below, "
         << f.changes_without_time << " shipped change(s) with no known time, " << f.incidents_without_deployment

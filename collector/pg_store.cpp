@@ -113,6 +113,15 @@ CREATE INDEX events_by_environment ON events (type, system, environment, time_cr
     R"sql(
 ALTER TABLE events ADD COLUMN run_url TEXT;
 )sql",
+    // 6: the DORA model's facts (as the SQLite store's 8): a deployment's
+    // status and the deployment it fixes, the commits it reverts (a JSON
+    // array), and how many changes it shipped.
+    R"sql(
+ALTER TABLE events ADD COLUMN status TEXT, ADD COLUMN fixes TEXT, ADD COLUMN reverts TEXT,
+  ADD COLUMN change_count INTEGER NOT NULL DEFAULT 0;
+UPDATE events e SET change_count = c.n
+  FROM (SELECT deployment, COUNT(*) AS n FROM deployment_changes GROUP BY deployment) c WHERE e.id = c.deployment;
+)sql",
 };
 
 // Prepared on every connection: name, text.
@@ -143,8 +152,35 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "SELECT count(*) FROM e"},
     {"other",
      "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
-     "head_commit, environment, run_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+     "head_commit, environment, run_url, status, fixes, reverts, change_count) "
+     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
      "ON CONFLICT (type, system, environment, identifier) DO NOTHING RETURNING id"},
+    // A deployment reported again with a status or the deployment it fixes:
+    // what it says now is kept (the rest of the first report stays).
+    {"update_marks",
+     "UPDATE events SET status = COALESCE($4, status), fixes = COALESCE($5, fixes) "
+     "WHERE type = 'deployment' AND system = $1 AND environment = $2 AND identifier = $3 "
+     "AND (($4::text IS NOT NULL AND status IS DISTINCT FROM $4) OR ($5::text IS NOT NULL AND fixes IS DISTINCT FROM $5)) "
+     "RETURNING id"},
+    // The DORA model's facts (text results).
+    {"dora_deployments",
+     "SELECT d.time_created, d.id, d.head_commit, d.status, d.fixes, f.id, c.first_deployed, d.change_count, "
+     "d.reverts FROM events d "
+     "LEFT JOIN change_deployments c ON c.system = d.system AND c.change_id = d.head_commit "
+     "AND c.environment = d.environment "
+     "LEFT JOIN events f ON f.type = 'deployment' AND f.system = d.system AND f.environment = d.environment "
+     "AND f.identifier = d.fixes "
+     "WHERE d.type = 'deployment' AND d.system = $1 AND d.environment = $2 AND d.time_created >= $3 "
+     "AND d.time_created < $4"},
+    {"dora_before",
+     "SELECT time_created, id, head_commit, change_count FROM events WHERE type = 'deployment' AND system = $1 "
+     "AND environment = $2 AND time_created < $3 ORDER BY time_created DESC, id DESC LIMIT 1"},
+    {"dora_first", "SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2"},
+    {"dora_reverted",
+     "SELECT first_deployed FROM change_deployments WHERE system = $1 AND change_id = $2 AND environment = $3"},
+    {"dora_incidents",
+     "SELECT time_created, COALESCE(time_resolved, time_created) FROM events WHERE type = 'incident' "
+     "AND system = $1 AND environment = $2 AND time_created < $4 AND (time_created >= $3 OR time_resolved > $3)"},
     {"facts_environments", "SELECT environment FROM environments WHERE system = $1"},
     {"facts_deployments",
      "SELECT time_created FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2 "
@@ -363,7 +399,7 @@ class PgStore final : public Store {
           e.time_pushed = r->optional_int64(i, 6);
           e.time_resolved = r->optional_int64(i, 7);
           if (e.type == "deployment") {
-            e.teams = parse_teams(r->text(i, 8));
+            e.teams = parse_string_array(r->text(i, 8));
             ids += (ids.empty() ? "" : ",") + std::string(r->text(i, 0));
           }
           e.received_at = r->int64(i, 9);
@@ -495,20 +531,59 @@ class PgStore final : public Store {
       for (const auto env : envs) {
         Params p{name, scope.environments[env], num(w.from), num(w.to)};
         // The window's deployments, then the last one before it (or NULL).
-        auto r = c.run("facts_deployments", p, true);
-        for (int i = 0; i < r->rows(); ++i)
-          if (!r->null(i, 0)) f.deployments.push_back({index, env, r->bin_int64(i, 0)});
+        std::unique_ptr<Result> r;
+        if (scope.model == Model::dora) {
+          read_dora_facts(c, index, env, p, f);
+        } else {
+          r = c.run("facts_deployments", p, true);
+          for (int i = 0; i < r->rows(); ++i)
+            if (!r->null(i, 0)) f.deployments.push_back({index, env, r->bin_int64(i, 0)});
+        }
         if (envs.size() > 1) p.push_back(other_environments(scope, envs, env));
         r = c.run(envs.size() > 1 ? "facts_shipped_first" : "facts_shipped", p, true);
         p.resize(4);
         f.shipped.reserve(f.shipped.size() + static_cast<std::size_t>(r->rows()));
         for (int i = 0; i < r->rows(); ++i)
           f.shipped.push_back({index, r->bin_int64(i, 0), r->null(i, 1) ? kUnknownTime : r->bin_int64(i, 1)});
+        if (scope.model == Model::dora) continue;  // it read the incidents open in the window too
         r = c.run("facts_incidents", p, true);
         for (int i = 0; i < r->rows(); ++i)
           f.incidents.push_back({index, env, r->bin_int64(i, 0), r->bin_int64(i, 1)});
       }
     }
+  }
+
+  // The DORA model's facts of one system and environment; `p` is (system,
+  // environment, from, to).
+  static void read_dora_facts(Connection& c, std::uint32_t index, std::uint32_t env, const Params& p,
+                              MetricFacts& f) {
+    auto add = [&](const Result& r, int i) -> MetricFacts::Deployment& {
+      auto& d = f.deployments.emplace_back(MetricFacts::Deployment{index, env, r.int64(i, 0)});
+      d.seq = r.int64(i, 1);
+      if (!r.null(i, 2)) d.head = head_key(r.text(i, 2));
+      return d;
+    };
+    const auto r = c.run("dora_deployments", p);
+    for (int i = 0; i < r->rows(); ++i) {
+      auto& d = add(*r, i);
+      d.mark = deployment_mark(r->null(i, 3) ? "" : r->text(i, 3));
+      d.fix = !r->null(i, 4);
+      d.fixes_seq = r->optional_int64(i, 5).value_or(0);
+      d.head_first = r->optional_int64(i, 6).value_or(kUnknownTime);
+      d.changes = static_cast<std::uint32_t>(r->int64(i, 7));
+      if (!r->null(i, 8))
+        for (const auto& sha : parse_string_array(r->text(i, 8))) {
+          const auto first = c.run("dora_reverted", {p[0], sha, p[1]});
+          f.reverts.push_back({index, env, d.seq, first->rows() ? first->int64(0, 0) : kUnknownTime});
+        }
+    }
+    const auto before = c.run("dora_before", {p[0], p[1], p[2]});
+    if (before->rows()) add(*before, 0).changes = static_cast<std::uint32_t>(before->int64(0, 3));
+    const auto first = c.run("dora_first", {p[0], p[1]});
+    if (first->rows() && !first->null(0, 0)) f.firsts.push_back({index, env, first->int64(0, 0)});
+    const auto incidents = c.run("dora_incidents", p);
+    for (int i = 0; i < incidents->rows(); ++i)
+      f.incidents.push_back({index, env, incidents->int64(i, 0), incidents->int64(i, 1)});
   }
 
   static void rollback(Connection& c) {
@@ -552,7 +627,7 @@ class PgStore final : public Store {
                            {system, ch->change_id, ch->source, num(ch->time_created), num(now)});
       return r->int64(0, 0) > 0;
     }
-    Params p(11);
+    Params p(15);
     p[0] = std::string(type_name(e));
     p[1] = system;
     p[2] = identifier(e);
@@ -565,15 +640,24 @@ class PgStore final : public Store {
       p[4] = num(d->time_created);
       if (!d->head_commit.empty()) p[8] = d->head_commit;
       if (!d->run_url.empty()) p[10] = d->run_url;
+      if (!d->status.empty()) p[11] = d->status;
+      if (!d->fixes.empty()) p[12] = d->fixes;
+      if (!d->reverts.empty()) p[13] = string_array_json(d->reverts);
+      p[14] = num(static_cast<std::int64_t>(d->changes.size()));
       p[6] = string_array_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
       p[3] = inc.source;
       p[4] = num(inc.time_created);
       p[5] = num(inc.time_resolved);
+      p[14] = "0";
     }
     const auto r = c.run("other", p);
-    if (r->rows() == 0) return false;
+    if (r->rows() == 0) {
+      const auto* d = std::get_if<Deployment>(&e);
+      if (!d || (d->status.empty() && d->fixes.empty())) return false;
+      return c.run("update_marks", {system, environment, d->deploy_id, p[11], p[12]})->rows() > 0;
+    }
     c.run("add_environment", {system, environment});
     if (const auto* d = std::get_if<Deployment>(&e)) {
       const std::string row(r->text(0, 0));

@@ -145,6 +145,17 @@ CREATE INDEX events_by_environment ON events (type, system, environment, time_cr
     R"sql(
 ALTER TABLE events ADD COLUMN run_url TEXT;
 )sql",
+    // 8: the DORA model's facts: a deployment's status and the deployment
+    // it fixes (extensions), the commits it reverts (a JSON array), and how
+    // many changes it shipped.
+    R"sql(
+ALTER TABLE events ADD COLUMN status TEXT;
+ALTER TABLE events ADD COLUMN fixes TEXT;
+ALTER TABLE events ADD COLUMN reverts TEXT;
+ALTER TABLE events ADD COLUMN change_count INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET change_count = (SELECT COUNT(*) FROM deployment_changes WHERE deployment = events.id)
+  WHERE type = 'deployment';
+)sql",
 };
 
 // Upserts that keep change_facts current. Each touches one row, so they are
@@ -166,8 +177,83 @@ constexpr const char* kFactDeployed =
     "WHERE system = ?1 AND change_id = ?2)) "
     "ON CONFLICT (system, change_id, environment) DO UPDATE "
     "SET first_deployed = MIN(change_deployments.first_deployed, excluded.first_deployed)";
+// A deployment reported again with a status or the deployment it fixes:
+// what it says now is kept (the rest of the first report stays).
+constexpr const char* kUpdateMarks =
+    "UPDATE events SET status = COALESCE(?4, status), fixes = COALESCE(?5, fixes) "
+    "WHERE type = 'deployment' AND system = ?1 AND environment = ?2 AND identifier = ?3 "
+    "AND ((?4 IS NOT NULL AND status IS NOT ?4) OR (?5 IS NOT NULL AND fixes IS NOT ?5))";
 constexpr const char* kAddEnvironment =
     "INSERT INTO environments (system, environment) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+
+// The DORA model's facts of one system and environment (metric_facts).
+class DoraReader {
+ public:
+  explicit DoraReader(sql::Database& db)
+      : deployments_(db.prepare(
+            "SELECT d.time_created, d.id, d.head_commit, d.status, d.fixes, f.id, c.first_deployed, d.change_count, "
+            "d.reverts FROM events d "
+            "LEFT JOIN change_deployments c ON c.system = d.system AND c.change_id = d.head_commit "
+            "AND c.environment = d.environment "
+            "LEFT JOIN events f ON f.type = 'deployment' AND f.system = d.system AND f.environment = d.environment "
+            "AND f.identifier = d.fixes "
+            "WHERE d.type = 'deployment' AND d.system = ?1 AND d.environment = ?2 AND d.time_created >= ?3 "
+            "AND d.time_created < ?4")),
+        before_(db.prepare(
+            "SELECT time_created, id, head_commit, change_count FROM events WHERE type = 'deployment' AND system = ?1 "
+            "AND environment = ?2 AND time_created < ?3 ORDER BY time_created DESC, id DESC LIMIT 1")),
+        first_(db.prepare("SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = ?1 "
+                          "AND environment = ?2")),
+        reverted_(db.prepare("SELECT first_deployed FROM change_deployments WHERE system = ?1 AND change_id = ?2 "
+                             "AND environment = ?3")),
+        incidents_(db.prepare(
+            "SELECT time_created, time_resolved FROM events WHERE type = 'incident' AND system = ?1 "
+            "AND environment = ?2 AND time_created < ?4 AND (time_created >= ?3 OR time_resolved > ?3)")) {}
+
+  void read(const std::string& system, std::uint32_t index, std::uint32_t env, const std::string& env_name, Window w,
+            MetricFacts& f) {
+    deployments_.reset();
+    deployments_.bind(1, system).bind(2, env_name).bind(3, w.from).bind(4, w.to);
+    while (deployments_.step()) {
+      auto& d = deployment(f, index, env, deployments_.int64(0), deployments_.int64(1), deployments_, 2);
+      d.mark = deployment_mark(deployments_.is_null(3) ? "" : deployments_.text_view(3));
+      d.fix = !deployments_.is_null(4);
+      d.fixes_seq = deployments_.optional_int64(5).value_or(0);
+      d.head_first = deployments_.optional_int64(6).value_or(kUnknownTime);
+      d.changes = static_cast<std::uint32_t>(deployments_.int64(7));
+      if (!deployments_.is_null(8))
+        for (const auto& sha : parse_string_array(deployments_.text_view(8))) {
+          reverted_.reset();
+          reverted_.bind(1, system).bind(2, sha).bind(3, env_name);
+          const bool known = reverted_.step();
+          f.reverts.push_back({index, env, d.seq, known ? reverted_.int64(0) : kUnknownTime});
+        }
+    }
+    before_.reset();
+    before_.bind(1, system).bind(2, env_name).bind(3, w.from);
+    if (before_.step())
+      deployment(f, index, env, before_.int64(0), before_.int64(1), before_, 2).changes =
+          static_cast<std::uint32_t>(before_.int64(3));
+    first_.reset();
+    first_.bind(1, system).bind(2, env_name);
+    if (first_.step() && !first_.is_null(0)) f.firsts.push_back({index, env, first_.int64(0)});
+    incidents_.reset();
+    incidents_.bind(1, system).bind(2, env_name).bind(3, w.from).bind(4, w.to);
+    while (incidents_.step())
+      f.incidents.push_back({index, env, incidents_.int64(0), incidents_.optional_int64(1).value_or(incidents_.int64(0))});
+  }
+
+ private:
+  static MetricFacts::Deployment& deployment(MetricFacts& f, std::uint32_t index, std::uint32_t env, std::int64_t time,
+                                             std::int64_t seq, sql::Statement& s, int head_column) {
+    auto& d = f.deployments.emplace_back(MetricFacts::Deployment{index, env, time});
+    d.seq = seq;
+    if (!s.is_null(head_column)) d.head = head_key(s.text_view(head_column));
+    return d;
+  }
+
+  sql::Statement deployments_, before_, first_, reverted_, incidents_;
+};
 
 struct PutJob {
   std::vector<Event> events;
@@ -193,8 +279,10 @@ class SqliteStore final : public Store {
             "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed")),
         insert_other_(prepared(
             "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
-            "head_commit, environment, run_url) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (type, system, environment, identifier) DO NOTHING")),
+            "head_commit, environment, run_url, status, fixes, reverts, change_count) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+            "ON CONFLICT (type, system, environment, identifier) DO NOTHING")),
+        update_marks_(prepared(kUpdateMarks)),
         insert_link_(prepared("INSERT INTO deployment_changes (deployment, position, change_id) VALUES (?1, ?2, ?3)")),
         fact_commit_(prepared(kFactCommit)),
         fact_push_(prepared(kFactPush)),
@@ -274,6 +362,8 @@ class SqliteStore final : public Store {
       auto incidents = reader.db.prepare(
           "SELECT time_created, time_resolved FROM events WHERE type = 'incident' AND system = ?1 "
           "AND environment = ?2 AND time_created >= ?3 AND time_created < ?4");
+      std::optional<DoraReader> dora;
+      if (scope.model == Model::dora) dora.emplace(reader.db);
       for (const auto& [index, name] : share) {
         present.reset();
         present.bind(1, name);
@@ -282,17 +372,22 @@ class SqliteStore final : public Store {
           if (const auto e = scope_index(scope, present.text_view(0))) envs.push_back(*e);
         for (const auto env : envs) {
           const std::string& env_name = scope.environments[env];
-          deployments.reset();
-          deployments.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
-          while (deployments.step()) f.deployments.push_back({index, env, deployments.int64(0)});
-          before.reset();
-          before.bind(1, name).bind(2, env_name).bind(3, w.from);
-          if (before.step() && !before.is_null(0)) f.deployments.push_back({index, env, before.int64(0)});
+          if (dora) {
+            dora->read(name, index, env, env_name, w, f);
+          } else {
+            deployments.reset();
+            deployments.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
+            while (deployments.step()) f.deployments.push_back({index, env, deployments.int64(0)});
+            before.reset();
+            before.bind(1, name).bind(2, env_name).bind(3, w.from);
+            if (before.step() && !before.is_null(0)) f.deployments.push_back({index, env, before.int64(0)});
+          }
           auto& s = envs.size() > 1 ? shipped_first : shipped;
           s.reset();
           s.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
           if (envs.size() > 1) s.bind(5, other_environments(scope, envs, env));
           while (s.step()) f.shipped.push_back({index, s.int64(0), s.is_null(1) ? kUnknownTime : s.int64(1)});
+          if (dora) continue;  // it read the incidents open in the window too
           incidents.reset();
           incidents.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
           while (incidents.step())
@@ -366,7 +461,7 @@ class SqliteStore final : public Store {
       e.time_pushed = stmt.optional_int64(6);
       e.time_resolved = stmt.optional_int64(7);
       if (e.type == "deployment") {
-        e.teams = parse_teams(stmt.text_view(8));
+        e.teams = parse_string_array(stmt.text_view(8));
         links.reset();
         links.bind(1, stmt.int64(0));
         while (links.step()) e.changes.push_back(links.text(0));
@@ -533,25 +628,44 @@ class SqliteStore final : public Store {
     s.bind(1, type_name(e)).bind(2, system).bind(3, identifier(e)).bind(8, now);
     std::string teams = "[]";
     const std::string_view environment = stored_environment(e);
-    if (const auto* d = std::get_if<Deployment>(&e)) {
+    auto text_or_null = [&s](int i, const std::string& v) {
+      if (v.empty()) s.bind_null(i);
+      else s.bind(i, v);
+    };
+    const auto* d = std::get_if<Deployment>(&e);
+    if (d) {
       s.bind(4, d->source).bind(5, d->time_created).bind_null(6);
-      if (!d->head_commit.empty()) s.bind(9, d->head_commit);
-      else s.bind_null(9);
-      if (!d->run_url.empty()) s.bind(11, d->run_url);
-      else s.bind_null(11);
+      text_or_null(9, d->head_commit);
+      text_or_null(11, d->run_url);
+      text_or_null(12, d->status);
+      text_or_null(13, d->fixes);
+      text_or_null(14, d->reverts.empty() ? "" : string_array_json(d->reverts));
+      s.bind(15, static_cast<std::int64_t>(d->changes.size()));
       teams = string_array_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
       s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9).bind_null(11);
+      s.bind_null(12).bind_null(13).bind_null(14).bind(15, std::int64_t{0});
     }
     s.bind(7, teams).bind(10, environment).run();
-    if (db_.changes() == 0) return false;
+    if (db_.changes() == 0) {
+      if (!d || (d->status.empty() && d->fixes.empty())) return false;
+      auto& u = update_marks_;
+      u.reset();
+      u.bind(1, system).bind(2, environment).bind(3, d->deploy_id);
+      if (d->status.empty()) u.bind_null(4);
+      else u.bind(4, d->status);
+      if (d->fixes.empty()) u.bind_null(5);
+      else u.bind(5, d->fixes);
+      u.run();
+      return db_.changes() > 0;
+    }
     if (auto key = std::pair{system, std::string(environment)}; !known_environments_.contains(key)) {
       add_environment_.reset();
       add_environment_.bind(1, system).bind(2, environment).run();
       new_environments_.push_back(std::move(key));
     }
-    if (const auto* d = std::get_if<Deployment>(&e)) {
+    if (d) {
       const auto row = db_.last_insert_rowid();
       for (std::size_t i = 0; i < d->changes.size(); ++i) {
         insert_link_.reset();
@@ -565,7 +679,7 @@ class SqliteStore final : public Store {
 
   sql::Database db_;  // written by the committing thread only
   bool migrated_ = false;
-  sql::Statement insert_change_commit_, insert_change_push_, insert_other_, insert_link_;
+  sql::Statement insert_change_commit_, insert_change_push_, insert_other_, update_marks_, insert_link_;
   sql::Statement fact_commit_, fact_push_, fact_time_copies_, fact_deployed_;
   sql::Statement add_system_, add_environment_, savepoint_, release_;
   std::set<std::string> known_systems_;  // committed to `systems`; committer thread only

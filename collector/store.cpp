@@ -21,7 +21,7 @@ std::string string_array_json(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-std::vector<std::string> parse_teams(std::string_view json) {
+std::vector<std::string> parse_string_array(std::string_view json) {
   std::vector<std::string> out;
   boost::system::error_code ec;
   const auto teams = boost::json::parse(json, ec);
@@ -29,6 +29,12 @@ std::vector<std::string> parse_teams(std::string_view json) {
     for (const auto& t : teams.as_array())
       if (t.is_string()) out.emplace_back(t.as_string());
   return out;
+}
+
+MetricFacts::Mark deployment_mark(std::string_view status) {
+  if (status == "failed") return MetricFacts::marked_failed;
+  if (status == "rolled-back") return MetricFacts::marked_rolled_back;
+  return MetricFacts::no_mark;
 }
 
 std::string_view stored_environment(const Event& e) {

@@ -81,7 +81,10 @@ class Store {
   virtual std::optional<StoredEvent> latest_deployment(const std::string& system, const std::string& environment) = 0;
   /// What compute_metrics needs for `window` and `scope`: its deployments
   /// (plus the last one before it per system and environment), the changes
-  /// first deployed in it with their times, and the incidents created in it.
+  /// first deployed in it with their times, and the incidents created in it;
+  /// for Model::dora also each deployment's head, marks and change count,
+  /// the reverts shipped, the incidents open at the window's start and the
+  /// time of each system and environment's first deployment.
   virtual MetricFacts metric_facts(Window window, const Scope& scope) = 0;
   /// Every environment deployments and incidents were filed under, by
   /// system: (system, environment), sorted.
@@ -128,7 +131,9 @@ std::unique_ptr<Store> open_store(const std::string& db, std::size_t connections
 // pass lists of names to SQL (a JSON array of strings), and an event's
 // environment.
 std::string string_array_json(const std::vector<std::string>& items);
-std::vector<std::string> parse_teams(std::string_view json);
+std::vector<std::string> parse_string_array(std::string_view json);
+/// A deployment's status as MetricFacts keeps it.
+MetricFacts::Mark deployment_mark(std::string_view status);
 /// The environment an event is filed under: a deployment's or incident's
 /// own, else "production"; '' for changes.
 std::string_view stored_environment(const Event& e);

@@ -149,6 +149,18 @@ std::string encode_body(const Event& e) {
             append_field(out, "run_url");
             append_json_string(out, ev.run_url);
           }
+          if (!ev.status.empty()) {
+            append_field(out, "status");
+            append_json_string(out, ev.status);
+          }
+          if (!ev.fixes.empty()) {
+            append_field(out, "fixes");
+            append_json_string(out, ev.fixes);
+          }
+          if (!ev.reverts.empty()) {
+            append_field(out, "reverts");
+            append_string_array(out, ev.reverts);
+          }
           append_field(out, "$type");
           out += "\"deployment\"";
         } else {

@@ -33,6 +33,13 @@ struct Deployment {
   std::string environment;
   /// Extension: the CI run that deployed it (an http(s) URL), for people.
   std::string run_url;
+  /// Extension, for the DORA model: "failed" or "rolled-back" when the
+  /// deployment is known to have failed ("": nothing said); the identifier
+  /// of the earlier deployment (same system and environment) it was made
+  /// to fix; the commits whose reverts it ships ("This reverts commit X").
+  std::string status;
+  std::string fixes;
+  std::vector<std::string> reverts;
 };
 
 struct Incident {

@@ -237,7 +237,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     head_only();
   }
 
-  Deployment d{"git", identifier, timestamp, {}, split_list(a->get_or("teams", "")), {}, {}, {}};
+  Deployment d{"git", identifier, timestamp, {}, split_list(a->get_or("teams", "")), {}, {}, {}, {}, {}, {}};
   std::vector<Event> events;
   for (const auto& commit : commits) {
     d.changes.push_back(commit.sha);

@@ -57,7 +57,7 @@ const std::string kIncident =
 // same id again in one of them: a duplicate.
 void expect_environments_apart(Store& store) {
   auto deploy = [&](const std::string& environment) {
-    Deployment d{"cli", "d1", 1767250000, {"x"}, {}, "", environment, {}};
+    Deployment d{"cli", "d1", 1767250000, {"x"}, {}, "", environment, {}, {}, {}, {}};
     return store.put({d}, "web", 0);
   };
   BOOST_TEST(deploy("staging").stored == 1u);
@@ -466,6 +466,12 @@ PRAGMA user_version = 2;
     BOOST_TEST(s.deployed == 1767236400);  // its first deployment: d1, though d2 was stored first
     BOOST_TEST((s.change_time == 1767229200 || s.change_time == kUnknownTime));  // push time wins
   }
+  // The DORA model's change counts come from the links already stored.
+  const Scope dora{std::nullopt, {"production"}, Model::dora};
+  std::vector<std::uint32_t> counts;
+  for (const auto& d : store->metric_facts({1767225600, 1767312000}, dora).deployments) counts.push_back(d.changes);
+  std::sort(counts.begin(), counts.end());
+  BOOST_TEST(counts == (std::vector<std::uint32_t>{1, 2}), boost::test_tools::per_element());
   // And new events keep the facts current.
   store->put({Change{"cli", "unknown", 1767232800, "commit"}}, "web", 0);
   const auto after = compute_metrics(store->metric_facts({1767225600, 1767312000}, production),
@@ -525,6 +531,10 @@ INSERT INTO deployment_changes SELECT id, 0, 'a' FROM events WHERE type = 'deplo
   BOOST_TEST(deployments[0].environment == "staging");
   BOOST_TEST(deployments[1].environment == "production");
   BOOST_TEST(deployments[1].changes == std::vector<std::string>{"a"});
+  const Scope dora{std::nullopt, {"production"}, Model::dora};
+  const auto facts = store->metric_facts({1767225600, 1767312000}, dora);
+  BOOST_REQUIRE_EQUAL(facts.deployments.size(), 1u);
+  BOOST_TEST(facts.deployments[0].changes == 1u);  // counted from the stored links
   expect_environments_apart(*store);
 }
 

@@ -232,6 +232,162 @@ BOOST_AUTO_TEST_CASE(needs_a_key_like_every_read) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// The DORA model's figures in one figures object, against a hand-worked one.
+void check_dora(const json::object& got, const json::object& want, const std::string& where) {
+  BOOST_TEST_CONTEXT(where) {
+    const auto& df = got.at("deployment_frequency").as_object();
+    const auto& lt = got.at("lead_time").as_object();
+    const auto& cfr = got.at("change_failure_rate").as_object();
+    const auto& fdrt = got.at("failed_deployment_recovery_time").as_object();
+    const auto& rework = got.at("deployment_rework_rate").as_object();
+    BOOST_TEST(!got.contains("time_to_recover"));
+    BOOST_TEST(df.at("deployments") == want.at("deployments"));
+    BOOST_TEST(df.at("level") == want.at("deployment_frequency_level"));
+    BOOST_TEST(lt.at("median_seconds") == want.at("lead_time_median_seconds"));
+    BOOST_TEST(lt.at("level") == want.at("lead_time_level"));
+    BOOST_TEST(cfr.at("failed_deployments") == want.at("failed_deployments"));
+    BOOST_TEST(cfr.at("level") == want.at("change_failure_level"));
+    for (const char* reason : {"incident", "rollback", "revert", "mark"})
+      BOOST_TEST(cfr.at("reasons").at(reason) == want.at("reasons").at(reason), reason);
+    BOOST_TEST(fdrt.at("median_seconds") == want.at("failed_recovery_median_seconds"));
+    BOOST_TEST(fdrt.at("recovered") == want.at("recovered"));
+    BOOST_TEST(fdrt.at("unrecovered") == want.at("unrecovered"));
+    BOOST_TEST(fdrt.at("level") == want.at("failed_recovery_level"));
+    BOOST_TEST(!fdrt.contains("mean_seconds"));
+    BOOST_TEST(rework.at("rework_deployments") == want.at("rework_deployments"));
+    BOOST_TEST(!rework.contains("level"));  // DORA publishes no bands for it
+    const auto n = want.at("deployments").as_int64();
+    if (n == 0) {
+      BOOST_TEST(rework.at("rate").is_null());
+      BOOST_TEST(cfr.at("rate").is_null());
+    } else {
+      BOOST_TEST(rework.at("rate").as_double() == static_cast<double>(want.at("rework_deployments").as_int64()) / n,
+                 boost::test_tools::tolerance(1e-12));
+      BOOST_TEST(cfr.at("rate").as_double() == static_cast<double>(want.at("failed_deployments").as_int64()) / n,
+                 boost::test_tools::tolerance(1e-12));
+    }
+  }
+}
+
+// The series adds up to the whole window (no level per bucket).
+void check_series_adds_up(const json::object& got) {
+  std::int64_t deployments = 0, failed = 0, rework = 0;
+  for (const auto& p : got.at("series").at("points").as_array()) {
+    deployments += p.at("deployment_frequency").at("deployments").as_int64();
+    failed += p.at("change_failure_rate").at("failed_deployments").as_int64();
+    rework += p.at("deployment_rework_rate").at("rework_deployments").as_int64();
+    BOOST_TEST(!p.at("failed_deployment_recovery_time").as_object().contains("level"));
+  }
+  const auto& o = got.at("overall");
+  BOOST_TEST(deployments == o.at("deployment_frequency").at("deployments").as_int64());
+  BOOST_TEST(failed == o.at("change_failure_rate").at("failed_deployments").as_int64());
+  BOOST_TEST(rework == o.at("deployment_rework_rate").at("rework_deployments").as_int64());
+}
+
+void load_dora_set(StoreFixture& f, bool reversed_twice) {
+  auto events = load("dora-events.json").as_array();
+  if (reversed_twice) std::reverse(events.begin(), events.end());
+  for (int round = 0; round < (reversed_twice ? 2 : 1); ++round)
+    for (const auto& e : events) f.post(std::string(e.at("system").as_string()), json::serialize(e.at("event")));
+}
+
+void check_dora_set(StoreFixture& f) {
+  const auto expected = load("dora-expected.json").as_object();
+  const auto& q = expected.at("query").as_object();
+  const std::string query = "system=shop&from=" + std::string(q.at("from").as_string()) + "&to=" +
+                            std::string(q.at("to").as_string());
+  const auto pulse = f.metrics(query);
+  BOOST_TEST(pulse.at("model") == "pulse");
+  BOOST_TEST(!pulse.contains("edition"));
+  const auto& want = expected.at("pulse").as_object();
+  const auto& o = pulse.at("overall").as_object();
+  BOOST_TEST(o.at("deployment_frequency").at("deployments") == want.at("deployments"));
+  BOOST_TEST(o.at("deployment_frequency").at("deployment_days") == want.at("deployment_days"));
+  BOOST_TEST(o.at("deployment_frequency").at("level") == want.at("deployment_frequency_level"));
+  BOOST_TEST(o.at("lead_time").at("median_seconds") == want.at("lead_time_median_seconds"));
+  BOOST_TEST(o.at("lead_time").at("changes") == want.at("lead_time_changes"));
+  BOOST_TEST(o.at("lead_time").at("level") == want.at("lead_time_level"));
+  BOOST_TEST(o.at("time_to_recover").at("median_seconds") == want.at("time_to_recover_median_seconds"));
+  BOOST_TEST(o.at("time_to_recover").at("mean_seconds") == want.at("time_to_recover_mean_seconds"));
+  BOOST_TEST(o.at("time_to_recover").at("incidents") == want.at("incidents"));
+  BOOST_TEST(o.at("change_failure_rate").at("failed_deployments") == want.at("failed_deployments"));
+  BOOST_TEST(o.at("change_failure_rate").at("level") == want.at("change_failure_level"));
+  BOOST_TEST(!o.contains("deployment_rework_rate"));
+
+  const auto dora = f.metrics(query + "&model=dora&bucket=day");
+  BOOST_TEST(dora.at("model") == "dora");
+  BOOST_TEST(std::string(dora.at("edition").as_string()).find("2023") != std::string::npos);
+  check_dora(dora.at("overall").as_object(), expected.at("dora").as_object(), "shop, dora");
+  check_series_adds_up(dora);
+  // Staging's deployment and incident are its own.
+  const auto staging = f.metrics(query + "&model=dora&environment=staging");
+  BOOST_TEST(staging.at("overall").at("deployment_frequency").at("deployments") == 1);
+  BOOST_TEST(staging.at("overall").at("change_failure_rate").at("failed_deployments") == 1);
+  BOOST_TEST(staging.at("overall").at("deployment_rework_rate").at("rework_deployments") == 0);
+}
+
+BOOST_AUTO_TEST_SUITE(dora_model)
+
+BOOST_FIXTURE_TEST_CASE(the_reference_set_in_the_dora_model, StoreFixture) {
+  load_reference();
+  const auto expected = load("expected-dora.json").as_object();
+  const auto got = metrics("from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&bucket=week&model=dora");
+  check_dora(got.at("overall").as_object(), expected.at("overall").as_object(), "overall");
+  const auto& systems = got.at("systems").as_array();
+  BOOST_TEST_REQUIRE(systems.size() == expected.at("systems").as_object().size());
+  for (const auto& sys : systems) {
+    const std::string name(sys.at("system").as_string());
+    check_dora(sys.as_object(), expected.at("systems").at(name).as_object(), name);
+  }
+  check_series_adds_up(got);
+  // And the Pulse model's figures of the same set are what they were.
+  check_reference(*this);
+}
+
+BOOST_FIXTURE_TEST_CASE(rollbacks_reverts_marks_and_rework_as_worked_by_hand, StoreFixture) {
+  load_dora_set(*this, false);
+  check_dora_set(*this);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_same_figures_whatever_the_arrival_order, StoreFixture) {
+  load_dora_set(*this, true);
+  check_dora_set(*this);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_mark_can_come_later_and_changes_nothing_else, StoreFixture) {
+  const std::string d = R"({"source":"git","deploy_id":"D1","time_created":"2026-05-04T10:00:00Z","changes":["a"],)"
+                        R"("teams":[],"head_commit":"a","environment":"production")";
+  post("s", d + R"(,"$type":"deployment"})");
+  auto failed = [&] {
+    return metrics("from=2026-05-01&to=2026-05-31&model=dora").at("overall").at("change_failure_rate")
+        .at("failed_deployments").as_int64();
+  };
+  BOOST_TEST(failed() == 0);
+  ServerRequest r;
+  r.method = "POST";
+  r.headers.push_back({"Content-Type", "application/json"});
+  r.target = "/v1/ingestion/cli?system=s";
+  r.body = d + R"(,"status":"failed","$type":"deployment"})";
+  BOOST_TEST(api.handle(r).status == 200);
+  BOOST_TEST(failed() == 1);
+  EventQuery q;
+  q.type = "deployment";
+  BOOST_TEST(store->list(q).size() == 1u);  // marked, not duplicated
+  BOOST_TEST(store->list(q)[0].changes == std::vector<std::string>{"a"});
+  r.body = d + R"(,"status":"broken","$type":"deployment"})";
+  const auto bad = api.handle(r);
+  BOOST_TEST(bad.status == 400);
+  BOOST_TEST(bad.body.find("status") != std::string::npos, bad.body);
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_model_is_a_reason, StoreFixture) {
+  const auto r = get("/v1/metrics?model=space");
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(r.body.find("model: must be pulse or dora") != std::string::npos, r.body);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(store_rules)
 
 BOOST_FIXTURE_TEST_CASE(a_change_counts_at_its_first_deployment_whatever_the_arrival_order, StoreFixture) {

@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   // One staging deployment, with its CI run: left out of the default figures.
   std::string why;
   HttpClient client(*parse_origin(collector.url(), why), ClientOptions{});
-  Deployment staged{"cli", "S1", 1770000000, {}, {}, "", "staging", "https://ci.example/runs/77"};  // 2026-02-02
+  Deployment staged{"cli", "S1", 1770000000, {}, {}, "", "staging", "https://ci.example/runs/77", {}, {}, {}};  // 2026-02-02
   BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=web",
                                                                      {{"Content-Type", "application/json"}},
                                                                      encode_body(staged)}))
