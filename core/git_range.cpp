@@ -3,6 +3,7 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -154,6 +155,40 @@ bool list_range(const GitCommand& git, const std::string& previous, const std::s
     }
     p = nl + 1;
   }
+  return true;
+}
+
+std::vector<std::string> reverted_in(std::string_view text, std::size_t limit) {
+  constexpr std::string_view kMark = "This reverts commit ";
+  std::vector<std::string> out;
+  for (auto at = text.find(kMark); at != std::string_view::npos && out.size() < limit; at = text.find(kMark, at + 1)) {
+    const auto sha = text.substr(at + kMark.size(), 40);
+    if (sha.size() == 40 && is_full_sha(std::string(sha)) &&
+        (at + kMark.size() + 40 == text.size() || !std::isxdigit(static_cast<unsigned char>(text[at + kMark.size() + 40]))) &&
+        std::find(out.begin(), out.end(), sha) == out.end())
+      out.emplace_back(sha);
+  }
+  return out;
+}
+
+bool find_reverted(const GitCommand& git, const std::string& previous, const std::string& head,
+                   const std::vector<std::string>& paths, std::vector<std::string>& out, std::string& why) {
+  if (!is_full_sha(head) || (!previous.empty() && !is_full_sha(previous))) {
+    why = "internal error: find_reverted takes full SHAs";
+    return false;
+  }
+  std::vector<std::string> args = {"log", "--no-show-signature", "-E", "--grep=This reverts commit [0-9a-f]{40}",
+                                   "--format=%B"};
+  if (previous.empty()) args.push_back(head + "^!");
+  else args.insert(args.end(), {head, "--not", previous});
+  args.push_back("--");
+  args.insert(args.end(), paths.begin(), paths.end());
+  const auto r = git.run(args, std::chrono::minutes(10));
+  if (r.exit_code != 0) {
+    why = git_error(r);
+    return false;
+  }
+  out = reverted_in(r.out);
   return true;
 }
 

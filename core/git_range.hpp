@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -77,6 +78,15 @@ struct RangeCommit {
 /// parents hidden). Both must be full SHAs (see resolve_commit).
 bool list_range(const GitCommand& git, const std::string& previous, const std::string& head,
                 const std::vector<std::string>& paths, std::vector<RangeCommit>& out, std::string& why);
+
+/// The commits that commits of the range (as list_range takes it) revert:
+/// the SHAs named by "This reverts commit <40 hex>" in their messages (git
+/// revert's wording), each once, in the order found. At most 1,000.
+bool find_reverted(const GitCommand& git, const std::string& previous, const std::string& head,
+                   const std::vector<std::string>& paths, std::vector<std::string>& out, std::string& why);
+
+/// The SHAs that "This reverts commit <sha>" names in `messages`.
+std::vector<std::string> reverted_in(std::string_view messages, std::size_t limit = 1000);
 
 /// The part of a shallow clone's history that decides a range: every commit
 /// reachable from HEAD or PREV as this clone knows it (shallow commits have

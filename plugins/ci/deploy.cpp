@@ -42,6 +42,10 @@ const std::vector<FlagSpec> kFlags = {
     {"tag-pattern", "REGEX", "tags that mark deployments", false, "PULSE_TAG_PATTERN", "^v?[0-9]+\\.[0-9]+\\.[0-9]+$"},
     {"path", "PATH", "only commits touching PATH (repeatable; monorepos)", true},
     {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
+    {"status", "STATUS", "failed or rolled-back: this deployment failed (DORA model; with --identifier of an earlier "
+     "deployment, marks that one)", false, "PULSE_DEPLOY_STATUS"},
+    {"fixes", "ID", "this deployment fixes the earlier deployment ID (same system and environment): rework", false,
+     "PULSE_FIXES"},
     {"directory", "DIR", "the git repository (default: the CI workspace, else .)", false, "PULSE_DIRECTORY"},
     {"max-deepen", "N", "rounds of git fetch --deepen on a shallow clone before --unshallow", false, "PULSE_MAX_DEEPEN", "6"},
     {"dotenv", "FILE", "write PULSE_DEPLOYMENT_ID, PULSE_CHANGES, PULSE_PREVIOUS_REF to FILE (GitLab dotenv report)",
@@ -86,6 +90,59 @@ std::optional<std::string> collector_previous(const Origin& origin, const Client
   const auto* head = v.as_object().if_contains("head_commit");
   if (!head || !head->is_string() || head->as_string().empty()) return std::nullopt;
   return std::string(head->as_string());
+}
+
+// The commits a deployment of `head` ships after `previous`, and the
+// commits they revert.
+struct Shipped {
+  std::vector<RangeCommit> commits;
+  std::vector<std::string> reverted;
+  std::string how;      ///< how the range was made exact
+  std::string note;     ///< for people: a first deployment, a rollback, rewritten history
+  bool warn = false;    ///< the note is a warning
+  std::string failure;  ///< the range cannot be known (a delivery-like failure)
+  std::string error;    ///< git failed listing it (a usage error)
+};
+
+Shipped find_shipped(const GitCommand& git, const std::optional<Found>& previous, const std::string& head,
+                     const DeepenOptions& deepen, const std::vector<std::string>& paths, std::ostream& err) {
+  Shipped s;
+  std::string why;
+  auto log = [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; };
+  auto head_only = [&] {
+    if (make_range_exact(git, "", head, deepen, {}).exact && list_range(git, "", head, paths, s.commits, why)) {
+      find_reverted(git, "", head, paths, s.reverted, why);
+      return;
+    }
+    s.commits.assign({RangeCommit{head, std::atoll(git.out({"show", "-s", "--format=%ct", head}).c_str())}});
+  };
+  if (!previous) {
+    s.note = "no previous deployment found: the first deployment ships only " + head.substr(0, 12);
+    head_only();
+    return s;
+  }
+  const auto exact = make_range_exact(git, previous->sha, head, deepen, log);
+  s.how = exact.how;
+  if (!exact.exact) {
+    s.failure = exact.how;
+    return s;
+  }
+  if (resolve_commit(git, previous->sha) && git.ok({"merge-base", "--is-ancestor", previous->sha, head})) {
+    if (!list_range(git, previous->sha, head, paths, s.commits, why) ||
+        !find_reverted(git, previous->sha, head, paths, s.reverted, why))
+      s.error = "list commits: " + why;
+    return s;
+  }
+  if (resolve_commit(git, previous->sha) && git.ok({"merge-base", "--is-ancestor", head, previous->sha})) {
+    s.note = "rollback: " + head.substr(0, 12) + " is an ancestor of the previous deployment " +
+             previous->sha.substr(0, 12) + " (from " + previous->source + "): it ships no new changes";
+    return s;
+  }
+  s.note = "previous deployment " + previous->sha + " (from " + previous->source + ") is not an ancestor of " + head +
+           ": history was rewritten (squash or force push); reporting " + head.substr(0, 12) + " only";
+  s.warn = true;
+  head_only();
+  return s;
 }
 
 void append_file(const std::string& path, const std::string& text) {
@@ -174,6 +231,11 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   for (const auto& t : *tags)
     if (t.commit == head && (head_tag.empty() || t.tag_time > 0)) head_tag = t.name;
   const std::string identifier = a->get_or("identifier", !head_tag.empty() ? head_tag : !ci.run_id.empty() ? ci.run_id : head);
+  const std::string status = a->get_or("status", "");
+  if (!status.empty() && status != "failed" && status != "rolled-back")
+    return fail(kExitUsage, "--status must be failed or rolled-back");
+  const std::string fixes = a->get_or("fixes", "");
+  if (!fixes.empty() && fixes == identifier) return fail(kExitUsage, "--fixes names this deployment itself");
 
   // --- the previous deployment, in the documented order ---
   std::optional<Found> previous;
@@ -203,38 +265,22 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     previous = Found{a->get_or("before", ci.before_sha), "the CI's before commit"};
 
   // --- the commits shipped ---
-  std::vector<RangeCommit> commits;
-  std::string note, how;
   const auto paths = a->all("path");
-  auto head_only = [&] {
-    if (make_range_exact(git, "", head, deepen, {}).exact && list_range(git, "", head, paths, commits, why)) return;
-    commits.assign({RangeCommit{head, std::atoll(git.out({"show", "-s", "--format=%ct", head}).c_str())}});
-  };
-  if (previous) {
-    const auto exact = make_range_exact(git, previous->sha, head, deepen,
-                                        [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; });
-    how = exact.how;
-    if (!exact.exact) {  // like a delivery failure: a wrong range is never reported
-      const std::string message = "deployment not reported: cannot list the commits it shipped: " + exact.how;
-      if (a->flag("strict")) return fail(kExitDelivery, message);
-      err << "pulse-deploy: warning: " << message << " (not failing the step; --strict would)\n";
-      if (github) out << "::warning title=pulse-deploy::" << message << "\n";
-      return kExitOk;
-    }
-    if (resolve_commit(git, previous->sha) && git.ok({"merge-base", "--is-ancestor", previous->sha, head})) {
-      if (!list_range(git, previous->sha, head, paths, commits, why)) return fail(kExitUsage, "list commits: " + why);
-    } else {
-      note = "previous deployment " + previous->sha + " (from " + previous->source +
-             ") is not an ancestor of " + head + ": history was rewritten (squash or force push); reporting " +
-             head.substr(0, 12) + " only";
-      err << "pulse-deploy: warning: " << note << "\n";
-      if (github) out << "::warning title=pulse-deploy::" << note << "\n";
-      head_only();
-    }
-  } else {
-    note = "no previous deployment found: the first deployment ships only " + head.substr(0, 12);
-    err << "pulse-deploy: " << note << "\n";
-    head_only();
+  const Shipped shipped = find_shipped(git, previous, head, deepen, paths, err);
+  if (!shipped.failure.empty()) {  // like a delivery failure: a wrong range is never reported
+    const std::string message = "deployment not reported: cannot list the commits it shipped: " + shipped.failure;
+    if (a->flag("strict")) return fail(kExitDelivery, message);
+    err << "pulse-deploy: warning: " << message << " (not failing the step; --strict would)\n";
+    if (github) out << "::warning title=pulse-deploy::" << message << "\n";
+    return kExitOk;
+  }
+  if (!shipped.error.empty()) return fail(kExitUsage, shipped.error);
+  const auto& commits = shipped.commits;
+  const std::string& how = shipped.how;
+  const std::string& note = shipped.note;
+  if (!note.empty()) {
+    err << "pulse-deploy: " << (shipped.warn ? "warning: " : "") << note << "\n";
+    if (github && shipped.warn) out << "::warning title=pulse-deploy::" << note << "\n";
   }
 
   Deployment d{"git", identifier, timestamp, {}, split_list(a->get_or("teams", "")), {}, {}, {}, {}, {}, {}};
@@ -248,6 +294,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
       << " as " << identifier << " (system " << system << ", environment " << environment << "); previous: "
       << (previous ? previous->sha.substr(0, 12) + " from " + previous->source : "none") << "; " << commits.size()
       << " change(s)\n";
+  for (const auto& sha : shipped.reverted) err << "pulse-deploy: ships a revert of " << sha.substr(0, 12) << "\n";
   if (a->flag("dry-run")) {
     if (!how.empty()) err << "pulse-deploy: range: " << how << "\n";
     for (const auto& commit : commits) out << commit.sha << " " << format_rfc3339(commit.commit_time) << "\n";
@@ -264,6 +311,12 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
     d.head_commit = head;
     d.environment = environment;
     if (ci.run_url.starts_with("https://") || ci.run_url.starts_with("http://")) d.run_url = ci.run_url;
+    d.status = status;
+    d.fixes = fixes;
+    d.reverts = shipped.reverted;
+  } else if (!status.empty() || !fixes.empty()) {
+    err << "pulse-deploy: warning: " << origin->to_string() << " does not take deployment marks (a Pulse collector "
+        << "extension): --status and --fixes are not sent\n";
   }
   events.push_back(std::move(d));
   HttpClient client(*origin, options);

@@ -221,6 +221,60 @@ BOOST_FIXTURE_TEST_CASE(a_squash_merged_branch_was_deployed_before, DeployFixtur
   (void)f1;
 }
 
+// What the DORA model counts, made the way users make it: a rollback is
+// pulse-deploy of an older commit, a revert is git revert, marks are flags.
+BOOST_FIXTURE_TEST_CASE(rollback_revert_and_marks_reach_the_dora_model, DeployFixture) {
+  CollectorProcess collector;
+  const std::string feature = origin.commit("feature/x", "new", 1700010000);
+  origin.git({"revert", "--no-edit", feature}, {{"GIT_COMMITTER_DATE", "@1700010060 +0000"}});
+  const std::string revert = origin.git({"rev-parse", "HEAD"});
+  clone(0);
+  EnvOverrides e = env;
+  e["PULSE_BASE_URL"] = collector.url();
+  const std::int64_t t0 = 1767600000;  // 2026-01-05
+  int n = 0;
+  auto step = [&](const std::string& sha, std::vector<std::string> extra = {}) {
+    ++n;
+    std::vector<std::string> args{"--sha", sha, "--identifier", "d" + std::to_string(n), "--system", "shop",
+                                  "--timestamp", std::to_string(t0 + n * 3600)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = deploy(e, args);
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    return r;
+  };
+  step(shas[40]);                                   // d1
+  step(shas[50]);                                   // d2: rolled back by d3
+  const auto rollback = step(shas[40]);             // d3
+  BOOST_TEST(rollback.err.find("rollback: " + shas[40].substr(0, 12)) != std::string::npos, rollback.err);
+  step(feature);                                    // d4: its change is reverted by d5
+  const auto reverting = step(revert);              // d5
+  BOOST_TEST(reverting.err.find("ships a revert of " + feature.substr(0, 12)) != std::string::npos, reverting.err);
+  step(revert, {"--status", "failed"});             // d6: marked
+  step(revert, {"--fixes", "d6"});                  // d7: fixes it
+  for (const auto& d : deployments(collector))
+    if (d.at("id") == "d3") BOOST_TEST(changes_of(d).empty());  // a rollback ships nothing new
+
+  const auto m = collector_cmd({"metrics", "--db", collector.db(), "--model", "dora", "--from", "2026-01-05",
+                                "--to", "2026-01-06", "--format", "json"});
+  BOOST_TEST_REQUIRE(m.exit_code == 0, m.err);
+  const auto o = json::parse(m.out).at("overall");
+  BOOST_TEST(o.at("deployment_frequency").at("deployments") == 7);
+  const auto& reasons = o.at("change_failure_rate").at("reasons");
+  BOOST_TEST(reasons.at("rollback") == 1, m.out);
+  BOOST_TEST(reasons.at("revert") == 1, m.out);
+  BOOST_TEST(reasons.at("mark") == 1, m.out);
+  BOOST_TEST(o.at("change_failure_rate").at("failed_deployments") == 3);
+  BOOST_TEST(o.at("deployment_rework_rate").at("rework_deployments") == 3);  // d3, d5, d7
+  BOOST_TEST(o.at("failed_deployment_recovery_time").at("median_seconds") == 3600);  // each recovered an hour later
+  const auto table = collector_cmd({"metrics", "--db", collector.db(), "--model", "dora", "--from", "2026-01-05",
+                                    "--to", "2026-01-06"});
+  BOOST_TEST(table.out.find("REWORK RATE") != std::string::npos, table.out);
+  BOOST_TEST(table.out.find("1 rolled back, 1 reverted, 1 marked") != std::string::npos, table.out);
+  const auto bad = deploy(e, {"--sha", revert, "--identifier", "d9", "--status", "broken"});
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(bad.err.find("--status must be failed or rolled-back") != std::string::npos, bad.err);
+}
+
 BOOST_FIXTURE_TEST_CASE(failure_policy, DeployFixture) {
   clone(1);
   // The collector down: a warning, exit 0; --strict fails.
