@@ -1,14 +1,12 @@
 #include "metrics.hpp"
 
+#include "classify.hpp"
 #include "text.hpp"
 #include "timeutil.hpp"
 
 #include <boost/json/array.hpp>
 
 #include <algorithm>
-#include <map>
-#include <tuple>
-#include <unordered_map>
 #include <cstdio>
 #include <iomanip>
 #include <span>
@@ -18,6 +16,7 @@
 namespace pulse::collector {
 
 namespace json = boost::json;
+using namespace detail;
 
 namespace {
 
@@ -109,39 +108,6 @@ std::int64_t median(std::vector<std::int64_t>& v) {
   return lower + (upper - lower) / 2;
 }
 
-// Facts prepared once: lead times computed, deployments classified.
-constexpr std::int64_t kNotRecovered = INT64_MAX;
-enum Failure : std::uint8_t { by_incident = 1, by_rollback = 2, by_revert = 4, by_mark = 8 };
-struct Dep {
-  std::uint32_t system;
-  std::uint32_t environment;
-  std::int64_t time;
-  std::int64_t seq = 0;
-  std::uint8_t failed = 0;  // Failure bits; the Pulse model looks at by_incident only
-  bool rework = false;
-  std::int64_t recovered = kNotRecovered;          // earliest recovery by a deployment
-  std::int64_t incidents_resolved = kUnknownTime;  // the last resolution of its incidents
-  const MetricFacts::Deployment* fact = nullptr;
-};
-bool before(const Dep& a, const Dep& b) {
-  if (a.system != b.system) return a.system < b.system;
-  if (a.environment != b.environment) return a.environment < b.environment;
-  if (a.time != b.time) return a.time < b.time;
-  return a.seq < b.seq;
-}
-struct Lead {
-  std::uint32_t system;
-  std::int64_t deployed;
-  std::int64_t lead;  // > 0, or 0 with `bad` set
-  std::uint8_t bad;   // 1: lead <= 0, 2: unknown change time
-};
-struct Inc {
-  std::uint32_t system;
-  std::int64_t created;
-  std::int64_t duration;
-  bool attributed;
-};
-
 // Distinct values of `period_of` over the deployments.
 template <class PeriodOf>
 std::size_t distinct(std::span<const Dep> deps, PeriodOf period_of, std::vector<std::int64_t>& scratch) {
@@ -229,7 +195,7 @@ void deployment_figures(Figures& f, Window w, std::span<const Dep> deps, Model m
     f.failed_by_rollback += (d.failed & by_rollback) != 0;
     f.failed_by_revert += (d.failed & by_revert) != 0;
     f.failed_by_mark += (d.failed & by_mark) != 0;
-    f.rework_deployments += d.rework;
+    f.rework_deployments += d.rework != 0;
   }
   f.deployment_days = distinct(deps, day_of, scratch);
   const auto n = static_cast<double>(deps.size());
@@ -244,10 +210,8 @@ void deployment_figures(Figures& f, Window w, std::span<const Dep> deps, Model m
   scratch.clear();
   for (const auto& d : deps) {
     if (!d.failed) continue;
-    std::int64_t at = d.recovered;
-    if (d.incidents_resolved != kUnknownTime) at = std::min(at, d.incidents_resolved);
-    if (at == kNotRecovered) ++f.unrecovered_failures;
-    else scratch.push_back(std::max<std::int64_t>(0, at - d.time));
+    if (d.recovered == kNotRecovered) ++f.unrecovered_failures;
+    else scratch.push_back(std::max<std::int64_t>(0, d.recovered - d.time));
   }
   f.recovered_failures = scratch.size();
   if (!scratch.empty()) {
@@ -411,152 +375,6 @@ std::uint32_t MetricFacts::system_index(std::string_view name) {
   return last_index_ = i;
 }
 
-namespace {
-
-// RFC 3339, or YYYY-MM-DD as UTC midnight (the next midnight if `end`).
-std::optional<std::int64_t> parse_instant(std::string_view text, bool end) {
-  if (auto t = parse_rfc3339(text)) return t;
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  const auto t = parse_rfc3339(std::string(text) + "T00:00:00Z");
-  if (!t) return std::nullopt;
-  return end ? *t + kDay : *t;
-}
-
-}  // namespace
-
-std::optional<Window> parse_window(std::string_view from, std::string_view to, std::int64_t now, std::string& why) {
-  Window w;
-  if (to.empty()) {
-    w.to = now;
-  } else if (auto t = parse_instant(to, true)) {
-    w.to = *t;
-  } else {
-    why = "to: not an RFC 3339 time or a YYYY-MM-DD date";
-    return std::nullopt;
-  }
-  if (from.empty()) {
-    w.from = w.to - kDefaultWindowDays * kDay;
-  } else if (auto t = parse_instant(from, false)) {
-    w.from = *t;
-  } else {
-    why = "from: not an RFC 3339 time or a YYYY-MM-DD date";
-    return std::nullopt;
-  }
-  if (w.from >= w.to) {
-    why = "from: must be before to";
-    return std::nullopt;
-  }
-  if (w.to - w.from > 3660 * kDay) {
-    why = "from: the window may span at most ten years";
-    return std::nullopt;
-  }
-  return w;
-}
-
-std::optional<std::vector<std::string>> parse_environment_list(std::string_view text, std::string& why) {
-  std::vector<std::string> out;
-  for (std::size_t start = 0; start <= text.size();) {
-    auto end = text.find(',', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view name = text.substr(start, end - start);
-    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
-    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-    if (name.empty()) {
-      why = "an empty environment name (expected names separated by commas, e.g. production,prod)";
-      return std::nullopt;
-    }
-    if (name.size() > 256 || !is_clean_text(name)) {
-      why = "an environment name must be at most 256 bytes of text without control characters";
-      return std::nullopt;
-    }
-    if (std::find(out.begin(), out.end(), name) == out.end()) out.emplace_back(name);
-    if (out.size() > kMaxQueryEnvironments) {
-      why = "more than " + std::to_string(kMaxQueryEnvironments) + " environments";
-      return std::nullopt;
-    }
-    start = end + 1;
-  }
-  return out;
-}
-
-std::vector<std::string> default_production_environments() {
-  std::string why;
-  return *parse_environment_list(kDefaultProductionEnvironments, why);
-}
-
-std::optional<Scope> parse_scope(std::string_view system, std::optional<std::string_view> environment,
-                                 const std::vector<std::string>& production, std::string& why) {
-  Scope scope;
-  if (system.size() > 256 || !is_clean_text(system)) {
-    why = "system: must be at most 256 bytes of text without control characters";
-    return std::nullopt;
-  }
-  if (!system.empty()) scope.system = std::string(system);
-  if (!environment || environment->empty()) {
-    scope.environments = production;
-    return scope;
-  }
-  auto list = parse_environment_list(*environment, why);
-  if (!list) {
-    why = "environment: " + why;
-    return std::nullopt;
-  }
-  scope.environments = std::move(*list);
-  return scope;
-}
-
-MetricFacts read_facts_by_system(const std::vector<std::string>& systems, std::size_t workers,
-                                 const SystemReader& read) {
-  MetricFacts all;
-  for (const auto& s : systems) all.system_index(s);
-  workers = std::max<std::size_t>(1, std::min(workers, all.systems.size()));
-  std::vector<std::vector<std::pair<std::uint32_t, std::string>>> shares(workers);
-  for (std::uint32_t i = 0; i < all.systems.size(); ++i) shares[i % workers].emplace_back(i, all.systems[i]);
-  std::vector<MetricFacts> parts(workers);
-  std::vector<std::exception_ptr> failures(workers);
-  std::vector<std::thread> threads;
-  for (std::size_t w = 1; w < workers; ++w)
-    threads.emplace_back([&, w] {
-      try {
-        read(w, shares[w], parts[w]);
-      } catch (...) {
-        failures[w] = std::current_exception();
-      }
-    });
-  try {
-    if (workers > 0 && !shares.empty()) read(0, shares[0], parts[0]);
-  } catch (...) {
-    failures[0] = std::current_exception();
-  }
-  for (auto& t : threads) t.join();
-  for (const auto& f : failures)
-    if (f) std::rethrow_exception(f);
-  for (auto& p : parts) {
-    all.deployments.insert(all.deployments.end(), p.deployments.begin(), p.deployments.end());
-    all.shipped.insert(all.shipped.end(), p.shipped.begin(), p.shipped.end());
-    all.incidents.insert(all.incidents.end(), p.incidents.begin(), p.incidents.end());
-    all.reverts.insert(all.reverts.end(), p.reverts.begin(), p.reverts.end());
-    all.firsts.insert(all.firsts.end(), p.firsts.begin(), p.firsts.end());
-  }
-  return all;
-}
-
-std::optional<MetricsQuery> parse_metrics_query(std::string_view from, std::string_view to, std::string_view bucket,
-                                                std::int64_t now, std::string& why) {
-  const auto window = parse_window(from, to, now, why);
-  if (!window) return std::nullopt;
-  const auto b = parse_bucket(bucket);
-  if (!b) {
-    why = "bucket: must be day, week or month";
-    return std::nullopt;
-  }
-  if (bucket_count(*window, *b) > kMaxBuckets) {
-    why = "bucket: too many buckets for this window; choose week or month";
-    return std::nullopt;
-  }
-  return MetricsQuery{*window, *b};
-}
-
 std::size_t bucket_count(Window w, Bucket b) {
   if (w.to <= w.from) return 0;
   switch (b) {
@@ -570,123 +388,6 @@ std::size_t bucket_count(Window w, Bucket b) {
   return 0;
 }
 
-namespace {
-
-// The groups of `all` (sorted by `before`): one per system and environment.
-std::vector<std::pair<std::size_t, std::size_t>> groups_of(const std::vector<Dep>& all) {
-  std::vector<std::pair<std::size_t, std::size_t>> out;
-  for (std::size_t b = 0, e = 0; b < all.size(); b = e) {
-    e = b + 1;
-    while (e < all.size() && all[e].system == all[b].system && all[e].environment == all[b].environment) ++e;
-    out.emplace_back(b, e);
-  }
-  return out;
-}
-
-void recover(Dep& d, std::int64_t at) { d.recovered = std::min(d.recovered, at); }
-
-// First index in [b, e) with time >= t.
-std::size_t first_at(const std::vector<Dep>& all, std::size_t b, std::size_t e, std::int64_t t) {
-  return static_cast<std::size_t>(
-      std::partition_point(all.begin() + static_cast<std::ptrdiff_t>(b), all.begin() + static_cast<std::ptrdiff_t>(e),
-                           [t](const Dep& d) { return d.time < t; }) -
-      all.begin());
-}
-
-// Rollbacks, marks and fixes within one system and environment.
-void classify_group(std::vector<Dep>& all, std::size_t b, std::size_t e,
-                    const std::unordered_map<std::int64_t, std::size_t>& by_seq) {
-  std::unordered_map<std::uint64_t, std::size_t> last_with_head;
-  for (std::size_t i = b; i < e; ++i) {
-    Dep& d = all[i];
-    const auto& fact = *d.fact;
-    if (fact.head != 0 && fact.head_first != kUnknownTime && fact.head_first < d.time && i > b &&
-        all[i - 1].fact->head != fact.head) {
-      // Back to a head deployed here before: what came after it is undone.
-      const auto last = last_with_head.find(fact.head);
-      const std::size_t from = last != last_with_head.end() ? last->second + 1 : first_at(all, b, i, fact.head_first);
-      for (std::size_t x = from; x < i; ++x)
-        if (all[x].fact->changes > 0) {
-          all[x].failed |= by_rollback;
-          recover(all[x], d.time);
-          d.rework = true;
-        }
-    }
-    if (fact.head != 0) last_with_head[fact.head] = i;
-    if (fact.mark != MetricFacts::no_mark) {
-      d.failed |= by_mark;
-      if (i + 1 < e) recover(d, all[i + 1].time);
-    }
-    if (fact.fix) {
-      d.rework = true;
-      if (const auto it = by_seq.find(fact.fixes_seq); fact.fixes_seq != 0 && it != by_seq.end()) {
-        Dep& fixed = all[it->second];
-        if (it->second >= b && it->second < i) {
-          fixed.failed |= by_mark;
-          recover(fixed, d.time);
-        }
-      }
-    }
-  }
-}
-
-// Deployments made while an incident attributed to an earlier deployment of
-// their system and environment was open are rework. `incs` sorted by
-// (system, environment, created).
-void rework_during_incidents(std::vector<Dep>& all, const std::vector<std::pair<std::size_t, std::size_t>>& groups,
-                             const std::vector<MetricFacts::Incident>& incs, const MetricFacts& facts) {
-  std::map<std::pair<std::uint32_t, std::uint32_t>, std::int64_t> first;
-  for (const auto& f : facts.firsts) first[{f.system, f.environment}] = f.time;
-  std::size_t k = 0;
-  for (const auto& [b, e] : groups) {
-    const auto key = std::pair{all[b].system, all[b].environment};
-    const auto known = first.find(key);
-    const std::int64_t first_time = known != first.end() ? std::min(known->second, all[b].time) : all[b].time;
-    auto less = [](const MetricFacts::Incident& i, const std::pair<std::uint32_t, std::uint32_t>& k2) {
-      return std::pair{i.system, i.environment} < k2;
-    };
-    k = static_cast<std::size_t>(std::lower_bound(incs.begin(), incs.end(), key, less) - incs.begin());
-    std::int64_t open_until = kUnknownTime;
-    for (std::size_t i = b; i < e; ++i) {
-      for (; k < incs.size() && incs[k].system == key.first && incs[k].environment == key.second &&
-             incs[k].created < all[i].time;
-           ++k)
-        if (incs[k].created > first_time) open_until = std::max(open_until, incs[k].resolved);
-      if (open_until > all[i].time) all[i].rework = true;
-    }
-  }
-}
-
-// The DORA model's failures, recoveries and rework (metrics.hpp).
-void classify(std::vector<Dep>& all, const MetricFacts& facts) {
-  std::unordered_map<std::int64_t, std::size_t> by_seq;
-  by_seq.reserve(all.size());
-  for (std::size_t i = 0; i < all.size(); ++i) by_seq.emplace(all[i].seq, i);
-  const auto groups = groups_of(all);
-  for (const auto& [b, e] : groups) classify_group(all, b, e, by_seq);
-  for (const auto& r : facts.reverts) {
-    const auto it = by_seq.find(r.seq);
-    if (it == by_seq.end() || r.reverted_first == kUnknownTime) continue;
-    Dep& d = all[it->second];
-    if (r.reverted_first >= d.time) continue;  // reverted before it reached here: no fix of this environment
-    d.rework = true;
-    const auto g = std::find_if(groups.begin(), groups.end(),
-                                [&](const auto& ge) { return it->second >= ge.first && it->second < ge.second; });
-    const std::size_t x = first_at(all, g->first, it->second, r.reverted_first);
-    if (x < it->second && all[x].time == r.reverted_first) {
-      all[x].failed |= by_revert;
-      recover(all[x], d.time);
-    }
-  }
-  std::vector<MetricFacts::Incident> incs(facts.incidents);
-  std::sort(incs.begin(), incs.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.system, a.environment, a.created) < std::tie(b.system, b.environment, b.created);
-  });
-  rework_during_incidents(all, groups, incs, facts);
-}
-
-}  // namespace
-
 MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bucket, Scope scope) {
   MetricsReport report;
   report.window = window;
@@ -696,52 +397,10 @@ MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bu
   report.environments = std::move(scope.environments);
   const Model model = report.model;
 
-  // Deployments by system, environment and time (with the last one before
-  // the window, which the store adds per system and environment); each
-  // incident marks the last deployment of its system and environment
-  // strictly before it.
-  std::vector<Dep> all;
-  all.reserve(facts.deployments.size());
-  for (const auto& d : facts.deployments)
-    if (d.time < window.to) {
-      Dep dep{d.system, d.environment, d.time};
-      dep.seq = d.seq;
-      dep.fact = &d;
-      all.push_back(dep);
-    }
-  std::sort(all.begin(), all.end(), before);
-  std::vector<Inc> incs;
-  incs.reserve(facts.incidents.size());
-  for (const auto& i : facts.incidents) {
-    if (i.created < window.from || i.created >= window.to) continue;
-    const auto it = std::partition_point(all.begin(), all.end(), [&](const Dep& d) {
-      return std::tie(d.system, d.environment, d.time) < std::tie(i.system, i.environment, i.created);
-    });
-    bool attributed = false;
-    if (it != all.begin() && std::prev(it)->system == i.system && std::prev(it)->environment == i.environment) {
-      Dep& d = *std::prev(it);
-      d.failed |= by_incident;
-      d.incidents_resolved = std::max(d.incidents_resolved, i.resolved);
-      attributed = true;
-    }
-    incs.push_back({i.system, i.created, i.resolved - i.created, attributed});
-  }
-  if (model == Model::dora) classify(all, facts);
-  std::vector<Dep> deps;
-  deps.reserve(all.size());
-  for (const auto& d : all)
-    if (d.time >= window.from) deps.push_back(d);
-  std::vector<Lead> leads;
-  leads.reserve(facts.shipped.size());
-  for (const auto& s : facts.shipped) {
-    if (s.deployed < window.from || s.deployed >= window.to) continue;
-    if (s.change_time == kUnknownTime)
-      leads.push_back({s.system, s.deployed, 0, 2});
-    else if (s.deployed - s.change_time <= 0)
-      leads.push_back({s.system, s.deployed, 0, 1});
-    else
-      leads.push_back({s.system, s.deployed, s.deployed - s.change_time, 0});
-  }
+  auto prepared = detail::classify(facts, window, model);
+  const auto& deps = prepared.deps;
+  const auto& leads = prepared.leads;
+  const auto& incs = prepared.incs;
 
   // The time series on a second thread while this one does the whole
   // window and each system. Each fact goes to its bucket by binary search
