@@ -2,6 +2,7 @@
 
 #include "args.hpp"
 #include "config_file.hpp"
+#include "explain.hpp"
 #include "exporter.hpp"
 #include "http_server.hpp"
 #include "ingest.hpp"
@@ -76,6 +77,10 @@ const std::vector<FlagSpec> kMetricsFlags = {
     {"bucket", "SIZE", "time series buckets for --format json: day, week or month", false, {}, "week"},
     {"model", "MODEL", "pulse (four metrics) or dora (DORA's five, with rollbacks, reverts and rework)", false, {},
      "pulse"},
+    {"explain", "METRIC", "list the records behind one figure (deployment_frequency, lead_time, time_to_recover, "
+     "change_failure_rate, failed_deployment_recovery_time, deployment_rework_rate)"},
+    {"offset", "N", "with --explain: start at record N (a page's \"next\")", false, {}, "0"},
+    {"limit", "N", "with --explain: at most N records", false, {}, "100"},
     {"format", "FORMAT", "table or json", false, {}, "table"},
 };
 
@@ -357,6 +362,29 @@ int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& 
   }
   scope->model = *model;
   const std::string db_path = parsed->get_or("db", default_db_path(env));
+  if (const auto name = parsed->get("explain")) {
+    const auto metric = parse_explained(*name, *model, why);
+    unsigned long offset = 0, limit = 0;
+    if (!metric || !parse_uint(parsed->get_or("offset", "0"), 1UL << 40, offset) ||
+        !parse_uint(parsed->get_or("limit", "100"), kMaxExplainPage, limit) || limit == 0) {
+      err << "pulse-collector metrics: "
+          << (!metric ? "--explain: " + why.substr(why.find(':') + 2)
+                      : "--offset and --limit need numbers (--limit 1 to " + std::to_string(kMaxExplainPage) + ")")
+          << "\n";
+      return kExitUsage;
+    }
+    scope->identifiers = true;
+    boost::json::object page;
+    try {
+      page = explain(open_existing(db_path, 1)->metric_facts(query->window, *scope), query->window, *scope, *metric,
+                     offset, limit);
+    } catch (const std::exception& e) {
+      err << "pulse-collector metrics: " << e.what() << "\n";
+      return kExitFailure;
+    }
+    out << (format == "json" ? boost::json::serialize(page) + "\n" : explain_table(page));
+    return kExitOk;
+  }
   MetricsReport report;
   try {
     const auto facts = open_existing(db_path, 1)->metric_facts(query->window, *scope);

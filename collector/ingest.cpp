@@ -1,6 +1,7 @@
 #include "ingest.hpp"
 
 #include "dashboard.hpp"
+#include "explain.hpp"
 #include "exporter.hpp"
 
 #include "ingestion.hpp"
@@ -183,9 +184,10 @@ ServerResponse Api::route(const ServerRequest& request) {
     o["time_created"] = latest->time_created ? json::value(format_rfc3339(*latest->time_created)) : json::value(nullptr);
     return reply(200, json::serialize(o));
   }
-  if (path == "/v1/metrics" || path == "/v1/environments") {
+  if (path == "/v1/metrics" || path == "/v1/metrics/explain" || path == "/v1/environments") {
     if (request.method != "GET") return method_not_allowed("GET");
     if (!authorized(request, target->param("api_key"))) return unauthorized();
+    if (path == "/v1/metrics/explain") return explain_metric(*target);
     return path == "/v1/metrics" ? metrics(*target) : environments();
   }
   const bool ingest_single = path == kIngestionPath;
@@ -238,7 +240,8 @@ bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
     return true;
   }
   if (config_.metrics_threads > 0 && request.method == "GET" &&
-      (request.target == "/v1/metrics" || request.target.starts_with("/v1/metrics?"))) {
+      (request.target == "/v1/metrics" || request.target.starts_with("/v1/metrics?") ||
+       request.target.starts_with("/v1/metrics/explain"))) {
     metrics_pool_.submit([this, request, respond] { respond(handle(request)); });
     return true;
   }
@@ -271,21 +274,48 @@ ServerResponse Api::prometheus(const ServerRequest& request, const Target& targe
   return {200, telemetry::Registry::kContentType, config_.registry->render(), {}};
 }
 
-ServerResponse Api::metrics(const Target& target) {
-  std::string why;
+std::optional<std::pair<MetricsQuery, Scope>> Api::metrics_query(const Target& target, std::string& why) const {
   const auto query = parse_metrics_query(target.param("from").value_or(""), target.param("to").value_or(""),
                                          target.param("bucket").value_or("week"), now_(), why);
-  if (!query) return error(400, why);
+  if (!query) return std::nullopt;
   const auto environment = target.param("environment");
   auto scope = parse_scope(target.param("system").value_or(""),
                            environment ? std::optional<std::string_view>(*environment) : std::nullopt,
                            config_.production_environments, why);
-  if (!scope) return error(400, why);
+  if (!scope) return std::nullopt;
   const auto model = parse_model(target.param("model").value_or("pulse"));
-  if (!model) return error(400, "model: must be pulse or dora");
+  if (!model) {
+    why = "model: must be pulse or dora";
+    return std::nullopt;
+  }
   scope->model = *model;
-  const auto facts = store_.metric_facts(query->window, *scope);
-  return reply(200, json::serialize(metrics_json(compute_metrics(facts, query->window, query->bucket, std::move(*scope)))));
+  return std::pair{*query, std::move(*scope)};
+}
+
+ServerResponse Api::metrics(const Target& target) {
+  std::string why;
+  auto q = metrics_query(target, why);
+  if (!q) return error(400, why);
+  auto& [query, scope] = *q;
+  const auto facts = store_.metric_facts(query.window, scope);
+  return reply(200, json::serialize(metrics_json(compute_metrics(facts, query.window, query.bucket, std::move(scope)))));
+}
+
+ServerResponse Api::explain_metric(const Target& target) {
+  std::string why;
+  auto q = metrics_query(target, why);
+  if (!q) return error(400, why);
+  auto& [query, scope] = *q;
+  const auto metric = parse_explained(target.param("metric").value_or(""), scope.model, why);
+  if (!metric) return error(400, why);
+  unsigned long offset = 0, limit = 100;
+  if (!parse_uint(target.param("cursor").value_or("0"), 1UL << 40, offset))
+    return error(400, "cursor: must be the \"next\" of an earlier page");
+  if (!parse_uint(target.param("limit").value_or("100"), kMaxExplainPage, limit) || limit == 0)
+    return error(400, "limit: must be between 1 and " + std::to_string(kMaxExplainPage));
+  scope.identifiers = true;
+  const auto facts = store_.metric_facts(query.window, scope);
+  return reply(200, json::serialize(explain(facts, query.window, scope, *metric, offset, limit)));
 }
 
 ServerResponse Api::environments() {

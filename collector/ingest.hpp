@@ -84,6 +84,9 @@ class Api {
   ServerResponse stored_reply(const PutResult& r) const;
   ServerResponse list_events(const Target& target);
   ServerResponse metrics(const Target& target);
+  ServerResponse explain_metric(const Target& target);
+  /// GET /v1/metrics's and /v1/metrics/explain's common parameters.
+  std::optional<std::pair<MetricsQuery, Scope>> metrics_query(const Target& target, std::string& why) const;
   ServerResponse environments();
 
   Store& store_;

@@ -137,6 +137,9 @@ struct Scope {
   std::optional<std::string> system;
   std::vector<std::string> environments;
   Model model = Model::pulse;
+  /// Also read what names each fact (for explanations); implies the DORA
+  /// model's facts whatever the model.
+  bool identifiers = false;
 };
 
 /// A query's scope from its parameters: `system` ("" for all; at most 256
@@ -175,6 +178,7 @@ struct MetricFacts {
     std::uint32_t system;
     std::int64_t deployed;     ///< time of its first deployment
     std::int64_t change_time;  ///< push time, else commit time, else kUnknownTime
+    std::uint32_t environment = 0;  ///< of that first deployment
   };
   struct Incident {
     std::uint32_t system;
@@ -196,6 +200,10 @@ struct MetricFacts {
     std::int64_t time;
   };
   std::vector<First> firsts;
+  /// With Scope::identifiers: the names of the facts above, index for index
+  /// (change ids, and whether the change's time is its push time).
+  std::vector<std::string> deployment_ids, incident_ids, shipped_ids;
+  std::vector<std::uint8_t> shipped_pushed;
 
   /// Index of `name` in `systems`, adding it if new.
   std::uint32_t system_index(std::string_view name);

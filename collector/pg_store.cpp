@@ -165,7 +165,7 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
     // The DORA model's facts (text results).
     {"dora_deployments",
      "SELECT d.time_created, d.id, d.head_commit, d.status, d.fixes, f.id, c.first_deployed, d.change_count, "
-     "d.reverts FROM events d "
+     "d.reverts, d.identifier FROM events d "
      "LEFT JOIN change_deployments c ON c.system = d.system AND c.change_id = d.head_commit "
      "AND c.environment = d.environment "
      "LEFT JOIN events f ON f.type = 'deployment' AND f.system = d.system AND f.environment = d.environment "
@@ -173,13 +173,13 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "WHERE d.type = 'deployment' AND d.system = $1 AND d.environment = $2 AND d.time_created >= $3 "
      "AND d.time_created < $4"},
     {"dora_before",
-     "SELECT time_created, id, head_commit, change_count FROM events WHERE type = 'deployment' AND system = $1 "
-     "AND environment = $2 AND time_created < $3 ORDER BY time_created DESC, id DESC LIMIT 1"},
+     "SELECT time_created, id, head_commit, change_count, identifier FROM events WHERE type = 'deployment' "
+     "AND system = $1 AND environment = $2 AND time_created < $3 ORDER BY time_created DESC, id DESC LIMIT 1"},
     {"dora_first", "SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2"},
     {"dora_reverted",
      "SELECT first_deployed FROM change_deployments WHERE system = $1 AND change_id = $2 AND environment = $3"},
     {"dora_incidents",
-     "SELECT time_created, COALESCE(time_resolved, time_created) FROM events WHERE type = 'incident' "
+     "SELECT time_created, COALESCE(time_resolved, time_created), identifier FROM events WHERE type = 'incident' "
      "AND system = $1 AND environment = $2 AND time_created < $4 AND (time_created >= $3 OR time_resolved > $3)"},
     {"facts_environments", "SELECT environment FROM environments WHERE system = $1"},
     {"facts_deployments",
@@ -193,6 +193,18 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
     // first deployment to any of them (ties: the first name in byte order).
     {"facts_shipped_first",
      "SELECT first_deployed, change_time FROM change_deployments c "
+     "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4 "
+     "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = $1 AND o.change_id = c.change_id "
+     "AND o.environment IN (SELECT jsonb_array_elements_text($5::jsonb)) AND (o.first_deployed < c.first_deployed "
+     "OR (o.first_deployed = c.first_deployed AND o.environment COLLATE \"C\" < $2)))"},
+    // The same with each change's id and whether its time is a push time (text results).
+    {"facts_shipped_ids",
+     "SELECT c.first_deployed, c.change_time, c.change_id, EXISTS (SELECT 1 FROM change_facts f WHERE f.system = c.system "
+     "AND f.change_id = c.change_id AND f.push_time IS NOT NULL)::int FROM change_deployments c "
+     "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4"},
+    {"facts_shipped_first_ids",
+     "SELECT c.first_deployed, c.change_time, c.change_id, EXISTS (SELECT 1 FROM change_facts f WHERE f.system = c.system "
+     "AND f.change_id = c.change_id AND f.push_time IS NOT NULL)::int FROM change_deployments c "
      "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4 "
      "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = $1 AND o.change_id = c.change_id "
      "AND o.environment IN (SELECT jsonb_array_elements_text($5::jsonb)) AND (o.first_deployed < c.first_deployed "
@@ -532,20 +544,29 @@ class PgStore final : public Store {
         Params p{name, scope.environments[env], num(w.from), num(w.to)};
         // The window's deployments, then the last one before it (or NULL).
         std::unique_ptr<Result> r;
-        if (scope.model == Model::dora) {
-          read_dora_facts(c, index, env, p, f);
+        if (scope.model == Model::dora || scope.identifiers) {
+          read_dora_facts(c, index, env, p, scope.identifiers, f);
         } else {
           r = c.run("facts_deployments", p, true);
           for (int i = 0; i < r->rows(); ++i)
             if (!r->null(i, 0)) f.deployments.push_back({index, env, r->bin_int64(i, 0)});
         }
         if (envs.size() > 1) p.push_back(other_environments(scope, envs, env));
-        r = c.run(envs.size() > 1 ? "facts_shipped_first" : "facts_shipped", p, true);
+        if (scope.identifiers) {
+          r = c.run(envs.size() > 1 ? "facts_shipped_first_ids" : "facts_shipped_ids", p);
+          for (int i = 0; i < r->rows(); ++i) {
+            f.shipped.push_back({index, r->int64(i, 0), r->null(i, 1) ? kUnknownTime : r->int64(i, 1), env});
+            f.shipped_ids.emplace_back(r->text(i, 2));
+            f.shipped_pushed.push_back(r->int64(i, 3) != 0);
+          }
+        } else {
+          r = c.run(envs.size() > 1 ? "facts_shipped_first" : "facts_shipped", p, true);
+          f.shipped.reserve(f.shipped.size() + static_cast<std::size_t>(r->rows()));
+          for (int i = 0; i < r->rows(); ++i)
+            f.shipped.push_back({index, r->bin_int64(i, 0), r->null(i, 1) ? kUnknownTime : r->bin_int64(i, 1), env});
+        }
         p.resize(4);
-        f.shipped.reserve(f.shipped.size() + static_cast<std::size_t>(r->rows()));
-        for (int i = 0; i < r->rows(); ++i)
-          f.shipped.push_back({index, r->bin_int64(i, 0), r->null(i, 1) ? kUnknownTime : r->bin_int64(i, 1)});
-        if (scope.model == Model::dora) continue;  // it read the incidents open in the window too
+        if (scope.model == Model::dora || scope.identifiers) continue;  // it read the incidents open in the window too
         r = c.run("facts_incidents", p, true);
         for (int i = 0; i < r->rows(); ++i)
           f.incidents.push_back({index, env, r->bin_int64(i, 0), r->bin_int64(i, 1)});
@@ -555,17 +576,18 @@ class PgStore final : public Store {
 
   // The DORA model's facts of one system and environment; `p` is (system,
   // environment, from, to).
-  static void read_dora_facts(Connection& c, std::uint32_t index, std::uint32_t env, const Params& p,
+  static void read_dora_facts(Connection& c, std::uint32_t index, std::uint32_t env, const Params& p, bool ids,
                               MetricFacts& f) {
-    auto add = [&](const Result& r, int i) -> MetricFacts::Deployment& {
+    auto add = [&](const Result& r, int i, int id_column) -> MetricFacts::Deployment& {
       auto& d = f.deployments.emplace_back(MetricFacts::Deployment{index, env, r.int64(i, 0)});
       d.seq = r.int64(i, 1);
       if (!r.null(i, 2)) d.head = head_key(r.text(i, 2));
+      if (ids) f.deployment_ids.emplace_back(r.text(i, id_column));
       return d;
     };
     const auto r = c.run("dora_deployments", p);
     for (int i = 0; i < r->rows(); ++i) {
-      auto& d = add(*r, i);
+      auto& d = add(*r, i, 9);
       d.mark = deployment_mark(r->null(i, 3) ? "" : r->text(i, 3));
       d.fix = !r->null(i, 4);
       d.fixes_seq = r->optional_int64(i, 5).value_or(0);
@@ -578,12 +600,14 @@ class PgStore final : public Store {
         }
     }
     const auto before = c.run("dora_before", {p[0], p[1], p[2]});
-    if (before->rows()) add(*before, 0).changes = static_cast<std::uint32_t>(before->int64(0, 3));
+    if (before->rows()) add(*before, 0, 4).changes = static_cast<std::uint32_t>(before->int64(0, 3));
     const auto first = c.run("dora_first", {p[0], p[1]});
     if (first->rows() && !first->null(0, 0)) f.firsts.push_back({index, env, first->int64(0, 0)});
     const auto incidents = c.run("dora_incidents", p);
-    for (int i = 0; i < incidents->rows(); ++i)
+    for (int i = 0; i < incidents->rows(); ++i) {
       f.incidents.push_back({index, env, incidents->int64(i, 0), incidents->int64(i, 1)});
+      if (ids) f.incident_ids.emplace_back(incidents->text(i, 2));
+    }
   }
 
   static void rollback(Connection& c) {

@@ -189,10 +189,11 @@ constexpr const char* kAddEnvironment =
 // The DORA model's facts of one system and environment (metric_facts).
 class DoraReader {
  public:
-  explicit DoraReader(sql::Database& db)
-      : deployments_(db.prepare(
+  DoraReader(sql::Database& db, bool identifiers)
+      : identifiers_(identifiers),
+        deployments_(db.prepare(
             "SELECT d.time_created, d.id, d.head_commit, d.status, d.fixes, f.id, c.first_deployed, d.change_count, "
-            "d.reverts FROM events d "
+            "d.reverts, d.identifier FROM events d "
             "LEFT JOIN change_deployments c ON c.system = d.system AND c.change_id = d.head_commit "
             "AND c.environment = d.environment "
             "LEFT JOIN events f ON f.type = 'deployment' AND f.system = d.system AND f.environment = d.environment "
@@ -200,14 +201,14 @@ class DoraReader {
             "WHERE d.type = 'deployment' AND d.system = ?1 AND d.environment = ?2 AND d.time_created >= ?3 "
             "AND d.time_created < ?4")),
         before_(db.prepare(
-            "SELECT time_created, id, head_commit, change_count FROM events WHERE type = 'deployment' AND system = ?1 "
-            "AND environment = ?2 AND time_created < ?3 ORDER BY time_created DESC, id DESC LIMIT 1")),
+            "SELECT time_created, id, head_commit, change_count, identifier FROM events WHERE type = 'deployment' "
+            "AND system = ?1 AND environment = ?2 AND time_created < ?3 ORDER BY time_created DESC, id DESC LIMIT 1")),
         first_(db.prepare("SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = ?1 "
                           "AND environment = ?2")),
         reverted_(db.prepare("SELECT first_deployed FROM change_deployments WHERE system = ?1 AND change_id = ?2 "
                              "AND environment = ?3")),
         incidents_(db.prepare(
-            "SELECT time_created, time_resolved FROM events WHERE type = 'incident' AND system = ?1 "
+            "SELECT time_created, time_resolved, identifier FROM events WHERE type = 'incident' AND system = ?1 "
             "AND environment = ?2 AND time_created < ?4 AND (time_created >= ?3 OR time_resolved > ?3)")) {}
 
   void read(const std::string& system, std::uint32_t index, std::uint32_t env, const std::string& env_name, Window w,
@@ -216,6 +217,7 @@ class DoraReader {
     deployments_.bind(1, system).bind(2, env_name).bind(3, w.from).bind(4, w.to);
     while (deployments_.step()) {
       auto& d = deployment(f, index, env, deployments_.int64(0), deployments_.int64(1), deployments_, 2);
+      if (identifiers_) f.deployment_ids.push_back(deployments_.text(9));
       d.mark = deployment_mark(deployments_.is_null(3) ? "" : deployments_.text_view(3));
       d.fix = !deployments_.is_null(4);
       d.fixes_seq = deployments_.optional_int64(5).value_or(0);
@@ -231,16 +233,20 @@ class DoraReader {
     }
     before_.reset();
     before_.bind(1, system).bind(2, env_name).bind(3, w.from);
-    if (before_.step())
+    if (before_.step()) {
       deployment(f, index, env, before_.int64(0), before_.int64(1), before_, 2).changes =
           static_cast<std::uint32_t>(before_.int64(3));
+      if (identifiers_) f.deployment_ids.push_back(before_.text(4));
+    }
     first_.reset();
     first_.bind(1, system).bind(2, env_name);
     if (first_.step() && !first_.is_null(0)) f.firsts.push_back({index, env, first_.int64(0)});
     incidents_.reset();
     incidents_.bind(1, system).bind(2, env_name).bind(3, w.from).bind(4, w.to);
-    while (incidents_.step())
+    while (incidents_.step()) {
       f.incidents.push_back({index, env, incidents_.int64(0), incidents_.optional_int64(1).value_or(incidents_.int64(0))});
+      if (identifiers_) f.incident_ids.push_back(incidents_.text(2));
+    }
   }
 
  private:
@@ -252,6 +258,7 @@ class DoraReader {
     return d;
   }
 
+  bool identifiers_;
   sql::Statement deployments_, before_, first_, reverted_, incidents_;
 };
 
@@ -348,13 +355,18 @@ class SqliteStore final : public Store {
       auto before = reader.db.prepare(
           "SELECT MAX(time_created) FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 "
           "AND time_created < ?3");
+      // With identifiers: the change's id, and whether its time is a push time.
+      const std::string select =
+          scope.identifiers ? "SELECT c.first_deployed, c.change_time, c.change_id, EXISTS (SELECT 1 FROM change_facts f "
+                              "WHERE f.system = c.system AND f.change_id = c.change_id AND f.push_time IS NOT NULL) "
+                            : "SELECT c.first_deployed, c.change_time ";
       auto shipped = reader.db.prepare(
-          "SELECT first_deployed, change_time FROM change_deployments "
+          select + "FROM change_deployments c "
           "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4");
       // With several of the scope's environments: a change counts at its
       // first deployment to any of them (ties: the first name in byte order).
       auto shipped_first = reader.db.prepare(
-          "SELECT first_deployed, change_time FROM change_deployments c "
+          select + "FROM change_deployments c "
           "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4 "
           "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = ?1 AND o.change_id = c.change_id "
           "AND o.environment IN (SELECT value FROM json_each(?5)) AND (o.first_deployed < c.first_deployed "
@@ -363,7 +375,7 @@ class SqliteStore final : public Store {
           "SELECT time_created, time_resolved FROM events WHERE type = 'incident' AND system = ?1 "
           "AND environment = ?2 AND time_created >= ?3 AND time_created < ?4");
       std::optional<DoraReader> dora;
-      if (scope.model == Model::dora) dora.emplace(reader.db);
+      if (scope.model == Model::dora || scope.identifiers) dora.emplace(reader.db, scope.identifiers);
       for (const auto& [index, name] : share) {
         present.reset();
         present.bind(1, name);
@@ -386,7 +398,12 @@ class SqliteStore final : public Store {
           s.reset();
           s.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
           if (envs.size() > 1) s.bind(5, other_environments(scope, envs, env));
-          while (s.step()) f.shipped.push_back({index, s.int64(0), s.is_null(1) ? kUnknownTime : s.int64(1)});
+          while (s.step()) {
+            f.shipped.push_back({index, s.int64(0), s.is_null(1) ? kUnknownTime : s.int64(1), env});
+            if (!scope.identifiers) continue;
+            f.shipped_ids.push_back(s.text(2));
+            f.shipped_pushed.push_back(s.int64(3) != 0);
+          }
           if (dora) continue;  // it read the incidents open in the window too
           incidents.reset();
           incidents.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);

@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 using namespace pulse;
@@ -51,6 +52,11 @@ struct StoreFixture {
     const auto events = load("events.json");
     for (const auto& e : events.as_array())
       post(std::string(e.at("system").as_string()), json::serialize(e.at("event")));
+  }
+  json::object explain(const std::string& query) {
+    const auto res = get("/v1/metrics/explain?" + query);
+    BOOST_TEST_REQUIRE(res.status == 200, res.body);
+    return json::parse(res.body).as_object();
   }
   json::object metrics(const std::string& query) {
     const auto res = get("/v1/metrics?" + query);
@@ -319,6 +325,36 @@ void check_dora_set(StoreFixture& f) {
   BOOST_TEST(std::string(dora.at("edition").as_string()).find("2023") != std::string::npos);
   check_dora(dora.at("overall").as_object(), expected.at("dora").as_object(), "shop, dora");
   check_series_adds_up(dora);
+  // The lists behind the figures: the deployments worked out by hand.
+  auto ids = [&](const std::string& metric) {
+    const auto page = f.explain(query + "&model=dora&metric=" + metric + "&limit=1000");
+    std::vector<std::string> out;
+    for (const auto& r : page.at("records").as_array()) out.emplace_back(r.at("deployment").as_string());
+    BOOST_TEST(page.at("count").as_int64() == static_cast<std::int64_t>(out.size()));
+    return out;
+  };
+  auto listed = [](const json::value& v) {
+    std::vector<std::string> out;
+    for (const auto& x : v.as_array()) out.emplace_back(x.as_string());
+    return out;
+  };
+  BOOST_TEST(ids("change_failure_rate") == listed(expected.at("failed")), boost::test_tools::per_element());
+  BOOST_TEST(ids("failed_deployment_recovery_time") == listed(expected.at("failed")), boost::test_tools::per_element());
+  BOOST_TEST(ids("deployment_rework_rate") == listed(expected.at("rework")), boost::test_tools::per_element());
+  BOOST_TEST(ids("deployment_frequency").size() == 14u);
+  const auto failed = f.explain(query + "&model=dora&metric=failed_deployment_recovery_time");
+  std::map<std::string, json::object> by_id;
+  for (const auto& r : failed.at("records").as_array()) by_id[std::string(r.at("deployment").as_string())] = r.as_object();
+  BOOST_TEST(json::serialize(by_id["P2"].at("reasons")) == R"([{"reason":"rollback","by":"P3"}])");
+  BOOST_TEST(json::serialize(by_id["P2"].at("recovered_by")) == R"({"reason":"rollback","deployment":"P3"})");
+  BOOST_TEST(json::serialize(by_id["P5"].at("recovered_by")) == R"({"reason":"incident resolved","incident":"I1"})");
+  BOOST_TEST(json::serialize(by_id["P7"].at("reasons")) == R"([{"reason":"revert","by":"P8"}])");
+  BOOST_TEST(json::serialize(by_id["P9"].at("reasons")) == R"([{"reason":"mark","status":"failed","fixed_by":"P10"}])");
+  BOOST_TEST(json::serialize(by_id["P12"].at("recovered_by")) == R"({"reason":"next deployment","deployment":"P13"})");
+  BOOST_TEST(by_id["P12"].at("recovery_seconds") == 3 * 86400);
+  const auto rework = f.explain(query + "&model=dora&metric=deployment_rework_rate");
+  const auto& first = rework.at("records").as_array()[0];
+  BOOST_TEST(json::serialize(first.at("reasons")) == R"([{"reason":"during incident","incident":"I0"}])");
   // Staging's deployment and incident are its own.
   const auto staging = f.metrics(query + "&model=dora&environment=staging");
   BOOST_TEST(staging.at("overall").at("deployment_frequency").at("deployments") == 1);
@@ -378,6 +414,58 @@ BOOST_FIXTURE_TEST_CASE(a_mark_can_come_later_and_changes_nothing_else, StoreFix
   const auto bad = api.handle(r);
   BOOST_TEST(bad.status == 400);
   BOOST_TEST(bad.body.find("status") != std::string::npos, bad.body);
+}
+
+// Each figure's count is its list's length, in both models, page by page.
+BOOST_FIXTURE_TEST_CASE(every_figure_is_explained_by_its_records, StoreFixture) {
+  load_reference();
+  load_dora_set(*this, false);
+  for (const std::string window : {"from=2026-01-01&to=2026-03-01", "from=2026-05-01&to=2026-06-01"})
+    for (const std::string model : {"pulse", "dora"}) {
+      BOOST_TEST_CONTEXT(window << " " << model) {
+        const auto m = metrics(window + "&model=" + model).at("overall");
+        auto count = [&](const std::string& metric) {
+          std::int64_t seen = 0;
+          std::optional<std::int64_t> cursor = 0;
+          json::object page;
+          while (cursor) {  // pages of 2
+            page = explain(window + "&model=" + model + "&metric=" + metric + "&limit=2&cursor=" + std::to_string(*cursor));
+            seen += static_cast<std::int64_t>(page.at("records").as_array().size());
+            BOOST_TEST(page.at("records").as_array().size() <= 2u);
+            cursor = page.at("next").is_null() ? std::nullopt : std::optional(page.at("next").to_number<std::int64_t>());
+          }
+          BOOST_TEST(seen == page.at("count").as_int64(), metric);
+          return seen;
+        };
+        BOOST_TEST(count("deployment_frequency") == m.at("deployment_frequency").at("deployments").as_int64());
+        BOOST_TEST(count("lead_time") == m.at("lead_time").at("changes").as_int64());
+        BOOST_TEST(count("change_failure_rate") == m.at("change_failure_rate").at("failed_deployments").as_int64());
+        const auto lead = explain(window + "&model=" + model + "&metric=lead_time");
+        BOOST_TEST(lead.at("left_out_count").as_int64() ==
+                   m.at("data_quality").at("non_positive_lead_times").as_int64() +
+                       m.at("data_quality").at("changes_without_time").as_int64());
+        if (model == "pulse") {
+          BOOST_TEST(count("time_to_recover") == m.at("time_to_recover").at("incidents").as_int64());
+        } else {
+          const auto& fdrt = m.at("failed_deployment_recovery_time");
+          BOOST_TEST(count("failed_deployment_recovery_time") ==
+                     fdrt.at("recovered").as_int64() + fdrt.at("unrecovered").as_int64());
+          BOOST_TEST(count("deployment_rework_rate") ==
+                     m.at("deployment_rework_rate").at("rework_deployments").as_int64());
+        }
+      }
+    }
+  // A lead time names its change, its time's source and the deployment.
+  const auto lead = explain("from=2026-01-01&to=2026-03-01&metric=lead_time&system=api&limit=1");
+  const auto& r = lead.at("records").as_array().at(0);
+  BOOST_TEST(r.at("deployment") == "A1");
+  BOOST_TEST((r.at("time_source") == "push" || r.at("time_source") == "commit"));
+  BOOST_TEST(r.at("lead_seconds").as_int64() > 0);
+  BOOST_TEST(get("/v1/metrics/explain?metric=rework").status == 400);
+  BOOST_TEST(get("/v1/metrics/explain?metric=deployment_rework_rate").body.find("not a figure of the pulse model") !=
+             std::string::npos);
+  BOOST_TEST(get("/v1/metrics/explain?metric=lead_time&limit=0").status == 400);
+  BOOST_TEST(get("/v1/metrics/explain?metric=lead_time&cursor=x").status == 400);
 }
 
 BOOST_FIXTURE_TEST_CASE(bad_model_is_a_reason, StoreFixture) {
