@@ -281,15 +281,17 @@ struct MetricsReport {
 
 /// The default window: the last 90 days.
 inline constexpr std::int64_t kDefaultWindowDays = 90;
+/// The longest window: fifty years.
+inline constexpr std::int64_t kMaxWindowDays = 50 * 366;
 
 /// Parses a metrics query's window. `from` and `to` are RFC 3339 times,
 /// dates (YYYY-MM-DD, UTC; a date as `to` includes that day) or empty:
 /// `to` defaults to `now`, `from` to 90 days before `to`. Fails (nullopt,
-/// `why` naming the parameter) on bad syntax, from >= to, or more than ten
-/// years.
+/// `why` naming the parameter) on bad syntax, from >= to, or more than
+/// kMaxWindowDays (fifty years: git.git's history is 21).
 std::optional<Window> parse_window(std::string_view from, std::string_view to, std::int64_t now, std::string& why);
 
-/// Most buckets a report may hold (a window of ten years by day).
+/// Most buckets a report may hold (ten years by day, seventy by week).
 inline constexpr std::size_t kMaxBuckets = 3700;
 
 struct MetricsQuery {

@@ -49,8 +49,8 @@ std::optional<Window> parse_window(std::string_view from, std::string_view to, s
     why = "from: must be before to";
     return std::nullopt;
   }
-  if (w.to - w.from > 3660 * kDay) {
-    why = "from: the window may span at most ten years";
+  if (w.to - w.from > kMaxWindowDays * kDay) {
+    why = "from: the window may span at most fifty years";
     return std::nullopt;
   }
   return w;

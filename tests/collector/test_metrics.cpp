@@ -214,7 +214,9 @@ BOOST_FIXTURE_TEST_CASE(bad_queries_get_a_reason, StoreFixture) {
   BOOST_TEST(get("/v1/metrics?from=yesterday").body.find("from:") != std::string::npos);
   BOOST_TEST(get("/v1/metrics?to=2026-13-01").status == 400);
   BOOST_TEST(get("/v1/metrics?from=2026-02-01&to=2026-01-01").body.find("before") != std::string::npos);
-  BOOST_TEST(get("/v1/metrics?from=2000-01-01&to=2026-01-01").status == 400);
+  BOOST_TEST(get("/v1/metrics?from=1950-01-01&to=2026-01-01").status == 400);  // over fifty years
+  BOOST_TEST(get("/v1/metrics?from=2005-04-07&to=2026-01-01&bucket=month").status == 200);  // git.git's 21 years
+  BOOST_TEST(get("/v1/metrics?from=2005-04-07&to=2026-01-01&bucket=day").body.find("bucket") != std::string::npos);
   BOOST_TEST(get("/v1/metrics?bucket=hour").body.find("bucket") != std::string::npos);
   BOOST_TEST(get("/v1/metrics?system=" + std::string(300, 'x')).status == 400);
   ServerRequest post;

@@ -8,6 +8,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <regex>
 
 using namespace pulse;
@@ -27,10 +29,10 @@ std::vector<std::string> chromium_args(const TempDir& profile) {
           "--virtual-time-budget=15000"};
 }
 
-void load_reference(const CollectorProcess& collector) {
+void load_reference(const CollectorProcess& collector, const std::string& file = "events.json") {
   std::string why;
   HttpClient client(*parse_origin(collector.url(), why), ClientOptions{});
-  const auto events = json::parse(read_file(fs::path(PULSE_TEST_SOURCE_DIR) / "tests/fixtures/metrics/events.json"));
+  const auto events = json::parse(read_file(fs::path(PULSE_TEST_SOURCE_DIR) / "tests/fixtures/metrics" / file));
   for (const auto& e : events.as_array()) {
     const auto r = client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=" + std::string(e.at("system").as_string()),
                                            {{"Content-Type", "application/json"}}, json::serialize(e.at("event"))});
@@ -70,6 +72,7 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
                                                                      encode_body(staged)}))
                           .status,
                       200);
+  load_reference(collector, "dora-events.json");  // system shop, May 2026
   const std::string page = collector.url() + "/?from=2026-01-01&to=2026-02-28&bucket=week";
 
   TempDir profile;
@@ -153,6 +156,55 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(text_of(empty.out, "frequency-detail") ==
                  "no deployments to production, prod, live in this window; 1 deployment in staging (choose it above)",
              empty.out);
+
+  // The DORA model, with the failed deployments behind the change fail rate
+  // (the hand-worked second reference set).
+  auto dora_args = chromium_args(profile);
+  dora_args.push_back("--dump-dom");
+  dora_args.push_back(collector.url() + "/?model=dora&system=shop&from=2026-05-01&to=2026-05-31&explain=change_failure_rate");
+  const auto dora = run_process(dora_args, {}, "", std::chrono::seconds(90));
+  BOOST_REQUIRE_MESSAGE(dora.out.find("data-loaded=\"true\"") != std::string::npos, dora.out);
+  BOOST_TEST(dora.out.find("<option value=\"dora\" selected=\"\">") != std::string::npos);
+  BOOST_TEST(text_of(dora.out, "recovery-title") == "Failed deployment recovery time");
+  BOOST_TEST(text_of(dora.out, "recovery-value") == "2h 30m");  // 9,000 s
+  BOOST_TEST(text_of(dora.out, "failure-value") == "42.9%");
+  BOOST_TEST(text_of(dora.out, "failure-detail") == "6 of 14 deployments failed (2 incidents, 1 rollback, 1 revert, 2 marks)");
+  BOOST_TEST(text_of(dora.out, "failure-level") == "Low");
+  BOOST_TEST(text_of(dora.out, "rework-value") == "35.7%");
+  BOOST_TEST(text_of(dora.out, "rework-level").empty());  // no DORA bands for rework
+  BOOST_TEST(text_of(dora.out, "drilldown-title") == "Failed deployments and why");
+  BOOST_TEST(text_of(dora.out, "drilldown-summary") == "6 records, showing 6");
+  BOOST_TEST(dora.out.find("<td>P2</td><td>rolled back by P3</td>") != std::string::npos, dora.out);
+  BOOST_TEST(dora.out.find("<td>P9</td><td>marked failed, fixed by P10</td>") != std::string::npos);
+  BOOST_TEST(dora.out.find("<th>Rework rate</th>") != std::string::npos);
+  BOOST_TEST(text_of(dora.out, "footer").find("DORA 2023 report") != std::string::npos);
+
+  // A phone's width, 400 CSS pixels: nothing wider than the screen. (Headless
+  // Chromium's windows are at least 500 pixels wide: a 500-pixel window at
+  // 125% zoom, the profile's default, lays pages out at 400.)
+  TempDir phone_profile;
+  fs::create_directories(phone_profile.path / "profile/Default");
+  write_file(phone_profile.path / "profile/Default/Preferences",
+             R"({"partition":{"default_zoom_level":{"x":)" + std::to_string(std::log(1.25) / std::log(1.2)) + "}}}");
+  auto phone = chromium_args(phone_profile);
+  std::replace(phone.begin(), phone.end(), std::string("--window-size=1400,1700"), std::string("--window-size=500,900"));
+  phone.push_back("--dump-dom");
+  phone.push_back(collector.url() + "/?model=dora&system=shop&from=2026-05-01&to=2026-05-31&explain=deployment_rework_rate");
+  const auto narrow = run_process(phone, {}, "", std::chrono::seconds(90));
+  BOOST_TEST(narrow.out.find("data-loaded=\"true\"") != std::string::npos);
+  BOOST_TEST(narrow.out.find("data-overflow=\"false\"") != std::string::npos, narrow.out.substr(0, 400));
+  BOOST_TEST(text_of(narrow.out, "drilldown-summary") == "5 records, showing 5");
+
+  // An empty window with older events offers the window that holds them.
+  auto later = chromium_args(profile);
+  later.push_back("--dump-dom");
+  later.push_back(collector.url() + "/?system=shop&from=2026-07-01&to=2026-07-31");
+  const auto offer = run_process(later, {}, "", std::chrono::seconds(90));
+  BOOST_TEST(text_of(offer.out, "offer-text") == "Nothing in this window; the latest earlier event is from 2026-06-02.",
+             offer.out);
+  BOOST_TEST(text_of(offer.out, "offer-button") == "Show 2026-03-05 to 2026-06-02");
+  // Dates as ISO dates whatever the browser's locale: text fields.
+  BOOST_TEST(offer.out.find(R"(id="from" required="" pattern=)") != std::string::npos);
 
   // And a picture of it.
   const std::string shot =
