@@ -1,13 +1,16 @@
 // pulse-bench: load generator and timer for the collector's benchmarks
 // (bench/metrics.sh). Not installed.
 //
-//   pulse-bench generate --db DB [--deployments N] [--systems N] [--days N]
+//   pulse-bench generate --db DB [--deployments N] [--systems N] [--days N] [--dora 1]
 //       writes a deterministic history straight into a store: per deployment
 //       8 or 9 changes (half with a push time), and an incident for every
-//       second deployment; 100,000 deployments make 1,000,000 events.
-//   pulse-bench metrics --url URL [--runs N]
+//       second deployment; 100,000 deployments make 1,000,000 events. With
+//       --dora 1 (bench/dora.sh): head commits, 2% rollbacks, 5% incidents,
+//       9 or 10 changes a deployment (1,036,000 events).
+//   pulse-bench metrics --url URL [--runs N] [--model dora]
 //       times GET /v1/metrics over HTTP: the default window, the whole
-//       history by week, and one system.
+//       history by week, and one system; with --model dora, in the DORA
+//       model, and pages of 100 records of GET /v1/metrics/explain.
 //   pulse-bench scrape --url URL [--runs N]
 //       times GET /metrics (Prometheus): the first scrape (which waits for
 //       the DORA figures) and the rest.
@@ -59,6 +62,10 @@ long num(const std::map<std::string, std::string>& f, const std::string& k, long
 
 int generate(const std::map<std::string, std::string>& f) {
   const long deployments = num(f, "deployments", 100'000), systems = num(f, "systems", 20), days = num(f, "days", 730);
+  // --dora 1: the DORA model's mix: heads recorded, 2% rollbacks (to the
+  // head two deployments back), 5% incidents, 9 or 10 changes a deployment.
+  const bool dora = num(f, "dora", 0) != 0;
+  const long incident_every = dora ? 20 : 2, rollback_every = dora ? 50 : 0;
   const int writers = static_cast<int>(num(f, "writers", 4));
   const std::int64_t end = num(f, "end", kEnd);  // Unix seconds
   auto store = collector::open_store(f.at("db"), static_cast<std::size_t>(writers));
@@ -77,7 +84,9 @@ int generate(const std::map<std::string, std::string>& f) {
         const auto t = start + static_cast<std::int64_t>(static_cast<double>(d) * step);
         auto& out = by_system[system];
         Deployment dep{"bench", "d" + std::to_string(d), t, {}, {}, {}, {}, {}, {}, {}, {}};
-        const int changes = d % 2 ? 9 : 8;
+        const bool rollback = rollback_every && d % rollback_every == rollback_every - 1 && d >= 2 * systems;
+        if (dora) dep.head_commit = "c" + std::to_string(rollback ? d - 2 * systems : d) + "-0";
+        const int changes = rollback ? 0 : dora ? (d % 2 ? 10 : 9) : (d % 2 ? 9 : 8);
         for (int c = 0; c < changes; ++c) {
           const std::string id = "c" + std::to_string(d) + "-" + std::to_string(c);
           const auto lead = static_cast<std::int64_t>(600 + rng() % (10 * 86400));
@@ -86,7 +95,7 @@ int generate(const std::map<std::string, std::string>& f) {
           dep.changes.push_back(id);
         }
         out.push_back(std::move(dep));
-        if (d % 2 == 0)
+        if (d % incident_every == 0)
           out.push_back(Incident{"bench", "i" + std::to_string(d), t + 600,
                                  t + 600 + static_cast<std::int64_t>(60 + rng() % (2 * 86400)), {}});
       }
@@ -119,12 +128,19 @@ HttpClient client_for(const std::string& url) {
 int metrics(const std::map<std::string, std::string>& f) {
   const int runs = static_cast<int>(num(f, "runs", 15));
   auto client = client_for(f.at("url"));
-  const std::pair<const char*, std::string> queries[] = {
-      {"default window (last 90 days)", "/v1/metrics?to=2026-01-01T00:00:00Z"},
-      {"whole history, by week", "/v1/metrics?from=2023-01-01&to=2026-01-01T00:00:00Z&bucket=week"},
-      {"whole history, by day", "/v1/metrics?from=2023-01-01&to=2026-01-01T00:00:00Z&bucket=day"},
-      {"one system, whole history", "/v1/metrics?system=system-3&from=2023-01-01&to=2026-01-01T00:00:00Z"},
+  // --model dora: the same queries in the DORA model, and pages of the
+  // records behind figures.
+  const std::string model = f.count("model") ? "&model=" + f.at("model") : "";
+  std::vector<std::pair<std::string, std::string>> queries = {
+      {"default window (last 90 days)", "/v1/metrics?to=2026-01-01T00:00:00Z" + model},
+      {"whole history, by week", "/v1/metrics?from=2023-01-01&to=2026-01-01T00:00:00Z&bucket=week" + model},
+      {"whole history, by day", "/v1/metrics?from=2023-01-01&to=2026-01-01T00:00:00Z&bucket=day" + model},
+      {"one system, whole history", "/v1/metrics?system=system-3&from=2023-01-01&to=2026-01-01T00:00:00Z" + model},
   };
+  if (!model.empty())
+    for (const char* metric : {"change_failure_rate", "lead_time", "deployment_rework_rate"})
+      queries.emplace_back(std::string("explain ") + metric + ", 100",
+                           std::string("/v1/metrics/explain?to=2026-01-01T00:00:00Z&limit=100&metric=") + metric + model);
   for (const auto& [name, target] : queries) {
     std::vector<double> ms;
     std::size_t bytes = 0;
@@ -142,7 +158,7 @@ int metrics(const std::map<std::string, std::string>& f) {
       if (i == 0 && f.count("show")) std::cout << res->body.substr(0, 400) << "\n";
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("  %-32s median %7.1f ms  min %7.1f  max %7.1f  (%d runs, %zu-byte answer)\n", name, ms[ms.size() / 2],
+    std::printf("  %-36s median %7.1f ms  min %7.1f  max %7.1f  (%d runs, %zu-byte answer)\n", name.c_str(), ms[ms.size() / 2],
                 ms.front(), ms.back(), runs, bytes);
   }
   return 0;

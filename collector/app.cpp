@@ -70,6 +70,7 @@ const std::vector<FlagSpec> kMetricsFlags = {
      "PULSE_COLLECTOR_DB"},
     {"system", "NAME", "only this system (default: each system and all together)"},
     {"environment", "LIST", "count these environments (comma-separated; default: --production-environments)"},
+    {"team", "NAME", "only this team's deployments, the changes they shipped and the incidents attributed to them"},
     {"production-environments", "LIST", "the environments counted without --environment (as serve's)", false,
      "PULSE_PRODUCTION_ENVIRONMENTS", kDefaultProductionEnvironments},
     {"from", "TIME", "window start: RFC 3339 time or YYYY-MM-DD (default: 90 days before --to)"},
@@ -361,6 +362,13 @@ int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& 
     return kExitUsage;
   }
   scope->model = *model;
+  if (const auto team = parsed->get("team"); team && !team->empty()) {
+    if (!valid_team(*team, why)) {
+      err << "pulse-collector metrics: --" << why << "\n";
+      return kExitUsage;
+    }
+    scope->team = *team;
+  }
   const std::string db_path = parsed->get_or("db", default_db_path(env));
   if (const auto name = parsed->get("explain")) {
     const auto metric = parse_explained(*name, *model, why);

@@ -207,7 +207,28 @@ void classify_dora(std::vector<Dep>& all, const MetricFacts& facts) {
 
 }  // namespace
 
-Classified classify(const MetricFacts& facts, Window window, Model model) {
+namespace {
+
+// Keeps what belongs to the team's deployments.
+void keep_team(Classified& c, const MetricFacts& facts) {
+  auto team = [&](const Dep& d) { return facts.deployments[static_cast<std::size_t>(d.fact)].team; };
+  std::erase_if(c.deps, [&](const Dep& d) { return !team(d); });
+  std::unordered_map<std::int64_t, bool> by_seq;
+  for (const auto& d : c.all) by_seq.emplace(d.seq, team(d));
+  std::erase_if(c.incs, [&](const Inc& i) { return !i.attributed || !by_seq[i.deployment]; });
+  std::erase_if(c.leads, [&](const Lead& l) {
+    const auto& s = facts.shipped[l.fact];
+    const auto it = std::partition_point(c.all.begin(), c.all.end(), [&](const Dep& d) {
+      return std::tie(d.system, d.environment, d.time) < std::tie(s.system, s.environment, s.deployed);
+    });
+    return it == c.all.end() || it->system != s.system || it->environment != s.environment || it->time != s.deployed ||
+           !team(*it);
+  });
+}
+
+}  // namespace
+
+Classified classify(const MetricFacts& facts, Window window, Model model, bool team) {
   Classified c;
   c.all.reserve(facts.deployments.size());
   for (std::size_t n = 0; n < facts.deployments.size(); ++n) {
@@ -225,6 +246,7 @@ Classified classify(const MetricFacts& facts, Window window, Model model) {
   for (const auto& d : c.all)
     if (d.time >= window.from) c.deps.push_back(d);
   c.leads = lead_times(facts, window);
+  if (team) keep_team(c, facts);
   return c;
 }
 

@@ -63,6 +63,9 @@ struct Classified {
   std::vector<Inc> incs;   ///< incidents created in the window
 };
 
-Classified classify(const MetricFacts& facts, Window window, Model model);
+/// With `team`, only the team's deployments, the changes they shipped first
+/// and the incidents attributed to them are counted (MetricFacts marks the
+/// team's deployments).
+Classified classify(const MetricFacts& facts, Window window, Model model, bool team = false);
 
 }  // namespace pulse::collector::detail

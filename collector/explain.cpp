@@ -172,7 +172,7 @@ std::string_view explained_name(Explained m) {
 
 json::object explain(const MetricFacts& facts, Window window, const Scope& scope, Explained metric, std::size_t offset,
                      std::size_t limit) {
-  const auto c = classify(facts, window, scope.model);
+  const auto c = classify(facts, window, scope.model, scope.team.has_value());
   const Names n(facts, scope, c.all);
   std::vector<std::pair<std::int64_t, json::object>> records;
   json::array left_out;
@@ -241,6 +241,7 @@ json::object explain(const MetricFacts& facts, Window window, const Scope& scope
                    {"model", model_name(scope.model)},
                    {"window", json::object{{"from", format_rfc3339(window.from)}, {"to", format_rfc3339(window.to)}}},
                    {"system", scope.system ? json::value(json::string(*scope.system)) : json::value(nullptr)},
+                   {"team", scope.team ? json::value(json::string(*scope.team)) : json::value(nullptr)},
                    {"environments", std::move(environments)},
                    {"count", records.size()},
                    {"offset", offset},

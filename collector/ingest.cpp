@@ -184,10 +184,11 @@ ServerResponse Api::route(const ServerRequest& request) {
     o["time_created"] = latest->time_created ? json::value(format_rfc3339(*latest->time_created)) : json::value(nullptr);
     return reply(200, json::serialize(o));
   }
-  if (path == "/v1/metrics" || path == "/v1/metrics/explain" || path == "/v1/environments") {
+  if (path == "/v1/metrics" || path == "/v1/metrics/explain" || path == "/v1/environments" || path == "/v1/teams") {
     if (request.method != "GET") return method_not_allowed("GET");
     if (!authorized(request, target->param("api_key"))) return unauthorized();
     if (path == "/v1/metrics/explain") return explain_metric(*target);
+    if (path == "/v1/teams") return teams();
     return path == "/v1/metrics" ? metrics(*target) : environments();
   }
   const bool ingest_single = path == kIngestionPath;
@@ -289,6 +290,10 @@ std::optional<std::pair<MetricsQuery, Scope>> Api::metrics_query(const Target& t
     return std::nullopt;
   }
   scope->model = *model;
+  if (const auto team = target.param("team"); team && !team->empty()) {
+    if (!valid_team(*team, why)) return std::nullopt;
+    scope->team = *team;
+  }
   return std::pair{*query, std::move(*scope)};
 }
 
@@ -316,6 +321,12 @@ ServerResponse Api::explain_metric(const Target& target) {
   scope.identifiers = true;
   const auto facts = store_.metric_facts(query.window, scope);
   return reply(200, json::serialize(explain(facts, query.window, scope, *metric, offset, limit)));
+}
+
+ServerResponse Api::teams() {
+  json::array names;
+  for (const auto& t : store_.teams()) names.emplace_back(t);
+  return reply(200, json::serialize(json::object{{"teams", std::move(names)}}));
 }
 
 ServerResponse Api::environments() {

@@ -85,6 +85,7 @@ class Api {
   ServerResponse list_events(const Target& target);
   ServerResponse metrics(const Target& target);
   ServerResponse explain_metric(const Target& target);
+  ServerResponse teams();
   /// GET /v1/metrics's and /v1/metrics/explain's common parameters.
   std::optional<std::pair<MetricsQuery, Scope>> metrics_query(const Target& target, std::string& why) const;
   ServerResponse environments();

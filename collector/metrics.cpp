@@ -394,10 +394,11 @@ MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bu
   report.bucket = bucket;
   report.model = scope.model;
   report.system = std::move(scope.system);
+  report.team = scope.team;
   report.environments = std::move(scope.environments);
   const Model model = report.model;
 
-  auto prepared = detail::classify(facts, window, model);
+  auto prepared = detail::classify(facts, window, model, scope.team.has_value());
   const auto& deps = prepared.deps;
   const auto& leads = prepared.leads;
   const auto& incs = prepared.incs;
@@ -462,6 +463,7 @@ json::object metrics_json(const MetricsReport& r) {
   o["model"] = model_name(r.model);
   if (r.model == Model::dora) o["edition"] = kDoraEdition;
   o["system"] = r.system ? json::value(json::string(*r.system)) : json::value(nullptr);
+  o["team"] = r.team ? json::value(json::string(*r.team)) : json::value(nullptr);
   json::array environments;
   for (const auto& e : r.environments) environments.emplace_back(e);
   o["environments"] = std::move(environments);
@@ -538,6 +540,7 @@ std::string metrics_table(const MetricsReport& r) {
   };
   out << "Window " << format_rfc3339(r.window.from) << " to " << format_rfc3339(r.window.to) << " (UTC)";
   if (r.system) out << ", system " << *r.system;
+  if (r.team) out << ", team " << *r.team;
   out << "\nEnvironments: ";
   for (std::size_t i = 0; i < r.environments.size(); ++i) out << (i ? ", " : "") << r.environments[i];
   out << "\nModel: " << (dora ? std::string("DORA's five metrics; levels from the ") + kDoraEdition

@@ -140,7 +140,14 @@ struct Scope {
   /// Also read what names each fact (for explanations); implies the DORA
   /// model's facts whatever the model.
   bool identifiers = false;
+  /// One team's figures: its deployments, the changes they shipped first,
+  /// the incidents attributed to them (deployments name their teams).
+  std::optional<std::string> team = std::nullopt;
 };
+
+/// A team filter's value: at most 256 bytes of text without control
+/// characters ("" for none). On failure `why` names the parameter.
+bool valid_team(std::string_view team, std::string& why);
 
 /// A query's scope from its parameters: `system` ("" for all; at most 256
 /// bytes) and `environment` (a list as parse_environment_list reads it;
@@ -166,6 +173,7 @@ struct MetricFacts {
     std::uint32_t changes = 0;        ///< how many changes it shipped
     std::uint8_t mark = no_mark;
     bool fix = false;                 ///< it says it fixes another (even one not stored)
+    bool team = true;                 ///< one of the scope's team's (true without a team filter)
   };
   /// A deployment shipping a revert of a change (DORA model).
   struct Revert {
@@ -273,6 +281,7 @@ struct MetricsReport {
   Bucket bucket = Bucket::week;
   Model model = Model::pulse;
   std::optional<std::string> system;  ///< the filter, if any
+  std::optional<std::string> team;    ///< likewise
   std::vector<std::string> environments;  ///< what was counted
   Figures overall;
   std::vector<std::pair<std::string, Figures>> systems;  ///< by name

@@ -108,6 +108,12 @@ std::optional<Scope> parse_scope(std::string_view system, std::optional<std::str
   return scope;
 }
 
+bool valid_team(std::string_view team, std::string& why) {
+  if (team.size() <= 256 && is_clean_text(team)) return true;
+  why = "team: must be at most 256 bytes of text without control characters";
+  return false;
+}
+
 MetricFacts read_facts_by_system(const std::vector<std::string>& systems, std::size_t workers,
                                  const SystemReader& read) {
   MetricFacts all;

@@ -165,7 +165,7 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
     // The DORA model's facts (text results).
     {"dora_deployments",
      "SELECT d.time_created, d.id, d.head_commit, d.status, d.fixes, f.id, c.first_deployed, d.change_count, "
-     "d.reverts, d.identifier FROM events d "
+     "d.reverts, d.identifier, ($5::text IS NULL OR d.teams::jsonb ? $5)::int FROM events d "
      "LEFT JOIN change_deployments c ON c.system = d.system AND c.change_id = d.head_commit "
      "AND c.environment = d.environment "
      "LEFT JOIN events f ON f.type = 'deployment' AND f.system = d.system AND f.environment = d.environment "
@@ -173,8 +173,9 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "WHERE d.type = 'deployment' AND d.system = $1 AND d.environment = $2 AND d.time_created >= $3 "
      "AND d.time_created < $4"},
     {"dora_before",
-     "SELECT time_created, id, head_commit, change_count, identifier FROM events WHERE type = 'deployment' "
-     "AND system = $1 AND environment = $2 AND time_created < $3 ORDER BY time_created DESC, id DESC LIMIT 1"},
+     "SELECT time_created, id, head_commit, change_count, identifier, ($4::text IS NULL OR teams::jsonb ? $4)::int "
+     "FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created < $3 "
+     "ORDER BY time_created DESC, id DESC LIMIT 1"},
     {"dora_first", "SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2"},
     {"dora_reverted",
      "SELECT first_deployed FROM change_deployments WHERE system = $1 AND change_id = $2 AND environment = $3"},
@@ -496,6 +497,17 @@ class PgStore final : public Store {
     });
   }
 
+  std::vector<std::string> teams() override {
+    return with_retry([&](Connection& c) {
+      const auto r = c.exec("SELECT t FROM (SELECT DISTINCT t FROM events, jsonb_array_elements_text(teams::jsonb) t "
+                            "WHERE type = 'deployment' AND teams <> '[]') teams ORDER BY t COLLATE \"C\" LIMIT " +
+                            std::to_string(kMaxTeams));
+      std::vector<std::string> out;
+      for (int i = 0; i < r->rows(); ++i) out.emplace_back(r->text(i, 0));
+      return out;
+    });
+  }
+
   MetricFacts metric_facts(Window w, const Scope& scope) override {
     const auto& system = scope.system;
     return with_retry([&](Connection& first) {
@@ -544,8 +556,8 @@ class PgStore final : public Store {
         Params p{name, scope.environments[env], num(w.from), num(w.to)};
         // The window's deployments, then the last one before it (or NULL).
         std::unique_ptr<Result> r;
-        if (scope.model == Model::dora || scope.identifiers) {
-          read_dora_facts(c, index, env, p, scope.identifiers, f);
+        if (scope.model == Model::dora || scope.identifiers || scope.team) {
+          read_dora_facts(c, index, env, p, scope, f);
         } else {
           r = c.run("facts_deployments", p, true);
           for (int i = 0; i < r->rows(); ++i)
@@ -566,7 +578,7 @@ class PgStore final : public Store {
             f.shipped.push_back({index, r->bin_int64(i, 0), r->null(i, 1) ? kUnknownTime : r->bin_int64(i, 1), env});
         }
         p.resize(4);
-        if (scope.model == Model::dora || scope.identifiers) continue;  // it read the incidents open in the window too
+        if (scope.model == Model::dora || scope.identifiers || scope.team) continue;  // it read the incidents open in the window too
         r = c.run("facts_incidents", p, true);
         for (int i = 0; i < r->rows(); ++i)
           f.incidents.push_back({index, env, r->bin_int64(i, 0), r->bin_int64(i, 1)});
@@ -576,8 +588,10 @@ class PgStore final : public Store {
 
   // The DORA model's facts of one system and environment; `p` is (system,
   // environment, from, to).
-  static void read_dora_facts(Connection& c, std::uint32_t index, std::uint32_t env, const Params& p, bool ids,
+  static void read_dora_facts(Connection& c, std::uint32_t index, std::uint32_t env, const Params& p, const Scope& scope,
                               MetricFacts& f) {
+    const bool ids = scope.identifiers;
+    const std::optional<std::string> team = scope.team;
     auto add = [&](const Result& r, int i, int id_column) -> MetricFacts::Deployment& {
       auto& d = f.deployments.emplace_back(MetricFacts::Deployment{index, env, r.int64(i, 0)});
       d.seq = r.int64(i, 1);
@@ -585,9 +599,12 @@ class PgStore final : public Store {
       if (ids) f.deployment_ids.emplace_back(r.text(i, id_column));
       return d;
     };
-    const auto r = c.run("dora_deployments", p);
+    Params with_team = p;
+    with_team.push_back(team);
+    const auto r = c.run("dora_deployments", with_team);
     for (int i = 0; i < r->rows(); ++i) {
       auto& d = add(*r, i, 9);
+      d.team = r->int64(i, 10) != 0;
       d.mark = deployment_mark(r->null(i, 3) ? "" : r->text(i, 3));
       d.fix = !r->null(i, 4);
       d.fixes_seq = r->optional_int64(i, 5).value_or(0);
@@ -599,8 +616,12 @@ class PgStore final : public Store {
           f.reverts.push_back({index, env, d.seq, first->rows() ? first->int64(0, 0) : kUnknownTime});
         }
     }
-    const auto before = c.run("dora_before", {p[0], p[1], p[2]});
-    if (before->rows()) add(*before, 0, 4).changes = static_cast<std::uint32_t>(before->int64(0, 3));
+    const auto before = c.run("dora_before", {p[0], p[1], p[2], team});
+    if (before->rows()) {
+      auto& d = add(*before, 0, 4);
+      d.changes = static_cast<std::uint32_t>(before->int64(0, 3));
+      d.team = before->int64(0, 5) != 0;
+    }
     const auto first = c.run("dora_first", {p[0], p[1]});
     if (first->rows() && !first->null(0, 0)) f.firsts.push_back({index, env, first->int64(0, 0)});
     const auto incidents = c.run("dora_incidents", p);

@@ -193,7 +193,8 @@ class DoraReader {
       : identifiers_(identifiers),
         deployments_(db.prepare(
             "SELECT d.time_created, d.id, d.head_commit, d.status, d.fixes, f.id, c.first_deployed, d.change_count, "
-            "d.reverts, d.identifier FROM events d "
+            "d.reverts, d.identifier, (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(d.teams) WHERE value = ?5)) "
+            "FROM events d "
             "LEFT JOIN change_deployments c ON c.system = d.system AND c.change_id = d.head_commit "
             "AND c.environment = d.environment "
             "LEFT JOIN events f ON f.type = 'deployment' AND f.system = d.system AND f.environment = d.environment "
@@ -201,8 +202,10 @@ class DoraReader {
             "WHERE d.type = 'deployment' AND d.system = ?1 AND d.environment = ?2 AND d.time_created >= ?3 "
             "AND d.time_created < ?4")),
         before_(db.prepare(
-            "SELECT time_created, id, head_commit, change_count, identifier FROM events WHERE type = 'deployment' "
-            "AND system = ?1 AND environment = ?2 AND time_created < ?3 ORDER BY time_created DESC, id DESC LIMIT 1")),
+            "SELECT time_created, id, head_commit, change_count, identifier, "
+            "(?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(teams) WHERE value = ?4)) FROM events "
+            "WHERE type = 'deployment' AND system = ?1 AND environment = ?2 AND time_created < ?3 "
+            "ORDER BY time_created DESC, id DESC LIMIT 1")),
         first_(db.prepare("SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = ?1 "
                           "AND environment = ?2")),
         reverted_(db.prepare("SELECT first_deployed FROM change_deployments WHERE system = ?1 AND change_id = ?2 "
@@ -212,11 +215,14 @@ class DoraReader {
             "AND environment = ?2 AND time_created < ?4 AND (time_created >= ?3 OR time_resolved > ?3)")) {}
 
   void read(const std::string& system, std::uint32_t index, std::uint32_t env, const std::string& env_name, Window w,
-            MetricFacts& f) {
+            const std::optional<std::string>& team, MetricFacts& f) {
     deployments_.reset();
     deployments_.bind(1, system).bind(2, env_name).bind(3, w.from).bind(4, w.to);
+    if (team) deployments_.bind(5, *team);
+    else deployments_.bind_null(5);
     while (deployments_.step()) {
       auto& d = deployment(f, index, env, deployments_.int64(0), deployments_.int64(1), deployments_, 2);
+      d.team = deployments_.int64(10) != 0;
       if (identifiers_) f.deployment_ids.push_back(deployments_.text(9));
       d.mark = deployment_mark(deployments_.is_null(3) ? "" : deployments_.text_view(3));
       d.fix = !deployments_.is_null(4);
@@ -233,9 +239,12 @@ class DoraReader {
     }
     before_.reset();
     before_.bind(1, system).bind(2, env_name).bind(3, w.from);
+    if (team) before_.bind(4, *team);
+    else before_.bind_null(4);
     if (before_.step()) {
-      deployment(f, index, env, before_.int64(0), before_.int64(1), before_, 2).changes =
-          static_cast<std::uint32_t>(before_.int64(3));
+      auto& d = deployment(f, index, env, before_.int64(0), before_.int64(1), before_, 2);
+      d.changes = static_cast<std::uint32_t>(before_.int64(3));
+      d.team = before_.int64(5) != 0;
       if (identifiers_) f.deployment_ids.push_back(before_.text(4));
     }
     first_.reset();
@@ -375,7 +384,7 @@ class SqliteStore final : public Store {
           "SELECT time_created, time_resolved FROM events WHERE type = 'incident' AND system = ?1 "
           "AND environment = ?2 AND time_created >= ?3 AND time_created < ?4");
       std::optional<DoraReader> dora;
-      if (scope.model == Model::dora || scope.identifiers) dora.emplace(reader.db, scope.identifiers);
+      if (scope.model == Model::dora || scope.identifiers || scope.team) dora.emplace(reader.db, scope.identifiers);
       for (const auto& [index, name] : share) {
         present.reset();
         present.bind(1, name);
@@ -385,7 +394,7 @@ class SqliteStore final : public Store {
         for (const auto env : envs) {
           const std::string& env_name = scope.environments[env];
           if (dora) {
-            dora->read(name, index, env, env_name, w, f);
+            dora->read(name, index, env, env_name, w, scope.team, f);
           } else {
             deployments.reset();
             deployments.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
@@ -420,6 +429,17 @@ class SqliteStore final : public Store {
     auto s = readers_[0]->db.prepare("SELECT system, environment FROM environments ORDER BY system, environment");
     std::vector<std::pair<std::string, std::string>> out;
     while (s.step()) out.emplace_back(s.text(0), s.text(1));
+    return out;
+  }
+
+  std::vector<std::string> teams() override {
+    std::lock_guard lock(readers_[0]->mutex);
+    auto s = readers_[0]->db.prepare(
+        "SELECT DISTINCT t.value FROM events, json_each(events.teams) t WHERE events.type = 'deployment' "
+        "AND events.teams <> '[]' ORDER BY 1 LIMIT ?1");
+    s.bind(1, static_cast<std::int64_t>(kMaxTeams));
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
     return out;
   }
 

@@ -57,6 +57,9 @@ struct PutResult {
 };
 
 /// Thread-safe. Every put is durable when it returns (committed and synced).
+/// Most teams GET /v1/teams lists.
+inline constexpr std::size_t kMaxTeams = 1000;
+
 /// Reads never wait for writes.
 class Store {
  public:
@@ -89,6 +92,8 @@ class Store {
   /// Every environment deployments and incidents were filed under, by
   /// system: (system, environment), sorted.
   virtual std::vector<std::pair<std::string, std::string>> environments() = 0;
+  /// The teams deployments named, sorted (at most kMaxTeams).
+  virtual std::vector<std::string> teams() = 0;
 
   /// Problems found in the database, none if it is sound. Quick: SQLite's
   /// quick_check (seconds on a big file), the schema's tables on

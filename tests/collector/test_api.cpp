@@ -354,6 +354,7 @@ BOOST_AUTO_TEST_CASE(readyz_asks_the_store_healthz_does_not) {
     }
     MetricFacts metric_facts(Window, const Scope&) override { throw StorageError("down"); }
     std::vector<std::pair<std::string, std::string>> environments() override { throw StorageError("down"); }
+    std::vector<std::string> teams() override { throw StorageError("down"); }
     std::vector<std::string> check(bool) override { throw StorageError("down"); }
   } down;
   Api api(down, ApiConfig{{}, true, 1000, {}, {}}, [] { return 0; });
@@ -565,6 +566,7 @@ struct BrokenStore final : Store {
   std::optional<StoredEvent> latest_deployment(const std::string&, const std::string&) override { fail(); }
   MetricFacts metric_facts(Window, const Scope&) override { fail(); }
   std::vector<std::pair<std::string, std::string>> environments() override { fail(); }
+  std::vector<std::string> teams() override { fail(); }
   std::vector<std::string> check(bool) override { fail(); }
   [[noreturn]] void fail() const {
     if (bug) throw std::out_of_range("vector::at: index 7 >= 3");

@@ -470,6 +470,48 @@ BOOST_FIXTURE_TEST_CASE(every_figure_is_explained_by_its_records, StoreFixture) 
   BOOST_TEST(get("/v1/metrics/explain?metric=lead_time&cursor=x").status == 400);
 }
 
+// A team's figures: its deployments, the changes they shipped first and the
+// incidents attributed to them, in both models and in the explanations.
+BOOST_FIXTURE_TEST_CASE(a_team_filter_counts_the_teams_deployments_and_what_they_caused, StoreFixture) {
+  auto deploy = [&](const char* id, const char* t, const char* change, const char* teams) {
+    post("s", std::string(R"({"source":"cli","change_id":")") + change + R"(","time_created":"2026-01-0)" + t[0] +
+                  R"(T00:00:00Z","event_type":"commit","$type":"change"})");
+    post("s", std::string(R"({"source":"cli","deploy_id":")") + id + R"(","time_created":"2026-01-)" + t +
+                  R"(T00:00:00Z","changes":[")" + change + R"("],"teams":)" + teams + R"(,"$type":"deployment"})");
+  };
+  deploy("D1", "10", "a", R"(["pay"])");
+  deploy("D2", "12", "b", R"(["search"])");
+  deploy("D3", "14", "c", R"(["pay","search"])");
+  post("s", R"({"source":"cli","incident_id":"I1","time_created":"2026-01-12T01:00:00Z","time_resolved":"2026-01-12T02:00:00Z","$type":"incident"})");
+  post("s", R"({"source":"cli","incident_id":"I2","time_created":"2026-01-14T01:00:00Z","time_resolved":"2026-01-14T03:00:00Z","$type":"incident"})");
+  const std::string w = "from=2026-01-01&to=2026-01-31";
+  struct Want {
+    const char* team;
+    int deployments, changes, incidents, failed;
+  };
+  for (const Want& want : {Want{"", 3, 3, 2, 2}, Want{"pay", 2, 2, 1, 1}, Want{"search", 2, 2, 2, 2}, Want{"none", 0, 0, 0, 0}}) {
+    BOOST_TEST_CONTEXT("team " << want.team) {
+      const std::string q = w + (*want.team ? std::string("&team=") + want.team : "");
+      const auto pulse = metrics(q);
+      BOOST_TEST(pulse.at("team") == (*want.team ? json::value(want.team) : json::value(nullptr)));
+      const auto& o = pulse.at("overall");
+      BOOST_TEST(o.at("deployment_frequency").at("deployments") == want.deployments);
+      BOOST_TEST(o.at("lead_time").at("changes") == want.changes);
+      BOOST_TEST(o.at("time_to_recover").at("incidents") == want.incidents);
+      BOOST_TEST(o.at("change_failure_rate").at("failed_deployments") == want.failed);
+      const auto dora = metrics(q + "&model=dora");
+      BOOST_TEST(dora.at("overall").at("change_failure_rate").at("failed_deployments") == want.failed);
+      BOOST_TEST(explain(q + "&metric=change_failure_rate").at("count") == want.failed);
+      BOOST_TEST(explain(q + "&metric=lead_time").at("count") == want.changes);
+    }
+  }
+  const auto pay = explain(w + "&team=pay&metric=change_failure_rate");
+  BOOST_TEST(pay.at("records").at(0).at("deployment") == "D3");
+  BOOST_TEST(pay.at("team") == "pay");
+  BOOST_TEST(get("/v1/teams").body == R"({"teams":["pay","search"]})");
+  BOOST_TEST(get("/v1/metrics?team=a%0Ab").status == 400);
+}
+
 BOOST_FIXTURE_TEST_CASE(bad_model_is_a_reason, StoreFixture) {
   const auto r = get("/v1/metrics?model=space");
   BOOST_TEST(r.status == 400);
