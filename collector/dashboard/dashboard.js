@@ -67,7 +67,7 @@ function fitBucket() {
 function query() {
   fitBucket();
   const p = new URLSearchParams();
-  for (const id of ["system", "environment", "from", "to", "bucket"]) if ($(id).value) p.set(id, $(id).value);
+  for (const id of ["system", "environment", "team", "from", "to", "bucket"]) if ($(id).value) p.set(id, $(id).value);
   if ($("model").value === "dora") p.set("model", "dora");
   return p;
 }
@@ -321,6 +321,7 @@ async function showExplained(m, append) {
   const p = new URLSearchParams({ metric: explained, from: m.window.from, to: m.window.to, model: m.model, limit: "100",
     environment: counted(m).join(",") });
   if (m.system) p.set("system", m.system);
+  if (m.team) p.set("team", m.team);
   const body = $("drilldown-table").tBodies[0];
   if (append) p.set("cursor", body.dataset.next);
   const page = await getJson("/v1/metrics/explain?" + p);
@@ -361,6 +362,13 @@ async function offerWindow(m) {
   $("offer").hidden = false;
 }
 
+function fillTeams(teams, selected) {
+  const sel = $("team");
+  sel.replaceChildren(new Option("All teams", ""));
+  for (const t of teams) sel.add(new Option(t, t, t === selected, t === selected));
+  if (selected && sel.value !== selected) sel.add(new Option(selected, selected, true, true));
+}
+
 function fillSystems(systems, selected) {
   for (const s of systems) if (!knownSystems.includes(s)) knownSystems.push(s);
   knownSystems.sort();
@@ -384,14 +392,17 @@ async function load() {
   if (explained) shown.set("explain", explained);
   history.replaceState(null, "", shown.toString() ? "?" + shown : location.pathname);
   try {
-    const [m, envs] = await Promise.all([getJson("/v1/metrics?" + p), getJson("/v1/environments")]);
+    const [m, envs, teams] = await Promise.all([getJson("/v1/metrics?" + p), getJson("/v1/environments"),
+      getJson("/v1/teams")]);
     environments = envs;
+    fillTeams(teams.teams, p.get("team") || "");
     fillEnvironments(p.get("environment") || "");
     $("key-form").hidden = true;
     const toDate = new Date(Date.parse(m.window.to) - 1000).toISOString().slice(0, 10);
     if (!$("from").value) $("from").value = m.window.from.slice(0, 10);
     if (!$("to").value) $("to").value = toDate;
-    $("window").textContent = (m.system || "All systems") + " · " + counted(m).join(", ") + " · " +
+    $("window").textContent = (m.system || "All systems") + (m.team ? " · team " + m.team : "") + " · " +
+      counted(m).join(", ") + " · " +
       utc(m.window.from) + " to " + utc(m.window.to) + " UTC";
     fillSystems(m.systems.map((s) => s.system).concat(environments.environments.map((e) => e.system)), m.system || "");
     showFigures(m, await elsewhere(m));
@@ -416,9 +427,11 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const id of ["from", "to", "bucket", "model"]) if (p.get(id)) $(id).value = p.get(id);
   if (p.get("system")) fillSystems([p.get("system")], p.get("system"));
   if (p.get("environment")) fillEnvironments(p.get("environment"));
+  if (p.get("team")) fillTeams([p.get("team")], p.get("team"));
   $("filters").addEventListener("submit", (e) => { e.preventDefault(); load(); });
   $("system").addEventListener("change", load);
   $("environment").addEventListener("change", load);
+  $("team").addEventListener("change", load);
   $("bucket").addEventListener("change", load);
   $("model").addEventListener("change", load);
   for (const tile of document.querySelectorAll(".tile[data-metric]")) {

@@ -179,6 +179,27 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(dora.out.find("<th>Rework rate</th>") != std::string::npos);
   BOOST_TEST(text_of(dora.out, "footer").find("DORA 2023 report") != std::string::npos);
 
+  // The team filter: a team's deployment counted, another team's not.
+  Deployment teamed{"cli", "T1", 1775815200, {}, {"pay"}, "", "", "", {}, {}, {}};  // 2026-04-10
+  BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=teamed",
+                                                                     {{"Content-Type", "application/json"}},
+                                                                     encode_body(teamed)}))
+                          .status,
+                      200);
+  for (const std::string team : {"pay", "search"}) {
+    auto team_args = chromium_args(profile);
+    team_args.push_back("--dump-dom");
+    team_args.push_back(collector.url() + "/?system=teamed&team=" + team + "&from=2026-04-01&to=2026-04-30");
+    const auto t = run_process(team_args, {}, "", std::chrono::seconds(90));
+    BOOST_TEST_CONTEXT(team) {
+      BOOST_TEST(t.out.find("<option value=\"pay\"" + std::string(team == "pay" ? " selected=\"\"" : "") + ">pay</option>") !=
+                 std::string::npos, t.out);
+      BOOST_TEST(text_of(t.out, "frequency-detail").starts_with(team == "pay" ? "1 deployment on 1 of 30 days"
+                                                                              : "no deployments"), t.out);
+      BOOST_TEST(text_of(t.out, "window").find("team " + team) != std::string::npos);
+    }
+  }
+
   // A phone's width, 400 CSS pixels: nothing wider than the screen. (Headless
   // Chromium's windows are at least 500 pixels wide: a 500-pixel window at
   // 125% zoom, the profile's default, lays pages out at 400.)
