@@ -7,6 +7,7 @@
 #include <boost/json/array.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <sstream>
 #include <tuple>
 #include <unordered_map>
@@ -118,17 +119,23 @@ json::array rework_reasons(const Dep& d, const Names& n) {
   return out;
 }
 
-// Records of the deployments `keep` selects, with `detail` added.
+// One record to be: its time and how to build it (only a page's are built).
+struct Pending {
+  std::int64_t time;
+  std::function<json::object()> build;
+};
+
+// The deployments `keep` selects, with `detail` added.
 template <class Keep, class Detail>
-std::vector<std::pair<std::int64_t, json::object>> deployment_records(const Classified& c, const Names& n, Keep keep,
-                                                                      Detail detail) {
-  std::vector<std::pair<std::int64_t, json::object>> out;
+std::vector<Pending> deployment_records(const Classified& c, const Names& n, Keep keep, Detail detail) {
+  std::vector<Pending> out;
   for (const auto& d : c.deps)
-    if (keep(d)) {
-      auto o = n.of(d);
-      detail(d, o);
-      out.emplace_back(d.time, std::move(o));
-    }
+    if (keep(d))
+      out.push_back({d.time, [&n, dep = &d, detail] {
+                       auto o = n.of(*dep);
+                       detail(*dep, o);
+                       return o;
+                     }});
   return out;
 }
 
@@ -174,7 +181,7 @@ json::object explain(const MetricFacts& facts, Window window, const Scope& scope
                      std::size_t limit) {
   const auto c = classify(facts, window, scope.model, scope.team.has_value());
   const Names n(facts, scope, c.all);
-  std::vector<std::pair<std::int64_t, json::object>> records;
+  std::vector<Pending> records;
   json::array left_out;
   std::size_t left_out_count = 0;
   const std::uint8_t counted = scope.model == Model::pulse ? by_incident : 0xff;
@@ -197,18 +204,20 @@ json::object explain(const MetricFacts& facts, Window window, const Scope& scope
                                    [&](const Dep& d, json::object& o) { o["reasons"] = rework_reasons(d, n); });
       break;
     case Explained::time_to_recover:
-      for (const auto& i : c.incs) {
-        const auto& fact = facts.incidents[i.fact];
-        auto o = n.where(i.system, fact.environment, i.created);
-        o["incident"] = Names::at(facts.incident_ids, i.fact);
-        o["resolved"] = format_rfc3339(fact.resolved);
-        o["seconds"] = i.duration;
-        o["deployment"] = i.attributed ? n.deployment(i.deployment) : json::value(nullptr);
-        records.emplace_back(i.created, std::move(o));
-      }
+      for (const auto& inc : c.incs)
+        records.push_back({inc.created, [&facts, &n, ip = &inc] {
+                             const Inc& i = *ip;
+                             const auto& fact = facts.incidents[i.fact];
+                             auto o = n.where(i.system, fact.environment, i.created);
+                             o["incident"] = Names::at(facts.incident_ids, i.fact);
+                             o["resolved"] = format_rfc3339(fact.resolved);
+                             o["seconds"] = i.duration;
+                             o["deployment"] = i.attributed ? n.deployment(i.deployment) : json::value(nullptr);
+                             return o;
+                           }});
       break;
-    case Explained::lead_time:
-      for (const auto& l : c.leads) {
+    case Explained::lead_time: {
+      auto lead = [&](const Lead& l) {
         const auto& s = facts.shipped[l.fact];
         json::object o{{"change", Names::at(facts.shipped_ids, l.fact)},
                        {"system", facts.systems[s.system]},
@@ -217,24 +226,25 @@ json::object explain(const MetricFacts& facts, Window window, const Scope& scope
                        {"deployed", format_rfc3339(s.deployed)}};
         if (l.bad == 2) {
           o["reason"] = "no known time: no change event for it";
-        } else {
-          const bool pushed = l.fact < facts.shipped_pushed.size() && facts.shipped_pushed[l.fact];
-          o["time"] = format_rfc3339(s.change_time);
-          o["time_source"] = pushed ? "push" : "commit";
-          if (l.bad == 1) o["reason"] = "lead time of zero or below (clock skew or a backdated commit)";
-          else o["lead_seconds"] = l.lead;
+          return o;
         }
-        if (l.bad == 0) {
-          records.emplace_back(l.deployed, std::move(o));
-        } else if (++left_out_count <= kMaxLeftOut) {
-          left_out.push_back(std::move(o));
-        }
+        const bool pushed = l.fact < facts.shipped_pushed.size() && facts.shipped_pushed[l.fact];
+        o["time"] = format_rfc3339(s.change_time);
+        o["time_source"] = pushed ? "push" : "commit";
+        if (l.bad == 1) o["reason"] = "lead time of zero or below (clock skew or a backdated commit)";
+        else o["lead_seconds"] = l.lead;
+        return o;
+      };
+      for (const auto& l : c.leads) {
+        if (l.bad == 0) records.push_back({l.deployed, [lead, lp = &l] { return lead(*lp); }});
+        else if (++left_out_count <= kMaxLeftOut) left_out.push_back(lead(l));
       }
       break;
+    }
   }
-  std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.time < b.time; });
   json::array page;
-  for (std::size_t i = offset; i < records.size() && i < offset + limit; ++i) page.push_back(std::move(records[i].second));
+  for (std::size_t i = offset; i < records.size() && i < offset + limit; ++i) page.push_back(records[i].build());
   json::array environments;
   for (const auto& e : scope.environments) environments.emplace_back(e);
   json::object out{{"metric", explained_name(metric)},

@@ -122,6 +122,16 @@ ALTER TABLE events ADD COLUMN status TEXT, ADD COLUMN fixes TEXT, ADD COLUMN rev
 UPDATE events e SET change_count = c.n
   FROM (SELECT deployment, COUNT(*) AS n FROM deployment_changes GROUP BY deployment) c WHERE e.id = c.deployment;
 )sql",
+    // 7 (as the SQLite store's 9): whether a deployment's head commit is
+    // among its own changes, and an index holding what the DORA model reads
+    // of every deployment.
+    R"sql(
+ALTER TABLE events ADD COLUMN head_shipped INTEGER NOT NULL DEFAULT 0;
+UPDATE events e SET head_shipped = 1 FROM deployment_changes l
+  WHERE e.type = 'deployment' AND l.deployment = e.id AND l.change_id = e.head_commit;
+CREATE INDEX deployments_dora ON events (system, environment, time_created)
+  INCLUDE (id, head_commit, status, fixes, change_count, reverts, head_shipped) WHERE type = 'deployment';
+)sql",
 };
 
 // Prepared on every connection: name, text.
@@ -152,8 +162,8 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "SELECT count(*) FROM e"},
     {"other",
      "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
-     "head_commit, environment, run_url, status, fixes, reverts, change_count) "
-     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+     "head_commit, environment, run_url, status, fixes, reverts, change_count, head_shipped) "
+     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
      "ON CONFLICT (type, system, environment, identifier) DO NOTHING RETURNING id"},
     // A deployment reported again with a status or the deployment it fixes:
     // what it says now is kept (the rest of the first report stays).
@@ -164,21 +174,21 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "RETURNING id"},
     // The DORA model's facts (text results).
     {"dora_deployments",
-     "SELECT d.time_created, d.id, d.head_commit, d.status, d.fixes, f.id, c.first_deployed, d.change_count, "
-     "d.reverts, d.identifier, ($5::text IS NULL OR d.teams::jsonb ? $5)::int FROM events d "
-     "LEFT JOIN change_deployments c ON c.system = d.system AND c.change_id = d.head_commit "
-     "AND c.environment = d.environment "
-     "LEFT JOIN events f ON f.type = 'deployment' AND f.system = d.system AND f.environment = d.environment "
-     "AND f.identifier = d.fixes "
-     "WHERE d.type = 'deployment' AND d.system = $1 AND d.environment = $2 AND d.time_created >= $3 "
-     "AND d.time_created < $4"},
+     "SELECT time_created, id, head_commit, status, fixes, change_count, reverts, head_shipped, NULL, 1 FROM events "
+     "WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created >= $3 AND time_created < $4"},
+    // With names, and a team's deployments marked.
+    {"dora_deployments_named",
+     "SELECT time_created, id, head_commit, status, fixes, change_count, reverts, head_shipped, identifier, "
+     "($5::text IS NULL OR teams::jsonb ? $5)::int FROM events "
+     "WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created >= $3 AND time_created < $4"},
+    {"dora_first_deployed",
+     "SELECT first_deployed FROM change_deployments WHERE system = $1 AND change_id = $2 AND environment = $3"},
+    {"dora_fixed", "SELECT id FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2 AND identifier = $3"},
     {"dora_before",
      "SELECT time_created, id, head_commit, change_count, identifier, ($4::text IS NULL OR teams::jsonb ? $4)::int "
      "FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created < $3 "
      "ORDER BY time_created DESC, id DESC LIMIT 1"},
     {"dora_first", "SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2"},
-    {"dora_reverted",
-     "SELECT first_deployed FROM change_deployments WHERE system = $1 AND change_id = $2 AND environment = $3"},
     {"dora_incidents",
      "SELECT time_created, COALESCE(time_resolved, time_created), identifier FROM events WHERE type = 'incident' "
      "AND system = $1 AND environment = $2 AND time_created < $4 AND (time_created >= $3 OR time_resolved > $3)"},
@@ -599,22 +609,28 @@ class PgStore final : public Store {
       if (ids) f.deployment_ids.emplace_back(r.text(i, id_column));
       return d;
     };
+    auto first_deployed = [&](const std::string& change) {
+      const auto r = c.run("dora_first_deployed", {p[0], change, p[1]});
+      return r->rows() ? r->int64(0, 0) : kUnknownTime;
+    };
     Params with_team = p;
     with_team.push_back(team);
-    const auto r = c.run("dora_deployments", with_team);
+    const bool named = ids || team;
+    const auto r = c.run(named ? "dora_deployments_named" : "dora_deployments", named ? with_team : p);
     for (int i = 0; i < r->rows(); ++i) {
-      auto& d = add(*r, i, 9);
-      d.team = r->int64(i, 10) != 0;
-      d.mark = deployment_mark(r->null(i, 3) ? "" : r->text(i, 3));
-      d.fix = !r->null(i, 4);
-      d.fixes_seq = r->optional_int64(i, 5).value_or(0);
-      d.head_first = r->optional_int64(i, 6).value_or(kUnknownTime);
-      d.changes = static_cast<std::uint32_t>(r->int64(i, 7));
-      if (!r->null(i, 8))
-        for (const auto& sha : parse_string_array(r->text(i, 8))) {
-          const auto first = c.run("dora_reverted", {p[0], sha, p[1]});
-          f.reverts.push_back({index, env, d.seq, first->rows() ? first->int64(0, 0) : kUnknownTime});
-        }
+      auto& d = add(*r, i, 8);
+      d.team = r->int64(i, 9) != 0;
+      if (!r->null(i, 3)) d.mark = deployment_mark(r->text(i, 3));
+      d.changes = static_cast<std::uint32_t>(r->int64(i, 5));
+      // A head among its own changes was first deployed by this deployment.
+      if (!r->null(i, 2)) d.head_first = r->int64(i, 7) ? d.time : first_deployed(std::string(r->text(i, 2)));
+      if (!r->null(i, 4)) {
+        d.fix = true;
+        const auto fixed = c.run("dora_fixed", {p[0], p[1], std::string(r->text(i, 4))});
+        if (fixed->rows()) d.fixes_seq = fixed->int64(0, 0);
+      }
+      if (!r->null(i, 6))
+        for (const auto& sha : parse_string_array(r->text(i, 6))) f.reverts.push_back({index, env, d.seq, first_deployed(sha)});
     }
     const auto before = c.run("dora_before", {p[0], p[1], p[2], team});
     if (before->rows()) {
@@ -672,7 +688,7 @@ class PgStore final : public Store {
                            {system, ch->change_id, ch->source, num(ch->time_created), num(now)});
       return r->int64(0, 0) > 0;
     }
-    Params p(15);
+    Params p(16);
     p[0] = std::string(type_name(e));
     p[1] = system;
     p[2] = identifier(e);
@@ -689,6 +705,7 @@ class PgStore final : public Store {
       if (!d->fixes.empty()) p[12] = d->fixes;
       if (!d->reverts.empty()) p[13] = string_array_json(d->reverts);
       p[14] = num(static_cast<std::int64_t>(d->changes.size()));
+      p[15] = head_shipped(*d) ? "1" : "0";
       p[6] = string_array_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
@@ -696,6 +713,7 @@ class PgStore final : public Store {
       p[4] = num(inc.time_created);
       p[5] = num(inc.time_resolved);
       p[14] = "0";
+      p[15] = "0";
     }
     const auto r = c.run("other", p);
     if (r->rows() == 0) {

@@ -156,6 +156,18 @@ ALTER TABLE events ADD COLUMN change_count INTEGER NOT NULL DEFAULT 0;
 UPDATE events SET change_count = (SELECT COUNT(*) FROM deployment_changes WHERE deployment = events.id)
   WHERE type = 'deployment';
 )sql",
+    // 9: whether a deployment's head commit is among its own changes (so
+    // only the others, rollbacks and redeploys, need their head's first
+    // deployment looked up), and an index holding what the DORA model
+    // reads of every deployment.
+    R"sql(
+ALTER TABLE events ADD COLUMN head_shipped INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET head_shipped = EXISTS (SELECT 1 FROM deployment_changes l
+  WHERE l.deployment = events.id AND l.change_id = events.head_commit)
+  WHERE type = 'deployment' AND head_commit IS NOT NULL;
+CREATE INDEX deployments_dora ON events (system, environment, time_created, head_commit, status, fixes,
+  change_count, reverts, head_shipped) WHERE type = 'deployment';
+)sql",
 };
 
 // Upserts that keep change_facts current. Each touches one row, so they are
@@ -189,18 +201,19 @@ constexpr const char* kAddEnvironment =
 // The DORA model's facts of one system and environment (metric_facts).
 class DoraReader {
  public:
-  DoraReader(sql::Database& db, bool identifiers)
+  // The deployments' own columns only (the deployments_dora index covers
+  // them without a name or team asked for); the few that need more (a head
+  // not among its own changes: a rollback or redeploy; a fix) are looked up
+  // one by one.
+  DoraReader(sql::Database& db, bool identifiers, bool team)
       : identifiers_(identifiers),
+        team_(team),
         deployments_(db.prepare(
-            "SELECT d.time_created, d.id, d.head_commit, d.status, d.fixes, f.id, c.first_deployed, d.change_count, "
-            "d.reverts, d.identifier, (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(d.teams) WHERE value = ?5)) "
-            "FROM events d "
-            "LEFT JOIN change_deployments c ON c.system = d.system AND c.change_id = d.head_commit "
-            "AND c.environment = d.environment "
-            "LEFT JOIN events f ON f.type = 'deployment' AND f.system = d.system AND f.environment = d.environment "
-            "AND f.identifier = d.fixes "
-            "WHERE d.type = 'deployment' AND d.system = ?1 AND d.environment = ?2 AND d.time_created >= ?3 "
-            "AND d.time_created < ?4")),
+            std::string("SELECT time_created, id, head_commit, status, fixes, change_count, reverts, head_shipped") +
+            (identifiers ? ", identifier" : ", NULL") +
+            (team ? ", EXISTS (SELECT 1 FROM json_each(teams) WHERE value = ?5)" : ", 1") +
+            " FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 AND time_created >= ?3 "
+            "AND time_created < ?4")),
         before_(db.prepare(
             "SELECT time_created, id, head_commit, change_count, identifier, "
             "(?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(teams) WHERE value = ?4)) FROM events "
@@ -208,34 +221,37 @@ class DoraReader {
             "ORDER BY time_created DESC, id DESC LIMIT 1")),
         first_(db.prepare("SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = ?1 "
                           "AND environment = ?2")),
-        reverted_(db.prepare("SELECT first_deployed FROM change_deployments WHERE system = ?1 AND change_id = ?2 "
-                             "AND environment = ?3")),
+        first_deployed_(db.prepare("SELECT first_deployed FROM change_deployments WHERE system = ?1 AND change_id = ?2 "
+                                   "AND environment = ?3")),
+        fixed_(db.prepare("SELECT id FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 "
+                          "AND identifier = ?3")),
         incidents_(db.prepare(
             "SELECT time_created, time_resolved, identifier FROM events WHERE type = 'incident' AND system = ?1 "
             "AND environment = ?2 AND time_created < ?4 AND (time_created >= ?3 OR time_resolved > ?3)")) {}
 
   void read(const std::string& system, std::uint32_t index, std::uint32_t env, const std::string& env_name, Window w,
             const std::optional<std::string>& team, MetricFacts& f) {
-    deployments_.reset();
-    deployments_.bind(1, system).bind(2, env_name).bind(3, w.from).bind(4, w.to);
-    if (team) deployments_.bind(5, *team);
-    else deployments_.bind_null(5);
-    while (deployments_.step()) {
-      auto& d = deployment(f, index, env, deployments_.int64(0), deployments_.int64(1), deployments_, 2);
-      d.team = deployments_.int64(10) != 0;
-      if (identifiers_) f.deployment_ids.push_back(deployments_.text(9));
-      d.mark = deployment_mark(deployments_.is_null(3) ? "" : deployments_.text_view(3));
-      d.fix = !deployments_.is_null(4);
-      d.fixes_seq = deployments_.optional_int64(5).value_or(0);
-      d.head_first = deployments_.optional_int64(6).value_or(kUnknownTime);
-      d.changes = static_cast<std::uint32_t>(deployments_.int64(7));
-      if (!deployments_.is_null(8))
-        for (const auto& sha : parse_string_array(deployments_.text_view(8))) {
-          reverted_.reset();
-          reverted_.bind(1, system).bind(2, sha).bind(3, env_name);
-          const bool known = reverted_.step();
-          f.reverts.push_back({index, env, d.seq, known ? reverted_.int64(0) : kUnknownTime});
-        }
+    auto& s = deployments_;
+    s.reset();
+    s.bind(1, system).bind(2, env_name).bind(3, w.from).bind(4, w.to);
+    if (team_) s.bind(5, team.value_or(""));
+    while (s.step()) {
+      auto& d = deployment(f, index, env, s.int64(0), s.int64(1), s, 2);
+      d.team = s.int64(9) != 0;
+      if (identifiers_) f.deployment_ids.push_back(s.text(8));
+      if (!s.is_null(3)) d.mark = deployment_mark(s.text_view(3));
+      d.changes = static_cast<std::uint32_t>(s.int64(5));
+      // A head among its own changes was first deployed by this deployment.
+      if (!s.is_null(2)) d.head_first = s.int64(7) ? d.time : first_deployed(system, s.text_view(2), env_name);
+      if (!s.is_null(4)) {
+        d.fix = true;
+        fixed_.reset();
+        fixed_.bind(1, system).bind(2, env_name).bind(3, s.text_view(4));
+        if (fixed_.step()) d.fixes_seq = fixed_.int64(0);
+      }
+      if (!s.is_null(6))
+        for (const auto& sha : parse_string_array(s.text_view(6)))
+          f.reverts.push_back({index, env, d.seq, first_deployed(system, sha, env_name)});
     }
     before_.reset();
     before_.bind(1, system).bind(2, env_name).bind(3, w.from);
@@ -259,6 +275,12 @@ class DoraReader {
   }
 
  private:
+  std::int64_t first_deployed(const std::string& system, std::string_view change, const std::string& env_name) {
+    first_deployed_.reset();
+    first_deployed_.bind(1, system).bind(2, change).bind(3, env_name);
+    return first_deployed_.step() ? first_deployed_.int64(0) : kUnknownTime;
+  }
+
   static MetricFacts::Deployment& deployment(MetricFacts& f, std::uint32_t index, std::uint32_t env, std::int64_t time,
                                              std::int64_t seq, sql::Statement& s, int head_column) {
     auto& d = f.deployments.emplace_back(MetricFacts::Deployment{index, env, time});
@@ -267,8 +289,8 @@ class DoraReader {
     return d;
   }
 
-  bool identifiers_;
-  sql::Statement deployments_, before_, first_, reverted_, incidents_;
+  bool identifiers_, team_;
+  sql::Statement deployments_, before_, first_, first_deployed_, fixed_, incidents_;
 };
 
 struct PutJob {
@@ -295,8 +317,8 @@ class SqliteStore final : public Store {
             "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed")),
         insert_other_(prepared(
             "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
-            "head_commit, environment, run_url, status, fixes, reverts, change_count) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+            "head_commit, environment, run_url, status, fixes, reverts, change_count, head_shipped) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
             "ON CONFLICT (type, system, environment, identifier) DO NOTHING")),
         update_marks_(prepared(kUpdateMarks)),
         insert_link_(prepared("INSERT INTO deployment_changes (deployment, position, change_id) VALUES (?1, ?2, ?3)")),
@@ -384,7 +406,8 @@ class SqliteStore final : public Store {
           "SELECT time_created, time_resolved FROM events WHERE type = 'incident' AND system = ?1 "
           "AND environment = ?2 AND time_created >= ?3 AND time_created < ?4");
       std::optional<DoraReader> dora;
-      if (scope.model == Model::dora || scope.identifiers || scope.team) dora.emplace(reader.db, scope.identifiers);
+      if (scope.model == Model::dora || scope.identifiers || scope.team)
+        dora.emplace(reader.db, scope.identifiers, scope.team.has_value());
       for (const auto& [index, name] : share) {
         present.reset();
         present.bind(1, name);
@@ -678,11 +701,12 @@ class SqliteStore final : public Store {
       text_or_null(13, d->fixes);
       text_or_null(14, d->reverts.empty() ? "" : string_array_json(d->reverts));
       s.bind(15, static_cast<std::int64_t>(d->changes.size()));
+      s.bind(16, std::int64_t{head_shipped(*d)});
       teams = string_array_json(d->teams);
     } else {
       const auto& inc = std::get<Incident>(e);
       s.bind(4, inc.source).bind(5, inc.time_created).bind(6, inc.time_resolved).bind_null(9).bind_null(11);
-      s.bind_null(12).bind_null(13).bind_null(14).bind(15, std::int64_t{0});
+      s.bind_null(12).bind_null(13).bind_null(14).bind(15, std::int64_t{0}).bind(16, std::int64_t{0});
     }
     s.bind(7, teams).bind(10, environment).run();
     if (db_.changes() == 0) {

@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+
 namespace pulse::collector {
 
 bool is_postgres_uri(std::string_view db) { return db.starts_with("postgresql://") || db.starts_with("postgres://"); }
@@ -29,6 +31,10 @@ std::vector<std::string> parse_string_array(std::string_view json) {
     for (const auto& t : teams.as_array())
       if (t.is_string()) out.emplace_back(t.as_string());
   return out;
+}
+
+bool head_shipped(const Deployment& d) {
+  return !d.head_commit.empty() && std::find(d.changes.begin(), d.changes.end(), d.head_commit) != d.changes.end();
 }
 
 MetricFacts::Mark deployment_mark(std::string_view status) {

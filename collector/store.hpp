@@ -137,6 +137,8 @@ std::unique_ptr<Store> open_store(const std::string& db, std::size_t connections
 // environment.
 std::string string_array_json(const std::vector<std::string>& items);
 std::vector<std::string> parse_string_array(std::string_view json);
+/// Whether a deployment's head commit is among the changes it ships.
+bool head_shipped(const Deployment& d);
 /// A deployment's status as MetricFacts keeps it.
 MetricFacts::Mark deployment_mark(std::string_view status);
 /// The environment an event is filed under: a deployment's or incident's
