@@ -95,7 +95,8 @@ int generate(const std::map<std::string, std::string>& f) {
           dep.changes.push_back(id);
         }
         out.push_back(std::move(dep));
-        if (d % incident_every == 0)
+        // Every system gets its share: the DORA mix counts them per system's deployments.
+        if ((dora ? d / systems : d) % incident_every == 0)
           out.push_back(Incident{"bench", "i" + std::to_string(d), t + 600,
                                  t + 600 + static_cast<std::int64_t>(60 + rng() % (2 * 86400)), {}});
       }

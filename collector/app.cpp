@@ -382,6 +382,7 @@ int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& 
       return kExitUsage;
     }
     scope->identifiers = true;
+    scope->change_identifiers = *metric == Explained::lead_time;
     boost::json::object page;
     try {
       page = explain(open_existing(db_path, 1)->metric_facts(query->window, *scope), query->window, *scope, *metric,

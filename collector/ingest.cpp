@@ -319,6 +319,7 @@ ServerResponse Api::explain_metric(const Target& target) {
   if (!parse_uint(target.param("limit").value_or("100"), kMaxExplainPage, limit) || limit == 0)
     return error(400, "limit: must be between 1 and " + std::to_string(kMaxExplainPage));
   scope.identifiers = true;
+  scope.change_identifiers = *metric == Explained::lead_time;
   const auto facts = store_.metric_facts(query.window, scope);
   return reply(200, json::serialize(explain(facts, query.window, scope, *metric, offset, limit)));
 }

@@ -137,9 +137,11 @@ struct Scope {
   std::optional<std::string> system;
   std::vector<std::string> environments;
   Model model = Model::pulse;
-  /// Also read what names each fact (for explanations); implies the DORA
-  /// model's facts whatever the model.
+  /// Also read what names each deployment and incident (for explanations);
+  /// implies the DORA model's facts whatever the model.
   bool identifiers = false;
+  /// And each shipped change's id and time source (lead time's explanation).
+  bool change_identifiers = false;
   /// One team's figures: its deployments, the changes they shipped first,
   /// the incidents attributed to them (deployments name their teams).
   std::optional<std::string> team = std::nullopt;
@@ -208,8 +210,9 @@ struct MetricFacts {
     std::int64_t time;
   };
   std::vector<First> firsts;
-  /// With Scope::identifiers: the names of the facts above, index for index
-  /// (change ids, and whether the change's time is its push time).
+  /// With Scope::identifiers: the names of the deployments and incidents
+  /// above, index for index; with Scope::change_identifiers, the shipped
+  /// changes' ids and whether their time is a push time.
   std::vector<std::string> deployment_ids, incident_ids, shipped_ids;
   std::vector<std::uint8_t> shipped_pushed;
 

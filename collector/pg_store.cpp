@@ -130,7 +130,7 @@ ALTER TABLE events ADD COLUMN head_shipped INTEGER NOT NULL DEFAULT 0;
 UPDATE events e SET head_shipped = 1 FROM deployment_changes l
   WHERE e.type = 'deployment' AND l.deployment = e.id AND l.change_id = e.head_commit;
 CREATE INDEX deployments_dora ON events (system, environment, time_created)
-  INCLUDE (id, head_commit, status, fixes, change_count, reverts, head_shipped) WHERE type = 'deployment';
+  INCLUDE (id, head_commit, status, fixes, change_count, reverts, head_shipped, identifier) WHERE type = 'deployment';
 )sql",
 };
 
@@ -176,14 +176,22 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
     {"dora_deployments",
      "SELECT time_created, id, head_commit, status, fixes, change_count, reverts, head_shipped, NULL, 1 FROM events "
      "WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created >= $3 AND time_created < $4"},
-    // With names, and a team's deployments marked.
+    // With names; with names and a team's deployments marked.
     {"dora_deployments_named",
-     "SELECT time_created, id, head_commit, status, fixes, change_count, reverts, head_shipped, identifier, "
-     "($5::text IS NULL OR teams::jsonb ? $5)::int FROM events "
+     "SELECT time_created, id, head_commit, status, fixes, change_count, reverts, head_shipped, identifier, 1 FROM events "
      "WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created >= $3 AND time_created < $4"},
+    {"dora_deployments_team",
+     "SELECT time_created, id, head_commit, status, fixes, change_count, reverts, head_shipped, identifier, "
+     "(teams::jsonb ? $5)::int FROM events "
+     "WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created >= $3 AND time_created < $4"},
+    // Lookups for a list of names ($3: a JSON array): first deployments of
+    // commits here, ids of deployments.
     {"dora_first_deployed",
-     "SELECT first_deployed FROM change_deployments WHERE system = $1 AND change_id = $2 AND environment = $3"},
-    {"dora_fixed", "SELECT id FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2 AND identifier = $3"},
+     "SELECT change_id, first_deployed FROM change_deployments WHERE system = $1 AND environment = $2 "
+     "AND change_id IN (SELECT jsonb_array_elements_text($3::jsonb))"},
+    {"dora_fixed",
+     "SELECT identifier, id FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2 "
+     "AND identifier IN (SELECT jsonb_array_elements_text($3::jsonb))"},
     {"dora_before",
      "SELECT time_created, id, head_commit, change_count, identifier, ($4::text IS NULL OR teams::jsonb ? $4)::int "
      "FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created < $3 "
@@ -574,7 +582,7 @@ class PgStore final : public Store {
             if (!r->null(i, 0)) f.deployments.push_back({index, env, r->bin_int64(i, 0)});
         }
         if (envs.size() > 1) p.push_back(other_environments(scope, envs, env));
-        if (scope.identifiers) {
+        if (scope.change_identifiers) {
           r = c.run(envs.size() > 1 ? "facts_shipped_first_ids" : "facts_shipped_ids", p);
           for (int i = 0; i < r->rows(); ++i) {
             f.shipped.push_back({index, r->int64(i, 0), r->null(i, 1) ? kUnknownTime : r->int64(i, 1), env});
@@ -609,29 +617,55 @@ class PgStore final : public Store {
       if (ids) f.deployment_ids.emplace_back(r.text(i, id_column));
       return d;
     };
-    auto first_deployed = [&](const std::string& change) {
-      const auto r = c.run("dora_first_deployed", {p[0], change, p[1]});
-      return r->rows() ? r->int64(0, 0) : kUnknownTime;
-    };
     Params with_team = p;
     with_team.push_back(team);
-    const bool named = ids || team;
-    const auto r = c.run(named ? "dora_deployments_named" : "dora_deployments", named ? with_team : p);
+    const auto r = team  ? c.run("dora_deployments_team", with_team)
+                   : ids ? c.run("dora_deployments_named", p)
+                         : c.run("dora_deployments", p);
+    // What needs a lookup is asked for in one round trip per kind: heads
+    // not among their own changes (rollbacks, redeploys) and reverted
+    // commits, by their first deployment here; fixed deployments, by id.
+    std::vector<std::pair<std::size_t, std::string>> heads, fixes;  // (index in f.deployments, name)
+    std::vector<std::pair<std::size_t, std::string>> reverted;      // (index in f.reverts, commit)
     for (int i = 0; i < r->rows(); ++i) {
       auto& d = add(*r, i, 8);
+      const std::size_t at = f.deployments.size() - 1;
       d.team = r->int64(i, 9) != 0;
       if (!r->null(i, 3)) d.mark = deployment_mark(r->text(i, 3));
       d.changes = static_cast<std::uint32_t>(r->int64(i, 5));
       // A head among its own changes was first deployed by this deployment.
-      if (!r->null(i, 2)) d.head_first = r->int64(i, 7) ? d.time : first_deployed(std::string(r->text(i, 2)));
+      if (!r->null(i, 2)) {
+        if (r->int64(i, 7)) d.head_first = d.time;
+        else heads.emplace_back(at, r->text(i, 2));
+      }
       if (!r->null(i, 4)) {
         d.fix = true;
-        const auto fixed = c.run("dora_fixed", {p[0], p[1], std::string(r->text(i, 4))});
-        if (fixed->rows()) d.fixes_seq = fixed->int64(0, 0);
+        fixes.emplace_back(at, r->text(i, 4));
       }
       if (!r->null(i, 6))
-        for (const auto& sha : parse_string_array(r->text(i, 6))) f.reverts.push_back({index, env, d.seq, first_deployed(sha)});
+        for (auto& sha : parse_string_array(r->text(i, 6))) {
+          reverted.emplace_back(f.reverts.size(), std::move(sha));
+          f.reverts.push_back({index, env, d.seq, kUnknownTime});
+        }
     }
+    auto lookup = [&](const char* statement, const std::vector<std::pair<std::size_t, std::string>>& names) {
+      std::unordered_map<std::string, std::int64_t> found;
+      if (names.empty()) return found;
+      std::vector<std::string> list;
+      for (const auto& n : names) list.push_back(n.second);
+      const auto rows = c.run(statement, {p[0], p[1], string_array_json(list)});
+      for (int i = 0; i < rows->rows(); ++i) found.emplace(rows->text(i, 0), rows->int64(i, 1));
+      return found;
+    };
+    const auto first_deployed = lookup("dora_first_deployed", heads);
+    for (const auto& [at, head] : heads)
+      if (const auto it = first_deployed.find(head); it != first_deployed.end()) f.deployments[at].head_first = it->second;
+    const auto reverted_first = lookup("dora_first_deployed", reverted);
+    for (const auto& [at, sha] : reverted)
+      if (const auto it = reverted_first.find(sha); it != reverted_first.end()) f.reverts[at].reverted_first = it->second;
+    const auto fixed = lookup("dora_fixed", fixes);
+    for (const auto& [at, id] : fixes)
+      if (const auto it = fixed.find(id); it != fixed.end()) f.deployments[at].fixes_seq = it->second;
     const auto before = c.run("dora_before", {p[0], p[1], p[2], team});
     if (before->rows()) {
       auto& d = add(*before, 0, 4);

@@ -166,7 +166,7 @@ UPDATE events SET head_shipped = EXISTS (SELECT 1 FROM deployment_changes l
   WHERE l.deployment = events.id AND l.change_id = events.head_commit)
   WHERE type = 'deployment' AND head_commit IS NOT NULL;
 CREATE INDEX deployments_dora ON events (system, environment, time_created, head_commit, status, fixes,
-  change_count, reverts, head_shipped) WHERE type = 'deployment';
+  change_count, reverts, head_shipped, identifier) WHERE type = 'deployment';
 )sql",
 };
 
@@ -202,7 +202,7 @@ constexpr const char* kAddEnvironment =
 class DoraReader {
  public:
   // The deployments' own columns only (the deployments_dora index covers
-  // them without a name or team asked for); the few that need more (a head
+  // them, names included, unless a team is asked for); the few that need more (a head
   // not among its own changes: a rollback or redeploy; a fix) are looked up
   // one by one.
   DoraReader(sql::Database& db, bool identifiers, bool team)
@@ -388,7 +388,7 @@ class SqliteStore final : public Store {
           "AND time_created < ?3");
       // With identifiers: the change's id, and whether its time is a push time.
       const std::string select =
-          scope.identifiers ? "SELECT c.first_deployed, c.change_time, c.change_id, EXISTS (SELECT 1 FROM change_facts f "
+          scope.change_identifiers ? "SELECT c.first_deployed, c.change_time, c.change_id, EXISTS (SELECT 1 FROM change_facts f "
                               "WHERE f.system = c.system AND f.change_id = c.change_id AND f.push_time IS NOT NULL) "
                             : "SELECT c.first_deployed, c.change_time ";
       auto shipped = reader.db.prepare(
@@ -432,7 +432,7 @@ class SqliteStore final : public Store {
           if (envs.size() > 1) s.bind(5, other_environments(scope, envs, env));
           while (s.step()) {
             f.shipped.push_back({index, s.int64(0), s.is_null(1) ? kUnknownTime : s.int64(1), env});
-            if (!scope.identifiers) continue;
+            if (!scope.change_identifiers) continue;
             f.shipped_ids.push_back(s.text(2));
             f.shipped_pushed.push_back(s.int64(3) != 0);
           }

@@ -122,28 +122,37 @@ std::optional<std::string> resolve_commit(const GitCommand& git, const std::stri
 
 bool is_shallow(const GitCommand& git) { return git.out({"rev-parse", "--is-shallow-repository"}) == "true"; }
 
-bool list_range(const GitCommand& git, const std::string& previous, const std::string& head,
-                const std::vector<std::string>& paths, std::vector<RangeCommit>& out, std::string& why) {
+namespace {
+
+// `git ARGS HEAD --not PREVIOUS -- PATHS` (HEAD^! without PREVIOUS), both full SHAs.
+std::optional<CommandResult> run_over_range(const GitCommand& git, std::vector<std::string> args,
+                                            const std::string& previous, const std::string& head,
+                                            const std::vector<std::string>& paths, std::string& why) {
   if (!is_full_sha(head) || (!previous.empty() && !is_full_sha(previous))) {
-    why = "internal error: list_range takes full SHAs";
-    return false;
+    why = "internal error: ranges are listed between full SHAs";
+    return std::nullopt;
   }
-  std::vector<std::string> args = {"rev-list", "--timestamp"};
-  if (previous.empty()) {
-    args.push_back(head + "^!");
-  } else {
-    args.insert(args.end(), {head, "--not", previous});
-  }
+  if (previous.empty()) args.push_back(head + "^!");
+  else args.insert(args.end(), {head, "--not", previous});
   args.push_back("--");
   args.insert(args.end(), paths.begin(), paths.end());
-  const auto r = git.run(args, std::chrono::minutes(10));
+  auto r = git.run(args, std::chrono::minutes(10));
   if (r.exit_code != 0) {
     why = git_error(r);
-    return false;
+    return std::nullopt;
   }
+  return r;
+}
+
+}  // namespace
+
+bool list_range(const GitCommand& git, const std::string& previous, const std::string& head,
+                const std::vector<std::string>& paths, std::vector<RangeCommit>& out, std::string& why) {
+  const auto r = run_over_range(git, {"rev-list", "--timestamp"}, previous, head, paths, why);
+  if (!r) return false;
   out.clear();
-  const char* p = r.out.data();
-  const char* end = p + r.out.size();
+  const char* p = r->out.data();
+  const char* end = p + r->out.size();
   while (p < end) {
     const char* nl = std::find(p, end, '\n');
     const char* sp = std::find(p, nl, ' ');
@@ -173,22 +182,11 @@ std::vector<std::string> reverted_in(std::string_view text, std::size_t limit) {
 
 bool find_reverted(const GitCommand& git, const std::string& previous, const std::string& head,
                    const std::vector<std::string>& paths, std::vector<std::string>& out, std::string& why) {
-  if (!is_full_sha(head) || (!previous.empty() && !is_full_sha(previous))) {
-    why = "internal error: find_reverted takes full SHAs";
-    return false;
-  }
-  std::vector<std::string> args = {"log", "--no-show-signature", "-E", "--grep=This reverts commit [0-9a-f]{40}",
-                                   "--format=%B"};
-  if (previous.empty()) args.push_back(head + "^!");
-  else args.insert(args.end(), {head, "--not", previous});
-  args.push_back("--");
-  args.insert(args.end(), paths.begin(), paths.end());
-  const auto r = git.run(args, std::chrono::minutes(10));
-  if (r.exit_code != 0) {
-    why = git_error(r);
-    return false;
-  }
-  out = reverted_in(r.out);
+  const auto r = run_over_range(
+      git, {"log", "--no-show-signature", "-E", "--grep=This reverts commit [0-9a-f]{40}", "--format=%B"}, previous,
+      head, paths, why);
+  if (!r) return false;
+  out = reverted_in(r->out);
   return true;
 }
 

@@ -136,6 +136,19 @@ BOOST_FIXTURE_TEST_CASE(one_pipeline_two_environments_two_deployments, DeployFix
     BOOST_TEST(changes_of(x) == range(shas[shas.size() - 5]), boost::test_tools::per_element());
   }
   BOOST_TEST(environments == (std::set<std::string>{"production", "staging"}));
+  // Production's metrics count production's deployment only; staging's are its own.
+  auto deployments_counted = [&](std::vector<std::string> extra) {
+    // A window past now: deployed this second, the deployments are before its end.
+    std::vector<std::string> args{"metrics", "--db", collector.db(), "--format", "json", "--from", "2026-01-01",
+                                  "--to", format_rfc3339(unix_now() + 86400)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto m = collector_cmd(args);
+    BOOST_REQUIRE_MESSAGE(m.exit_code == 0, m.err);
+    return json::parse(m.out).at("overall").at("deployment_frequency").at("deployments").as_int64();
+  };
+  BOOST_TEST(deployments_counted({}) == 1);
+  BOOST_TEST(deployments_counted({"--environment", "staging"}) == 1);
+  BOOST_TEST(deployments_counted({"--environment", "production,staging", "--model", "dora"}) == 2);
 }
 
 BOOST_FIXTURE_TEST_CASE(gitlab_depth_20_and_then_the_collector_record, DeployFixture) {
