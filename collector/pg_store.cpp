@@ -132,6 +132,12 @@ UPDATE events e SET head_shipped = 1 FROM deployment_changes l
 CREATE INDEX deployments_dora ON events (system, environment, time_created)
   INCLUDE (id, head_commit, status, fixes, change_count, reverts, head_shipped, identifier) WHERE type = 'deployment';
 )sql",
+    // 8 (as the SQLite store's 10): whether a change's copied time is a push time.
+    R"sql(
+ALTER TABLE change_deployments ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0;
+UPDATE change_deployments c SET pushed = 1 FROM change_facts f
+  WHERE f.system = c.system AND f.change_id = c.change_id AND f.push_time IS NOT NULL;
+)sql",
 };
 
 // Prepared on every connection: name, text.
@@ -145,8 +151,9 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "SET time_created = excluded.time_created WHERE events.time_created IS NULL RETURNING id), "
      "f AS (INSERT INTO change_facts (system, change_id, commit_time) SELECT $1, $2, $4 FROM e "
      "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, "
-     "excluded.commit_time) RETURNING system, change_id, COALESCE(push_time, commit_time) AS t), "
-     "u AS (UPDATE change_deployments d SET change_time = f.t FROM f WHERE d.system = f.system "
+     "excluded.commit_time) RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, "
+     "(push_time IS NOT NULL)::int AS p), "
+     "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
      "AND d.change_id = f.change_id) "
      "SELECT count(*) FROM e"},
     {"change_push",
@@ -156,8 +163,9 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed RETURNING id), "
      "f AS (INSERT INTO change_facts (system, change_id, push_time) SELECT $1, $2, $4 FROM e "
      "ON CONFLICT (system, change_id) DO UPDATE SET push_time = LEAST(change_facts.push_time, excluded.push_time) "
-     "RETURNING system, change_id, COALESCE(push_time, commit_time) AS t), "
-     "u AS (UPDATE change_deployments d SET change_time = f.t FROM f WHERE d.system = f.system "
+     "RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, "
+     "(push_time IS NOT NULL)::int AS p), "
+     "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
      "AND d.change_id = f.change_id) "
      "SELECT count(*) FROM e"},
     {"other",
@@ -218,12 +226,10 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "OR (o.first_deployed = c.first_deployed AND o.environment COLLATE \"C\" < $2)))"},
     // The same with each change's id and whether its time is a push time (text results).
     {"facts_shipped_ids",
-     "SELECT c.first_deployed, c.change_time, c.change_id, EXISTS (SELECT 1 FROM change_facts f WHERE f.system = c.system "
-     "AND f.change_id = c.change_id AND f.push_time IS NOT NULL)::int FROM change_deployments c "
+     "SELECT c.first_deployed, c.change_time, c.change_id, c.pushed FROM change_deployments c "
      "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4"},
     {"facts_shipped_first_ids",
-     "SELECT c.first_deployed, c.change_time, c.change_id, EXISTS (SELECT 1 FROM change_facts f WHERE f.system = c.system "
-     "AND f.change_id = c.change_id AND f.push_time IS NOT NULL)::int FROM change_deployments c "
+     "SELECT c.first_deployed, c.change_time, c.change_id, c.pushed FROM change_deployments c "
      "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4 "
      "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = $1 AND o.change_id = c.change_id "
      "AND o.environment IN (SELECT jsonb_array_elements_text($5::jsonb)) AND (o.first_deployed < c.first_deployed "
@@ -235,9 +241,10 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
     {"add_environment", "INSERT INTO environments (system, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING"},
     {"link", "INSERT INTO deployment_changes (deployment, position, change_id) VALUES ($1, $2, $3)"},
     {"fact_deployed",
-     "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time) "
-     "VALUES ($1, $2, $3, $4, (SELECT COALESCE(push_time, commit_time) FROM change_facts "
-     "WHERE system = $1 AND change_id = $2)) ON CONFLICT (system, change_id, environment) DO UPDATE "
+     "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time, pushed) "
+     "SELECT $1, $2, $3, $4, COALESCE(f.push_time, f.commit_time), COALESCE((f.push_time IS NOT NULL)::int, 0) "
+     "FROM (SELECT 1) one LEFT JOIN change_facts f ON f.system = $1 AND f.change_id = $2 "
+     "ON CONFLICT (system, change_id, environment) DO UPDATE "
      "SET first_deployed = LEAST(change_deployments.first_deployed, excluded.first_deployed)"},
 };
 

@@ -168,6 +168,13 @@ UPDATE events SET head_shipped = EXISTS (SELECT 1 FROM deployment_changes l
 CREATE INDEX deployments_dora ON events (system, environment, time_created, head_commit, status, fixes,
   change_count, reverts, head_shipped, identifier) WHERE type = 'deployment';
 )sql",
+    // 10: beside a change's time in change_deployments, whether it is a
+    // push time (for the explanations of lead time).
+    R"sql(
+ALTER TABLE change_deployments ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0;
+UPDATE change_deployments SET pushed = 1 WHERE EXISTS (SELECT 1 FROM change_facts f
+  WHERE f.system = change_deployments.system AND f.change_id = change_deployments.change_id AND f.push_time IS NOT NULL);
+)sql",
 };
 
 // Upserts that keep change_facts current. Each touches one row, so they are
@@ -181,12 +188,13 @@ constexpr const char* kFactPush =
     "OR excluded.push_time < change_facts.push_time THEN excluded.push_time ELSE change_facts.push_time END";
 // After a change's times changed: its copies in change_deployments.
 constexpr const char* kFactTimeCopies =
-    "UPDATE change_deployments SET change_time = (SELECT COALESCE(push_time, commit_time) FROM change_facts "
-    "WHERE system = ?1 AND change_id = ?2) WHERE system = ?1 AND change_id = ?2";
+    "UPDATE change_deployments SET (change_time, pushed) = (SELECT COALESCE(push_time, commit_time), "
+    "push_time IS NOT NULL FROM change_facts WHERE system = ?1 AND change_id = ?2) "
+    "WHERE system = ?1 AND change_id = ?2";
 constexpr const char* kFactDeployed =
-    "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time) "
-    "VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(push_time, commit_time) FROM change_facts "
-    "WHERE system = ?1 AND change_id = ?2)) "
+    "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time, pushed) "
+    "SELECT ?1, ?2, ?3, ?4, COALESCE(f.push_time, f.commit_time), COALESCE(f.push_time IS NOT NULL, 0) "
+    "FROM (SELECT 1) LEFT JOIN change_facts f ON f.system = ?1 AND f.change_id = ?2 WHERE true "
     "ON CONFLICT (system, change_id, environment) DO UPDATE "
     "SET first_deployed = MIN(change_deployments.first_deployed, excluded.first_deployed)";
 // A deployment reported again with a status or the deployment it fixes:
@@ -388,9 +396,8 @@ class SqliteStore final : public Store {
           "AND time_created < ?3");
       // With identifiers: the change's id, and whether its time is a push time.
       const std::string select =
-          scope.change_identifiers ? "SELECT c.first_deployed, c.change_time, c.change_id, EXISTS (SELECT 1 FROM change_facts f "
-                              "WHERE f.system = c.system AND f.change_id = c.change_id AND f.push_time IS NOT NULL) "
-                            : "SELECT c.first_deployed, c.change_time ";
+          scope.change_identifiers ? "SELECT c.first_deployed, c.change_time, c.change_id, c.pushed "
+                                   : "SELECT c.first_deployed, c.change_time ";
       auto shipped = reader.db.prepare(
           select + "FROM change_deployments c "
           "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4");
