@@ -357,6 +357,23 @@ void check_dora_set(StoreFixture& f) {
   const auto rework = f.explain(query + "&model=dora&metric=deployment_rework_rate");
   const auto& first = rework.at("records").as_array()[0];
   BOOST_TEST(json::serialize(first.at("reasons")) == R"([{"reason":"during incident","incident":"I0"}])");
+  // Each team's share, worked out by hand: its deployments, what they shipped and caused.
+  for (const auto& [team, share] : expected.at("teams").as_object()) {
+    BOOST_TEST_CONTEXT("team " << team) {
+      const std::string tq = query + "&team=" + std::string(team);
+      const auto tp = f.metrics(tq).at("overall");
+      BOOST_TEST(tp.at("deployment_frequency").at("deployments") == share.at("deployments"));
+      BOOST_TEST(tp.at("change_failure_rate").at("failed_deployments") == share.at("pulse_failed"));
+      BOOST_TEST(tp.at("time_to_recover").at("incidents") == share.at("incidents"));
+      BOOST_TEST(tp.at("time_to_recover").at("median_seconds") == share.at("time_to_recover_median_seconds"));
+      BOOST_TEST(tp.at("lead_time").at("changes") == share.at("lead_time_changes"));
+      BOOST_TEST(tp.at("lead_time").at("median_seconds") == share.at("lead_time_median_seconds"));
+      const auto td = f.metrics(tq + "&model=dora").at("overall");
+      BOOST_TEST(td.at("change_failure_rate").at("failed_deployments") == share.at("dora_failed"));
+      BOOST_TEST(td.at("failed_deployment_recovery_time").at("median_seconds") == share.at("failed_recovery_median_seconds"));
+      BOOST_TEST(td.at("deployment_rework_rate").at("rework_deployments") == share.at("rework_deployments"));
+    }
+  }
   // Staging's deployment and incident are its own.
   const auto staging = f.metrics(query + "&model=dora&environment=staging");
   BOOST_TEST(staging.at("overall").at("deployment_frequency").at("deployments") == 1);
