@@ -219,6 +219,7 @@ function showSeries(m) {
   durationSeries("chart-lead", "caption-lead", "Lead time, median", labels, points.map((p) => p.lead_time.median_seconds), "#137333");
   durationSeries("chart-recovery", "caption-recovery", dora ? "Failed deployment recovery, median" : "Time to recover, median",
     labels, points.map((p) => (dora ? p.failed_deployment_recovery_time : p.time_to_recover).median_seconds), "#b06000");
+  $("caption-failure").textContent = dora ? "Change fail rate (%)" : "Change failure rate (%)";
   drawChart("chart-failure", "line", labels,
     points.map((p) => (p.change_failure_rate.rate === null ? null : Math.round(p.change_failure_rate.rate * 1000) / 10)), "#c5221f");
 }

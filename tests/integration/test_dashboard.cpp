@@ -178,6 +178,8 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(dora.out.find("<td>P9</td><td>marked failed, fixed by P10</td>") != std::string::npos);
   BOOST_TEST(dora.out.find("<th>Rework rate</th>") != std::string::npos);
   BOOST_TEST(text_of(dora.out, "footer").find("DORA 2023 report") != std::string::npos);
+  BOOST_TEST(text_of(dora.out, "caption-recovery") == "Failed deployment recovery, median (days)");
+  BOOST_TEST(text_of(dora.out, "caption-failure") == "Change fail rate (%)");
 
   // The team filter: a team's deployment counted, another team's not.
   Deployment teamed{"cli", "T1", 1775815200, {}, {"pay"}, "", "", "", {}, {}, {}};  // 2026-04-10
