@@ -2,7 +2,7 @@
 # under test.
 
 # start_server LOG COMMAND...: runs COMMAND in the background with its stderr
-# in LOG, waits up to 5 s for its "listening on" line, and sets `server` (its
+# in LOG, waits up to 120 s (migrations of a big database) for its "listening on" line, and sets `server` (its
 # pid) and `url` (its http:// address). Fails, showing LOG, if it does not
 # come up.
 start_server() {
@@ -10,7 +10,7 @@ start_server() {
   shift
   "$@" 2>"$log" &
   server=$!
-  for _ in $(seq 100); do grep -q "listening on" "$log" && break; sleep 0.05; done
+  for _ in $(seq 2400); do grep -q "listening on" "$log" && break; kill -0 "$server" 2>/dev/null || break; sleep 0.05; done
   url=$(grep -o 'http://[0-9.]*:[0-9]*' "$log" | head -1)
   if [[ -z "$url" ]]; then
     echo "bench: $1 did not start:" >&2
