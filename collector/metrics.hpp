@@ -55,7 +55,8 @@
 //     differs from the previous deployment's head, and the deployment here
 //     shipped changes after the last deployment of that head (or after that
 //     head's first deployment, which is itself included, when no deployment
-//     had it as head);
+//     had it as head); a deployment listing its own head among its changes
+//     is a forward one;
 //   (revert) a later deployment ships a commit reverting one of the changes
 //     this one deployed first ("This reverts commit <sha>", found by the
 //     deploy step);
