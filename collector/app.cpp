@@ -59,6 +59,7 @@ const std::vector<FlagSpec> kEventsFlags = {
     {"type", "TYPE", "only change, deployment or incident events"},
     {"system", "NAME", "only events of this system"},
     {"environment", "LIST", "only events filed under these environments (comma-separated)"},
+    {"team", "NAME", "only deployments naming this team"},
     {"since", "TIME", "only events at or after TIME (RFC 3339 or Unix seconds)"},
     {"limit", "N", "at most N events, newest first", false, {}, "50"},
     {"all", "", "every event (instead of --limit), newest first"},
@@ -456,6 +457,13 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
       return kExitUsage;
     }
     q.environments = *list;
+  }
+  if (const auto team = parsed->get("team"); team && !team->empty()) {
+    if (!valid_team(*team, why)) {
+      err << "pulse-collector events: --" << why << "\n";
+      return kExitUsage;
+    }
+    q.team = *team;
   }
   if (const auto since = parsed->get("since")) {
     unsigned long secs = 0;

@@ -359,6 +359,11 @@ ServerResponse Api::list_events(const Target& target) {
     }
     *bound = t;
   }
+  if (const auto team = target.param("team"); team && !team->empty()) {
+    std::string why;
+    if (!valid_team(*team, why)) return error(400, why);
+    q.team = *team;
+  }
   if (const auto environment = target.param("environment"); environment && !environment->empty()) {
     std::string why;
     auto list = parse_environment_list(*environment, why);

@@ -415,6 +415,10 @@ class PgStore final : public Store {
       params.push_back(string_array_json(q.environments));
       text += " AND environment IN (SELECT jsonb_array_elements_text($" + std::to_string(params.size()) + "::jsonb))";
     }
+    if (q.team) {
+      params.push_back(*q.team);
+      text += " AND type = 'deployment' AND teams::jsonb ? $" + std::to_string(params.size());
+    }
     if (q.before) {
       params.push_back(num(*q.before));
       text += " AND id < $" + std::to_string(params.size());

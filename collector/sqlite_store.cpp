@@ -505,6 +505,7 @@ class SqliteStore final : public Store {
     if (q.since) text += " AND COALESCE(time_created, time_pushed) >= ?3";
     if (q.until) text += " AND COALESCE(time_created, time_pushed) < ?6";
     if (!q.environments.empty()) text += " AND environment IN (SELECT value FROM json_each(?7))";
+    if (q.team) text += " AND type = 'deployment' AND EXISTS (SELECT 1 FROM json_each(teams) WHERE value = ?8)";
     if (q.before) text += " AND id < ?5";
     text += " ORDER BY id DESC LIMIT ?4";
     auto stmt = reader_.prepare(text);
@@ -514,6 +515,7 @@ class SqliteStore final : public Store {
     if (q.before) stmt.bind(5, *q.before);
     if (q.until) stmt.bind(6, *q.until);
     if (!q.environments.empty()) stmt.bind(7, string_array_json(q.environments));
+    if (q.team) stmt.bind(8, *q.team);
     stmt.bind(4, static_cast<std::int64_t>(q.limit));
     auto links = reader_.prepare("SELECT change_id FROM deployment_changes WHERE deployment = ?1 ORDER BY position");
 

@@ -45,6 +45,7 @@ struct EventQuery {
   std::string type;                   ///< empty: all types
   std::optional<std::string> system;  ///< nullopt: all systems
   std::vector<std::string> environments;  ///< empty: all; else events filed under one of these
+  std::optional<std::string> team;    ///< only deployments naming this team
   std::optional<std::int64_t> since;  ///< event time (created, else pushed) at or after
   std::optional<std::int64_t> until;  ///< event time before
   std::optional<std::int64_t> before; ///< only events stored before the one with this seq (the next page)

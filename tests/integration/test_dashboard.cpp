@@ -199,6 +199,7 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
       BOOST_TEST(text_of(t.out, "frequency-detail").starts_with(team == "pay" ? "1 deployment on 1 of 30 days"
                                                                               : "no deployments"), t.out);
       BOOST_TEST(text_of(t.out, "window").find("team " + team) != std::string::npos);
+      BOOST_TEST((t.out.find("<td>T1</td>") != std::string::npos) == (team == "pay"));  // recent deployments too
     }
   }
 
