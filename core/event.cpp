@@ -68,6 +68,19 @@ void append_string_array(std::string& out, const std::vector<std::string>& items
   out += ']';
 }
 
+// An extension field: left out when empty, so the Go CLI's fields alone stay byte for byte.
+void append_extension(std::string& out, std::string_view name, const std::string& value) {
+  if (value.empty()) return;
+  append_field(out, name);
+  append_json_string(out, value);
+}
+
+void append_extension(std::string& out, std::string_view name, const std::vector<std::string>& items) {
+  if (items.empty()) return;
+  append_field(out, name);
+  append_string_array(out, items);
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -137,30 +150,12 @@ std::string encode_body(const Event& e) {
           append_string_array(out, ev.changes);
           append_field(out, "teams");
           append_string_array(out, ev.teams);
-          if (!ev.head_commit.empty()) {
-            append_field(out, "head_commit");
-            append_json_string(out, ev.head_commit);
-          }
-          if (!ev.environment.empty()) {
-            append_field(out, "environment");
-            append_json_string(out, ev.environment);
-          }
-          if (!ev.run_url.empty()) {
-            append_field(out, "run_url");
-            append_json_string(out, ev.run_url);
-          }
-          if (!ev.status.empty()) {
-            append_field(out, "status");
-            append_json_string(out, ev.status);
-          }
-          if (!ev.fixes.empty()) {
-            append_field(out, "fixes");
-            append_json_string(out, ev.fixes);
-          }
-          if (!ev.reverts.empty()) {
-            append_field(out, "reverts");
-            append_string_array(out, ev.reverts);
-          }
+          append_extension(out, "head_commit", ev.head_commit);
+          append_extension(out, "environment", ev.environment);
+          append_extension(out, "run_url", ev.run_url);
+          append_extension(out, "status", ev.status);
+          append_extension(out, "fixes", ev.fixes);
+          append_extension(out, "reverts", ev.reverts);
           append_field(out, "$type");
           out += "\"deployment\"";
         } else {
@@ -170,10 +165,7 @@ std::string encode_body(const Event& e) {
           append_time(out, ev.time_created);
           append_field(out, "time_resolved");
           append_time(out, ev.time_resolved);
-          if (!ev.environment.empty()) {
-            append_field(out, "environment");
-            append_json_string(out, ev.environment);
-          }
+          append_extension(out, "environment", ev.environment);
           append_field(out, "$type");
           out += "\"incident\"";
         }
