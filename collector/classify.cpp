@@ -11,6 +11,14 @@ bool before(const Dep& a, const Dep& b) {
   return std::tie(a.system, a.environment, a.time, a.seq) < std::tie(b.system, b.environment, b.time, b.seq);
 }
 
+const Dep* Classified::deployed_at(std::uint32_t system, std::uint32_t environment, std::int64_t time) const {
+  const auto it = std::partition_point(all.begin(), all.end(), [&](const Dep& d) {
+    return std::tie(d.system, d.environment, d.time) < std::tie(system, environment, time);
+  });
+  if (it == all.end() || it->system != system || it->environment != environment || it->time != time) return nullptr;
+  return &*it;
+}
+
 namespace {
 
 using Groups = std::vector<std::pair<std::size_t, std::size_t>>;
@@ -193,10 +201,8 @@ void rework_during_incidents(std::vector<Dep>& all, const Groups& groups, const 
 }
 
 // The DORA model's failures, recoveries and rework (metrics.hpp).
-void classify_dora(std::vector<Dep>& all, const MetricFacts& facts) {
-  std::unordered_map<std::int64_t, std::size_t> by_seq;
-  by_seq.reserve(all.size());
-  for (std::size_t i = 0; i < all.size(); ++i) by_seq.emplace(all[i].seq, i);
+void classify_dora(std::vector<Dep>& all, const MetricFacts& facts,
+                   const std::unordered_map<std::int64_t, std::size_t>& by_seq) {
   const auto groups = groups_of(all);
   for (const auto& [b, e] : groups) classify_group(all, facts, b, e, by_seq);
   reverts(all, facts, groups, by_seq);
@@ -213,16 +219,11 @@ namespace {
 void keep_team(Classified& c, const MetricFacts& facts) {
   auto team = [&](const Dep& d) { return facts.deployments[static_cast<std::size_t>(d.fact)].team; };
   std::erase_if(c.deps, [&](const Dep& d) { return !team(d); });
-  std::unordered_map<std::int64_t, bool> by_seq;
-  for (const auto& d : c.all) by_seq.emplace(d.seq, team(d));
-  std::erase_if(c.incs, [&](const Inc& i) { return !i.attributed || !by_seq[i.deployment]; });
+  std::erase_if(c.incs, [&](const Inc& i) { return !i.attributed || !team(c.all[c.by_seq.at(i.deployment)]); });
   std::erase_if(c.leads, [&](const Lead& l) {
     const auto& s = facts.shipped[l.fact];
-    const auto it = std::partition_point(c.all.begin(), c.all.end(), [&](const Dep& d) {
-      return std::tie(d.system, d.environment, d.time) < std::tie(s.system, s.environment, s.deployed);
-    });
-    return it == c.all.end() || it->system != s.system || it->environment != s.environment || it->time != s.deployed ||
-           !team(*it);
+    const Dep* d = c.deployed_at(s.system, s.environment, s.deployed);
+    return !d || !team(*d);
   });
 }
 
@@ -240,8 +241,12 @@ Classified classify(const MetricFacts& facts, Window window, Model model, bool t
     c.all.push_back(dep);
   }
   std::sort(c.all.begin(), c.all.end(), before);
+  if (model == Model::dora || team || !facts.deployment_ids.empty()) {
+    c.by_seq.reserve(c.all.size());
+    for (std::size_t i = 0; i < c.all.size(); ++i) c.by_seq.emplace(c.all[i].seq, i);
+  }
   c.incs = attribute_incidents(c.all, facts, window);
-  if (model == Model::dora) classify_dora(c.all, facts);
+  if (model == Model::dora) classify_dora(c.all, facts, c.by_seq);
   c.deps.reserve(c.all.size());
   for (const auto& d : c.all)
     if (d.time >= window.from) c.deps.push_back(d);

@@ -7,6 +7,7 @@
 #include "metrics.hpp"
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 namespace pulse::collector::detail {
@@ -61,6 +62,12 @@ struct Classified {
   std::vector<Dep> deps;   ///< those in the window
   std::vector<Lead> leads; ///< changes first deployed in the window
   std::vector<Inc> incs;   ///< incidents created in the window
+  /// Deployment seq -> index in `all` (for the DORA model, a team and
+  /// explanations; empty for the Pulse model's plain figures).
+  std::unordered_map<std::int64_t, std::size_t> by_seq;
+
+  /// The (first) deployment of `system` and `environment` at `time`, if any.
+  const Dep* deployed_at(std::uint32_t system, std::uint32_t environment, std::int64_t time) const;
 };
 
 /// With `team`, only the team's deployments, the changes they shipped first

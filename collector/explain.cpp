@@ -9,8 +9,6 @@
 #include <algorithm>
 #include <functional>
 #include <sstream>
-#include <tuple>
-#include <unordered_map>
 
 namespace pulse::collector {
 
@@ -24,20 +22,15 @@ constexpr std::size_t kMaxLeftOut = 1000;
 struct Names {
   const MetricFacts& facts;
   const Scope& scope;
-  const std::vector<Dep>& all;
-  std::unordered_map<std::int64_t, std::size_t> by_seq;  // into `all`
+  const Classified& c;
 
-  Names(const MetricFacts& f, const Scope& s, const std::vector<Dep>& a) : facts(f), scope(s), all(a) {
-    by_seq.reserve(a.size());
-    for (std::size_t i = 0; i < a.size(); ++i) by_seq.emplace(a[i].seq, i);
-  }
   static std::string at(const std::vector<std::string>& names, std::int64_t i) {
     return i >= 0 && static_cast<std::size_t>(i) < names.size() ? names[static_cast<std::size_t>(i)] : std::string();
   }
   json::value deployment(std::int64_t seq) const {
-    const auto it = by_seq.find(seq);
-    if (seq == 0 || it == by_seq.end()) return nullptr;
-    return json::string(at(facts.deployment_ids, all[it->second].fact));
+    const auto it = c.by_seq.find(seq);
+    if (seq == 0 || it == c.by_seq.end()) return nullptr;
+    return json::string(at(facts.deployment_ids, c.all[it->second].fact));
   }
   json::value incident(std::int32_t index) const {
     if (index < 0) return nullptr;
@@ -54,11 +47,8 @@ struct Names {
   }
   // The deployment of (system, environment) at `time` (the first one then).
   json::value deployed_at(std::uint32_t system, std::uint32_t environment, std::int64_t time) const {
-    const auto it = std::partition_point(all.begin(), all.end(), [&](const Dep& d) {
-      return std::tie(d.system, d.environment, d.time) < std::tie(system, environment, time);
-    });
-    if (it == all.end() || it->system != system || it->environment != environment || it->time != time) return nullptr;
-    return json::string(at(facts.deployment_ids, it->fact));
+    const Dep* d = c.deployed_at(system, environment, time);
+    return d ? json::value(json::string(at(facts.deployment_ids, d->fact))) : json::value(nullptr);
   }
 };
 
@@ -78,6 +68,19 @@ json::array failure_reasons(const Dep& d, const Names& n, Model model) {
   return out;
 }
 
+// What recovered a deployment when a deployment did.
+std::string_view recovered_by_name(RecoveredBy by) {
+  switch (by) {
+    case RecoveredBy::rollback: return "rollback";
+    case RecoveredBy::revert: return "revert";
+    case RecoveredBy::fix: return "fix";
+    case RecoveredBy::next_deployment: return "next deployment";
+    case RecoveredBy::incidents:
+    case RecoveredBy::none: break;
+  }
+  return "none";
+}
+
 json::object recovery(const Dep& d, const Names& n) {
   json::object o;
   if (d.recovered == kNotRecovered) {
@@ -86,26 +89,11 @@ json::object recovery(const Dep& d, const Names& n) {
   }
   o["recovered"] = format_rfc3339(d.recovered);
   o["recovery_seconds"] = std::max<std::int64_t>(0, d.recovered - d.time);
-  switch (d.recovered_by) {
-    case RecoveredBy::incidents:
-      o["recovered_by"] = json::object{{"reason", "incident resolved"}, {"incident", n.incident(d.incident)}};
-      break;
-    case RecoveredBy::rollback:
-      o["recovered_by"] = json::object{{"reason", "rollback"}, {"deployment", n.deployment(d.recovered_seq)}};
-      break;
-    case RecoveredBy::revert:
-      o["recovered_by"] = json::object{{"reason", "revert"}, {"deployment", n.deployment(d.recovered_seq)}};
-      break;
-    case RecoveredBy::fix:
-      o["recovered_by"] = json::object{{"reason", "fix"}, {"deployment", n.deployment(d.recovered_seq)}};
-      break;
-    case RecoveredBy::next_deployment:
-      o["recovered_by"] = json::object{{"reason", "next deployment"}, {"deployment", n.deployment(d.recovered_seq)}};
-      break;
-    case RecoveredBy::none:
-      o["recovered_by"] = nullptr;
-      break;
-  }
+  if (d.recovered_by == RecoveredBy::incidents)
+    o["recovered_by"] = json::object{{"reason", "incident resolved"}, {"incident", n.incident(d.incident)}};
+  else
+    o["recovered_by"] =
+        json::object{{"reason", recovered_by_name(d.recovered_by)}, {"deployment", n.deployment(d.recovered_seq)}};
   return o;
 }
 
@@ -180,7 +168,7 @@ std::string_view explained_name(Explained m) {
 json::object explain(const MetricFacts& facts, Window window, const Scope& scope, Explained metric, std::size_t offset,
                      std::size_t limit) {
   const auto c = classify(facts, window, scope.model, scope.team.has_value());
-  const Names n(facts, scope, c.all);
+  const Names n{facts, scope, c};
   std::vector<Pending> records;
   json::array left_out;
   std::size_t left_out_count = 0;
