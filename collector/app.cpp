@@ -352,27 +352,15 @@ int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& 
   }
   const auto environment = parsed->get("environment");
   auto scope = parse_scope(parsed->get_or("system", ""),
-                           environment ? std::optional<std::string_view>(*environment) : std::nullopt, *production, why);
+                           environment ? std::optional<std::string_view>(*environment) : std::nullopt, *production,
+                           parsed->get_or("model", "pulse"), parsed->get_or("team", ""), why);
   if (!scope) {
     err << "pulse-collector metrics: --" << why << "\n";
     return kExitUsage;
   }
-  const auto model = parse_model(parsed->get_or("model", "pulse"));
-  if (!model) {
-    err << "pulse-collector metrics: --model: must be pulse or dora\n";
-    return kExitUsage;
-  }
-  scope->model = *model;
-  if (const auto team = parsed->get("team"); team && !team->empty()) {
-    if (!valid_team(*team, why)) {
-      err << "pulse-collector metrics: --" << why << "\n";
-      return kExitUsage;
-    }
-    scope->team = *team;
-  }
   const std::string db_path = parsed->get_or("db", default_db_path(env));
   if (const auto name = parsed->get("explain")) {
-    const auto metric = parse_explained(*name, *model, why);
+    const auto metric = parse_explained(*name, scope->model, why);
     unsigned long offset = 0, limit = 0;
     if (!metric || !parse_uint(parsed->get_or("offset", "0"), 1UL << 40, offset) ||
         !parse_uint(parsed->get_or("limit", "100"), kMaxExplainPage, limit) || limit == 0) {
@@ -382,8 +370,7 @@ int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& 
           << "\n";
       return kExitUsage;
     }
-    scope->identifiers = true;
-    scope->change_identifiers = *metric == Explained::lead_time;
+    name_facts(*scope, *metric);
     boost::json::object page;
     try {
       page = explain(open_existing(db_path, 1)->metric_facts(query->window, *scope), query->window, *scope, *metric,

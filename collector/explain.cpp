@@ -165,6 +165,11 @@ std::string_view explained_name(Explained m) {
   return "deployment_frequency";
 }
 
+void name_facts(Scope& scope, Explained metric) {
+  scope.identifiers = true;
+  scope.change_identifiers = metric == Explained::lead_time;  // the other lists name no change
+}
+
 json::object explain(const MetricFacts& facts, Window window, const Scope& scope, Explained metric, std::size_t offset,
                      std::size_t limit) {
   const auto c = classify(facts, window, scope.model, scope.team.has_value());

@@ -28,6 +28,9 @@ enum class Explained {
 std::optional<Explained> parse_explained(std::string_view name, Model model, std::string& why);
 std::string_view explained_name(Explained m);
 
+/// Asks a store, through `scope`, for the names `metric`'s records need.
+void name_facts(Scope& scope, Explained metric);
+
 /// Most records on one page.
 inline constexpr std::size_t kMaxExplainPage = 1000;
 

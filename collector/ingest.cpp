@@ -282,18 +282,9 @@ std::optional<std::pair<MetricsQuery, Scope>> Api::metrics_query(const Target& t
   const auto environment = target.param("environment");
   auto scope = parse_scope(target.param("system").value_or(""),
                            environment ? std::optional<std::string_view>(*environment) : std::nullopt,
-                           config_.production_environments, why);
+                           config_.production_environments, target.param("model").value_or("pulse"),
+                           target.param("team").value_or(""), why);
   if (!scope) return std::nullopt;
-  const auto model = parse_model(target.param("model").value_or("pulse"));
-  if (!model) {
-    why = "model: must be pulse or dora";
-    return std::nullopt;
-  }
-  scope->model = *model;
-  if (const auto team = target.param("team"); team && !team->empty()) {
-    if (!valid_team(*team, why)) return std::nullopt;
-    scope->team = *team;
-  }
   return std::pair{*query, std::move(*scope)};
 }
 
@@ -318,8 +309,7 @@ ServerResponse Api::explain_metric(const Target& target) {
     return error(400, "cursor: must be the \"next\" of an earlier page");
   if (!parse_uint(target.param("limit").value_or("100"), kMaxExplainPage, limit) || limit == 0)
     return error(400, "limit: must be between 1 and " + std::to_string(kMaxExplainPage));
-  scope.identifiers = true;
-  scope.change_identifiers = *metric == Explained::lead_time;
+  name_facts(scope, *metric);
   const auto facts = store_.metric_facts(query.window, scope);
   return reply(200, json::serialize(explain(facts, query.window, scope, *metric, offset, limit)));
 }

@@ -153,11 +153,13 @@ struct Scope {
 bool valid_team(std::string_view team, std::string& why);
 
 /// A query's scope from its parameters: `system` ("" for all; at most 256
-/// bytes) and `environment` (a list as parse_environment_list reads it;
-/// absent or empty: `production`, the collector's production set). On
-/// failure `why` names the parameter ("environment: ...").
+/// bytes), `environment` (a list as parse_environment_list reads it;
+/// absent or empty: `production`, the collector's production set), `model`
+/// ("pulse" or "dora") and `team` ("" for all; see valid_team).
+/// On failure `why` names the parameter ("environment: ...").
 std::optional<Scope> parse_scope(std::string_view system, std::optional<std::string_view> environment,
-                                 const std::vector<std::string>& production, std::string& why);
+                                 const std::vector<std::string>& production, std::string_view model,
+                                 std::string_view team, std::string& why);
 
 /// What a store returns for a window: events of the window, systems by
 /// index, environments by their index in the scope's list.

@@ -88,7 +88,8 @@ std::vector<std::string> default_production_environments() {
 }
 
 std::optional<Scope> parse_scope(std::string_view system, std::optional<std::string_view> environment,
-                                 const std::vector<std::string>& production, std::string& why) {
+                                 const std::vector<std::string>& production, std::string_view model,
+                                 std::string_view team, std::string& why) {
   Scope scope;
   if (system.size() > 256 || !is_clean_text(system)) {
     why = "system: must be at most 256 bytes of text without control characters";
@@ -97,14 +98,22 @@ std::optional<Scope> parse_scope(std::string_view system, std::optional<std::str
   if (!system.empty()) scope.system = std::string(system);
   if (!environment || environment->empty()) {
     scope.environments = production;
-    return scope;
+  } else {
+    auto list = parse_environment_list(*environment, why);
+    if (!list) {
+      why = "environment: " + why;
+      return std::nullopt;
+    }
+    scope.environments = std::move(*list);
   }
-  auto list = parse_environment_list(*environment, why);
-  if (!list) {
-    why = "environment: " + why;
+  const auto m = parse_model(model);
+  if (!m) {
+    why = "model: must be pulse or dora";
     return std::nullopt;
   }
-  scope.environments = std::move(*list);
+  scope.model = *m;
+  if (!valid_team(team, why)) return std::nullopt;
+  if (!team.empty()) scope.team = std::string(team);
   return scope;
 }
 
