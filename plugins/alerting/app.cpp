@@ -168,8 +168,8 @@ bool read_rules(const ParsedArgs& a, const std::string& route, RouteRules& r, st
   r.system_label = own_or_common("system-label");
   r.environment = own_or_common("environment");
   r.environment_label = own_or_common("environment-label");
-  for (const auto* name : {"system", "environment"}) {
-    const std::string value = own_or_common(name);
+  for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"system", r.system},
+                                     std::pair<const char*, const std::string&>{"environment", r.environment}}) {
     if (!value.empty() && !valid_name(value)) {
       why = "--" + route + "-" + name + " / --" + name + ": must be 1 to 256 bytes of text without control characters";
       return false;
