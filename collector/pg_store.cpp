@@ -239,11 +239,18 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "WHERE type = 'incident' AND system = $1 AND environment = $2 AND time_created >= $3 AND time_created < $4"},
     {"add_system", "INSERT INTO systems (name) VALUES ($1) ON CONFLICT DO NOTHING"},
     {"add_environment", "INSERT INTO environments (system, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING"},
-    {"link", "INSERT INTO deployment_changes (deployment, position, change_id) VALUES ($1, $2, $3)"},
-    {"fact_deployed",
+    // A deployment's changes ($2: a JSON array) in two statements, however
+    // many there are: its links in order, then each commit's first
+    // deployment here (each commit once, in one order, so that collectors
+    // writing the same commits take their row locks in the same order).
+    {"link_all",
+     "INSERT INTO deployment_changes (deployment, position, change_id) "
+     "SELECT $1, t.n - 1, t.v FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS t(v, n)"},
+    {"fact_deployed_all",
      "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time, pushed) "
-     "SELECT $1, $2, $3, $4, COALESCE(f.push_time, f.commit_time), COALESCE((f.push_time IS NOT NULL)::int, 0) "
-     "FROM (SELECT 1) one LEFT JOIN change_facts f ON f.system = $1 AND f.change_id = $2 "
+     "SELECT $1, c.v, $3, $4, COALESCE(f.push_time, f.commit_time), COALESCE((f.push_time IS NOT NULL)::int, 0) "
+     "FROM (SELECT DISTINCT v FROM jsonb_array_elements_text($2::jsonb) AS t(v)) c "
+     "LEFT JOIN change_facts f ON f.system = $1 AND f.change_id = c.v ORDER BY c.v COLLATE \"C\" "
      "ON CONFLICT (system, change_id, environment) DO UPDATE "
      "SET first_deployed = LEAST(change_deployments.first_deployed, excluded.first_deployed)"},
 };
@@ -768,11 +775,10 @@ class PgStore final : public Store {
     }
     c.run("add_environment", {system, environment});
     if (const auto* d = std::get_if<Deployment>(&e)) {
-      const std::string row(r->text(0, 0));
-      const std::string time = num(d->time_created);
-      for (std::size_t i = 0; i < d->changes.size(); ++i) {
-        c.run("link", {row, std::to_string(i), d->changes[i]});
-        c.run("fact_deployed", {system, d->changes[i], environment, time});
+      if (!d->changes.empty()) {
+        const std::string changes = string_array_json(d->changes);
+        c.run("link_all", {std::string(r->text(0, 0)), changes});
+        c.run("fact_deployed_all", {system, changes, environment, num(d->time_created)});
       }
     }
     return true;
