@@ -59,7 +59,7 @@ const std::vector<FlagSpec> kEventsFlags = {
     {"type", "TYPE", "only change, deployment or incident events"},
     {"system", "NAME", "only events of this system"},
     {"environment", "LIST", "only events filed under these environments (comma-separated)"},
-    {"team", "NAME", "only deployments naming this team"},
+    {"team", "NAME", "only deployments naming this team and the incidents attributed to them"},
     {"since", "TIME", "only events at or after TIME (RFC 3339 or Unix seconds)"},
     {"limit", "N", "at most N events, newest first", false, {}, "50"},
     {"all", "", "every event (instead of --limit), newest first"},

@@ -424,7 +424,14 @@ class PgStore final : public Store {
     }
     if (q.team) {
       params.push_back(*q.team);
-      text += " AND type = 'deployment' AND teams::jsonb ? $" + std::to_string(params.size());
+      // The team's deployments, and the incidents attributed to them (to
+      // the last deployment of their system and environment before them).
+      const std::string n = "$" + std::to_string(params.size());
+      text += " AND ((type = 'deployment' AND teams::jsonb ? " + n +
+              ") OR (type = 'incident' AND (SELECT d.teams::jsonb ? " + n +
+              " FROM events d WHERE d.type = 'deployment' AND d.system = events.system "
+              "AND d.environment = events.environment AND d.time_created < events.time_created "
+              "ORDER BY d.time_created DESC, d.id DESC LIMIT 1)))";
     }
     if (q.before) {
       params.push_back(num(*q.before));

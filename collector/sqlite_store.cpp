@@ -505,7 +505,15 @@ class SqliteStore final : public Store {
     if (q.since) text += " AND COALESCE(time_created, time_pushed) >= ?3";
     if (q.until) text += " AND COALESCE(time_created, time_pushed) < ?6";
     if (!q.environments.empty()) text += " AND environment IN (SELECT value FROM json_each(?7))";
-    if (q.team) text += " AND type = 'deployment' AND EXISTS (SELECT 1 FROM json_each(teams) WHERE value = ?8)";
+    // The team's deployments, and the incidents attributed to them (to the
+    // last deployment of their system and environment before them).
+    if (q.team)
+      text +=
+          " AND ((type = 'deployment' AND EXISTS (SELECT 1 FROM json_each(teams) WHERE value = ?8)) "
+          "OR (type = 'incident' AND (SELECT EXISTS (SELECT 1 FROM json_each(d.teams) WHERE value = ?8) "
+          "FROM events d WHERE d.type = 'deployment' AND d.system = events.system "
+          "AND d.environment = events.environment AND d.time_created < events.time_created "
+          "ORDER BY d.time_created DESC, d.id DESC LIMIT 1)))";
     if (q.before) text += " AND id < ?5";
     text += " ORDER BY id DESC LIMIT ?4";
     auto stmt = reader_.prepare(text);

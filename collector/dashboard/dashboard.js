@@ -229,10 +229,9 @@ async function showEvents(m) {
   const p = new URLSearchParams({ limit: "20", since: m.window.from, until: m.window.to,
     environment: counted(m).join(",") });
   if (m.system) p.set("system", m.system);
-  const depsQuery = new URLSearchParams(p);
-  if (m.team) depsQuery.set("team", m.team);  // deployments name their teams; incidents do not
+  if (m.team) p.set("team", m.team);  // its deployments, and the incidents attributed to them
   const [deps, incs] = await Promise.all([
-    getJson("/v1/events?type=deployment&" + depsQuery),
+    getJson("/v1/events?type=deployment&" + p),
     getJson("/v1/events?type=incident&" + p),
   ]);
   const db = $("deployments").tBodies[0];

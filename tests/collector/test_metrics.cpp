@@ -533,10 +533,20 @@ BOOST_FIXTURE_TEST_CASE(a_team_filter_counts_the_teams_deployments_and_what_they
   BOOST_TEST(pay.at("records").at(0).at("deployment") == "D3");
   BOOST_TEST(pay.at("team") == "pay");
   BOOST_TEST(get("/v1/teams").body == R"({"teams":["pay","search"]})");
-  const auto listed = json::parse(get("/v1/events?team=pay").body);
-  std::vector<std::string> pay_deployments;
-  for (const auto& e : listed.at("events").as_array()) pay_deployments.emplace_back(e.at("id").as_string());
-  BOOST_TEST(pay_deployments == (std::vector<std::string>{"D3", "D1"}), boost::test_tools::per_element());
+  // The events list: a team's deployments, and the incidents attributed to
+  // them (I1 follows D2, search's; I2 follows D3, both teams').
+  auto listed = [&](const std::string& query) {
+    std::vector<std::string> ids;
+    const auto page = json::parse(get("/v1/events?" + query).body);
+    for (const auto& e : page.at("events").as_array())
+      ids.emplace_back(e.at("id").as_string());
+    return ids;
+  };
+  using Ids = std::vector<std::string>;
+  BOOST_TEST(listed("team=pay") == (Ids{"I2", "D3", "D1"}), boost::test_tools::per_element());
+  BOOST_TEST(listed("team=pay&type=deployment") == (Ids{"D3", "D1"}), boost::test_tools::per_element());
+  BOOST_TEST(listed("team=search&type=incident") == (Ids{"I2", "I1"}), boost::test_tools::per_element());
+  BOOST_TEST(listed("team=none&type=incident").empty());
   BOOST_TEST(get("/v1/metrics?team=a%0Ab").status == 400);
 }
 

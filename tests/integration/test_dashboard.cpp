@@ -188,6 +188,12 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
                                                                      encode_body(teamed)}))
                           .status,
                       200);
+  Incident after_teamed{"cli", "TI1", 1775901600, 1775905200, {}};  // 2026-04-11, attributed to T1
+  BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=teamed",
+                                                                     {{"Content-Type", "application/json"}},
+                                                                     encode_body(after_teamed)}))
+                          .status,
+                      200);
   for (const std::string team : {"pay", "search"}) {
     auto team_args = chromium_args(profile);
     team_args.push_back("--dump-dom");
@@ -200,6 +206,7 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
                                                                               : "no deployments"), t.out);
       BOOST_TEST(text_of(t.out, "window").find("team " + team) != std::string::npos);
       BOOST_TEST((t.out.find("<td>T1</td>") != std::string::npos) == (team == "pay"));  // recent deployments too
+      BOOST_TEST((t.out.find("<td>TI1</td>") != std::string::npos) == (team == "pay"));  // and incidents
     }
   }
 
