@@ -10,10 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -29,22 +28,117 @@ std::vector<char*> c_argv(std::vector<std::string>& argv) {
   return out;
 }
 
-void drain(int fd, std::string& into) {
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) into.append(buf, static_cast<std::size_t>(n));
-    else if (n < 0 && errno == EINTR) continue;
-    else break;
+// While alive, writing to a pipe whose reader is gone (a child that exited
+// without reading its input) fails with EPIPE on this thread instead of
+// raising SIGPIPE; a SIGPIPE raised meanwhile is taken back.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
   }
+  ~SigpipeBlocked() {
+    if (!was_pending_) {
+      const timespec now{};
+      while (sigtimedwait(&pipe_, nullptr, &now) == SIGPIPE) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlocked(const SigpipeBlocked&) = delete;
+  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+ private:
+  sigset_t pipe_, old_;
+  bool was_pending_ = false;
+};
+
+// Feeds `input` to the child and reads its stdout and stderr, all at once
+// (no pipe can fill up and stall), until both outputs close or `until`
+// passes. At the deadline it kills the child's process group and stops
+// reading, whoever still holds the outputs open (a daemon a child started
+// in a session of its own). Closes the three descriptors; answers whether
+// the deadline passed.
+bool exchange(pid_t pid, int in, int out, int err, const std::string& input,
+              std::chrono::steady_clock::time_point until, CommandResult& r) {
+  const SigpipeBlocked quiet;
+  ::fcntl(in, F_SETFL, ::fcntl(in, F_GETFL) | O_NONBLOCK);
+  std::size_t written = 0;
+  if (input.empty()) in = (::close(in), -1);
+  char buf[65536];
+  bool timed_out = false;
+  while (out >= 0 || err >= 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      ::kill(-pid, SIGKILL);
+      break;
+    }
+    pollfd fds[3] = {{out, POLLIN, 0}, {err, POLLIN, 0}, {in, POLLOUT, 0}};
+    const int n = ::poll(fds, 3, static_cast<int>(std::min<std::int64_t>(left.count(), 60'000)) + 1);
+    if (n < 0 && errno != EINTR) break;
+    if (n <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      int& fd = i == 0 ? out : err;
+      if (fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t got = ::read(fd, buf, sizeof buf);
+      if (got > 0) (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(got));
+      else if (got == 0 || errno != EINTR) fd = (::close(fd), -1);
+    }
+    if (in >= 0 && (fds[2].revents & (POLLOUT | POLLHUP | POLLERR))) {
+      const ssize_t put = ::write(in, input.data() + written, input.size() - written);
+      if (put > 0) written += static_cast<std::size_t>(put);
+      if ((put < 0 && errno != EINTR && errno != EAGAIN) || written == input.size()) in = (::close(in), -1);
+    }
+  }
+  for (const int fd : {in, out, err})
+    if (fd >= 0) ::close(fd);
+  return timed_out;
+}
+
+// Waits for the child until `until` (a child may close its outputs and go
+// on running), then kills its process group; reaps it. Answers its status.
+int reap(pid_t pid, std::chrono::steady_clock::time_point until, bool& timed_out) {
+  int status = 0;
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));  // readable once it has exited
+  while (!timed_out) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) {
+      if (pidfd >= 0) ::close(pidfd);
+      return status;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 60'000)) + 1);
+    } else {
+      std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(10)));
+    }
+  }
+  if (pidfd >= 0) ::close(pidfd);
+  timed_out = true;
+  ::kill(-pid, SIGKILL);
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
 }
 }  // namespace
 
 CommandResult run_command(const std::vector<std::string>& argv_in, const std::string& cwd, const std::string& input,
                           std::chrono::milliseconds timeout) {
   CommandResult r;
-  int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC)) return r;
+  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC)) {
+    for (const int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+      if (fd >= 0) ::close(fd);
+    r.err = "cannot run " + argv_in[0] + ": " + std::strerror(errno);
+    return r;
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
@@ -71,50 +165,9 @@ CommandResult run_command(const std::vector<std::string>& argv_in, const std::st
     r.err = "cannot run " + argv_in[0];
     return r;
   }
-  // The deadline holds whatever the child does with its output: a watchdog
-  // kills its whole process group (git fetch's helpers too) when it passes.
   const auto until = std::chrono::steady_clock::now() + timeout;
-  std::mutex m;
-  std::condition_variable cv;
-  bool finished = false, timed_out = false;
-  std::thread watchdog([&] {
-    std::unique_lock lock(m);
-    if (!cv.wait_until(lock, until, [&] { return finished; })) {
-      timed_out = true;
-      ::kill(-pid, SIGKILL);
-    }
-  });
-  // Feed stdin and read stdout/stderr on threads: no pipe can fill up and stall.
-  std::thread writer([fd = in_pipe[1], &input] {
-    // A child that exits without reading would raise SIGPIPE: block it on
-    // this thread so write() fails with EPIPE instead of killing us.
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
-    std::size_t off = 0;
-    while (off < input.size()) {
-      const ssize_t n = ::write(fd, input.data() + off, input.size() - off);
-      if (n <= 0) break;
-      off += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-  });
-  std::thread err_reader([fd = err_pipe[0], &r] { drain(fd, r.err); });
-  drain(out_pipe[0], r.out);
-  err_reader.join();
-  writer.join();
-  ::close(out_pipe[0]);
-  ::close(err_pipe[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  {
-    std::lock_guard lock(m);
-    finished = true;
-  }
-  cv.notify_all();
-  watchdog.join();
+  bool timed_out = exchange(pid, in_pipe[1], out_pipe[0], err_pipe[0], input, until, r);
+  const int status = reap(pid, until, timed_out);
   if (timed_out) {
     r.err += "\n" + argv_in[0] + ": timed out after " + std::to_string(timeout.count()) + " ms";
     return r;

@@ -3,6 +3,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <string>
+
+#include <signal.h>
 
 using namespace pulse;
 
@@ -29,6 +32,33 @@ BOOST_AUTO_TEST_CASE(the_deadline_holds_while_a_grandchild_keeps_the_output_open
   const auto bg = run_command({"sh", "-c", "(sleep 30 &) ; echo forked"}, "", "", std::chrono::milliseconds(500));
   BOOST_TEST(bg.out == "forked\n");
   BOOST_TEST(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 20.0);
+}
+
+BOOST_AUTO_TEST_CASE(the_deadline_holds_against_output_held_open_outside_the_group_and_a_child_that_closed_it) {
+  // A daemon in a session of its own keeps stdout open after the shell
+  // exits: killing the group cannot close it, the reader stops at the deadline.
+  const auto start = std::chrono::steady_clock::now();
+  const auto daemon = run_command({"sh", "-c", "setsid sleep 5 & echo $!"}, "", "", std::chrono::milliseconds(500));
+  BOOST_TEST(daemon.err.find("timed out after 500 ms") != std::string::npos, daemon.err);
+  BOOST_TEST(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 4.0);
+  BOOST_TEST_REQUIRE(!daemon.out.empty());
+  ::kill(std::stoi(daemon.out), SIGKILL);  // the daemon, which no group kill reaches
+  // A child that closes its outputs and runs on is killed at the deadline.
+  const auto quiet = run_command({"sh", "-c", "echo bye; exec >&- 2>&-; sleep 30"}, "", "", std::chrono::milliseconds(500));
+  BOOST_TEST(quiet.exit_code == -1);
+  BOOST_TEST(quiet.out == "bye\n");
+  BOOST_TEST(quiet.err.find("timed out after 500 ms") != std::string::npos, quiet.err);
+  BOOST_TEST(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 8.0);
+}
+
+BOOST_AUTO_TEST_CASE(input_larger_than_a_pipe_and_a_child_that_reads_none) {
+  const std::string big(1 << 20, 'x');
+  const auto counted = run_command({"wc", "-c"}, "", big);
+  BOOST_TEST(counted.exit_code == 0);
+  BOOST_TEST(counted.out.find("1048576") != std::string::npos, counted.out);
+  // The child exits without reading: no SIGPIPE ends us, its exit code is kept.
+  const auto ignored = run_command({"sh", "-c", "exit 4"}, "", big);
+  BOOST_TEST(ignored.exit_code == 4);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
