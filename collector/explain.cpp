@@ -107,23 +107,24 @@ json::array rework_reasons(const Dep& d, const Names& n) {
   return out;
 }
 
-// One record to be: its time and how to build it (only a page's are built).
-struct Pending {
-  std::int64_t time;
-  std::function<json::object()> build;
+// The records behind a figure, to be: each one's time and its place in the
+// list it comes from, and how to build one (only a page's are built).
+struct Records {
+  std::vector<std::pair<std::int64_t, std::uint32_t>> pending;  // (time, index)
+  std::function<json::object(std::uint32_t)> build;
 };
 
 // The deployments `keep` selects, with `detail` added.
 template <class Keep, class Detail>
-std::vector<Pending> deployment_records(const Classified& c, const Names& n, Keep keep, Detail detail) {
-  std::vector<Pending> out;
-  for (const auto& d : c.deps)
-    if (keep(d))
-      out.push_back({d.time, [&n, dep = &d, detail] {
-                       auto o = n.of(*dep);
-                       detail(*dep, o);
-                       return o;
-                     }});
+Records deployment_records(const Classified& c, const Names& n, Keep keep, Detail detail) {
+  Records out;
+  for (std::uint32_t i = 0; i < c.deps.size(); ++i)
+    if (keep(c.deps[i])) out.pending.emplace_back(c.deps[i].time, i);
+  out.build = [&c, &n, detail](std::uint32_t i) {
+    auto o = n.of(c.deps[i]);
+    detail(c.deps[i], o);
+    return o;
+  };
   return out;
 }
 
@@ -174,7 +175,7 @@ json::object explain(const MetricFacts& facts, Window window, const Scope& scope
                      std::size_t limit) {
   const auto c = classify(facts, window, scope.model, scope.team.has_value());
   const Names n{facts, scope, c};
-  std::vector<Pending> records;
+  Records records;
   json::array left_out;
   std::size_t left_out_count = 0;
   const std::uint8_t counted = scope.model == Model::pulse ? by_incident : 0xff;
@@ -197,17 +198,17 @@ json::object explain(const MetricFacts& facts, Window window, const Scope& scope
                                    [&](const Dep& d, json::object& o) { o["reasons"] = rework_reasons(d, n); });
       break;
     case Explained::time_to_recover:
-      for (const auto& inc : c.incs)
-        records.push_back({inc.created, [&facts, &n, ip = &inc] {
-                             const Inc& i = *ip;
-                             const auto& fact = facts.incidents[i.fact];
-                             auto o = n.where(i.system, fact.environment, i.created);
-                             o["incident"] = Names::at(facts.incident_ids, i.fact);
-                             o["resolved"] = format_rfc3339(fact.resolved);
-                             o["seconds"] = i.duration;
-                             o["deployment"] = i.attributed ? n.deployment(i.deployment) : json::value(nullptr);
-                             return o;
-                           }});
+      for (std::uint32_t i = 0; i < c.incs.size(); ++i) records.pending.emplace_back(c.incs[i].created, i);
+      records.build = [&](std::uint32_t at) {
+        const Inc& i = c.incs[at];
+        const auto& fact = facts.incidents[i.fact];
+        auto o = n.where(i.system, fact.environment, i.created);
+        o["incident"] = Names::at(facts.incident_ids, i.fact);
+        o["resolved"] = format_rfc3339(fact.resolved);
+        o["seconds"] = i.duration;
+        o["deployment"] = i.attributed ? n.deployment(i.deployment) : json::value(nullptr);
+        return o;
+      };
       break;
     case Explained::lead_time: {
       auto lead = [&](const Lead& l) {
@@ -228,16 +229,24 @@ json::object explain(const MetricFacts& facts, Window window, const Scope& scope
         else o["lead_seconds"] = l.lead;
         return o;
       };
-      for (const auto& l : c.leads) {
-        if (l.bad == 0) records.push_back({l.deployed, [lead, lp = &l] { return lead(*lp); }});
-        else if (++left_out_count <= kMaxLeftOut) left_out.push_back(lead(l));
+      for (std::uint32_t i = 0; i < c.leads.size(); ++i) {
+        if (c.leads[i].bad == 0) records.pending.emplace_back(c.leads[i].deployed, i);
+        else if (++left_out_count <= kMaxLeftOut) left_out.push_back(lead(c.leads[i]));
       }
+      records.build = [&c, lead](std::uint32_t i) { return lead(c.leads[i]); };
       break;
     }
   }
-  std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.time < b.time; });
+  // By time, ties in list order: only as far as the page needs.
+  auto& all = records.pending;
+  const std::size_t end = std::min(all.size(), offset + limit);
+  if (offset < end) {
+    std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(offset), all.end());
+    std::partial_sort(all.begin() + static_cast<std::ptrdiff_t>(offset), all.begin() + static_cast<std::ptrdiff_t>(end),
+                      all.end());
+  }
   json::array page;
-  for (std::size_t i = offset; i < records.size() && i < offset + limit; ++i) page.push_back(records[i].build());
+  for (std::size_t i = offset; i < end; ++i) page.push_back(records.build(all[i].second));
   json::array environments;
   for (const auto& e : scope.environments) environments.emplace_back(e);
   json::object out{{"metric", explained_name(metric)},
@@ -246,10 +255,10 @@ json::object explain(const MetricFacts& facts, Window window, const Scope& scope
                    {"system", scope.system ? json::value(json::string(*scope.system)) : json::value(nullptr)},
                    {"team", scope.team ? json::value(json::string(*scope.team)) : json::value(nullptr)},
                    {"environments", std::move(environments)},
-                   {"count", records.size()},
+                   {"count", all.size()},
                    {"offset", offset},
                    {"records", std::move(page)},
-                   {"next", offset + limit < records.size() ? json::value(offset + limit) : json::value(nullptr)}};
+                   {"next", offset + limit < all.size() ? json::value(offset + limit) : json::value(nullptr)}};
   if (metric == Explained::lead_time) {
     out["left_out"] = std::move(left_out);
     out["left_out_count"] = left_out_count;
