@@ -5,7 +5,7 @@
 #include "explain.hpp"
 #include "exporter.hpp"
 #include "http_server.hpp"
-#include "ingest.hpp"
+#include "api.hpp"
 #include "ingestion.hpp"
 #include "log.hpp"
 #include "server_telemetry.hpp"

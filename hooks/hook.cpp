@@ -181,7 +181,7 @@ std::vector<RefUpdate> parse_updates(const std::string& text) {
   return out;
 }
 
-// What pulse-hook (lean) wrote in pre-push: see lean_main.cpp.
+// What pulse-hook (lean) wrote in pre-push: see pre_push_main.cpp.
 struct SpoolRecord {
   std::string git_dir, remote, url;
   int push_pid = 0;

@@ -1,5 +1,7 @@
-// Authentication of webhook calls: bearer or basic tokens, PagerDuty's and
-// Grafana's HMAC-SHA256 signatures. Every comparison is constant-time.
+// Authentication of webhook calls: bearer or basic tokens, and the HMAC-SHA256
+// signatures of the sources that sign (each source's check sits beside its
+// parser: source_pagerduty.cpp, source_alertmanager.cpp for Grafana). Every
+// comparison is constant-time.
 #pragma once
 
 #include <cstdint>
@@ -40,5 +42,17 @@ AuthResult authenticate(std::string_view source, const RouteAuth& auth, const He
 
 /// Lower-case hex HMAC-SHA256 of `data` under `key`.
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+
+/// Constant-time equality (for secrets and signatures).
+bool equal_ct(std::string_view a, std::string_view b);
+
+/// ASCII lower case.
+std::string lower(std::string_view s);
+
+/// A source's signature check, beside its parser (`SourceSpec::verify`):
+/// the signature headers against `auth.hmac_secrets`; `now` (Unix seconds)
+/// judges signed timestamps.
+using SignatureCheck = AuthResult (*)(const RouteAuth& auth, const HeaderLookup& header, std::string_view body,
+                                      std::int64_t now);
 
 }  // namespace pulse::incident

@@ -2,6 +2,8 @@
 // alerts (firing or resolved), independent of the tool that sent it.
 #pragma once
 
+#include "auth.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <cstdint>
@@ -78,7 +80,8 @@ using Parser = bool (*)(const boost::json::value& payload, const GenericMapping*
 struct SourceSpec {
   std::string_view name;
   Parser parse;
-  bool episodes;  ///< key + created identify an incident
+  bool episodes;          ///< key + created identify an incident
+  SignatureCheck verify;  ///< its webhook signature, or nullptr: it signs nothing
 };
 
 const SourceSpec* find_source(std::string_view name);

@@ -3,6 +3,27 @@
 
 namespace pulse::incident {
 
+// X-PagerDuty-Signature: "v1=<hex>[,v1=<hex>...]", HMAC-SHA256 of the body;
+// any signature made with any secret passes.
+AuthResult verify_pagerduty(const RouteAuth& auth, const HeaderLookup& header, std::string_view body, std::int64_t) {
+  const auto value = header("X-PagerDuty-Signature");
+  if (!value || value->empty()) return AuthResult::missing;
+  std::vector<std::string> expected;
+  for (const auto& s : auth.hmac_secrets) expected.push_back(hmac_sha256_hex(s, body));
+  bool ok = false;
+  std::string_view rest(*value);
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    if (!item.starts_with("v1=")) continue;
+    const std::string sig = lower(item.substr(3));
+    for (const auto& e : expected) ok |= equal_ct(e, sig);
+  }
+  return ok ? AuthResult::ok : AuthResult::invalid;
+}
+
 bool parse_pagerduty(const boost::json::value& payload, const GenericMapping*, ParseResult& out, std::string& why) {
   const auto* root = object_at(payload, "body", why);
   if (!root) return false;

@@ -10,14 +10,17 @@ bool parse_pagerduty(const boost::json::value&, const GenericMapping*, ParseResu
 bool parse_opsgenie(const boost::json::value&, const GenericMapping*, ParseResult&, std::string&);
 bool parse_generic(const boost::json::value&, const GenericMapping*, ParseResult&, std::string&);
 
+AuthResult verify_grafana(const RouteAuth&, const HeaderLookup&, std::string_view, std::int64_t);
+AuthResult verify_pagerduty(const RouteAuth&, const HeaderLookup&, std::string_view, std::int64_t);
+
 namespace {
 // One row per source (route /<name>); add a source by adding a file and a row.
 constexpr SourceSpec kSources[] = {
-    {"alertmanager", parse_alertmanager, true},
-    {"grafana", parse_grafana, true},
-    {"pagerduty", parse_pagerduty, false},
-    {"opsgenie", parse_opsgenie, false},
-    {"generic", parse_generic, false},
+    {"alertmanager", parse_alertmanager, true, nullptr},
+    {"grafana", parse_grafana, true, verify_grafana},
+    {"pagerduty", parse_pagerduty, false, verify_pagerduty},
+    {"opsgenie", parse_opsgenie, false, nullptr},
+    {"generic", parse_generic, false, nullptr},
 };
 }  // namespace
 

@@ -1,7 +1,7 @@
 // The collector's API over a real store: SQLite in a temp dir, or a fresh
 // PostgreSQL database (PULSE_TEST_STORE=postgresql).
 #include "../support/support.hpp"
-#include "ingest.hpp"
+#include "api.hpp"
 #include "storage_error.hpp"
 #include "store.hpp"
 #include "timeutil.hpp"

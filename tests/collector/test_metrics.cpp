@@ -2,7 +2,7 @@
 // worked out by hand in its README) through the real API and store, then
 // each rule on its own.
 #include "../support/support.hpp"
-#include "ingest.hpp"
+#include "api.hpp"
 #include "metrics.hpp"
 #include "store.hpp"
 #include "timeutil.hpp"

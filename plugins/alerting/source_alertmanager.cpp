@@ -73,4 +73,39 @@ bool parse_grafana(const boost::json::value& payload, const GenericMapping*, Par
   return parse_alert_list(payload, true, out, why);
 }
 
+namespace {
+
+// Unix seconds, digits only, within the window around `now`.
+bool fresh_timestamp(std::string_view ts, std::int64_t now, std::int64_t window) {
+  if (ts.empty() || ts.size() > 12) return false;
+  std::int64_t t = 0;
+  for (char c : ts) {
+    if (c < '0' || c > '9') return false;
+    t = t * 10 + (c - '0');
+  }
+  return t >= now - window && t <= now + window;
+}
+
+}  // namespace
+
+// Hex HMAC of the body, or of "<timestamp>:<body>" when Grafana is set to
+// send a timestamp header; a signed timestamp must then be fresh, so a
+// captured call cannot be replayed later.
+AuthResult verify_grafana(const RouteAuth& auth, const HeaderLookup& header, std::string_view body, std::int64_t now) {
+  const auto sig = header("X-Grafana-Alerting-Signature");
+  if (!sig || sig->empty()) return AuthResult::missing;
+  const auto ts = header("X-Grafana-Alerting-Timestamp");
+  std::string signed_data;
+  if (ts) {
+    signed_data.reserve(ts->size() + 1 + body.size());
+    signed_data.append(*ts).append(":").append(body);
+  }
+  const std::string presented = lower(*sig);
+  bool ok = false;
+  for (const auto& s : auth.hmac_secrets)
+    ok |= equal_ct(hmac_sha256_hex(s, ts ? std::string_view(signed_data) : body), presented);
+  if (!ok) return AuthResult::invalid;
+  return !ts || fresh_timestamp(*ts, now, auth.timestamp_window) ? AuthResult::ok : AuthResult::stale;
+}
+
 }  // namespace pulse::incident

@@ -1,4 +1,4 @@
-#include "ingest.hpp"
+#include "api.hpp"
 
 #include "dashboard.hpp"
 #include "explain.hpp"
