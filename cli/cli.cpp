@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include "command.hpp"
+
 #include "args.hpp"
 #include "ci.hpp"
 #include "system_name.hpp"
@@ -79,31 +81,10 @@ const std::vector<FlagSpec> kGitDeploymentFlags = with_connection({
     {"source", "NAME", "ignored, as by the Go CLI: git deployments always have source \"git\"", false, "PULSE_SOURCE"},
 });
 
-constexpr const char* kUsage =
-    "pulse-event-cli: report DORA events (changes, deployments, incidents) to Pulse\n"
-    "\n"
-    "Usage:\n"
-    "  pulse-event-cli push change [flags]\n"
-    "  pulse-event-cli push deployment [flags] COMMIT...\n"
-    "  pulse-event-cli push incident [flags]\n"
-    "  pulse-event-cli push git deployment [flags] [PATH...]\n"
-    "  pulse-event-cli backfill [flags] [PATH...]\n"
-    "  pulse-event-cli outbox status | list | flush | purge\n"
-    "  pulse-event-cli version\n"
-    "  pulse-event-cli help [COMMAND...]\n"
-    "\n"
+constexpr const char* kFooter =
     "Every flag can also be set as PULSE_<NAME> (e.g. PULSE_API_KEY); flags win.\n"
     "Exit codes: 0 ok, 2 bad usage or input (nothing sent), 3 rejected by the server,\n"
-    "4 delivery failed after retries, 1 internal error.\n"
-    "\n"
-    "Run 'pulse-event-cli push change --help' (etc.) for a command's flags.\n";
-
-struct Command {
-  std::string_view name;  // "push change"
-  std::string_view synopsis;
-  std::string_view description;
-  const std::vector<FlagSpec>* flags;
-};
+    "4 delivery failed after retries, 1 internal error.\n";
 
 const std::vector<FlagSpec> kBackfillFlags = with_connection({
     {"directory", "DIR", "the git repository", false, "PULSE_DIRECTORY", "."},
@@ -113,28 +94,6 @@ const std::vector<FlagSpec> kBackfillFlags = with_connection({
     {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
     {"all", "", "send every tag, also those the collector already has", false, "PULSE_ALL"},
 });
-
-const Command kCommands[] = {
-    {"push change", "push change [flags]", "Reports a change (a commit), with its commit or push time.", &kChangeFlags},
-    {"push deployment", "push deployment [flags] COMMIT...",
-     "Reports a deployment and the changes (commit SHAs) it shipped.", &kDeploymentFlags},
-    {"push incident", "push incident [flags]", "Reports an incident with its creation and resolution times.",
-     &kIncidentFlags},
-    {"push git deployment", "push git deployment [flags] [PATH...]",
-     "Reports every commit in PREVIOUS..HEAD (merges included, like git log; only commits\n"
-     "touching PATHs if given) as a change, then the deployment of all of them. Changes\n"
-     "carry the committer time (the Go CLI sends the author time).",
-     &kGitDeploymentFlags},
-    {"backfill", "backfill [flags] [PATH...]",
-     "Replays history: each tag matching --tag-pattern is a deployment (oldest first, by date), and\n"
-     "its changes are the commits it shipped first: reachable from it and from no earlier such tag\n"
-     "(with PATHs, only commits touching them, as git log -- PATHS; the first tag only marks where\n"
-     "history starts). Changes carry the committer time. A re-run skips the tags our collector\n"
-     "already stores (--all sends them again; any server stores each event once). Without --system,\n"
-     "the system is the one pulse-deploy and pulse-hook use: git config pulse.system, else the CI's\n"
-     "repository slug, else the origin remote's path (owner/name), else the directory's name.",
-     &kBackfillFlags},
-};
 
 // A failure of the command: exit code plus a message that names the step.
 struct Failure {
@@ -372,28 +331,26 @@ std::optional<Failure> push_git_deployment(const Context& c) {
   return std::nullopt;
 }
 
-const std::vector<FlagSpec> kOutboxFlags = {
-    {"limit", "N", "list: at most N events", false, {}, "50"},
-    {"all", "", "purge: every event, not only the set-aside ones"},
-    {"quiet", "", "flush: print nothing"},
-    {"to", "URL", "flush: deliver to this collector instead of the URL each event was queued for (after fixing pulse.url)"},
-    {"from", "URL", "flush --to: only the events queued for this URL"},
+const std::vector<FlagSpec> kOutboxListFlags = {{"limit", "N", "at most N events", false, {}, "50"}};
+const std::vector<FlagSpec> kOutboxPurgeFlags = {{"all", "", "every event, not only the set-aside ones"}};
+const std::vector<FlagSpec> kOutboxFlushFlags = {
+    {"quiet", "", "print nothing"},
+    {"to", "URL", "deliver to this collector instead of the URL each event was queued for (after fixing pulse.url)"},
+    {"from", "URL", "with --to: only the events queued for this URL"},
 };
+constexpr const char* kOutboxNotes =
+    "The outbox ($PULSE_OUTBOX, default $XDG_STATE_HOME/pulse/outbox.db) holds events waiting for\n"
+    "delivery: from pulse-hook, and from push commands run with --queue. Each event goes to the URL it\n"
+    "was queued for; after fixing a wrong pulse.url, `outbox flush --to NEW_URL` sends what waits\n"
+    "(set-aside events included) there instead.\n";
 
-int outbox_command(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  const std::string sub = args.empty() ? "" : args[0];
-  if (sub.empty() || sub == "help" || wants_help(args)) {
-    out << "Usage: pulse-event-cli outbox status | list | flush [--to URL [--from URL]] | purge [--all]\n\n"
-           "The outbox (" << default_outbox_path(env) << ", or $PULSE_OUTBOX) holds events waiting for delivery:\n"
-           "from pulse-hook, and from push commands run with --queue. Each event goes to the URL it was queued\n"
-           "for; after fixing a wrong pulse.url, `outbox flush --to NEW_URL` sends what waits (set-aside events\n"
-           "included) there instead.\n\n" << flags_help(kOutboxFlags);
-    return sub.empty() && !wants_help(args) ? kExitUsage : kExitOk;
-  }
+int outbox_command(const std::string& sub, const std::vector<std::string>& args, const std::vector<FlagSpec>& flags,
+                   const Env& env, std::ostream& out, std::ostream& err) {
   std::string why;
-  const auto a = parse_args({args.begin() + 1, args.end()}, kOutboxFlags, env, why);
-  if (!a) {
-    err << "outbox " << sub << ": " << why << "\n";
+  const auto a = parse_args(args, flags, env, why);
+  if (!a || !a->positionals().empty()) {
+    err << "pulse-event-cli outbox " << sub << ": "
+        << (a ? "unexpected argument \"" + a->positionals()[0].substr(0, 80) + "\"" : why) << "\n";
     return kExitUsage;
   }
   try {
@@ -423,13 +380,13 @@ int outbox_command(const std::vector<std::string>& args, const Env& env, std::os
       FlushReport r;
       const bool quiet = a->flag("quiet");
       if (a->has("from") && !a->has("to")) {
-        err << "outbox flush: --from needs --to (where those events should go)\n";
+        err << "pulse-event-cli outbox flush: --from needs --to (where those events should go)\n";
         return kExitUsage;
       }
       if (const auto to = a->get("to")) {
         const auto origin = parse_origin(*to, why);
         if (!origin) {
-          err << "outbox flush: --to: " << why << "\n";
+          err << "pulse-event-cli outbox flush: --to: " << why << "\n";
           return kExitUsage;
         }
         const auto moved = outbox.retarget(a->get_or("from", ""), *to);
@@ -452,11 +409,10 @@ int outbox_command(const std::vector<std::string>& args, const Env& env, std::os
       return kExitOk;
     }
   } catch (const std::exception& e) {
-    err << "outbox " << sub << ": " << e.what() << "\n";
+    err << "pulse-event-cli outbox " << sub << ": " << e.what() << "\n";
     return kExitInternal;
   }
-  err << "pulse-event-cli outbox: unknown subcommand \"" << sub << "\" (status, list, flush, purge)\n";
-  return kExitUsage;
+  return kExitUsage;  // not reached: the program declares the four
 }
 
 std::optional<std::int64_t> parse_date(const std::string& s) {
@@ -591,71 +547,18 @@ std::optional<Failure> backfill(const Context& c) {
   return std::nullopt;
 }
 
-void print_help(std::ostream& out, const Command& cmd) {
-  out << "Usage: pulse-event-cli " << cmd.synopsis << "\n\n" << cmd.description << "\n\n" << flags_help(*cmd.flags);
-}
-
-}  // namespace
-
-int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  if (args.empty()) {
-    err << kUsage;
-    return kExitUsage;
-  }
-  if (args[0] == "version" || args[0] == "--version") {
-    out << "pulse-event-cli " PULSE_VERSION "\n";
-    return kExitOk;
-  }
-  if (args[0] == "outbox") return outbox_command({args.begin() + 1, args.end()}, env, out, err);
-  // The command is the longest run of leading words that names one.
-  const bool help_cmd = args[0] == "help";
-  std::size_t skip = help_cmd ? 1 : 0;
-  const Command* found = nullptr;
-  std::size_t used = 0;
-  for (const auto& cmd : kCommands) {
-    std::string joined;
-    std::size_t n = 0;
-    for (std::size_t i = skip; i < args.size() && n < 3; ++i, ++n) {
-      if (args[i].starts_with("-")) break;
-      joined += (n ? " " : "") + args[i];
-      if (joined == cmd.name && n + 1 > used) {
-        found = &cmd;
-        used = n + 1;
-      }
-    }
-  }
-  if (help_cmd || args[0] == "--help" || args[0] == "-h") {
-    if (found) print_help(out, *found);
-    else out << kUsage;
-    return kExitOk;
-  }
-  if (!found) {
-    std::string attempted;
-    for (std::size_t i = 0; i < args.size() && i < 3 && !args[i].starts_with("-"); ++i)
-      attempted += (i ? " " : "") + args[i];
-    if (attempted == "push" || attempted == "push git") {
-      err << "pulse-event-cli " << attempted << ": say what to push: change, deployment, incident"
-          << (attempted == "push" ? " or git deployment" : "") << "\n\n" << kUsage;
-    } else {
-      err << "pulse-event-cli: unknown command \"" << (attempted.empty() ? args[0] : attempted) << "\"\n\n" << kUsage;
-    }
-    return kExitUsage;
-  }
-  const std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(used), args.end());
-  if (wants_help(rest)) {
-    print_help(out, *found);
-    return kExitOk;
-  }
-  const std::string step(found->name);
+// A push command or backfill, once found: its flags, then the step.
+int run_step(const std::string& step, const std::vector<std::string>& rest, const std::vector<FlagSpec>& flags,
+             const Env& env, std::ostream& out, std::ostream& err) {
   std::string why;
-  const auto parsed = parse_args(rest, *found->flags, env, why);
+  const auto parsed = parse_args(rest, flags, env, why);
   if (!parsed) {
-    err << step << ": " << why << "\nRun 'pulse-event-cli " << step << " --help' for usage.\n";
+    err << "pulse-event-cli " << step << ": " << why << "\nRun 'pulse-event-cli " << step << " --help' for usage.\n";
     return kExitUsage;
   }
   const bool takes_positionals = step == "push deployment" || step == "push git deployment" || step == "backfill";
   if (!takes_positionals && !parsed->positionals().empty()) {
-    err << step << ": unexpected argument \"" << parsed->positionals()[0].substr(0, 80) << "\"\n";
+    err << "pulse-event-cli " << step << ": unexpected argument \"" << parsed->positionals()[0].substr(0, 80) << "\"\n";
     return kExitUsage;
   }
   const Context c{step, *parsed, env, out, err};
@@ -671,10 +574,61 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   }
   if (!failure) return kExitOk;
   const std::string key = parsed->get_or("api-key", "");
-  err << step << ": " << redact(failure->message, key) << "\n";
+  err << "pulse-event-cli " << step << ": " << redact(failure->message, key) << "\n";
   if (failure->code == kExitUsage && failure->message.starts_with("missing required flag"))
     err << "Run 'pulse-event-cli " << step << " --help' for usage.\n";
   return failure->code;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  // Each command's flags are copied into its runner: some are temporaries.
+  auto step = [&](std::string name, std::vector<FlagSpec> flags) {
+    return [&, name, flags](const std::vector<std::string>& rest) { return run_step(name, rest, flags, env, out, err); };
+  };
+  auto outbox = [&](std::string sub, std::vector<FlagSpec> flags) {
+    return [&, sub, flags](const std::vector<std::string>& rest) {
+      return outbox_command(sub, rest, flags, env, out, err);
+    };
+  };
+  const ProgramSpec program{
+      "pulse-event-cli",
+      "report DORA events (changes, deployments, incidents) to Pulse",
+      kFooter,
+      {
+          {"push change", "", "report a change (a commit)", "Reports a change (a commit), with its commit or push time.",
+           kChangeFlags, {}, {}, step("push change", kChangeFlags)},
+          {"push deployment", "COMMIT...", "report a deployment and the commits it shipped",
+           "Reports a deployment and the changes (commit SHAs) it shipped.", kDeploymentFlags, {}, {},
+           step("push deployment", kDeploymentFlags)},
+          {"push incident", "", "report an incident", "Reports an incident with its creation and resolution times.",
+           kIncidentFlags, {}, {}, step("push incident", kIncidentFlags)},
+          {"push git deployment", "[PATH...]", "report a deployment with the commits git finds for it",
+           "Reports every commit in PREVIOUS..HEAD (merges included, like git log; only commits\n"
+           "touching PATHs if given) as a change, then the deployment of all of them. Changes\n"
+           "carry the committer time (the Go CLI sends the author time).",
+           kGitDeploymentFlags, {}, {}, step("push git deployment", kGitDeploymentFlags)},
+          {"backfill", "[PATH...]", "replay a repository's tagged history as deployments",
+           "Replays history: each tag matching --tag-pattern is a deployment (oldest first, by date), and\n"
+           "its changes are the commits it shipped first: reachable from it and from no earlier such tag\n"
+           "(with PATHs, only commits touching them, as git log -- PATHS; the first tag only marks where\n"
+           "history starts). Changes carry the committer time. A re-run skips the tags our collector\n"
+           "already stores (--all sends them again; any server stores each event once). Without --system,\n"
+           "the system is the one pulse-deploy and pulse-hook use: git config pulse.system, else the CI's\n"
+           "repository slug, else the origin remote's path (owner/name), else the directory's name.",
+           kBackfillFlags, {}, {}, step("backfill", kBackfillFlags)},
+          {"outbox status", "", "how many events wait for delivery", "Shows how many events wait, and since when.", {},
+           kOutboxNotes, "The outbox", outbox("status", {})},
+          {"outbox list", "", "the events waiting", "Lists the events waiting, oldest first.", kOutboxListFlags,
+           kOutboxNotes, "The outbox", outbox("list", kOutboxListFlags)},
+          {"outbox flush", "", "deliver what waits, now", "Delivers every waiting event now.", kOutboxFlushFlags,
+           kOutboxNotes, "The outbox", outbox("flush", kOutboxFlushFlags)},
+          {"outbox purge", "", "remove the set-aside events (--all: every event)",
+           "Removes the events the server refused (set aside), or with --all every event.", kOutboxPurgeFlags,
+           kOutboxNotes, "The outbox", outbox("purge", kOutboxPurgeFlags)},
+      }};
+  return run_program(program, args, out, err);
 }
 
 }  // namespace pulse::cli

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "env.hpp"
+#include "exit_codes.hpp"
 
 #include <iosfwd>
 #include <string>
@@ -10,12 +11,7 @@
 
 namespace pulse::cli {
 
-// Exit codes (documented in the README).
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitInternal = 1;   ///< unexpected failure of our own
-inline constexpr int kExitUsage = 2;      ///< bad flags or input; nothing was sent
-inline constexpr int kExitRejected = 3;   ///< the server refused an event (4xx)
-inline constexpr int kExitDelivery = 4;   ///< no answer or 5xx after every retry
+inline constexpr int kExitInternal = kExitFailure;  ///< unexpected failure of our own (exit_codes.hpp)
 
 inline constexpr const char* kDefaultBaseUrl = "http://127.0.0.1:8765";
 

@@ -1,5 +1,7 @@
 #include "app.hpp"
 
+#include "command.hpp"
+
 #include "args.hpp"
 #include "config_file.hpp"
 #include "explain.hpp"
@@ -91,19 +93,6 @@ const std::vector<FlagSpec> kCheckFlags = {
      "PULSE_COLLECTOR_DB"},
     {"quick", "", "SQLite's quick_check (what serve runs at start) instead of the full integrity_check"},
 };
-
-constexpr const char* kUsage =
-    "pulse-collector: a Pulse-compatible ingestion server for DORA events\n"
-    "\n"
-    "Usage:\n"
-    "  pulse-collector serve [flags]    receive events over HTTP(S) and store them\n"
-    "  pulse-collector events [flags]   list stored events\n"
-    "  pulse-collector metrics [flags]  show the four DORA metrics\n"
-    "  pulse-collector check [flags]    check the database for damage\n"
-    "  pulse-collector version          print the version\n"
-    "  pulse-collector help [COMMAND]   show help\n"
-    "\n"
-    "Run 'pulse-collector COMMAND --help' for a command's flags.\n";
 
 // Everything `serve` is told, from flags, environment and config file.
 struct ServeSettings {
@@ -541,66 +530,31 @@ std::string default_db_path(const Env& env) {
 }
 
 int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  if (args.empty()) {
-    err << kUsage;
-    return kExitUsage;
-  }
-  const std::string& cmd = args[0];
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-    if (!rest.empty() && rest[0] == "serve") out << "Usage: pulse-collector serve [flags]\n\n" << flags_help(kServeFlags);
-    else if (!rest.empty() && rest[0] == "events") out << "Usage: pulse-collector events [flags]\n\n" << flags_help(kEventsFlags);
-    else if (!rest.empty() && rest[0] == "metrics") out << "Usage: pulse-collector metrics [flags]\n\n" << flags_help(kMetricsFlags);
-    else if (!rest.empty() && rest[0] == "check") out << "Usage: pulse-collector check [flags]\n\n" << flags_help(kCheckFlags);
-    else out << kUsage;
-    return kExitOk;
-  }
-  if (cmd == "version" || cmd == "--version") {
-    out << "pulse-collector " PULSE_VERSION "\n";
-    return kExitOk;
-  }
-  if (cmd == "serve") {
-    if (wants_help(rest)) {
-      out << "Usage: pulse-collector serve [flags]\n\nReceives events on POST /v1/ingestion/cli (the Go "
-             "pulse-event-cli's API) and stores them.\nAlso: GET /v1/metrics, GET /v1/events, GET /healthz, GET /readyz, "
-             "GET /metrics (Prometheus),\nand the dashboard at /. SIGHUP re-reads the API keys, the config file and "
-             "the log level.\n\n"
-          << flags_help(kServeFlags)
-          << "\nAPI keys also come from $PULSE_COLLECTOR_API_KEYS (comma-separated).\n";
-      return kExitOk;
-    }
-    return serve(rest, env, err);
-  }
-  if (cmd == "events") {
-    if (wants_help(rest)) {
-      out << "Usage: pulse-collector events [flags]\n\nLists stored events, newest first.\n\n"
-          << flags_help(kEventsFlags);
-      return kExitOk;
-    }
-    return events(rest, env, out, err);
-  }
-  if (cmd == "check") {
-    if (wants_help(rest)) {
-      out << "Usage: pulse-collector check [flags]\n\nChecks the database: SQLite's integrity_check (every page and "
-             "index), or on PostgreSQL that every table answers and every index is valid. Exit 0 when sound, 1 when "
-             "not.\n\n"
-          << flags_help(kCheckFlags);
-      return kExitOk;
-    }
-    return check(rest, env, out, err);
-  }
-  if (cmd == "metrics") {
-    if (wants_help(rest)) {
-      out << "Usage: pulse-collector metrics [flags]\n\nShows deployment frequency, lead time for changes, time to "
-             "recover and change failure rate,\nwith their levels (elite, high, medium, low), per system and for all "
-             "systems.\nAll times are UTC; \"no data\" means the window has nothing to measure.\n\n"
-          << flags_help(kMetricsFlags);
-      return kExitOk;
-    }
-    return metrics(rest, env, out, err);
-  }
-  err << "pulse-collector: unknown command \"" << cmd << "\"\n\n" << kUsage;
-  return kExitUsage;
+  const ProgramSpec program{
+      "pulse-collector",
+      "a Pulse-compatible ingestion server for DORA events",
+      "",
+      {
+          {"serve", "", "receive events over HTTP(S) and store them",
+           "Receives events on POST /v1/ingestion/cli (the Go pulse-event-cli's API) and stores them.\n"
+           "Also: GET /v1/metrics, GET /v1/events, GET /healthz, GET /readyz, GET /metrics (Prometheus),\n"
+           "and the dashboard at /. SIGHUP re-reads the API keys, the config file and the log level.",
+           kServeFlags, "API keys also come from $PULSE_COLLECTOR_API_KEYS (comma-separated).\n", {},
+           [&](const auto& rest) { return serve(rest, env, err); }},
+          {"events", "", "list stored events", "Lists stored events, newest first.", kEventsFlags, {}, {},
+           [&](const auto& rest) { return events(rest, env, out, err); }},
+          {"metrics", "", "show the DORA metrics (Pulse's four, or DORA's five with --model dora)",
+           "Shows deployment frequency, lead time for changes, time to recover and change failure rate,\n"
+           "with their levels (elite, high, medium, low), per system and for all systems; --model dora\n"
+           "shows DORA's five current metrics; --explain METRIC lists the records behind one figure.\n"
+           "All times are UTC; \"no data\" means the window has nothing to measure.",
+           kMetricsFlags, {}, {}, [&](const auto& rest) { return metrics(rest, env, out, err); }},
+          {"check", "", "check the database for damage",
+           "Checks the database: SQLite's integrity_check (every page and index), or on PostgreSQL that\n"
+           "every table answers and every index is valid. Exit 0 when sound, 1 when not.",
+           kCheckFlags, {}, {}, [&](const auto& rest) { return check(rest, env, out, err); }},
+      }};
+  return run_program(program, args, out, err);
 }
 
 }  // namespace pulse::collector

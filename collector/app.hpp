@@ -2,16 +2,13 @@
 #pragma once
 
 #include "env.hpp"
+#include "exit_codes.hpp"
 
 #include <iosfwd>
 #include <string>
 #include <vector>
 
 namespace pulse::collector {
-
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;  ///< could not start or run (port in use, database error)
-inline constexpr int kExitUsage = 2;    ///< bad flags or values
 
 inline constexpr std::uint16_t kDefaultPort = 8765;
 

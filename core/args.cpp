@@ -62,7 +62,12 @@ std::optional<ParsedArgs> parse_args(const std::vector<std::string>& args, const
     }
     const FlagSpec* spec = find(name);
     if (!spec) {
-      why = "unknown flag --" + std::string(name);
+      std::vector<std::string> names;
+      for (const auto& s : specs) names.emplace_back(s.name);
+      names.emplace_back("help");
+      const auto near = near_misses(name, names);
+      why = "unknown flag --" + std::string(name).substr(0, 80) +
+            (near.empty() ? "" : " (did you mean --" + near.front() + "?)");
       return std::nullopt;
     }
     if (spec->value_name.empty()) {

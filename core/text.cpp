@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <fstream>
@@ -128,6 +129,48 @@ std::string printable(std::string_view s) {
       out += kHex[c & 15];
     }
   }
+  return out;
+}
+
+namespace {
+
+std::string fold(std::string_view s) {
+  std::string out;
+  for (const char c : s)
+    if (c != '-' && c != '_') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Edits (insert, delete, substitute, swap two neighbours) from a to b.
+std::size_t distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+std::vector<std::string> near_misses(std::string_view typed, const std::vector<std::string>& candidates) {
+  const std::string t = fold(typed);
+  std::vector<std::pair<std::size_t, std::string>> scored;
+  for (const auto& c : candidates) {
+    const std::string f = fold(c);
+    const std::size_t d = distance(t, f);
+    const std::size_t allowed = std::max<std::size_t>(1, std::min<std::size_t>(3, t.size() / 3));
+    if (t.empty()) continue;
+    if (d <= allowed) scored.emplace_back(d, c);
+    else if (t.size() >= 3 && f.starts_with(t)) scored.emplace_back(allowed + 1, c);
+  }
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (auto& [d, c] : scored)
+    if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(std::move(c));
   return out;
 }
 

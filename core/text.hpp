@@ -41,4 +41,8 @@ std::optional<bool> parse_bool(std::string_view s);
 /// Decimal digits only, at most `max`.
 bool parse_uint(std::string_view s, unsigned long max, unsigned long& out);
 
+/// The candidates close to `typed` (case, '-' and '_' aside; an edit or two
+/// away, or a prefix), best first: for "did you mean".
+std::vector<std::string> near_misses(std::string_view typed, const std::vector<std::string>& candidates);
+
 }  // namespace pulse

@@ -1,5 +1,7 @@
 #include "hook.hpp"
 
+#include "command.hpp"
+
 #include "args.hpp"
 #include "event.hpp"
 #include "git_repo.hpp"
@@ -28,21 +30,7 @@ constexpr const char* kZero = "0000000000000000000000000000000000000000";
 constexpr const char* kMarker = "# pulse-hook-managed";
 constexpr std::size_t kMaxCommitsPerRef = 10'000;
 
-constexpr const char* kUsage =
-    "pulse-hook: record when commits are really pushed (for DORA lead time)\n"
-    "\n"
-    "Usage:\n"
-    "  pulse-hook install [--server] [--hooks-dir DIR]    add the hook to this repository (chains existing hooks)\n"
-    "  pulse-hook uninstall [--server] [--hooks-dir DIR]  remove it, restoring what was there\n"
-    "  pulse-hook status                                  what is installed, configured and waiting\n"
-    "  pulse-hook version | help\n"
-    "\n"
-    "Run by git (the installed hooks are symlinks to pulse-hook):\n"
-    "  pulse-hook pre-push REMOTE URL < ref lines       record the push; confirm it after git push exits\n"
-    "  pulse-hook pre-push --from-env                    the same, from the pre-commit framework's variables\n"
-    "  pulse-hook post-receive < ref lines               server side: report commits this push made reachable\n"
-    "  pulse-hook flush                                  deliver what the outbox holds\n"
-    "\n"
+constexpr const char* kConfiguration =
     "Configuration (git config, overridden by the environment):\n"
     "  pulse.url / $PULSE_BASE_URL          where events go (default http://127.0.0.1:8765)\n"
     "  pulse.system / $PULSE_SYSTEM         the system (default: the CI's repository slug, else the\n"
@@ -467,54 +455,73 @@ const std::vector<FlagSpec> kInstallFlags = {
 }  // namespace
 
 int run(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out, std::ostream& err) {
-  if (args.empty()) {
-    err << kUsage;
-    return 2;
-  }
-  const std::string& cmd = args[0];
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (cmd == "help" || cmd == "--help" || cmd == "-h" || wants_help(rest)) {
-    if (cmd == "install" || cmd == "uninstall") out << "Usage: pulse-hook " << cmd << " [flags]\n\n" << flags_help(kInstallFlags);
-    else out << kUsage;
-    return 0;
-  }
-  if (cmd == "version" || cmd == "--version") {
-    out << "pulse-hook " PULSE_VERSION "\n";
-    return 0;
-  }
-  if (cmd == "install" || cmd == "uninstall") {
-    std::string why;
-    const auto a = parse_args(rest, kInstallFlags, env, why);
-    if (!a) {
-      err << "pulse-hook " << cmd << ": " << why << "\n";
-      return 2;
-    }
-    return install(*a, out, err, cmd == "uninstall");
-  }
-  if (cmd == "status") return status(env, out);
-
   // Hook modes: never fail, never write to the terminal of the push.
-  try {
-    if (cmd == "pre-push") {
-      err << "pulse-hook-worker: pre-push is handled by pulse-hook\n";
-    } else if (cmd == "post-receive") {
-      std::string input((std::istreambuf_iterator<char>(in)), {});
-      post_receive(pad_post_receive(input), env);
-    } else if (cmd == "confirm") {
-      std::string why;
-      const auto a = parse_args(rest, {{"spool", "FILE", ""}, {"push-time", "UNIX", ""}}, env, why);
-      if (a && a->has("spool") && a->has("push-time")) confirm(*a->get("spool"), std::stoll(*a->get("push-time")), env);
-    } else if (cmd == "flush") {
-      const std::string outbox = default_outbox_path(env);
-      flush_now(outbox, env, (fs::path(outbox).parent_path() / "flush.log").string());
-    } else {
-      err << "pulse-hook: unknown command \"" << cmd << "\"\n\n" << kUsage;
-      return 2;
+  auto quietly = [](auto f) {
+    try {
+      f();
+    } catch (const std::exception&) {
+      // Logged where possible; a hook must not fail the push.
     }
-  } catch (const std::exception&) {
-    // Logged where possible; a hook must not fail the push.
-  }
-  return 0;
+    return kExitOk;
+  };
+  auto installer = [&](bool remove) {
+    return [&, remove](const std::vector<std::string>& rest) {
+      std::string why;
+      const auto a = parse_args(rest, kInstallFlags, env, why);
+      if (!a) {
+        err << "pulse-hook " << (remove ? "uninstall" : "install") << ": " << why << "\n";
+        return kExitUsage;
+      }
+      return install(*a, out, err, remove);
+    };
+  };
+  constexpr std::string_view kByGit = "Run by git (the installed hooks are symlinks to pulse-hook)";
+  const ProgramSpec program{
+      "pulse-hook",
+      "record when commits are really pushed (for DORA lead time)",
+      kConfiguration,
+      {
+          {"install", "", "add the hook to this repository (chains existing hooks)",
+           "Installs pulse-hook as this repository's pre-push hook (or, with --server, post-receive),\n"
+           "keeping an existing hook, which runs first.",
+           kInstallFlags, {}, {}, installer(false)},
+          {"uninstall", "", "remove it, restoring what was there",
+           "Removes the hook pulse-hook installed and restores the hook that was there before.", kInstallFlags, {},
+           {}, installer(true)},
+          {"status", "", "what is installed, configured and waiting", "", {}, {}, {},
+           [&](const auto&) { return status(env, out); }},
+          {"pre-push", "REMOTE URL < ref lines", "record the push; confirm it after git push exits",
+           "Records the push (pulse-hook itself does this, at no cost to the push); with --from-env, from\n"
+           "the pre-commit framework's variables.",
+           {}, {}, kByGit, [&](const auto&) {
+             err << "pulse-hook-worker: pre-push is handled by pulse-hook\n";
+             return kExitOk;
+           }},
+          {"post-receive", "< ref lines", "server side: report commits this push made reachable", "", {}, {}, kByGit,
+           [&](const auto&) {
+             return quietly([&] {
+               std::string input((std::istreambuf_iterator<char>(in)), {});
+               post_receive(pad_post_receive(input), env);
+             });
+           }},
+          {"flush", "", "deliver what the outbox holds", "", {}, {}, kByGit, [&](const auto&) {
+             return quietly([&] {
+               const std::string outbox = default_outbox_path(env);
+               flush_now(outbox, env, (fs::path(outbox).parent_path() / "flush.log").string());
+             });
+           }},
+          {"confirm", "", "after a push: confirm what pre-push recorded (started by pulse-hook)", "",
+           {{"spool", "FILE", "the push's record"}, {"push-time", "UNIX", "when git push exited"}}, {}, kByGit,
+           [&](const auto& rest) {
+             return quietly([&] {
+               std::string why;
+               const auto a = parse_args(rest, {{"spool", "FILE", ""}, {"push-time", "UNIX", ""}}, env, why);
+               if (a && a->has("spool") && a->has("push-time"))
+                 confirm(*a->get("spool"), std::stoll(*a->get("push-time")), env);
+             });
+           }},
+      }};
+  return run_program(program, args, out, err);
 }
 
 }  // namespace pulse::hook

@@ -1,5 +1,7 @@
 #include "app.hpp"
 
+#include "command.hpp"
+
 #include "args.hpp"
 #include "browser_guard.hpp"
 #include "config_file.hpp"
@@ -29,19 +31,6 @@
 namespace pulse::incident {
 
 namespace {
-
-constexpr const char* kUsage =
-    "pulse-incident: turn alerting callbacks into DORA incidents\n"
-    "\n"
-    "Usage:\n"
-    "  pulse-incident serve [flags]                  receive webhooks on /alertmanager, /grafana, /pagerduty,\n"
-    "                                                /opsgenie and /generic\n"
-    "  pulse-incident report --source S [flags] < payload.json\n"
-    "                                                the same, for tools that run a command\n"
-    "  pulse-incident list [flags]                   open and recently resolved incidents\n"
-    "  pulse-incident version | help [COMMAND]\n"
-    "\n"
-    "Run 'pulse-incident COMMAND --help' for a command's flags.\n";
 
 bool secret_source(std::string_view s) { return s == "pagerduty" || s == "grafana"; }
 
@@ -660,39 +649,23 @@ std::string default_db_path(const Env& env) {
 }
 
 int run(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out, std::ostream& err) {
-  if (args.empty()) {
-    err << kUsage;
-    return kExitUsage;
-  }
-  const std::string& cmd = args[0];
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  auto help = [&out](const std::string& which) {
-    if (which == "serve")
-      out << "Usage: pulse-incident serve [flags]\n\nReceives alert webhooks, keeps open incidents, reports resolved "
-             "ones.\n\n" << flags_help(serve_flags());
-    else if (which == "report")
-      out << "Usage: pulse-incident report --source S [flags] < payload.json\n\nProcesses one payload from stdin "
-             "(trusted unless --signature or --authorization is given),\nthen delivers what is due.\n\n"
-          << flags_help(report_flags());
-    else if (which == "list")
-      out << "Usage: pulse-incident list [flags]\n\n" << flags_help(kListFlags);
-    else
-      out << kUsage;
-    return kExitOk;
-  };
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") return help(rest.empty() ? "" : rest[0]);
-  if (cmd == "version" || cmd == "--version") {
-    out << "pulse-incident " PULSE_VERSION "\n";
-    return kExitOk;
-  }
-  if (cmd == "serve" || cmd == "report" || cmd == "list") {
-    if (wants_help(rest)) return help(cmd);
-    if (cmd == "serve") return serve(rest, env, err);
-    if (cmd == "report") return report(rest, env, in, out, err);
-    return list(rest, env, out, err);
-  }
-  err << "pulse-incident: unknown command \"" << cmd << "\"\n\n" << kUsage;
-  return kExitUsage;
+  const ProgramSpec program{
+      "pulse-incident",
+      "turn alerting callbacks into DORA incidents",
+      "Route only customer-impacting alerts here (--match severity=critical|page): every alert that passes\n"
+      "becomes an incident.\n",
+      {
+          {"serve", "", "receive webhooks on /alertmanager, /grafana, /pagerduty, /opsgenie and /generic",
+           "Receives alert webhooks, keeps open incidents, reports resolved ones.", serve_flags(), {}, {},
+           [&](const auto& rest) { return serve(rest, env, err); }},
+          {"report", "< payload.json", "the same for one payload on stdin, for tools that run a command",
+           "Processes one payload from stdin (trusted unless --signature or --authorization is given),\n"
+           "then delivers what is due.",
+           report_flags(), {}, {}, [&](const auto& rest) { return report(rest, env, in, out, err); }},
+          {"list", "", "open and recently resolved incidents", "Lists open and recently resolved incidents.",
+           kListFlags, {}, {}, [&](const auto& rest) { return list(rest, env, out, err); }},
+      }};
+  return run_program(program, args, out, err);
 }
 
 }  // namespace pulse::incident

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "env.hpp"
+#include "exit_codes.hpp"
 
 #include <iosfwd>
 #include <string>
@@ -9,11 +10,8 @@
 
 namespace pulse::incident {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;    ///< could not start or run
-inline constexpr int kExitUsage = 2;      ///< bad flags
-inline constexpr int kExitRejected = 3;   ///< `report`: the payload was refused (400/401)
-inline constexpr int kExitDelivery = 4;   ///< `report`: a resolved incident is not delivered yet (kept, retried later)
+// Exit codes (exit_codes.hpp); for `report`: 3, the payload was refused
+// (400/401); 4, a resolved incident is not delivered yet (kept, retried later).
 
 /// Reads stdin for `report`; injectable for tests.
 int run(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out, std::ostream& err);

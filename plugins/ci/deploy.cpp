@@ -1,5 +1,7 @@
 #include "deploy.hpp"
 
+#include "command.hpp"
+
 #include "args.hpp"
 #include "ci.hpp"
 #include "system_name.hpp"
@@ -56,13 +58,12 @@ const std::vector<FlagSpec> kFlags = {
     {"dry-run", "", "print what was found and the commits, send nothing", false, "PULSE_DRY_RUN"},
 };
 
-constexpr const char* kUsage =
-    "Usage: pulse-deploy [flags]\n\n"
+constexpr std::string_view kDescription =
     "Reports a deployment of the commit being built, with exactly the commits it shipped since the\n"
     "previous deployment of the same system and environment. The previous deployment is, in order:\n"
     "--previous-deployment-ref; the collector's record of the last deployment; the latest earlier tag\n"
     "matching --tag-pattern; the CI's \"before\" commit. With none, this is the first deployment and\n"
-    "it ships only the deployed commit. Shallow clones are deepened as needed.\n\n";
+    "it ships only the deployed commit. Shallow clones are deepened as needed.";
 
 struct Found {
   std::string sha;
@@ -153,15 +154,9 @@ void append_file(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  if (wants_help(args) || (!args.empty() && args[0] == "help")) {
-    out << kUsage << flags_help(kFlags);
-    return kExitOk;
-  }
-  if (!args.empty() && (args[0] == "version" || args[0] == "--version")) {
-    out << "pulse-deploy " PULSE_VERSION "\n";
-    return kExitOk;
-  }
+namespace {
+
+int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
   std::string why;
   const auto a = parse_args(args, kFlags, env, why);
   if (!a || !a->positionals().empty()) {
@@ -178,7 +173,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   }
   const bool github = ci.provider == "github-actions";
   auto fail = [&](int code, const std::string& message) {
-    err << "pulse-deploy: error: " << message << "\n";
+    err << "pulse-deploy: " << message << "\n";
     if (github) out << "::error title=pulse-deploy::" << message << "\n";
     return code;
   };
@@ -353,6 +348,17 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
   if (auto f = a->get("dotenv"))
     append_file(*f, "PULSE_DEPLOYMENT_ID=" + identifier + "\nPULSE_CHANGES=" + n + "\nPULSE_PREVIOUS_REF=" + prev_text + "\n");
   return kExitOk;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  const ProgramSpec program{"pulse-deploy",
+                            "report a deployment from CI, with the commits it shipped",
+                            "",
+                            {{"", "", "report the deployment of the commit being built", kDescription, kFlags, {}, {},
+                              [&](const auto& rest) { return deploy_step(rest, env, out, err); }}}};
+  return run_program(program, args, out, err);
 }
 
 }  // namespace pulse::deploy

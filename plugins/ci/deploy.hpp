@@ -3,6 +3,7 @@
 #pragma once
 
 #include "env.hpp"
+#include "exit_codes.hpp"
 
 #include <iosfwd>
 #include <string>
@@ -10,10 +11,9 @@
 
 namespace pulse::deploy {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitUsage = 2;     ///< bad flags or input
-inline constexpr int kExitRejected = 3;  ///< the server refused (bad key, invalid event): always fails the step
-inline constexpr int kExitDelivery = 4;  ///< transient failure after retries, with --strict (else a warning and 0)
+// Exit codes (exit_codes.hpp): a refusal by the server (bad key, invalid
+// event) always fails the step; a transient failure after retries only with
+// --strict (else a warning and 0).
 
 int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err);
 

@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(bad_input_sends_nothing) {
       {{"push", "git", "deployment", "--base-url", url, "--identifier", "v"}, "missing required flag --previous-deployment-ref"},
       {{"push", "chnage"}, "unknown command \"push chnage\""},
       {{"pull"}, "unknown command \"pull\""},
-      {{"push"}, "say what to push"},
+      {{"push"}, "pulse-event-cli push: say which: change, deployment, incident or git deployment"},
       {{}, "Usage:"},
   };
   for (const auto& row : rows) {
@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(exit_codes_and_messages_for_server_answers) {
     });
     const auto r = cli({"push", "change", "--base-url", server.url(), "--identifier", "a", "--api-key", "K"});
     BOOST_TEST(r.exit_code == 3);
-    BOOST_TEST(r.err == "push change: server rejected event (400): time_created: not a valid time\n");
+    BOOST_TEST(r.err == "pulse-event-cli push change: server rejected event (400): time_created: not a valid time\n");
     BOOST_TEST(server.requests().size() == 1u);
   }
   {
@@ -167,7 +167,7 @@ BOOST_AUTO_TEST_CASE(exit_codes_and_messages_for_server_answers) {
     });
     const auto r = cli({"push", "change", "--base-url", server.url(), "--identifier", "a"});
     BOOST_TEST(r.exit_code == 4);
-    BOOST_TEST(r.err == "push change: server error (500): database on fire\n");
+    BOOST_TEST(r.err == "pulse-event-cli push change: server error (500): database on fire\n");
     BOOST_TEST(server.requests().size() == 1u);  // 500 is not retried
   }
 }

@@ -256,7 +256,7 @@ BOOST_AUTO_TEST_CASE(api_keys_from_file_and_environment) {
   }
   const auto wrong = cli({"push", "change", "--base-url", collector.url(), "--identifier", "w", "--api-key", "nope"});
   BOOST_TEST(wrong.exit_code == 3);
-  BOOST_TEST(wrong.err == "push change: server rejected event (401): missing or invalid API key\n");
+  BOOST_TEST(wrong.err == "pulse-event-cli push change: server rejected event (401): missing or invalid API key\n");
   const auto none = cli({"push", "change", "--base-url", collector.url(), "--identifier", "w"});
   BOOST_TEST(none.exit_code == 3);
   // The events API wants a key too, as a bearer token.

@@ -1,0 +1,322 @@
+#include "command.hpp"
+
+#include "text.hpp"
+
+#include <algorithm>
+#include <ostream>
+#include <sstream>
+
+namespace pulse {
+
+namespace {
+
+std::string usage_line(const ProgramSpec& p, const CommandSpec& c) {
+  std::string line = std::string(p.name);
+  if (!c.name.empty()) line += " " + std::string(c.name);
+  if (!c.flags.empty()) line += " [flags]";
+  if (!c.operands.empty()) line += " " + std::string(c.operands);
+  return line;
+}
+
+// "did you mean" for a word or words that name no command.
+std::string suggestion(const ProgramSpec& p, std::string_view typed) {
+  std::vector<std::string> names{"help", "version", "completion"};
+  for (const auto& c : p.commands)
+    if (!c.name.empty()) names.emplace_back(c.name);
+  const auto near = near_misses(typed, names);
+  if (near.empty()) return "";
+  std::string out = " (did you mean";
+  for (std::size_t i = 0; i < near.size() && i < 3; ++i) out += (i ? " or \"" : " \"") + near[i] + "\"";
+  return out + "?)";
+}
+
+struct Found {
+  const CommandSpec* command = nullptr;
+  std::size_t words = 0;  // how many of args name it
+};
+
+// The command the longest run of leading words (from `from`) names.
+Found find_command(const ProgramSpec& p, const std::vector<std::string>& args, std::size_t from) {
+  Found best;
+  for (const auto& c : p.commands) {
+    if (c.name.empty()) continue;
+    std::string joined;
+    for (std::size_t i = from, n = 0; i < args.size() && n < 4 && !args[i].starts_with("-"); ++i, ++n) {
+      joined += (n ? " " : "") + args[i];
+      if (joined == c.name && n + 1 > best.words) best = {&c, n + 1};
+    }
+  }
+  return best;
+}
+
+const CommandSpec* default_command(const ProgramSpec& p) {
+  for (const auto& c : p.commands)
+    if (c.name.empty()) return &c;
+  return nullptr;
+}
+
+// The leading words from `from` that are not flags, joined ("push chnge").
+std::string leading_words(const std::vector<std::string>& args, std::size_t from) {
+  std::string out;
+  for (std::size_t i = from; i < args.size() && i < from + 3 && !args[i].starts_with("-"); ++i)
+    out += (out.empty() ? "" : " ") + args[i];
+  return out;
+}
+
+int help_command(const ProgramSpec& p, const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() < 2) {
+    out << program_help(p);
+    return kExitOk;
+  }
+  if (const auto found = find_command(p, args, 1); found.command && found.words + 1 == args.size()) {
+    out << command_help(p, *found.command);
+    return kExitOk;
+  }
+  const std::string topic = leading_words(args, 1);
+  // A group's first word ("help push"): its commands.
+  std::string group;
+  for (const auto& c : p.commands)
+    if (c.name.starts_with(topic + " ")) group += "  " + usage_line(p, c) + "\n";
+  if (!group.empty()) {
+    out << "Commands of " << p.name << " " << topic << ":\n" << group << "\nRun '" << p.name << " help " << topic
+        << " COMMAND' for one.\n";
+    return kExitOk;
+  }
+  err << p.name << " help: no command \"" << (topic.empty() ? args[1] : topic) << "\""
+      << suggestion(p, topic.empty() ? args[1] : topic) << "\nRun '" << p.name << " help' for the commands.\n";
+  return kExitUsage;
+}
+
+std::string quoted_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+// Each command's name, as the words a shell completes one at a time.
+std::vector<std::string> command_words(const ProgramSpec& p) {
+  std::vector<std::string> out{"help", "version", "completion"};
+  for (const auto& c : p.commands)
+    if (!c.name.empty()) out.emplace_back(c.name);
+  return out;
+}
+
+std::vector<std::string> flag_words(const CommandSpec& c) {
+  std::vector<std::string> out{"--help"};
+  for (const auto& f : c.flags) out.push_back("--" + std::string(f.name));
+  return out;
+}
+
+// bash: complete the command's words, then its flags.
+std::string bash_script(const ProgramSpec& p) {
+  std::string fn = "_" + std::string(p.name);
+  std::replace(fn.begin(), fn.end(), '-', '_');
+  std::ostringstream s;
+  s << "# bash completion for " << p.name << " (" << p.name << " completion bash)\n"
+    << fn << "() {\n"
+    << "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" line=\"${COMP_WORDS[*]:1:COMP_CWORD-1}\"\n"
+    << "  local words=\"\"\n"
+    << "  case \" $line \" in\n";
+  // Longest names first, so "push git deployment" wins over "push".
+  std::vector<const CommandSpec*> by_length;
+  for (const auto& c : p.commands) by_length.push_back(&c);
+  std::stable_sort(by_length.begin(), by_length.end(),
+                   [](const auto* a, const auto* b) { return a->name.size() > b->name.size(); });
+  for (const auto* c : by_length) {
+    if (c->name.empty()) continue;
+    s << "    \" " << c->name << " \"*) words=\"" << quoted_words(flag_words(*c)) << "\" ;;\n";
+  }
+  if (const auto* d = default_command(p)) s << "    *) words=\"" << quoted_words(flag_words(*d)) << " help version completion\" ;;\n";
+  else s << "    \"  \") ;;\n";
+  s << "  esac\n"
+    << "  if [[ -z \"$words\" ]]; then\n"
+    << "    # The next word of a command name after what was typed.\n"
+    << "    local name next\n"
+    << "    while IFS= read -r name; do\n"
+    << "      if [[ -z \"$line\" ]]; then next=\"${name%% *}\"\n"
+    << "      elif [[ \"$name\" == \"$line \"* ]]; then next=\"${name#\"$line \"}\"; next=\"${next%% *}\"\n"
+    << "      else continue; fi\n"
+    << "      words=\"$words $next\"\n"
+    << "    done <<'EOF'\n";
+  for (const auto& w : command_words(p)) s << w << "\n";
+  s << "EOF\n"
+    << "  fi\n"
+    << "  COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
+    << "}\n"
+    << "complete -o default -F " << fn << " " << p.name << "\n";
+  return s.str();
+}
+
+std::string zsh_script(const ProgramSpec& p) {
+  // zsh runs bash completions through bashcompinit.
+  return "#compdef " + std::string(p.name) + "\n# zsh completion for " + std::string(p.name) + " (" +
+         std::string(p.name) + " completion zsh)\nautoload -U +X bashcompinit && bashcompinit\n" + bash_script(p);
+}
+
+std::string fish_script(const ProgramSpec& p) {
+  std::ostringstream s;
+  s << "# fish completion for " << p.name << " (" << p.name << " completion fish)\n"
+    << "complete -c " << p.name << " -f\n";
+  for (const auto& w : command_words(p)) {
+    const auto space = w.find(' ');
+    if (space == std::string::npos) {
+      s << "complete -c " << p.name << " -n '__fish_use_subcommand' -a '" << w << "'\n";
+    } else {
+      const auto first = w.substr(0, space), rest = w.substr(space + 1), second = rest.substr(0, rest.find(' '));
+      s << "complete -c " << p.name << " -n '__fish_seen_subcommand_from " << first << "' -a '" << second << "'\n";
+    }
+  }
+  for (const auto& c : p.commands)
+    for (const auto& f : c.flags) {
+      s << "complete -c " << p.name;
+      if (!c.name.empty()) s << " -n '__fish_seen_subcommand_from " << c.name.substr(c.name.rfind(' ') + 1) << "'";
+      s << " -l " << f.name << (f.value_name.empty() ? "" : " -r") << " -d '";
+      for (const char ch : f.help.substr(0, 60)) s << (ch == '\'' ? std::string("\\'") : std::string(1, ch));
+      s << "'\n";
+    }
+  return s.str();
+}
+
+std::string roff(std::string_view text) {
+  std::string out;
+  bool line_start = true;
+  for (const char c : text) {
+    if (c == '\\') out += "\\e";
+    else if (c == '-') out += "\\-";
+    else if (line_start && (c == '.' || c == '\'')) out += std::string("\\&") + c;
+    else out += c;
+    line_start = c == '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string program_help(const ProgramSpec& p) {
+  std::ostringstream s;
+  if (p.commands.size() == 1 && p.commands[0].name.empty()) {  // a program that is one command
+    s << p.name << ": " << p.summary << "\n\n"
+      << command_help(p, p.commands[0]) << "\nAlso: " << p.name << " version | help | completion bash|zsh|fish\n";
+    return s.str();
+  }
+  s << p.name << ": " << p.summary << "\n\nUsage:\n";
+  std::size_t width = 0;
+  for (const auto& c : p.commands) width = std::max(width, usage_line(p, c).size());
+  auto list = [&](std::string_view section) {
+    for (const auto& c : p.commands)
+      if (c.section == section) {
+        const std::string line = usage_line(p, c);
+        s << "  " << line << std::string(width - line.size() + 2, ' ') << c.summary << "\n";
+      }
+  };
+  list("");
+  s << "  " << p.name << " version | help [COMMAND] | completion bash|zsh|fish\n";
+  std::vector<std::string_view> sections;
+  for (const auto& c : p.commands)
+    if (!c.section.empty() && std::find(sections.begin(), sections.end(), c.section) == sections.end())
+      sections.push_back(c.section);
+  for (const auto section : sections) {
+    s << "\n" << section << ":\n";
+    list(section);
+  }
+  if (!p.footer.empty()) s << "\n" << p.footer;
+  s << "\nRun '" << p.name << " help COMMAND' (or '" << p.name << " COMMAND --help') for a command's flags.\n";
+  return s.str();
+}
+
+std::string command_help(const ProgramSpec& p, const CommandSpec& c) {
+  std::ostringstream s;
+  s << "Usage: " << usage_line(p, c) << "\n\n" << (c.description.empty() ? c.summary : c.description) << "\n";
+  if (!c.flags.empty()) s << "\n" << flags_help(c.flags);
+  if (!c.notes.empty()) s << "\n" << c.notes;
+  return s.str();
+}
+
+std::string completion_script(const ProgramSpec& p, std::string_view shell) {
+  if (shell == "bash") return bash_script(p);
+  if (shell == "zsh") return zsh_script(p);
+  if (shell == "fish") return fish_script(p);
+  return "";
+}
+
+std::string man_page(const ProgramSpec& p) {
+  std::ostringstream s;
+  std::string upper(p.name);
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  s << ".TH " << upper << " 1 \"\" \"" << p.name << " " PULSE_VERSION "\" \"Pulse event suite\"\n"
+    << ".SH NAME\n" << roff(p.name) << " \\- " << roff(p.summary) << "\n"
+    << ".SH SYNOPSIS\n";
+  for (const auto& c : p.commands) s << ".B " << roff(usage_line(p, c)) << "\n.br\n";
+  s << ".SH COMMANDS\n";
+  for (const auto& c : p.commands) {
+    s << ".SS " << roff(c.name.empty() ? std::string(p.name) : std::string(c.name)) << "\n"
+      << roff(c.description.empty() ? c.summary : c.description) << "\n";
+    for (const auto& f : c.flags) {
+      s << ".TP\n.B \\-\\-" << roff(f.name);
+      if (!f.value_name.empty()) s << " \" " << roff(f.value_name) << "\"";
+      s << "\n" << roff(f.help);
+      if (!f.default_value.empty()) s << " (default " << roff(f.default_value) << ")";
+      if (!f.env.empty()) s << "; also $" << roff(f.env);
+      s << "\n";
+    }
+    if (!c.notes.empty()) s << ".PP\n" << roff(c.notes) << "\n";
+  }
+  if (!p.footer.empty()) s << ".SH NOTES\n.nf\n" << roff(p.footer) << "\n.fi\n";
+  s << ".SH EXIT STATUS\n0 ok; 1 could not start or run; 2 bad flags, values or input (nothing was sent); "
+       "3 the server refused an event; 4 no answer after every retry.\n";
+  return s.str();
+}
+
+int run_program(const ProgramSpec& p, const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const CommandSpec* fallback = default_command(p);
+  if (args.empty() && !fallback) {
+    err << program_help(p);
+    return kExitUsage;
+  }
+  const std::string first = args.empty() ? "" : args[0];
+  if (first == "help" || ((first == "--help" || first == "-h") && !fallback)) return help_command(p, args, out, err);
+  if (first == "version" || first == "--version") {
+    out << p.name << " " PULSE_VERSION "\n";
+    return kExitOk;
+  }
+  if (first == "completion") {
+    const std::string shell = args.size() > 1 ? args[1] : "";
+    const std::string script = completion_script(p, shell);
+    if (script.empty() || args.size() > 2) {
+      err << p.name << " completion: say which shell: bash, zsh or fish\n";
+      return kExitUsage;
+    }
+    out << script;
+    return kExitOk;
+  }
+  if (first == "man" && args.size() == 1) {
+    out << man_page(p);
+    return kExitOk;
+  }
+  const Found found = find_command(p, args, 0);
+  const CommandSpec* command = found.command ? found.command : fallback;
+  if (!command || (!found.command && !first.empty() && !first.starts_with("-"))) {
+    const std::string typed = leading_words(args, 0);
+    // A group's first word alone ("push"): say what may follow.
+    std::vector<std::string> group;
+    for (const auto& c : p.commands)
+      if (c.name.starts_with(typed + " ")) group.emplace_back(c.name.substr(typed.size() + 1));
+    if (!group.empty()) {
+      err << p.name << " " << typed << ": say which: ";
+      for (std::size_t i = 0; i < group.size(); ++i) err << (i ? (i + 1 == group.size() ? " or " : ", ") : "") << group[i];
+      err << "\nRun '" << p.name << " help " << typed << "' for them.\n";
+    } else {
+      err << p.name << ": unknown command \"" << typed.substr(0, 80) << "\"" << suggestion(p, typed)
+          << "\nRun '" << p.name << " help' for the commands.\n";
+    }
+    return kExitUsage;
+  }
+  const std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(found.words), args.end());
+  if (wants_help(rest)) {
+    out << command_help(p, *command);
+    return kExitOk;
+  }
+  return command->run(rest);
+}
+
+}  // namespace pulse
