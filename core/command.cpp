@@ -21,8 +21,11 @@ std::string usage_line(const ProgramSpec& p, const CommandSpec& c) {
 // "did you mean" for a word or words that name no command.
 std::string suggestion(const ProgramSpec& p, std::string_view typed) {
   std::vector<std::string> names{"help", "version", "completion"};
-  for (const auto& c : p.commands)
-    if (!c.name.empty()) names.emplace_back(c.name);
+  for (const auto& c : p.commands) {
+    if (c.name.empty()) continue;
+    names.emplace_back(c.name);
+    if (const auto space = c.name.find(' '); space != std::string_view::npos) names.emplace_back(c.name.substr(0, space));
+  }
   const auto near = near_misses(typed, names);
   if (near.empty()) return "";
   std::string out = " (did you mean";
@@ -252,8 +255,9 @@ std::string man_page(const ProgramSpec& p) {
     s << ".SS " << roff(c.name.empty() ? std::string(p.name) : std::string(c.name)) << "\n"
       << roff(c.description.empty() ? c.summary : c.description) << "\n";
     for (const auto& f : c.flags) {
-      s << ".TP\n.B \\-\\-" << roff(f.name);
-      if (!f.value_name.empty()) s << " \" " << roff(f.value_name) << "\"";
+      s << ".TP\n";
+      if (f.value_name.empty()) s << ".B \\-\\-" << roff(f.name);
+      else s << ".BI \"\\-\\-" << roff(f.name) << " \" " << roff(f.value_name);
       s << "\n" << roff(f.help);
       if (!f.default_value.empty()) s << " (default " << roff(f.default_value) << ")";
       if (!f.env.empty()) s << "; also $" << roff(f.env);

@@ -1,0 +1,241 @@
+// The command line of all five binaries, from one table: help, help CMD,
+// CMD --help, unknown and near-miss commands and flags, missing values,
+// booleans, version, shell completion and the manual page. Every binary
+// declares its commands once (core/command.hpp), so every row must hold
+// for every binary.
+#include "cli_helpers.hpp"
+
+using namespace pulse::test;
+
+namespace {
+
+std::string build_dir() { return fs::path(cli_bin()).parent_path().parent_path().string(); }
+
+struct Binary {
+  std::string name, path;
+  std::vector<std::string> command;  // a command (empty for pulse-deploy)
+  std::string flag;                  // one of its flags, taking a value
+  std::string near_command;          // a typo of a command, and what it means
+  std::string meant_command;
+  std::string near_flag;             // a typo of a flag of `command`, and what it means
+  std::string meant_flag;
+};
+
+std::vector<Binary> binaries() {
+  const std::string b = build_dir();
+  return {
+      {"pulse-event-cli", cli_bin(), {"push", "change"}, "--timestamp", "push chnge", "push change", "--timestmp",
+       "--timestamp"},
+      {"pulse-collector", collector_bin(), {"events"}, "--limit", "evnts", "events", "--limt", "--limit"},
+      {"pulse-incident", b + "/plugins/alerting/pulse-incident", {"list"}, "--recent", "lsit", "list", "--recnt",
+       "--recent"},
+      {"pulse-hook", b + "/hooks/pulse-hook", {"install"}, "--hooks-dir", "instal", "install", "--hook-dir",
+       "--hooks-dir"},
+      {"pulse-deploy", b + "/plugins/ci/pulse-deploy", {}, "--environment", "hlep", "help", "--enviroment",
+       "--environment"},
+  };
+}
+
+ProcessResult run(const Binary& bin, std::vector<std::string> args, const EnvOverrides& env = {}) {
+  args.insert(args.begin(), bin.path);
+  return run_process(args, env);
+}
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more) {
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+// The flags a help text lists ("  --name ...").
+std::vector<std::string> listed_flags(const std::string& help) {
+  std::vector<std::string> out;
+  for (const auto& line : lines(help))
+    if (line.starts_with("  --")) out.push_back(line.substr(2, line.find(' ', 2) - 2));
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(command_line)
+
+BOOST_AUTO_TEST_CASE(help_unknown_and_near_miss_commands_and_flags_for_every_binary) {
+  for (const auto& bin : binaries()) {
+    BOOST_TEST_CONTEXT(bin.name) {
+      // Setup: what the command's own --help says.
+      const std::string cmd = joined(bin.command);
+      const std::string prefix = bin.name + (cmd.empty() ? "" : " " + cmd) + ": ";
+      const auto own = run(bin, with(bin.command, {"--help"}));
+      BOOST_TEST(own.exit_code == 0);
+      BOOST_TEST(own.out.starts_with("Usage: " + bin.name + (cmd.empty() ? "" : " " + cmd) + " [flags]"), own.out);
+      BOOST_TEST(own.err.empty());
+
+      const auto general = run(bin, {"help"});
+      BOOST_TEST(general.exit_code == 0);
+      BOOST_TEST(general.out.starts_with(bin.name + ": "), general.out);
+      BOOST_TEST(general.out.find("completion bash|zsh|fish") != std::string::npos, general.out);
+      if (!bin.command.empty()) BOOST_TEST(run(bin, {"--help"}).out == general.out);
+      if (!bin.command.empty()) BOOST_TEST(run(bin, with({"help"}, bin.command)).out == own.out);
+
+      const auto no_args = run(bin, {});
+      if (!bin.command.empty()) {  // pulse-deploy alone is its step
+        BOOST_TEST(no_args.exit_code == 2);
+        BOOST_TEST(no_args.out.empty());
+        BOOST_TEST(no_args.err == general.out);
+      }
+
+      const auto topic = run(bin, {"help", "nosuch"});
+      BOOST_TEST(topic.exit_code == 2);
+      BOOST_TEST(topic.out.empty());
+      BOOST_TEST(topic.err.starts_with(bin.name + " help: no command \"nosuch\""), topic.err);
+
+      const auto unknown = run(bin, {"nosuch"});
+      BOOST_TEST(unknown.exit_code == 2);
+      BOOST_TEST(unknown.err.starts_with(bin.name + ": unknown command \"nosuch\""), unknown.err);
+
+      std::vector<std::string> typo;
+      for (std::size_t at = 0, next; at <= bin.near_command.size(); at = next + 1) {
+        next = std::min(bin.near_command.find(' ', at), bin.near_command.size());
+        typo.push_back(bin.near_command.substr(at, next - at));
+      }
+      const auto near = run(bin, typo);
+      BOOST_TEST(near.exit_code == 2);
+      BOOST_TEST(near.err.find("did you mean \"" + bin.meant_command + "\"") != std::string::npos, near.err);
+
+      const auto bad_flag = run(bin, with(bin.command, {"--bogus-flag"}));
+      BOOST_TEST(bad_flag.exit_code == 2);
+      BOOST_TEST(bad_flag.err.starts_with(prefix + "unknown flag --bogus-flag"), bad_flag.err);
+
+      const auto near_flag = run(bin, with(bin.command, {bin.near_flag, "x"}));
+      BOOST_TEST(near_flag.exit_code == 2);
+      BOOST_TEST(near_flag.err.find("(did you mean " + bin.meant_flag + "?)") != std::string::npos, near_flag.err);
+
+      const auto missing = run(bin, with(bin.command, {bin.flag}));
+      BOOST_TEST(missing.exit_code == 2);
+      BOOST_TEST(missing.err.starts_with(prefix + bin.flag + " needs a value"), missing.err);
+
+      const auto version = run(bin, {"version"});
+      BOOST_TEST(version.exit_code == 0);
+      BOOST_TEST(version.out.starts_with(bin.name + " "), version.out);
+      BOOST_TEST(run(bin, {"--version"}).out == version.out);
+
+      const auto shell = run(bin, {"completion", "tcsh"});
+      BOOST_TEST(shell.exit_code == 2);
+      BOOST_TEST(shell.err.find("bash, zsh or fish") != std::string::npos, shell.err);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(booleans_are_read_strictly_from_flags_and_variables) {
+  const auto bin = binaries().front();
+  struct Row {
+    std::string spelling;
+    bool valid;
+  };
+  for (const Row& row : {Row{"1", true}, Row{"TRUE", true}, Row{"Yes", true}, Row{"on", true}, Row{"0", true},
+                         Row{"False", true}, Row{"NO", true}, Row{"off", true}, Row{"bogus", false}, Row{"", false}}) {
+    BOOST_TEST_CONTEXT("'" << row.spelling << "'") {
+      // Run: the value as --dry-run=V and as PULSE_DRY_RUN (no server: a
+      // real send would fail with 4).
+      const auto flag = run(bin, {"push", "change", "--identifier", "x", "--base-url", "http://127.0.0.1:9",
+                                  "--max-attempts", "1", "--dry-run=" + row.spelling});
+      const auto var = run(bin, {"push", "change", "--identifier", "x", "--base-url", "http://127.0.0.1:9",
+                                 "--max-attempts", "1"},
+                           {{"PULSE_DRY_RUN", row.spelling}});
+      // Check: a valid spelling is obeyed; anything else is a usage error naming it.
+      if (row.valid) {
+        const bool dry = row.spelling == "1" || row.spelling == "TRUE" || row.spelling == "Yes" || row.spelling == "on";
+        BOOST_TEST(flag.exit_code == (dry ? 0 : 4), flag.err);
+        BOOST_TEST(var.exit_code == (dry ? 0 : 4), var.err);
+      } else {
+        BOOST_TEST(flag.exit_code == 2);
+        BOOST_TEST(flag.err.find("--dry-run takes no value, or one of") != std::string::npos, flag.err);
+        if (!row.spelling.empty()) {  // an empty variable is unset
+          BOOST_TEST(var.exit_code == 2);
+          BOOST_TEST(var.err.find("$PULSE_DRY_RUN=\"bogus\": not a boolean") != std::string::npos, var.err);
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bash_completion_completes_commands_and_flags) {
+  for (const auto& bin : binaries()) {
+    BOOST_TEST_CONTEXT(bin.name) {
+      // Setup: the script, loaded into bash.
+      TempDir dir;
+      const auto script = run(bin, {"completion", "bash"});
+      BOOST_TEST_REQUIRE(script.exit_code == 0);
+      write_file(dir.path / "completion.bash", script.out);
+      auto complete = [&](const std::vector<std::string>& words) {
+        std::string array;
+        for (const auto& w : words) array += " '" + w + "'";
+        const auto r = run_process(
+            {"bash", "--norc", "-c",
+             "source " + (dir.path / "completion.bash").string() + " && COMP_WORDS=(" + bin.name + array +
+                 ") && COMP_CWORD=" + std::to_string(words.size()) + " && _" +
+                 [&] {
+                   std::string fn = bin.name;
+                   std::replace(fn.begin(), fn.end(), '-', '_');
+                   return fn;
+                 }() +
+                 " && printf '%s\\n' \"${COMPREPLY[@]}\""});
+        BOOST_TEST(r.exit_code == 0, r.err);
+        return lines(r.out);
+      };
+      // Run and check: the first word of a command, then its flags.
+      if (!bin.command.empty()) {
+        const auto first = complete({bin.command[0].substr(0, 2)});
+        BOOST_TEST((std::find(first.begin(), first.end(), bin.command[0]) != first.end()), bin.command[0]);
+      }
+      auto words = bin.command;
+      words.push_back(bin.flag.substr(0, 4));
+      const auto flags = complete(words);
+      BOOST_TEST((std::find(flags.begin(), flags.end(), bin.flag) != flags.end()), bin.flag);
+      for (const std::string shell : {"zsh", "fish"}) {
+        const auto other = run(bin, {"completion", shell});
+        BOOST_TEST(other.exit_code == 0);
+        BOOST_TEST(other.out.find(bin.flag.substr(2)) != std::string::npos);
+        if (run_process({"sh", "-c", "command -v " + shell}).exit_code != 0) {
+          BOOST_TEST_MESSAGE(shell << " is not installed: its script is not loaded");
+          continue;
+        }
+        write_file(dir.path / ("completion." + shell), other.out);
+        const std::string file = (dir.path / ("completion." + shell)).string();
+        const auto loaded = shell == "zsh"
+                                ? run_process({"zsh", "-fc", "autoload -U +X compinit && compinit -u && source " + file})
+                                : run_process({"fish", "-c", "source " + file + "; complete -C '" + bin.name + " " +
+                                                                 joined(bin.command) + " " + bin.flag.substr(0, 4) + "'"});
+        BOOST_TEST(loaded.exit_code == 0, loaded.err);
+        if (shell == "fish") BOOST_TEST(loaded.out.find(bin.flag) != std::string::npos, loaded.out);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_manual_page_renders_and_lists_what_help_lists) {
+  for (const auto& bin : binaries()) {
+    BOOST_TEST_CONTEXT(bin.name) {
+      TempDir dir;
+      const auto page = run(bin, {"man"});
+      BOOST_TEST_REQUIRE(page.exit_code == 0);
+      write_file(dir.path / (bin.name + ".1"), page.out);
+      const auto shown = run_process({"man", "-l", (dir.path / (bin.name + ".1")).string()},
+                                     {{"MANWIDTH", "200"}, {"LC_ALL", "C.UTF-8"}, {"MANPAGER", "cat"}});
+      BOOST_TEST_REQUIRE(shown.exit_code == 0, shown.err);
+      BOOST_TEST(shown.err.empty(), shown.err);
+      const auto help = run(bin, with(bin.command, {"--help"}));
+      const auto flags = listed_flags(help.out);
+      BOOST_TEST(flags.size() >= 2u);
+      for (const auto& f : flags)
+        if (f != "--help") BOOST_TEST(shown.out.find(f) != std::string::npos, f);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
