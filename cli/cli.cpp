@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include "command.hpp"
+#include "connection.hpp"
 
 #include "args.hpp"
 #include "ci.hpp"
@@ -33,18 +34,14 @@ namespace pulse::cli {
 namespace {
 
 // Flags every push command takes (the Go CLI's persistent flags, plus ours).
-const std::vector<FlagSpec> kConnectionFlags = {
-    {"api-key", "KEY", "API key (prefer $PULSE_API_KEY: argv is visible in ps)", false, "PULSE_API_KEY"},
-    {"base-url", "URL", "ingestion API base URL", false, "PULSE_BASE_URL", kDefaultBaseUrl},
-    {"system", "NAME", "the system the events belong to (e.g. webapp)", false, "PULSE_SYSTEM"},
-    {"ca-file", "FILE", "trust this PEM CA bundle instead of the system store", false, "PULSE_CA_FILE"},
-    {"insecure", "", "do not verify the server's TLS certificate (unsafe)", false, "PULSE_INSECURE"},
-    {"timeout", "SECONDS", "bound on each request, all steps together", false, "PULSE_TIMEOUT", "60"},
-    {"max-attempts", "N", "attempts per request, retries included", false, "PULSE_MAX_ATTEMPTS", "5"},
-    {"dry-run", "", "print what would be sent and send nothing", false, "PULSE_DRY_RUN"},
-    {"queue", "", "put the events in the outbox and return; a background flush delivers them", false, "PULSE_QUEUE"},
-    {"api-key-file", "FILE", "read the API key from FILE (first line)", false, "PULSE_API_KEY_FILE"},
-};
+const std::vector<FlagSpec> kConnectionFlags = [] {
+  std::vector<FlagSpec> f = connection_flags();
+  f.insert(f.begin() + 3, {"system", "NAME", "the system the events belong to (e.g. webapp)", false, "PULSE_SYSTEM"});
+  f.push_back({"dry-run", "", "print what would be sent and send nothing", false, "PULSE_DRY_RUN"});
+  f.push_back({"queue", "", "put the events in the outbox and return; a background flush delivers them", false,
+               "PULSE_QUEUE"});
+  return f;
+}();
 
 std::vector<FlagSpec> with_connection(std::vector<FlagSpec> own) {
   own.insert(own.end(), kConnectionFlags.begin(), kConnectionFlags.end());
@@ -149,43 +146,25 @@ struct Connection {
 };
 
 std::optional<Failure> connection(const Context& c, Connection& conn) {
-  const std::string base = c.args.get_or("base-url", kDefaultBaseUrl);
   std::string why;
-  const auto origin = parse_origin(base, why);
-  if (!origin) return Failure{kExitUsage, "--base-url: " + why};
-  conn.origin = *origin;
-  conn.shown_url = origin->to_string();
-  conn.base_url = base;
-  conn.ingestion.api_key = c.args.get_or("api-key", "");
-  conn.api_key_file = c.args.get_or("api-key-file", "");
-  if (conn.ingestion.api_key.empty() && !conn.api_key_file.empty()) {
-    const auto key = read_first_line(conn.api_key_file);
-    if (!key) return Failure{kExitUsage, "--api-key-file: cannot read " + conn.api_key_file};
-    conn.ingestion.api_key = *key;
-  }
+  auto read = read_connection(c.args, c.env, why);
+  if (!read) return Failure{kExitUsage, why};
+  if (c.args.flag("dry-run") && c.args.flag("queue"))
+    return Failure{kExitUsage, "--dry-run and --queue contradict each other (send nothing, or send later?): give one"};
+  conn.origin = read->origin;
+  conn.shown_url = read->origin.to_string();
+  conn.base_url = read->base_url;
+  conn.api_key_file = read->api_key_file;
+  conn.ingestion.api_key = read->api_key;
   // A collector on this machine with no keys configured accepts any key;
   // everything else needs one.
-  if (conn.ingestion.api_key.empty() && !is_loopback_host(origin->host))
+  if (conn.ingestion.api_key.empty() && !is_loopback_host(read->origin.host))
     return Failure{kExitUsage, "missing required flag --api-key (or $PULSE_API_KEY)"};
   conn.ingestion.system = c.args.get_or("system", "");
   conn.ingestion.environment = detect_ci_name(c.env);
-
-  unsigned long timeout = 0, attempts = 0;
-  const std::string t = c.args.get_or("timeout", "60");
-  auto [p1, e1] = std::from_chars(t.data(), t.data() + t.size(), timeout);
-  if (e1 != std::errc{} || p1 != t.data() + t.size() || timeout == 0 || timeout > 3600)
-    return Failure{kExitUsage, "--timeout: must be between 1 and 3600 seconds"};
-  const std::string a = c.args.get_or("max-attempts", "5");
-  auto [p2, e2] = std::from_chars(a.data(), a.data() + a.size(), attempts);
-  if (e2 != std::errc{} || p2 != a.data() + a.size() || attempts == 0 || attempts > 20)
-    return Failure{kExitUsage, "--max-attempts: must be between 1 and 20"};
-  conn.client.timeouts.total = Millis(timeout * 1000);
-  conn.ingestion.retry.max_attempts = static_cast<int>(attempts);
+  conn.client = read->client;
+  conn.ingestion.retry.max_attempts = read->max_attempts;
   conn.ingestion.retry.max_total = std::max(Millis(60'000), conn.client.timeouts.total);
-  conn.client.tls.ca_file = c.args.get_or("ca-file", "");
-  conn.client.tls.insecure = c.args.flag("insecure");
-  conn.client.proxy = proxy_for(conn.origin, c.env, why);
-  if (!why.empty()) return Failure{kExitUsage, why};
   return std::nullopt;
 }
 

@@ -13,8 +13,6 @@ namespace pulse::cli {
 
 inline constexpr int kExitInternal = kExitFailure;  ///< unexpected failure of our own (exit_codes.hpp)
 
-inline constexpr const char* kDefaultBaseUrl = "http://127.0.0.1:8765";
-
 /// Runs `pulse-event-cli ARGS...` (args exclude the program name).
 int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err);
 

@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include "command.hpp"
+#include "connection.hpp"
 
 #include "args.hpp"
 #include "browser_guard.hpp"
@@ -81,10 +82,16 @@ std::vector<FlagSpec> route_flags() {
   f.push_back({"match", "MATCHER", "count only alerts whose labels match, e.g. severity=critical|page or "
                "severity!=info (repeatable: all must hold)", true});
   f.push_back({"db", "PATH", "state database (default $XDG_STATE_HOME/pulse/incidents.db)", false, "PULSE_INCIDENT_DB"});
-  f.push_back({"base-url", "URL", "where resolved incidents are reported", false, "PULSE_BASE_URL", "http://127.0.0.1:8765"});
-  f.push_back({"api-key-file", "FILE", "API key for --base-url (or $PULSE_API_KEY)", false, "PULSE_API_KEY_FILE"});
-  f.push_back({"ca-file", "FILE", "trust this PEM CA bundle for --base-url", false, "PULSE_CA_FILE"});
-  f.push_back({"insecure", "", "do not verify --base-url's TLS certificate (unsafe)", false, "PULSE_INSECURE"});
+  // The clients' connection flags, but for the key: resolved incidents go
+  // through the outbox, which never stores a key, so it is read at each
+  // delivery from a file or $PULSE_API_KEY; and for the attempts: the
+  // outbox retries until delivered.
+  for (const auto& c : connection_flags("where resolved incidents are reported")) {
+    if (c.name == "api-key" || c.name == "max-attempts") continue;
+    f.push_back(c);
+    if (c.name == "api-key-file") f.back().help = "API key for --base-url, read at each delivery (or $PULSE_API_KEY)";
+    if (c.name == "timeout") f.back().default_value = "20";
+  }
   return f;
 }
 
@@ -224,25 +231,12 @@ bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why
     }
     s.routes.emplace(n, std::move(rc));
   }
-  const auto origin = parse_origin(a.get_or("base-url", "http://127.0.0.1:8765"), why);
-  if (!origin) {
-    why = "--base-url: " + why;
-    return false;
-  }
-  s.reporter.origin = *origin;
-  s.reporter.base_url = a.get_or("base-url", "http://127.0.0.1:8765");
-  if (auto f = a.get("api-key-file")) {
-    if (!read_first_line(*f)) {
-      why = "--api-key-file: cannot read " + *f;
-      return false;
-    }
-    s.reporter.api_key_file = *f;
-  }
-  s.reporter.client.tls.ca_file = a.get_or("ca-file", "");
-  s.reporter.client.tls.insecure = a.flag("insecure");
-  s.reporter.client.timeouts.total = std::chrono::seconds(20);
-  s.reporter.client.proxy = proxy_for(*origin, env, why);
-  if (!why.empty()) return false;
+  const auto connection = read_connection(a, env, why);
+  if (!connection) return false;
+  s.reporter.origin = connection->origin;
+  s.reporter.base_url = connection->base_url;
+  s.reporter.api_key_file = connection->api_key_file;
+  s.reporter.client = connection->client;
   s.reporter.env = env;
   s.db = a.get_or("db", default_db_path(env));
   // The outbox beside the state: with the default layout, the user's outbox.

@@ -1,6 +1,7 @@
 #include "deploy.hpp"
 
 #include "command.hpp"
+#include "connection.hpp"
 
 #include "args.hpp"
 #include "ci.hpp"
@@ -25,10 +26,8 @@ namespace pulse::deploy {
 
 namespace {
 
-const std::vector<FlagSpec> kFlags = {
-    {"api-key", "KEY", "API key (prefer $PULSE_API_KEY)", false, "PULSE_API_KEY"},
-    {"api-key-file", "FILE", "read the API key from FILE", false, "PULSE_API_KEY_FILE"},
-    {"base-url", "URL", "ingestion API base URL", false, "PULSE_BASE_URL", "http://127.0.0.1:8765"},
+const std::vector<FlagSpec> kFlags = [] {
+  std::vector<FlagSpec> own = {
     {"system", "NAME", "the system deployed (default: git config pulse.system, else the CI's repository slug, else the origin remote's path, else the directory's name)", false, "PULSE_SYSTEM"},
     {"environment", "NAME", "deployment environment (default: the CI's, else production)", false, "PULSE_ENVIRONMENT"},
     {"identifier", "ID", "deployment id (default: the tag at the commit, else the CI run id, else the SHA)", false, "PULSE_IDENTIFIER"},
@@ -52,11 +51,13 @@ const std::vector<FlagSpec> kFlags = {
     {"max-deepen", "N", "rounds of git fetch --deepen on a shallow clone before --unshallow", false, "PULSE_MAX_DEEPEN", "6"},
     {"dotenv", "FILE", "write PULSE_DEPLOYMENT_ID, PULSE_CHANGES, PULSE_PREVIOUS_REF to FILE (GitLab dotenv report)",
      false, "PULSE_DOTENV"},
-    {"ca-file", "FILE", "trust this PEM CA bundle", false, "PULSE_CA_FILE"},
-    {"insecure", "", "do not verify the server's TLS certificate (unsafe)", false, "PULSE_INSECURE"},
     {"strict", "", "fail the step when delivery fails after retries (default: warn and succeed)", false, "PULSE_STRICT"},
     {"dry-run", "", "print what was found and the commits, send nothing", false, "PULSE_DRY_RUN"},
-};
+  };
+  const auto connection = connection_flags();
+  own.insert(own.begin(), connection.begin(), connection.end());
+  return own;
+}();
 
 constexpr std::string_view kDescription =
     "Reports a deployment of the commit being built, with exactly the commits it shipped since the\n"
@@ -179,21 +180,12 @@ int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostre
   };
 
   // --- inputs ---
-  std::string key = a->get_or("api-key", "");
-  if (key.empty())
-    if (auto f = a->get("api-key-file")) {
-      const auto line = read_first_line(*f);
-      if (!line) return fail(kExitUsage, "--api-key-file: cannot read " + *f);
-      key = *line;
-    }
+  const auto connection = read_connection(*a, env, why);
+  if (!connection) return fail(kExitUsage, why);
+  const std::string& key = connection->api_key;
   if (github && !key.empty()) out << "::add-mask::" << key << "\n";
-  const auto origin = parse_origin(a->get_or("base-url", ""), why);
-  if (!origin) return fail(kExitUsage, "--base-url: " + why);
-  ClientOptions options;
-  options.tls.ca_file = a->get_or("ca-file", "");
-  options.tls.insecure = a->flag("insecure");
-  options.proxy = proxy_for(*origin, env, why);
-  if (!why.empty()) return fail(kExitUsage, why);
+  const Origin* origin = &connection->origin;
+  const ClientOptions& options = connection->client;
 
   std::string dir = a->get_or("directory", "");
   if (dir.empty()) dir = env.non_empty("GITHUB_WORKSPACE").value_or(env.non_empty("CI_PROJECT_DIR").value_or("."));
@@ -321,6 +313,8 @@ int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostre
   ic.system = system;
   ic.environment = ci.provider.empty() ? "_unknown_" : ci.provider;
   ic.user_agent = "pulse-deploy/" PULSE_VERSION;
+  ic.retry.max_attempts = connection->max_attempts;
+  ic.retry.max_total = std::max(std::chrono::milliseconds(60'000), options.timeouts.total);
   IngestionClient sender(client, clock, ic, [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; });
   const auto r = sender.send_all(events);
   if (r.status == Delivery::rejected) return fail(kExitRejected, r.reason);

@@ -164,6 +164,50 @@ BOOST_AUTO_TEST_CASE(booleans_are_read_strictly_from_flags_and_variables) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(contradicting_flags_are_refused_by_every_client) {
+  // Setup: a key file, and the clients with a step that would send.
+  TempDir dir;
+  write_file(dir.path / "key", "K\n");
+  const std::string key = (dir.path / "key").string();
+  auto all = binaries();
+  struct Client {
+    Binary bin;
+    std::vector<std::string> args;
+  };
+  const std::vector<Client> clients{
+      {all[0], {"push", "change", "--identifier", "x", "--dry-run"}},
+      {all[4], {"--identifier", "d1", "--sha", "abc", "--dry-run"}},
+      {all[2], {"report", "--source", "generic"}},
+  };
+  struct Pair {
+    std::vector<std::string> flags;
+    std::string message;
+    bool incident;  // pulse-incident takes it too
+  };
+  const std::vector<Pair> pairs{
+      {{"--insecure", "--ca-file", key}, "--insecure and --ca-file contradict each other", true},
+      {{"--api-key", "K", "--api-key-file", key}, "--api-key and --api-key-file", false},
+      {{"--api-key-file", (dir.path / "missing").string()}, "--api-key-file: cannot read", true},
+      {{"--timeout", "0"}, "--timeout: must be between 1 and 3600 seconds", true},
+      {{"--max-attempts", "21"}, "--max-attempts: must be between 1 and 20", false},
+  };
+  for (const auto& client : clients) {
+    for (const auto& pair : pairs) {
+      if (client.bin.name == "pulse-incident" && !pair.incident) continue;
+      BOOST_TEST_CONTEXT(client.bin.name << " " << joined(pair.flags)) {
+        // Run, then check: a usage error naming both, and nothing sent.
+        const auto r = run(client.bin, with(client.args, pair.flags));
+        BOOST_TEST(r.exit_code == 2);
+        BOOST_TEST(r.err.find(pair.message) != std::string::npos, r.err);
+        BOOST_TEST(r.out.find("\"$type\"") == std::string::npos, r.out);
+      }
+    }
+  }
+  const auto both = run(all[0], {"push", "change", "--identifier", "x", "--dry-run", "--queue"});
+  BOOST_TEST(both.exit_code == 2);
+  BOOST_TEST(both.err.find("--dry-run and --queue contradict each other") != std::string::npos, both.err);
+}
+
 BOOST_AUTO_TEST_CASE(bash_completion_completes_commands_and_flags) {
   for (const auto& bin : binaries()) {
     BOOST_TEST_CONTEXT(bin.name) {

@@ -302,6 +302,17 @@ BOOST_FIXTURE_TEST_CASE(failure_policy, DeployFixture) {
   BOOST_TEST(r.out.find("::add-mask::k-secret") != std::string::npos);
   r = deploy(e, {"--strict"});
   BOOST_TEST(r.exit_code == 4);
+  {
+    // --max-attempts bounds the retries of a failing server.
+    RecordingServer failing([](int, const ServerRequest&) { return ServerResponse{503, "text/plain", "busy", {}}; });
+    auto busy = e;
+    busy["PULSE_BASE_URL"] = "http://127.0.0.1:" + std::to_string(failing.port());
+    r = deploy(busy, {"--strict", "--max-attempts", "2", "--timeout", "5"});
+    BOOST_TEST(r.exit_code == 4, r.err);
+    std::size_t posts = 0;
+    for (const auto& q : failing.requests()) posts += q.method == "POST" ? 1 : 0;
+    BOOST_TEST(posts == 2u);
+  }
   // A bad key always fails the step.
   CollectorProcess locked({"--api-key", "right"});
   e["PULSE_BASE_URL"] = locked.url();

@@ -1,0 +1,39 @@
+// How every client reaches a collector: the one default URL, the flags that
+// say where and how (the same on pulse-event-cli, pulse-deploy and
+// pulse-incident), and reading them, with the combinations that contradict
+// each other refused.
+#pragma once
+
+#include "args.hpp"
+#include "http_client.hpp"
+#include "url.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pulse {
+
+/// Where events go unless told otherwise: a collector on this machine.
+inline constexpr const char* kDefaultBaseUrl = "http://127.0.0.1:8765";
+
+/// --base-url, --api-key, --api-key-file, --ca-file, --insecure, --timeout,
+/// --max-attempts; `base_url_help` says what the URL is for.
+std::vector<FlagSpec> connection_flags(std::string_view base_url_help = "ingestion API base URL");
+
+struct ServerConnection {
+  Origin origin;
+  std::string base_url;      ///< as given (for the outbox)
+  std::string api_key;       ///< from --api-key or the key file's first line
+  std::string api_key_file;  ///< as given, when the key came from a file
+  ClientOptions client;      ///< TLS, proxy, the whole-request timeout
+  int max_attempts = 5;
+};
+
+/// Reads the connection flags. Refuses (false, `why` naming the flags) a bad
+/// URL, number or proxy, a key file that cannot be read, --api-key with
+/// --api-key-file (which key?), and --insecure with --ca-file (trust one CA,
+/// or anything?).
+std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& env, std::string& why);
+
+}  // namespace pulse
