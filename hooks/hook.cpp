@@ -1,6 +1,7 @@
 #include "hook.hpp"
 
 #include "command.hpp"
+#include "connection.hpp"
 
 #include "args.hpp"
 #include "event.hpp"
@@ -30,9 +31,9 @@ constexpr const char* kZero = "0000000000000000000000000000000000000000";
 constexpr const char* kMarker = "# pulse-hook-managed";
 constexpr std::size_t kMaxCommitsPerRef = 10'000;
 
-constexpr const char* kConfiguration =
+const std::string kConfiguration =
     "Configuration (git config, overridden by the environment):\n"
-    "  pulse.url / $PULSE_BASE_URL          where events go (default http://127.0.0.1:8765)\n"
+    "  pulse.url / $PULSE_BASE_URL          where events go (default " + std::string(kDefaultBaseUrl) + ")\n"
     "  pulse.system / $PULSE_SYSTEM         the system (default: the CI's repository slug, else the\n"
     "                                       origin remote's path, owner/name, else the directory's name)\n"
     "  pulse.apiKeyFile / $PULSE_API_KEY_FILE, or $PULSE_API_KEY at delivery time\n"
@@ -51,7 +52,7 @@ struct Config {
 Config load_config(GitRepository& repo, const Env& env) {
   Config c;
   if (auto e = repo.config("pulse.enabled"); e && (*e == "false" || *e == "0" || *e == "no")) c.enabled = false;
-  c.destination.base_url = env.non_empty("PULSE_BASE_URL").value_or(repo.config("pulse.url").value_or("http://127.0.0.1:8765"));
+  c.destination.base_url = env.non_empty("PULSE_BASE_URL").value_or(repo.config("pulse.url").value_or(kDefaultBaseUrl));
   // The one rule pulse-deploy and backfill use (core/system_name.hpp).
   if (auto system = env.non_empty("PULSE_SYSTEM").value_or(repo.config("pulse.system").value_or("")); !system.empty())
     c.destination.system = system;
