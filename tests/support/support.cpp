@@ -51,15 +51,22 @@ void write_file(const fs::path& p, const std::string& content) {
 
 std::string cli_bin() { return PULSE_TEST_CLI_BIN; }
 std::string collector_bin() { return PULSE_TEST_COLLECTOR_BIN; }
-fs::path shared_dir() { return fs::path(PULSE_TEST_SOURCE_DIR) / ".." / "shared"; }
+fs::path shared_dir() {
+  const auto dir = (fs::path(PULSE_TEST_SOURCE_DIR) / ".." / "shared").lexically_normal();
+  if (!fs::is_directory(dir / "fixtures") || !fs::is_directory(dir / "bench"))
+    throw std::runtime_error("this test needs the shared test data beside the checkout, " + dir.string() +
+                             " (fixtures/ and bench/), and it is not there: see CONTRIBUTING.md, \"Test data\"");
+  return dir;
+}
 
 // ---- processes --------------------------------------------------------------
 
 namespace {
 
 bool scrubbed(std::string_view kv) {
-  static constexpr std::string_view kDrop[] = {"PULSE_", "HTTP_PROXY=", "HTTPS_PROXY=", "http_proxy=", "https_proxy=",
-                                               "NO_PROXY=", "no_proxy=", "CI=", "GITHUB_", "GITLAB_CI=", "XDG_"};
+  static constexpr std::string_view kDrop[] = {
+      "PULSE_",    "HTTP_PROXY=", "HTTPS_PROXY=", "http_proxy=", "https_proxy=", "NO_PROXY=",
+      "no_proxy=", "CI=",         "GITHUB_",      "GITLAB_CI=",  "XDG_"};
   for (auto p : kDrop)
     if (kv.starts_with(p)) return true;
   return false;
@@ -149,8 +156,7 @@ std::string Background::wait_for_stderr(const std::string& text, std::chrono::mi
     int code;
     if (!reaped_ && try_reap(pid_, code, std::chrono::milliseconds(0))) {
       reaped_ = true;
-      throw std::runtime_error("process exited (" + std::to_string(code) + ") before printing \"" + text +
-                               "\": " + s);
+      throw std::runtime_error("process exited (" + std::to_string(code) + ") before printing \"" + text + "\": " + s);
     }
     if (std::chrono::steady_clock::now() > until)
       throw std::runtime_error("timed out waiting for \"" + text + "\": " + s);
@@ -207,7 +213,8 @@ std::string with_database(const std::string& uri, const std::string& name) {
   const auto authority = uri.find("://") + 3;
   const auto query = uri.find('?', authority);
   auto slash = uri.find('/', authority);
-  if (slash == std::string::npos || (query != std::string::npos && slash > query)) slash = query == std::string::npos ? uri.size() : query;
+  if (slash == std::string::npos || (query != std::string::npos && slash > query))
+    slash = query == std::string::npos ? uri.size() : query;
   const auto rest = query == std::string::npos ? std::string() : uri.substr(query);
   return uri.substr(0, slash) + "/" + name + rest;
 }
@@ -221,7 +228,8 @@ TestDatabase::TestDatabase() {
   }
   static std::atomic<int> counter{0};
   std::random_device rd;
-  name_ = "pulse_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 100000);
+  name_ = "pulse_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" +
+          std::to_string(rd() % 100000);
   admin_exec(admin_uri(), "CREATE DATABASE " + name_);
   db_ = with_database(admin_uri(), name_);
 }
@@ -278,7 +286,8 @@ TlsMaterial::TlsMaterial() {
   const std::string d = dir.str();
   write_file(dir.path / "san.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
   const std::string script =
-      "set -e; cd '" + d + "';"
+      "set -e; cd '" + d +
+      "';"
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem "
       "-days 2 -subj '/CN=Pulse Test CA' 2>/dev/null;"
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key -out other.pem "
@@ -297,13 +306,18 @@ TlsMaterial::TlsMaterial() {
 
 // ---- git --------------------------------------------------------------------
 
-GitRepo::GitRepo() {
-  git({"init", "-q", "-b", "main"});
-}
+GitRepo::GitRepo() { git({"init", "-q", "-b", "main"}); }
 
 std::string GitRepo::git(const std::vector<std::string>& args, const EnvOverrides& env) {
-  std::vector<std::string> argv = {"git", "-c", "user.name=Pulse Test", "-c", "user.email=test@example.com",
-                                   "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"};
+  std::vector<std::string> argv = {"git",
+                                   "-c",
+                                   "user.name=Pulse Test",
+                                   "-c",
+                                   "user.email=test@example.com",
+                                   "-c",
+                                   "commit.gpgsign=false",
+                                   "-c",
+                                   "init.defaultBranch=main"};
   argv.insert(argv.end(), args.begin(), args.end());
   EnvOverrides e = env;
   e.emplace("GIT_CONFIG_NOSYSTEM", "1");
@@ -432,7 +446,8 @@ struct TestProxy::Impl {
     }
     auto upstream = std::make_shared<tcp::socket>(ioc);
     track(upstream);
-    upstream->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port))), ec);
+    upstream->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port))),
+                      ec);
     if (ec) {
       asio::write(*client, asio::buffer(std::string("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")), ec);
       return;

@@ -64,7 +64,9 @@ void write_file(const fs::path& p, const std::string& content);
 /// Paths given by the build.
 std::string cli_bin();
 std::string collector_bin();
-fs::path shared_dir();  ///< ../shared beside the project
+/// ../shared beside the project (fixtures, bench tools); throws a message
+/// that names it and CONTRIBUTING.md when it is missing.
+fs::path shared_dir();
 
 struct ProcessResult {
   int exit_code = -1;  ///< -1 if killed by a signal
@@ -176,8 +178,8 @@ class TestProxy {
   TestProxy();
   ~TestProxy();
   std::uint16_t port() const { return port_; }
-  int tunnels() const { return tunnels_; }        ///< CONNECT requests served
-  int forwards() const { return forwards_; }      ///< plain HTTP requests forwarded
+  int tunnels() const { return tunnels_; }    ///< CONNECT requests served
+  int forwards() const { return forwards_; }  ///< plain HTTP requests forwarded
   std::string last_request_line() const;
 
  private:
