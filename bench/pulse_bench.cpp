@@ -97,8 +97,11 @@ int generate(const std::map<std::string, std::string>& f) {
         out.push_back(std::move(dep));
         // Every system gets its share: the DORA mix counts them per system's deployments.
         if ((dora ? d / systems : d) % incident_every == 0)
-          out.push_back(Incident{"bench", "i" + std::to_string(d), t + 600,
-                                 t + 600 + static_cast<std::int64_t>(60 + rng() % (2 * 86400)), {}});
+          out.push_back(Incident{"bench",
+                                 "i" + std::to_string(d),
+                                 t + 600,
+                                 t + 600 + static_cast<std::int64_t>(60 + rng() % (2 * 86400)),
+                                 {}});
       }
       for (auto& [system, list] : by_system) {
         const auto r = store->put(list, system, kEnd);
@@ -111,7 +114,8 @@ int generate(const std::map<std::string, std::string>& f) {
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(BenchClock::now() - t0).count();
   std::printf("generated %ld deployments, %ld stored events in %.1f s (%.0f events/s) into %s\n", deployments,
-              events.load(), secs, static_cast<double>(events.load()) / secs, collector::describe_db(f.at("db")).c_str());
+              events.load(), secs, static_cast<double>(events.load()) / secs,
+              collector::describe_db(f.at("db")).c_str());
   return 0;
 }
 
@@ -140,8 +144,9 @@ int metrics(const std::map<std::string, std::string>& f) {
   };
   if (!model.empty())
     for (const char* metric : {"change_failure_rate", "lead_time", "deployment_rework_rate"})
-      queries.emplace_back(std::string("explain ") + metric + ", 100",
-                           std::string("/v1/metrics/explain?to=2026-01-01T00:00:00Z&limit=100&metric=") + metric + model);
+      queries.emplace_back(
+          std::string("explain ") + metric + ", 100",
+          std::string("/v1/metrics/explain?to=2026-01-01T00:00:00Z&limit=100&metric=") + metric + model);
   for (const auto& [name, target] : queries) {
     std::vector<double> ms;
     std::size_t bytes = 0;
@@ -159,8 +164,8 @@ int metrics(const std::map<std::string, std::string>& f) {
       if (i == 0 && f.count("show")) std::cout << res->body.substr(0, 400) << "\n";
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("  %-36s median %7.1f ms  min %7.1f  max %7.1f  (%d runs, %zu-byte answer)\n", name.c_str(), ms[ms.size() / 2],
-                ms.front(), ms.back(), runs, bytes);
+    std::printf("  %-36s median %7.1f ms  min %7.1f  max %7.1f  (%d runs, %zu-byte answer)\n", name.c_str(),
+                ms[ms.size() / 2], ms.front(), ms.back(), runs, bytes);
   }
   return 0;
 }
@@ -184,9 +189,10 @@ int scrape(const std::map<std::string, std::string>& f) {
   const double first = timed_gets(client, "/metrics", 1, bytes).front();
   auto ms = timed_gets(client, "/metrics", static_cast<int>(num(f, "runs", 50)), bytes);
   std::sort(ms.begin(), ms.end());
-  std::printf("  GET /metrics: first %.1f ms (computes the DORA figures); then median %.2f ms, p99 %.2f, max %.2f "
-              "(%zu runs, %zu-byte answer)\n",
-              first, ms[ms.size() / 2], ms[ms.size() * 99 / 100], ms.back(), ms.size(), bytes);
+  std::printf(
+      "  GET /metrics: first %.1f ms (computes the DORA figures); then median %.2f ms, p99 %.2f, max %.2f "
+      "(%zu runs, %zu-byte answer)\n",
+      first, ms[ms.size() / 2], ms[ms.size() * 99 / 100], ms.back(), ms.size(), bytes);
   return 0;
 }
 
@@ -199,19 +205,24 @@ int fairness(const std::map<std::string, std::string>& f) {
   for (long b = 0; b < big; ++b)
     threads.emplace_back([&, b] {
       auto client = client_for(f.at("url"));
-      Deployment d{"bench", "big-" + std::to_string(b) + "-" + std::to_string(t0.time_since_epoch().count()), kEnd,
-                   {}, {}, {}, {}, {}, {}, {}, {}};
+      Deployment d{"bench", "big-" + std::to_string(b) + "-" + std::to_string(t0.time_since_epoch().count()),
+                   kEnd,    {},
+                   {},      {},
+                   {},      {},
+                   {},      {},
+                   {}};
       for (long c = 0; c < changes; ++c) {
         char sha[48];
         std::snprintf(sha, sizeof sha, "%08lx%032lx", b, c);
         d.changes.emplace_back(sha);
       }
       const auto start = BenchClock::now();
-      const auto r = client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=big", {{"Content-Type", "application/json"}},
-                                             encode_body(d)});
+      const auto r = client.send(
+          HttpRequest{"POST", "/v1/ingestion/cli?system=big", {{"Content-Type", "application/json"}}, encode_body(d)});
       const auto* res = std::get_if<HttpResponse>(&r);
       if (!res || res->status != 200) std::fprintf(stderr, "pulse-bench: a big deployment failed\n");
-      big_ms[static_cast<std::size_t>(b)] = std::chrono::duration<double, std::milli>(BenchClock::now() - start).count();
+      big_ms[static_cast<std::size_t>(b)] =
+          std::chrono::duration<double, std::milli>(BenchClock::now() - start).count();
       --big_left;
     });
   // Small requests until every big one is answered.
@@ -219,9 +230,12 @@ int fairness(const std::map<std::string, std::string>& f) {
   std::vector<double> small;
   for (long i = 0; big_left > 0; ++i) {
     const auto start = BenchClock::now();
-    const auto r = client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=small", {{"Content-Type", "application/json"}},
-                                           encode_body(Change{"bench", "s" + std::to_string(i) + "-" +
-                                                              std::to_string(t0.time_since_epoch().count()), kEnd, "commit"})});
+    const auto r = client.send(HttpRequest{
+        "POST",
+        "/v1/ingestion/cli?system=small",
+        {{"Content-Type", "application/json"}},
+        encode_body(Change{"bench", "s" + std::to_string(i) + "-" + std::to_string(t0.time_since_epoch().count()), kEnd,
+                           "commit"})});
     if (const auto* res = std::get_if<HttpResponse>(&r); !res || res->status != 200) break;
     small.push_back(std::chrono::duration<double, std::milli>(BenchClock::now() - start).count());
   }
@@ -229,10 +243,11 @@ int fairness(const std::map<std::string, std::string>& f) {
   std::sort(small.begin(), small.end());
   std::sort(big_ms.begin(), big_ms.end());
   if (small.empty()) small.push_back(0);
-  std::printf("  %ld deployments of %ld changes at once: stored in %.0f..%.0f ms; meanwhile %zu single-event requests: "
-              "median %.1f ms, p99 %.1f, max %.1f\n",
-              big, changes, big_ms.front(), big_ms.back(), small.size(), small[small.size() / 2],
-              small[small.size() * 99 / 100], small.back());
+  std::printf(
+      "  %ld deployments of %ld changes at once: stored in %.0f..%.0f ms; meanwhile %zu single-event requests: "
+      "median %.1f ms, p99 %.1f, max %.1f\n",
+      big, changes, big_ms.front(), big_ms.back(), small.size(), small[small.size() / 2],
+      small[small.size() * 99 / 100], small.back());
   return 0;
 }
 
@@ -272,7 +287,9 @@ int busy(const std::map<std::string, std::string>& f) {
   const auto stamp = std::to_string(BenchClock::now().time_since_epoch().count());
   for (long i = 0; BenchClock::now() < until; ++i) {
     const auto t0 = BenchClock::now();
-    client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=busy", {{"Content-Type", "application/json"}},
+    client.send(HttpRequest{"POST",
+                            "/v1/ingestion/cli?system=busy",
+                            {{"Content-Type", "application/json"}},
                             encode_body(Change{"bench", "busy-" + stamp + "-" + std::to_string(i), kEnd, "commit"})});
     ingest.push_back(std::chrono::duration<double, std::milli>(BenchClock::now() - t0).count());
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

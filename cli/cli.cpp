@@ -38,8 +38,8 @@ const std::vector<FlagSpec> kConnectionFlags = [] {
   std::vector<FlagSpec> f = connection_flags();
   f.insert(f.begin() + 3, {"system", "NAME", "the system the events belong to (e.g. webapp)", false, "PULSE_SYSTEM"});
   f.push_back({"dry-run", "", "print what would be sent and send nothing", false, "PULSE_DRY_RUN"});
-  f.push_back({"queue", "", "put the events in the outbox and return; a background flush delivers them", false,
-               "PULSE_QUEUE"});
+  f.push_back(
+      {"queue", "", "put the events in the outbox and return; a background flush delivers them", false, "PULSE_QUEUE"});
   return f;
 }();
 
@@ -52,7 +52,8 @@ const std::vector<FlagSpec> kChangeFlags = with_connection({
     {"identifier", "ID", "the change's identifier (commit SHA)", false, "PULSE_IDENTIFIER"},
     {"timestamp", "UNIX", "when it happened, Unix seconds (default: now)", false, "PULSE_TIMESTAMP"},
     {"source", "NAME", "where the event comes from", false, "PULSE_SOURCE", "cli"},
-    {"event_type", "TYPE", "commit (time = commit time) or push (time = push time)", false, "PULSE_EVENT_TYPE", "commit"},
+    {"event_type", "TYPE", "commit (time = commit time) or push (time = push time)", false, "PULSE_EVENT_TYPE",
+     "commit"},
 });
 
 const std::vector<FlagSpec> kDeploymentFlags = with_connection({
@@ -87,7 +88,8 @@ const std::vector<FlagSpec> kBackfillFlags = with_connection({
     {"directory", "DIR", "the git repository", false, "PULSE_DIRECTORY", "."},
     {"tag-pattern", "REGEX", "tags that were deployments", false, "PULSE_TAG_PATTERN", "^v?[0-9]+\\.[0-9]+\\.[0-9]+$"},
     {"since", "DATE", "only deployments at or after DATE (YYYY-MM-DD, RFC 3339 or Unix seconds)", false, "PULSE_SINCE"},
-    {"date", "WHICH", "deployment time: tag (the tagger's date) or commit (the tagged commit's)", false, "PULSE_DATE", "tag"},
+    {"date", "WHICH", "deployment time: tag (the tagger's date) or commit (the tagged commit's)", false, "PULSE_DATE",
+     "tag"},
     {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
     {"all", "", "send every tag, also those the collector already has", false, "PULSE_ALL"},
 });
@@ -171,8 +173,9 @@ std::optional<Failure> connection(const Context& c, Connection& conn) {
 // --queue: durable in the outbox when this returns; a detached flush delivers.
 std::optional<Failure> enqueue(const Context& c, const Connection& conn, const std::vector<Event>& events) {
   if (!c.args.has("api-key-file") && c.args.has("api-key") && !c.env.non_empty("PULSE_API_KEY"))
-    return Failure{kExitUsage, "--queue delivers later, so the key must come from --api-key-file or $PULSE_API_KEY "
-                               "(the outbox never stores keys)"};
+    return Failure{kExitUsage,
+                   "--queue delivers later, so the key must come from --api-key-file or $PULSE_API_KEY "
+                   "(the outbox never stores keys)"};
   const Destination to{conn.base_url, conn.ingestion.system, conn.api_key_file};
   std::vector<std::pair<std::string, std::string>> items;
   for (const auto& e : events) {
@@ -217,8 +220,8 @@ std::optional<Failure> deliver(const Context& c, const Connection& conn, const s
   std::string what = r.reason;
   if (events.size() > 1) {
     const auto& e = events[std::min(r.delivered, events.size() - 1)];
-    what = std::string(type_name(e)) + " " + identifier(e).substr(0, 64) + ": " + what +
-           " (" + std::to_string(r.delivered) + " of " + std::to_string(events.size()) + " events delivered)";
+    what = std::string(type_name(e)) + " " + identifier(e).substr(0, 64) + ": " + what + " (" +
+           std::to_string(r.delivered) + " of " + std::to_string(events.size()) + " events delivered)";
   }
   return Failure{exit_code_of(r.status), what};
 }
@@ -230,7 +233,8 @@ std::optional<Failure> push_change(const Context& c) {
   e.source = c.args.get_or("source", "cli");
   e.event_type = c.args.get_or("event_type", "commit");
   if (e.event_type != "commit" && e.event_type != "push")
-    return Failure{kExitUsage, "--event_type must be \"commit\" or \"push\", not \"" + e.event_type.substr(0, 40) + "\""};
+    return Failure{kExitUsage,
+                   "--event_type must be \"commit\" or \"push\", not \"" + e.event_type.substr(0, 40) + "\""};
   Connection conn;
   if (auto f = connection(c, conn)) return f;
   return deliver(c, conn, {e});
@@ -243,7 +247,8 @@ std::optional<Failure> push_deployment(const Context& c) {
   e.source = c.args.get_or("source", "cli");
   e.teams = split_list(c.args.get_or("teams", ""));
   e.changes = c.args.positionals();
-  if (e.changes.empty()) return Failure{kExitUsage, "give at least one commit id (the changes this deployment shipped)"};
+  if (e.changes.empty())
+    return Failure{kExitUsage, "give at least one commit id (the changes this deployment shipped)"};
   for (const auto& id : e.changes)
     if (id.empty()) return Failure{kExitUsage, "commit ids must not be empty"};
   Connection conn;
@@ -305,8 +310,8 @@ std::optional<Failure> push_git_deployment(const Context& c) {
   events.push_back(std::move(d));
   if (auto f = deliver(c, conn, events)) return f;
   if (!c.args.flag("dry-run"))
-    c.err << c.step << ": sent " << commits.size() << " change(s) and deployment "
-          << identifier(events.back()) << " to " << conn.shown_url << "\n";
+    c.err << c.step << ": sent " << commits.size() << " change(s) and deployment " << identifier(events.back())
+          << " to " << conn.shown_url << "\n";
   return std::nullopt;
 }
 
@@ -339,7 +344,8 @@ int outbox_command(const std::string& sub, const std::vector<std::string>& args,
       out << "outbox: " << outbox.path() << "\n" << s.pending << " event(s) waiting, " << s.rejected << " set aside";
       if (s.oldest) out << "; oldest waiting since " << format_rfc3339(*s.oldest);
       out << "\n";
-      if (s.pending >= Outbox::kDefaultCapacity) out << "warning: the outbox is full: new events are refused until it drains\n";
+      if (s.pending >= Outbox::kDefaultCapacity)
+        out << "warning: the outbox is full: new events are refused until it drains\n";
       return kExitOk;
     }
     if (sub == "list") {
@@ -373,8 +379,11 @@ int outbox_command(const std::string& sub, const std::vector<std::string>& args,
       }
       for (int i = 0; i < 60; ++i) {
         // Everything waiting, now: backoff only paces automatic flushes.
-        r = flush_outbox(outbox, env, unix_now(), quiet ? std::function<void(const std::string&)>() :
-            [&err](const std::string& line) { err << "outbox flush: " << line << "\n"; }, true);
+        r = flush_outbox(
+            outbox, env, unix_now(),
+            quiet ? std::function<void(const std::string&)>()
+                  : [&err](const std::string& line) { err << "outbox flush: " << line << "\n"; },
+            true);
         if (!r.locked_out) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
@@ -445,7 +454,9 @@ std::optional<Failure> backfill(const Context& c) {
   std::optional<std::int64_t> since;
   if (auto s = c.args.get("since")) {
     since = parse_date(*s);
-    if (!since) return Failure{kExitUsage, "--since \"" + s->substr(0, 40) + "\" is not a date (YYYY-MM-DD, RFC 3339 or Unix seconds)"};
+    if (!since)
+      return Failure{kExitUsage,
+                     "--since \"" + s->substr(0, 40) + "\" is not a date (YYYY-MM-DD, RFC 3339 or Unix seconds)"};
   }
   std::string why;
   const auto repo = open_repository(c.args.get_or("directory", "."), false, why);
@@ -459,8 +470,7 @@ std::optional<Failure> backfill(const Context& c) {
   auto tags = list_tags(git, "", c.args.get_or("tag-pattern", ""), why);
   if (!tags) return Failure{kExitUsage, why};
   if (tags->empty())
-    return Failure{kExitUsage, "no tag in " + git.dir() + " matches --tag-pattern " +
-                                   c.args.get_or("tag-pattern", "") +
+    return Failure{kExitUsage, "no tag in " + git.dir() + " matches --tag-pattern " + c.args.get_or("tag-pattern", "") +
                                    " (give the pattern your release tags follow, e.g. --tag-pattern '^release-')"};
   const bool by_commit = date_mode == "commit";
   order_tags(*tags, by_commit);
@@ -472,7 +482,8 @@ std::optional<Failure> backfill(const Context& c) {
   // is the baseline.
   std::vector<std::vector<RangeCommit>> shipped;
   const bool ok = first_shipped(git, *tags, c.args.positionals(), shipped, why, [&](std::size_t done, std::size_t all) {
-    if (progress && (done % 50 == 0 || done == all)) c.err << "\rbackfill: reading history: " << done << "/" << all << " tags" << std::flush;
+    if (progress && (done % 50 == 0 || done == all))
+      c.err << "\rbackfill: reading history: " << done << "/" << all << " tags" << std::flush;
   });
   if (progress) c.err << "\n";
   if (!ok) return Failure{kExitUsage, why};
@@ -496,7 +507,8 @@ std::optional<Failure> backfill(const Context& c) {
     events.push_back(std::move(d));
     ++deployments;
   }
-  if (skipped) c.err << "backfill: " << skipped << " tag(s) already stored by the collector, not sent again (--all sends them)\n";
+  if (skipped)
+    c.err << "backfill: " << skipped << " tag(s) already stored by the collector, not sent again (--all sends them)\n";
 
   if (c.args.flag("dry-run")) {
     c.err << "backfill: dry run: " << deployments << " deployment(s) and " << changes << " change(s) from "
@@ -506,7 +518,8 @@ std::optional<Failure> backfill(const Context& c) {
   }
   HttpClient client(conn.origin, conn.client);
   SystemClock clock;
-  IngestionClient ingestion(client, clock, conn.ingestion, [&c](const std::string& line) { c.err << "backfill: " << line << "\n"; });
+  IngestionClient ingestion(client, clock, conn.ingestion,
+                            [&c](const std::string& line) { c.err << "backfill: " << line << "\n"; });
   // Send in slices, to show progress and keep memory flat on the server side.
   constexpr std::size_t kSlice = 5000;
   for (std::size_t i = 0; i < events.size(); i += kSlice) {
@@ -514,11 +527,12 @@ std::optional<Failure> backfill(const Context& c) {
                              events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + kSlice)));
     const auto r = ingestion.send_all(slice);
     if (r.status != Delivery::delivered)
-      return Failure{exit_code_of(r.status),
-                     r.reason + " (" + std::to_string(i + r.delivered) + " of " + std::to_string(events.size()) +
-                         " events delivered; re-run to continue: nothing is stored twice)"};
+      return Failure{exit_code_of(r.status), r.reason + " (" + std::to_string(i + r.delivered) + " of " +
+                                                 std::to_string(events.size()) +
+                                                 " events delivered; re-run to continue: nothing is stored twice)"};
     if (progress)
-      c.err << "\rbackfill: sending: " << std::min(events.size(), i + kSlice) << "/" << events.size() << " events" << std::flush;
+      c.err << "\rbackfill: sending: " << std::min(events.size(), i + kSlice) << "/" << events.size() << " events"
+            << std::flush;
   }
   if (progress) c.err << "\n";
   c.err << "backfill: sent " << deployments << " deployment(s) and " << changes << " change(s) of system "
@@ -564,7 +578,8 @@ int run_step(const std::string& step, const std::vector<std::string>& rest, cons
 int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
   // Each command's flags are copied into its runner: some are temporaries.
   auto step = [&](std::string name, std::vector<FlagSpec> flags) {
-    return [&, name, flags](const std::vector<std::string>& rest) { return run_step(name, rest, flags, env, out, err); };
+    return
+        [&, name, flags](const std::vector<std::string>& rest) { return run_step(name, rest, flags, env, out, err); };
   };
   auto outbox = [&](std::string sub, std::vector<FlagSpec> flags) {
     return [&, sub, flags](const std::vector<std::string>& rest) {
@@ -576,19 +591,43 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
       "report DORA events (changes, deployments, incidents) to Pulse",
       kFooter,
       {
-          {"push change", "", "report a change (a commit)", "Reports a change (a commit), with its commit or push time.",
-           kChangeFlags, {}, {}, step("push change", kChangeFlags)},
-          {"push deployment", "COMMIT...", "report a deployment and the commits it shipped",
-           "Reports a deployment and the changes (commit SHAs) it shipped.", kDeploymentFlags, {}, {},
+          {"push change",
+           "",
+           "report a change (a commit)",
+           "Reports a change (a commit), with its commit or push time.",
+           kChangeFlags,
+           {},
+           {},
+           step("push change", kChangeFlags)},
+          {"push deployment",
+           "COMMIT...",
+           "report a deployment and the commits it shipped",
+           "Reports a deployment and the changes (commit SHAs) it shipped.",
+           kDeploymentFlags,
+           {},
+           {},
            step("push deployment", kDeploymentFlags)},
-          {"push incident", "", "report an incident", "Reports an incident with its creation and resolution times.",
-           kIncidentFlags, {}, {}, step("push incident", kIncidentFlags)},
-          {"push git deployment", "[PATH...]", "report a deployment with the commits git finds for it",
+          {"push incident",
+           "",
+           "report an incident",
+           "Reports an incident with its creation and resolution times.",
+           kIncidentFlags,
+           {},
+           {},
+           step("push incident", kIncidentFlags)},
+          {"push git deployment",
+           "[PATH...]",
+           "report a deployment with the commits git finds for it",
            "Reports every commit in PREVIOUS..HEAD (merges included, like git log; only commits\n"
            "touching PATHs if given) as a change, then the deployment of all of them. Changes\n"
            "carry the committer time (the Go CLI sends the author time).",
-           kGitDeploymentFlags, {}, {}, step("push git deployment", kGitDeploymentFlags)},
-          {"backfill", "[PATH...]", "replay a repository's tagged history as deployments",
+           kGitDeploymentFlags,
+           {},
+           {},
+           step("push git deployment", kGitDeploymentFlags)},
+          {"backfill",
+           "[PATH...]",
+           "replay a repository's tagged history as deployments",
            "Replays history: each tag matching --tag-pattern is a deployment (oldest first, by date), and\n"
            "its changes are the commits it shipped first: reachable from it and from no earlier such tag\n"
            "(with PATHs, only commits touching them, as git log -- PATHS; the first tag only marks where\n"
@@ -596,9 +635,18 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
            "already stores (--all sends them again; any server stores each event once). Without --system,\n"
            "the system is the one pulse-deploy and pulse-hook use: git config pulse.system, else the CI's\n"
            "repository slug, else the origin remote's path (owner/name), else the directory's name.",
-           kBackfillFlags, {}, {}, step("backfill", kBackfillFlags)},
-          {"outbox status", "", "how many events wait for delivery", "Shows how many events wait, and since when.", {},
-           kOutboxNotes, "The outbox", outbox("status", {})},
+           kBackfillFlags,
+           {},
+           {},
+           step("backfill", kBackfillFlags)},
+          {"outbox status",
+           "",
+           "how many events wait for delivery",
+           "Shows how many events wait, and since when.",
+           {},
+           kOutboxNotes,
+           "The outbox",
+           outbox("status", {})},
           {"outbox list", "", "the events waiting", "Lists the events waiting, oldest first.", kOutboxListFlags,
            kOutboxNotes, "The outbox", outbox("list", kOutboxListFlags)},
           {"outbox flush", "", "deliver what waits, now", "Delivers every waiting event now.", kOutboxFlushFlags,

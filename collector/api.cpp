@@ -98,8 +98,8 @@ std::optional<BrowserGuard::Refusal> Api::browser_refusal(const ServerRequest& r
 
 bool Api::authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const {
   std::optional<std::string> key = query_key;
-  if (const auto auth = request.header("Authorization"); auth && auth->size() > 7 &&
-                                                          (auth->starts_with("Bearer ") || auth->starts_with("bearer ")))
+  if (const auto auth = request.header("Authorization");
+      auth && auth->size() > 7 && (auth->starts_with("Bearer ") || auth->starts_with("bearer ")))
     key = auth->substr(7);
   std::shared_ptr<const std::vector<std::string>> digests;
   {
@@ -134,8 +134,7 @@ ServerResponse Api::failed(const std::string& what, std::exception_ptr failure) 
     return unavailable();
   } catch (const std::exception& e) {
     const std::string id = new_error_id();
-    if (config_.log)
-      config_.log("internal error " + id + " on " + what + ": " + e.what());
+    if (config_.log) config_.log("internal error " + id + " on " + what + ": " + e.what());
     return error(500, "internal error " + id + " (the collector's log has the details)");
   } catch (...) {
     const std::string id = new_error_id();
@@ -181,7 +180,8 @@ ServerResponse Api::route(const ServerRequest& request) {
     o["deploy_id"] = latest->id;
     o["head_commit"] = latest->head_commit;
     o["environment"] = latest->environment;
-    o["time_created"] = latest->time_created ? json::value(format_rfc3339(*latest->time_created)) : json::value(nullptr);
+    o["time_created"] =
+        latest->time_created ? json::value(format_rfc3339(*latest->time_created)) : json::value(nullptr);
     return reply(200, json::serialize(o));
   }
   if (path == "/v1/metrics" || path == "/v1/metrics/explain" || path == "/v1/environments" || path == "/v1/teams") {
@@ -222,7 +222,8 @@ std::variant<std::vector<Event>, ServerResponse> Api::decode_ingest(const Server
 
 ServerResponse Api::stored_reply(const PutResult& r) const {
   if (config_.exporter) config_.exporter->stored(r);
-  auto res = reply(200, "{\"stored\":" + std::to_string(r.stored) + ",\"duplicates\":" + std::to_string(r.duplicates) + "}");
+  auto res =
+      reply(200, "{\"stored\":" + std::to_string(r.stored) + ",\"duplicates\":" + std::to_string(r.duplicates) + "}");
   res.headers.push_back({std::string(kBatchHeader), std::to_string(config_.max_batch)});
   return res;
 }
@@ -280,10 +281,9 @@ std::optional<std::pair<MetricsQuery, Scope>> Api::metrics_query(const Target& t
                                          target.param("bucket").value_or("week"), now_(), why);
   if (!query) return std::nullopt;
   const auto environment = target.param("environment");
-  auto scope = parse_scope(target.param("system").value_or(""),
-                           environment ? std::optional<std::string_view>(*environment) : std::nullopt,
-                           config_.production_environments, target.param("model").value_or("pulse"),
-                           target.param("team").value_or(""), why);
+  auto scope = parse_scope(
+      target.param("system").value_or(""), environment ? std::optional<std::string_view>(*environment) : std::nullopt,
+      config_.production_environments, target.param("model").value_or("pulse"), target.param("team").value_or(""), why);
   if (!scope) return std::nullopt;
   return std::pair{*query, std::move(*scope)};
 }
@@ -294,7 +294,8 @@ ServerResponse Api::metrics(const Target& target) {
   if (!q) return error(400, why);
   auto& [query, scope] = *q;
   const auto facts = store_.metric_facts(query.window, scope);
-  return reply(200, json::serialize(metrics_json(compute_metrics(facts, query.window, query.bucket, std::move(scope)))));
+  return reply(200,
+               json::serialize(metrics_json(compute_metrics(facts, query.window, query.bucket, std::move(scope)))));
 }
 
 ServerResponse Api::explain_metric(const Target& target) {
@@ -326,8 +327,8 @@ ServerResponse Api::environments() {
     by_system.push_back(json::object{{"system", system}, {"environment", environment}});
   json::array production;
   for (const auto& e : config_.production_environments) production.emplace_back(e);
-  return reply(200, json::serialize(json::object{{"production", std::move(production)},
-                                                 {"environments", std::move(by_system)}}));
+  return reply(200, json::serialize(
+                        json::object{{"production", std::move(production)}, {"environments", std::move(by_system)}}));
 }
 
 ServerResponse Api::list_events(const Target& target) {

@@ -26,9 +26,9 @@
 namespace pulse::collector {
 
 struct ApiConfig {
-  std::vector<std::string> api_keys;  ///< accepted keys; empty with open_access: any key
-  bool open_access = false;           ///< only ever set while bound to loopback
-  std::size_t max_batch = 1000;       ///< events per batch request
+  std::vector<std::string> api_keys;            ///< accepted keys; empty with open_access: any key
+  bool open_access = false;                     ///< only ever set while bound to loopback
+  std::size_t max_batch = 1000;                 ///< events per batch request
   std::function<void(const std::string&)> log;  ///< storage failures (answered 503); may be empty
   /// With open access: what a web page could send (foreign Origin or Host,
   /// a write that is not JSON) is refused with 403.

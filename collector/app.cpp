@@ -30,7 +30,8 @@ namespace pulse::collector {
 namespace {
 
 const std::vector<FlagSpec> kServeOwnFlags = {
-    {"bind", "ADDR", "address to listen on; anything but loopback needs an API key", false, "PULSE_COLLECTOR_BIND", "127.0.0.1"},
+    {"bind", "ADDR", "address to listen on; anything but loopback needs an API key", false, "PULSE_COLLECTOR_BIND",
+     "127.0.0.1"},
     {"port", "PORT", "port to listen on (0: any free port)", false, "PULSE_COLLECTOR_PORT", "8765"},
     {"db", "DB", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db) or postgresql:// URI", false,
      "PULSE_COLLECTOR_DB"},
@@ -38,15 +39,19 @@ const std::vector<FlagSpec> kServeOwnFlags = {
     {"api-key-file", "FILE", "accept the API keys in FILE, one per line", false, "PULSE_COLLECTOR_API_KEY_FILE"},
     {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_COLLECTOR_TLS_CERT"},
     {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_COLLECTOR_TLS_KEY"},
-    {"threads", "N", "request handler threads (also the most PostgreSQL connections)", false, "PULSE_COLLECTOR_THREADS", "16"},
+    {"threads", "N", "request handler threads (also the most PostgreSQL connections)", false, "PULSE_COLLECTOR_THREADS",
+     "16"},
     {"timeout", "SECONDS", "to receive one request, or send one response", false, "PULSE_COLLECTOR_TIMEOUT", "30"},
-    {"idle-timeout", "SECONDS", "before closing an idle kept-alive connection", false, "PULSE_COLLECTOR_IDLE_TIMEOUT", "60"},
-    {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)", false,
-     "PULSE_COLLECTOR_MAX_CONNECTIONS", "16384"},
-    {"public-host", "NAME", "a host name that also names this server without keys (a reverse proxy's; repeatable)", true},
+    {"idle-timeout", "SECONDS", "before closing an idle kept-alive connection", false, "PULSE_COLLECTOR_IDLE_TIMEOUT",
+     "60"},
+    {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)",
+     false, "PULSE_COLLECTOR_MAX_CONNECTIONS", "16384"},
+    {"public-host", "NAME", "a host name that also names this server without keys (a reverse proxy's; repeatable)",
+     true},
     {"production-environments", "LIST", "the environments metrics count unless a query names others (comma-separated)",
      false, "PULSE_PRODUCTION_ENVIRONMENTS", kDefaultProductionEnvironments},
-    {"config", "FILE", "read flags from this TOML file (flags and variables win over it)", false, "PULSE_COLLECTOR_CONFIG"},
+    {"config", "FILE", "read flags from this TOML file (flags and variables win over it)", false,
+     "PULSE_COLLECTOR_CONFIG"},
 };
 const std::vector<FlagSpec> kServeFlags = [] {
   auto f = kServeOwnFlags;
@@ -79,9 +84,14 @@ const std::vector<FlagSpec> kMetricsFlags = {
     {"from", "TIME", "window start: RFC 3339 time or YYYY-MM-DD (default: 90 days before --to)"},
     {"to", "TIME", "window end, exclusive: RFC 3339 time, or YYYY-MM-DD to include that day (default: now)"},
     {"bucket", "SIZE", "time series buckets for --format json: day, week or month", false, {}, "week"},
-    {"model", "MODEL", "pulse (four metrics) or dora (DORA's five, with rollbacks, reverts and rework)", false, {},
+    {"model",
+     "MODEL",
+     "pulse (four metrics) or dora (DORA's five, with rollbacks, reverts and rework)",
+     false,
+     {},
      "pulse"},
-    {"explain", "METRIC", "list the records behind one figure (deployment_frequency, lead_time, time_to_recover, "
+    {"explain", "METRIC",
+     "list the records behind one figure (deployment_frequency, lead_time, time_to_recover, "
      "change_failure_rate, failed_deployment_recovery_time, deployment_rework_rate)"},
     {"offset", "N", "with --explain: start at record N (a page's \"next\")", false, {}, "0"},
     {"limit", "N", "with --explain: at most N records", false, {}, "100"},
@@ -204,8 +214,9 @@ void reload(const std::vector<std::string>& args, const Env& env, ServeSettings&
 }
 
 std::string_view collector_route(std::string_view path) {
-  static const std::string_view known[] = {kIngestionPath, kBatchPath, "/v1/events", "/v1/metrics", "/v1/environments",
-                                          "/v1/deployments/latest", "/healthz", "/readyz", "/metrics"};
+  static const std::string_view known[] = {kIngestionPath, kBatchPath,         "/v1/events",
+                                           "/v1/metrics",  "/v1/environments", "/v1/deployments/latest",
+                                           "/healthz",     "/readyz",          "/metrics"};
   for (auto k : known)
     if (path == k) return k;
   if (path == "/" || path == "/index.html" || path.starts_with("/assets/")) return "dashboard";
@@ -284,16 +295,15 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   Api handler(*store, api, [] { return unix_now(); });
   ServerTelemetry telemetry(registry, log, collector_route);
   try {
-    HttpServer server(server_options(*settings, handler, log, telemetry), [&handler](const ServerRequest& r) {
-      return handler.handle(r);
-    });
+    HttpServer server(server_options(*settings, handler, log, telemetry),
+                      [&handler](const ServerRequest& r) { return handler.handle(r); });
     telemetry.watch(server);
     server.handle_signals([&] { reload(args, env, *settings, handler, log); });
-    const std::string host = settings->bind.find(':') != std::string::npos ? "[" + settings->bind + "]" : settings->bind;
-    log.always("pulse-collector " PULSE_VERSION " listening on " + std::string(server.tls() ? "https" : "http") + "://" +
-             host + ":" + std::to_string(server.port()) + " (database " + describe_db(settings->db) + ")");
-    if (api.open_access)
-      log.warn("no API key configured: accepting any key, because it listens on loopback only");
+    const std::string host =
+        settings->bind.find(':') != std::string::npos ? "[" + settings->bind + "]" : settings->bind;
+    log.always("pulse-collector " PULSE_VERSION " listening on " + std::string(server.tls() ? "https" : "http") +
+               "://" + host + ":" + std::to_string(server.port()) + " (database " + describe_db(settings->db) + ")");
+    if (api.open_access) log.warn("no API key configured: accepting any key, because it listens on loopback only");
     server.run();
     handler.stop();
   } catch (const std::exception& e) {
@@ -508,7 +518,8 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
   out << std::left << std::setw(12) << "TYPE" << std::setw(static_cast<int>(system_w)) << "SYSTEM"
       << std::setw(static_cast<int>(env_w)) << "ENVIRONMENT" << std::setw(static_cast<int>(id_w)) << "ID"
       << std::setw(22) << "TIME" << std::setw(22) << "PUSHED" << std::setw(22) << "RESOLVED" << std::setw(9)
-      << "CHANGES" << "SOURCE\n";
+      << "CHANGES"
+      << "SOURCE\n";
   for (const auto& e : list) {
     out << std::left << std::setw(12) << e.type << std::setw(static_cast<int>(system_w))
         << cut(e.system.empty() ? "-" : e.system, system_w - 2) << std::setw(static_cast<int>(env_w))
@@ -535,24 +546,44 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
       "a Pulse-compatible ingestion server for DORA events",
       "",
       {
-          {"serve", "", "receive events over HTTP(S) and store them",
+          {"serve",
+           "",
+           "receive events over HTTP(S) and store them",
            "Receives events on POST /v1/ingestion/cli (the Go pulse-event-cli's API) and stores them.\n"
            "Also: GET /v1/metrics, GET /v1/events, GET /healthz, GET /readyz, GET /metrics (Prometheus),\n"
            "and the dashboard at /. SIGHUP re-reads the API keys, the config file and the log level.",
-           kServeFlags, "API keys also come from $PULSE_COLLECTOR_API_KEYS (comma-separated).\n", {},
+           kServeFlags,
+           "API keys also come from $PULSE_COLLECTOR_API_KEYS (comma-separated).\n",
+           {},
            [&](const auto& rest) { return serve(rest, env, err); }},
-          {"events", "", "list stored events", "Lists stored events, newest first.", kEventsFlags, {}, {},
+          {"events",
+           "",
+           "list stored events",
+           "Lists stored events, newest first.",
+           kEventsFlags,
+           {},
+           {},
            [&](const auto& rest) { return events(rest, env, out, err); }},
-          {"metrics", "", "show the DORA metrics (Pulse's four, or DORA's five with --model dora)",
+          {"metrics",
+           "",
+           "show the DORA metrics (Pulse's four, or DORA's five with --model dora)",
            "Shows deployment frequency, lead time for changes, time to recover and change failure rate,\n"
            "with their levels (elite, high, medium, low), per system and for all systems; --model dora\n"
            "shows DORA's five current metrics; --explain METRIC lists the records behind one figure.\n"
            "All times are UTC; \"no data\" means the window has nothing to measure.",
-           kMetricsFlags, {}, {}, [&](const auto& rest) { return metrics(rest, env, out, err); }},
-          {"check", "", "check the database for damage",
+           kMetricsFlags,
+           {},
+           {},
+           [&](const auto& rest) { return metrics(rest, env, out, err); }},
+          {"check",
+           "",
+           "check the database for damage",
            "Checks the database: SQLite's integrity_check (every page and index), or on PostgreSQL that\n"
            "every table answers and every index is valid. Exit 0 when sound, 1 when not.",
-           kCheckFlags, {}, {}, [&](const auto& rest) { return check(rest, env, out, err); }},
+           kCheckFlags,
+           {},
+           {},
+           [&](const auto& rest) { return check(rest, env, out, err); }},
       }};
   return run_program(program, args, out, err);
 }

@@ -82,12 +82,9 @@ std::vector<Lead> lead_times(const MetricFacts& facts, Window window) {
     const auto& s = facts.shipped[n];
     if (s.deployed < window.from || s.deployed >= window.to) continue;
     const auto fact = static_cast<std::uint32_t>(n);
-    if (s.change_time == kUnknownTime)
-      leads.push_back({s.system, s.deployed, 0, 2, fact});
-    else if (s.deployed - s.change_time <= 0)
-      leads.push_back({s.system, s.deployed, 0, 1, fact});
-    else
-      leads.push_back({s.system, s.deployed, s.deployed - s.change_time, 0, fact});
+    if (s.change_time == kUnknownTime) leads.push_back({s.system, s.deployed, 0, 2, fact});
+    else if (s.deployed - s.change_time <= 0) leads.push_back({s.system, s.deployed, 0, 1, fact});
+    else leads.push_back({s.system, s.deployed, s.deployed - s.change_time, 0, fact});
   }
   return leads;
 }

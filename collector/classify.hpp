@@ -24,25 +24,25 @@ struct Dep {
   std::uint32_t environment;
   std::int64_t time;
   std::int64_t seq = 0;
-  std::uint8_t failed = 0;  ///< Failure bits; the Pulse model looks at by_incident only
-  std::uint8_t rework = 0;  ///< Rework bits (DORA model)
+  std::uint8_t failed = 0;                 ///< Failure bits; the Pulse model looks at by_incident only
+  std::uint8_t rework = 0;                 ///< Rework bits (DORA model)
   std::int64_t recovered = kNotRecovered;  ///< earliest recovery (DORA model; incidents included)
   RecoveredBy recovered_by = RecoveredBy::none;
-  std::int64_t recovered_seq = 0;          ///< the deployment that recovered it, if one did
+  std::int64_t recovered_seq = 0;                  ///< the deployment that recovered it, if one did
   std::int64_t incidents_resolved = kUnknownTime;  ///< the last resolution of its incidents
-  std::int32_t incident = -1;        ///< index in MetricFacts::incidents of the last one to resolve
+  std::int32_t incident = -1;                      ///< index in MetricFacts::incidents of the last one to resolve
   std::int64_t rollback_by = 0, revert_by = 0, fixed_by = 0;  ///< deciding deployments (seq)
-  std::int64_t fixes_seq = 0;        ///< rework: the deployment it fixes, if stored
-  std::int32_t rework_incident = -1; ///< rework: the open incident (index in MetricFacts::incidents)
-  std::int32_t fact = -1;            ///< index in MetricFacts::deployments
+  std::int64_t fixes_seq = 0;                                 ///< rework: the deployment it fixes, if stored
+  std::int32_t rework_incident = -1;  ///< rework: the open incident (index in MetricFacts::incidents)
+  std::int32_t fact = -1;             ///< index in MetricFacts::deployments
 };
 
 struct Lead {
   std::uint32_t system;
   std::int64_t deployed;
-  std::int64_t lead;  ///< > 0, or 0 with `bad` set
-  std::uint8_t bad;   ///< 1: lead <= 0, 2: unknown change time
-  std::uint32_t fact; ///< index in MetricFacts::shipped
+  std::int64_t lead;   ///< > 0, or 0 with `bad` set
+  std::uint8_t bad;    ///< 1: lead <= 0, 2: unknown change time
+  std::uint32_t fact;  ///< index in MetricFacts::shipped
 };
 
 struct Inc {
@@ -50,18 +50,18 @@ struct Inc {
   std::int64_t created;
   std::int64_t duration;
   bool attributed;
-  std::uint32_t fact;        ///< index in MetricFacts::incidents
-  std::int64_t deployment;   ///< the seq of the deployment it belongs to (0: none or unknown)
+  std::uint32_t fact;       ///< index in MetricFacts::incidents
+  std::int64_t deployment;  ///< the seq of the deployment it belongs to (0: none or unknown)
 };
 
 /// Deployments ordered by system, environment, time, arrival.
 bool before(const Dep& a, const Dep& b);
 
 struct Classified {
-  std::vector<Dep> all;    ///< every deployment before the window's end, ordered by `before`
-  std::vector<Dep> deps;   ///< those in the window
-  std::vector<Lead> leads; ///< changes first deployed in the window
-  std::vector<Inc> incs;   ///< incidents created in the window
+  std::vector<Dep> all;     ///< every deployment before the window's end, ordered by `before`
+  std::vector<Dep> deps;    ///< those in the window
+  std::vector<Lead> leads;  ///< changes first deployed in the window
+  std::vector<Inc> incs;    ///< incidents created in the window
   /// Deployment seq -> index in `all` (for the DORA model, a team and
   /// explanations; empty for the Pulse model's plain figures).
   std::unordered_map<std::int64_t, std::size_t> by_seq;

@@ -3,10 +3,11 @@
 // Each file is assembled into .rodata as it is on disk (.incbin): no
 // generated sources, no copy of Chart.js in the repository. The paths come
 // from collector/CMakeLists.txt.
-#define PULSE_EMBED(name, path)                                                                     \
-  asm(".section .rodata\n.balign 16\n.global pulse_" #name "_begin\n.hidden pulse_" #name "_begin\n" \
+#define PULSE_EMBED(name, path)                                                                         \
+  asm(".section .rodata\n.balign 16\n.global pulse_" #name "_begin\n.hidden pulse_" #name               \
+      "_begin\n"                                                                                        \
       "pulse_" #name "_begin:\n.incbin \"" path "\"\n.global pulse_" #name "_end\n.hidden pulse_" #name \
-      "_end\npulse_" #name "_end:\n.previous\n");                                                    \
+      "_end\npulse_" #name "_end:\n.previous\n");                                                       \
   extern "C" const char pulse_##name##_begin[], pulse_##name##_end[];
 
 PULSE_EMBED(index_html, PULSE_DASHBOARD_DIR "/index.html")

@@ -25,8 +25,8 @@ std::optional<json::value> parse_body(std::string_view body, std::string& why) {
 }
 
 // Field readers: each returns false and sets `why` naming the field.
-bool read_string(const json::object& o, std::string_view field, std::size_t max, bool allow_empty,
-                 std::string& out, std::string& why) {
+bool read_string(const json::object& o, std::string_view field, std::size_t max, bool allow_empty, std::string& out,
+                 std::string& why) {
   const auto* v = o.if_contains(field);
   if (!v || v->is_null()) {
     why = std::string(field) + ": missing";
@@ -137,8 +137,8 @@ std::optional<Event> decode_object(const json::value& v, std::string& why) {
         !read_string_array(o, "changes", kMaxChanges, d.changes, why) ||
         !read_string_array(o, "teams", 1000, d.teams, why))
       return std::nullopt;
-    if (!read_extension(o, "head_commit", d.head_commit, why) || !read_extension(o, "environment", d.environment, why) ||
-        !read_extension(o, "run_url", d.run_url, why, kMaxUrl))
+    if (!read_extension(o, "head_commit", d.head_commit, why) ||
+        !read_extension(o, "environment", d.environment, why) || !read_extension(o, "run_url", d.run_url, why, kMaxUrl))
       return std::nullopt;
     // Shown as a link: a web address only (no javascript: or data: URLs).
     if (!d.run_url.empty() && !d.run_url.starts_with("https://") && !d.run_url.starts_with("http://")) {
@@ -158,8 +158,7 @@ std::optional<Event> decode_object(const json::value& v, std::string& why) {
     Incident i;
     i.source = std::move(source);
     if (!read_string(o, "incident_id", kMaxIdentifier, false, i.incident_id, why) ||
-        !read_time(o, "time_created", i.time_created, why) ||
-        !read_time(o, "time_resolved", i.time_resolved, why))
+        !read_time(o, "time_created", i.time_created, why) || !read_time(o, "time_resolved", i.time_resolved, why))
       return std::nullopt;
     if (!read_extension(o, "environment", i.environment, why)) return std::nullopt;
     if (i.time_resolved < i.time_created) {

@@ -37,7 +37,8 @@ struct Names {
     return json::string(at(facts.incident_ids, index));
   }
   json::object where(std::uint32_t system, std::uint32_t environment, std::int64_t time) const {
-    return {{"system", facts.systems[system]}, {"environment", scope.environments[environment]},
+    return {{"system", facts.systems[system]},
+            {"environment", scope.environments[environment]},
             {"time", format_rfc3339(time)}};
   }
   json::object of(const Dep& d) const {
@@ -71,12 +72,17 @@ json::array failure_reasons(const Dep& d, const Names& n, Model model) {
 // What recovered a deployment when a deployment did.
 std::string_view recovered_by_name(RecoveredBy by) {
   switch (by) {
-    case RecoveredBy::rollback: return "rollback";
-    case RecoveredBy::revert: return "revert";
-    case RecoveredBy::fix: return "fix";
-    case RecoveredBy::next_deployment: return "next deployment";
+    case RecoveredBy::rollback:
+      return "rollback";
+    case RecoveredBy::revert:
+      return "revert";
+    case RecoveredBy::fix:
+      return "fix";
+    case RecoveredBy::next_deployment:
+      return "next deployment";
     case RecoveredBy::incidents:
-    case RecoveredBy::none: break;
+    case RecoveredBy::none:
+      break;
   }
   return "none";
 }
@@ -148,20 +154,27 @@ std::optional<Explained> parse_explained(std::string_view name, Model model, std
     }
     return m;
   }
-  why = model == Model::pulse ? "metric: must be deployment_frequency, lead_time, time_to_recover or change_failure_rate"
-                              : "metric: must be deployment_frequency, lead_time, change_failure_rate, "
-                                "failed_deployment_recovery_time or deployment_rework_rate";
+  why = model == Model::pulse
+            ? "metric: must be deployment_frequency, lead_time, time_to_recover or change_failure_rate"
+            : "metric: must be deployment_frequency, lead_time, change_failure_rate, "
+              "failed_deployment_recovery_time or deployment_rework_rate";
   return std::nullopt;
 }
 
 std::string_view explained_name(Explained m) {
   switch (m) {
-    case Explained::deployment_frequency: return "deployment_frequency";
-    case Explained::lead_time: return "lead_time";
-    case Explained::time_to_recover: return "time_to_recover";
-    case Explained::change_failure_rate: return "change_failure_rate";
-    case Explained::failed_deployment_recovery_time: return "failed_deployment_recovery_time";
-    case Explained::deployment_rework_rate: return "deployment_rework_rate";
+    case Explained::deployment_frequency:
+      return "deployment_frequency";
+    case Explained::lead_time:
+      return "lead_time";
+    case Explained::time_to_recover:
+      return "time_to_recover";
+    case Explained::change_failure_rate:
+      return "change_failure_rate";
+    case Explained::failed_deployment_recovery_time:
+      return "failed_deployment_recovery_time";
+    case Explained::deployment_rework_rate:
+      return "deployment_rework_rate";
   }
   return "deployment_frequency";
 }
@@ -181,21 +194,26 @@ json::object explain(const MetricFacts& facts, Window window, const Scope& scope
   const std::uint8_t counted = scope.model == Model::pulse ? by_incident : 0xff;
   switch (metric) {
     case Explained::deployment_frequency:
-      records = deployment_records(c, n, [](const Dep&) { return true; }, [](const Dep&, json::object&) {});
+      records = deployment_records(
+          c, n, [](const Dep&) { return true; }, [](const Dep&, json::object&) {});
       break;
     case Explained::change_failure_rate:
-      records = deployment_records(c, n, [&](const Dep& d) { return (d.failed & counted) != 0; },
-                                   [&](const Dep& d, json::object& o) { o["reasons"] = failure_reasons(d, n, scope.model); });
+      records = deployment_records(
+          c, n, [&](const Dep& d) { return (d.failed & counted) != 0; },
+          [&](const Dep& d, json::object& o) { o["reasons"] = failure_reasons(d, n, scope.model); });
       break;
     case Explained::failed_deployment_recovery_time:
-      records = deployment_records(c, n, [](const Dep& d) { return d.failed != 0; }, [&](const Dep& d, json::object& o) {
-        o["reasons"] = failure_reasons(d, n, scope.model);
-        for (auto& [k, v] : recovery(d, n)) o[k] = v;
-      });
+      records = deployment_records(
+          c, n, [](const Dep& d) { return d.failed != 0; },
+          [&](const Dep& d, json::object& o) {
+            o["reasons"] = failure_reasons(d, n, scope.model);
+            for (auto& [k, v] : recovery(d, n)) o[k] = v;
+          });
       break;
     case Explained::deployment_rework_rate:
-      records = deployment_records(c, n, [](const Dep& d) { return d.rework != 0; },
-                                   [&](const Dep& d, json::object& o) { o["reasons"] = rework_reasons(d, n); });
+      records = deployment_records(
+          c, n, [](const Dep& d) { return d.rework != 0; },
+          [&](const Dep& d, json::object& o) { o["reasons"] = rework_reasons(d, n); });
       break;
     case Explained::time_to_recover:
       for (std::uint32_t i = 0; i < c.incs.size(); ++i) records.pending.emplace_back(c.incs[i].created, i);
@@ -329,11 +347,11 @@ std::string explain_table(const json::object& page) {
       out << "incident " << text_of(r.at("incident")) << " resolved " << text_of(r.at("resolved")) << " ("
           << human_duration(r.at("seconds").to_number<std::int64_t>()) << "), deployment "
           << text_of(r.at("deployment"));
-    else
-      out << "deployment " << text_of(r.at("deployment"));
+    else out << "deployment " << text_of(r.at("deployment"));
     if (const auto reasons = reasons_text(r); !reasons.empty()) out << ": " << reasons;
     if (const auto* seconds = r.if_contains("recovery_seconds"))
-      out << (seconds->is_null() ? "; not recovered yet" : "; recovered in " + human_duration(seconds->to_number<std::int64_t>()));
+      out << (seconds->is_null() ? "; not recovered yet"
+                                 : "; recovered in " + human_duration(seconds->to_number<std::int64_t>()));
     out << "\n";
   }
   if (const auto* left = page.if_contains("left_out"); left && !left->as_array().empty()) {

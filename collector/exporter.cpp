@@ -10,12 +10,14 @@ namespace tel = telemetry;
 Exporter::Exporter(tel::Registry& registry, Store& store, std::function<std::int64_t()> now)
     : store_(store),
       now_(std::move(now)),
-      received_(registry.counter("pulse_events_received_total", "Events received in valid requests, by type",
-                                 {"type"})),
+      received_(
+          registry.counter("pulse_events_received_total", "Events received in valid requests, by type", {"type"})),
       stored_(registry.counter("pulse_events_stored_total", "Events stored (new, or a change that gained a time)")
                   .with({})),
       duplicates_(registry.counter("pulse_events_duplicate_total", "Events already stored, nothing changed").with({})),
-      store_errors_(registry.counter("pulse_store_errors_total", "Store failures: requests answered 503, and DORA refreshes that failed")
+      store_errors_(registry
+                        .counter("pulse_store_errors_total",
+                                 "Store failures: requests answered 503, and DORA refreshes that failed")
                         .with({})),
       refresher_([this] { refresh_loop(); }) {
   auto& sizes = registry.histogram("pulse_commit_events", "Events per store transaction",
@@ -46,8 +48,11 @@ void Exporter::received(const std::vector<Event>& events) {
   std::size_t counts[3] = {0, 0, 0};
   for (const auto& e : events) ++counts[e.index()];
   for (std::size_t i = 0; i < 3; ++i)
-    if (counts[i]) received_.with({std::string(i == 0 ? "change" : i == 1 ? "deployment" : "incident")})
-                       .inc(static_cast<double>(counts[i]));
+    if (counts[i])
+      received_.with({std::string(i == 0   ? "change"
+                                  : i == 1 ? "deployment"
+                                           : "incident")})
+          .inc(static_cast<double>(counts[i]));
 }
 
 void Exporter::stored(const PutResult& r) {
@@ -142,10 +147,11 @@ std::string Exporter::dora_exposition(const std::vector<MetricsReport>& reports,
                  tel::format_value(*v) + "\n";
     }
   }
-  out += "# HELP pulse_dora_computed_timestamp_seconds When the DORA figures were last computed\n"
-         "# TYPE pulse_dora_computed_timestamp_seconds gauge\n"
-         "pulse_dora_computed_timestamp_seconds " +
-         std::to_string(computed_at) + "\n";
+  out +=
+      "# HELP pulse_dora_computed_timestamp_seconds When the DORA figures were last computed\n"
+      "# TYPE pulse_dora_computed_timestamp_seconds gauge\n"
+      "pulse_dora_computed_timestamp_seconds " +
+      std::to_string(computed_at) + "\n";
   return out;
 }
 

@@ -52,10 +52,10 @@ class Exporter {
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::string text_;            ///< last computed DORA exposition
+  std::string text_;              ///< last computed DORA exposition
   std::int64_t computed_at_ = 0;  ///< Unix seconds; 0: never
   bool wanted_ = false, stopping_ = false;
-  std::thread refresher_;       ///< last: starts once the rest exists
+  std::thread refresher_;  ///< last: starts once the rest exists
 };
 
 }  // namespace pulse::collector

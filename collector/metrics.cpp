@@ -149,24 +149,16 @@ std::size_t busy_days(std::span<const Dep> deps, std::vector<std::int64_t>& scra
 
 void frequency_level(Figures& f, Window w, std::span<const Dep> deps, Model model, std::vector<std::int64_t>& scratch) {
   if (model == Model::pulse) {
-    if (f.deployment_days * 2 > f.days)
-      f.frequency_level = Level::elite;
-    else if (distinct(deps, month_of, scratch) * 2 > periods(w, month_of))
-      f.frequency_level = Level::high;
-    else if (distinct(deps, semester_of, scratch) * 2 > periods(w, semester_of))
-      f.frequency_level = Level::medium;
-    else
-      f.frequency_level = Level::low;
+    if (f.deployment_days * 2 > f.days) f.frequency_level = Level::elite;
+    else if (distinct(deps, month_of, scratch) * 2 > periods(w, month_of)) f.frequency_level = Level::high;
+    else if (distinct(deps, semester_of, scratch) * 2 > periods(w, semester_of)) f.frequency_level = Level::medium;
+    else f.frequency_level = Level::low;
     return;
   }
-  if (busy_days(deps, scratch) * 2 > f.days)
-    f.frequency_level = Level::elite;
-  else if (distinct(deps, week_of, scratch) * 2 > periods(w, week_of))
-    f.frequency_level = Level::high;
-  else if (distinct(deps, month_of, scratch) * 2 > periods(w, month_of))
-    f.frequency_level = Level::medium;
-  else
-    f.frequency_level = Level::low;
+  if (busy_days(deps, scratch) * 2 > f.days) f.frequency_level = Level::elite;
+  else if (distinct(deps, week_of, scratch) * 2 > periods(w, week_of)) f.frequency_level = Level::high;
+  else if (distinct(deps, month_of, scratch) * 2 > periods(w, month_of)) f.frequency_level = Level::medium;
+  else f.frequency_level = Level::low;
 }
 
 // Integer comparisons: a band's upper edge belongs to it (15% is Elite for Pulse).
@@ -227,12 +219,9 @@ Figures figures_of(Window w, std::span<const Dep> deps, std::span<const Lead> le
 
   scratch.clear();
   for (const auto& l : leads) {
-    if (l.bad == 1)
-      ++f.non_positive_lead_times;
-    else if (l.bad == 2)
-      ++f.changes_without_time;
-    else
-      scratch.push_back(l.lead);
+    if (l.bad == 1) ++f.non_positive_lead_times;
+    else if (l.bad == 2) ++f.changes_without_time;
+    else scratch.push_back(l.lead);
   }
   f.lead_time_changes = scratch.size();
   if (!scratch.empty()) {
@@ -295,9 +284,8 @@ json::object figures_json(const Figures& f, Model model, bool levels) {
     json::object fdrt{{"median_seconds", opt(f.failed_recovery_median)},
                       {"recovered", f.recovered_failures},
                       {"unrecovered", f.unrecovered_failures}};
-    json::object rework{{"rate", opt(f.rework_rate)},
-                        {"rework_deployments", f.rework_deployments},
-                        {"deployments", f.deployments}};
+    json::object rework{
+        {"rate", opt(f.rework_rate)}, {"rework_deployments", f.rework_deployments}, {"deployments", f.deployments}};
     if (levels) {
       df["level"] = opt(f.frequency_level);
       lt["level"] = opt(f.lead_time_level);
@@ -423,8 +411,9 @@ MetricsReport compute_metrics(const MetricFacts& facts, Window window, Bucket bu
       std::vector<std::int64_t> scratch;
       report.series.reserve(buckets.size());
       for (std::size_t b = 0; b < buckets.size(); ++b)
-        report.series.push_back({buckets[b].from, buckets[b].to,
-                                 figures_of(buckets[b], group(bd, b), group(bl, b), group(bi, b), model, false, scratch)});
+        report.series.push_back(
+            {buckets[b].from, buckets[b].to,
+             figures_of(buckets[b], group(bd, b), group(bl, b), group(bi, b), model, false, scratch)});
     } catch (...) {
       series_failure = std::current_exception();
     }
@@ -488,8 +477,7 @@ json::object metrics_json(const MetricsReport& r) {
 
 std::string human_duration(std::int64_t s) {
   char buf[64];
-  if (s < 60)
-    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+  if (s < 60) std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
   else if (s < kHour)
     std::snprintf(buf, sizeof buf, "%lldm %02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
   else if (s < kDay)
@@ -529,13 +517,15 @@ std::string metrics_table(const MetricsReport& r) {
       ttr = human_duration(*f.recovery_median) + " (mean " + human_duration(*f.recovery_mean) + ")";
     if (dora && f.failed_recovery_median) ttr = human_duration(*f.failed_recovery_median);
     out << std::left << std::setw(20) << (name.size() > 19 ? name.substr(0, 18) + "~" : name) << std::setw(22)
-        << cell(df, level(f.frequency_level)) << std::setw(20) << cell(lt, level(f.lead_time_level)) << std::setw(dora ? 22 : 34)
-        << cell(ttr, level(dora ? f.failed_recovery_level : f.recovery_level));
+        << cell(df, level(f.frequency_level)) << std::setw(20) << cell(lt, level(f.lead_time_level))
+        << std::setw(dora ? 22 : 34) << cell(ttr, level(dora ? f.failed_recovery_level : f.recovery_level));
     if (!dora) {
-      out << cell(percent_of(f.change_failure_rate, f.failed_deployments, f.deployments), level(f.failure_level)) << "\n";
+      out << cell(percent_of(f.change_failure_rate, f.failed_deployments, f.deployments), level(f.failure_level))
+          << "\n";
       return;
     }
-    out << std::setw(24) << cell(percent_of(f.change_failure_rate, f.failed_deployments, f.deployments), level(f.failure_level))
+    out << std::setw(24)
+        << cell(percent_of(f.change_failure_rate, f.failed_deployments, f.deployments), level(f.failure_level))
         << percent_of(f.rework_rate, f.rework_deployments, f.deployments) << "\n";
   };
   out << "Window " << format_rfc3339(r.window.from) << " to " << format_rfc3339(r.window.to) << " (UTC)";
@@ -543,14 +533,17 @@ std::string metrics_table(const MetricsReport& r) {
   if (r.team) out << ", team " << *r.team;
   out << "\nEnvironments: ";
   for (std::size_t i = 0; i < r.environments.size(); ++i) out << (i ? ", " : "") << r.environments[i];
-  out << "\nModel: " << (dora ? std::string("DORA's five metrics; levels from the ") + kDoraEdition
-                              : std::string("Pulse's four metrics"))
+  out << "\nModel: "
+      << (dora ? std::string("DORA's five metrics; levels from the ") + kDoraEdition
+               : std::string("Pulse's four metrics"))
       << "\n\n";
   out << std::left << std::setw(20) << "SYSTEM" << std::setw(22) << "DEPLOY FREQUENCY" << std::setw(20) << "LEAD TIME";
   if (dora)
-    out << std::setw(22) << "FAILED DEPL. RECOVERY" << std::setw(24) << "CHANGE FAIL RATE" << "REWORK RATE\n";
+    out << std::setw(22) << "FAILED DEPL. RECOVERY" << std::setw(24) << "CHANGE FAIL RATE"
+        << "REWORK RATE\n";
   else
-    out << std::setw(34) << "TIME TO RECOVER" << "CHANGE FAILURE RATE\n";
+    out << std::setw(34) << "TIME TO RECOVER"
+        << "CHANGE FAILURE RATE\n";
   for (const auto& [name, f] : r.systems) row(name, f);
   if (!r.system) row("(all systems)", r.overall);
   const Figures& f = r.overall;

@@ -171,14 +171,14 @@ struct MetricFacts {
     std::uint32_t environment;
     std::int64_t time;
     // The DORA model's facts (a store fills them for Model::dora only):
-    std::int64_t seq = 0;             ///< arrival order, unique
-    std::uint64_t head = 0;           ///< a hash of its head commit; 0: none recorded
+    std::int64_t seq = 0;                    ///< arrival order, unique
+    std::uint64_t head = 0;                  ///< a hash of its head commit; 0: none recorded
     std::int64_t head_first = kUnknownTime;  ///< when its head commit was first deployed here
-    std::int64_t fixes_seq = 0;       ///< the deployment it says it fixes, if stored (seq); 0: none
-    std::uint32_t changes = 0;        ///< how many changes it shipped
+    std::int64_t fixes_seq = 0;              ///< the deployment it says it fixes, if stored (seq); 0: none
+    std::uint32_t changes = 0;               ///< how many changes it shipped
     std::uint8_t mark = no_mark;
-    bool fix = false;                 ///< it says it fixes another (even one not stored)
-    bool team = true;                 ///< one of the scope's team's (true without a team filter)
+    bool fix = false;  ///< it says it fixes another (even one not stored)
+    bool team = true;  ///< one of the scope's team's (true without a team filter)
   };
   /// A deployment shipping a revert of a change (DORA model).
   struct Revert {
@@ -189,8 +189,8 @@ struct MetricFacts {
   };
   struct Shipped {  ///< a change whose first deployment (in the scope's environments) is in the window
     std::uint32_t system;
-    std::int64_t deployed;     ///< time of its first deployment
-    std::int64_t change_time;  ///< push time, else commit time, else kUnknownTime
+    std::int64_t deployed;          ///< time of its first deployment
+    std::int64_t change_time;       ///< push time, else commit time, else kUnknownTime
     std::uint32_t environment = 0;  ///< of that first deployment
   };
   struct Incident {
@@ -236,9 +236,8 @@ struct MetricFacts {
 /// name) and the facts to append to; the shares are merged at the end.
 /// For each system, a store reads each of the scope's environments that
 /// system has; a change's first deployment is its first to any of them.
-using SystemReader = std::function<void(std::size_t worker,
-                                        const std::vector<std::pair<std::uint32_t, std::string>>& systems,
-                                        MetricFacts& out)>;
+using SystemReader = std::function<void(
+    std::size_t worker, const std::vector<std::pair<std::uint32_t, std::string>>& systems, MetricFacts& out)>;
 MetricFacts read_facts_by_system(const std::vector<std::string>& systems, std::size_t workers,
                                  const SystemReader& read);
 
@@ -286,8 +285,8 @@ struct MetricsReport {
   Window window;
   Bucket bucket = Bucket::week;
   Model model = Model::pulse;
-  std::optional<std::string> system;  ///< the filter, if any
-  std::optional<std::string> team;    ///< likewise
+  std::optional<std::string> system;      ///< the filter, if any
+  std::optional<std::string> team;        ///< likewise
   std::vector<std::string> environments;  ///< what was counted
   Figures overall;
   std::vector<std::pair<std::string, Figures>> systems;  ///< by name

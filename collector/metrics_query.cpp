@@ -156,8 +156,9 @@ MetricFacts read_facts_by_system(const std::vector<std::string>& systems, std::s
     all.reverts.insert(all.reverts.end(), p.reverts.begin(), p.reverts.end());
     all.firsts.insert(all.firsts.end(), p.firsts.begin(), p.firsts.end());
     for (auto names : {&MetricFacts::deployment_ids, &MetricFacts::incident_ids, &MetricFacts::shipped_ids})
-      (all.*names).insert((all.*names).end(), std::make_move_iterator((p.*names).begin()),
-                          std::make_move_iterator((p.*names).end()));
+      (all.*names)
+          .insert((all.*names).end(), std::make_move_iterator((p.*names).begin()),
+                  std::make_move_iterator((p.*names).end()));
     all.shipped_pushed.insert(all.shipped_pushed.end(), p.shipped_pushed.begin(), p.shipped_pushed.end());
   }
   return all;

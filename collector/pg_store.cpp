@@ -204,7 +204,8 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "SELECT time_created, id, head_commit, change_count, identifier, ($4::text IS NULL OR teams::jsonb ? $4)::int "
      "FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created < $3 "
      "ORDER BY time_created DESC, id DESC LIMIT 1"},
-    {"dora_first", "SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2"},
+    {"dora_first",
+     "SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = $1 AND environment = $2"},
     {"dora_incidents",
      "SELECT time_created, COALESCE(time_resolved, time_created), identifier FROM events WHERE type = 'incident' "
      "AND system = $1 AND environment = $2 AND time_created < $4 AND (time_created >= $3 OR time_resolved > $3)"},
@@ -298,8 +299,14 @@ class Connection {
     // server or network is noticed within about a minute (keepalives, and
     // the TCP user timeout for unacknowledged writes); queries are bounded
     // by statement_timeout below.
-    const char* keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
-                          "tcp_user_timeout", "application_name", "dbname", nullptr};
+    const char* keys[] = {"connect_timeout",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "tcp_user_timeout",
+                          "application_name",
+                          "dbname",
+                          nullptr};
     const char* values[] = {"10", "30", "10", "3", "60000", "pulse-collector", uri.c_str(), nullptr};
     // Owned from the first moment: a throw below (a refused SET) frees it.
     owned_.reset(PQconnectdbParams(keys, values, 1));
@@ -307,7 +314,8 @@ class Connection {
     if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
       throw StorageError("PostgreSQL: cannot connect: " + first_line(conn_ ? PQerrorMessage(conn_) : "out of memory"));
     // Notices ("relation already exists, skipping") are not for operators.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     exec("SET statement_timeout = '120s'");
     exec("SET synchronous_commit = on");
   }
@@ -511,8 +519,8 @@ class PgStore final : public Store {
   std::vector<std::string> check(bool thorough) override {
     return with_retry([&](Connection& c) {
       std::vector<std::string> problems;
-      for (const char* table :
-           {"pulse_schema", "systems", "events", "deployment_changes", "change_facts", "environments", "change_deployments"}) {
+      for (const char* table : {"pulse_schema", "systems", "events", "deployment_changes", "change_facts",
+                                "environments", "change_deployments"}) {
         try {
           c.exec(std::string("SELECT 1 FROM ") + table + " LIMIT 1");
         } catch (const PgError& e) {
@@ -525,7 +533,8 @@ class PgStore final : public Store {
             "JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname IN "
             "('systems', 'events', 'deployment_changes', 'change_facts', 'environments', 'change_deployments') "
             "AND NOT i.indisvalid");
-        for (int row = 0; row < r->rows(); ++row) problems.push_back("index " + std::string(r->text(row, 0)) + " is invalid");
+        for (int row = 0; row < r->rows(); ++row)
+          problems.push_back("index " + std::string(r->text(row, 0)) + " is invalid");
       }
       return problems;
     });
@@ -533,7 +542,8 @@ class PgStore final : public Store {
 
   std::vector<std::pair<std::string, std::string>> environments() override {
     return with_retry([&](Connection& c) {
-      const auto r = c.exec("SELECT system, environment FROM environments ORDER BY system COLLATE \"C\", environment COLLATE \"C\"");
+      const auto r = c.exec(
+          "SELECT system, environment FROM environments ORDER BY system COLLATE \"C\", environment COLLATE \"C\"");
       std::vector<std::pair<std::string, std::string>> out;
       for (int i = 0; i < r->rows(); ++i) out.emplace_back(r->text(i, 0), r->text(i, 1));
       return out;
@@ -542,9 +552,10 @@ class PgStore final : public Store {
 
   std::vector<std::string> teams() override {
     return with_retry([&](Connection& c) {
-      const auto r = c.exec("SELECT t FROM (SELECT DISTINCT t FROM events, jsonb_array_elements_text(teams::jsonb) t "
-                            "WHERE type = 'deployment' AND teams <> '[]') teams ORDER BY t COLLATE \"C\" LIMIT " +
-                            std::to_string(kMaxTeams));
+      const auto r = c.exec(
+          "SELECT t FROM (SELECT DISTINCT t FROM events, jsonb_array_elements_text(teams::jsonb) t "
+          "WHERE type = 'deployment' AND teams <> '[]') teams ORDER BY t COLLATE \"C\" LIMIT " +
+          std::to_string(kMaxTeams));
       std::vector<std::string> out;
       for (int i = 0; i < r->rows(); ++i) out.emplace_back(r->text(i, 0));
       return out;
@@ -575,9 +586,10 @@ class PgStore final : public Store {
           second->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
           second->exec("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
         }
-        auto f = read_facts_by_system(systems, second ? 2 : 1, [&](std::size_t worker, const auto& share, MetricFacts& out) {
-          read_system_facts(worker == 0 ? first : *second, w, scope, share, out);
-        });
+        auto f =
+            read_facts_by_system(systems, second ? 2 : 1, [&](std::size_t worker, const auto& share, MetricFacts& out) {
+              read_system_facts(worker == 0 ? first : *second, w, scope, share, out);
+            });
         finish();
         return f;
       } catch (...) {
@@ -621,18 +633,18 @@ class PgStore final : public Store {
             f.shipped.push_back({index, r->bin_int64(i, 0), r->null(i, 1) ? kUnknownTime : r->bin_int64(i, 1), env});
         }
         p.resize(4);
-        if (scope.model == Model::dora || scope.identifiers || scope.team) continue;  // it read the incidents open in the window too
+        if (scope.model == Model::dora || scope.identifiers || scope.team)
+          continue;  // it read the incidents open in the window too
         r = c.run("facts_incidents", p, true);
-        for (int i = 0; i < r->rows(); ++i)
-          f.incidents.push_back({index, env, r->bin_int64(i, 0), r->bin_int64(i, 1)});
+        for (int i = 0; i < r->rows(); ++i) f.incidents.push_back({index, env, r->bin_int64(i, 0), r->bin_int64(i, 1)});
       }
     }
   }
 
   // The DORA model's facts of one system and environment; `p` is (system,
   // environment, from, to).
-  static void read_dora_facts(Connection& c, std::uint32_t index, std::uint32_t env, const Params& p, const Scope& scope,
-                              MetricFacts& f) {
+  static void read_dora_facts(Connection& c, std::uint32_t index, std::uint32_t env, const Params& p,
+                              const Scope& scope, MetricFacts& f) {
     const bool ids = scope.identifiers;
     const std::optional<std::string> team = scope.team;
     auto add = [&](const Result& r, int i, int id_column) -> MetricFacts::Deployment& {
@@ -684,10 +696,12 @@ class PgStore final : public Store {
     };
     const auto first_deployed = lookup("dora_first_deployed", heads);
     for (const auto& [at, head] : heads)
-      if (const auto it = first_deployed.find(head); it != first_deployed.end()) f.deployments[at].head_first = it->second;
+      if (const auto it = first_deployed.find(head); it != first_deployed.end())
+        f.deployments[at].head_first = it->second;
     const auto reverted_first = lookup("dora_first_deployed", reverted);
     for (const auto& [at, sha] : reverted)
-      if (const auto it = reverted_first.find(sha); it != reverted_first.end()) f.reverts[at].reverted_first = it->second;
+      if (const auto it = reverted_first.find(sha); it != reverted_first.end())
+        f.reverts[at].reverted_first = it->second;
     const auto fixed = lookup("dora_fixed", fixes);
     for (const auto& [at, id] : fixes)
       if (const auto it = fixed.find(id); it != fixed.end()) f.deployments[at].fixes_seq = it->second;
@@ -726,8 +740,8 @@ class PgStore final : public Store {
       constexpr std::size_t known = std::size(kMigrations);
       if (version > known)
         throw StorageError("PostgreSQL: the database's schema is version " + std::to_string(version) +
-                                 ", newer than this pulse-collector knows (" + std::to_string(known) +
-                                 "): upgrade pulse-collector");
+                           ", newer than this pulse-collector knows (" + std::to_string(known) +
+                           "): upgrade pulse-collector");
       for (std::size_t v = version; v < known; ++v) c.exec_script(kMigrations[v]);
       if (version < known) {
         c.exec("DELETE FROM pulse_schema");

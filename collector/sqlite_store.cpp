@@ -229,11 +229,10 @@ class DoraReader {
             (team ? ", EXISTS (SELECT 1 FROM json_each(teams) WHERE value = ?5)" : ", 1") +
             " FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 AND time_created >= ?3 "
             "AND time_created < ?4")),
-        before_(db.prepare(
-            "SELECT time_created, id, head_commit, change_count, identifier, "
-            "(?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(teams) WHERE value = ?4)) FROM events "
-            "WHERE type = 'deployment' AND system = ?1 AND environment = ?2 AND time_created < ?3 "
-            "ORDER BY time_created DESC, id DESC LIMIT 1")),
+        before_(db.prepare("SELECT time_created, id, head_commit, change_count, identifier, "
+                           "(?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(teams) WHERE value = ?4)) FROM events "
+                           "WHERE type = 'deployment' AND system = ?1 AND environment = ?2 AND time_created < ?3 "
+                           "ORDER BY time_created DESC, id DESC LIMIT 1")),
         first_(db.prepare("SELECT MIN(time_created) FROM events WHERE type = 'deployment' AND system = ?1 "
                           "AND environment = ?2")),
         first_deployed_(db.prepare("SELECT first_deployed FROM change_deployments WHERE system = ?1 AND change_id = ?2 "
@@ -284,7 +283,8 @@ class DoraReader {
     incidents_.reset();
     incidents_.bind(1, system).bind(2, env_name).bind(3, w.from).bind(4, w.to);
     while (incidents_.step()) {
-      f.incidents.push_back({index, env, incidents_.int64(0), incidents_.optional_int64(1).value_or(incidents_.int64(0))});
+      f.incidents.push_back(
+          {index, env, incidents_.int64(0), incidents_.optional_int64(1).value_or(incidents_.int64(0))});
       if (identifiers_) f.incident_ids.push_back(incidents_.text(2));
     }
   }
@@ -402,16 +402,18 @@ class SqliteStore final : public Store {
           "SELECT MAX(time_created) FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 "
           "AND time_created < ?3");
       // With identifiers: the change's id, and whether its time is a push time.
-      const std::string select =
-          scope.change_identifiers ? "SELECT c.first_deployed, c.change_time, c.change_id, c.pushed "
-                                   : "SELECT c.first_deployed, c.change_time ";
-      auto shipped = reader.db.prepare(
-          select + "FROM change_deployments c "
-          "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4");
+      const std::string select = scope.change_identifiers
+                                     ? "SELECT c.first_deployed, c.change_time, c.change_id, c.pushed "
+                                     : "SELECT c.first_deployed, c.change_time ";
+      auto shipped =
+          reader.db.prepare(select +
+                            "FROM change_deployments c "
+                            "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4");
       // With several of the scope's environments: a change counts at its
       // first deployment to any of them (ties: the first name in byte order).
       auto shipped_first = reader.db.prepare(
-          select + "FROM change_deployments c "
+          select +
+          "FROM change_deployments c "
           "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4 "
           "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = ?1 AND o.change_id = c.change_id "
           "AND o.environment IN (SELECT value FROM json_each(?5)) AND (o.first_deployed < c.first_deployed "
@@ -495,7 +497,8 @@ class SqliteStore final : public Store {
   void put_async(std::vector<Event> events, std::string system, std::int64_t now, PutDone done) override {
     {
       std::lock_guard lock(queue_mutex_);
-      queue_.push_back(std::make_unique<PutJob>(PutJob{std::move(events), std::move(system), now, std::move(done), {}, nullptr}));
+      queue_.push_back(
+          std::make_unique<PutJob>(PutJob{std::move(events), std::move(system), now, std::move(done), {}, nullptr}));
     }
     queue_cv_.notify_one();
   }
@@ -767,8 +770,8 @@ class SqliteStore final : public Store {
   sql::Statement insert_change_commit_, insert_change_push_, insert_other_, update_marks_, insert_link_;
   sql::Statement fact_commit_, fact_push_, fact_time_copies_, fact_deployed_;
   sql::Statement add_system_, add_environment_, savepoint_, release_;
-  std::set<std::string> known_systems_;  // committed to `systems`; committer thread only
-  std::set<std::pair<std::string, std::string>> known_environments_;  // likewise, `environments`
+  std::set<std::string> known_systems_;                                // committed to `systems`; committer thread only
+  std::set<std::pair<std::string, std::string>> known_environments_;   // likewise, `environments`
   std::vector<std::pair<std::string, std::string>> new_environments_;  // added by the open transaction
   // WAL: reads see the last commit and never block writes. Two, so that
   // metrics read on both cores.

@@ -44,8 +44,10 @@ MetricFacts::Mark deployment_mark(std::string_view status) {
 }
 
 std::string_view stored_environment(const Event& e) {
-  if (const auto* d = std::get_if<Deployment>(&e)) return d->environment.empty() ? "production" : std::string_view(d->environment);
-  if (const auto* i = std::get_if<Incident>(&e)) return i->environment.empty() ? "production" : std::string_view(i->environment);
+  if (const auto* d = std::get_if<Deployment>(&e))
+    return d->environment.empty() ? "production" : std::string_view(d->environment);
+  if (const auto* i = std::get_if<Incident>(&e))
+    return i->environment.empty() ? "production" : std::string_view(i->environment);
   return "";
 }
 

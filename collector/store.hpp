@@ -42,13 +42,13 @@ struct PutResult;
 using PutDone = std::function<void(PutResult, std::exception_ptr)>;
 
 struct EventQuery {
-  std::string type;                   ///< empty: all types
-  std::optional<std::string> system;  ///< nullopt: all systems
+  std::string type;                       ///< empty: all types
+  std::optional<std::string> system;      ///< nullopt: all systems
   std::vector<std::string> environments;  ///< empty: all; else events filed under one of these
-  std::optional<std::string> team;    ///< only deployments naming this team
-  std::optional<std::int64_t> since;  ///< event time (created, else pushed) at or after
-  std::optional<std::int64_t> until;  ///< event time before
-  std::optional<std::int64_t> before; ///< only events stored before the one with this seq (the next page)
+  std::optional<std::string> team;        ///< only deployments naming this team
+  std::optional<std::int64_t> since;      ///< event time (created, else pushed) at or after
+  std::optional<std::int64_t> until;      ///< event time before
+  std::optional<std::int64_t> before;     ///< only events stored before the one with this seq (the next page)
   std::size_t limit = 1000;
 };
 
@@ -110,7 +110,8 @@ class Store {
  protected:
   void committed(std::size_t requests, std::size_t events, std::chrono::steady_clock::time_point started) const {
     if (commit_observer_)
-      commit_observer_(requests, events, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      commit_observer_(requests, events,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
 
  private:

@@ -110,9 +110,9 @@ std::optional<ParsedArgs> parse_args(const std::vector<std::string>& args, const
     }
     if (file) {
       if (auto it = file->find(s.name); it != file->end() && !it->second.empty()) {
-        out.fallbacks_[std::string(s.name)] =
-            s.value_name.empty() ? (parse_bool(it->second.back()).value_or(false) ? "true" : "false")
-                                 : it->second.back();
+        out.fallbacks_[std::string(s.name)] = s.value_name.empty()
+                                                  ? (parse_bool(it->second.back()).value_or(false) ? "true" : "false")
+                                                  : it->second.back();
         if (s.repeatable) out.file_values_[std::string(s.name)] = it->second;
         continue;
       }

@@ -14,11 +14,11 @@
 namespace pulse {
 
 struct FlagSpec {
-  std::string_view name;         ///< without dashes: "api-key"
-  std::string_view value_name;   ///< "KEY"; empty for a boolean switch
+  std::string_view name;        ///< without dashes: "api-key"
+  std::string_view value_name;  ///< "KEY"; empty for a boolean switch
   std::string_view help;
   bool repeatable = false;
-  std::string_view env = {};     ///< environment fallback, e.g. "PULSE_API_KEY"
+  std::string_view env = {};  ///< environment fallback, e.g. "PULSE_API_KEY"
   std::string_view default_value = {};
 };
 
@@ -38,8 +38,8 @@ class ParsedArgs {
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:
-  friend std::optional<ParsedArgs> parse_args(const std::vector<std::string>&, const std::vector<FlagSpec>&,
-                                              const Env&, std::string&, const FileValues*);
+  friend std::optional<ParsedArgs> parse_args(const std::vector<std::string>&, const std::vector<FlagSpec>&, const Env&,
+                                              std::string&, const FileValues*);
   std::map<std::string, std::vector<std::string>, std::less<>> values_;
   std::map<std::string, std::vector<std::string>, std::less<>> file_values_;
   std::map<std::string, std::string, std::less<>> fallbacks_;

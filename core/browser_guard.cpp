@@ -11,7 +11,8 @@ namespace {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -38,7 +39,8 @@ bool BrowserGuard::our_host(std::string_view hostport) const {
 std::optional<BrowserGuard::Refusal> BrowserGuard::refuse(const ServerRequest& request, bool write) const {
   const auto host = request.header("Host");
   if (host && !our_host(*host))
-    return Refusal{403, "Host \"" + host->substr(0, 100) + "\" does not name this server (a public name needs --public-host)"};
+    return Refusal{
+        403, "Host \"" + host->substr(0, 100) + "\" does not name this server (a public name needs --public-host)"};
   if (const auto origin = request.header("Origin")) {
     // Same origin only: scheme://HOST[:port] where HOST:port is the Host header.
     const auto sep = origin->find("://");

@@ -15,9 +15,9 @@ namespace {
 // matters: the Go CLI checks the specific providers first and the ones with
 // generic variable names (Azure, Docker Hub, Cloud Build) last.
 struct Provider {
-  const char* name;                      ///< as the Go CLI names it
+  const char* name;                         ///< as the Go CLI names it
   std::array<std::string_view, 4> markers;  ///< all set (non-empty entries) => this CI
-  bool go_cli = true;                    ///< the Go CLI knows it (its Environment header)
+  bool go_cli = true;                       ///< the Go CLI knows it (its Environment header)
   const char* sha = "";
   const char* ref = "";
   const char* repository = "";
@@ -28,6 +28,8 @@ struct Provider {
   const char* confirm = "";  ///< VAR=value that must hold too for the build details (shared marker names)
 };
 
+// A table, one provider per row.
+// clang-format off
 constexpr Provider kProviders[] = {
     {"appveyor", {"APPVEYOR"}, true, "APPVEYOR_REPO_COMMIT", "APPVEYOR_REPO_BRANCH", "APPVEYOR_REPO_NAME",
      "APPVEYOR_BUILD_ID"},
@@ -74,6 +76,7 @@ constexpr Provider kProviders[] = {
     {"google-cloud-build", {"PROJECT_ID", "BUILD_ID", "COMMIT_SHA", "REVISION_ID"}, true, "COMMIT_SHA", "BRANCH_NAME",
      "REPO_NAME", "BUILD_ID"},
 };
+// clang-format on
 
 bool markers_set(const Env& env, const Provider& p) {
   for (auto var : p.markers)
@@ -88,9 +91,7 @@ bool confirmed(const Env& env, const Provider& p) {
   return env.get(c.substr(0, eq)).value_or("") == c.substr(eq + 1);
 }
 
-std::string get(const Env& env, const char* name) {
-  return *name ? env.non_empty(name).value_or("") : "";
-}
+std::string get(const Env& env, const char* name) { return *name ? env.non_empty(name).value_or("") : ""; }
 
 }  // namespace
 

@@ -11,10 +11,10 @@
 namespace pulse {
 
 struct CiInfo {
-  std::string provider;     ///< "github-actions", "gitlab-ci", ... (the Go CLI's names); empty: none
-  std::string sha;          ///< the commit being built
-  std::string ref;          ///< branch or tag
-  std::string repository;   ///< "owner/name", "group/sub/name" or a clone URL, where the CI names it
+  std::string provider;    ///< "github-actions", "gitlab-ci", ... (the Go CLI's names); empty: none
+  std::string sha;         ///< the commit being built
+  std::string ref;         ///< branch or tag
+  std::string repository;  ///< "owner/name", "group/sub/name" or a clone URL, where the CI names it
   std::string run_id;
   std::string run_url;
   std::string environment;  ///< deployment environment, where the CI names one

@@ -24,7 +24,8 @@ std::string suggestion(const ProgramSpec& p, std::string_view typed) {
   for (const auto& c : p.commands) {
     if (c.name.empty()) continue;
     names.emplace_back(c.name);
-    if (const auto space = c.name.find(' '); space != std::string_view::npos) names.emplace_back(c.name.substr(0, space));
+    if (const auto space = c.name.find(' '); space != std::string_view::npos)
+      names.emplace_back(c.name.substr(0, space));
   }
   const auto near = near_misses(typed, names);
   if (near.empty()) return "";
@@ -81,8 +82,8 @@ int help_command(const ProgramSpec& p, const std::vector<std::string>& args, std
   for (const auto& c : p.commands)
     if (c.name.starts_with(topic + " ")) group += "  " + usage_line(p, c) + "\n";
   if (!group.empty()) {
-    out << "Commands of " << p.name << " " << topic << ":\n" << group << "\nRun '" << p.name << " help " << topic
-        << " COMMAND' for one.\n";
+    out << "Commands of " << p.name << " " << topic << ":\n"
+        << group << "\nRun '" << p.name << " help " << topic << " COMMAND' for one.\n";
     return kExitOk;
   }
   err << p.name << " help: no command \"" << (topic.empty() ? args[1] : topic) << "\""
@@ -129,7 +130,8 @@ std::string bash_script(const ProgramSpec& p) {
     if (c->name.empty()) continue;
     s << "    \" " << c->name << " \"*) words=\"" << quoted_words(flag_words(*c)) << "\" ;;\n";
   }
-  if (const auto* d = default_command(p)) s << "    *) words=\"" << quoted_words(flag_words(*d)) << " help version completion\" ;;\n";
+  if (const auto* d = default_command(p))
+    s << "    *) words=\"" << quoted_words(flag_words(*d)) << " help version completion\" ;;\n";
   else s << "    \"  \") ;;\n";
   s << "  esac\n"
     << "  if [[ -z \"$words\" ]]; then\n"
@@ -247,7 +249,8 @@ std::string man_page(const ProgramSpec& p) {
   std::string upper(p.name);
   for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   s << ".TH " << upper << " 1 \"\" \"" << p.name << " " PULSE_VERSION "\" \"Pulse event suite\"\n"
-    << ".SH NAME\n" << roff(p.name) << " \\- " << roff(p.summary) << "\n"
+    << ".SH NAME\n"
+    << roff(p.name) << " \\- " << roff(p.summary) << "\n"
     << ".SH SYNOPSIS\n";
   for (const auto& c : p.commands) s << ".B " << roff(usage_line(p, c)) << "\n.br\n";
   s << ".SH COMMANDS\n";
@@ -307,11 +310,12 @@ int run_program(const ProgramSpec& p, const std::vector<std::string>& args, std:
       if (c.name.starts_with(typed + " ")) group.emplace_back(c.name.substr(typed.size() + 1));
     if (!group.empty()) {
       err << p.name << " " << typed << ": say which: ";
-      for (std::size_t i = 0; i < group.size(); ++i) err << (i ? (i + 1 == group.size() ? " or " : ", ") : "") << group[i];
+      for (std::size_t i = 0; i < group.size(); ++i)
+        err << (i ? (i + 1 == group.size() ? " or " : ", ") : "") << group[i];
       err << "\nRun '" << p.name << " help " << typed << "' for them.\n";
     } else {
-      err << p.name << ": unknown command \"" << typed.substr(0, 80) << "\"" << suggestion(p, typed)
-          << "\nRun '" << p.name << " help' for the commands.\n";
+      err << p.name << ": unknown command \"" << typed.substr(0, 80) << "\"" << suggestion(p, typed) << "\nRun '"
+          << p.name << " help' for the commands.\n";
     }
     return kExitUsage;
   }

@@ -24,7 +24,7 @@ struct CommandSpec {
   std::string_view summary;      ///< one line, in the program's list
   std::string_view description;  ///< what `CMD --help` says before the flags
   std::vector<FlagSpec> flags;
-  std::string_view notes = {};    ///< what `CMD --help` says after the flags
+  std::string_view notes = {};  ///< what `CMD --help` says after the flags
   /// Where the program's help lists it: empty for the main list, else a
   /// heading of its own ("Run by git").
   std::string_view section = {};
@@ -42,8 +42,7 @@ struct ProgramSpec {
 /// Handles `help [CMD]`, `--help`, `version`, `completion SHELL` and `man`,
 /// finds the command (the longest run of leading words that names one; a
 /// near miss is told what it may have meant) and runs it.
-int run_program(const ProgramSpec& program, const std::vector<std::string>& args, std::ostream& out,
-                std::ostream& err);
+int run_program(const ProgramSpec& program, const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 std::string program_help(const ProgramSpec& program);
 std::string command_help(const ProgramSpec& program, const CommandSpec& command);

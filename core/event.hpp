@@ -16,8 +16,8 @@ namespace pulse {
 struct Change {
   std::string source = "cli";
   std::string change_id;
-  std::int64_t time_created = 0;       ///< Unix seconds
-  std::string event_type = "commit";   ///< "commit" (commit time) or "push" (push time)
+  std::int64_t time_created = 0;      ///< Unix seconds
+  std::string event_type = "commit";  ///< "commit" (commit time) or "push" (push time)
 };
 
 struct Deployment {

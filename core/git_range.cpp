@@ -29,9 +29,7 @@ std::string git_error(const CommandResult& r) {
   return e.empty() ? "git exited with status " + std::to_string(r.exit_code) : e;
 }
 
-bool has_commit(const GitCommand& git, const std::string& sha) {
-  return git.ok({"cat-file", "-e", sha + "^{commit}"});
-}
+bool has_commit(const GitCommand& git, const std::string& sha) { return git.ok({"cat-file", "-e", sha + "^{commit}"}); }
 
 std::unordered_set<std::string> read_shallow(const GitCommand& git) {
   std::unordered_set<std::string> out;
@@ -65,7 +63,9 @@ CommandResult GitCommand::run(const std::vector<std::string>& args, std::chrono:
                               const std::string& input) const {
   // A fetch must fail rather than wait for a password nobody will type; and
   // git writing to a pipe flushes after every commit unless told not to.
-  static const bool set = [] { return ::setenv("GIT_TERMINAL_PROMPT", "0", 0) == 0 && ::setenv("GIT_FLUSH", "0", 0) == 0; }();
+  static const bool set = [] {
+    return ::setenv("GIT_TERMINAL_PROMPT", "0", 0) == 0 && ::setenv("GIT_FLUSH", "0", 0) == 0;
+  }();
   (void)set;
   std::vector<std::string> argv = {"git", "-C", dir_};
   for (const auto& c : config_) argv.insert(argv.end(), {"-c", c});
@@ -173,7 +173,8 @@ std::vector<std::string> reverted_in(std::string_view text, std::size_t limit) {
   for (auto at = text.find(kMark); at != std::string_view::npos && out.size() < limit; at = text.find(kMark, at + 1)) {
     const auto sha = text.substr(at + kMark.size(), 40);
     if (sha.size() == 40 && is_full_sha(std::string(sha)) &&
-        (at + kMark.size() + 40 == text.size() || !std::isxdigit(static_cast<unsigned char>(text[at + kMark.size() + 40]))) &&
+        (at + kMark.size() + 40 == text.size() ||
+         !std::isxdigit(static_cast<unsigned char>(text[at + kMark.size() + 40]))) &&
         std::find(out.begin(), out.end(), sha) == out.end())
       out.emplace_back(sha);
   }
@@ -254,7 +255,8 @@ RangeProof prove_range(const LocalGraph& g, const std::string& previous, const s
   // lead back into it: that would be a cycle.
   std::vector<std::uint32_t> lowest;
   for (std::size_t i = 0; i < n; ++i)
-    if (range[i] && std::none_of(g.parents[i].begin(), g.parents[i].end(), [&](std::uint32_t p) { return range[p] != 0; }))
+    if (range[i] &&
+        std::none_of(g.parents[i].begin(), g.parents[i].end(), [&](std::uint32_t p) { return range[p] != 0; }))
       lowest.push_back(static_cast<std::uint32_t>(i));
   constexpr std::size_t kMaxWork = 50'000'000;
   if (lowest.size() * n > kMaxWork) return {false, "too many branches in the range to prove it on a partial history"};
@@ -285,8 +287,8 @@ std::optional<std::string> fetch_named_ref(const GitCommand& git, const std::str
   for (const auto& [src, dst] : candidates) {
     if (name.rfind("refs/heads/", 0) == 0 && src.rfind("refs/tags/", 0) == 0) continue;
     if (name.rfind("refs/tags/", 0) == 0 && src.rfind("refs/heads/", 0) == 0) continue;
-    const auto r = git.run({"fetch", "-q", "--no-tags", "--depth=" + std::to_string(depth), remote, "+" + src + ":" + dst},
-                           timeout);
+    const auto r = git.run(
+        {"fetch", "-q", "--no-tags", "--depth=" + std::to_string(depth), remote, "+" + src + ":" + dst}, timeout);
     if (r.exit_code == 0)
       if (auto sha = resolve_commit(git, dst)) return sha;
     last = git_error(r);

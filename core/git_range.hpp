@@ -25,8 +25,8 @@ class GitCommand {
   /// `config`: `-c NAME=VALUE` settings for every command (e.g. safe.directory).
   explicit GitCommand(std::string dir, std::vector<std::string> config = {})
       : dir_(std::move(dir)), config_(std::move(config)) {}
-  CommandResult run(const std::vector<std::string>& args,
-                    std::chrono::milliseconds timeout = std::chrono::minutes(2), const std::string& input = "") const;
+  CommandResult run(const std::vector<std::string>& args, std::chrono::milliseconds timeout = std::chrono::minutes(2),
+                    const std::string& input = "") const;
   bool ok(const std::vector<std::string>& args) const { return run(args).exit_code == 0; }
   /// Standard output without its trailing newline; empty on failure.
   std::string out(const std::vector<std::string>& args) const;
@@ -39,8 +39,8 @@ class GitCommand {
 
 struct DeepenOptions {
   std::string remote = "origin";
-  int max_rounds = 6;     ///< rounds of `git fetch --deepen` before fetching the whole history
-  int first_step = 100;   ///< commits in the first round; each next round doubles it
+  int max_rounds = 6;    ///< rounds of `git fetch --deepen` before fetching the whole history
+  int first_step = 100;  ///< commits in the first round; each next round doubles it
   std::chrono::milliseconds fetch_timeout = std::chrono::minutes(10);
 };
 
@@ -116,13 +116,12 @@ struct RangeProof {
 /// the range's oldest commit.
 RangeProof prove_range(const LocalGraph& graph, const std::string& previous, const std::string& head);
 
-
 struct Exactness {
   bool exact = false;
   bool was_shallow = false;
-  int rounds = 0;         ///< deepening fetches made
+  int rounds = 0;  ///< deepening fetches made
   bool unshallowed = false;
-  std::string how;        ///< for people: how the range was made exact, or why it is not
+  std::string how;  ///< for people: how the range was made exact, or why it is not
 };
 
 /// Makes `git rev-list head --not previous` on this clone equal the full
@@ -159,7 +158,9 @@ std::optional<std::vector<Tag>> list_tags(const GitCommand& git, const std::stri
 std::optional<Tag> latest_tag_in_history(const GitCommand& git, const std::vector<Tag>& tags, const std::string& head);
 
 /// When a tag deployed: its tag time, or its commit's time.
-inline std::int64_t deployment_time(const Tag& t, bool by_commit_time) { return by_commit_time ? t.commit_time : t.tag_time; }
+inline std::int64_t deployment_time(const Tag& t, bool by_commit_time) {
+  return by_commit_time ? t.commit_time : t.tag_time;
+}
 
 /// The deployment order of backfill: by deployment_time, then name.
 void order_tags(std::vector<Tag>& tags, bool by_commit_time);

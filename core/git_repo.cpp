@@ -21,9 +21,15 @@ std::string last_error(std::string_view fallback) {
   return e && e->message ? std::string(e->message) : std::string(fallback);
 }
 
-struct RepoDeleter { void operator()(git_repository* p) const { git_repository_free(p); } };
-struct WalkDeleter { void operator()(git_revwalk* p) const { git_revwalk_free(p); } };
-struct ObjectDeleter { void operator()(git_object* p) const { git_object_free(p); } };
+struct RepoDeleter {
+  void operator()(git_repository* p) const { git_repository_free(p); }
+};
+struct WalkDeleter {
+  void operator()(git_revwalk* p) const { git_revwalk_free(p); }
+};
+struct ObjectDeleter {
+  void operator()(git_object* p) const { git_object_free(p); }
+};
 
 using RepoPtr = std::unique_ptr<git_repository, RepoDeleter>;
 using WalkPtr = std::unique_ptr<git_revwalk, WalkDeleter>;
@@ -69,7 +75,6 @@ struct GitRepository::Impl {
     git_oid_cpy(&out, git_object_id(commit.get()));
     return true;
   }
-
 };
 
 GitRepository::GitRepository(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

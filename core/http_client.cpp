@@ -35,9 +35,12 @@ class TransportCategory final : public boost::system::error_category {
   const char* name() const noexcept override { return "pulse.transport"; }
   std::string message(int ev) const override {
     switch (static_cast<transport_errc>(ev)) {
-      case transport_errc::proxy_refused: return "proxy refused the tunnel";
-      case transport_errc::proxy_bad_reply: return "proxy sent an invalid reply";
-      case transport_errc::response_too_large: return "response body too large";
+      case transport_errc::proxy_refused:
+        return "proxy refused the tunnel";
+      case transport_errc::proxy_bad_reply:
+        return "proxy sent an invalid reply";
+      case transport_errc::response_too_large:
+        return "response body too large";
     }
     return "unknown transport error";
   }
@@ -54,7 +57,7 @@ bool is_retryable(const boost::system::error_code& ec) {
   if (ec.category() == transport_category()) return false;
   if (ec == asio::ssl::error::stream_truncated) return true;
   if (ec.category() == asio::error::get_ssl_category()) return false;  // TLS config/verification
-  if (ec == asio::error::host_not_found) return false;                // no such host: a typo
+  if (ec == asio::error::host_not_found) return false;                 // no such host: a typo
   if (ec == http::error::body_limit || ec == http::error::header_limit) return false;
   return true;  // refused, reset, unreachable, timeouts, EOF, DNS try-again
 }
@@ -99,8 +102,7 @@ struct HttpClient::Impl {
 
   Impl(Origin o, ClientOptions op) : origin(std::move(o)), opt(std::move(op)) {
     ssl_ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                        asio::ssl::context::no_tlsv1_1);
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
     error_code ec;
     if (!opt.tls.ca_file.empty()) {
       ssl_ctx.load_verify_file(opt.tls.ca_file, ec);
@@ -170,8 +172,7 @@ struct HttpClient::Impl {
                                         : origin.host_header();
       http::request<http::empty_body> req{http::verb::connect, authority, 11};
       req.set(http::field::host, authority);
-      if (!opt.proxy->authorization.empty())
-        req.set(http::field::proxy_authorization, opt.proxy->authorization);
+      if (!opt.proxy->authorization.empty()) req.set(http::field::proxy_authorization, opt.proxy->authorization);
       stream->expires_after(budget(opt.timeouts.connect));
       co_await http::async_write(*stream, req, redirect);
       http::response_parser<http::empty_body> parser;
@@ -185,8 +186,7 @@ struct HttpClient::Impl {
       if (status / 100 != 2) {
         const bool transient = status == 502 || status == 503 || status == 504;
         fail = {make_error_code(transport_errc::proxy_refused),
-                hop_name + " answered " + std::to_string(status) + " to CONNECT " + authority,
-                transient};
+                hop_name + " answered " + std::to_string(status) + " to CONNECT " + authority, transient};
         co_return;
       }
       buffer.clear();
@@ -220,8 +220,8 @@ struct HttpClient::Impl {
   }
 
   template <class Stream>
-  asio::awaitable<void> exchange(Stream& stream, http::request<http::string_body>& req,
-                                 HttpResponse& out, bool& got_bytes, TransportFailure& fail) {
+  asio::awaitable<void> exchange(Stream& stream, http::request<http::string_body>& req, HttpResponse& out,
+                                 bool& got_bytes, TransportFailure& fail) {
     error_code ec;
     auto redirect = asio::redirect_error(asio::use_awaitable, ec);
     lowest().expires_after(budget(opt.timeouts.write));
@@ -253,9 +253,8 @@ struct HttpClient::Impl {
     http::request<http::string_body> req;
     req.method_string(request.method);
     // Plain HTTP through a proxy uses the absolute form of the target.
-    req.target(opt.proxy && !origin.tls
-                   ? std::string("http://") + origin.host_header() + request.target
-                   : request.target);
+    req.target(opt.proxy && !origin.tls ? std::string("http://") + origin.host_header() + request.target
+                                        : request.target);
     req.version(11);
     req.set(http::field::host, origin.host_header());
     if (opt.proxy && !origin.tls && !opt.proxy->authorization.empty())
@@ -340,8 +339,7 @@ bool no_proxy_matches(std::string_view list, const std::string& host) {
     if (entry.starts_with("*.")) entry.erase(0, 1);
     if (entry.starts_with(".")) entry.erase(0, 1);
     if (h == entry) return true;
-    if (h.size() > entry.size() && h.ends_with(entry) && h[h.size() - entry.size() - 1] == '.')
-      return true;
+    if (h.size() > entry.size() && h.ends_with(entry) && h[h.size() - entry.size() - 1] == '.') return true;
   }
   return false;
 }
@@ -364,8 +362,7 @@ std::optional<Proxy> proxy_for(const Origin& target, const Env& env, std::string
   const char* var_name = target.tls ? "HTTPS_PROXY" : "HTTP_PROXY";
   const auto value = target.tls ? pick("https_proxy", "HTTPS_PROXY") : pick("http_proxy", "HTTP_PROXY");
   if (!value) return std::nullopt;
-  if (const auto no = pick("no_proxy", "NO_PROXY"); no && no_proxy_matches(*no, target.host))
-    return std::nullopt;
+  if (const auto no = pick("no_proxy", "NO_PROXY"); no && no_proxy_matches(*no, target.host)) return std::nullopt;
 
   std::string url = *value;
   if (url.find("://") == std::string::npos) url = "http://" + url;
@@ -387,8 +384,7 @@ std::optional<Proxy> proxy_for(const Origin& target, const Env& env, std::string
   }
   if (!origin->explicit_port) origin->port = 1080;  // curl's default proxy port
   Proxy proxy{*origin, {}};
-  if (parsed->has_userinfo())
-    proxy.authorization = "Basic " + base64(parsed->user() + ":" + parsed->password());
+  if (parsed->has_userinfo()) proxy.authorization = "Basic " + base64(parsed->user() + ":" + parsed->password());
   return proxy;
 }
 

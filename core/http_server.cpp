@@ -46,8 +46,8 @@ namespace {
 struct Conn {
   asio::any_io_executor executor;
   beast::tcp_stream* stream = nullptr;
-  std::string peer;                     ///< the client's address, without port
-  std::atomic<bool> busy{false};        ///< false while waiting for a request (idle)
+  std::string peer;                         ///< the client's address, without port
+  std::atomic<bool> busy{false};            ///< false while waiting for a request (idle)
   std::atomic<std::int64_t> idle_since{0};  ///< steady-clock ns when it last went idle
   std::atomic<bool> evicted{false};
 
@@ -95,7 +95,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::map<std::uint64_t, std::weak_ptr<Conn>> conns;
   std::uint64_t next_id = 0;
   std::atomic<std::size_t> active{0};
-  std::size_t capacity = 0;  ///< connections held at once: max_connections within the file limit
+  std::size_t capacity = 0;                     ///< connections held at once: max_connections within the file limit
   std::map<std::string, std::size_t> per_peer;  ///< open connections by client address (under mutex)
   std::chrono::steady_clock::time_point last_pressure_log{};
   std::size_t evictions_since_log = 0;
@@ -265,8 +265,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), *ssl_ctx);
       conn->stream = &beast::get_lowest_layer(tls);
       beast::get_lowest_layer(tls).expires_after(opt.read_timeout);
-      co_await tls.async_handshake(asio::ssl::stream_base::server,
-                                   asio::redirect_error(asio::use_awaitable, ec));
+      co_await tls.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
       if (!ec) co_await serve(tls, *conn, remote);
       conn->stream = nullptr;
       beast::get_lowest_layer(tls).socket().close(ec);
@@ -302,7 +301,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
     std::array<char, 16384> sink;
     for (std::size_t drained = 0; drained < 4 * opt.body_limit + (1 << 20);) {
-      const std::size_t n = co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+      const std::size_t n =
+          co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       drained += n;
     }
@@ -379,9 +379,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (conn.evicted) co_return;  // closed to make room while it waited
       conn.busy = true;
       first = false;
-      if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-          ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-          ec == asio::error::bad_descriptor || ec == asio::ssl::error::stream_truncated)
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+          ec == asio::error::connection_reset || ec == asio::error::bad_descriptor ||
+          ec == asio::ssl::error::stream_truncated)
         co_return;
       if (ec == http::error::body_limit) {  // Content-Length already says too much
         co_await write_error(stream, http::status::payload_too_large, too_large, remote);
@@ -412,9 +412,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_await write_error(stream, http::status::payload_too_large, too_large, remote);
         co_return;
       }
-      if (ec == beast::error::timeout || ec == http::error::partial_message ||
-          ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-          ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+      if (ec == beast::error::timeout || ec == http::error::partial_message || ec == http::error::end_of_stream ||
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+          ec == asio::error::bad_descriptor)
         co_return;
       if (ec) {
         co_await write_error(stream, http::status::bad_request, "malformed HTTP request", remote);
@@ -474,8 +474,8 @@ HttpServer::HttpServer(ServerOptions options, Handler handler) : impl_(std::make
     impl_->ssl_ctx.emplace(asio::ssl::context::tls_server);
     auto& ctx = *impl_->ssl_ctx;
     ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                    asio::ssl::context::single_dh_use);
     // TLS 1.3 as OpenSSL offers it; TLS 1.2 with forward-secret AEAD suites
     // only (no static RSA key exchange, no CBC); the server's order wins.
     SSL_CTX_set_cipher_list(ctx.native_handle(),
@@ -500,7 +500,8 @@ HttpServer::HttpServer(ServerOptions options, Handler handler) : impl_(std::make
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("listen on " + where + ": " + ec.message());
   const std::size_t files = raise_file_limit();  // keep some descriptors for the store and logs
-  impl_->capacity = std::max<std::size_t>(1, std::min(opt.max_connections, files - std::min<std::size_t>(files / 2, 128)));
+  impl_->capacity =
+      std::max<std::size_t>(1, std::min(opt.max_connections, files - std::min<std::size_t>(files / 2, 128)));
   asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
 }
 

@@ -36,8 +36,8 @@ struct RequestRecord {
   std::string_view method;  ///< "-" when the request could not be read
   std::string_view path;    ///< the target without its query (which may hold a key)
   int status = 0;
-  std::size_t bytes = 0;    ///< response body bytes
-  double seconds = 0;       ///< from the request's headers read to the answer sent
+  std::size_t bytes = 0;  ///< response body bytes
+  double seconds = 0;     ///< from the request's headers read to the answer sent
   std::string_view remote;
 };
 
@@ -46,19 +46,19 @@ using Respond = std::function<void(ServerResponse)>;
 
 struct ServerOptions {
   std::string bind = "127.0.0.1";
-  std::uint16_t port = 0;          ///< 0: any free port (see HttpServer::port)
-  std::string tls_cert;            ///< PEM certificate chain; with tls_key, serve HTTPS
-  std::string tls_key;             ///< PEM private key
+  std::uint16_t port = 0;  ///< 0: any free port (see HttpServer::port)
+  std::string tls_cert;    ///< PEM certificate chain; with tls_key, serve HTTPS
+  std::string tls_key;     ///< PEM private key
   std::size_t body_limit = 1 << 20;
-  Millis read_timeout{30'000};     ///< to receive one whole request once it started
-  Millis write_timeout{30'000};    ///< to send one response
-  Millis idle_timeout{60'000};     ///< between requests on a kept-alive connection
-  Millis shutdown_grace{10'000};   ///< in-flight requests get this long after stop()
+  Millis read_timeout{30'000};    ///< to receive one whole request once it started
+  Millis write_timeout{30'000};   ///< to send one response
+  Millis idle_timeout{60'000};    ///< between requests on a kept-alive connection
+  Millis shutdown_grace{10'000};  ///< in-flight requests get this long after stop()
   /// Connections held at once (within the open-file limit, which is raised
   /// to its hard limit). When full, the idle connection that has waited
   /// longest (from the address holding the most) is closed for a new one.
   std::size_t max_connections = 16384;
-  int threads = 2;                 ///< I/O threads
+  int threads = 2;  ///< I/O threads
   /// 0: handlers run on the I/O threads (they must not block). N > 0:
   /// handlers run on N threads of their own and may block (a database
   /// commit), while the I/O threads go on serving other connections.
@@ -67,7 +67,7 @@ struct ServerOptions {
   /// true if it took the request (and will call `respond`, e.g. once a
   /// write is durable), false to leave it to the Handler.
   std::function<bool(const ServerRequest&, const Respond&)> async_handler;
-  std::vector<Header> extra_headers;  ///< added to every response
+  std::vector<Header> extra_headers;            ///< added to every response
   std::function<void(const std::string&)> log;  ///< errors and notices; may be empty
   /// After each answer is written; on the I/O thread, so it must be quick. May be empty.
   std::function<void(const RequestRecord&)> on_request;

@@ -11,7 +11,10 @@
 namespace pulse {
 
 IngestionClient::IngestionClient(Transport& transport, Clock& clock, IngestionConfig config, Logger log)
-    : transport_(transport), clock_(clock), config_(std::move(config)), log_(std::move(log)),
+    : transport_(transport),
+      clock_(clock),
+      config_(std::move(config)),
+      log_(std::move(log)),
       rng_(std::random_device{}()) {}
 
 std::string reason_from_body(std::string_view body) {
@@ -77,8 +80,7 @@ DeliveryResult IngestionClient::post(std::string_view path, std::string body) {
       retryable = is_retryable_status(res->status);
       if (res->status / 100 == 4 && !retryable) {
         result.status = Delivery::rejected;
-        result.reason = "server rejected event (" + std::to_string(res->status) + ")" +
-                        (why.empty() ? "" : ": " + why);
+        result.reason = "server rejected event (" + std::to_string(res->status) + ")" + (why.empty() ? "" : ": " + why);
         return result;
       }
       result.status = Delivery::failed;
@@ -102,8 +104,7 @@ DeliveryResult IngestionClient::post(std::string_view path, std::string body) {
       break;
     }
     if (log_)
-      log_("attempt " + std::to_string(attempt) + " failed: " + result.reason + "; retrying in " +
-           seconds_text(wait));
+      log_("attempt " + std::to_string(attempt) + " failed: " + result.reason + "; retrying in " + seconds_text(wait));
     clock_.sleep_for(wait);
   }
   if (result.attempts > 1)

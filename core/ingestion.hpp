@@ -23,9 +23,9 @@ struct IngestionConfig {
 };
 
 enum class Delivery {
-  delivered,  ///< 2xx
-  rejected,   ///< the server refused the event (4xx): resending will not help
-  failed,     ///< no 2xx after every retry: network trouble or 5xx
+  delivered,      ///< 2xx
+  rejected,       ///< the server refused the event (4xx): resending will not help
+  failed,         ///< no 2xx after every retry: network trouble or 5xx
   misconfigured,  ///< cannot be sent as configured (TLS verification): not retried
 };
 

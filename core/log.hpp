@@ -79,7 +79,7 @@ class Logger {
   std::function<std::int64_t()> now_ms_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::string pending_;   ///< buffered lines not yet written (under mutex_)
+  std::string pending_;  ///< buffered lines not yet written (under mutex_)
   bool buffering_ = false, stopping_ = false;
   std::thread writer_;
 };

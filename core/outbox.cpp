@@ -79,7 +79,13 @@ std::vector<Enqueued> Outbox::enqueue_all(const std::vector<std::pair<std::strin
       continue;
     }
     insert.reset();
-    insert.bind(1, key).bind(2, to.base_url).bind(3, to.system).bind(4, to.api_key_file).bind(5, body).bind(6, now).run();
+    insert.bind(1, key)
+        .bind(2, to.base_url)
+        .bind(3, to.system)
+        .bind(4, to.api_key_file)
+        .bind(5, body)
+        .bind(6, now)
+        .run();
     if (db_.changes() > 0) {
       ++size;
       out.push_back(Enqueued::stored);
@@ -118,13 +124,18 @@ void Outbox::delivered(std::int64_t id) {
 void Outbox::retry_later(std::int64_t id, std::int64_t next_attempt_at, const std::string& error) {
   std::lock_guard lock(mutex_);
   db_.prepare("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")
-      .bind(1, id).bind(2, next_attempt_at).bind(3, error).run();
+      .bind(1, id)
+      .bind(2, next_attempt_at)
+      .bind(3, error)
+      .run();
 }
 
 void Outbox::reject(std::int64_t id, const std::string& error) {
   std::lock_guard lock(mutex_);
   db_.prepare("UPDATE outbox SET attempts = attempts + 1, rejected = 1, last_error = ?2 WHERE id = ?1")
-      .bind(1, id).bind(2, error).run();
+      .bind(1, id)
+      .bind(2, error)
+      .run();
 }
 
 std::int64_t Outbox::purge(bool everything) {

@@ -33,7 +33,7 @@ struct OutboxEntry {
   std::int64_t id = 0;
   std::string key;  ///< idempotency key: enqueuing the same key twice stores it once
   Destination destination;
-  std::string body; ///< the wire body
+  std::string body;  ///< the wire body
   std::int64_t created_at = 0;
   std::int64_t attempts = 0;
   std::int64_t next_attempt_at = 0;
@@ -105,7 +105,7 @@ class FileLock {
 struct FlushReport {
   int delivered = 0;
   int rejected = 0;
-  int failed = 0;      ///< left for a later flush
+  int failed = 0;           ///< left for a later flush
   bool locked_out = false;  ///< another flusher is at work
 };
 

@@ -11,9 +11,7 @@ namespace pulse {
 
 void SystemClock::sleep_for(Millis d) { std::this_thread::sleep_for(d); }
 
-bool is_retryable_status(int status) {
-  return status == 429 || status == 502 || status == 503 || status == 504;
-}
+bool is_retryable_status(int status) { return status == 429 || status == 502 || status == 503 || status == 504; }
 
 Millis backoff_delay(const RetryPolicy& p, int next_attempt, const std::function<double()>& unit_random) {
   const double exp = std::max(0, next_attempt - 2);
@@ -44,8 +42,8 @@ std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
   unsigned month = 0;
   for (unsigned i = 0; i < 12; ++i)
     if (kMonths[i] == mon) month = i + 1;
-  if (day < 1 || year < 1970 || month == 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 ||
-      ss > 60 || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':')
+  if (day < 1 || year < 1970 || month == 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 ||
+      s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':')
     return std::nullopt;
   return days_from_civil(year, month, static_cast<unsigned>(day)) * 86400 + hh * 3600 + mm * 60 + ss;
 }
@@ -64,8 +62,7 @@ std::optional<Millis> parse_retry_after(std::string_view value, std::chrono::sys
   }
   const auto when = parse_imf_fixdate(value);
   if (!when) return std::nullopt;
-  const auto now_ms =
-      std::chrono::duration_cast<Millis>(now.time_since_epoch()).count();
+  const auto now_ms = std::chrono::duration_cast<Millis>(now.time_since_epoch()).count();
   return Millis(std::max<std::int64_t>(0, *when * 1000 - now_ms));
 }
 

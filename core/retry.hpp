@@ -13,11 +13,11 @@ namespace pulse {
 using Millis = std::chrono::milliseconds;
 
 struct RetryPolicy {
-  int max_attempts = 5;             ///< including the first
-  Millis initial_delay{500};        ///< before the 2nd attempt, then doubled
+  int max_attempts = 5;       ///< including the first
+  Millis initial_delay{500};  ///< before the 2nd attempt, then doubled
   double multiplier = 2.0;
-  Millis max_delay{10'000};         ///< cap on one wait
-  Millis max_total{60'000};         ///< no retry starts after this much time in total
+  Millis max_delay{10'000};  ///< cap on one wait
+  Millis max_total{60'000};  ///< no retry starts after this much time in total
 };
 
 /// Time source and sleeper. Abstract so tests can fake time.
@@ -34,9 +34,7 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   std::chrono::steady_clock::time_point now() override { return std::chrono::steady_clock::now(); }
-  std::chrono::system_clock::time_point wall_now() override {
-    return std::chrono::system_clock::now();
-  }
+  std::chrono::system_clock::time_point wall_now() override { return std::chrono::system_clock::now(); }
   void sleep_for(Millis d) override;
 };
 

@@ -32,9 +32,9 @@ void ServerTelemetry::record(const RequestRecord& r) {
   std::snprintf(ms, sizeof ms, "%.3f", r.seconds * 1000);
   // The path only: a query may hold a key. Long paths are cut.
   const std::string path(r.path.substr(0, 200));
-  std::vector<LogField> fields = {{"method", std::string(r.method)}, {"path", path},
-                                   {"status", std::to_string(r.status)}, {"bytes", std::to_string(r.bytes)},
-                                   {"ms", ms}, {"remote", std::string(r.remote)}};
+  std::vector<LogField> fields = {
+      {"method", std::string(r.method)},  {"path", path}, {"status", std::to_string(r.status)},
+      {"bytes", std::to_string(r.bytes)}, {"ms", ms},     {"remote", std::string(r.remote)}};
   if (suppressed) fields.push_back({"refusals_not_logged", std::to_string(suppressed)});
   log_.write(level, "request", fields);
 }
@@ -59,8 +59,8 @@ bool read_logging(const ParsedArgs& a, LogLevel& level, LogFormat& format, std::
 
 void ServerTelemetry::watch(const HttpServer& server) {
   auto& open = registry_.gauge("pulse_http_connections_open", "Connections open now");
-  auto& evicted = registry_.counter("pulse_http_connections_evicted_total",
-                                    "Idle connections closed to make room for new ones");
+  auto& evicted =
+      registry_.counter("pulse_http_connections_evicted_total", "Idle connections closed to make room for new ones");
   // Counter families hold an increment-only value: keep the last seen total.
   auto& evicted_series = evicted.with({});
   registry_.on_scrape([&server, &open, &evicted_series, last = std::make_shared<std::atomic<std::uint64_t>>(0)] {

@@ -18,7 +18,8 @@ class ServerTelemetry {
   /// `route_of` maps a path to one of a bounded set of route names
   /// ("/v1/events", "other"), so scans of random paths cannot grow the
   /// series without end. Registry and logger are borrowed.
-  ServerTelemetry(telemetry::Registry& registry, Logger& log, std::function<std::string_view(std::string_view)> route_of);
+  ServerTelemetry(telemetry::Registry& registry, Logger& log,
+                  std::function<std::string_view(std::string_view)> route_of);
 
   /// Called by the server after every answer (ServerOptions::on_request).
   void record(const RequestRecord& r);

@@ -75,8 +75,8 @@ Database::Database(const std::string& path) : path_(path) {
   std::error_code fs_ec;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, fs_ec);
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
@@ -129,9 +129,9 @@ void Database::migrate(std::span<const char* const> migrations, std::string_view
     const auto version = version_stmt.int64(0);
     version_stmt.reset();
     if (version > latest)
-      throw StorageError("database " + path_ + " has schema version " + std::to_string(version) +
-                               ", newer than this " + std::string(program) + " knows (" + std::to_string(latest) +
-                               "): upgrade " + std::string(program));
+      throw StorageError("database " + path_ + " has schema version " + std::to_string(version) + ", newer than this " +
+                         std::string(program) + " knows (" + std::to_string(latest) + "): upgrade " +
+                         std::string(program));
     if (version == latest) {
       txn.commit();
       return;

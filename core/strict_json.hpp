@@ -14,7 +14,6 @@ namespace pulse {
 
 /// Parses `text`; on failure returns nullopt and sets `why` ("duplicate key
 /// \"id\"", "nested deeper than 64", "invalid UTF-8", ...).
-std::optional<boost::json::value> parse_strict_json(std::string_view text, std::size_t max_depth,
-                                                    std::string& why);
+std::optional<boost::json::value> parse_strict_json(std::string_view text, std::size_t max_depth, std::string& why);
 
 }  // namespace pulse

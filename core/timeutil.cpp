@@ -55,10 +55,9 @@ bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   int year, month, day, hour, minute, second;
-  if (!take_digits(s, 4, year) || !take_char(s, '-') || !take_digits(s, 2, month) ||
-      !take_char(s, '-') || !take_digits(s, 2, day) || !take_char(s, 'T', 't') ||
-      !take_digits(s, 2, hour) || !take_char(s, ':') || !take_digits(s, 2, minute) ||
-      !take_char(s, ':') || !take_digits(s, 2, second))
+  if (!take_digits(s, 4, year) || !take_char(s, '-') || !take_digits(s, 2, month) || !take_char(s, '-') ||
+      !take_digits(s, 2, day) || !take_char(s, 'T', 't') || !take_digits(s, 2, hour) || !take_char(s, ':') ||
+      !take_digits(s, 2, minute) || !take_char(s, ':') || !take_digits(s, 2, second))
     return std::nullopt;
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (year < 1970 || month < 1 || month > 12 || day < 1) return std::nullopt;
@@ -78,8 +77,7 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
     const int sign = s[0] == '-' ? -1 : 1;
     s.remove_prefix(1);
     int oh, om;
-    if (!take_digits(s, 2, oh) || !take_char(s, ':') || !take_digits(s, 2, om) || oh > 23 ||
-        om > 59)
+    if (!take_digits(s, 2, oh) || !take_char(s, ':') || !take_digits(s, 2, om) || oh > 23 || om > 59)
       return std::nullopt;
     offset = sign * (oh * 3600 + om * 60);
   } else {

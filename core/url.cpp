@@ -20,8 +20,7 @@ std::string Origin::host_header() const {
 
 std::string Origin::to_string() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return std::string(tls ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" +
-         std::to_string(port);
+  return std::string(tls ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 std::optional<Origin> parse_origin(std::string_view url, std::string& why) {
@@ -33,9 +32,10 @@ std::optional<Origin> parse_origin(std::string_view url, std::string& why) {
       why = "not a URL (expected e.g. https://collector.example.com)";
       return std::nullopt;
     }
-    r = boost::urls::parse_absolute_uri(std::string_view(r2->buffer()).substr(
-        0, r2->buffer().size() - (r2->has_fragment() ? r2->encoded_fragment().size() + 1 : 0) -
-               (r2->has_query() ? r2->encoded_query().size() + 1 : 0)));
+    r = boost::urls::parse_absolute_uri(
+        std::string_view(r2->buffer())
+            .substr(0, r2->buffer().size() - (r2->has_fragment() ? r2->encoded_fragment().size() + 1 : 0) -
+                           (r2->has_query() ? r2->encoded_query().size() + 1 : 0)));
     if (!r) {
       why = "not a URL (expected e.g. https://collector.example.com)";
       return std::nullopt;
@@ -81,8 +81,7 @@ std::string form_escape(std::string_view s) {
   return boost::urls::encode(s, boost::urls::unreserved_chars, opt);
 }
 
-std::string ingestion_target(std::string_view api_key, std::string_view system,
-                             std::string_view path) {
+std::string ingestion_target(std::string_view api_key, std::string_view system, std::string_view path) {
   std::string t(path);
   t += "?api_key=";
   t += form_escape(api_key);

@@ -11,9 +11,9 @@ namespace pulse {
 /// Scheme, host and port of a server: all a connection needs.
 struct Origin {
   bool tls = false;
-  std::string host;           ///< without brackets for IPv6
+  std::string host;  ///< without brackets for IPv6
   std::uint16_t port = 0;
-  bool explicit_port = false; ///< whether the URL named the port
+  bool explicit_port = false;  ///< whether the URL named the port
 
   /// The value of the Host header: "host" or "host:port" (as Go writes it).
   std::string host_header() const;

@@ -10,8 +10,10 @@ using namespace pulse;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::vector<FlagSpec> specs = {
-      {"api-key", "KEY", "k", false, "PULSE_API_KEY"}, {"system", "NAME", "s"},
-      {"teams", "LIST", "t", true},                    {"dry-run", "", "d", false, "PULSE_DRY_RUN"},
+      {"api-key", "KEY", "k", false, "PULSE_API_KEY"},
+      {"system", "NAME", "s"},
+      {"teams", "LIST", "t", true},
+      {"dry-run", "", "d", false, "PULSE_DRY_RUN"},
       {"timeout", "SECONDS", "t", false, {}, "30"},
   };
   std::vector<std::string> args;

@@ -10,8 +10,10 @@ using namespace pulse;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::vector<FlagSpec> specs = {
-      {"port", "PORT", "p", false, {}, "8765"}, {"public-host", "NAME", "h", true},
-      {"insecure", "", "i"},                    {"grafana-secret-file", "FILE", "g"},
+      {"port", "PORT", "p", false, {}, "8765"},
+      {"public-host", "NAME", "h", true},
+      {"insecure", "", "i"},
+      {"grafana-secret-file", "FILE", "g"},
       {"config", "FILE", "c"},
   };
   // load_config_file reads a file, as the servers do.

@@ -33,7 +33,9 @@ constexpr std::size_t kMaxCommitsPerRef = 10'000;
 
 const std::string kConfiguration =
     "Configuration (git config, overridden by the environment):\n"
-    "  pulse.url / $PULSE_BASE_URL          where events go (default " + std::string(kDefaultBaseUrl) + ")\n"
+    "  pulse.url / $PULSE_BASE_URL          where events go (default " +
+    std::string(kDefaultBaseUrl) +
+    ")\n"
     "  pulse.system / $PULSE_SYSTEM         the system (default: the CI's repository slug, else the\n"
     "                                       origin remote's path, owner/name, else the directory's name)\n"
     "  pulse.apiKeyFile / $PULSE_API_KEY_FILE, or $PULSE_API_KEY at delivery time\n"
@@ -63,7 +65,8 @@ Config load_config(GitRepository& repo, const Env& env) {
     c.destination.system = default_system(ci, repo.config("remote.origin.url").value_or(""),
                                           repo.work_dir().empty() ? repo.git_dir() : repo.work_dir());
   }
-  c.destination.api_key_file = env.non_empty("PULSE_API_KEY_FILE").value_or(repo.config("pulse.apiKeyFile").value_or(""));
+  c.destination.api_key_file =
+      env.non_empty("PULSE_API_KEY_FILE").value_or(repo.config("pulse.apiKeyFile").value_or(""));
   c.outbox = default_outbox_path(env);
   c.state = (fs::path(c.outbox).parent_path() / "hooks.db").string();
   c.log = repo.git_dir() + "/pulse-hook.log";
@@ -97,8 +100,8 @@ std::unique_ptr<sql::Database> open_state(const std::string& path) {
 
 // Enqueues push events for `commits` not reported to this destination yet,
 // and remembers them: a commit's first push wins.
-int enqueue_pushes(sql::Database& state, Outbox& outbox, const Destination& dest, const std::vector<std::string>& commits,
-                   std::int64_t push_time) {
+int enqueue_pushes(sql::Database& state, Outbox& outbox, const Destination& dest,
+                   const std::vector<std::string>& commits, std::int64_t push_time) {
   const std::string dkey = destination_key(dest);
   std::vector<std::pair<std::string, std::string>> items;
   std::vector<std::string> fresh;
@@ -131,8 +134,9 @@ int enqueue_pushes(sql::Database& state, Outbox& outbox, const Destination& dest
 void warn_if_full(Outbox& outbox, const std::string& log) {
   const auto s = outbox.stats();
   if (s.pending >= Outbox::kDefaultCapacity)
-    log_line(log, "outbox full (" + std::to_string(s.pending) + " events): new events are dropped until it drains; "
-                  "run `pulse-event-cli outbox status`");
+    log_line(log, "outbox full (" + std::to_string(s.pending) +
+                      " events): new events are dropped until it drains; "
+                      "run `pulse-event-cli outbox status`");
 }
 
 // Delivers the outbox; if another flusher holds the lock, waits for it
@@ -208,7 +212,8 @@ int confirm_record(const SpoolRecord& rec, std::int64_t push_time, const Env& en
   if (!repo) return 0;
   const Config cfg = load_config(*repo, env);
   if (!cfg.enabled) return 0;
-  const bool named = !rec.remote.empty() && rec.remote != rec.url && repo->config("remote." + rec.remote + ".url").has_value();
+  const bool named =
+      !rec.remote.empty() && rec.remote != rec.url && repo->config("remote." + rec.remote + ".url").has_value();
   if (!named) {
     log_line(cfg.log, "push to " + rec.url.substr(0, 200) + " (no named remote): cannot be confirmed, not recorded");
     return 0;
@@ -426,16 +431,21 @@ int status(const Env& env, std::ostream& out) {
     const fs::path p = fs::path(dir) / h;
     out << h << ": "
         << (!fs::exists(p) && !fs::is_symlink(p) ? "not installed"
-            : is_ours(p) ? (fs::exists(p) ? "installed" : "installed, but " + fs::read_symlink(p).string() + " is missing")
-                         : "a hook of yours (pulse-hook not installed)")
-        << (fs::exists(fs::path(dir) / (std::string(h) + ".pulse-orig")) ? ", chaining your original hook" : "") << "\n";
+            : is_ours(p)
+                ? (fs::exists(p) ? "installed" : "installed, but " + fs::read_symlink(p).string() + " is missing")
+                : "a hook of yours (pulse-hook not installed)")
+        << (fs::exists(fs::path(dir) / (std::string(h) + ".pulse-orig")) ? ", chaining your original hook" : "")
+        << "\n";
   }
   out << "hooks directory: " << dir << "\n";
   if (auto repo = GitRepository::open(".", why)) {
     const Config cfg = load_config(*repo, env);
     out << "enabled: " << (cfg.enabled ? "yes" : "no (pulse.enabled=false)") << "\n"
         << "destination: " << cfg.destination.base_url << " (system " << cfg.destination.system << ")\n"
-        << "API key: " << (cfg.destination.api_key_file.empty() ? "$PULSE_API_KEY at delivery time" : "from " + cfg.destination.api_key_file) << "\n";
+        << "API key: "
+        << (cfg.destination.api_key_file.empty() ? "$PULSE_API_KEY at delivery time"
+                                                 : "from " + cfg.destination.api_key_file)
+        << "\n";
     try {
       Outbox outbox(cfg.outbox);
       const auto s = outbox.stats();
@@ -482,37 +492,76 @@ int run(const std::vector<std::string>& args, const Env& env, std::istream& in, 
       "record when commits are really pushed (for DORA lead time)",
       kConfiguration,
       {
-          {"install", "", "add the hook to this repository (chains existing hooks)",
+          {"install",
+           "",
+           "add the hook to this repository (chains existing hooks)",
            "Installs pulse-hook as this repository's pre-push hook (or, with --server, post-receive),\n"
            "keeping an existing hook, which runs first.",
-           kInstallFlags, {}, {}, installer(false)},
-          {"uninstall", "", "remove it, restoring what was there",
-           "Removes the hook pulse-hook installed and restores the hook that was there before.", kInstallFlags, {},
-           {}, installer(true)},
-          {"status", "", "what is installed, configured and waiting", "", {}, {}, {},
+           kInstallFlags,
+           {},
+           {},
+           installer(false)},
+          {"uninstall",
+           "",
+           "remove it, restoring what was there",
+           "Removes the hook pulse-hook installed and restores the hook that was there before.",
+           kInstallFlags,
+           {},
+           {},
+           installer(true)},
+          {"status",
+           "",
+           "what is installed, configured and waiting",
+           "",
+           {},
+           {},
+           {},
            [&](const auto&) { return status(env, out); }},
-          {"pre-push", "REMOTE URL < ref lines", "record the push; confirm it after git push exits",
+          {"pre-push",
+           "REMOTE URL < ref lines",
+           "record the push; confirm it after git push exits",
            "Records the push (pulse-hook itself does this, at no cost to the push); with --from-env, from\n"
            "the pre-commit framework's variables.",
-           {}, {}, kByGit, [&](const auto&) {
+           {},
+           {},
+           kByGit,
+           [&](const auto&) {
              err << "pulse-hook-worker: pre-push is handled by pulse-hook\n";
              return kExitOk;
            }},
-          {"post-receive", "< ref lines", "server side: report commits this push made reachable", "", {}, {}, kByGit,
+          {"post-receive",
+           "< ref lines",
+           "server side: report commits this push made reachable",
+           "",
+           {},
+           {},
+           kByGit,
            [&](const auto&) {
              return quietly([&] {
                std::string input((std::istreambuf_iterator<char>(in)), {});
                post_receive(pad_post_receive(input), env);
              });
            }},
-          {"flush", "", "deliver what the outbox holds", "", {}, {}, kByGit, [&](const auto&) {
+          {"flush",
+           "",
+           "deliver what the outbox holds",
+           "",
+           {},
+           {},
+           kByGit,
+           [&](const auto&) {
              return quietly([&] {
                const std::string outbox = default_outbox_path(env);
                flush_now(outbox, env, (fs::path(outbox).parent_path() / "flush.log").string());
              });
            }},
-          {"confirm", "", "after a push: confirm what pre-push recorded (started by pulse-hook)", "",
-           {{"spool", "FILE", "the push's record"}, {"push-time", "UNIX", "when git push exited"}}, {}, kByGit,
+          {"confirm",
+           "",
+           "after a push: confirm what pre-push recorded (started by pulse-hook)",
+           "",
+           {{"spool", "FILE", "the push's record"}, {"push-time", "UNIX", "when git push exited"}},
+           {},
+           kByGit,
            [&](const auto& rest) {
              return quietly([&] {
                std::string why;

@@ -118,7 +118,8 @@ std::vector<std::string> remote_tips(const std::string& common_dir, const std::s
   const std::string prefix = "refs/remotes/" + remote + "/";
   std::ifstream packed(common_dir + "/packed-refs");
   for (std::string line; std::getline(packed, line);)
-    if (line.size() > 41 && line[40] == ' ' && line.compare(41, prefix.size(), prefix) == 0) tips.push_back(line.substr(0, 40));
+    if (line.size() > 41 && line[40] == ' ' && line.compare(41, prefix.size(), prefix) == 0)
+      tips.push_back(line.substr(0, 40));
   std::error_code ec;
   const fs::path loose = fs::path(common_dir) / prefix;
   if (fs::is_directory(loose, ec))
@@ -218,7 +219,8 @@ int pre_push(const std::string& hook_path, std::vector<std::string> args, std::s
   const std::string dir = state_dir() + "/spool";
   std::error_code ec;
   fs::create_directories(dir, ec);
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   const int push_pid = git_push_pid();
   std::ostringstream rec;
   rec << "git_dir " << git_dir << "\nremote " << remote << "\nurl " << url << "\npush_pid " << push_pid
@@ -276,7 +278,8 @@ int pre_push(const std::string& hook_path, std::vector<std::string> args, std::s
     while (::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const auto exited = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto exited =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   exec_worker({"confirm", "--spool", file, "--push-time", std::to_string(exited)});
 }
 

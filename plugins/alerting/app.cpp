@@ -54,34 +54,42 @@ std::vector<FlagSpec> route_flags() {
     const std::string n(name), env = "PULSE_INCIDENT_" + upper(name);
     f.push_back({keep(n + "-system"), "NAME", keep("DORA system of /" + n + " incidents (default --system)"), false,
                  keep(env + "_SYSTEM")});
-    f.push_back({keep(n + "-system-label"), "LABEL", keep("label naming the system of a /" + n +
-                 " alert (default --system-label)"), false, keep(env + "_SYSTEM_LABEL")});
+    f.push_back({keep(n + "-system-label"), "LABEL",
+                 keep("label naming the system of a /" + n + " alert (default --system-label)"), false,
+                 keep(env + "_SYSTEM_LABEL")});
     f.push_back({keep(n + "-environment"), "NAME", keep("environment of /" + n + " incidents (default --environment)"),
                  false, keep(env + "_ENVIRONMENT")});
-    f.push_back({keep(n + "-environment-label"), "LABEL", keep("label naming the environment of a /" + n +
-                 " alert (default --environment-label)"), false, keep(env + "_ENVIRONMENT_LABEL")});
-    f.push_back({keep(n + "-match"), "MATCHER", keep("also required of /" + n + " alerts (like --match; repeatable)"),
-                 true});
-    f.push_back({keep(n + "-token-file"), "FILE",
-                 keep("accepted bearer token(s) or user:password for /" + n + ", one per line (or $" + env + "_TOKEN)")});
+    f.push_back({keep(n + "-environment-label"), "LABEL",
+                 keep("label naming the environment of a /" + n + " alert (default --environment-label)"), false,
+                 keep(env + "_ENVIRONMENT_LABEL")});
+    f.push_back(
+        {keep(n + "-match"), "MATCHER", keep("also required of /" + n + " alerts (like --match; repeatable)"), true});
+    f.push_back(
+        {keep(n + "-token-file"), "FILE",
+         keep("accepted bearer token(s) or user:password for /" + n + ", one per line (or $" + env + "_TOKEN)")});
     if (secret_source(name))
-      f.push_back({keep(n + "-secret-file"), "FILE",
-                   keep("signing secret(s) for /" + n + ", one per line, several during rotation (or $" + env + "_SECRET)")});
+      f.push_back(
+          {keep(n + "-secret-file"), "FILE",
+           keep("signing secret(s) for /" + n + ", one per line, several during rotation (or $" + env + "_SECRET)")});
   }
   f.push_back({"grafana-timestamp-window", "SECONDS",
                "accept a signed X-Grafana-Alerting-Timestamp this far from the clock, either way", false,
                "PULSE_INCIDENT_GRAFANA_TIMESTAMP_WINDOW", "300"});
-  f.push_back({"generic-mapping", "FILE", "JSON mapping for /generic (see README)", false, "PULSE_INCIDENT_GENERIC_MAPPING"});
+  f.push_back(
+      {"generic-mapping", "FILE", "JSON mapping for /generic (see README)", false, "PULSE_INCIDENT_GENERIC_MAPPING"});
   f.push_back({"system", "NAME", "default DORA system for every route", false, "PULSE_SYSTEM"});
-  f.push_back({"system-label", "LABEL", "take an alert's system from this label (e.g. service) when it has it",
-               false, "PULSE_INCIDENT_SYSTEM_LABEL"});
+  f.push_back({"system-label", "LABEL", "take an alert's system from this label (e.g. service) when it has it", false,
+               "PULSE_INCIDENT_SYSTEM_LABEL"});
   f.push_back({"environment", "NAME", "environment of incidents (default: the collector's, production)", false,
                "PULSE_INCIDENT_ENVIRONMENT"});
   f.push_back({"environment-label", "LABEL", "take an alert's environment from this label (e.g. env) when it has it",
                false, "PULSE_INCIDENT_ENVIRONMENT_LABEL"});
-  f.push_back({"match", "MATCHER", "count only alerts whose labels match, e.g. severity=critical|page or "
-               "severity!=info (repeatable: all must hold)", true});
-  f.push_back({"db", "PATH", "state database (default $XDG_STATE_HOME/pulse/incidents.db)", false, "PULSE_INCIDENT_DB"});
+  f.push_back({"match", "MATCHER",
+               "count only alerts whose labels match, e.g. severity=critical|page or "
+               "severity!=info (repeatable: all must hold)",
+               true});
+  f.push_back(
+      {"db", "PATH", "state database (default $XDG_STATE_HOME/pulse/incidents.db)", false, "PULSE_INCIDENT_DB"});
   // The clients' connection flags, but for the key: resolved incidents go
   // through the outbox, which never stores a key, so it is read at each
   // delivery from a file or $PULSE_API_KEY; and for the attempts: the
@@ -104,10 +112,13 @@ std::vector<FlagSpec> serve_flags() {
       {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_INCIDENT_TLS_CERT"},
       {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_INCIDENT_TLS_KEY"},
       {"threads", "N", "worker threads", false, "PULSE_INCIDENT_THREADS", "2"},
-      {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)", false, "PULSE_INCIDENT_MAX_CONNECTIONS", "16384"},
+      {"max-connections", "N", "connections held at once (when full, the longest-idle one is closed for a new one)",
+       false, "PULSE_INCIDENT_MAX_CONNECTIONS", "16384"},
       {"timeout", "SECONDS", "to receive one request or send one answer", false, "PULSE_INCIDENT_TIMEOUT", "10"},
-      {"public-host", "NAME", "a host name that also names this server on routes without credentials (a reverse "
-       "proxy's; repeatable)", true},
+      {"public-host", "NAME",
+       "a host name that also names this server on routes without credentials (a reverse "
+       "proxy's; repeatable)",
+       true},
       {"metrics-token-file", "FILE", "bearer token(s) for GET /metrics, one per line (without: loopback clients only)",
        false, "PULSE_INCIDENT_METRICS_TOKEN_FILE"},
       {"config", "FILE", "read flags from this TOML file (flags and variables win over it)", false,
@@ -123,11 +134,12 @@ std::vector<FlagSpec> report_flags() {
   auto f = route_flags();
   const std::vector<FlagSpec> own = {
       {"source", "NAME", "alertmanager, grafana, pagerduty, opsgenie or generic"},
-      {"signature", "SIG", "verify this signature (X-PagerDuty-Signature or X-Grafana-Alerting-Signature value)",
-       false, "PULSE_INCIDENT_SIGNATURE"},
+      {"signature", "SIG", "verify this signature (X-PagerDuty-Signature or X-Grafana-Alerting-Signature value)", false,
+       "PULSE_INCIDENT_SIGNATURE"},
       {"timestamp", "TS", "Grafana's timestamp header value, if it signs one", false, "PULSE_INCIDENT_TIMESTAMP"},
-      {"authorization", "VALUE", "verify this Authorization header value against the route's tokens (prefer the variable)",
-       false, "PULSE_INCIDENT_AUTHORIZATION"},
+      {"authorization", "VALUE",
+       "verify this Authorization header value against the route's tokens (prefer the variable)", false,
+       "PULSE_INCIDENT_AUTHORIZATION"},
       {"webhook-id", "ID", "PagerDuty's X-Webhook-Id, to ignore redeliveries", false, "PULSE_INCIDENT_WEBHOOK_ID"},
   };
   f.insert(f.begin(), own.begin(), own.end());
@@ -165,7 +177,7 @@ bool read_rules(const ParsedArgs& a, const std::string& route, RouteRules& r, st
   r.environment = own_or_common("environment");
   r.environment_label = own_or_common("environment-label");
   for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"system", r.system},
-                                     std::pair<const char*, const std::string&>{"environment", r.environment}}) {
+                                    std::pair<const char*, const std::string&>{"environment", r.environment}}) {
     if (!value.empty() && !valid_name(value)) {
       why = "--" + route + "-" + name + " / --" + name + ": must be 1 to 256 bytes of text without control characters";
       return false;
@@ -198,7 +210,8 @@ bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why
       }
       rc.auth.tokens = std::move(*lines);
     }
-    if (auto t = env.non_empty(env_name + "_TOKEN")) for (auto& x : split_list(*t)) rc.auth.tokens.push_back(x);
+    if (auto t = env.non_empty(env_name + "_TOKEN"))
+      for (auto& x : split_list(*t)) rc.auth.tokens.push_back(x);
     if (secret_source(name)) {
       if (auto f = a.get(n + "-secret-file")) {
         auto lines = read_config_lines(*f);
@@ -329,9 +342,9 @@ std::string needs_restart(const ServeSettings& now, const ServeSettings& next) {
 void export_incident_metrics(telemetry::Registry& registry, Receiver& receiver, State& state, Reporter& reporter) {
   auto& opened = registry.counter("pulse_incidents_opened_total", "Incidents opened, by source", {"source"});
   auto& resolved = registry.counter("pulse_incidents_resolved_total", "Incidents resolved, by source", {"source"});
-  auto& unchanged = registry.counter("pulse_incident_notifications_unchanged_total",
-                                     "Alerts in notifications that changed nothing (repeats, stale, duplicates)",
-                                     {"source"});
+  auto& unchanged =
+      registry.counter("pulse_incident_notifications_unchanged_total",
+                       "Alerts in notifications that changed nothing (repeats, stale, duplicates)", {"source"});
   auto& ignored = registry.counter("pulse_incident_alerts_ignored_total",
                                    "Alerts left out by a route's label matchers (--match)", {"source"});
   receiver.observe([&](std::string_view source, const ApplyResult& r) {
@@ -381,9 +394,12 @@ ServerResponse metrics_response(const ServerRequest& request, const telemetry::R
   const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
   const bool local = is_loopback_host(peer) && !guard.refuse(request, false);
   if (!(tokens.empty() ? local : authenticate("metrics", auth, headers, "", 0) == AuthResult::ok))
-    return {401, "application/json", R"({"error":"/metrics needs a token from --metrics-token-file"})",
+    return {401,
+            "application/json",
+            R"({"error":"/metrics needs a token from --metrics-token-file"})",
             {{"WWW-Authenticate", "Bearer"}}};
-  if (request.method != "GET") return {405, "application/json", R"({"error":"method not allowed"})", {{"Allow", "GET"}}};
+  if (request.method != "GET")
+    return {405, "application/json", R"({"error":"method not allowed"})", {{"Allow", "GET"}}};
   return {200, telemetry::Registry::kContentType, registry.render(), {}};
 }
 
@@ -406,8 +422,7 @@ ServerOptions incident_server_options(const ServeSettings& s, Logger& log, Serve
 // --base-url, what waits goes to the new one.
 void retarget_outbox(const ReporterConfig& config, Logger& log) {
   const auto moved = Outbox(config.outbox).retarget("", config.base_url, "incident:", config.api_key_file);
-  if (moved > 0)
-    log.info(std::to_string(moved) + " queued incident event(s) now go to " + config.origin.to_string());
+  if (moved > 0) log.info(std::to_string(moved) + " queued incident event(s) now go to " + config.origin.to_string());
 }
 
 void reload(const std::vector<std::string>& args, const Env& env, ServeSettings& current, Receiver& receiver,
@@ -443,7 +458,8 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     State state(setup.db);
     retarget_outbox(setup.reporter, log);
     Reporter reporter(state, setup.reporter, logger);
-    Receiver receiver(state, setup.routes, [&reporter] { reporter.wake(); }, logger, [] { return unix_now(); });
+    Receiver receiver(
+        state, setup.routes, [&reporter] { reporter.wake(); }, logger, [] { return unix_now(); });
     receiver.set_public_hosts(settings->public_hosts);
     telemetry::Registry registry;
     export_incident_metrics(registry, receiver, state, reporter);
@@ -458,14 +474,15 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     server.handle_signals([&] { reload(args, env, *settings, receiver, log); });
     reporter.start();
     log.always(std::string("listening on ") + (server.tls() ? "https" : "http") + "://" +
-             (settings->bind.find(':') != std::string::npos ? "[" + settings->bind + "]" : settings->bind) + ":" +
-             std::to_string(server.port()) + " (state " + setup.db + "; reporting to " +
-             setup.reporter.origin.to_string() + " through " + setup.reporter.outbox + ")");
+               (settings->bind.find(':') != std::string::npos ? "[" + settings->bind + "]" : settings->bind) + ":" +
+               std::to_string(server.port()) + " (state " + setup.db + "; reporting to " +
+               setup.reporter.origin.to_string() + " through " + setup.reporter.outbox + ")");
     if (!settings->open_routes.empty())
       log.warn("no credentials configured for " + settings->open_routes +
                ": accepted because it listens on loopback only");
     if (const auto unnamed = routes_without_system(setup.routes); !unnamed.empty())
-      log.warn("no system for " + unnamed + ": their incidents are stored under an empty system (matching no "
+      log.warn("no system for " + unnamed +
+               ": their incidents are stored under an empty system (matching no "
                "deployment) unless the sender adds ?system=NAME; give --system or --ROUTE-system");
     server.run();
     reporter.stop();
@@ -477,7 +494,8 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   return kExitOk;
 }
 
-int report(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out, std::ostream& err) {
+int report(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out,
+           std::ostream& err) {
   const auto flags = report_flags();
   std::string why;
   const auto a = parse_args(args, flags, env, why);
@@ -534,13 +552,14 @@ int report(const std::vector<std::string>& args, const Env& env, std::istream& i
       err << "pulse-incident report: " << (o.status == 401 ? "not authenticated: " : "rejected: ") << o.message << "\n";
       return kExitRejected;
     }
-    out << "opened " << o.applied.opened << ", resolved " << o.applied.resolved << ", unchanged "
-        << o.applied.unchanged << (o.applied.ignored ? ", ignored " + std::to_string(o.applied.ignored) : "")
+    out << "opened " << o.applied.opened << ", resolved " << o.applied.resolved << ", unchanged " << o.applied.unchanged
+        << (o.applied.ignored ? ", ignored " + std::to_string(o.applied.ignored) : "")
         << (o.message == "ok" ? "" : " (" + o.message + ")") << "\n";
     Reporter reporter(state, setup.reporter, logger);
     const FlushResult f = reporter.flush(unix_now(), true);
     if (f.failed > 0) {
-      err << "pulse-incident report: " << f.failed << " event(s) not delivered yet; they wait in " << setup.reporter.outbox
+      err << "pulse-incident report: " << f.failed << " event(s) not delivered yet; they wait in "
+          << setup.reporter.outbox
           << " and are retried by the next report, by serve, or by `pulse-event-cli outbox flush`\n";
       return kExitDelivery;
     }
@@ -579,8 +598,7 @@ int list(const std::vector<std::string>& args, const Env& env, std::ostream& out
   }
   // Handed to the outbox is not delivered: what still waits there is "queued".
   std::unordered_set<std::string> waiting;
-  if (const auto box = (std::filesystem::path(db).parent_path() / "outbox.db").string();
-      std::filesystem::exists(box)) {
+  if (const auto box = (std::filesystem::path(db).parent_path() / "outbox.db").string(); std::filesystem::exists(box)) {
     try {
       Outbox outbox(box);
       for (const auto& e : outbox.list(1'000'000)) {
@@ -623,7 +641,8 @@ int list(const std::vector<std::string>& args, const Env& env, std::ostream& out
   std::size_t id_w = 10;
   for (const auto& i : items) id_w = std::max(id_w, std::min<std::size_t>(i.identifier.size(), 60));
   out << std::left << std::setw(10) << "STATE" << std::setw(static_cast<int>(id_w + 2)) << "IDENTIFIER" << std::setw(22)
-      << "CREATED" << std::setw(22) << "RESOLVED" << std::setw(14) << "ENVIRONMENT" << "SYSTEM\n";
+      << "CREATED" << std::setw(22) << "RESOLVED" << std::setw(14) << "ENVIRONMENT"
+      << "SYSTEM\n";
   for (const auto& i : items)
     out << std::left << std::setw(10) << state_of(i) << std::setw(static_cast<int>(id_w + 2))
         << printable(i.identifier.substr(0, 60)) << std::setw(22) << format_rfc3339(i.created) << std::setw(22)
@@ -649,15 +668,31 @@ int run(const std::vector<std::string>& args, const Env& env, std::istream& in, 
       "Route only customer-impacting alerts here (--match severity=critical|page): every alert that passes\n"
       "becomes an incident.\n",
       {
-          {"serve", "", "receive webhooks on /alertmanager, /grafana, /pagerduty, /opsgenie and /generic",
-           "Receives alert webhooks, keeps open incidents, reports resolved ones.", serve_flags(), {}, {},
+          {"serve",
+           "",
+           "receive webhooks on /alertmanager, /grafana, /pagerduty, /opsgenie and /generic",
+           "Receives alert webhooks, keeps open incidents, reports resolved ones.",
+           serve_flags(),
+           {},
+           {},
            [&](const auto& rest) { return serve(rest, env, err); }},
-          {"report", "< payload.json", "the same for one payload on stdin, for tools that run a command",
+          {"report",
+           "< payload.json",
+           "the same for one payload on stdin, for tools that run a command",
            "Processes one payload from stdin (trusted unless --signature or --authorization is given),\n"
            "then delivers what is due.",
-           report_flags(), {}, {}, [&](const auto& rest) { return report(rest, env, in, out, err); }},
-          {"list", "", "open and recently resolved incidents", "Lists open and recently resolved incidents.",
-           kListFlags, {}, {}, [&](const auto& rest) { return list(rest, env, out, err); }},
+           report_flags(),
+           {},
+           {},
+           [&](const auto& rest) { return report(rest, env, in, out, err); }},
+          {"list",
+           "",
+           "open and recently resolved incidents",
+           "Lists open and recently resolved incidents.",
+           kListFlags,
+           {},
+           {},
+           [&](const auto& rest) { return list(rest, env, out, err); }},
       }};
   return run_program(program, args, out, err);
 }

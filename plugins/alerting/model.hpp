@@ -26,10 +26,10 @@ inline constexpr std::size_t kMaxLabels = 128;
 
 /// One alert's state in one notification.
 struct Observation {
-  std::string key;          ///< the source's identity for the alert: fingerprint, incident id, alert id
+  std::string key;  ///< the source's identity for the alert: fingerprint, incident id, alert id
   Status status = Status::firing;
-  std::int64_t created = 0;                ///< when it started (Unix seconds, floored)
-  std::optional<std::int64_t> resolved;    ///< set when status is resolved
+  std::int64_t created = 0;              ///< when it started (Unix seconds, floored)
+  std::optional<std::int64_t> resolved;  ///< set when status is resolved
   Labels labels;
   /// Where the incident belongs. A parser sets them only when the payload
   /// names them outright (the generic mapping's system and environment
@@ -42,9 +42,9 @@ struct Observation {
 
 struct ParseResult {
   std::vector<Observation> observations;
-  bool test = false;              ///< a ping or test notification: answer 2xx, store nothing
-  std::string ignored_reason;     ///< set when the payload is valid but changes nothing (acknowledgement, ...)
-  std::vector<std::string> notes; ///< things worth logging (truncated alert lists, ...)
+  bool test = false;               ///< a ping or test notification: answer 2xx, store nothing
+  std::string ignored_reason;      ///< set when the payload is valid but changes nothing (acknowledgement, ...)
+  std::vector<std::string> notes;  ///< things worth logging (truncated alert lists, ...)
 };
 
 /// Per-route settings a parser may need (the generic route's mapping).
@@ -56,9 +56,9 @@ struct GenericMapping {
   std::vector<std::string> firing_values{"firing"};
   std::vector<std::string> resolved_values{"resolved"};
   std::string time_format = "rfc3339";  ///< rfc3339 | unix_s | unix_ms | unix_ns
-  std::string labels;       ///< optional: an object of strings, the alert's labels
-  std::string system;       ///< optional: the incident's system
-  std::string environment;  ///< optional: the incident's environment
+  std::string labels;                   ///< optional: an object of strings, the alert's labels
+  std::string system;                   ///< optional: the incident's system
+  std::string environment;              ///< optional: the incident's environment
 };
 
 /// Loads a generic mapping file (JSON: identifier, status, created,

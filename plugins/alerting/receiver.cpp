@@ -50,8 +50,8 @@ std::shared_ptr<const Routes> Receiver::routes() const {
   return routes_;
 }
 
-Outcome Receiver::process(std::string_view source_name, std::string_view body, const HeaderLookup& headers,
-                          bool verify, const std::string& system_override) {
+Outcome Receiver::process(std::string_view source_name, std::string_view body, const HeaderLookup& headers, bool verify,
+                          const std::string& system_override) {
   const SourceSpec* source = find_source(source_name);
   const auto routes = this->routes();
   const auto route = routes->find(source_name);
@@ -60,13 +60,17 @@ Outcome Receiver::process(std::string_view source_name, std::string_view body, c
 
   if (verify) {
     switch (authenticate(source->name, cfg.auth, headers, body, now_())) {
-      case AuthResult::ok: break;
+      case AuthResult::ok:
+        break;
       case AuthResult::stale:
-        return {401, "X-Grafana-Alerting-Timestamp: not Unix seconds within " +
-                         std::to_string(cfg.auth.timestamp_window) + " seconds of this server's clock (a replay?)",
+        return {401,
+                "X-Grafana-Alerting-Timestamp: not Unix seconds within " + std::to_string(cfg.auth.timestamp_window) +
+                    " seconds of this server's clock (a replay?)",
                 {}};
-      case AuthResult::missing: return {401, "missing credentials for /" + std::string(source->name), {}};
-      case AuthResult::invalid: return {401, "invalid credentials or signature for /" + std::string(source->name), {}};
+      case AuthResult::missing:
+        return {401, "missing credentials for /" + std::string(source->name), {}};
+      case AuthResult::invalid:
+        return {401, "invalid credentials or signature for /" + std::string(source->name), {}};
     }
   }
   std::string why;
@@ -117,7 +121,8 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
   const auto routes = this->routes();
   if (!find_source(name) || routes->find(name) == routes->end())
     return {404, "application/json", json_message("error", "no such route: /" + sanitize(name)), {}};
-  if (request.method != "POST") return {405, "application/json", json_message("error", "method not allowed"), {{"Allow", "POST"}}};
+  if (request.method != "POST")
+    return {405, "application/json", json_message("error", "method not allowed"), {{"Allow", "POST"}}};
   if (const auto route = routes->find(name); !route->second.auth.configured())
     if (auto refused = guard_.refuse(request, true)) {
       if (log_)
@@ -141,17 +146,24 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
     return {500, "application/json", json_message("error", "internal error " + id), {}};
   }
   if (out.status != 200) {
-    if (log_) log_(std::string("/") + std::string(name) + " from " + request.remote + ": " +
-                   std::to_string(out.status) + " " + sanitize(out.message));
+    if (log_)
+      log_(std::string("/") + std::string(name) + " from " + request.remote + ": " + std::to_string(out.status) + " " +
+           sanitize(out.message));
     ServerResponse r{out.status, "application/json", json_message("error", out.message), {}};
     if (out.status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});
     return r;
   }
-  return {200, "application/json",
-          "{\"opened\":" + std::to_string(out.applied.opened) + ",\"resolved\":" + std::to_string(out.applied.resolved) +
-              ",\"unchanged\":" + std::to_string(out.applied.unchanged) + ",\"ignored\":" +
-              std::to_string(out.applied.ignored) + ",\"message\":" +
-              [&] { std::string s; append_json_string(s, out.message); return s; }() + "}",
+  return {200,
+          "application/json",
+          "{\"opened\":" + std::to_string(out.applied.opened) + ",\"resolved\":" +
+              std::to_string(out.applied.resolved) + ",\"unchanged\":" + std::to_string(out.applied.unchanged) +
+              ",\"ignored\":" + std::to_string(out.applied.ignored) + ",\"message\":" +
+              [&] {
+                std::string s;
+                append_json_string(s, out.message);
+                return s;
+              }() +
+              "}",
           {}};
 }
 

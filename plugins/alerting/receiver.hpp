@@ -76,5 +76,4 @@ class Receiver {
   BrowserGuard guard_;
 };
 
-
 }  // namespace pulse::incident

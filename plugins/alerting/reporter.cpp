@@ -4,7 +4,6 @@
 #include "outbox.hpp"
 #include "timeutil.hpp"
 
-
 namespace pulse::incident {
 
 Reporter::Reporter(State& state, ReporterConfig config, Logger log)
@@ -28,8 +27,9 @@ FlushResult Reporter::flush(std::int64_t now, bool ignore_backoff) {
       continue;
     }
     state_.mark_reported(inc.identifier, now);
-    if (log_) log_("incident " + inc.identifier + " resolved (" + format_rfc3339(inc.created) + " to " +
-                   format_rfc3339(*inc.resolved) + "): queued for delivery");
+    if (log_)
+      log_("incident " + inc.identifier + " resolved (" + format_rfc3339(inc.created) + " to " +
+           format_rfc3339(*inc.resolved) + "): queued for delivery");
   }
   // 2. Deliver.
   const auto r = flush_outbox(outbox, config_.env, now, log_, ignore_backoff);
@@ -47,7 +47,9 @@ FlushResult Reporter::totals() const { return {delivered_.load(), rejected_.load
 
 OutboxStats Reporter::outbox_stats() const { return Outbox(config_.outbox).stats(); }
 
-void Reporter::start() { thread_ = std::thread([this] { loop(); }); }
+void Reporter::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 void Reporter::wake() {
   {

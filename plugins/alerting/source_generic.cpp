@@ -27,7 +27,8 @@ bool time_of(const boost::json::value& v, const std::string& format, std::int64_
   } else {
     std::int64_t raw = 0;
     if (v.is_int64()) raw = v.as_int64();
-    else if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) raw = static_cast<std::int64_t>(v.as_uint64());
+    else if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+      raw = static_cast<std::int64_t>(v.as_uint64());
     else if (v.is_string()) {
       const auto& s = v.as_string();
       // Digits only, within int64 (20 nines would throw from std::stoll).
@@ -136,7 +137,8 @@ GenericMapping load_mapping(const std::string& path) {
 GenericMapping parse_mapping(std::string_view text, const std::string& path) {
   std::string why;
   const auto v = parse_strict_json(text, 16, why);
-  if (!v || !v->is_object()) throw std::runtime_error("mapping file " + path + ": " + (v ? "must be a JSON object" : why));
+  if (!v || !v->is_object())
+    throw std::runtime_error("mapping file " + path + ": " + (v ? "must be a JSON object" : why));
   const auto& o = v->as_object();
   GenericMapping m;
   auto str = [&](const char* key, std::string& out, bool required) {
@@ -168,7 +170,8 @@ GenericMapping parse_mapping(std::string_view text, const std::string& path) {
   str("environment", m.environment, false);
   list("firing", m.firing_values);
   list("resolved_values", m.resolved_values);
-  if (m.time_format != "rfc3339" && m.time_format != "unix_s" && m.time_format != "unix_ms" && m.time_format != "unix_ns")
+  if (m.time_format != "rfc3339" && m.time_format != "unix_s" && m.time_format != "unix_ms" &&
+      m.time_format != "unix_ns")
     throw std::runtime_error("mapping file " + path + ": time_format must be rfc3339, unix_s, unix_ms or unix_ns");
   for (const auto* p : {&m.identifier, &m.status, &m.created, &m.resolved, &m.labels, &m.system, &m.environment})
     if (!p->empty() && (*p)[0] != '/')

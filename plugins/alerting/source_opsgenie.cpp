@@ -15,7 +15,8 @@ bool epoch_at(const boost::json::object& o, std::string_view field, std::int64_t
   }
   std::int64_t raw = 0;
   if (v->is_int64()) raw = v->as_int64();
-  else if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) raw = static_cast<std::int64_t>(v->as_uint64());
+  else if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    raw = static_cast<std::int64_t>(v->as_uint64());
   else {
     why = where + ": must be an integer";
     return false;

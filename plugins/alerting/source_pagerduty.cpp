@@ -55,7 +55,8 @@ bool parse_pagerduty(const boost::json::value& payload, const GenericMapping*, P
   const auto* data = object_at(*data_v, "event.data", why);
   if (!data) return false;
   Observation o;
-  if (!identity_at(*data, "id", "event.data", o.key, why) || !time_at(*data, "created_at", "event.data", o.created, why))
+  if (!identity_at(*data, "id", "event.data", o.key, why) ||
+      !time_at(*data, "created_at", "event.data", o.created, why))
     return false;
   if (type == "incident.resolved") {
     std::int64_t at = 0;

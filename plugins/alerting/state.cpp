@@ -62,14 +62,18 @@ ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation
   sql::Transaction txn(db_);
   if (!delivery_id.empty()) {
     db_.prepare("INSERT OR IGNORE INTO deliveries (source, delivery_id, received_at) VALUES (?1, ?2, ?3)")
-        .bind(1, source.name).bind(2, delivery_id).bind(3, now).run();
+        .bind(1, source.name)
+        .bind(2, delivery_id)
+        .bind(3, now)
+        .run();
     if (db_.changes() == 0) {
       result.duplicate_delivery = true;
       result.unchanged = static_cast<int>(observations.size());
       return result;  // rolled back: nothing to keep
     }
   }
-  auto find_open = db_.prepare("SELECT identifier, created FROM incidents WHERE source = ?1 AND key = ?2 AND resolved IS NULL");
+  auto find_open =
+      db_.prepare("SELECT identifier, created FROM incidents WHERE source = ?1 AND key = ?2 AND resolved IS NULL");
   auto exists = db_.prepare("SELECT 1 FROM incidents WHERE identifier = ?1");
   auto insert = db_.prepare(
       "INSERT INTO incidents (identifier, source, key, system, created, resolved, received_at, updated_at, environment) "
@@ -173,16 +177,23 @@ std::vector<StoredIncident> State::due_reports(std::int64_t now, std::size_t lim
 
 void State::mark_reported(const std::string& identifier, std::int64_t now) {
   std::lock_guard lock(mutex_);
-  db_.prepare("UPDATE incidents SET reported_at = ?2, report_attempts = report_attempts + 1, report_error = '' "
-              "WHERE identifier = ?1")
-      .bind(1, identifier).bind(2, now).run();
+  db_.prepare(
+         "UPDATE incidents SET reported_at = ?2, report_attempts = report_attempts + 1, report_error = '' "
+         "WHERE identifier = ?1")
+      .bind(1, identifier)
+      .bind(2, now)
+      .run();
 }
 
 void State::mark_retry(const std::string& identifier, std::int64_t next_attempt, const std::string& error) {
   std::lock_guard lock(mutex_);
-  db_.prepare("UPDATE incidents SET next_report_at = ?2, report_attempts = report_attempts + 1, report_error = ?3 "
-              "WHERE identifier = ?1")
-      .bind(1, identifier).bind(2, next_attempt).bind(3, error).run();
+  db_.prepare(
+         "UPDATE incidents SET next_report_at = ?2, report_attempts = report_attempts + 1, report_error = ?3 "
+         "WHERE identifier = ?1")
+      .bind(1, identifier)
+      .bind(2, next_attempt)
+      .bind(3, error)
+      .run();
 }
 
 std::int64_t State::open_count() {
@@ -195,10 +206,12 @@ std::int64_t State::open_count() {
 std::vector<StoredIncident> State::list(std::size_t recent) {
   std::lock_guard lock(mutex_);
   std::vector<StoredIncident> out;
-  auto open = db_.prepare(std::string("SELECT ") + kColumns + " FROM incidents WHERE resolved IS NULL ORDER BY created DESC");
+  auto open =
+      db_.prepare(std::string("SELECT ") + kColumns + " FROM incidents WHERE resolved IS NULL ORDER BY created DESC");
   while (open.step()) out.push_back(row(open));
-  auto done = db_.prepare(std::string("SELECT ") + kColumns +
-                          " FROM incidents WHERE resolved IS NOT NULL ORDER BY updated_at DESC, resolved DESC LIMIT ?1");
+  auto done =
+      db_.prepare(std::string("SELECT ") + kColumns +
+                  " FROM incidents WHERE resolved IS NOT NULL ORDER BY updated_at DESC, resolved DESC LIMIT ?1");
   done.bind(1, static_cast<std::int64_t>(recent));
   while (done.step()) out.push_back(row(done));
   return out;

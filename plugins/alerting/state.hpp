@@ -28,9 +28,9 @@ struct StoredIncident {
 
 struct ApplyResult {
   int opened = 0;
-  int resolved = 0;  ///< became complete (and so due for reporting)
-  int unchanged = 0; ///< repeats, duplicates, late deliveries
-  int ignored = 0;   ///< left out by the route's label matchers
+  int resolved = 0;   ///< became complete (and so due for reporting)
+  int unchanged = 0;  ///< repeats, duplicates, late deliveries
+  int ignored = 0;    ///< left out by the route's label matchers
   bool duplicate_delivery = false;
   std::vector<std::string> notes;  ///< stale notifications ignored, episodes closed by a newer one: for the log
 };

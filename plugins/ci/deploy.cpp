@@ -28,31 +28,40 @@ namespace {
 
 const std::vector<FlagSpec> kFlags = [] {
   std::vector<FlagSpec> own = {
-    {"system", "NAME", "the system deployed (default: git config pulse.system, else the CI's repository slug, else the origin remote's path, else the directory's name)", false, "PULSE_SYSTEM"},
-    {"environment", "NAME", "deployment environment (default: the CI's, else production)", false, "PULSE_ENVIRONMENT"},
-    {"identifier", "ID", "deployment id (default: the tag at the commit, else the CI run id, else the SHA)", false, "PULSE_IDENTIFIER"},
-    {"timestamp", "UNIX", "deployment time (default: now)", false, "PULSE_TIMESTAMP"},
-    {"sha", "SHA", "the deployed commit (default: the CI's, else HEAD)", false, "PULSE_SHA"},
-    {"previous-deployment-ref", "REF", "the previous deployment's commit or tag (default: found automatically)", false,
-     "PULSE_PREVIOUS_DEPLOYMENT_REF"},
-    {"before", "SHA", "the push's previous tip (default: the CI's)", false, "PULSE_BEFORE"},
-    {"ref", "REF", "the branch or tag built (default: the CI's)", false, "PULSE_REF"},
-    {"repository", "NAME", "owner/name of the repository (default: the CI's)", false, "PULSE_REPOSITORY"},
-    {"run-id", "ID", "the CI run's id (default: the CI's)", false, "PULSE_RUN_ID"},
-    {"run-url", "URL", "the CI run's page (default: the CI's)", false, "PULSE_RUN_URL"},
-    {"tag-pattern", "REGEX", "tags that mark deployments", false, "PULSE_TAG_PATTERN", "^v?[0-9]+\\.[0-9]+\\.[0-9]+$"},
-    {"path", "PATH", "only commits touching PATH (repeatable; monorepos)", true},
-    {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
-    {"status", "STATUS", "failed or rolled-back: this deployment failed (DORA model; with --identifier of an earlier "
-     "deployment, marks that one)", false, "PULSE_DEPLOY_STATUS"},
-    {"fixes", "ID", "this deployment fixes the earlier deployment ID (same system and environment): rework", false,
-     "PULSE_FIXES"},
-    {"directory", "DIR", "the git repository (default: the CI workspace, else .)", false, "PULSE_DIRECTORY"},
-    {"max-deepen", "N", "rounds of git fetch --deepen on a shallow clone before --unshallow", false, "PULSE_MAX_DEEPEN", "6"},
-    {"dotenv", "FILE", "write PULSE_DEPLOYMENT_ID, PULSE_CHANGES, PULSE_PREVIOUS_REF to FILE (GitLab dotenv report)",
-     false, "PULSE_DOTENV"},
-    {"strict", "", "fail the step when delivery fails after retries (default: warn and succeed)", false, "PULSE_STRICT"},
-    {"dry-run", "", "print what was found and the commits, send nothing", false, "PULSE_DRY_RUN"},
+      {"system", "NAME",
+       "the system deployed (default: git config pulse.system, else the CI's repository slug, else the origin remote's path, else the directory's name)",
+       false, "PULSE_SYSTEM"},
+      {"environment", "NAME", "deployment environment (default: the CI's, else production)", false,
+       "PULSE_ENVIRONMENT"},
+      {"identifier", "ID", "deployment id (default: the tag at the commit, else the CI run id, else the SHA)", false,
+       "PULSE_IDENTIFIER"},
+      {"timestamp", "UNIX", "deployment time (default: now)", false, "PULSE_TIMESTAMP"},
+      {"sha", "SHA", "the deployed commit (default: the CI's, else HEAD)", false, "PULSE_SHA"},
+      {"previous-deployment-ref", "REF", "the previous deployment's commit or tag (default: found automatically)",
+       false, "PULSE_PREVIOUS_DEPLOYMENT_REF"},
+      {"before", "SHA", "the push's previous tip (default: the CI's)", false, "PULSE_BEFORE"},
+      {"ref", "REF", "the branch or tag built (default: the CI's)", false, "PULSE_REF"},
+      {"repository", "NAME", "owner/name of the repository (default: the CI's)", false, "PULSE_REPOSITORY"},
+      {"run-id", "ID", "the CI run's id (default: the CI's)", false, "PULSE_RUN_ID"},
+      {"run-url", "URL", "the CI run's page (default: the CI's)", false, "PULSE_RUN_URL"},
+      {"tag-pattern", "REGEX", "tags that mark deployments", false, "PULSE_TAG_PATTERN",
+       "^v?[0-9]+\\.[0-9]+\\.[0-9]+$"},
+      {"path", "PATH", "only commits touching PATH (repeatable; monorepos)", true},
+      {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
+      {"status", "STATUS",
+       "failed or rolled-back: this deployment failed (DORA model; with --identifier of an earlier "
+       "deployment, marks that one)",
+       false, "PULSE_DEPLOY_STATUS"},
+      {"fixes", "ID", "this deployment fixes the earlier deployment ID (same system and environment): rework", false,
+       "PULSE_FIXES"},
+      {"directory", "DIR", "the git repository (default: the CI workspace, else .)", false, "PULSE_DIRECTORY"},
+      {"max-deepen", "N", "rounds of git fetch --deepen on a shallow clone before --unshallow", false,
+       "PULSE_MAX_DEEPEN", "6"},
+      {"dotenv", "FILE", "write PULSE_DEPLOYMENT_ID, PULSE_CHANGES, PULSE_PREVIOUS_REF to FILE (GitLab dotenv report)",
+       false, "PULSE_DOTENV"},
+      {"strict", "", "fail the step when delivery fails after retries (default: warn and succeed)", false,
+       "PULSE_STRICT"},
+      {"dry-run", "", "print what was found and the commits, send nothing", false, "PULSE_DRY_RUN"},
   };
   const auto connection = connection_flags();
   own.insert(own.begin(), connection.begin(), connection.end());
@@ -73,9 +82,9 @@ struct Found {
 
 // Asks our collector for the last deployment's head commit. A server that
 // does not advertise the extension (e.g. hosted Pulse) is not asked.
-std::optional<std::string> collector_previous(const Origin& origin, const ClientOptions& options, const std::string& key,
-                                              const std::string& system, const std::string& environment,
-                                              bool& extension) {
+std::optional<std::string> collector_previous(const Origin& origin, const ClientOptions& options,
+                                              const std::string& key, const std::string& system,
+                                              const std::string& environment, bool& extension) {
   HttpClient client(origin, options);
   HttpRequest req;
   req.method = "GET";
@@ -217,7 +226,9 @@ int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostre
   std::string head_tag;
   for (const auto& t : *tags)
     if (t.commit == head && (head_tag.empty() || t.tag_time > 0)) head_tag = t.name;
-  const std::string identifier = a->get_or("identifier", !head_tag.empty() ? head_tag : !ci.run_id.empty() ? ci.run_id : head);
+  const std::string identifier = a->get_or("identifier", !head_tag.empty()    ? head_tag
+                                                         : !ci.run_id.empty() ? ci.run_id
+                                                                              : head);
   const std::string status = a->get_or("status", "");
   if (!status.empty() && status != "failed" && status != "rolled-back")
     return fail(kExitUsage, "--status must be failed or rolled-back");
@@ -236,7 +247,8 @@ int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostre
   }
   if (auto ref = a->get("previous-deployment-ref")) {
     const std::string sha =
-        resolve_previous(git, *ref, deepen, [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; }, why)
+        resolve_previous(
+            git, *ref, deepen, [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; }, why)
             .value_or("");
     if (sha.empty())
       return fail(kExitUsage, "--previous-deployment-ref \"" + *ref + "\" is not a known commit, tag or branch" +
@@ -277,10 +289,10 @@ int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostre
     events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
   }
   const std::string prev_text = previous ? previous->sha : "";
-  err << "pulse-deploy: " << (ci.provider.empty() ? "no CI detected" : ci.provider) << "; deploying " << head.substr(0, 12)
-      << " as " << identifier << " (system " << system << ", environment " << environment << "); previous: "
-      << (previous ? previous->sha.substr(0, 12) + " from " + previous->source : "none") << "; " << commits.size()
-      << " change(s)\n";
+  err << "pulse-deploy: " << (ci.provider.empty() ? "no CI detected" : ci.provider) << "; deploying "
+      << head.substr(0, 12) << " as " << identifier << " (system " << system << ", environment " << environment
+      << "); previous: " << (previous ? previous->sha.substr(0, 12) + " from " + previous->source : "none") << "; "
+      << commits.size() << " change(s)\n";
   for (const auto& sha : shipped.reverted) err << "pulse-deploy: ships a revert of " << sha.substr(0, 12) << "\n";
   if (a->flag("dry-run")) {
     if (!how.empty()) err << "pulse-deploy: range: " << how << "\n";
@@ -290,8 +302,9 @@ int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostre
   // Typed in a developer's checkout, it would report a production
   // deployment of whatever is checked out: outside CI, say which one.
   if (ci.provider.empty() && !a->has("identifier") && !a->has("sha"))
-    return fail(kExitUsage, "no CI detected: not reporting a deployment of this checkout without --identifier ID "
-                            "(or --sha SHA); `pulse-deploy --dry-run` shows what would be sent");
+    return fail(kExitUsage,
+                "no CI detected: not reporting a deployment of this checkout without --identifier ID "
+                "(or --sha SHA); `pulse-deploy --dry-run` shows what would be sent");
 
   // --- send: changes, then the deployment, over one connection ---
   if (extension) {  // our collector: record where this deployment ends, for the next one
@@ -334,24 +347,28 @@ int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostre
   append_file(env.non_empty("GITHUB_OUTPUT").value_or(""),
               "deployment-id=" + identifier + "\nchanges=" + n + "\nprevious-ref=" + prev_text + "\n");
   append_file(env.non_empty("GITHUB_STEP_SUMMARY").value_or(""),
-              "### Deployment reported to Pulse\n\n| | |\n|---|---|\n| deployment | `" + identifier + "` |\n| commit | `" +
-                  head + "` |\n" + (ci.ref.empty() ? "" : "| ref | " + ci.ref + " |\n") +
-                  (ci.run_url.empty() ? "" : "| run | " + ci.run_url + " |\n") + "| system | " + system + " |\n| environment | " + environment + " |\n| changes | " + n +
-                  " |\n| previous | " + (previous ? "`" + previous->sha + "` (" + previous->source + ")" : "none") + " |\n" +
+              "### Deployment reported to Pulse\n\n| | |\n|---|---|\n| deployment | `" + identifier +
+                  "` |\n| commit | `" + head + "` |\n" + (ci.ref.empty() ? "" : "| ref | " + ci.ref + " |\n") +
+                  (ci.run_url.empty() ? "" : "| run | " + ci.run_url + " |\n") + "| system | " + system +
+                  " |\n| environment | " + environment + " |\n| changes | " + n + " |\n| previous | " +
+                  (previous ? "`" + previous->sha + "` (" + previous->source + ")" : "none") + " |\n" +
                   (note.empty() ? "" : "\n> " + note + "\n"));
   if (auto f = a->get("dotenv"))
-    append_file(*f, "PULSE_DEPLOYMENT_ID=" + identifier + "\nPULSE_CHANGES=" + n + "\nPULSE_PREVIOUS_REF=" + prev_text + "\n");
+    append_file(
+        *f, "PULSE_DEPLOYMENT_ID=" + identifier + "\nPULSE_CHANGES=" + n + "\nPULSE_PREVIOUS_REF=" + prev_text + "\n");
   return kExitOk;
 }
 
 }  // namespace
 
 int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  const ProgramSpec program{"pulse-deploy",
-                            "report a deployment from CI, with the commits it shipped",
-                            "",
-                            {{"", "", "report the deployment of the commit being built", kDescription, kFlags, {}, {},
-                              [&](const auto& rest) { return deploy_step(rest, env, out, err); }}}};
+  const ProgramSpec program{
+      "pulse-deploy",
+      "report a deployment from CI, with the commits it shipped",
+      "",
+      {{"", "", "report the deployment of the commit being built", kDescription, kFlags, {}, {}, [&](const auto& rest) {
+          return deploy_step(rest, env, out, err);
+        }}}};
   return run_program(program, args, out, err);
 }
 

@@ -41,8 +41,8 @@ struct Fixture {
     receiver = std::make_unique<Receiver>(state, routes, nullptr, nullptr, [] { return 1'773'000'000; });
   }
   Outcome post(std::string_view source, const std::string& body, const std::string& query_system = "") {
-    return receiver->process(source, body, [](std::string_view) { return std::optional<std::string>(); }, false,
-                             query_system);
+    return receiver->process(
+        source, body, [](std::string_view) { return std::optional<std::string>(); }, false, query_system);
   }
   test::TempDir dir;
   State state{dir.str("incidents.db")};
@@ -52,7 +52,8 @@ struct Fixture {
 std::string pagerduty(const char* type, const char* priority) {
   return std::string(R"({"event":{"event_type":")") + type +
          R"(","occurred_at":"2026-03-14T04:00:00Z","data":{"id":"Q1","created_at":"2026-03-14T03:00:00Z",)"
-         R"("service":{"summary":"Checkout API"},"priority":{"summary":")" + priority + R"("},"urgency":"high"}}})";
+         R"("service":{"summary":"Checkout API"},"priority":{"summary":")" +
+         priority + R"("},"urgency":"high"}}})";
 }
 
 }  // namespace

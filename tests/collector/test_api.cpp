@@ -62,9 +62,9 @@ void expect_environments_apart(Store& store) {
   };
   BOOST_TEST(deploy("staging").stored == 1u);
   BOOST_TEST(deploy("staging").duplicates == 1u);
-  (void)deploy("production");                  // new in a fresh store, known in a migrated one
+  (void)deploy("production");  // new in a fresh store, known in a migrated one
   BOOST_TEST(deploy("production").duplicates == 1u);
-  BOOST_TEST(deploy("").duplicates == 1u);     // none named: production's
+  BOOST_TEST(deploy("").duplicates == 1u);  // none named: production's
 }
 
 }  // namespace
@@ -86,7 +86,10 @@ BOOST_AUTO_TEST_CASE(accepts_what_the_go_cli_sends) {
 }
 
 BOOST_AUTO_TEST_CASE(rejects_with_a_reason_naming_the_field) {
-  struct Row { std::string body; const char* why; };
+  struct Row {
+    std::string body;
+    const char* why;
+  };
   const Row rows[] = {
       {"", "body: not valid JSON"},
       {"{", "body: not valid JSON"},
@@ -167,9 +170,11 @@ BOOST_FIXTURE_TEST_CASE(commit_and_push_times_kept_side_by_side, ApiFixture) {
   post(kPush);
   post(kChange);
   // A later push of the same commit does not move its first push time...
-  post(R"({"source":"git","change_id":"abc","time_created":"2020-10-17T00:00:00Z","event_type":"push","$type":"change"})");
+  post(
+      R"({"source":"git","change_id":"abc","time_created":"2020-10-17T00:00:00Z","event_type":"push","$type":"change"})");
   // ...an earlier one (delivered late) does.
-  post(R"({"source":"git","change_id":"abc","time_created":"2020-10-16T12:50:00Z","event_type":"push","$type":"change"})");
+  post(
+      R"({"source":"git","change_id":"abc","time_created":"2020-10-16T12:50:00Z","event_type":"push","$type":"change"})");
   const auto changes = all("change");
   BOOST_REQUIRE_EQUAL(changes.size(), 1u);
   BOOST_TEST(changes[0].time_created.value() == *parse_rfc3339("2020-10-16T12:40:32Z"));
@@ -177,8 +182,8 @@ BOOST_FIXTURE_TEST_CASE(commit_and_push_times_kept_side_by_side, ApiFixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(batch_is_all_or_nothing, ApiFixture) {
-  const auto bad = post("[" + kChange + "," + kDeployment + R"(,{"$type":"incident"}])", "api_key=K",
-                        "/v1/ingestion/cli/batch");
+  const auto bad =
+      post("[" + kChange + "," + kDeployment + R"(,{"$type":"incident"}])", "api_key=K", "/v1/ingestion/cli/batch");
   BOOST_TEST(bad.status == 400);
   BOOST_TEST(bad.body.find("events[2].source: missing") != std::string::npos, bad.body);
   BOOST_TEST(all().empty());
@@ -229,7 +234,11 @@ BOOST_AUTO_TEST_CASE(api_keys) {
   test::TestDatabase database;
   auto store = open_store(database.db(), 2);
   Api locked(*store, ApiConfig{{"k1", "k2"}, false, 1000, {}, {}}, [] { return 1700000000; });
-  struct Row { std::string target; std::vector<Header> headers; int want; };
+  struct Row {
+    std::string target;
+    std::vector<Header> headers;
+    int want;
+  };
   const Row rows[] = {
       {"/v1/ingestion/cli?api_key=k1", {}, 200},
       {"/v1/ingestion/cli?api_key=k2&system=s", {}, 200},
@@ -263,14 +272,18 @@ BOOST_AUTO_TEST_CASE(keyless_collector_refuses_what_only_a_web_page_sends) {
   Api api(*store, open, [] { return 1700000000; });
   Api locked(*store, ApiConfig{{"k1"}, false, 1000, {}, {}}, [] { return 1700000000; });
   const Header json{"Content-Type", "application/json"};
-  struct Row { std::string method; std::vector<Header> headers; int want; };
+  struct Row {
+    std::string method;
+    std::vector<Header> headers;
+    int want;
+  };
   const Row rows[] = {
       // What our clients, curl and the Go CLI send.
       {"POST", {json, {"Host", "127.0.0.1:8765"}}, 200},
       {"POST", {json, {"Host", "localhost:8765"}}, 200},
       {"POST", {json, {"Host", "[::1]:8765"}}, 200},
       {"POST", {{"Content-Type", "application/json; charset=utf-8"}}, 200},
-      {"POST", {json, {"Host", "pulse.example.org"}}, 200},  // --public-host
+      {"POST", {json, {"Host", "pulse.example.org"}}, 200},                             // --public-host
       {"GET", {{"Host", "127.0.0.1:8765"}, {"Origin", "http://127.0.0.1:8765"}}, 200},  // the dashboard
       // A page's simple POST: no preflight, so no JSON type.
       {"POST", {{"Content-Type", "text/plain"}, {"Host", "127.0.0.1:8765"}}, 400},
@@ -302,8 +315,11 @@ BOOST_AUTO_TEST_CASE(keyless_collector_refuses_what_only_a_web_page_sends) {
 
 BOOST_AUTO_TEST_CASE(control_characters_and_bad_utf8_are_refused_naming_the_field_on_both_stores) {
   ApiFixture f;
-  struct Row { std::string body, query, field; };
-  const std::string change_head = R"({"source":"cli","time_created":"2020-10-16T12:40:32Z","event_type":"commit","$type":"change",)";
+  struct Row {
+    std::string body, query, field;
+  };
+  const std::string change_head =
+      R"({"source":"cli","time_created":"2020-10-16T12:40:32Z","event_type":"commit","$type":"change",)";
   const Row rows[] = {
       // NUL would be cut by libpq's text parameters: "a\0x" and "a\0y" would become one event there.
       {change_head + R"("change_id":"a\u0000x"})", "system=web", "change_id"},
@@ -315,8 +331,8 @@ BOOST_AUTO_TEST_CASE(control_characters_and_bad_utf8_are_refused_naming_the_fiel
        "system=web", "changes[1]"},
       {R"({"source":"cli","deploy_id":"d","time_created":"2020-10-16T12:40:32Z","teams":["t\tx"],"$type":"deployment"})",
        "system=web", "teams[0]"},
-      {kChange, "system=%FFweb", "system"},   // invalid UTF-8
-      {kChange, "system=we%00b", "system"},   // NUL
+      {kChange, "system=%FFweb", "system"},    // invalid UTF-8
+      {kChange, "system=we%00b", "system"},    // NUL
       {kChange, "system=%1B%5B2J", "system"},  // terminal escape
   };
   for (const auto& row : rows) {
@@ -328,13 +344,15 @@ BOOST_AUTO_TEST_CASE(control_characters_and_bad_utf8_are_refused_naming_the_fiel
   }
   BOOST_TEST(f.all().empty());
   // Reads too: a bad system is the caller's mistake (400), never storage trouble (503).
-  for (const std::string target : {"/v1/events?system=%FF", "/v1/metrics?system=%FF", "/v1/deployments/latest?system=%FF"})
+  for (const std::string target :
+       {"/v1/events?system=%FF", "/v1/metrics?system=%FF", "/v1/deployments/latest?system=%FF"})
     BOOST_TEST(ApiFixture::call(f.api, "GET", target).status == 400, target);
   // One JSON policy with pulse-incident: a duplicate key is refused, not "last wins".
   const auto dup = f.post(change_head + R"("change_id":"a","change_id":"b"})");
   BOOST_TEST(dup.status == 400);
   BOOST_TEST(dup.body.find("duplicate key") != std::string::npos, dup.body);
-  const auto dup_batch = f.post("[" + change_head + R"("change_id":"a","source":"x"}])", "system=web", "/v1/ingestion/cli/batch");
+  const auto dup_batch =
+      f.post("[" + change_head + R"("change_id":"a","source":"x"}])", "system=web", "/v1/ingestion/cli/batch");
   BOOST_TEST(dup_batch.status == 400);
   BOOST_TEST(dup_batch.body.find("duplicate key") != std::string::npos, dup_batch.body);
   BOOST_TEST(f.all().empty());
@@ -389,7 +407,8 @@ BOOST_AUTO_TEST_CASE(store_survives_reopen_and_refuses_newer_schema) {
 }
 
 BOOST_AUTO_TEST_CASE(database_uris_are_shown_without_passwords) {
-  BOOST_TEST(describe_db("postgresql://pulse:s3cret@db.example:5432/pulse") == "postgresql://pulse:***@db.example:5432/pulse");
+  BOOST_TEST(describe_db("postgresql://pulse:s3cret@db.example:5432/pulse") ==
+             "postgresql://pulse:***@db.example:5432/pulse");
   BOOST_TEST(describe_db("postgres://db/pulse?user=u&password=s3cret&sslmode=require") ==
              "postgres://db/pulse?user=u&password=***&sslmode=require");
   BOOST_TEST(describe_db("postgresql://pulse@db/pulse") == "postgresql://pulse@db/pulse");

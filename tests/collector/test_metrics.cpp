@@ -106,8 +106,8 @@ void check_figures(const json::object& got, const json::object& want, const std:
 void check_reference(StoreFixture& f) {
   const auto expected = load("expected.json").as_object();
   const auto& q = expected.at("query").as_object();
-  const auto got = f.metrics("from=" + std::string(q.at("from").as_string()) + "&to=" +
-                             std::string(q.at("to").as_string()) + "&bucket=week");
+  const auto got = f.metrics("from=" + std::string(q.at("from").as_string()) +
+                             "&to=" + std::string(q.at("to").as_string()) + "&bucket=week");
   BOOST_TEST(got.at("window").at("from") == q.at("from"));
   BOOST_TEST(got.at("window").at("to") == q.at("to"));
   check_figures(got.at("overall").as_object(), expected.at("overall").as_object(), "overall");
@@ -214,7 +214,7 @@ BOOST_FIXTURE_TEST_CASE(bad_queries_get_a_reason, StoreFixture) {
   BOOST_TEST(get("/v1/metrics?from=yesterday").body.find("from:") != std::string::npos);
   BOOST_TEST(get("/v1/metrics?to=2026-13-01").status == 400);
   BOOST_TEST(get("/v1/metrics?from=2026-02-01&to=2026-01-01").body.find("before") != std::string::npos);
-  BOOST_TEST(get("/v1/metrics?from=1950-01-01&to=2026-01-01").status == 400);  // over fifty years
+  BOOST_TEST(get("/v1/metrics?from=1950-01-01&to=2026-01-01").status == 400);               // over fifty years
   BOOST_TEST(get("/v1/metrics?from=2005-04-07&to=2026-01-01&bucket=month").status == 200);  // git.git's 21 years
   BOOST_TEST(get("/v1/metrics?from=2005-04-07&to=2026-01-01&bucket=day").body.find("bucket") != std::string::npos);
   BOOST_TEST(get("/v1/metrics?bucket=hour").body.find("bucket") != std::string::npos);
@@ -302,8 +302,8 @@ void load_dora_set(StoreFixture& f, bool reversed_twice) {
 void check_dora_set(StoreFixture& f) {
   const auto expected = load("dora-expected.json").as_object();
   const auto& q = expected.at("query").as_object();
-  const std::string query = "system=shop&from=" + std::string(q.at("from").as_string()) + "&to=" +
-                            std::string(q.at("to").as_string());
+  const std::string query =
+      "system=shop&from=" + std::string(q.at("from").as_string()) + "&to=" + std::string(q.at("to").as_string());
   const auto pulse = f.metrics(query);
   BOOST_TEST(pulse.at("model") == "pulse");
   BOOST_TEST(!pulse.contains("edition"));
@@ -346,7 +346,8 @@ void check_dora_set(StoreFixture& f) {
   BOOST_TEST(ids("deployment_frequency").size() == 14u);
   const auto failed = f.explain(query + "&model=dora&metric=failed_deployment_recovery_time");
   std::map<std::string, json::object> by_id;
-  for (const auto& r : failed.at("records").as_array()) by_id[std::string(r.at("deployment").as_string())] = r.as_object();
+  for (const auto& r : failed.at("records").as_array())
+    by_id[std::string(r.at("deployment").as_string())] = r.as_object();
   BOOST_TEST(json::serialize(by_id["P2"].at("reasons")) == R"([{"reason":"rollback","by":"P3"}])");
   BOOST_TEST(json::serialize(by_id["P2"].at("recovered_by")) == R"({"reason":"rollback","deployment":"P3"})");
   BOOST_TEST(json::serialize(by_id["P5"].at("recovered_by")) == R"({"reason":"incident resolved","incident":"I1"})");
@@ -370,7 +371,8 @@ void check_dora_set(StoreFixture& f) {
       BOOST_TEST(tp.at("lead_time").at("median_seconds") == share.at("lead_time_median_seconds"));
       const auto td = f.metrics(tq + "&model=dora").at("overall");
       BOOST_TEST(td.at("change_failure_rate").at("failed_deployments") == share.at("dora_failed"));
-      BOOST_TEST(td.at("failed_deployment_recovery_time").at("median_seconds") == share.at("failed_recovery_median_seconds"));
+      BOOST_TEST(td.at("failed_deployment_recovery_time").at("median_seconds") ==
+                 share.at("failed_recovery_median_seconds"));
       BOOST_TEST(td.at("deployment_rework_rate").at("rework_deployments") == share.at("rework_deployments"));
     }
   }
@@ -414,8 +416,11 @@ BOOST_FIXTURE_TEST_CASE(a_mark_can_come_later_and_changes_nothing_else, StoreFix
                         R"("teams":[],"head_commit":"a","environment":"production")";
   post("s", d + R"(,"$type":"deployment"})");
   auto failed = [&] {
-    return metrics("from=2026-05-01&to=2026-05-31&model=dora").at("overall").at("change_failure_rate")
-        .at("failed_deployments").as_int64();
+    return metrics("from=2026-05-01&to=2026-05-31&model=dora")
+        .at("overall")
+        .at("change_failure_rate")
+        .at("failed_deployments")
+        .as_int64();
   };
   BOOST_TEST(failed() == 0);
   ServerRequest r;
@@ -448,10 +453,12 @@ BOOST_FIXTURE_TEST_CASE(every_figure_is_explained_by_its_records, StoreFixture) 
           std::optional<std::int64_t> cursor = 0;
           json::object page;
           while (cursor) {  // pages of 2
-            page = explain(window + "&model=" + model + "&metric=" + metric + "&limit=2&cursor=" + std::to_string(*cursor));
+            page = explain(window + "&model=" + model + "&metric=" + metric +
+                           "&limit=2&cursor=" + std::to_string(*cursor));
             seen += static_cast<std::int64_t>(page.at("records").as_array().size());
             BOOST_TEST(page.at("records").as_array().size() <= 2u);
-            cursor = page.at("next").is_null() ? std::nullopt : std::optional(page.at("next").to_number<std::int64_t>());
+            cursor =
+                page.at("next").is_null() ? std::nullopt : std::optional(page.at("next").to_number<std::int64_t>());
           }
           BOOST_TEST(seen == page.at("count").as_int64(), metric);
           return seen;
@@ -506,14 +513,19 @@ BOOST_FIXTURE_TEST_CASE(a_team_filter_counts_the_teams_deployments_and_what_they
   deploy("D1", "10", "a", R"(["pay"])");
   deploy("D2", "12", "b", R"(["search"])");
   deploy("D3", "14", "c", R"(["pay","search"])");
-  post("s", R"({"source":"cli","incident_id":"I1","time_created":"2026-01-12T01:00:00Z","time_resolved":"2026-01-12T02:00:00Z","$type":"incident"})");
-  post("s", R"({"source":"cli","incident_id":"I2","time_created":"2026-01-14T01:00:00Z","time_resolved":"2026-01-14T03:00:00Z","$type":"incident"})");
+  post(
+      "s",
+      R"({"source":"cli","incident_id":"I1","time_created":"2026-01-12T01:00:00Z","time_resolved":"2026-01-12T02:00:00Z","$type":"incident"})");
+  post(
+      "s",
+      R"({"source":"cli","incident_id":"I2","time_created":"2026-01-14T01:00:00Z","time_resolved":"2026-01-14T03:00:00Z","$type":"incident"})");
   const std::string w = "from=2026-01-01&to=2026-01-31";
   struct Want {
     const char* team;
     int deployments, changes, incidents, failed;
   };
-  for (const Want& want : {Want{"", 3, 3, 2, 2}, Want{"pay", 2, 2, 1, 1}, Want{"search", 2, 2, 2, 2}, Want{"none", 0, 0, 0, 0}}) {
+  for (const Want& want :
+       {Want{"", 3, 3, 2, 2}, Want{"pay", 2, 2, 1, 1}, Want{"search", 2, 2, 2, 2}, Want{"none", 0, 0, 0, 0}}) {
     BOOST_TEST_CONTEXT("team " << want.team) {
       const std::string q = w + (*want.team ? std::string("&team=") + want.team : "");
       const auto pulse = metrics(q);
@@ -538,8 +550,7 @@ BOOST_FIXTURE_TEST_CASE(a_team_filter_counts_the_teams_deployments_and_what_they
   auto listed = [&](const std::string& query) {
     std::vector<std::string> ids;
     const auto page = json::parse(get("/v1/events?" + query).body);
-    for (const auto& e : page.at("events").as_array())
-      ids.emplace_back(e.at("id").as_string());
+    for (const auto& e : page.at("events").as_array()) ids.emplace_back(e.at("id").as_string());
     return ids;
   };
   using Ids = std::vector<std::string>;
@@ -562,9 +573,15 @@ BOOST_AUTO_TEST_SUITE(store_rules)
 
 BOOST_FIXTURE_TEST_CASE(a_change_counts_at_its_first_deployment_whatever_the_arrival_order, StoreFixture) {
   // The later deployment arrives first, the change last.
-  post("s", R"({"source":"cli","deploy_id":"late","time_created":"2026-01-20T00:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
-  post("s", R"({"source":"cli","deploy_id":"early","time_created":"2026-01-10T00:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
-  post("s", R"({"source":"cli","change_id":"x","time_created":"2026-01-09T00:00:00Z","event_type":"commit","$type":"change"})");
+  post(
+      "s",
+      R"({"source":"cli","deploy_id":"late","time_created":"2026-01-20T00:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
+  post(
+      "s",
+      R"({"source":"cli","deploy_id":"early","time_created":"2026-01-10T00:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
+  post(
+      "s",
+      R"({"source":"cli","change_id":"x","time_created":"2026-01-09T00:00:00Z","event_type":"commit","$type":"change"})");
   const auto m = metrics("from=2026-01-01&to=2026-01-31");
   BOOST_TEST(m.at("overall").at("lead_time").at("median_seconds") == 86400);
   BOOST_TEST(m.at("overall").at("lead_time").at("changes") == 1);
@@ -575,18 +592,33 @@ BOOST_FIXTURE_TEST_CASE(a_change_counts_at_its_first_deployment_whatever_the_arr
 }
 
 BOOST_FIXTURE_TEST_CASE(push_time_wins_over_commit_time_and_the_first_push_wins, StoreFixture) {
-  post("s", R"({"source":"cli","deploy_id":"d","time_created":"2026-01-10T12:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
-  post("s", R"({"source":"cli","change_id":"x","time_created":"2026-01-01T00:00:00Z","event_type":"commit","$type":"change"})");
-  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("lead_time").at("median_seconds") == 9 * 86400 + 43200);
-  post("s", R"({"source":"git","change_id":"x","time_created":"2026-01-10T11:00:00Z","event_type":"push","$type":"change"})");
-  post("s", R"({"source":"git","change_id":"x","time_created":"2026-01-10T10:00:00Z","event_type":"push","$type":"change"})");
-  post("s", R"({"source":"git","change_id":"x","time_created":"2026-01-10T11:30:00Z","event_type":"push","$type":"change"})");
+  post(
+      "s",
+      R"({"source":"cli","deploy_id":"d","time_created":"2026-01-10T12:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
+  post(
+      "s",
+      R"({"source":"cli","change_id":"x","time_created":"2026-01-01T00:00:00Z","event_type":"commit","$type":"change"})");
+  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("lead_time").at("median_seconds") ==
+             9 * 86400 + 43200);
+  post(
+      "s",
+      R"({"source":"git","change_id":"x","time_created":"2026-01-10T11:00:00Z","event_type":"push","$type":"change"})");
+  post(
+      "s",
+      R"({"source":"git","change_id":"x","time_created":"2026-01-10T10:00:00Z","event_type":"push","$type":"change"})");
+  post(
+      "s",
+      R"({"source":"git","change_id":"x","time_created":"2026-01-10T11:30:00Z","event_type":"push","$type":"change"})");
   BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("lead_time").at("median_seconds") == 7200);
 }
 
 BOOST_FIXTURE_TEST_CASE(changes_of_another_system_do_not_match, StoreFixture) {
-  post("a", R"({"source":"cli","change_id":"x","time_created":"2026-01-09T00:00:00Z","event_type":"commit","$type":"change"})");
-  post("b", R"({"source":"cli","deploy_id":"d","time_created":"2026-01-10T00:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
+  post(
+      "a",
+      R"({"source":"cli","change_id":"x","time_created":"2026-01-09T00:00:00Z","event_type":"commit","$type":"change"})");
+  post(
+      "b",
+      R"({"source":"cli","deploy_id":"d","time_created":"2026-01-10T00:00:00Z","changes":["x"],"teams":[],"$type":"deployment"})");
   const auto m = metrics("from=2026-01-01&to=2026-01-31");
   BOOST_TEST(m.at("overall").at("lead_time").at("changes") == 0);
   BOOST_TEST(m.at("overall").at("data_quality").at("changes_without_time") == 1);
@@ -600,9 +632,9 @@ BOOST_FIXTURE_TEST_CASE(concurrent_puts_share_commits_and_lose_nothing, StoreFix
   for (int t = 0; t < 16; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 40; ++i) {
-        const auto r = store->put({Change{"cli", std::to_string(t / 2) + "-" + std::to_string(i), at("2026-01-01T00:00:00Z"),
-                                          "commit"}},
-                                  "s", 0);
+        const auto r = store->put(
+            {Change{"cli", std::to_string(t / 2) + "-" + std::to_string(i), at("2026-01-01T00:00:00Z"), "commit"}}, "s",
+            0);
         stored += r.stored;
         duplicates += r.duplicates;
       }
@@ -739,14 +771,18 @@ BOOST_FIXTURE_TEST_CASE(a_change_time_arriving_after_its_deployments_counts, Sto
   BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("data_quality").at("changes_without_time") == 1);
   post("web", commit("late", "2026-01-09T00:00:00Z"));  // backfilled afterwards
   BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("lead_time").at("median_seconds") == 3 * 86400);
-  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31&environment=staging").at("overall").at("lead_time").at(
-                 "median_seconds") == 86400);
+  BOOST_TEST(
+      metrics("from=2026-01-01&to=2026-01-31&environment=staging").at("overall").at("lead_time").at("median_seconds") ==
+      86400);
   // A push time, later, wins over the commit time in every environment.
-  post("web", R"({"source":"git","change_id":"late","time_created":"2026-01-09T12:00:00Z","event_type":"push","$type":"change"})");
+  post(
+      "web",
+      R"({"source":"git","change_id":"late","time_created":"2026-01-09T12:00:00Z","event_type":"push","$type":"change"})");
   BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31").at("overall").at("lead_time").at("median_seconds") ==
              2 * 86400 + 43200);
-  BOOST_TEST(metrics("from=2026-01-01&to=2026-01-31&environment=staging").at("overall").at("lead_time").at(
-                 "median_seconds") == 43200);
+  BOOST_TEST(
+      metrics("from=2026-01-01&to=2026-01-31&environment=staging").at("overall").at("lead_time").at("median_seconds") ==
+      43200);
 }
 
 BOOST_FIXTURE_TEST_CASE(environment_parameter_is_checked_and_environments_are_listed, StoreFixture) {
@@ -836,11 +872,11 @@ BOOST_AUTO_TEST_SUITE(rules)
 BOOST_AUTO_TEST_CASE(lead_time_median_even_and_odd_and_non_positive_left_out) {
   Facts f;
   f.deploy("2026-01-10T00:00:00Z")
-      .ship("2026-01-10T00:00:00Z", at("2026-01-09T23:00:00Z"))   // 3600
-      .ship("2026-01-10T00:00:00Z", at("2026-01-09T22:00:00Z"))   // 7200
-      .ship("2026-01-10T00:00:00Z", at("2026-01-10T00:00:00Z"))   // 0: left out
-      .ship("2026-01-10T00:00:00Z", at("2026-01-10T00:00:05Z"))   // -5: left out
-      .ship("2026-01-10T00:00:00Z", kUnknownTime);                 // no time
+      .ship("2026-01-10T00:00:00Z", at("2026-01-09T23:00:00Z"))  // 3600
+      .ship("2026-01-10T00:00:00Z", at("2026-01-09T22:00:00Z"))  // 7200
+      .ship("2026-01-10T00:00:00Z", at("2026-01-10T00:00:00Z"))  // 0: left out
+      .ship("2026-01-10T00:00:00Z", at("2026-01-10T00:00:05Z"))  // -5: left out
+      .ship("2026-01-10T00:00:00Z", kUnknownTime);               // no time
   auto o = f.overall("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
   BOOST_TEST(*o.lead_time_median == 5400);  // (3600 + 7200) / 2
   BOOST_TEST(o.lead_time_changes == 2u);
@@ -987,7 +1023,8 @@ BOOST_AUTO_TEST_CASE(buckets_are_utc_days_iso_weeks_and_months_clipped_to_the_wi
   BOOST_TEST(r.series[0].figures.deployments == 1u);
   BOOST_TEST(r.series[1].figures.deployments == 1u);
   BOOST_TEST(!r.series[0].figures.frequency_level);
-  const auto months = compute_metrics(f.f, {at("2024-01-15T00:00:00Z"), at("2024-03-15T00:00:00Z")}, Bucket::month, kProduction);
+  const auto months =
+      compute_metrics(f.f, {at("2024-01-15T00:00:00Z"), at("2024-03-15T00:00:00Z")}, Bucket::month, kProduction);
   BOOST_TEST_REQUIRE(months.series.size() == 3u);
   BOOST_TEST(format_rfc3339(months.series[1].start) == "2024-02-01T00:00:00Z");
   BOOST_TEST(format_rfc3339(months.series[1].end) == "2024-03-01T00:00:00Z");  // leap year
@@ -1013,7 +1050,8 @@ BOOST_AUTO_TEST_CASE(table_names_no_data_and_levels) {
   Facts f;
   f.deploy("2026-01-10T00:00:00Z", "api").ship("2026-01-10T00:00:00Z", at("2026-01-09T23:00:00Z"), "api");
   f.incident("2026-01-20T00:00:00Z", 7200, "batch");
-  const auto text = metrics_table(compute_metrics(f.f, {at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")}, Bucket::week, kProduction));
+  const auto text = metrics_table(
+      compute_metrics(f.f, {at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")}, Bucket::week, kProduction));
   BOOST_TEST(text.find("api") != std::string::npos);
   BOOST_TEST(text.find("1h 00m high") != std::string::npos);
   BOOST_TEST(text.find("no data") != std::string::npos);

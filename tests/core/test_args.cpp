@@ -20,7 +20,8 @@ BOOST_AUTO_TEST_SUITE(configuration)
 
 BOOST_AUTO_TEST_CASE(both_flag_forms_and_positionals) {
   std::string why;
-  const auto a = parse_args({"--api-key", "K1", "c1", "--base-url=http://h:1", "-dry-run", "--", "--not-a-flag"}, kSpecs, Env{}, why);
+  const auto a = parse_args({"--api-key", "K1", "c1", "--base-url=http://h:1", "-dry-run", "--", "--not-a-flag"},
+                            kSpecs, Env{}, why);
   BOOST_REQUIRE(a);
   BOOST_TEST(a->get("api-key").value() == "K1");
   BOOST_TEST(a->get("base-url").value() == "http://h:1");
@@ -81,7 +82,10 @@ BOOST_AUTO_TEST_CASE(repeatable_and_last_wins) {
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_flag) {
-  struct Row { std::vector<std::string> args; const char* why; };
+  struct Row {
+    std::vector<std::string> args;
+    const char* why;
+  };
   const Row rows[] = {
       {{"--nope"}, "unknown flag --nope"},
       {{"--api-key"}, "--api-key needs a value"},
@@ -120,13 +124,23 @@ BOOST_AUTO_TEST_CASE(proxy_selection) {
   BOOST_TEST(p->origin.host == "proxy.corp");
   BOOST_TEST(p->origin.port == 3128);
   BOOST_TEST(p->authorization == "Basic dXNlcjpwQHNz");  // user:p@ss
-  BOOST_TEST(proxy_for(https, Env({{"https_proxy", "proxy:1"}, {"HTTPS_PROXY", "other:2"}}), why)->origin.host == "proxy");
+  BOOST_TEST(proxy_for(https, Env({{"https_proxy", "proxy:1"}, {"HTTPS_PROXY", "other:2"}}), why)->origin.host ==
+             "proxy");
   BOOST_TEST(!proxy_for(https, Env({{"HTTP_PROXY", "http://proxy:1"}}), why).has_value());  // wrong scheme's variable
   BOOST_TEST(proxy_for(http, Env({{"HTTP_PROXY", "http://proxy:1"}}), why)->origin.port == 1);
-  struct Row { const char* no_proxy; bool bypass; };
-  const Row rows[] = {{"*", true},          {"example.com", true}, {".example.com", true}, {"*.example.com", true},
-                      {"api.example.com:443", true}, {"xample.com", false}, {"other.com, example.com", true},
-                      {"", false},          {"com.example", false}};
+  struct Row {
+    const char* no_proxy;
+    bool bypass;
+  };
+  const Row rows[] = {{"*", true},
+                      {"example.com", true},
+                      {".example.com", true},
+                      {"*.example.com", true},
+                      {"api.example.com:443", true},
+                      {"xample.com", false},
+                      {"other.com, example.com", true},
+                      {"", false},
+                      {"com.example", false}};
   for (const auto& row : rows) {
     BOOST_TEST_CONTEXT(row.no_proxy) {
       const auto r = proxy_for(https, Env({{"HTTPS_PROXY", "http://proxy:1"}, {"NO_PROXY", row.no_proxy}}), why);

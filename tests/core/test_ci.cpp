@@ -10,22 +10,29 @@ using namespace pulse;
 BOOST_AUTO_TEST_SUITE(ci)
 
 BOOST_AUTO_TEST_CASE(build_details_per_provider) {
-  auto gl = detect_ci(Env({{"GITLAB_CI", "true"}, {"CI_COMMIT_SHA", "abc"}, {"CI_PROJECT_PATH", "group/sub/app"},
-                           {"CI_PIPELINE_ID", "9001"}, {"CI_PIPELINE_URL", "https://gitlab.example/p/9001"},
-                           {"CI_ENVIRONMENT_NAME", "staging"}, {"CI_COMMIT_BEFORE_SHA", "0000000000"}}));
+  auto gl = detect_ci(Env({{"GITLAB_CI", "true"},
+                           {"CI_COMMIT_SHA", "abc"},
+                           {"CI_PROJECT_PATH", "group/sub/app"},
+                           {"CI_PIPELINE_ID", "9001"},
+                           {"CI_PIPELINE_URL", "https://gitlab.example/p/9001"},
+                           {"CI_ENVIRONMENT_NAME", "staging"},
+                           {"CI_COMMIT_BEFORE_SHA", "0000000000"}}));
   BOOST_TEST(gl.provider == "gitlab-ci");
   BOOST_TEST(gl.sha == "abc");
   BOOST_TEST(gl.repository == "group/sub/app");
   BOOST_TEST(gl.run_url == "https://gitlab.example/p/9001");
   BOOST_TEST(gl.environment == "staging");
   BOOST_TEST(gl.before_sha.empty());  // all zeros: a new branch, no previous tip
-  const auto gh = detect_ci(Env({{"GITHUB_ACTIONS", "true"}, {"GITHUB_REPOSITORY", "acme/shop"}, {"GITHUB_RUN_ID", "42"},
+  const auto gh = detect_ci(Env({{"GITHUB_ACTIONS", "true"},
+                                 {"GITHUB_REPOSITORY", "acme/shop"},
+                                 {"GITHUB_RUN_ID", "42"},
                                  {"GITHUB_SERVER_URL", "https://ghe.example"}}));
   BOOST_TEST(gh.run_url == "https://ghe.example/acme/shop/actions/runs/42");
   // Shared marker names need their confirming value for the details.
   BOOST_TEST(detect_ci(Env({{"CI_NAME", "other"}})).provider.empty());
   BOOST_TEST(detect_ci(Env({{"CI_NAME", "codeship"}, {"CI_COMMIT_ID", "c"}})).provider == "codeship");
-  BOOST_TEST(detect_ci(Env({{"CI", "woodpecker"}, {"CI_PIPELINE_NUMBER", "7"}, {"CI_REPO", "o/r"}})).repository == "o/r");
+  BOOST_TEST(detect_ci(Env({{"CI", "woodpecker"}, {"CI_PIPELINE_NUMBER", "7"}, {"CI_REPO", "o/r"}})).repository ==
+             "o/r");
   // The header keeps the Go CLI's names and rules: it knows no Woodpecker.
   BOOST_TEST(detect_ci_name(Env({{"CI", "woodpecker"}, {"CI_PIPELINE_NUMBER", "7"}})) == "_unknown_");
   BOOST_TEST(detect_ci_name(Env({{"CI_NAME", "other"}})) == "codeship");

@@ -29,8 +29,9 @@ struct ConfigFixture {
 BOOST_FIXTURE_TEST_SUITE(config_file, ConfigFixture)
 
 BOOST_AUTO_TEST_CASE(precedence_is_flag_then_environment_then_file_then_default) {
-  const auto path = file("port = 9000\nbind = \"127.0.0.2\"\npublic-host = [\"a.example\", \"b.example\"]\n"
-                         "insecure = true\n[grafana]\nsecret-file = \"/run/s\"\n");
+  const auto path = file(
+      "port = 9000\nbind = \"127.0.0.2\"\npublic-host = [\"a.example\", \"b.example\"]\n"
+      "insecure = true\n[grafana]\nsecret-file = \"/run/s\"\n");
   std::string why;
   // File over default.
   auto a = parse_args_with_config({"--config", path}, kSpecs, Env(), why);

@@ -35,9 +35,13 @@ BOOST_AUTO_TEST_CASE(change_body_is_byte_identical) {
 }
 
 BOOST_AUTO_TEST_CASE(deployment_body_is_byte_identical) {
-  const Deployment d{"cli", "abc", 1602852032,
-                     {"b69f3082a0dd66e6d20f9f634d1dc32523e66ce6", "c2a3d66d22d1694c28a1091ff0f702e79c155399"},
-                     {"a", "b"}, {}, {}, {}, {}, {}, {}};
+  const Deployment d{
+      "cli",      "abc",
+      1602852032, {"b69f3082a0dd66e6d20f9f634d1dc32523e66ce6", "c2a3d66d22d1694c28a1091ff0f702e79c155399"},
+      {"a", "b"}, {},
+      {},         {},
+      {},         {},
+      {}};
   BOOST_TEST(encode_body(d) == first_request(capture(), "push deployment").body);
 }
 
@@ -66,7 +70,8 @@ BOOST_AUTO_TEST_CASE(git_deployment_bodies_are_byte_identical) {
   const std::string c3 = "c2a3d66d22d1694c28a1091ff0f702e79c155399", c2 = "b69f3082a0dd66e6d20f9f634d1dc32523e66ce6";
   BOOST_TEST(encode_body(Change{"git", c3, *parse_rfc3339("2020-10-16T12:11:40Z"), "commit"}) == git->requests[0].body);
   BOOST_TEST(encode_body(Change{"git", c2, *parse_rfc3339("2020-10-16T12:10:00Z"), "commit"}) == git->requests[1].body);
-  BOOST_TEST(encode_body(Deployment{"git", "v1", 1602852032, {c3, c2}, {}, {}, {}, {}, {}, {}, {}}) == git->requests[2].body);
+  BOOST_TEST(encode_body(Deployment{"git", "v1", 1602852032, {c3, c2}, {}, {}, {}, {}, {}, {}, {}}) ==
+             git->requests[2].body);
 }
 
 BOOST_AUTO_TEST_CASE(local_offset_times_are_written_in_utc) {
@@ -85,7 +90,9 @@ BOOST_AUTO_TEST_CASE(special_characters_escape_like_go) {
   const Change c{"GitHub", "id\"1", 0, "push"};
   BOOST_TEST(encode_body(c) == captured.body);
 
-  struct Row { std::string in, out; };
+  struct Row {
+    std::string in, out;
+  };
   const Row rows[] = {
       {"a<b>&c", R"("a\u003cb\u003e\u0026c")"},
       {"tab\tnl\ncr\r", R"("tab\tnl\ncr\r")"},

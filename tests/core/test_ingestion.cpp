@@ -84,7 +84,8 @@ BOOST_AUTO_TEST_CASE(backoff_grows_with_jitter_and_is_capped) {
 }
 
 BOOST_AUTO_TEST_CASE(retry_after_forms) {
-  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(784111777));  // Sun, 06 Nov 1994 08:49:37 GMT
+  const auto now =
+      std::chrono::system_clock::time_point(std::chrono::seconds(784111777));  // Sun, 06 Nov 1994 08:49:37 GMT
   BOOST_TEST(parse_retry_after("3", now).value().count() == 3000);
   BOOST_TEST(parse_retry_after(" 0 ", now).value().count() == 0);
   BOOST_TEST(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now).value().count() == 10000);
@@ -223,7 +224,8 @@ BOOST_FIXTURE_TEST_CASE(batches_only_when_offered, Fixture) {
     for (const auto& req : plain.requests) BOOST_TEST(req.target.starts_with("/v1/ingestion/cli?"));
   }
   {
-    ScriptedTransport offering({status(200, "", {{"Pulse-Batch-Max", "3"}}), status(200, "", {{"Pulse-Batch-Max", "3"}})});
+    ScriptedTransport offering(
+        {status(200, "", {{"Pulse-Batch-Max", "3"}}), status(200, "", {{"Pulse-Batch-Max", "3"}})});
     auto c = client(offering, config());
     const auto r = c.send_all(events);
     BOOST_TEST(r.delivered == 6u);

@@ -23,7 +23,8 @@ BOOST_AUTO_TEST_CASE(the_deadline_holds_while_a_grandchild_keeps_the_output_open
   // The shell exits at once, but the background sleep inherits stdout: a
   // reader that waits for end of file would wait 30 s.
   const auto start = std::chrono::steady_clock::now();
-  const auto r = run_command({"sh", "-c", "echo started; sleep 30; echo never"}, "", "", std::chrono::milliseconds(500));
+  const auto r =
+      run_command({"sh", "-c", "echo started; sleep 30; echo never"}, "", "", std::chrono::milliseconds(500));
   const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   BOOST_TEST(r.exit_code == -1);
   BOOST_TEST(r.out == "started\n");
@@ -44,7 +45,8 @@ BOOST_AUTO_TEST_CASE(the_deadline_holds_against_output_held_open_outside_the_gro
   BOOST_TEST_REQUIRE(!daemon.out.empty());
   ::kill(std::stoi(daemon.out), SIGKILL);  // the daemon, which no group kill reaches
   // A child that closes its outputs and runs on is killed at the deadline.
-  const auto quiet = run_command({"sh", "-c", "echo bye; exec >&- 2>&-; sleep 30"}, "", "", std::chrono::milliseconds(500));
+  const auto quiet =
+      run_command({"sh", "-c", "echo bye; exec >&- 2>&-; sleep 30"}, "", "", std::chrono::milliseconds(500));
   BOOST_TEST(quiet.exit_code == -1);
   BOOST_TEST(quiet.out == "bye\n");
   BOOST_TEST(quiet.err.find("timed out after 500 ms") != std::string::npos, quiet.err);

@@ -17,7 +17,9 @@ BOOST_AUTO_TEST_CASE(one_policy_for_every_body) {
       {R"({"n":15e310})", "a number out of range"},  // found by fuzz_json: read as infinity, written back as junk
       {R"([-1e999])", "a number out of range"},
       {"[[[[[[[[[1]]]]]]]]]", "nested deeper than 8 levels"},
-      {"{\"s\":\"a\xFF" "b\"}", "invalid UTF-8"},
+      {"{\"s\":\"a\xFF"
+       "b\"}",
+       "invalid UTF-8"},
       {"", "empty body"},
   };
   for (const auto& r : refused) {

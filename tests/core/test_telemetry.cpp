@@ -32,17 +32,22 @@ BOOST_AUTO_TEST_CASE(renders_the_text_format_that_promtool_accepts) {
   r.on_scrape([&] { open.with({}).set(7); });
   auto& latency = r.histogram("pulse_http_request_duration_seconds", "Latency", {0.001, 0.01, 0.1}, {"route"});
   for (double v : {0.0005, 0.001, 0.005, 0.05, 2.0}) latency.with({"/x"}).observe(v);
-  r.add_exposition([] { return std::string("# HELP pulse_extra An extra\n# TYPE pulse_extra gauge\npulse_extra 1\n"); });
+  r.add_exposition(
+      [] { return std::string("# HELP pulse_extra An extra\n# TYPE pulse_extra gauge\npulse_extra 1\n"); });
 
   const std::string text = r.render();
   BOOST_TEST(text.find("# TYPE pulse_http_requests_total counter\n") != std::string::npos, text);
   BOOST_TEST(text.find("pulse_http_requests_total{route=\"/v1/events\",status=\"200\"} 3\n") != std::string::npos);
   BOOST_TEST(text.find("pulse_http_connections_open 7\n") != std::string::npos);
   // Buckets are cumulative; an observation equal to a bound falls in that bucket.
-  BOOST_TEST(text.find("pulse_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.001\"} 2\n") != std::string::npos, text);
-  BOOST_TEST(text.find("pulse_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.01\"} 3\n") != std::string::npos);
+  BOOST_TEST(
+      text.find("pulse_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.001\"} 2\n") != std::string::npos,
+      text);
+  BOOST_TEST(text.find("pulse_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.01\"} 3\n") !=
+             std::string::npos);
   BOOST_TEST(text.find("pulse_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.1\"} 4\n") != std::string::npos);
-  BOOST_TEST(text.find("pulse_http_request_duration_seconds_bucket{route=\"/x\",le=\"+Inf\"} 5\n") != std::string::npos);
+  BOOST_TEST(text.find("pulse_http_request_duration_seconds_bucket{route=\"/x\",le=\"+Inf\"} 5\n") !=
+             std::string::npos);
   BOOST_TEST(text.find("pulse_http_request_duration_seconds_count{route=\"/x\"} 5\n") != std::string::npos);
   BOOST_TEST(text.find("pulse_extra 1\n") != std::string::npos);
   const auto check = promtool_check(text);
@@ -83,8 +88,9 @@ BOOST_AUTO_TEST_CASE(text_lines_have_time_level_program_and_escaped_fields) {
   Logger log(out, "pulse-collector", LogLevel::info, LogFormat::text, [] { return std::int64_t(1796182593123); });
   log.write(LogLevel::info, "request", {{"path", "/v1/events"}, {"remote", "a b"}, {"evil", "x\x1B[2Jy"}});
   log.write(LogLevel::debug, "hidden");
-  BOOST_TEST(out.str() ==
-             "2026-12-02T03:36:33.123Z info pulse-collector: request path=/v1/events remote=\"a b\" evil=\"x\\\\x1b[2Jy\"\n");
+  BOOST_TEST(
+      out.str() ==
+      "2026-12-02T03:36:33.123Z info pulse-collector: request path=/v1/events remote=\"a b\" evil=\"x\\\\x1b[2Jy\"\n");
   log.set_level(LogLevel::error);
   log.warn("hidden too");
   BOOST_TEST(out.str().find("hidden") == std::string::npos);

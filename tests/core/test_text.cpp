@@ -11,11 +11,20 @@ BOOST_AUTO_TEST_SUITE(text)
 BOOST_AUTO_TEST_CASE(clean_text_is_utf8_without_controls) {
   for (const std::string ok : {"", "webapp", "caf\xC3\xA9", "\xE2\x82\xAC 5", "\xF0\x9F\x9A\x80", "a b/c:d"})
     BOOST_TEST(is_clean_text(ok), ok);
-  const std::string bad[] = {
-      std::string("a\0b", 3), "tab\there", "esc\x1B[31m", "del\x7F", "\xC2\x85",  // C0, ESC, DEL, C1 (NEL)
-      "\xC3", "\xE2\x82", "\xF0\x9F\x9A",                                       // cut sequences
-      "\xC0\xAF", "\xE0\x80\xAF",                                               // overlong '/'
-      "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xFF", "\x80"};                  // surrogate, > U+10FFFF, stray bytes
+  const std::string bad[] = {std::string("a\0b", 3),
+                             "tab\there",
+                             "esc\x1B[31m",
+                             "del\x7F",
+                             "\xC2\x85",  // C0, ESC, DEL, C1 (NEL)
+                             "\xC3",
+                             "\xE2\x82",
+                             "\xF0\x9F\x9A",  // cut sequences
+                             "\xC0\xAF",
+                             "\xE0\x80\xAF",  // overlong '/'
+                             "\xED\xA0\x80",
+                             "\xF4\x90\x80\x80",
+                             "\xFF",
+                             "\x80"};  // surrogate, > U+10FFFF, stray bytes
   for (const auto& b : bad) BOOST_TEST(!is_clean_text(b));
   BOOST_TEST(printable("ok caf\xC3\xA9") == "ok caf\xC3\xA9");
   BOOST_TEST(printable("a\x1B[2Jb\xFF") == "a\\x1b[2Jb\\xff");

@@ -15,7 +15,10 @@ BOOST_AUTO_TEST_CASE(formats_utc_rfc3339) {
 }
 
 BOOST_AUTO_TEST_CASE(parses_rfc3339_forms) {
-  struct Row { const char* text; std::optional<std::int64_t> want; };
+  struct Row {
+    const char* text;
+    std::optional<std::int64_t> want;
+  };
   const Row rows[] = {
       {"2020-10-16T12:40:32Z", 1602852032},
       {"2020-10-16t12:40:32z", 1602852032},
@@ -46,7 +49,11 @@ BOOST_AUTO_TEST_CASE(round_trips) {
 }
 
 BOOST_AUTO_TEST_CASE(user_timestamps_are_bounded) {
-  struct Row { const char* text; bool ok; const char* why; };
+  struct Row {
+    const char* text;
+    bool ok;
+    const char* why;
+  };
   const Row rows[] = {
       {"1602852032", true, ""},
       {"946684800", true, ""},

@@ -7,7 +7,14 @@ using namespace pulse;
 BOOST_AUTO_TEST_SUITE(url)
 
 BOOST_AUTO_TEST_CASE(parses_origins) {
-  struct Row { const char* url; bool ok; bool tls; const char* host; int port; const char* host_header; };
+  struct Row {
+    const char* url;
+    bool ok;
+    bool tls;
+    const char* host;
+    int port;
+    const char* host_header;
+  };
   const Row rows[] = {
       {"http://127.0.0.1:18765", true, false, "127.0.0.1", 18765, "127.0.0.1:18765"},
       {"https://ingestion.pulse.example", true, true, "ingestion.pulse.example", 443, "ingestion.pulse.example"},

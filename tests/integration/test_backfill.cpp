@@ -27,11 +27,12 @@ BOOST_AUTO_TEST_SUITE(backfill)
 BOOST_AUTO_TEST_CASE(events_equal_what_git_says_and_rerun_adds_nothing) {
   TempDir dir;
   const std::string repo = dir.str("repo");
-  const auto made = run_process({(shared_dir() / "bench/make-history").string(), "--commits", "1500", "--tags", "25",
-                                 "--seed", "3", repo});
+  const auto made = run_process(
+      {(shared_dir() / "bench/make-history").string(), "--commits", "1500", "--tags", "25", "--seed", "3", repo});
   BOOST_REQUIRE_MESSAGE(made.exit_code == 0, made.err);
   // Tags oldest first by the tagger's date, as backfill orders them.
-  const auto tags = lines(git_out(repo, {"for-each-ref", "--sort=creatordate", "--format=%(refname:short)", "refs/tags"}));
+  const auto tags =
+      lines(git_out(repo, {"for-each-ref", "--sort=creatordate", "--format=%(refname:short)", "refs/tags"}));
   BOOST_REQUIRE(tags.size() >= 20u);
 
   CollectorProcess collector;
@@ -62,8 +63,10 @@ BOOST_AUTO_TEST_CASE(events_equal_what_git_says_and_rerun_adds_nothing) {
     args.insert(args.end(), before.begin(), before.end());
     const auto want = lines(git_out(repo, args));
     BOOST_TEST_CONTEXT(tags[i]) {
-      BOOST_TEST(deployed[tags[i]] == std::set<std::string>(want.begin(), want.end()), boost::test_tools::per_element());
-      const auto tag_date = std::stoll(git_out(repo, {"for-each-ref", "--format=%(creatordate:unix)", "refs/tags/" + tags[i]}));
+      BOOST_TEST(deployed[tags[i]] == std::set<std::string>(want.begin(), want.end()),
+                 boost::test_tools::per_element());
+      const auto tag_date =
+          std::stoll(git_out(repo, {"for-each-ref", "--format=%(creatordate:unix)", "refs/tags/" + tags[i]}));
       BOOST_TEST(deploy_time[tags[i]] == tag_date);
     }
     total += want.size();
@@ -78,8 +81,9 @@ BOOST_AUTO_TEST_CASE(events_equal_what_git_says_and_rerun_adds_nothing) {
   // Idempotent: a second run stores nothing new.
   const auto second = cli({"backfill", "--base-url", collector.url(), "--system", "hist", "--directory", repo});
   BOOST_TEST(second.exit_code == 0, second.err);
-  BOOST_TEST(second.err.find(std::to_string(tags.size() - 1) + " tag(s) already stored by the collector") != std::string::npos,
-             second.err);
+  BOOST_TEST(
+      second.err.find(std::to_string(tags.size() - 1) + " tag(s) already stored by the collector") != std::string::npos,
+      second.err);
   BOOST_TEST(second.err.find("sent 0 deployment(s) and 0 change(s)") != std::string::npos, second.err);
   const auto again = collector_cmd({"events", "--db", collector.db(), "--limit", "100000", "--format", "json"});
   BOOST_TEST(json::parse(again.out).as_array().size() == all.as_array().size());
@@ -107,7 +111,8 @@ BOOST_AUTO_TEST_CASE(since_dry_run_and_patterns) {
   BOOST_TEST(count_of(r.out, "\"$type\":\"deployment\"") == 1u);
   BOOST_TEST(r.out.find(c4) != std::string::npos);
   // Another pattern.
-  r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--dry-run", "--tag-pattern", "^release-"});
+  r = cli(
+      {"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--dry-run", "--tag-pattern", "^release-"});
   BOOST_TEST(r.exit_code == 0, r.err);  // one tag: the baseline, no deployment
   BOOST_TEST(count_of(r.out, "\"$type\":\"deployment\"") == 0u);
   r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--tag-pattern", "(("});
@@ -115,7 +120,9 @@ BOOST_AUTO_TEST_CASE(since_dry_run_and_patterns) {
   BOOST_TEST(r.err.find("not a valid regular expression") != std::string::npos, r.err);
   r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--tag-pattern", "^nothing$"});
   BOOST_TEST(r.exit_code == 2);
-  BOOST_TEST(r.err.find("matches --tag-pattern ^nothing$ (give the pattern your release tags follow") != std::string::npos, r.err);
+  BOOST_TEST(
+      r.err.find("matches --tag-pattern ^nothing$ (give the pattern your release tags follow") != std::string::npos,
+      r.err);
   r = cli({"backfill", "--base-url", server.url(), "--directory", repo.dir(), "--since", "someday"});
   BOOST_TEST(r.exit_code == 2);
 }

@@ -33,25 +33,35 @@ BOOST_AUTO_TEST_CASE(requests_match_the_go_cli_capture) {
   const std::vector<Replay> replays = {
       {"push change",
        {"push", "change", "--api-key", "K", "--system", "S", "--identifier", "abc", "--timestamp", "1602852032",
-        "--base-url", "URL"}, {}, {}},
+        "--base-url", "URL"},
+       {},
+       {}},
       {"push deployment",
        {"push", "deployment", "--api-key", "K", "--system", "S", "--identifier", "abc", "--timestamp", "1602852032",
-        "--teams", "a,b", "--base-url", "URL", c2, c3}, {}, {}},
+        "--teams", "a,b", "--base-url", "URL", c2, c3},
+       {},
+       {}},
       {"push incident",
        {"push", "incident", "--api-key", "K", "--system", "S", "--identifier", "abc", "--timestampCreated",
-        "1602852032", "--timestampResolved", "1602855632", "--base-url", "URL"}, {}, {}},
+        "1602852032", "--timestampResolved", "1602855632", "--base-url", "URL"},
+       {},
+       {}},
       // We write UTC where the Go CLI wrote the local offset.
       {"TZ=America/New_York",
        {"push", "change", "--api-key", "K", "--identifier", "abc", "--timestamp", "1602852032", "--base-url", "URL"},
-       {{"TZ", "America/New_York"}}, {{"2020-10-16T08:40:32-04:00", "2020-10-16T12:40:32Z"}}},
+       {{"TZ", "America/New_York"}},
+       {{"2020-10-16T08:40:32-04:00", "2020-10-16T12:40:32Z"}}},
       {"no --system, no --teams",
-       {"push", "deployment", "--api-key", "K", "--identifier", "d1", "--timestamp", "1602852032", "--base-url", "URL", "c1"},
-       {}, {}},
+       {"push", "deployment", "--api-key", "K", "--identifier", "d1", "--timestamp", "1602852032", "--base-url", "URL",
+        "c1"},
+       {},
+       {}},
       // Timestamps before 2000 are refused by us; the rest of the request is the same.
       {"special chars",
        {"push", "change", "--api-key", "a b&c=d", "--system", "my sys/\xc3\xbc", "--identifier", "id\"1", "--timestamp",
         "1602852032", "--source", "GitHub", "--event_type", "push", "--base-url", "URL/some/prefix?x=1"},
-       {}, {{"1970-01-01T00:00:00Z", "2020-10-16T12:40:32Z"}}},
+       {},
+       {{"1970-01-01T00:00:00Z", "2020-10-16T12:40:32Z"}}},
       {"GITHUB_ACTIONS set",
        {"push", "incident", "--api-key", "K", "--identifier", "i1", "--timestampCreated", "1602852032",
         "--timestampResolved", "1602852033", "--base-url", "URL"},
@@ -91,7 +101,10 @@ BOOST_AUTO_TEST_CASE(bad_input_sends_nothing) {
   RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
   const std::string url = server.url();
   test::TempDir not_repo;
-  struct Row { std::vector<std::string> args; std::string message; };
+  struct Row {
+    std::vector<std::string> args;
+    std::string message;
+  };
   const std::vector<Row> rows = {
       {{"push", "change", "--base-url", url, "--timestamp", "1602852032"}, "missing required flag --identifier"},
       {{"push", "change", "--base-url", url, "--identifier", ""}, "--identifier must not be empty"},
@@ -104,7 +117,8 @@ BOOST_AUTO_TEST_CASE(bad_input_sends_nothing) {
       {{"push", "change", "--base-url", url, "--identifier"}, "--identifier needs a value"},
       {{"push", "change", "--base-url", url, "--identifier", "a", "extra"}, "unexpected argument \"extra\""},
       {{"push", "change", "--base-url", "ftp://x", "--identifier", "a"}, "--base-url: unsupported scheme"},
-      {{"push", "change", "--base-url", "https://pulse.example", "--identifier", "a"}, "missing required flag --api-key"},
+      {{"push", "change", "--base-url", "https://pulse.example", "--identifier", "a"},
+       "missing required flag --api-key"},
       {{"push", "deployment", "--base-url", url, "--identifier", "d"}, "give at least one commit id"},
       {{"push", "incident", "--base-url", url, "--identifier", "i", "--timestampCreated", "1602852032"},
        "missing required flag --timestampResolved"},
@@ -117,7 +131,8 @@ BOOST_AUTO_TEST_CASE(bad_input_sends_nothing) {
       {{"push", "git", "deployment", "--base-url", url, "--identifier", "v", "--previous-deployment-ref", "HEAD",
         "--directory", not_repo.str("missing")},
        "does not exist"},
-      {{"push", "git", "deployment", "--base-url", url, "--identifier", "v"}, "missing required flag --previous-deployment-ref"},
+      {{"push", "git", "deployment", "--base-url", url, "--identifier", "v"},
+       "missing required flag --previous-deployment-ref"},
       {{"push", "chnage"}, "unknown command \"push chnage\""},
       {{"pull"}, "unknown command \"pull\""},
       {{"push"}, "pulse-event-cli push: say which: change, deployment, incident or git deployment"},
@@ -135,9 +150,13 @@ BOOST_AUTO_TEST_CASE(bad_input_sends_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(help_everywhere) {
-  const std::vector<std::vector<std::string>> cmds = {
-      {"--help"}, {"help"}, {"help", "push", "change"}, {"push", "change", "--help"}, {"push", "deployment", "-h"},
-      {"push", "incident", "--help"}, {"push", "git", "deployment", "--help"}};
+  const std::vector<std::vector<std::string>> cmds = {{"--help"},
+                                                      {"help"},
+                                                      {"help", "push", "change"},
+                                                      {"push", "change", "--help"},
+                                                      {"push", "deployment", "-h"},
+                                                      {"push", "incident", "--help"},
+                                                      {"push", "git", "deployment", "--help"}};
   for (const auto& c : cmds) {
     BOOST_TEST_CONTEXT(c.back()) {
       const auto r = cli(c);
@@ -187,7 +206,8 @@ BOOST_AUTO_TEST_CASE(api_key_never_printed) {
   // The key from the environment reached the server.
   BOOST_TEST(server.requests()[0].target.find("api_key=pk_live_SECRET123") != std::string::npos);
   // Dry runs show the bodies, never the key.
-  const auto dry = cli({"push", "change", "--base-url", server.url(), "--identifier", "a", "--dry-run", "--api-key", key});
+  const auto dry =
+      cli({"push", "change", "--base-url", server.url(), "--identifier", "a", "--dry-run", "--api-key", key});
   BOOST_TEST(dry.exit_code == 0);
   BOOST_TEST((dry.out + dry.err).find("SECRET123") == std::string::npos);
   BOOST_TEST(dry.out.find("\"change_id\":\"a\"") != std::string::npos);
@@ -196,9 +216,13 @@ BOOST_AUTO_TEST_CASE(api_key_never_printed) {
 
 BOOST_AUTO_TEST_CASE(flags_win_over_environment) {
   RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
-  const auto r = cli({"push", "change", "--identifier", "from-flag", "--system", "flag-sys", "--timestamp", "1602852032"},
-                     {{"PULSE_BASE_URL", server.url()}, {"PULSE_SYSTEM", "env-sys"}, {"PULSE_IDENTIFIER", "from-env"},
-                      {"PULSE_API_KEY", "K"}, {"PULSE_SOURCE", "env-source"}});
+  const auto r =
+      cli({"push", "change", "--identifier", "from-flag", "--system", "flag-sys", "--timestamp", "1602852032"},
+          {{"PULSE_BASE_URL", server.url()},
+           {"PULSE_SYSTEM", "env-sys"},
+           {"PULSE_IDENTIFIER", "from-env"},
+           {"PULSE_API_KEY", "K"},
+           {"PULSE_SOURCE", "env-source"}});
   BOOST_TEST(r.exit_code == 0, r.err);
   const auto reqs = server.requests();
   BOOST_REQUIRE_EQUAL(reqs.size(), 1u);

@@ -23,9 +23,7 @@ HttpResponse post(HttpClient& client, const std::string& target, const std::stri
   return std::get<HttpResponse>(r);
 }
 
-std::string change_body(const std::string& id) {
-  return encode_body(Change{"cli", id, 1602852032, "commit"});
-}
+std::string change_body(const std::string& id) { return encode_body(Change{"cli", id, 1602852032, "commit"}); }
 
 }  // namespace
 
@@ -38,7 +36,8 @@ BOOST_AUTO_TEST_CASE(kill9_right_after_2xx_loses_nothing) {
     CollectorProcess collector({}, db);
     auto client = client_for(collector);
     for (int i = 0; i < 200; ++i)
-      BOOST_REQUIRE_EQUAL(post(client, "/v1/ingestion/cli?api_key=K&system=s", change_body("c" + std::to_string(i))).status, 200);
+      BOOST_REQUIRE_EQUAL(
+          post(client, "/v1/ingestion/cli?api_key=K&system=s", change_body("c" + std::to_string(i))).status, 200);
     collector.kill9();  // no chance to flush anything
   }
   const auto listed = collector_cmd({"events", "--db", db, "--limit", "1000", "--format", "json"});
@@ -64,7 +63,8 @@ BOOST_AUTO_TEST_CASE(keyless_collector_refuses_web_pages_on_every_path) {
   // A page's form or text POST, a foreign Origin, a rebound Host: refused, nothing stored.
   BOOST_TEST(send("POST", "/v1/ingestion/cli", {{"Content-Type", "text/plain"}}, change_body("p1")) == 400);
   BOOST_TEST(send("POST", "/v1/ingestion/cli", {json, {"Origin", "https://evil.example"}}, change_body("p2")) == 403);
-  BOOST_TEST(send("POST", "/v1/ingestion/cli/batch", {{"Content-Type", "text/plain"}}, "[" + change_body("p3") + "]") == 400);
+  BOOST_TEST(send("POST", "/v1/ingestion/cli/batch", {{"Content-Type", "text/plain"}}, "[" + change_body("p3") + "]") ==
+             400);
   BOOST_TEST(send("GET", "/v1/events", {{"Host", "evil.example:8765"}}) == 403);
   BOOST_TEST(send("GET", "/v1/metrics", {{"Origin", "http://evil.example"}}) == 403);
   // Our clients, curl and the Go CLI.
@@ -110,8 +110,9 @@ BOOST_AUTO_TEST_CASE(limits_and_malformed_requests) {
   const auto nested = post(client2, "/v1/ingestion/cli?api_key=K", std::string(10000, '[') + std::string(10000, ']'));
   BOOST_TEST(nested.status == 400);
   // Garbage instead of HTTP gets a 400 and the server lives on.
-  const auto raw = run_process({"sh", "-c", "printf 'HELLO\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
-                                                 std::to_string(collector.port()) + "; cat >&3; cat <&3'"});
+  const auto raw = run_process({"sh", "-c",
+                                "printf 'HELLO\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
+                                    std::to_string(collector.port()) + "; cat >&3; cat <&3'"});
   BOOST_TEST(raw.out.find("400 Bad Request") != std::string::npos, raw.out + raw.err);
   auto client3 = client_for(collector);
   BOOST_TEST(post(client3, "/v1/ingestion/cli?api_key=K", change_body("after")).status == 200);
@@ -124,8 +125,9 @@ BOOST_AUTO_TEST_CASE(slow_and_idle_clients_are_cut_off) {
   for (const char* partial : {"POST /v1/ingestion/cli HTTP/1.1\\r\\nHost: x\\r\\n", ""}) {
     BOOST_TEST_CONTEXT(partial) {
       const auto start = std::chrono::steady_clock::now();
-      const auto r = run_process({"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + port + "; printf '" + partial +
-                                                    "' >&3; timeout 10 cat <&3; echo closed"});
+      const auto r = run_process(
+          {"bash", "-c",
+           "exec 3<>/dev/tcp/127.0.0.1/" + port + "; printf '" + partial + "' >&3; timeout 10 cat <&3; echo closed"});
       const auto took = std::chrono::steady_clock::now() - start;
       BOOST_TEST(r.out.find("closed") != std::string::npos);
       BOOST_TEST((took < std::chrono::seconds(5)));
@@ -144,7 +146,8 @@ BOOST_AUTO_TEST_CASE(many_concurrent_clients) {
     threads.emplace_back([&, t] {
       auto client = client_for(collector);
       for (int i = 0; i < 50; ++i)
-        if (post(client, "/v1/ingestion/cli?api_key=K", change_body(std::to_string(t) + "-" + std::to_string(i))).status == 200)
+        if (post(client, "/v1/ingestion/cli?api_key=K", change_body(std::to_string(t) + "-" + std::to_string(i)))
+                .status == 200)
           ++ok;
     });
   for (auto& t : threads) t.join();
@@ -159,7 +162,8 @@ BOOST_AUTO_TEST_CASE(several_collectors_on_one_database) {
   // (read from whichever collector) agree.
   TestDatabase database;
   std::vector<std::unique_ptr<CollectorProcess>> collectors;
-  for (int i = 0; i < 3; ++i) collectors.push_back(std::make_unique<CollectorProcess>(std::vector<std::string>{}, database.db()));
+  for (int i = 0; i < 3; ++i)
+    collectors.push_back(std::make_unique<CollectorProcess>(std::vector<std::string>{}, database.db()));
   std::atomic<int> ok{0}, stored{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t)
@@ -184,8 +188,8 @@ BOOST_AUTO_TEST_CASE(several_collectors_on_one_database) {
   const auto listed = collector_cmd({"events", "--db", database.db(), "--limit", "10000", "--format", "json"});
   BOOST_TEST(count_of(listed.out, "\"type\":\"change\"") == 360u);
   BOOST_TEST(count_of(listed.out, "\"type\":\"deployment\"") == 180u);
-  const auto metrics = collector_cmd({"metrics", "--db", database.db(), "--from", "2026-01-01", "--to", "2026-01-01",
-                                      "--format", "json"});
+  const auto metrics = collector_cmd(
+      {"metrics", "--db", database.db(), "--from", "2026-01-01", "--to", "2026-01-01", "--format", "json"});
   BOOST_TEST(metrics.exit_code == 0, metrics.err);
   BOOST_TEST(metrics.out.find("\"lead_time\":{\"median_seconds\":5400,\"changes\":360") != std::string::npos,
              metrics.out);
@@ -197,7 +201,8 @@ BOOST_AUTO_TEST_CASE(production_environments_for_serve_and_metrics) {
   auto client = client_for(collector);
   const std::int64_t t = unix_now() - 86400;
   for (const char* env : {"live", "prod", "staging"})
-    BOOST_TEST(post(client, "/v1/ingestion/cli?system=web", encode_body(Deployment{"cli", "42", t, {}, {}, "", env, {}, {}, {}, {}}))
+    BOOST_TEST(post(client, "/v1/ingestion/cli?system=web",
+                    encode_body(Deployment{"cli", "42", t, {}, {}, "", env, {}, {}, {}, {}}))
                    .status == 200);
   const auto sent = client.send(HttpRequest{"GET", "/v1/metrics", {}, ""});
   BOOST_REQUIRE(std::holds_alternative<HttpResponse>(sent));
@@ -223,7 +228,8 @@ BOOST_AUTO_TEST_CASE(production_environments_for_serve_and_metrics) {
   BOOST_TEST(events.out.find("staging") != std::string::npos, events.out);
   // A bad list stops serve at once, naming the flag.
   TempDir dir;
-  const auto refused = collector_cmd({"serve", "--port", "0", "--db", dir.str("c.db"), "--production-environments", ","});
+  const auto refused =
+      collector_cmd({"serve", "--port", "0", "--db", dir.str("c.db"), "--production-environments", ","});
   BOOST_TEST(refused.exit_code == 2);
   BOOST_TEST(refused.err.find("--production-environments: ") != std::string::npos, refused.err);
 }
@@ -279,8 +285,8 @@ BOOST_AUTO_TEST_CASE(command_line) {
   BOOST_TEST(collector_cmd({"serve", "--help"}).out.find("--tls-cert") != std::string::npos);
   BOOST_TEST(collector_cmd({"events", "--help"}).exit_code == 0);
   BOOST_TEST(collector_cmd({"version"}).out == "pulse-collector " PULSE_VERSION "\n");
-  const auto bad_cert = collector_cmd({"serve", "--port", "0", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key",
-                                       "--db", scratch.str("unused.db")});
+  const auto bad_cert = collector_cmd({"serve", "--port", "0", "--tls-cert", "/nonexistent.pem", "--tls-key",
+                                       "/nonexistent.key", "--db", scratch.str("unused.db")});
   BOOST_TEST(bad_cert.exit_code == 1);
   BOOST_TEST(bad_cert.err.find("load TLS certificate /nonexistent.pem") != std::string::npos, bad_cert.err);
 
@@ -290,7 +296,8 @@ BOOST_AUTO_TEST_CASE(command_line) {
   const auto clash = collector_cmd({"serve", "--port", std::to_string(first.port()), "--db", dir.str("x.db")});
   BOOST_TEST(clash.exit_code == 1);
   BOOST_TEST(clash.err.find("listen on 127.0.0.1:" + std::to_string(first.port()) + ": Address already in use") !=
-             std::string::npos, clash.err);
+                 std::string::npos,
+             clash.err);
 
   // The events table.
   BOOST_TEST(cli({"push", "deployment", "--base-url", first.url(), "--identifier", "v9", "--system", "web", "c1", "c2"})

@@ -17,21 +17,45 @@ struct Binary {
   std::string flag;                  // one of its flags, taking a value
   std::string near_command;          // a typo of a command, and what it means
   std::string meant_command;
-  std::string near_flag;             // a typo of a flag of `command`, and what it means
+  std::string near_flag;  // a typo of a flag of `command`, and what it means
   std::string meant_flag;
 };
 
 std::vector<Binary> binaries() {
   const std::string b = build_dir();
   return {
-      {"pulse-event-cli", cli_bin(), {"push", "change"}, "--timestamp", "push chnge", "push change", "--timestmp",
+      {"pulse-event-cli",
+       cli_bin(),
+       {"push", "change"},
+       "--timestamp",
+       "push chnge",
+       "push change",
+       "--timestmp",
        "--timestamp"},
       {"pulse-collector", collector_bin(), {"events"}, "--limit", "evnts", "events", "--limt", "--limit"},
-      {"pulse-incident", b + "/plugins/alerting/pulse-incident", {"list"}, "--recent", "lsit", "list", "--recnt",
+      {"pulse-incident",
+       b + "/plugins/alerting/pulse-incident",
+       {"list"},
+       "--recent",
+       "lsit",
+       "list",
+       "--recnt",
        "--recent"},
-      {"pulse-hook", b + "/hooks/pulse-hook", {"install"}, "--hooks-dir", "instal", "install", "--hook-dir",
+      {"pulse-hook",
+       b + "/hooks/pulse-hook",
+       {"install"},
+       "--hooks-dir",
+       "instal",
+       "install",
+       "--hook-dir",
        "--hooks-dir"},
-      {"pulse-deploy", b + "/plugins/ci/pulse-deploy", {}, "--environment", "hlep", "help", "--enviroment",
+      {"pulse-deploy",
+       b + "/plugins/ci/pulse-deploy",
+       {},
+       "--environment",
+       "hlep",
+       "help",
+       "--enviroment",
        "--environment"},
   };
 }
@@ -144,9 +168,9 @@ BOOST_AUTO_TEST_CASE(booleans_are_read_strictly_from_flags_and_variables) {
       // real send would fail with 4).
       const auto flag = run(bin, {"push", "change", "--identifier", "x", "--base-url", "http://127.0.0.1:9",
                                   "--max-attempts", "1", "--dry-run=" + row.spelling});
-      const auto var = run(bin, {"push", "change", "--identifier", "x", "--base-url", "http://127.0.0.1:9",
-                                 "--max-attempts", "1"},
-                           {{"PULSE_DRY_RUN", row.spelling}});
+      const auto var =
+          run(bin, {"push", "change", "--identifier", "x", "--base-url", "http://127.0.0.1:9", "--max-attempts", "1"},
+              {{"PULSE_DRY_RUN", row.spelling}});
       // Check: a valid spelling is obeyed; anything else is a usage error naming it.
       if (row.valid) {
         const bool dry = row.spelling == "1" || row.spelling == "TRUE" || row.spelling == "Yes" || row.spelling == "on";
@@ -219,16 +243,15 @@ BOOST_AUTO_TEST_CASE(bash_completion_completes_commands_and_flags) {
       auto complete = [&](const std::vector<std::string>& words) {
         std::string array;
         for (const auto& w : words) array += " '" + w + "'";
-        const auto r = run_process(
-            {"bash", "--norc", "-c",
-             "source " + (dir.path / "completion.bash").string() + " && COMP_WORDS=(" + bin.name + array +
-                 ") && COMP_CWORD=" + std::to_string(words.size()) + " && _" +
-                 [&] {
-                   std::string fn = bin.name;
-                   std::replace(fn.begin(), fn.end(), '-', '_');
-                   return fn;
-                 }() +
-                 " && printf '%s\\n' \"${COMPREPLY[@]}\""});
+        const auto r = run_process({"bash", "--norc", "-c",
+                                    "source " + (dir.path / "completion.bash").string() + " && COMP_WORDS=(" +
+                                        bin.name + array + ") && COMP_CWORD=" + std::to_string(words.size()) + " && _" +
+                                        [&] {
+                                          std::string fn = bin.name;
+                                          std::replace(fn.begin(), fn.end(), '-', '_');
+                                          return fn;
+                                        }() +
+                                        " && printf '%s\\n' \"${COMPREPLY[@]}\""});
         BOOST_TEST(r.exit_code == 0, r.err);
         return lines(r.out);
       };
@@ -251,10 +274,11 @@ BOOST_AUTO_TEST_CASE(bash_completion_completes_commands_and_flags) {
         }
         write_file(dir.path / ("completion." + shell), other.out);
         const std::string file = (dir.path / ("completion." + shell)).string();
-        const auto loaded = shell == "zsh"
-                                ? run_process({"zsh", "-fc", "autoload -U +X compinit && compinit -u && source " + file})
-                                : run_process({"fish", "-c", "source " + file + "; complete -C '" + bin.name + " " +
-                                                                 joined(bin.command) + " " + bin.flag.substr(0, 4) + "'"});
+        const auto loaded =
+            shell == "zsh" ? run_process({"zsh", "-fc", "autoload -U +X compinit && compinit -u && source " + file})
+                           : run_process({"fish", "-c",
+                                          "source " + file + "; complete -C '" + bin.name + " " + joined(bin.command) +
+                                              " " + bin.flag.substr(0, 4) + "'"});
         BOOST_TEST(loaded.exit_code == 0, loaded.err);
         if (shell == "fish") BOOST_TEST(loaded.out.find(bin.flag) != std::string::npos, loaded.out);
       }

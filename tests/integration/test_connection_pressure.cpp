@@ -76,8 +76,9 @@ int round_trip(int fd, const std::string& request) {
 }
 
 std::string change_request(std::uint16_t port, int i) {
-  const std::string body = "{\"source\":\"cli\",\"change_id\":\"c" + std::to_string(i) +
-                           "\",\"time_created\":\"2026-01-01T00:00:00Z\",\"event_type\":\"commit\",\"$type\":\"change\"}";
+  const std::string body =
+      "{\"source\":\"cli\",\"change_id\":\"c" + std::to_string(i) +
+      "\",\"time_created\":\"2026-01-01T00:00:00Z\",\"event_type\":\"commit\",\"$type\":\"change\"}";
   return "POST /v1/ingestion/cli?system=go HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
          "\r\nContent-Type: application/json\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -89,7 +90,9 @@ struct SmallServer {
   std::thread runner;
   explicit SmallServer(std::size_t capacity) {
     opt.max_connections = capacity;
-    server = std::make_unique<HttpServer>(opt, [](const ServerRequest&) { return ServerResponse{200, "text/plain", "ok", {}}; });
+    server = std::make_unique<HttpServer>(opt, [](const ServerRequest&) {
+      return ServerResponse{200, "text/plain", "ok", {}};
+    });
     runner = std::thread([this] { server->run(); });
   }
   ~SmallServer() {
@@ -136,7 +139,8 @@ BOOST_AUTO_TEST_CASE(silent_sockets_never_lock_a_client_out) {
     const int status = round_trip(fd, "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     ::close(fd);
     BOOST_TEST(status == 200);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
     BOOST_TEST(ms < 1000);
   }
   done = true;
@@ -192,8 +196,9 @@ BOOST_AUTO_TEST_CASE(tls_offers_forward_secret_aead_suites_only) {
   std::thread runner([&] { server.run(); });
   const std::string where = "127.0.0.1:" + std::to_string(server.port());
   auto handshake = [&](const std::string& args) {
-    return run_process({"sh", "-c", "openssl s_client -connect " + where + " -CAfile " + tls.ca_pem + " " + args +
-                                        " </dev/null 2>&1"});
+    return run_process(
+        {"sh", "-c",
+         "openssl s_client -connect " + where + " -CAfile " + tls.ca_pem + " " + args + " </dev/null 2>&1"});
   };
   const auto gcm = handshake("-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256");
   BOOST_TEST(gcm.exit_code == 0, gcm.out);

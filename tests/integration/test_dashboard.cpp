@@ -23,9 +23,18 @@ constexpr const char* kChromium = "/usr/bin/chromium";
 std::vector<std::string> chromium_args(const TempDir& profile) {
   // As root Chromium needs --no-sandbox; the rest keeps it off the network
   // (this machine has none) and quiet.
-  return {kChromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-          "--disable-dev-shm-usage", "--user-data-dir=" + profile.str("profile"), "--window-size=1400,1700",
+  return {kChromium,
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--disable-dev-shm-usage",
+          "--user-data-dir=" + profile.str("profile"),
+          "--window-size=1400,1700",
           "--virtual-time-budget=15000"};
 }
 
@@ -34,8 +43,10 @@ void load_reference(const CollectorProcess& collector, const std::string& file =
   HttpClient client(*parse_origin(collector.url(), why), ClientOptions{});
   const auto events = json::parse(read_file(fs::path(PULSE_TEST_SOURCE_DIR) / "tests/fixtures/metrics" / file));
   for (const auto& e : events.as_array()) {
-    const auto r = client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=" + std::string(e.at("system").as_string()),
-                                           {{"Content-Type", "application/json"}}, json::serialize(e.at("event"))});
+    const auto r = client.send(HttpRequest{"POST",
+                                           "/v1/ingestion/cli?system=" + std::string(e.at("system").as_string()),
+                                           {{"Content-Type", "application/json"}},
+                                           json::serialize(e.at("event"))});
     BOOST_REQUIRE(std::holds_alternative<HttpResponse>(r));
     BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(r).status, 200);
   }
@@ -60,18 +71,21 @@ std::string class_of(const std::string& dom, const std::string& id) {
 BOOST_AUTO_TEST_SUITE(dashboard)
 
 BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
-  BOOST_REQUIRE_MESSAGE(fs::exists(kChromium), "Chromium is not installed: apt-get install chromium (scripts/test.sh does)");
+  BOOST_REQUIRE_MESSAGE(fs::exists(kChromium),
+                        "Chromium is not installed: apt-get install chromium (scripts/test.sh does)");
   CollectorProcess collector;
   load_reference(collector);
   // One staging deployment, with its CI run: left out of the default figures.
   std::string why;
   HttpClient client(*parse_origin(collector.url(), why), ClientOptions{});
-  Deployment staged{"cli", "S1", 1770000000, {}, {}, "", "staging", "https://ci.example/runs/77", {}, {}, {}};  // 2026-02-02
-  BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=web",
-                                                                     {{"Content-Type", "application/json"}},
-                                                                     encode_body(staged)}))
-                          .status,
-                      200);
+  Deployment staged{"cli", "S1", 1770000000, {}, {}, "", "staging", "https://ci.example/runs/77",
+                    {},    {},   {}};  // 2026-02-02
+  BOOST_REQUIRE_EQUAL(
+      std::get<HttpResponse>(
+          client.send(HttpRequest{
+              "POST", "/v1/ingestion/cli?system=web", {{"Content-Type", "application/json"}}, encode_body(staged)}))
+          .status,
+      200);
   load_reference(collector, "dora-events.json");  // system shop, May 2026
   const std::string page = collector.url() + "/?from=2026-01-01&to=2026-02-28&bucket=week";
 
@@ -91,7 +105,7 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(text_of(d, "lead-value") == "1h 00m");  // 3600 s
   BOOST_TEST(text_of(d, "lead-detail") == "median of 9 changes");
   BOOST_TEST(text_of(d, "lead-level") == "High");
-  BOOST_TEST(text_of(d, "recovery-value") == "1h 30m");  // 5400 s
+  BOOST_TEST(text_of(d, "recovery-value") == "1h 30m");                               // 5400 s
   BOOST_TEST(text_of(d, "recovery-detail") == "median of 7 incidents, mean 6h 48m");  // 24514 s
   BOOST_TEST(text_of(d, "recovery-level") == "High");
   BOOST_TEST(text_of(d, "failure-value") == "37.5%");
@@ -99,15 +113,18 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(text_of(d, "failure-level") == "Low");
   BOOST_TEST(class_of(d, "failure-level") == "level low");
   BOOST_TEST(text_of(d, "quality").find("2 changes with a lead time of zero or below") != std::string::npos);
-  BOOST_TEST(text_of(d, "window") == "All systems · production, prod, live · 2026-01-01 00:00:00 to 2026-03-01 00:00:00 UTC");
+  BOOST_TEST(text_of(d, "window") ==
+             "All systems · production, prod, live · 2026-01-01 00:00:00 to 2026-03-01 00:00:00 UTC");
   BOOST_TEST(d.find("<option value=\"\">Production (production, prod, live)</option>") != std::string::npos);
   BOOST_TEST(d.find("<option value=\"staging\">staging</option>") != std::string::npos);
   BOOST_TEST(d.find("<option value=\"production,staging\">All environments</option>") != std::string::npos);
   BOOST_TEST(d.find("S1") == std::string::npos);  // not in production's recent deployments
 
   // The per-system table, the system filter and the events view.
-  BOOST_TEST(d.find("<td>web</td><td>2.03 / month (High)</td><td>45m 00s (Elite)</td><td>1h 15m (High)</td><td>25.0% (High)</td>") !=
-             std::string::npos);
+  BOOST_TEST(
+      d.find(
+          "<td>web</td><td>2.03 / month (High)</td><td>45m 00s (Elite)</td><td>1h 15m (High)</td><td>25.0% (High)</td>") !=
+      std::string::npos);
   BOOST_TEST(d.find("<td>batch</td><td>no data</td><td>no data</td><td>1d 12h (Medium)</td><td>no data</td>") !=
              std::string::npos);
   BOOST_TEST(d.find("<option value=\"api\">api</option>") != std::string::npos);
@@ -145,8 +162,10 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   const auto staging = run_process(staging_args, {}, "", std::chrono::seconds(90));
   BOOST_TEST(text_of(staging.out, "frequency-detail") == "1 deployment on 1 of 28 days", staging.out);
   BOOST_TEST(staging.out.find("<option value=\"staging\" selected=\"\">staging</option>") != std::string::npos);
-  BOOST_TEST(staging.out.find(R"(<td>staging</td><td><a href="https://ci.example/runs/77" rel="noopener noreferrer" )") !=
-             std::string::npos, staging.out);
+  BOOST_TEST(
+      staging.out.find(R"(<td>staging</td><td><a href="https://ci.example/runs/77" rel="noopener noreferrer" )") !=
+          std::string::npos,
+      staging.out);
   BOOST_TEST(staging.out.find("<td>production</td>") == std::string::npos);
   // An environment with nothing in the window says where the deployments are.
   auto empty_args = chromium_args(profile);
@@ -161,14 +180,16 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   // (the hand-worked second reference set).
   auto dora_args = chromium_args(profile);
   dora_args.push_back("--dump-dom");
-  dora_args.push_back(collector.url() + "/?model=dora&system=shop&from=2026-05-01&to=2026-05-31&explain=change_failure_rate");
+  dora_args.push_back(collector.url() +
+                      "/?model=dora&system=shop&from=2026-05-01&to=2026-05-31&explain=change_failure_rate");
   const auto dora = run_process(dora_args, {}, "", std::chrono::seconds(90));
   BOOST_REQUIRE_MESSAGE(dora.out.find("data-loaded=\"true\"") != std::string::npos, dora.out);
   BOOST_TEST(dora.out.find("<option value=\"dora\" selected=\"\">") != std::string::npos);
   BOOST_TEST(text_of(dora.out, "recovery-title") == "Failed deployment recovery time");
   BOOST_TEST(text_of(dora.out, "recovery-value") == "2h 30m");  // 9,000 s
   BOOST_TEST(text_of(dora.out, "failure-value") == "42.9%");
-  BOOST_TEST(text_of(dora.out, "failure-detail") == "6 of 14 deployments failed (2 incidents, 1 rollback, 1 revert, 2 marks)");
+  BOOST_TEST(text_of(dora.out, "failure-detail") ==
+             "6 of 14 deployments failed (2 incidents, 1 rollback, 1 revert, 2 marks)");
   BOOST_TEST(text_of(dora.out, "failure-level") == "Low");
   BOOST_TEST(text_of(dora.out, "rework-value") == "35.7%");
   BOOST_TEST(text_of(dora.out, "rework-level").empty());  // no DORA bands for rework
@@ -183,13 +204,15 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
 
   // The team filter: a team's deployment counted, another team's not.
   Deployment teamed{"cli", "T1", 1775815200, {}, {"pay"}, "", "", "", {}, {}, {}};  // 2026-04-10
-  BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=teamed",
-                                                                     {{"Content-Type", "application/json"}},
-                                                                     encode_body(teamed)}))
-                          .status,
-                      200);
+  BOOST_REQUIRE_EQUAL(
+      std::get<HttpResponse>(
+          client.send(HttpRequest{
+              "POST", "/v1/ingestion/cli?system=teamed", {{"Content-Type", "application/json"}}, encode_body(teamed)}))
+          .status,
+      200);
   Incident after_teamed{"cli", "TI1", 1775901600, 1775905200, {}};  // 2026-04-11, attributed to T1
-  BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(client.send(HttpRequest{"POST", "/v1/ingestion/cli?system=teamed",
+  BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(client.send(HttpRequest{"POST",
+                                                                     "/v1/ingestion/cli?system=teamed",
                                                                      {{"Content-Type", "application/json"}},
                                                                      encode_body(after_teamed)}))
                           .status,
@@ -200,12 +223,14 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
     team_args.push_back(collector.url() + "/?system=teamed&team=" + team + "&from=2026-04-01&to=2026-04-30");
     const auto t = run_process(team_args, {}, "", std::chrono::seconds(90));
     BOOST_TEST_CONTEXT(team) {
-      BOOST_TEST(t.out.find("<option value=\"pay\"" + std::string(team == "pay" ? " selected=\"\"" : "") + ">pay</option>") !=
-                 std::string::npos, t.out);
-      BOOST_TEST(text_of(t.out, "frequency-detail").starts_with(team == "pay" ? "1 deployment on 1 of 30 days"
-                                                                              : "no deployments"), t.out);
+      BOOST_TEST(t.out.find("<option value=\"pay\"" + std::string(team == "pay" ? " selected=\"\"" : "") +
+                            ">pay</option>") != std::string::npos,
+                 t.out);
+      BOOST_TEST(text_of(t.out, "frequency-detail")
+                     .starts_with(team == "pay" ? "1 deployment on 1 of 30 days" : "no deployments"),
+                 t.out);
       BOOST_TEST(text_of(t.out, "window").find("team " + team) != std::string::npos);
-      BOOST_TEST((t.out.find("<td>T1</td>") != std::string::npos) == (team == "pay"));  // recent deployments too
+      BOOST_TEST((t.out.find("<td>T1</td>") != std::string::npos) == (team == "pay"));   // recent deployments too
       BOOST_TEST((t.out.find("<td>TI1</td>") != std::string::npos) == (team == "pay"));  // and incidents
     }
   }
@@ -218,9 +243,11 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   write_file(phone_profile.path / "profile/Default/Preferences",
              R"({"partition":{"default_zoom_level":{"x":)" + std::to_string(std::log(1.25) / std::log(1.2)) + "}}}");
   auto phone = chromium_args(phone_profile);
-  std::replace(phone.begin(), phone.end(), std::string("--window-size=1400,1700"), std::string("--window-size=500,900"));
+  std::replace(phone.begin(), phone.end(), std::string("--window-size=1400,1700"),
+               std::string("--window-size=500,900"));
   phone.push_back("--dump-dom");
-  phone.push_back(collector.url() + "/?model=dora&system=shop&from=2026-05-01&to=2026-05-31&explain=deployment_rework_rate");
+  phone.push_back(collector.url() +
+                  "/?model=dora&system=shop&from=2026-05-01&to=2026-05-31&explain=deployment_rework_rate");
   const auto narrow = run_process(phone, {}, "", std::chrono::seconds(90));
   BOOST_TEST(narrow.out.find("data-loaded=\"true\"") != std::string::npos);
   BOOST_TEST(narrow.out.find("data-overflow=\"false\"") != std::string::npos, narrow.out.substr(0, 400));
@@ -238,9 +265,9 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(offer.out.find(R"(id="from" required="" pattern=)") != std::string::npos);
 
   // And a picture of it.
-  const std::string shot =
-      (fs::path(PULSE_TEST_ARTIFACT_DIR) / (std::string("dashboard-") + (testing_postgres() ? "postgresql" : "sqlite") + ".png"))
-          .string();
+  const std::string shot = (fs::path(PULSE_TEST_ARTIFACT_DIR) /
+                            (std::string("dashboard-") + (testing_postgres() ? "postgresql" : "sqlite") + ".png"))
+                               .string();
   auto pic = chromium_args(profile);
   pic.push_back("--screenshot=" + shot);
   pic.push_back(page);

@@ -40,15 +40,26 @@ struct DeployFixture {
   EnvOverrides github(const std::string& before) {
     write_file(root.path / "event.json", "{\"before\":\"" + before + "\",\"after\":\"" + shas.back() + "\"}");
     EnvOverrides e = env;
-    e.insert({{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_SHA", shas.back()}, {"GITHUB_REPOSITORY", "acme/shop"},
-              {"GITHUB_RUN_ID", "4242"}, {"GITHUB_EVENT_PATH", root.str("event.json")}, {"GITHUB_WORKSPACE", workspace},
-              {"GITHUB_OUTPUT", root.str("output")}, {"GITHUB_STEP_SUMMARY", root.str("summary")}});
+    e.insert({{"GITHUB_ACTIONS", "true"},
+              {"CI", "true"},
+              {"GITHUB_SHA", shas.back()},
+              {"GITHUB_REPOSITORY", "acme/shop"},
+              {"GITHUB_RUN_ID", "4242"},
+              {"GITHUB_EVENT_PATH", root.str("event.json")},
+              {"GITHUB_WORKSPACE", workspace},
+              {"GITHUB_OUTPUT", root.str("output")},
+              {"GITHUB_STEP_SUMMARY", root.str("summary")}});
     return e;
   }
   EnvOverrides gitlab(const std::string& before) {
     EnvOverrides e = env;
-    e.insert({{"GITLAB_CI", "true"}, {"CI", "true"}, {"CI_COMMIT_SHA", shas.back()}, {"CI_COMMIT_BEFORE_SHA", before},
-              {"CI_PROJECT_PATH", "acme/shop"}, {"CI_PIPELINE_ID", "9001"}, {"CI_PROJECT_DIR", workspace},
+    e.insert({{"GITLAB_CI", "true"},
+              {"CI", "true"},
+              {"CI_COMMIT_SHA", shas.back()},
+              {"CI_COMMIT_BEFORE_SHA", before},
+              {"CI_PROJECT_PATH", "acme/shop"},
+              {"CI_PIPELINE_ID", "9001"},
+              {"CI_PROJECT_DIR", workspace},
               {"CI_ENVIRONMENT_NAME", "production"}});
     return e;
   }
@@ -86,7 +97,8 @@ BOOST_FIXTURE_TEST_CASE(outside_ci_it_needs_an_explicit_identifier, DeployFixtur
   const auto refused = deploy(e);
   BOOST_TEST(refused.exit_code == 2, refused.err);
   BOOST_TEST(refused.err.find("no CI detected: not reporting a deployment of this checkout without --identifier") !=
-             std::string::npos, refused.err);
+                 std::string::npos,
+             refused.err);
   BOOST_TEST(deployments(collector).empty());
   BOOST_TEST(deploy(e, {"--dry-run"}).exit_code == 0);  // trying it sends nothing and is fine
   const auto sent = deploy(e, {"--identifier", "manual-1"});
@@ -110,7 +122,8 @@ BOOST_FIXTURE_TEST_CASE(github_depth_1_previous_25_commits_back, DeployFixture) 
   BOOST_TEST(d[0].at("run_url") == "https://github.com/acme/shop/actions/runs/4242");
   BOOST_TEST(changes_of(d[0]) == range(shas[shas.size() - 26]), boost::test_tools::per_element());
   const auto output = read_file(root.path / "output");
-  BOOST_TEST(output.find("deployment-id=4242\nchanges=25\nprevious-ref=" + shas[shas.size() - 26]) != std::string::npos, output);
+  BOOST_TEST(output.find("deployment-id=4242\nchanges=25\nprevious-ref=" + shas[shas.size() - 26]) != std::string::npos,
+             output);
   BOOST_TEST(read_file(root.path / "summary").find("| changes | 25 |") != std::string::npos);
 }
 
@@ -139,8 +152,9 @@ BOOST_FIXTURE_TEST_CASE(one_pipeline_two_environments_two_deployments, DeployFix
   // Production's metrics count production's deployment only; staging's are its own.
   auto deployments_counted = [&](std::vector<std::string> extra) {
     // A window past now: deployed this second, the deployments are before its end.
-    std::vector<std::string> args{"metrics", "--db", collector.db(), "--format", "json", "--from", "2026-01-01",
-                                  "--to", format_rfc3339(unix_now() + 86400)};
+    std::vector<std::string> args{"metrics",    "--db", collector.db(),
+                                  "--format",   "json", "--from",
+                                  "2026-01-01", "--to", format_rfc3339(unix_now() + 86400)};
     args.insert(args.end(), extra.begin(), extra.end());
     const auto m = collector_cmd(args);
     BOOST_REQUIRE_MESSAGE(m.exit_code == 0, m.err);
@@ -159,7 +173,8 @@ BOOST_FIXTURE_TEST_CASE(gitlab_depth_20_and_then_the_collector_record, DeployFix
   auto r = deploy(e, {"--dotenv", root.str("deploy.env")});
   BOOST_TEST(r.exit_code == 0, r.err);
   BOOST_TEST(changes_of(deployments(collector)[0]) == range(shas[shas.size() - 31]), boost::test_tools::per_element());
-  BOOST_TEST(read_file(root.path / "deploy.env").find("PULSE_DEPLOYMENT_ID=9001\nPULSE_CHANGES=30\n") != std::string::npos);
+  BOOST_TEST(read_file(root.path / "deploy.env").find("PULSE_DEPLOYMENT_ID=9001\nPULSE_CHANGES=30\n") !=
+             std::string::npos);
   // More commits, a new pipeline that knows no "before": the collector remembers where the last one ended.
   for (int i = 0; i < 3; ++i) shas.push_back(origin.commit("web/g", std::to_string(i), 1700100000 + i));
   BOOST_TEST(run_process({"git", "-C", workspace, "fetch", "-q", "origin"}, env).exit_code == 0);
@@ -248,27 +263,27 @@ BOOST_FIXTURE_TEST_CASE(rollback_revert_and_marks_reach_the_dora_model, DeployFi
   int n = 0;
   auto step = [&](const std::string& sha, std::vector<std::string> extra = {}) {
     ++n;
-    std::vector<std::string> args{"--sha", sha, "--identifier", "d" + std::to_string(n), "--system", "shop",
-                                  "--timestamp", std::to_string(t0 + n * 3600)};
+    std::vector<std::string> args{"--sha",    sha,    "--identifier", "d" + std::to_string(n),
+                                  "--system", "shop", "--timestamp",  std::to_string(t0 + n * 3600)};
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = deploy(e, args);
     BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
     return r;
   };
-  step(shas[40]);                                   // d1
-  step(shas[50]);                                   // d2: rolled back by d3
-  const auto rollback = step(shas[40]);             // d3
+  step(shas[40]);                        // d1
+  step(shas[50]);                        // d2: rolled back by d3
+  const auto rollback = step(shas[40]);  // d3
   BOOST_TEST(rollback.err.find("rollback: " + shas[40].substr(0, 12)) != std::string::npos, rollback.err);
-  step(feature);                                    // d4: its change is reverted by d5
-  const auto reverting = step(revert);              // d5
+  step(feature);                        // d4: its change is reverted by d5
+  const auto reverting = step(revert);  // d5
   BOOST_TEST(reverting.err.find("ships a revert of " + feature.substr(0, 12)) != std::string::npos, reverting.err);
-  step(revert, {"--status", "failed"});             // d6: marked
-  step(revert, {"--fixes", "d6"});                  // d7: fixes it
+  step(revert, {"--status", "failed"});  // d6: marked
+  step(revert, {"--fixes", "d6"});       // d7: fixes it
   for (const auto& d : deployments(collector))
     if (d.at("id") == "d3") BOOST_TEST(changes_of(d).empty());  // a rollback ships nothing new
 
-  const auto m = collector_cmd({"metrics", "--db", collector.db(), "--model", "dora", "--from", "2026-01-05",
-                                "--to", "2026-01-06", "--format", "json"});
+  const auto m = collector_cmd({"metrics", "--db", collector.db(), "--model", "dora", "--from", "2026-01-05", "--to",
+                                "2026-01-06", "--format", "json"});
   BOOST_TEST_REQUIRE(m.exit_code == 0, m.err);
   const auto o = json::parse(m.out).at("overall");
   BOOST_TEST(o.at("deployment_frequency").at("deployments") == 7);
@@ -277,10 +292,10 @@ BOOST_FIXTURE_TEST_CASE(rollback_revert_and_marks_reach_the_dora_model, DeployFi
   BOOST_TEST(reasons.at("revert") == 1, m.out);
   BOOST_TEST(reasons.at("mark") == 1, m.out);
   BOOST_TEST(o.at("change_failure_rate").at("failed_deployments") == 3);
-  BOOST_TEST(o.at("deployment_rework_rate").at("rework_deployments") == 3);  // d3, d5, d7
+  BOOST_TEST(o.at("deployment_rework_rate").at("rework_deployments") == 3);          // d3, d5, d7
   BOOST_TEST(o.at("failed_deployment_recovery_time").at("median_seconds") == 3600);  // each recovered an hour later
-  const auto table = collector_cmd({"metrics", "--db", collector.db(), "--model", "dora", "--from", "2026-01-05",
-                                    "--to", "2026-01-06"});
+  const auto table = collector_cmd(
+      {"metrics", "--db", collector.db(), "--model", "dora", "--from", "2026-01-05", "--to", "2026-01-06"});
   BOOST_TEST(table.out.find("REWORK RATE") != std::string::npos, table.out);
   BOOST_TEST(table.out.find("1 rolled back, 1 reverted, 1 marked") != std::string::npos, table.out);
   const auto bad = deploy(e, {"--sha", revert, "--identifier", "d9", "--status", "broken"});
@@ -292,7 +307,10 @@ BOOST_FIXTURE_TEST_CASE(failure_policy, DeployFixture) {
   clone(1);
   // The collector down: a warning, exit 0; --strict fails.
   std::uint16_t port;
-  { RecordingServer s([](int, const ServerRequest&) { return ok_response(); }); port = s.port(); }
+  {
+    RecordingServer s([](int, const ServerRequest&) { return ok_response(); });
+    port = s.port();
+  }
   auto e = github(shas[shas.size() - 3]);
   e["PULSE_BASE_URL"] = "http://127.0.0.1:" + std::to_string(port);
   e["PULSE_API_KEY"] = "k-secret";

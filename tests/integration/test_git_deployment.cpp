@@ -39,8 +39,21 @@ Sent decode(const std::vector<ServerRequest>& reqs) {
 }
 
 std::vector<std::string> deploy_args(const std::string& url, const std::string& dir, const std::string& prev) {
-  return {"push", "git", "deployment", "--base-url", url, "--api-key", "K", "--identifier", "v2",
-          "--timestamp", std::to_string(kT0 + 86400), "--previous-deployment-ref", prev, "--directory", dir};
+  return {"push",
+          "git",
+          "deployment",
+          "--base-url",
+          url,
+          "--api-key",
+          "K",
+          "--identifier",
+          "v2",
+          "--timestamp",
+          std::to_string(kT0 + 86400),
+          "--previous-deployment-ref",
+          prev,
+          "--directory",
+          dir};
 }
 
 }  // namespace
@@ -98,7 +111,9 @@ BOOST_AUTO_TEST_CASE(path_filters_match_git_log_paths) {
   repo.commit("services/api/util.c", "1", kT0 + 30);
   repo.commit("docs/guide.md", "1", kT0 + 40);
   repo.commit("services/web/app.js", "2", kT0 + 50);
-  struct Row { std::vector<std::string> paths; };
+  struct Row {
+    std::vector<std::string> paths;
+  };
   const Row rows[] = {{{"services/api"}}, {{"services/web/app.js"}}, {{"services/api/", "docs"}}, {{"nothing/here"}}};
   for (const auto& row : rows) {
     BOOST_TEST_CONTEXT(row.paths.front()) {
@@ -129,7 +144,8 @@ BOOST_AUTO_TEST_CASE(empty_range_sends_an_empty_deployment) {
   const auto reqs = server.requests();
   BOOST_REQUIRE_EQUAL(reqs.size(), 1u);
   BOOST_TEST(reqs[0].body == "{\"source\":\"git\",\"deploy_id\":\"v2\",\"time_created\":\"" +
-                                 format_rfc3339(kT0 + 86400) + "\",\"changes\":[],\"teams\":[\"x\"],\"$type\":\"deployment\"}");
+                                 format_rfc3339(kT0 + 86400) +
+                                 "\",\"changes\":[],\"teams\":[\"x\"],\"$type\":\"deployment\"}");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_ref_sends_nothing) {
@@ -138,7 +154,8 @@ BOOST_AUTO_TEST_CASE(unknown_ref_sends_nothing) {
   RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
   const auto r = cli(deploy_args(server.url(), repo.dir(), "nope"));
   BOOST_TEST(r.exit_code == 2);
-  BOOST_TEST(r.err.find("push git deployment: --previous-deployment-ref \"nope\" is not a commit, tag or branch") != std::string::npos,
+  BOOST_TEST(r.err.find("push git deployment: --previous-deployment-ref \"nope\" is not a commit, tag or branch") !=
+                 std::string::npos,
              r.err);
   BOOST_TEST(server.requests().empty());
 }
@@ -176,9 +193,11 @@ BOOST_AUTO_TEST_CASE(batches_to_our_collector_and_stores_everything) {
   CollectorProcess collector;
   const auto r = cli(deploy_args(collector.url(), repo.dir(), base));
   BOOST_TEST(r.exit_code == 0, r.err);
-  const auto changes = collector_cmd({"events", "--db", collector.db(), "--type", "change", "--limit", "1000", "--format", "json"});
+  const auto changes =
+      collector_cmd({"events", "--db", collector.db(), "--type", "change", "--limit", "1000", "--format", "json"});
   BOOST_TEST(count_of(changes.out, "\"type\":\"change\"") == 30u);
-  const auto deployments = collector_cmd({"events", "--db", collector.db(), "--type", "deployment", "--format", "json"});
+  const auto deployments =
+      collector_cmd({"events", "--db", collector.db(), "--type", "deployment", "--format", "json"});
   BOOST_TEST(deployments.out.find("\"id\":\"v2\"") != std::string::npos);
   const auto listed = boost::json::parse(deployments.out).as_array();
   BOOST_REQUIRE_EQUAL(listed.size(), 1u);

@@ -13,9 +13,7 @@ namespace json = boost::json;
 
 namespace {
 
-std::string hook_bin() {
-  return fs::path(cli_bin()).parent_path().parent_path().string() + "/hooks/pulse-hook";
-}
+std::string hook_bin() { return fs::path(cli_bin()).parent_path().parent_path().string() + "/hooks/pulse-hook"; }
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
   const auto until = std::chrono::steady_clock::now() + limit;
@@ -41,8 +39,12 @@ struct HookFixture {
 
   HookFixture() {
     fs::create_directories(root.path / "home");
-    env = {{"HOME", root.str("home")}, {"XDG_STATE_HOME", root.str("state")}, {"GIT_CONFIG_NOSYSTEM", "1"},
-           {"GIT_AUTHOR_NAME", "T"}, {"GIT_AUTHOR_EMAIL", "t@example.com"}, {"GIT_COMMITTER_NAME", "T"},
+    env = {{"HOME", root.str("home")},
+           {"XDG_STATE_HOME", root.str("state")},
+           {"GIT_CONFIG_NOSYSTEM", "1"},
+           {"GIT_AUTHOR_NAME", "T"},
+           {"GIT_AUTHOR_EMAIL", "t@example.com"},
+           {"GIT_COMMITTER_NAME", "T"},
            {"GIT_COMMITTER_EMAIL", "t@example.com"}};
     run({"git", "init", "-q", "--bare", "-b", "main", remote}, root.str());
     run({"git", "clone", "-q", remote, work}, root.str());
@@ -53,7 +55,8 @@ struct HookFixture {
   std::string run(const std::vector<std::string>& argv, const std::string& cwd, int want = 0) {
     const auto r = run_process(argv, env, cwd);
     if (want >= 0 && r.exit_code != want)
-      throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " exited " + std::to_string(r.exit_code) + ": " + r.err);
+      throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " exited " +
+                               std::to_string(r.exit_code) + ": " + r.err);
     std::string out = r.out;
     while (!out.empty() && out.back() == '\n') out.pop_back();
     return out;
@@ -76,7 +79,8 @@ struct HookFixture {
   }
   // Push events the collector holds, by commit.
   std::map<std::string, std::int64_t> pushed() {
-    const auto r = collector_cmd({"events", "--db", collector->db(), "--type", "change", "--limit", "10000", "--format", "json"});
+    const auto r =
+        collector_cmd({"events", "--db", collector->db(), "--type", "change", "--limit", "10000", "--format", "json"});
     std::map<std::string, std::int64_t> out;
     const json::value v = json::parse(r.out);
     for (const auto& e : v.as_array())
@@ -196,8 +200,9 @@ BOOST_FIXTURE_TEST_CASE(a_push_rejected_by_the_remote_is_not_reported, HookFixtu
 }
 
 BOOST_FIXTURE_TEST_CASE(user_hook_chained_and_its_refusal_respected, HookFixture) {
-  const std::string user_hook = "#!/bin/sh\necho \"$1 $2\" > \"$HOME/hook-args\"\ncat > \"$HOME/hook-stdin\"\n"
-                                "[ -f \"$HOME/refuse\" ] && exit 7\nexit 0\n";
+  const std::string user_hook =
+      "#!/bin/sh\necho \"$1 $2\" > \"$HOME/hook-args\"\ncat > \"$HOME/hook-stdin\"\n"
+      "[ -f \"$HOME/refuse\" ] && exit 7\nexit 0\n";
   const fs::path hook_path = fs::path(work) / ".git/hooks/pre-push";
   write_file(hook_path, user_hook);
   fs::permissions(hook_path, fs::perms::owner_all);
@@ -207,7 +212,8 @@ BOOST_FIXTURE_TEST_CASE(user_hook_chained_and_its_refusal_respected, HookFixture
   const auto c1 = commit("a");
   git({"push", "-q", "origin", "HEAD:main"});
   BOOST_TEST(read_file(root.path / "home/hook-args") == "origin " + remote + "\n");
-  BOOST_TEST(read_file(root.path / "home/hook-stdin") == "HEAD " + c1 + " refs/heads/main " + std::string(40, '0') + "\n");
+  BOOST_TEST(read_file(root.path / "home/hook-stdin") ==
+             "HEAD " + c1 + " refs/heads/main " + std::string(40, '0') + "\n");
   BOOST_TEST(wait_until([&] { return pushed().size() == 1; }));
   // The user's hook says no: the push is refused, nothing reported.
   write_file(root.path / "home/refuse", "");
@@ -320,7 +326,8 @@ BOOST_FIXTURE_TEST_CASE(kill9_mid_flush_loses_nothing, HookFixture) {
     auto e = env;
     e["PULSE_API_KEY"] = "K";
     const auto r = run_process({cli_bin(), "push", "change", "--queue", "--base-url", slow.url(), "--identifier",
-                                "c" + std::to_string(i), "--timestamp", "1602852032"}, e);
+                                "c" + std::to_string(i), "--timestamp", "1602852032"},
+                               e);
     if (r.exit_code != 0) throw std::runtime_error(r.err);
     if (i == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the detached flush go
   }
@@ -330,12 +337,15 @@ BOOST_FIXTURE_TEST_CASE(kill9_mid_flush_loses_nothing, HookFixture) {
   flusher.signal(SIGKILL);
   flusher.wait();
   // Detached flushes may still hold the write lock: wait for it rather than read "database is locked".
-  const auto integrity =
-      run_process({"sqlite3", "-cmd", ".timeout 10000", root.str("state") + "/pulse/outbox.db", "PRAGMA integrity_check"});
+  const auto integrity = run_process(
+      {"sqlite3", "-cmd", ".timeout 10000", root.str("state") + "/pulse/outbox.db", "PRAGMA integrity_check"});
   BOOST_TEST(integrity.out == "ok\n");
   // Then a clean flush: every event reached the server at least once.
-  BOOST_TEST(wait_until([&] { return run_process({cli_bin(), "outbox", "flush"}, env).exit_code == 0 && settled(); },
-                        std::chrono::seconds(30)));
+  BOOST_TEST(wait_until(
+      [&] {
+        return run_process({cli_bin(), "outbox", "flush"}, env).exit_code == 0 && settled();
+      },
+      std::chrono::seconds(30)));
   std::set<std::string> ids;
   for (const auto& r : slow.requests()) ids.insert(std::string(json::parse(r.body).at("change_id").as_string()));
   BOOST_TEST(ids.size() == 300u);

@@ -26,7 +26,9 @@ const json::object& answer_key() {
   return key.as_object();
 }
 
-std::string incident_bin() { return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/alerting/pulse-incident"; }
+std::string incident_bin() {
+  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/alerting/pulse-incident";
+}
 
 EnvOverrides fixture_env() {
   const auto& s = answer_key().at("secrets").as_object();
@@ -105,7 +107,8 @@ class IncidentServer {
               const std::map<std::string, std::string>& header_overrides = {}) {
     const auto& entry = answer_key().at("files").at(file).as_object();
     HttpRequest req;
-    req.target = "/" + route_of(std::string(entry.at("source").as_string())) + (system.empty() ? "" : "?system=" + system);
+    req.target =
+        "/" + route_of(std::string(entry.at("source").as_string())) + (system.empty() ? "" : "?system=" + system);
     for (const auto& [name, value] : entry.at("headers").as_object())
       req.headers.push_back({std::string(name), std::string(value.as_string())});
     for (const auto& [name, value] : header_overrides) {
@@ -241,10 +244,14 @@ BOOST_AUTO_TEST_CASE(every_fixture_through_report_on_stdin) {
                         " --db " + dir.str("i.db") + " --base-url " + ingestion.url();
       // Exec-style callers pass what the headers would carry, to have it verified.
       const auto& headers = entry.at("headers").as_object();
-      if (const auto* sig = headers.if_contains("X-PagerDuty-Signature")) cmd += " --signature '" + std::string(sig->as_string()) + "'";
-      if (const auto* sig = headers.if_contains("X-Grafana-Alerting-Signature")) cmd += " --signature " + std::string(sig->as_string());
-      if (const auto* ts = headers.if_contains("X-Grafana-Alerting-Timestamp")) cmd += " --timestamp " + std::string(ts->as_string());
-      if (const auto* a = headers.if_contains("Authorization")) cmd += " --authorization '" + std::string(a->as_string()) + "'";
+      if (const auto* sig = headers.if_contains("X-PagerDuty-Signature"))
+        cmd += " --signature '" + std::string(sig->as_string()) + "'";
+      if (const auto* sig = headers.if_contains("X-Grafana-Alerting-Signature"))
+        cmd += " --signature " + std::string(sig->as_string());
+      if (const auto* ts = headers.if_contains("X-Grafana-Alerting-Timestamp"))
+        cmd += " --timestamp " + std::string(ts->as_string());
+      if (const auto* a = headers.if_contains("Authorization"))
+        cmd += " --authorization '" + std::string(a->as_string()) + "'";
       cmd += " < '" + (fixtures() / file).string() + "'";
       const auto r = run_process({"sh", "-c", cmd}, env);
       const bool accepted = expected_status(entry) == 200;
@@ -284,7 +291,8 @@ BOOST_AUTO_TEST_CASE(every_scenario_reports_once) {
       for (const auto& inc : want) resolved += inc.resolved ? 1 : 0;
       BOOST_TEST(wait_until([&] { return reported(ingestion).size() == resolved; }));
       std::this_thread::sleep_for(std::chrono::milliseconds(200));  // nothing more arrives
-      for (const auto& [id, slot] : reported(ingestion)) BOOST_TEST(slot.first == 1, id << " reported " << slot.first << " times");
+      for (const auto& [id, slot] : reported(ingestion))
+        BOOST_TEST(slot.first == 1, id << " reported " << slot.first << " times");
     }
   }
 }
@@ -332,7 +340,8 @@ BOOST_AUTO_TEST_CASE(delivery_retried_through_the_outbox_after_the_api_recovers)
   IncidentServer server(ingestion.url(), db);
   BOOST_TEST(wait_until([&] { return calls >= 4; }));
   BOOST_TEST(wait_until([&] {
-    return run_process({cli_bin(), "outbox", "status"}, outbox_env).out.find("\n0 event(s) waiting") != std::string::npos;
+    return run_process({cli_bin(), "outbox", "status"}, outbox_env).out.find("\n0 event(s) waiting") !=
+           std::string::npos;
   }));
   BOOST_TEST(reported(ingestion).size() == 1u);
 }
@@ -346,9 +355,12 @@ BOOST_AUTO_TEST_CASE(end_to_end_into_the_collector) {
     return collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--format", "json"})
                .out.find("pagerduty:Q3VX8M2KD1PLQA") != std::string::npos;
   }));
-  const auto events = collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--system", "checkout", "--format", "json"});
-  BOOST_TEST(events.out.find("\"time_created\":\"" + format_rfc3339(1773457964) + "\"") != std::string::npos, events.out);
-  BOOST_TEST(events.out.find("\"time_resolved\":\"" + format_rfc3339(1773460879) + "\"") != std::string::npos, events.out);
+  const auto events = collector_cmd(
+      {"events", "--db", collector.db(), "--type", "incident", "--system", "checkout", "--format", "json"});
+  BOOST_TEST(events.out.find("\"time_created\":\"" + format_rfc3339(1773457964) + "\"") != std::string::npos,
+             events.out);
+  BOOST_TEST(events.out.find("\"time_resolved\":\"" + format_rfc3339(1773460879) + "\"") != std::string::npos,
+             events.out);
 }
 
 BOOST_AUTO_TEST_CASE(hostile_input_leaves_the_server_healthy) {
@@ -369,17 +381,19 @@ BOOST_AUTO_TEST_CASE(generic_mapping_route) {
              R"({"identifier":"/incident/id","status":"/incident/state","created":"/incident/started",)"
              R"("resolved":"/incident/ended","firing":["open"],"resolved_values":["closed"],"time_format":"unix_ms"})");
   const auto payload = [](const char* state, const char* ended) {
-    return std::string(R"({"incident":{"id":"INC-7","state":")") + state +
-           R"(","started":1773563400123,"ended":)" + ended + "}}";
+    return std::string(R"({"incident":{"id":"INC-7","state":")") + state + R"(","started":1773563400123,"ended":)" +
+           ended + "}}";
   };
   RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
   auto env = fixture_env();
   const std::string base = incident_bin() + " report --source generic --generic-mapping " + dir.str("map.json") +
                            " --db " + dir.str("i.db") + " --base-url " + ingestion.url();
   BOOST_TEST(run_process({"sh", "-c", "printf '%s' '" + payload("open", "null") + "' | " + base}, env).exit_code == 0);
-  BOOST_TEST(run_process({"sh", "-c", "printf '%s' '" + payload("closed", "1773565361000") + "' | " + base}, env).exit_code == 0);
-  BOOST_TEST(stored_incidents(dir.str("i.db")) ==
-             (std::vector<Seen>{{"generic:INC-7", 1773563400, 1773565361}}), boost::test_tools::per_element());
+  BOOST_TEST(
+      run_process({"sh", "-c", "printf '%s' '" + payload("closed", "1773565361000") + "' | " + base}, env).exit_code ==
+      0);
+  BOOST_TEST(stored_incidents(dir.str("i.db")) == (std::vector<Seen>{{"generic:INC-7", 1773563400, 1773565361}}),
+             boost::test_tools::per_element());
   // No system named: said, since such incidents match no deployment.
   const auto unnamed = run_process({"sh", "-c", "printf '%s' '" + payload("open", "null") + "' | " + base}, env);
   BOOST_TEST(unnamed.err.find("warning: no system: the incident is stored under an empty system") != std::string::npos,
@@ -418,8 +432,8 @@ std::string alert_group(const char* status) {
 BOOST_AUTO_TEST_CASE(labels_name_the_system_and_environment_and_matchers_filter) {
   CollectorProcess collector;
   IncidentServer server(collector.url(), "", {},
-                        {"--system-label", "service", "--environment-label", "env", "--system", "shared",
-                         "--match", "severity=critical|page"});
+                        {"--system-label", "service", "--environment-label", "env", "--system", "shared", "--match",
+                         "severity=critical|page"});
   BOOST_TEST(server.post("/alertmanager", alert_group("firing")) == 200);
   BOOST_TEST(server.last_body().find(R"("opened":2)") != std::string::npos, server.last_body());
   BOOST_TEST(server.last_body().find(R"("ignored":1)") != std::string::npos, server.last_body());
@@ -443,11 +457,12 @@ BOOST_AUTO_TEST_CASE(labels_name_the_system_and_environment_and_matchers_filter)
                           "--environment", "staging", "--format", "json"})
                .out.find("alertmanager:aa01:") != std::string::npos;
   }));
-  const auto shared = collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--system", "shared",
-                                     "--format", "json"});
+  const auto shared =
+      collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--system", "shared", "--format", "json"});
   BOOST_TEST(wait_until([&] {
-    return collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--system", "shared", "--format",
-                          "json"}).out.find("alertmanager:aa02:") != std::string::npos;
+    return collector_cmd(
+               {"events", "--db", collector.db(), "--type", "incident", "--system", "shared", "--format", "json"})
+               .out.find("alertmanager:aa02:") != std::string::npos;
   }));
   const auto all = collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--format", "json"});
   BOOST_TEST(all.out.find("aa03") == std::string::npos, all.out);
@@ -498,7 +513,6 @@ BOOST_AUTO_TEST_CASE(list_says_queued_until_the_report_is_delivered) {
   BOOST_TEST(run_process({"sh", "-c", report}, fixture_env()).exit_code == 0);
   BOOST_TEST(state() == "reported");
 }
-
 
 // A repeated or late "resolved" closes nothing but its own episode: for
 // sources whose keys repeat (Alertmanager, Grafana) the start tells
@@ -551,7 +565,8 @@ namespace {
 std::string hmac_hex(const std::string& secret, const std::string& data) {
   TempDir dir;
   write_file(dir.path / "data", data);
-  const auto r = run_process({"sh", "-c", "openssl dgst -sha256 -hmac '" + secret + "' -r < '" + dir.str("data") + "'"});
+  const auto r =
+      run_process({"sh", "-c", "openssl dgst -sha256 -hmac '" + secret + "' -r < '" + dir.str("data") + "'"});
   return r.out.substr(0, 64);
 }
 }  // namespace
@@ -568,7 +583,7 @@ BOOST_AUTO_TEST_CASE(grafana_signed_timestamps_must_be_fresh) {
   const auto now = unix_now();
   for (const auto& [ts, want] : std::vector<std::pair<std::string, int>>{{std::to_string(now - 3600), 401},
                                                                          {std::to_string(now + 3600), 401},
-                                                                         {"978307200", 401},  // 2001
+                                                                         {"978307200", 401},   // 2001
                                                                          {"7258118400", 401},  // 2200
                                                                          {"abc", 401},
                                                                          {"", 401},
@@ -581,8 +596,9 @@ BOOST_AUTO_TEST_CASE(grafana_signed_timestamps_must_be_fresh) {
   // Without a timestamp header Grafana signs the body alone: still accepted.
   BOOST_TEST(server.post("/grafana", body, {{"X-Grafana-Alerting-Signature", hmac_hex(secret, body)}}) == 200);
   // A wrong signature with a fresh timestamp is plainly invalid.
-  BOOST_TEST(server.post("/grafana", body, {{"X-Grafana-Alerting-Timestamp", std::to_string(now)},
-                                            {"X-Grafana-Alerting-Signature", std::string(64, 'a')}}) == 401);
+  BOOST_TEST(server.post("/grafana", body,
+                         {{"X-Grafana-Alerting-Timestamp", std::to_string(now)},
+                          {"X-Grafana-Alerting-Signature", std::string(64, 'a')}}) == 401);
 }
 
 BOOST_AUTO_TEST_CASE(sighup_rereads_route_tokens_and_metrics_pass_promtool) {
@@ -629,12 +645,15 @@ BOOST_AUTO_TEST_CASE(sighup_rereads_route_tokens_and_metrics_pass_promtool) {
 
 BOOST_AUTO_TEST_CASE(command_line) {
   TempDir scratch;
-  const auto refuse = run_process({incident_bin(), "serve", "--bind", "0.0.0.0", "--port", "0", "--db", scratch.str("never.db")});
+  const auto refuse =
+      run_process({incident_bin(), "serve", "--bind", "0.0.0.0", "--port", "0", "--db", scratch.str("never.db")});
   BOOST_TEST(refuse.exit_code == 2);
-  BOOST_TEST(refuse.err.find("refusing to listen on 0.0.0.0 with unauthenticated routes") != std::string::npos, refuse.err);
+  BOOST_TEST(refuse.err.find("refusing to listen on 0.0.0.0 with unauthenticated routes") != std::string::npos,
+             refuse.err);
   BOOST_TEST(run_process({incident_bin(), "report"}).exit_code == 2);
   BOOST_TEST(run_process({incident_bin(), "frob"}).exit_code == 2);
-  for (const char* c : {"serve", "report", "list"}) BOOST_TEST(run_process({incident_bin(), c, "--help"}).exit_code == 0);
+  for (const char* c : {"serve", "report", "list"})
+    BOOST_TEST(run_process({incident_bin(), c, "--help"}).exit_code == 0);
   BOOST_TEST(run_process({incident_bin(), "serve", "--help"}).out.find("--pagerduty-secret-file") != std::string::npos);
 }
 

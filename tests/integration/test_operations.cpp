@@ -98,7 +98,8 @@ BOOST_AUTO_TEST_CASE(metrics_for_prometheus_need_the_key_and_pass_promtool) {
   const auto deploy = encode_body(Deployment{"cli", "d1", unix_now() - 3600, {"abc"}, {}, "", "", {}, {}, {}, {}});
   BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, deploy).status == 200);
   // The same pipeline id in staging, twice: a deployment of its own there.
-  const auto staging = encode_body(Deployment{"cli", "d1", unix_now() - 1800, {"abc"}, {}, "", "staging", {}, {}, {}, {}});
+  const auto staging =
+      encode_body(Deployment{"cli", "d1", unix_now() - 1800, {"abc"}, {}, "", "staging", {}, {}, {}, {}});
   for (int i = 0; i < 2; ++i)
     BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, staging).status == 200);
   const auto r = send(collector, "GET", "/metrics", key);
@@ -197,8 +198,8 @@ BOOST_AUTO_TEST_CASE(config_file_gives_every_flag_with_flags_and_variables_above
   BOOST_TEST(send(collector, "GET", "/v1/events", {{"Authorization", "Bearer file-key"}}).status == 200);
   BOOST_TEST(send(collector, "GET", "/v1/events").status == 401);
   // SIGHUP re-reads the file too: the log level changes at run time; what cannot is named.
-  write_file(dir.path / "collector.toml", "max-connections = 500\napi-key-file = \"" + dir.str("keys") +
-                                             "\"\nlog-level = \"info\"\n");
+  write_file(dir.path / "collector.toml",
+             "max-connections = 500\napi-key-file = \"" + dir.str("keys") + "\"\nlog-level = \"info\"\n");
   collector.process().signal(SIGHUP);
   collector.process().wait_for_stderr("needs a restart to apply: max-connections");
   send(collector, "GET", "/healthz");
@@ -219,7 +220,8 @@ BOOST_AUTO_TEST_CASE(the_shipped_example_configs_start_both_servers) {
   TempDir dir;
   Background incident({incident_bin(), "serve", "--config", (examples / "incident.toml").string(), "--port", "0",
                        "--db", dir.str("i.db")});
-  BOOST_TEST(incident.wait_for_stderr(" listening on ").find("reporting to http://127.0.0.1:8765") != std::string::npos);
+  BOOST_TEST(incident.wait_for_stderr(" listening on ").find("reporting to http://127.0.0.1:8765") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_damaged_database_is_refused_at_start_and_check_names_it) {

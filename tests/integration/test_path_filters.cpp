@@ -63,15 +63,16 @@ BOOST_AUTO_TEST_CASE(every_tool_answers_what_git_answers) {
     const auto expected = git_lines(h.repo, args);
     BOOST_TEST_CONTEXT(paths.front()) {
       BOOST_TEST(!expected.empty());
-      std::vector<std::string> push = {"push", "git", "deployment", "--identifier", "d", "--previous-deployment-ref",
-                                       prev, "--directory", h.repo, "--dry-run"};
+      std::vector<std::string> push = {
+          "push", "git",         "deployment", "--identifier", "d", "--previous-deployment-ref",
+          prev,   "--directory", h.repo,       "--dry-run"};
       push.insert(push.end(), paths.begin(), paths.end());
       const auto r = cli(push);
       BOOST_TEST(r.exit_code == 0, r.err);
       BOOST_TEST(change_ids(r.out) == expected, boost::test_tools::per_element());
 
-      std::vector<std::string> deploy = {deploy_bin(), "--previous-deployment-ref", prev, "--directory", h.repo,
-                                         "--base-url", "http://127.0.0.1:9", "--dry-run"};
+      std::vector<std::string> deploy = {deploy_bin(), "--previous-deployment-ref", prev,       "--directory", h.repo,
+                                         "--base-url", "http://127.0.0.1:9",        "--dry-run"};
       for (const auto& p : paths) deploy.insert(deploy.end(), {"--path", p});
       const auto d = run_process(deploy);
       BOOST_TEST(d.exit_code == 0, d.err);
@@ -82,7 +83,8 @@ BOOST_AUTO_TEST_CASE(every_tool_answers_what_git_answers) {
   }
   // backfill: each tag's changes are git's rev-list TAG --not EARLIER -- PATHS.
   for (const auto& paths : {kPathSets[0], kPathSets[2]}) {
-    std::vector<std::string> args = {"backfill", "--directory", h.repo, "--dry-run", "--base-url", "http://127.0.0.1:9"};
+    std::vector<std::string> args = {"backfill",  "--directory", h.repo,
+                                     "--dry-run", "--base-url",  "http://127.0.0.1:9"};
     args.insert(args.end(), paths.begin(), paths.end());
     const auto r = cli(args);
     BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
@@ -114,13 +116,15 @@ BOOST_AUTO_TEST_CASE(pulse_deploy_on_a_depth_1_clone_with_a_tag_as_previous_ref)
   TempDir work;
   const std::string ws = work.str("ws");
   EnvOverrides env{{"HOME", work.str()}, {"GIT_CONFIG_NOSYSTEM", "1"}};
-  BOOST_REQUIRE(run_process({"git", "clone", "-q", "--no-tags", "--depth", "1", "file://" + h.repo, ws}, env).exit_code == 0);
+  BOOST_REQUIRE(
+      run_process({"git", "clone", "-q", "--no-tags", "--depth", "1", "file://" + h.repo, ws}, env).exit_code == 0);
   const auto tags = git_lines(h.repo, {"for-each-ref", "--sort=creatordate", "--format=%(refname:short)", "refs/tags"});
   const std::string prev = tags[tags.size() - 3];
   const auto expected = git_lines(h.repo, {"rev-list", "HEAD", "--not", prev});
-  env.insert({{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_WORKSPACE", ws}, {"GITHUB_REPOSITORY", "acme/shop"}});
-  const auto d = run_process({deploy_bin(), "--previous-deployment-ref", prev, "--base-url", "http://127.0.0.1:9", "--dry-run"},
-                             env, ws);
+  env.insert(
+      {{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_WORKSPACE", ws}, {"GITHUB_REPOSITORY", "acme/shop"}});
+  const auto d = run_process(
+      {deploy_bin(), "--previous-deployment-ref", prev, "--base-url", "http://127.0.0.1:9", "--dry-run"}, env, ws);
   BOOST_TEST(d.exit_code == 0, d.err);
   std::vector<std::string> listed;
   for (const auto& l : lines(d.out))
@@ -145,13 +149,14 @@ BOOST_AUTO_TEST_CASE(a_workspace_owned_by_another_user_is_trusted_for_our_comman
   BOOST_REQUIRE(run_process({"git", "-C", ws, "status"}, env).err.find("dubious ownership") != std::string::npos);
   const std::string prev = git_lines(h.repo, {"rev-parse", "HEAD~20"}).at(0);
   // Outside CI, git's ownership check stands (a shared directory's config could run commands).
-  const auto refused = run_process({deploy_bin(), "--previous-deployment-ref", prev, "--base-url", "http://127.0.0.1:9",
-                                    "--dry-run"}, env, ws);
+  const auto refused = run_process(
+      {deploy_bin(), "--previous-deployment-ref", prev, "--base-url", "http://127.0.0.1:9", "--dry-run"}, env, ws);
   BOOST_TEST(refused.exit_code == 2);
   BOOST_TEST(refused.err.find("dubious ownership") != std::string::npos, refused.err);
-  env.insert({{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_WORKSPACE", ws}, {"GITHUB_REPOSITORY", "acme/shop"}});
-  const auto d = run_process({deploy_bin(), "--previous-deployment-ref", prev, "--base-url", "http://127.0.0.1:9", "--dry-run"},
-                             env, ws);
+  env.insert(
+      {{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_WORKSPACE", ws}, {"GITHUB_REPOSITORY", "acme/shop"}});
+  const auto d = run_process(
+      {deploy_bin(), "--previous-deployment-ref", prev, "--base-url", "http://127.0.0.1:9", "--dry-run"}, env, ws);
   BOOST_TEST(d.exit_code == 0, d.err);
   BOOST_TEST(lines(d.out).size() == git_lines(h.repo, {"rev-list", "HEAD", "--not", prev}).size());
   BOOST_TEST(!fs::exists(fs::path(work.str()) / ".gitconfig"));  // nothing written to the user's configuration

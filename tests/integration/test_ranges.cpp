@@ -25,8 +25,8 @@ using namespace pulse::test;
 
 namespace {
 
-const std::vector<std::string> kFiles = {"README",        "src/a.c",     "src/b.c",           "src/sub/c.h",
-                                         "docs/x.adoc",   "docs/y.adoc", "docs/guide/z.adoc", "tools/t.sh"};
+const std::vector<std::string> kFiles = {"README",      "src/a.c",     "src/b.c",           "src/sub/c.h",
+                                         "docs/x.adoc", "docs/y.adoc", "docs/guide/z.adoc", "tools/t.sh"};
 
 // Path filters as users write them: directories, files, globs, magic, several.
 const std::vector<std::vector<std::string>> kPathSets = {
@@ -85,7 +85,8 @@ class History {
       } else {  // a revert: back to an earlier commit's tree
         GenCommit c;
         c.parents = {main_.back()};
-        const int old = main_[main_.size() - 1 - static_cast<std::size_t>(pick(std::min<int>(5, static_cast<int>(main_.size()))))];
+        const int old =
+            main_[main_.size() - 1 - static_cast<std::size_t>(pick(std::min<int>(5, static_cast<int>(main_.size()))))];
         c.tree = commits_[static_cast<std::size_t>(old)].tree;
         main_.push_back(add(std::move(c), s));
       }
@@ -97,8 +98,8 @@ class History {
     for (std::size_t i = 0; i < tag_marks_.size(); ++i)
       s << "reset refs/tags/v1." << i << ".0\nfrom :" << tag_marks_[i] + 1 << "\n\n";
     s << "done\n";
-    const auto r = run_command({"git", "-C", repo_.dir(), "fast-import", "--quiet", "--done", "--export-marks=marks"}, "",
-                               s.str(), std::chrono::minutes(2));
+    const auto r = run_command({"git", "-C", repo_.dir(), "fast-import", "--quiet", "--done", "--export-marks=marks"},
+                               "", s.str(), std::chrono::minutes(2));
     if (r.exit_code != 0) throw std::runtime_error("fast-import: " + r.err);
     std::istringstream marks(read_marks());
     for (std::string line; std::getline(marks, line);)
@@ -132,7 +133,8 @@ class History {
     GenCommit c;
     c.parents = std::move(parents);
     c.tree = commits_[static_cast<std::size_t>(c.parents[0])].tree;
-    for (int k = 0, n = 1 + pick(2); k < n; ++k) c.tree[kFiles[static_cast<std::size_t>(pick(static_cast<int>(kFiles.size())))]] = next_version_++;
+    for (int k = 0, n = 1 + pick(2); k < n; ++k)
+      c.tree[kFiles[static_cast<std::size_t>(pick(static_cast<int>(kFiles.size())))]] = next_version_++;
     return add(std::move(c), s);
   }
   int merge(std::vector<int> parents, std::ostringstream& s) {
@@ -239,11 +241,21 @@ std::vector<std::pair<int, int>> choose_pairs(History& h, int count) {
     const int head = i % 4 == 0 ? h.pick(h.size()) : main[static_cast<std::size_t>(m - 1 - h.pick(std::min(m, 10)))];
     int prev;
     switch (i % 5) {
-      case 0: prev = main[static_cast<std::size_t>(h.pick(m))]; break;  // a mainline commit, any distance back
-      case 1: prev = h.pick(h.size()); break;                             // any commit (maybe not an ancestor)
-      case 2: prev = main[static_cast<std::size_t>(std::max(0, m - 1 - 1 - h.pick(std::min(m - 1, 40))))]; break;
-      case 3: prev = head; break;
-      default: prev = main[static_cast<std::size_t>(m / 2 + h.pick(std::max(1, m / 2)))]; break;
+      case 0:
+        prev = main[static_cast<std::size_t>(h.pick(m))];
+        break;  // a mainline commit, any distance back
+      case 1:
+        prev = h.pick(h.size());
+        break;  // any commit (maybe not an ancestor)
+      case 2:
+        prev = main[static_cast<std::size_t>(std::max(0, m - 1 - 1 - h.pick(std::min(m - 1, 40))))];
+        break;
+      case 3:
+        prev = head;
+        break;
+      default:
+        prev = main[static_cast<std::size_t>(m / 2 + h.pick(std::max(1, m / 2)))];
+        break;
     }
     out.emplace_back(prev, head);
   }
@@ -329,7 +341,8 @@ BOOST_AUTO_TEST_CASE(previous_tag_and_branch_names_are_fetched_as_refs) {
   std::string why;
   BOOST_TEST(!fetch_named_ref(GitCommand(clone.str()), "origin", "v9.9.9", 1, std::chrono::minutes(1), why));
   BOOST_TEST(why.find("no tag or branch \"v9.9.9\"") != std::string::npos, why);
-  BOOST_TEST(!fetch_named_ref(GitCommand(clone.str()), "origin", "--upload-pack=evil", 1, std::chrono::minutes(1), why));
+  BOOST_TEST(
+      !fetch_named_ref(GitCommand(clone.str()), "origin", "--upload-pack=evil", 1, std::chrono::minutes(1), why));
 }
 
 BOOST_AUTO_TEST_CASE(tags_merged_into_head_equal_git_tag_merged) {
@@ -382,8 +395,8 @@ BOOST_AUTO_TEST_CASE(backfill_assignment_equals_rev_list_per_tag) {
     auto tags = list_tags(git, "", "", why);
     BOOST_TEST_REQUIRE(tags.has_value(), why);
     order_tags(*tags, false);
-    for (const auto& paths : {std::vector<std::string>{}, std::vector<std::string>{"docs"},
-                              std::vector<std::string>{":(exclude)src"}}) {
+    for (const auto& paths :
+         {std::vector<std::string>{}, std::vector<std::string>{"docs"}, std::vector<std::string>{":(exclude)src"}}) {
       std::vector<std::vector<RangeCommit>> shipped;
       BOOST_TEST_REQUIRE(first_shipped(git, *tags, paths, shipped, why), why);
       std::vector<std::string> earlier;

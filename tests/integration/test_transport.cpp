@@ -29,7 +29,8 @@ BOOST_AUTO_TEST_CASE(tls_with_a_private_ca) {
   // retried, and a configuration error (exit 2), not a transient one.
   r = cli(change_args(collector.url(), "untrusted"));
   BOOST_TEST(r.exit_code == 2);
-  BOOST_TEST(r.err.find("TLS handshake with 127.0.0.1:" + std::to_string(collector.port())) != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("TLS handshake with 127.0.0.1:" + std::to_string(collector.port())) != std::string::npos,
+             r.err);
   BOOST_TEST(r.err.find("certificate verify failed") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("--ca-file") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("retrying") == std::string::npos, r.err);
@@ -38,8 +39,9 @@ BOOST_AUTO_TEST_CASE(tls_with_a_private_ca) {
   BOOST_TEST(cli(args).exit_code == 2);
 
   // A host name the certificate does not cover fails too.
-  const auto host_mismatch = cli({"push", "change", "--base-url", "https://127.0.0.2:" + std::to_string(collector.port()),
-                                  "--identifier", "x", "--api-key", "K", "--ca-file", tls.ca_pem});
+  const auto host_mismatch =
+      cli({"push", "change", "--base-url", "https://127.0.0.2:" + std::to_string(collector.port()), "--identifier", "x",
+           "--api-key", "K", "--ca-file", tls.ca_pem});
   BOOST_TEST(host_mismatch.exit_code == 4);
 
   // --insecure gets through, with a warning.
@@ -79,7 +81,9 @@ BOOST_AUTO_TEST_CASE(retries_until_the_server_recovers) {
 }
 
 BOOST_AUTO_TEST_CASE(gives_up_after_bounded_attempts) {
-  RecordingServer server([](int, const ServerRequest&) { return ServerResponse{502, "text/plain", "bad gateway", {}}; });
+  RecordingServer server([](int, const ServerRequest&) {
+    return ServerResponse{502, "text/plain", "bad gateway", {}};
+  });
   const auto r = cli(change_args(server.url()), {{"PULSE_MAX_ATTEMPTS", "3"}});
   BOOST_TEST(r.exit_code == 4);
   BOOST_TEST(server.requests().size() == 3u);
@@ -90,10 +94,14 @@ BOOST_AUTO_TEST_CASE(gives_up_after_bounded_attempts) {
 BOOST_AUTO_TEST_CASE(unreachable_server_is_a_delivery_failure) {
   // A port that was free a moment ago: bind, read it, close.
   std::uint16_t port;
-  { RecordingServer s([](int, const ServerRequest&) { return ok_response(); }); port = s.port(); }
+  {
+    RecordingServer s([](int, const ServerRequest&) { return ok_response(); });
+    port = s.port();
+  }
   const auto r = cli(change_args("http://127.0.0.1:" + std::to_string(port)), {{"PULSE_MAX_ATTEMPTS", "2"}});
   BOOST_TEST(r.exit_code == 4);
-  BOOST_TEST(r.err.find("connect 127.0.0.1:" + std::to_string(port) + ": Connection refused") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("connect 127.0.0.1:" + std::to_string(port) + ": Connection refused") != std::string::npos,
+             r.err);
 }
 
 BOOST_AUTO_TEST_CASE(a_server_that_never_answers_times_out) {
@@ -106,8 +114,9 @@ BOOST_AUTO_TEST_CASE(a_server_that_never_answers_times_out) {
   const auto r = cli(change_args(server.url()), {{"PULSE_TIMEOUT", "1"}, {"PULSE_MAX_ATTEMPTS", "1"}});
   const auto took = std::chrono::steady_clock::now() - start;
   BOOST_TEST(r.exit_code == 4);
-  BOOST_TEST(r.err.find("read response from 127.0.0.1:" + std::to_string(server.port()) + ": timed out") !=
-                 std::string::npos, r.err);
+  BOOST_TEST(
+      r.err.find("read response from 127.0.0.1:" + std::to_string(server.port()) + ": timed out") != std::string::npos,
+      r.err);
   BOOST_TEST((took < std::chrono::seconds(2)));  // the deadline, not the server, ended it
 }
 
