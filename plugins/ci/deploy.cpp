@@ -166,6 +166,234 @@ void append_file(const std::string& path, const std::string& text) {
 
 namespace {
 
+// What the step was told and found before it looks for the range.
+struct Inputs {
+  std::string head, system, environment, identifier, status, fixes;
+  std::int64_t timestamp = 0;
+  std::vector<Tag> tags;  ///< those matching --tag-pattern
+  DeepenOptions deepen;
+};
+
+// The deploy step, in the order it runs: read the inputs, find the previous
+// deployment, list the commits shipped, send, write the CI's outputs. Each
+// step answers an exit code when the step ends there.
+class DeployStep {
+ public:
+  DeployStep(const ParsedArgs& a, const Env& env, std::ostream& out, std::ostream& err)
+      : a_(a), env_(env), out_(out), err_(err), ci_(detect_ci(env)) {
+    // Every value the CI gives can be overridden.
+    ci_.ref = a.get_or("ref", ci_.ref);
+    ci_.repository = a.get_or("repository", ci_.repository);
+    ci_.run_id = a.get_or("run-id", ci_.run_id);
+    ci_.run_url = a.get_or("run-url", ci_.run_url);
+    github_ = ci_.provider == "github-actions";
+  }
+
+  int run() {
+    if (auto stop = connect()) return *stop;
+    if (auto stop = read_inputs()) return *stop;
+    if (auto stop = find_previous()) return *stop;
+    const Shipped shipped = find_shipped(*git_, previous_, in_.head, in_.deepen, a_.all("path"), err_);
+    if (!shipped.failure.empty())  // like a delivery failure: a wrong range is never reported
+      return not_reported("cannot list the commits it shipped: " + shipped.failure);
+    if (!shipped.error.empty()) return fail(kExitUsage, shipped.error);
+    if (!shipped.note.empty()) {
+      err_ << "pulse-deploy: " << (shipped.warn ? "warning: " : "") << shipped.note << "\n";
+      if (github_ && shipped.warn) out_ << "::warning title=pulse-deploy::" << shipped.note << "\n";
+    }
+    describe(shipped);
+    if (a_.flag("dry-run")) {
+      if (!shipped.how.empty()) err_ << "pulse-deploy: range: " << shipped.how << "\n";
+      for (const auto& commit : shipped.commits)
+        out_ << commit.sha << " " << format_rfc3339(commit.commit_time) << "\n";
+      return kExitOk;
+    }
+    // Typed in a developer's checkout, it would report a production
+    // deployment of whatever is checked out: outside CI, say which one.
+    if (ci_.provider.empty() && !a_.has("identifier") && !a_.has("sha"))
+      return fail(kExitUsage,
+                  "no CI detected: not reporting a deployment of this checkout without --identifier ID "
+                  "(or --sha SHA); `pulse-deploy --dry-run` shows what would be sent");
+    if (auto stop = send(shipped)) return *stop;
+    write_outputs(shipped);
+    return kExitOk;
+  }
+
+ private:
+  int fail(int code, const std::string& message) {
+    err_ << "pulse-deploy: " << message << "\n";
+    if (github_) out_ << "::error title=pulse-deploy::" << message << "\n";
+    return code;
+  }
+
+  // A deployment that could not be reported: a warning, or with --strict a failure.
+  int not_reported(const std::string& why) {
+    const std::string message = "deployment not reported: " + why;
+    if (a_.flag("strict")) return fail(kExitDelivery, message);
+    err_ << "pulse-deploy: warning: " << message << " (not failing the step; --strict would)\n";
+    if (github_) out_ << "::warning title=pulse-deploy::" << message << "\n";
+    return kExitOk;
+  }
+
+  // Where to send, and the repository.
+  std::optional<int> connect() {
+    std::string why;
+    connection_ = read_connection(a_, env_, why);
+    if (!connection_) return fail(kExitUsage, why);
+    if (github_ && !connection_->api_key.empty()) out_ << "::add-mask::" << connection_->api_key << "\n";
+    std::string dir = a_.get_or("directory", "");
+    if (dir.empty()) dir = env_.non_empty("GITHUB_WORKSPACE").value_or(env_.non_empty("CI_PROJECT_DIR").value_or("."));
+    // In CI, a workspace checked out by another user (a container job) trips
+    // git's ownership check: trusted for our own git commands only. Outside
+    // CI, git's check stands.
+    git_ = open_repository(dir, !ci_.provider.empty(), why);
+    if (!git_) return fail(kExitUsage, why);
+    return std::nullopt;
+  }
+
+  // The deployed commit, its time, system, environment and identifier, and the marks.
+  std::optional<int> read_inputs() {
+    std::string why;
+    const std::string head_rev = a_.get_or("sha", ci_.sha.empty() ? "HEAD" : ci_.sha);
+    in_.head = resolve_commit(*git_, head_rev).value_or("");
+    if (in_.head.empty()) return fail(kExitUsage, "the deployed commit \"" + head_rev + "\" is not in this clone");
+    in_.timestamp = unix_now();
+    if (auto t = a_.get("timestamp")) {
+      const auto parsed = parse_unix_timestamp(*t, why);
+      if (!parsed) return fail(kExitUsage, "--timestamp \"" + t->substr(0, 40) + "\" " + why);
+      in_.timestamp = *parsed;
+    }
+    in_.system = a_.get_or("system", "");
+    if (in_.system.empty()) in_.system = repository_system(*git_, ci_);
+    in_.environment = a_.get_or("environment", ci_.environment.empty() ? "production" : ci_.environment);
+    // Tags matching the pattern: the one at the deployed commit names the
+    // deployment; the latest in its history may be the previous deployment.
+    auto tags = list_tags(*git_, "", a_.get_or("tag-pattern", ""), why);
+    if (!tags) return fail(kExitUsage, why);
+    in_.tags = std::move(*tags);
+    std::string head_tag;
+    for (const auto& t : in_.tags)
+      if (t.commit == in_.head && (head_tag.empty() || t.tag_time > 0)) head_tag = t.name;
+    in_.identifier = a_.get_or("identifier", !head_tag.empty()     ? head_tag
+                                             : !ci_.run_id.empty() ? ci_.run_id
+                                                                   : in_.head);
+    in_.status = a_.get_or("status", "");
+    if (!in_.status.empty() && in_.status != "failed" && in_.status != "rolled-back")
+      return fail(kExitUsage, "--status must be failed or rolled-back");
+    in_.fixes = a_.get_or("fixes", "");
+    if (!in_.fixes.empty() && in_.fixes == in_.identifier)
+      return fail(kExitUsage, "--fixes names this deployment itself");
+    unsigned long rounds = 0;
+    if (!parse_uint(a_.get_or("max-deepen", "6"), 100, rounds))
+      return fail(kExitUsage, "--max-deepen must be a number of rounds from 0 to 100");
+    in_.deepen.max_rounds = static_cast<int>(rounds);
+    return std::nullopt;
+  }
+
+  // The previous deployment, in the documented order. The collector is
+  // asked even when --previous-deployment-ref names it: its answer says
+  // whether it takes the deployment extensions (environment, head, marks).
+  std::optional<int> find_previous() {
+    std::string why;
+    const auto recorded = collector_previous(connection_->origin, connection_->client, connection_->api_key, in_.system,
+                                             in_.environment, extension_);
+    if (auto ref = a_.get("previous-deployment-ref")) {
+      auto log = [this](const std::string& l) { err_ << "pulse-deploy: " << l << "\n"; };
+      const std::string sha = resolve_previous(*git_, *ref, in_.deepen, log, why).value_or("");
+      if (sha.empty())
+        return fail(kExitUsage, "--previous-deployment-ref \"" + *ref + "\" is not a known commit, tag or branch" +
+                                    (why.empty() ? "" : " (" + why + ")"));
+      previous_ = Found{sha, "--previous-deployment-ref " + *ref};
+      return std::nullopt;
+    }
+    if (recorded)
+      previous_ = Found{*recorded, "the collector's last " + in_.environment + " deployment of " + in_.system};
+    else if (const auto best = latest_tag_in_history(*git_, in_.tags, in_.head))
+      previous_ = Found{best->commit, "tag " + best->name};
+    else if (const auto before = a_.get_or("before", ci_.before_sha); !before.empty())
+      previous_ = Found{before, "the CI's before commit"};
+    return std::nullopt;
+  }
+
+  void describe(const Shipped& shipped) {
+    err_ << "pulse-deploy: " << (ci_.provider.empty() ? "no CI detected" : ci_.provider) << "; deploying "
+         << in_.head.substr(0, 12) << " as " << in_.identifier << " (system " << in_.system << ", environment "
+         << in_.environment
+         << "); previous: " << (previous_ ? previous_->sha.substr(0, 12) + " from " + previous_->source : "none")
+         << "; " << shipped.commits.size() << " change(s)\n";
+    for (const auto& sha : shipped.reverted) err_ << "pulse-deploy: ships a revert of " << sha.substr(0, 12) << "\n";
+  }
+
+  // Changes, then the deployment, over one connection.
+  std::optional<int> send(const Shipped& shipped) {
+    Deployment d{"git", in_.identifier, in_.timestamp, {}, split_list(a_.get_or("teams", "")), {}, {}, {}, {}, {}, {}};
+    std::vector<Event> events;
+    for (const auto& commit : shipped.commits) {
+      d.changes.push_back(commit.sha);
+      events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
+    }
+    if (extension_) {  // our collector: record where this deployment ends, for the next one
+      d.head_commit = in_.head;
+      d.environment = in_.environment;
+      if (ci_.run_url.starts_with("https://") || ci_.run_url.starts_with("http://")) d.run_url = ci_.run_url;
+      d.status = in_.status;
+      d.fixes = in_.fixes;
+      d.reverts = shipped.reverted;
+    } else if (!in_.status.empty() || !in_.fixes.empty()) {
+      err_ << "pulse-deploy: warning: " << connection_->origin.to_string()
+           << " does not take deployment marks (a Pulse collector extension): --status and --fixes are not sent\n";
+    }
+    events.push_back(std::move(d));
+    HttpClient client(connection_->origin, connection_->client);
+    SystemClock clock;
+    IngestionConfig ic;
+    ic.api_key = connection_->api_key;
+    ic.system = in_.system;
+    ic.environment = ci_.provider.empty() ? "_unknown_" : ci_.provider;
+    ic.user_agent = "pulse-deploy/" PULSE_VERSION;
+    ic.retry.max_attempts = connection_->max_attempts;
+    ic.retry.max_total = std::max(std::chrono::milliseconds(60'000), connection_->client.timeouts.total);
+    IngestionClient sender(client, clock, ic, [this](const std::string& l) { err_ << "pulse-deploy: " << l << "\n"; });
+    const auto r = sender.send_all(events);
+    if (r.status == Delivery::rejected) return fail(kExitRejected, r.reason);
+    if (r.status == Delivery::misconfigured) return fail(kExitUsage, r.reason);  // TLS setup: always fails the step
+    if (r.status == Delivery::failed) return not_reported(r.reason);
+    return std::nullopt;
+  }
+
+  // GitHub's step outputs and summary, GitLab's dotenv report.
+  void write_outputs(const Shipped& shipped) {
+    const std::string& id = in_.identifier;
+    err_ << "pulse-deploy: reported deployment " << id << " with " << shipped.commits.size() << " change(s) to "
+         << connection_->origin.to_string() << "\n";
+    const std::string n = std::to_string(shipped.commits.size());
+    const std::string prev = previous_ ? previous_->sha : "";
+    append_file(env_.non_empty("GITHUB_OUTPUT").value_or(""),
+                "deployment-id=" + id + "\nchanges=" + n + "\nprevious-ref=" + prev + "\n");
+    append_file(env_.non_empty("GITHUB_STEP_SUMMARY").value_or(""),
+                "### Deployment reported to Pulse\n\n| | |\n|---|---|\n| deployment | `" + id + "` |\n| commit | `" +
+                    in_.head + "` |\n" + (ci_.ref.empty() ? "" : "| ref | " + ci_.ref + " |\n") +
+                    (ci_.run_url.empty() ? "" : "| run | " + ci_.run_url + " |\n") + "| system | " + in_.system +
+                    " |\n| environment | " + in_.environment + " |\n| changes | " + n + " |\n| previous | " +
+                    (previous_ ? "`" + previous_->sha + "` (" + previous_->source + ")" : "none") + " |\n" +
+                    (shipped.note.empty() ? "" : "\n> " + shipped.note + "\n"));
+    if (auto f = a_.get("dotenv"))
+      append_file(*f, "PULSE_DEPLOYMENT_ID=" + id + "\nPULSE_CHANGES=" + n + "\nPULSE_PREVIOUS_REF=" + prev + "\n");
+  }
+
+  const ParsedArgs& a_;
+  const Env& env_;
+  std::ostream& out_;
+  std::ostream& err_;
+  CiInfo ci_;
+  bool github_ = false;
+  std::optional<ServerConnection> connection_;
+  std::optional<GitCommand> git_;
+  Inputs in_;
+  std::optional<Found> previous_;
+  bool extension_ = false;  ///< the server is our collector (it has the deployment extensions)
+};
+
 int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
   std::string why;
   const auto a = parse_args(args, kFlags, env, why);
@@ -174,189 +402,7 @@ int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostre
         << "\nRun 'pulse-deploy --help' for usage.\n";
     return kExitUsage;
   }
-  CiInfo ci = detect_ci(env);
-  if (a) {  // every value the CI gives can be overridden
-    ci.ref = a->get_or("ref", ci.ref);
-    ci.repository = a->get_or("repository", ci.repository);
-    ci.run_id = a->get_or("run-id", ci.run_id);
-    ci.run_url = a->get_or("run-url", ci.run_url);
-  }
-  const bool github = ci.provider == "github-actions";
-  auto fail = [&](int code, const std::string& message) {
-    err << "pulse-deploy: " << message << "\n";
-    if (github) out << "::error title=pulse-deploy::" << message << "\n";
-    return code;
-  };
-
-  // --- inputs ---
-  const auto connection = read_connection(*a, env, why);
-  if (!connection) return fail(kExitUsage, why);
-  const std::string& key = connection->api_key;
-  if (github && !key.empty()) out << "::add-mask::" << key << "\n";
-  const Origin* origin = &connection->origin;
-  const ClientOptions& options = connection->client;
-
-  std::string dir = a->get_or("directory", "");
-  if (dir.empty()) dir = env.non_empty("GITHUB_WORKSPACE").value_or(env.non_empty("CI_PROJECT_DIR").value_or("."));
-  // In CI, a workspace checked out by another user (a container job) trips
-  // git's ownership check: trusted for our own git commands only. Outside
-  // CI, git's check stands.
-  const auto opened = open_repository(dir, !ci.provider.empty(), why);
-  if (!opened) return fail(kExitUsage, why);
-  const GitCommand& git = *opened;
-
-  const std::string head_rev = a->get_or("sha", ci.sha.empty() ? "HEAD" : ci.sha);
-  const std::string head = resolve_commit(git, head_rev).value_or("");
-  if (head.empty()) return fail(kExitUsage, "the deployed commit \"" + head_rev + "\" is not in this clone");
-  std::int64_t timestamp = unix_now();
-  if (auto t = a->get("timestamp")) {
-    const auto parsed = parse_unix_timestamp(*t, why);
-    if (!parsed) return fail(kExitUsage, "--timestamp \"" + t->substr(0, 40) + "\" " + why);
-    timestamp = *parsed;
-  }
-  const std::string pattern = a->get_or("tag-pattern", "");
-  std::string system = a->get_or("system", "");
-  if (system.empty()) system = repository_system(git, ci);
-  const std::string environment = a->get_or("environment", ci.environment.empty() ? "production" : ci.environment);
-
-  // Tags matching the pattern: the one at the deployed commit names the
-  // deployment; the latest in its history may be the previous deployment.
-  const auto tags = list_tags(git, "", pattern, why);
-  if (!tags) return fail(kExitUsage, why);
-  std::string head_tag;
-  for (const auto& t : *tags)
-    if (t.commit == head && (head_tag.empty() || t.tag_time > 0)) head_tag = t.name;
-  const std::string identifier = a->get_or("identifier", !head_tag.empty()    ? head_tag
-                                                         : !ci.run_id.empty() ? ci.run_id
-                                                                              : head);
-  const std::string status = a->get_or("status", "");
-  if (!status.empty() && status != "failed" && status != "rolled-back")
-    return fail(kExitUsage, "--status must be failed or rolled-back");
-  const std::string fixes = a->get_or("fixes", "");
-  if (!fixes.empty() && fixes == identifier) return fail(kExitUsage, "--fixes names this deployment itself");
-
-  // --- the previous deployment, in the documented order ---
-  std::optional<Found> previous;
-  bool extension = false;
-  DeepenOptions deepen;
-  {
-    unsigned long rounds = 0;
-    if (!parse_uint(a->get_or("max-deepen", "6"), 100, rounds))
-      return fail(kExitUsage, "--max-deepen must be a number of rounds from 0 to 100");
-    deepen.max_rounds = static_cast<int>(rounds);
-  }
-  if (auto ref = a->get("previous-deployment-ref")) {
-    const std::string sha =
-        resolve_previous(
-            git, *ref, deepen, [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; }, why)
-            .value_or("");
-    if (sha.empty())
-      return fail(kExitUsage, "--previous-deployment-ref \"" + *ref + "\" is not a known commit, tag or branch" +
-                                  (why.empty() ? "" : " (" + why + ")"));
-    previous = Found{sha, "--previous-deployment-ref " + *ref};
-  }
-  if (!previous)
-    if (auto sha = collector_previous(*origin, options, key, system, environment, extension))
-      previous = Found{*sha, "the collector's last " + environment + " deployment of " + system};
-  if (!previous)
-    if (const auto best = latest_tag_in_history(git, *tags, head)) previous = Found{best->commit, "tag " + best->name};
-  if (!previous && !a->get_or("before", ci.before_sha).empty())
-    previous = Found{a->get_or("before", ci.before_sha), "the CI's before commit"};
-
-  // --- the commits shipped ---
-  const auto paths = a->all("path");
-  const Shipped shipped = find_shipped(git, previous, head, deepen, paths, err);
-  if (!shipped.failure.empty()) {  // like a delivery failure: a wrong range is never reported
-    const std::string message = "deployment not reported: cannot list the commits it shipped: " + shipped.failure;
-    if (a->flag("strict")) return fail(kExitDelivery, message);
-    err << "pulse-deploy: warning: " << message << " (not failing the step; --strict would)\n";
-    if (github) out << "::warning title=pulse-deploy::" << message << "\n";
-    return kExitOk;
-  }
-  if (!shipped.error.empty()) return fail(kExitUsage, shipped.error);
-  const auto& commits = shipped.commits;
-  const std::string& how = shipped.how;
-  const std::string& note = shipped.note;
-  if (!note.empty()) {
-    err << "pulse-deploy: " << (shipped.warn ? "warning: " : "") << note << "\n";
-    if (github && shipped.warn) out << "::warning title=pulse-deploy::" << note << "\n";
-  }
-
-  Deployment d{"git", identifier, timestamp, {}, split_list(a->get_or("teams", "")), {}, {}, {}, {}, {}, {}};
-  std::vector<Event> events;
-  for (const auto& commit : commits) {
-    d.changes.push_back(commit.sha);
-    events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
-  }
-  const std::string prev_text = previous ? previous->sha : "";
-  err << "pulse-deploy: " << (ci.provider.empty() ? "no CI detected" : ci.provider) << "; deploying "
-      << head.substr(0, 12) << " as " << identifier << " (system " << system << ", environment " << environment
-      << "); previous: " << (previous ? previous->sha.substr(0, 12) + " from " + previous->source : "none") << "; "
-      << commits.size() << " change(s)\n";
-  for (const auto& sha : shipped.reverted) err << "pulse-deploy: ships a revert of " << sha.substr(0, 12) << "\n";
-  if (a->flag("dry-run")) {
-    if (!how.empty()) err << "pulse-deploy: range: " << how << "\n";
-    for (const auto& commit : commits) out << commit.sha << " " << format_rfc3339(commit.commit_time) << "\n";
-    return kExitOk;
-  }
-  // Typed in a developer's checkout, it would report a production
-  // deployment of whatever is checked out: outside CI, say which one.
-  if (ci.provider.empty() && !a->has("identifier") && !a->has("sha"))
-    return fail(kExitUsage,
-                "no CI detected: not reporting a deployment of this checkout without --identifier ID "
-                "(or --sha SHA); `pulse-deploy --dry-run` shows what would be sent");
-
-  // --- send: changes, then the deployment, over one connection ---
-  if (extension) {  // our collector: record where this deployment ends, for the next one
-    d.head_commit = head;
-    d.environment = environment;
-    if (ci.run_url.starts_with("https://") || ci.run_url.starts_with("http://")) d.run_url = ci.run_url;
-    d.status = status;
-    d.fixes = fixes;
-    d.reverts = shipped.reverted;
-  } else if (!status.empty() || !fixes.empty()) {
-    err << "pulse-deploy: warning: " << origin->to_string() << " does not take deployment marks (a Pulse collector "
-        << "extension): --status and --fixes are not sent\n";
-  }
-  events.push_back(std::move(d));
-  HttpClient client(*origin, options);
-  SystemClock clock;
-  IngestionConfig ic;
-  ic.api_key = key;
-  ic.system = system;
-  ic.environment = ci.provider.empty() ? "_unknown_" : ci.provider;
-  ic.user_agent = "pulse-deploy/" PULSE_VERSION;
-  ic.retry.max_attempts = connection->max_attempts;
-  ic.retry.max_total = std::max(std::chrono::milliseconds(60'000), options.timeouts.total);
-  IngestionClient sender(client, clock, ic, [&err](const std::string& l) { err << "pulse-deploy: " << l << "\n"; });
-  const auto r = sender.send_all(events);
-  if (r.status == Delivery::rejected) return fail(kExitRejected, r.reason);
-  if (r.status == Delivery::misconfigured) return fail(kExitUsage, r.reason);  // TLS setup: always fails the step
-  if (r.status == Delivery::failed) {
-    const std::string message = "deployment not reported: " + r.reason;
-    if (a->flag("strict")) return fail(kExitDelivery, message);
-    err << "pulse-deploy: warning: " << message << " (not failing the step; --strict would)\n";
-    if (github) out << "::warning title=pulse-deploy::" << message << "\n";
-    return kExitOk;
-  }
-
-  // --- outputs ---
-  err << "pulse-deploy: reported deployment " << identifier << " with " << commits.size() << " change(s) to "
-      << origin->to_string() << "\n";
-  const std::string n = std::to_string(commits.size());
-  append_file(env.non_empty("GITHUB_OUTPUT").value_or(""),
-              "deployment-id=" + identifier + "\nchanges=" + n + "\nprevious-ref=" + prev_text + "\n");
-  append_file(env.non_empty("GITHUB_STEP_SUMMARY").value_or(""),
-              "### Deployment reported to Pulse\n\n| | |\n|---|---|\n| deployment | `" + identifier +
-                  "` |\n| commit | `" + head + "` |\n" + (ci.ref.empty() ? "" : "| ref | " + ci.ref + " |\n") +
-                  (ci.run_url.empty() ? "" : "| run | " + ci.run_url + " |\n") + "| system | " + system +
-                  " |\n| environment | " + environment + " |\n| changes | " + n + " |\n| previous | " +
-                  (previous ? "`" + previous->sha + "` (" + previous->source + ")" : "none") + " |\n" +
-                  (note.empty() ? "" : "\n> " + note + "\n"));
-  if (auto f = a->get("dotenv"))
-    append_file(
-        *f, "PULSE_DEPLOYMENT_ID=" + identifier + "\nPULSE_CHANGES=" + n + "\nPULSE_PREVIOUS_REF=" + prev_text + "\n");
-  return kExitOk;
+  return DeployStep(*a, env, out, err).run();
 }
 
 }  // namespace

@@ -239,13 +239,17 @@ BOOST_FIXTURE_TEST_CASE(a_squash_merged_branch_was_deployed_before, DeployFixtur
   CollectorProcess collector;
   EnvOverrides e = env;
   e["PULSE_BASE_URL"] = collector.url();
-  const auto r = deploy(e, {"--previous-deployment-ref", f2, "--tag-pattern", "^none$", "--sha", shas.back()});
+  const auto r = deploy(e, {"--previous-deployment-ref", f2, "--tag-pattern", "^none$", "--sha", shas.back(),
+                            "--environment", "staging"});
   BOOST_TEST(r.exit_code == 0, r.err);
   BOOST_TEST(r.err.find("previous deployment " + f2) != std::string::npos, r.err);
   BOOST_TEST(r.err.find("history was rewritten") != std::string::npos, r.err);
   const auto d = deployments(collector);
   BOOST_REQUIRE_EQUAL(d.size(), 1u);
   BOOST_TEST(changes_of(d[0]) == std::vector<std::string>{shas.back()});
+  // With the previous deployment named, the collector's extensions are
+  // still used: the environment and head commit are recorded.
+  BOOST_TEST(d[0].at("environment") == "staging");
   (void)f1;
 }
 
