@@ -377,16 +377,12 @@ int outbox_command(const std::string& sub, const std::vector<std::string>& args,
         const auto moved = outbox.retarget(a->get_or("from", ""), *to);
         if (!quiet) err << "outbox flush: " << moved << " event(s) now go to " << origin->to_string() << "\n";
       }
-      for (int i = 0; i < 60; ++i) {
-        // Everything waiting, now: backoff only paces automatic flushes.
-        r = flush_outbox(
-            outbox, env, unix_now(),
-            quiet ? std::function<void(const std::string&)>()
-                  : [&err](const std::string& line) { err << "outbox flush: " << line << "\n"; },
-            true);
-        if (!r.locked_out) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      }
+      // Everything waiting, now: backoff only paces automatic flushes.
+      r = flush_outbox_when_free(
+          outbox, env,
+          quiet ? std::function<void(const std::string&)>()
+                : [&err](const std::string& line) { err << "pulse-event-cli outbox flush: " << line << "\n"; },
+          true);
       if (!quiet)
         out << r.delivered << " delivered, " << r.failed << " still waiting, " << r.rejected << " set aside\n";
       return r.failed ? kExitDelivery : kExitOk;

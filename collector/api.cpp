@@ -24,17 +24,10 @@ namespace pulse::collector {
 
 namespace json = boost::json;
 
-std::string error_body(std::string_view message) {
-  std::string out = "{\"error\":";
-  append_json_string(out, message);
-  out += '}';
-  return out;
-}
-
 namespace {
 
 ServerResponse reply(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
-ServerResponse error(int status, std::string_view message) { return reply(status, error_body(message)); }
+ServerResponse error(int status, std::string_view message) { return reply(status, json_error(message)); }
 ServerResponse unauthorized() {
   auto r = error(401, "missing or invalid API key");
   r.headers.push_back({"WWW-Authenticate", "Bearer"});

@@ -101,7 +101,4 @@ class Api {
 /// A stored event as the API lists it (GET /v1/events, `events --format json`).
 boost::json::object event_json(const StoredEvent& e);
 
-/// {"error":"..."} with the message escaped.
-std::string error_body(std::string_view message);
-
 }  // namespace pulse::collector

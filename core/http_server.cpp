@@ -1,5 +1,7 @@
 #include "http_server.hpp"
 
+#include "event.hpp"
+
 #include "work_pool.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -68,16 +70,6 @@ std::size_t raise_file_limit() {
     if (::setrlimit(RLIMIT_NOFILE, &want) == 0) r = want;
   }
   return r.rlim_cur == RLIM_INFINITY ? std::size_t(1) << 20 : static_cast<std::size_t>(r.rlim_cur);
-}
-
-std::string json_error(std::string_view message) {
-  std::string out = R"({"error":")";
-  for (char c : message) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += "\"}";
-  return out;
 }
 
 }  // namespace
@@ -538,6 +530,13 @@ void HttpServer::run() {
 
 void HttpServer::stop() {
   asio::post(impl_->ioc, [self = impl_] { self->begin_stop(); });
+}
+
+std::string json_error(std::string_view message) {
+  std::string out = "{\"error\":";
+  append_json_string(out, message);
+  out += '}';
+  return out;
 }
 
 }  // namespace pulse

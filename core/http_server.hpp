@@ -30,6 +30,11 @@ struct ServerResponse {
   std::vector<Header> headers;
 };
 
+/// {"error":"..."}, the message escaped: the one error body of every JSON
+/// answer (the server's own refusals, the collector's API, pulse-incident's
+/// routes).
+std::string json_error(std::string_view message);
+
 /// What the server tells about each request once answered (or refused
 /// before a handler saw it: malformed, too large).
 struct RequestRecord {

@@ -1,4 +1,5 @@
 #include "outbox.hpp"
+#include <thread>
 
 #include "ci.hpp"
 #include "env.hpp"
@@ -259,6 +260,16 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
           (dest.system.empty() ? "" : " (system " + dest.system + ")"));
   }
   return report;
+}
+
+FlushReport flush_outbox_when_free(Outbox& outbox, const Env& env, const std::function<void(const std::string&)>& log,
+                                   bool ignore_backoff, std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    const auto r = flush_outbox(outbox, env, unix_now(), log, ignore_backoff);
+    if (!r.locked_out || std::chrono::steady_clock::now() >= until) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
 }
 
 }  // namespace pulse

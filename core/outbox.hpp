@@ -6,6 +6,7 @@
 
 #include "sqlite.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -115,5 +116,11 @@ struct FlushReport {
 /// retried later with backoff (30 s doubling, capped at 1 h).
 FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
                          const std::function<void(const std::string&)>& log, bool ignore_backoff = false);
+
+/// flush_outbox now, and while another flusher holds the lock, waits for it
+/// (looking every 500 ms, at most `wait`) and flushes again, so that events
+/// queued meanwhile are not stranded; locked_out only when the wait ran out.
+FlushReport flush_outbox_when_free(Outbox& outbox, const Env& env, const std::function<void(const std::string&)>& log,
+                                   bool ignore_backoff, std::chrono::milliseconds wait = std::chrono::seconds(30));
 
 }  // namespace pulse

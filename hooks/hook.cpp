@@ -143,18 +143,12 @@ void warn_if_full(Outbox& outbox, const std::string& log) {
 // (bounded) and flushes again, so events enqueued meanwhile are not stranded.
 void flush_now(const std::string& outbox_path, const Env& env, const std::string& log) {
   Outbox outbox(outbox_path);
-  auto logger = [&log](const std::string& l) { log_line(log, l); };
-  for (int round = 0; round < 60; ++round) {
-    // A push is a rare, natural moment to retry everything left over.
-    const auto r = flush_outbox(outbox, env, unix_now(), logger, true);
-    if (!r.locked_out) {
-      if (r.delivered || r.failed || r.rejected)
-        log_line(log, "flush: " + std::to_string(r.delivered) + " delivered, " + std::to_string(r.failed) +
-                          " to retry, " + std::to_string(r.rejected) + " set aside");
-      return;
-    }
-    ::usleep(500'000);
-  }
+  // A push is a rare, natural moment to retry everything left over.
+  const auto r = flush_outbox_when_free(
+      outbox, env, [&log](const std::string& l) { log_line(log, l); }, true);
+  if (!r.locked_out && (r.delivered || r.failed || r.rejected))
+    log_line(log, "flush: " + std::to_string(r.delivered) + " delivered, " + std::to_string(r.failed) + " to retry, " +
+                      std::to_string(r.rejected) + " set aside");
 }
 
 // ---- confirmation (pulse-hook-worker, after git push exits) -----------------------

@@ -556,7 +556,7 @@ int report(const std::vector<std::string>& args, const Env& env, std::istream& i
         << (o.applied.ignored ? ", ignored " + std::to_string(o.applied.ignored) : "")
         << (o.message == "ok" ? "" : " (" + o.message + ")") << "\n";
     Reporter reporter(state, setup.reporter, logger);
-    const FlushResult f = reporter.flush(unix_now(), true);
+    const FlushReport f = reporter.flush(unix_now(), true);
     if (f.failed > 0) {
       err << "pulse-incident report: " << f.failed << " event(s) not delivered yet; they wait in "
           << setup.reporter.outbox

@@ -14,15 +14,6 @@ namespace pulse::incident {
 
 namespace {
 
-std::string json_message(std::string_view key, std::string_view message) {
-  std::string out = "{\"";
-  out += key;
-  out += "\":";
-  append_json_string(out, message);
-  out += '}';
-  return out;
-}
-
 std::string sanitize(std::string_view s) {
   std::string out;
   for (unsigned char c : s.substr(0, 200)) out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
@@ -114,21 +105,20 @@ Outcome Receiver::process(std::string_view source_name, std::string_view body, c
 
 ServerResponse Receiver::handle(const ServerRequest& request) {
   const auto target = parse_target(request.target);
-  if (!target) return {400, "application/json", json_message("error", "malformed request target"), {}};
+  if (!target) return {400, "application/json", json_error("malformed request target"), {}};
   if (target->path == "/healthz") return {200, "application/json", R"({"status":"ok"})", {}};
   std::string_view name(target->path);
   if (name.starts_with("/")) name.remove_prefix(1);
   const auto routes = this->routes();
   if (!find_source(name) || routes->find(name) == routes->end())
-    return {404, "application/json", json_message("error", "no such route: /" + sanitize(name)), {}};
-  if (request.method != "POST")
-    return {405, "application/json", json_message("error", "method not allowed"), {{"Allow", "POST"}}};
+    return {404, "application/json", json_error("no such route: /" + sanitize(name)), {}};
+  if (request.method != "POST") return {405, "application/json", json_error("method not allowed"), {{"Allow", "POST"}}};
   if (const auto route = routes->find(name); !route->second.auth.configured())
     if (auto refused = guard_.refuse(request, true)) {
       if (log_)
         log_("/" + std::string(name) + " from " + request.remote + ": " + std::to_string(refused->status) + " " +
              sanitize(refused->reason));
-      return {refused->status, "application/json", json_message("error", refused->reason), {}};
+      return {refused->status, "application/json", json_error(refused->reason), {}};
     }
 
   const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
@@ -138,18 +128,18 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
   } catch (const StorageError& e) {
     // Storage trouble is ours and transient: 503 makes senders retry.
     if (log_) log_(std::string("/") + std::string(name) + ": " + e.what());
-    return {503, "application/json", json_message("error", "temporarily unavailable"), {{"Retry-After", "5"}}};
+    return {503, "application/json", json_error("temporarily unavailable"), {{"Retry-After", "5"}}};
   } catch (const std::exception& e) {
     // A bug: not worth a retry; the id joins the answer to the log line.
     const std::string id = new_error_id();
     if (log_) log_("internal error " + id + " on /" + std::string(name) + ": " + e.what());
-    return {500, "application/json", json_message("error", "internal error " + id), {}};
+    return {500, "application/json", json_error("internal error " + id), {}};
   }
   if (out.status != 200) {
     if (log_)
       log_(std::string("/") + std::string(name) + " from " + request.remote + ": " + std::to_string(out.status) + " " +
            sanitize(out.message));
-    ServerResponse r{out.status, "application/json", json_message("error", out.message), {}};
+    ServerResponse r{out.status, "application/json", json_error(out.message), {}};
     if (out.status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});
     return r;
   }

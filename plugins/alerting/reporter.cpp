@@ -11,8 +11,7 @@ Reporter::Reporter(State& state, ReporterConfig config, Logger log)
 
 Reporter::~Reporter() { stop(); }
 
-FlushResult Reporter::flush(std::int64_t now, bool ignore_backoff) {
-  FlushResult result;
+FlushReport Reporter::flush(std::int64_t now, bool ignore_backoff) {
   Outbox outbox(config_.outbox);
   // 1. Resolved incidents into the outbox. Marked reported once enqueued; a
   //    crash in between enqueues again, which the idempotency key absorbs.
@@ -32,18 +31,15 @@ FlushResult Reporter::flush(std::int64_t now, bool ignore_backoff) {
            format_rfc3339(*inc.resolved) + "): queued for delivery");
   }
   // 2. Deliver.
-  const auto r = flush_outbox(outbox, config_.env, now, log_, ignore_backoff);
-  result.delivered = r.delivered;
-  result.rejected = r.rejected;
-  result.failed = r.failed;
-  if (r.locked_out) result.failed = static_cast<int>(outbox.stats().pending);
-  delivered_ += result.delivered;
-  rejected_ += result.rejected;
+  auto r = flush_outbox(outbox, config_.env, now, log_, ignore_backoff);
+  delivered_ += r.delivered;
+  rejected_ += r.rejected;
   failed_ += r.failed;
-  return result;
+  if (r.locked_out) r.failed = static_cast<int>(outbox.stats().pending);
+  return r;
 }
 
-FlushResult Reporter::totals() const { return {delivered_.load(), rejected_.load(), failed_.load()}; }
+FlushReport Reporter::totals() const { return {delivered_.load(), rejected_.load(), failed_.load(), false}; }
 
 OutboxStats Reporter::outbox_stats() const { return Outbox(config_.outbox).stats(); }
 

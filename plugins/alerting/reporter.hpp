@@ -23,12 +23,6 @@ struct ReporterConfig {
   Env env;                   ///< for delivery (key, CA file, proxies)
 };
 
-struct FlushResult {
-  int delivered = 0;
-  int rejected = 0;
-  int failed = 0;  ///< still pending, retried later
-};
-
 class Reporter {
  public:
   using Logger = std::function<void(const std::string&)>;
@@ -38,10 +32,11 @@ class Reporter {
 
   /// Moves resolved incidents into the outbox and delivers what it holds,
   /// on the calling thread. `ignore_backoff` retries everything now.
-  FlushResult flush(std::int64_t now, bool ignore_backoff = false);
+  /// (Another flusher at work: `failed` counts every event still waiting.)
+  FlushReport flush(std::int64_t now, bool ignore_backoff = false);
 
   /// Events delivered, set aside (4xx) and failed (to retry) since start. Thread-safe.
-  FlushResult totals() const;
+  FlushReport totals() const;
   /// The outbox's waiting and set-aside events, and the oldest one's age.
   OutboxStats outbox_stats() const;
 
