@@ -15,15 +15,6 @@ namespace {
 
 std::string hook_bin() { return fs::path(cli_bin()).parent_path().parent_path().string() + "/hooks/pulse-hook"; }
 
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return done();
-}
-
 struct Pushed {
   std::string sha;
   std::int64_t time;
@@ -87,6 +78,14 @@ struct HookFixture {
       if (!e.at("time_pushed").is_null())
         out[std::string(e.at("id").as_string())] = *parse_rfc3339(e.at("time_pushed").as_string());
     return out;
+  }
+  // The hooks' work for every push so far is over: each push's record was
+  // confirmed (or refused) and removed.
+  bool confirmed() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root.path / "state/pulse/spool", ec))
+      if (e.path().extension() == ".push") return false;
+    return true;
   }
   bool settled() {  // nothing pending confirmation or delivery
     const auto r = run_process({cli_bin(), "outbox", "status"}, env);
@@ -159,10 +158,9 @@ BOOST_FIXTURE_TEST_CASE(a_commit_is_reported_once_first_push_wins, HookFixture) 
   git({"push", "-q", "origin", "HEAD:main"});
   BOOST_TEST(wait_until([&] { return pushed().size() == 1; }));
   const auto first = pushed()[c1];
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  git({"push", "-q", "origin", "HEAD:other"});  // the same commit to another branch
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  BOOST_TEST(wait_until([&] { return settled(); }));
+  BOOST_TEST(wait_until([&] { return unix_now() > first; }));  // a later push time, to the second
+  git({"push", "-q", "origin", "HEAD:other"});                 // the same commit to another branch
+  BOOST_TEST(wait_until([&] { return confirmed() && settled(); }));
   BOOST_TEST(pushed()[c1] == first);
 }
 
@@ -183,7 +181,7 @@ BOOST_FIXTURE_TEST_CASE(deletions_tags_and_several_refs, HookFixture) {
   // A deletion and a tag push ship nothing new.
   git({"tag", "v1"});
   git({"push", "-q", "origin", "v1", ":one"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_TEST(wait_until([&] { return confirmed() && settled(); }));
   BOOST_TEST(pushed().size() == 4u);
   BOOST_TEST(log().find("only branches are confirmed") != std::string::npos);
   (void)b1;
@@ -219,7 +217,7 @@ BOOST_FIXTURE_TEST_CASE(user_hook_chained_and_its_refusal_respected, HookFixture
   write_file(root.path / "home/refuse", "");
   const auto c2 = commit("b");
   git({"push", "-q", "origin", "HEAD:main"}, "", 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_TEST(wait_until([&] { return confirmed() && settled(); }));
   BOOST_TEST(pushed().count(c2) == 0u);
   // Uninstall restores exactly what was there.
   hook({"uninstall"});
@@ -261,7 +259,8 @@ BOOST_FIXTURE_TEST_CASE(collector_down_then_up_keeps_the_push_time, HookFixture)
   BOOST_TEST(wait_until([&] { return log().find("could not deliver") != std::string::npos; }));
   const auto status = run_process({cli_bin(), "outbox", "status"}, env);
   BOOST_TEST(status.out.find("2 event(s) waiting") != std::string::npos, status.out);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // Time passes (so the push time and a flush time differ by 2 s or more).
+  BOOST_TEST(wait_until([&] { return unix_now() >= after + 2; }, std::chrono::seconds(5)));
   // Back up on the same address: a manual flush delivers, with the push time.
   CollectorProcess again({"--port", std::to_string(port)}, db);
   const auto flushed = run_process({cli_bin(), "outbox", "flush"}, env);

@@ -160,15 +160,6 @@ std::map<std::string, std::pair<int, std::string>> reported(const RecordingServe
   return out;
 }
 
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
 std::vector<std::string> fixture_files() {
   std::vector<std::string> out;
   for (const auto& [name, entry] : answer_key().at("files").as_object()) out.emplace_back(name);
@@ -290,7 +281,14 @@ BOOST_AUTO_TEST_CASE(every_scenario_reports_once) {
       std::size_t resolved = 0;
       for (const auto& inc : want) resolved += inc.resolved ? 1 : 0;
       BOOST_TEST(wait_until([&] { return reported(ingestion).size() == resolved; }));
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // nothing more arrives
+      // Nothing more can arrive: the receiver's outbox holds nothing to send.
+      const auto outbox_db = fs::path(server.db()).parent_path() / "outbox.db";
+      BOOST_TEST_REQUIRE(fs::exists(outbox_db));  // the receiver's own, which delivered the incidents
+      const EnvOverrides outbox{{"PULSE_OUTBOX", outbox_db.string()}};
+      BOOST_TEST(wait_until([&] {
+        return run_process({cli_bin(), "outbox", "status"}, outbox).out.find("\n0 event(s) waiting, 0 set aside") !=
+               std::string::npos;
+      }));
       for (const auto& [id, slot] : reported(ingestion))
         BOOST_TEST(slot.first == 1, id << " reported " << slot.first << " times");
     }

@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -57,6 +58,15 @@ fs::path shared_dir() {
     throw std::runtime_error("this test needs the shared test data beside the checkout, " + dir.string() +
                              " (fixtures/ and bench/), and it is not there: see CONTRIBUTING.md, \"Test data\"");
   return dir;
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
 }
 
 // ---- processes --------------------------------------------------------------

@@ -68,6 +68,12 @@ std::string collector_bin();
 /// that names it and CONTRIBUTING.md when it is missing.
 fs::path shared_dir();
 
+/// Polls `done` until it holds or `limit` passes; answers whether it held.
+/// Tests wait for what they expect with this, never with a sleep (and
+/// "nothing happened" is checked after a positive sign that the work is
+/// over, not after a pause).
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(15));
+
 struct ProcessResult {
   int exit_code = -1;  ///< -1 if killed by a signal
   std::string out;
