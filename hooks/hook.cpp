@@ -1,4 +1,5 @@
 #include "hook.hpp"
+#include "spool.hpp"
 
 #include "command.hpp"
 #include "connection.hpp"
@@ -153,49 +154,10 @@ void flush_now(const std::string& outbox_path, const Env& env, const std::string
 
 // ---- confirmation (pulse-hook-worker, after git push exits) -----------------------
 
-struct RefUpdate {
-  std::string local_ref, local_sha, remote_ref, remote_sha;
-};
-
-std::vector<RefUpdate> parse_updates(const std::string& text) {
-  std::vector<RefUpdate> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream ls(line);
-    RefUpdate u;
-    if (ls >> u.local_ref >> u.local_sha >> u.remote_ref >> u.remote_sha) out.push_back(u);
-  }
-  return out;
-}
-
-// What pulse-hook (lean) wrote in pre-push: see pre_push_main.cpp.
-struct SpoolRecord {
-  std::string git_dir, remote, url;
-  int push_pid = 0;
-  std::int64_t recorded_at = 0;
-  std::vector<std::string> tips;
-  std::vector<RefUpdate> updates;
-  bool complete = false;
-};
-
 SpoolRecord read_spool(const std::string& path) {
-  SpoolRecord r;
   std::ifstream in(path);
-  std::string updates;
-  for (std::string line; std::getline(in, line);) {
-    const auto sp = line.find(' ');
-    const std::string key = line.substr(0, sp), value = sp == std::string::npos ? "" : line.substr(sp + 1);
-    if (key == "git_dir") r.git_dir = value;
-    else if (key == "remote") r.remote = value;
-    else if (key == "url") r.url = value;
-    else if (key == "push_pid") r.push_pid = std::atoi(value.c_str());
-    else if (key == "recorded_at") r.recorded_at = std::atoll(value.c_str());
-    else if (key == "tip") r.tips.push_back(value);
-    else if (key == "update") updates += value + "\n";
-    else if (key == "end") r.complete = true;
-  }
-  r.updates = parse_updates(updates);
-  return r;
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  return parse_spool(text);
 }
 
 // Confirms one recorded push: the commits it shipped, if the remote-tracking

@@ -7,6 +7,8 @@
 // The installed hook is a symlink to this binary, so argv[0] names the hook
 // ("pre-push", "post-receive"); `pulse-hook <command>` works too. Every other
 // command is handed to pulse-hook-worker unchanged.
+#include "spool.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -222,15 +224,15 @@ int pre_push(const std::string& hook_path, std::vector<std::string> args, std::s
   const auto now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   const int push_pid = git_push_pid();
-  std::ostringstream rec;
-  rec << "git_dir " << git_dir << "\nremote " << remote << "\nurl " << url << "\npush_pid " << push_pid
-      << "\nrecorded_at " << now << "\n";
-  for (const auto& tip : remote_tips(common_dir, remote)) rec << "tip " << tip << "\n";
-  std::istringstream lines(input);
-  for (std::string l; std::getline(lines, l);)
-    if (!l.empty()) rec << "update " << l << "\n";
-  rec << "end\n";
-  const std::string text = rec.str();
+  pulse::hook::SpoolRecord rec;
+  rec.git_dir = git_dir;
+  rec.remote = remote;
+  rec.url = url;
+  rec.push_pid = push_pid;
+  rec.recorded_at = now;
+  rec.tips = remote_tips(common_dir, remote);
+  rec.updates = pulse::hook::parse_updates(input);
+  const std::string text = pulse::hook::format_spool(rec);
   const std::string file = dir + "/" + std::to_string(now) + "-" + std::to_string(::getpid()) + ".push";
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return 0;

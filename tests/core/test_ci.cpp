@@ -5,6 +5,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <map>
+#include <vector>
+
 using namespace pulse;
 
 BOOST_AUTO_TEST_SUITE(ci)
@@ -39,6 +42,71 @@ BOOST_AUTO_TEST_CASE(build_details_per_provider) {
   BOOST_TEST(detect_ci(Env({})).provider.empty());
   BOOST_TEST(detect_ci(Env({{"GREENHOUSE", "1"}})).provider.empty());  // a name only, no build details
   BOOST_TEST(detect_ci_name(Env({{"GREENHOUSE", "1"}})) == "greenhouse");
+}
+
+BOOST_AUTO_TEST_CASE(every_provider_by_its_variables) {
+  // One row per CI: the variables that mark it, the name the Go CLI puts in
+  // its Environment header, and the variable holding the commit (empty: the
+  // CI gives no build details, only the header names it).
+  using Vars = std::map<std::string, std::string, std::less<>>;
+  struct Row {
+    Vars vars;
+    const char* header;
+    const char* sha_var;
+  };
+  const std::vector<Row> rows = {
+      {{{"APPVEYOR", "True"}}, "appveyor", "APPVEYOR_REPO_COMMIT"},
+      {{{"CODEBUILD_BUILD_ID", "b:1"}}, "aws-codebuild", "CODEBUILD_RESOLVED_SOURCE_VERSION"},
+      {{{"BITRISE_IO", "true"}}, "bitrise", "BITRISE_GIT_COMMIT"},
+      {{{"BUDDY_WORKSPACE_ID", "1"}}, "buddy", "BUDDY_EXECUTION_REVISION"},
+      {{{"BUILDKITE", "true"}}, "buildkite", "BUILDKITE_COMMIT"},
+      {{{"CIRCLECI", "true"}}, "circleci", "CIRCLE_SHA1"},
+      {{{"CF_BUILD_ID", "1"}}, "codefresh", "CF_REVISION"},
+      {{{"CM_BUILD_ID", "1"}}, "codemagic", "CM_COMMIT"},
+      {{{"CI_NAME", "codeship"}}, "codeship", "CI_COMMIT_ID"},
+      {{{"DRONE", "true"}}, "drone", "DRONE_COMMIT_SHA"},
+      {{{"GITHUB_ACTIONS", "true"}}, "github-actions", "GITHUB_SHA"},
+      {{{"GITLAB_CI", "true"}}, "gitlab-ci", "CI_COMMIT_SHA"},
+      {{{"GO_SERVER_URL", "https://go"}}, "gocd", "GO_REVISION"},
+      {{{"GREENHOUSE", "1"}}, "greenhouse", ""},
+      {{{"HEROKU_TEST_RUN_ID", "1"}}, "heroku-ci", "HEROKU_TEST_RUN_COMMIT_VERSION"},
+      {{{"JENKINS_URL", "https://j"}}, "jenkins", "GIT_COMMIT"},
+      {{{"JFROG_CLI_BUILD_NAME", "b"}}, "jfrog-pipelines", ""},
+      {{{"MAGNUM", "1"}}, "magnum", ""},
+      {{{"SEMAPHORE", "true"}}, "semaphore", "SEMAPHORE_GIT_SHA"},
+      {{{"SHIPPABLE", "true"}}, "shippable", ""},
+      {{{"TDDIUM", "1"}}, "solano", ""},
+      {{{"TEAMCITY_VERSION", "2024"}}, "teamcity", "BUILD_VCS_NUMBER"},
+      {{{"TRAVIS", "true"}}, "travis", "TRAVIS_COMMIT"},
+      {{{"WERCKER_MAIN_PIPELINE_STARTED", "1"}}, "wercker", ""},
+      {{{"CI", "woodpecker"}, {"CI_PIPELINE_NUMBER", "1"}}, "_unknown_", "CI_COMMIT_SHA"},  // unknown to the Go CLI
+      {{{"TF_BUILD", "True"}}, "azurePipelines", "BUILD_SOURCEVERSION"},
+      {{{"SOURCE_BRANCH", "m"}, {"SOURCE_COMMIT", "c"}, {"DOCKER_REPO", "r"}, {"DOCKERFILE_PATH", "D"}}, "docker", ""},
+      {{{"PROJECT_ID", "p"}, {"BUILD_ID", "b"}, {"COMMIT_SHA", "c"}, {"REVISION_ID", "r"}},
+       "google-cloud-build",
+       "COMMIT_SHA"},
+  };
+  for (const auto& row : rows) {
+    BOOST_TEST_CONTEXT(row.header << " " << row.sha_var) {
+      // Setup: its markers, its commit variable, and a build id everywhere it may be read.
+      auto vars = row.vars;
+      if (*row.sha_var) vars[row.sha_var] = "0123abc";
+      for (const char* id :
+           {"APPVEYOR_BUILD_ID", "BITRISE_BUILD_NUMBER", "BUDDY_EXECUTION_ID", "BUILDKITE_BUILD_ID", "CIRCLE_BUILD_NUM",
+            "CI_BUILD_NUMBER", "DRONE_BUILD_NUMBER", "GITHUB_RUN_ID", "CI_PIPELINE_ID", "GO_PIPELINE_COUNTER",
+            "BUILD_NUMBER", "JFROG_CLI_BUILD_NUMBER", "SEMAPHORE_WORKFLOW_ID", "TRAVIS_BUILD_ID", "BUILD_BUILDID"})
+        if (!vars.count(id)) vars[id] = "77";
+      const Env env(vars);
+      // Run and check: the header's name, and the commit where the CI gives it.
+      BOOST_TEST(detect_ci_name(Env(row.vars)) == row.header);
+      const auto ci = detect_ci(env);
+      if (*row.sha_var) {
+        BOOST_TEST(!ci.provider.empty());
+        BOOST_TEST(ci.sha == "0123abc");
+        BOOST_TEST(!ci.run_id.empty());
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(remote_paths) {

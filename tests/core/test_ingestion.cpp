@@ -1,8 +1,11 @@
 // Retry policy and delivery on a scripted transport and a fake clock: no
 // sleeping, no sockets.
+#include "http_client.hpp"
 #include "ingestion.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <deque>
@@ -72,6 +75,32 @@ BOOST_AUTO_TEST_SUITE(retry_policy)
 BOOST_AUTO_TEST_CASE(retryable_statuses) {
   for (int s : {429, 502, 503, 504}) BOOST_TEST(is_retryable_status(s));
   for (int s : {200, 400, 401, 403, 404, 409, 413, 422, 500, 501}) BOOST_TEST(!is_retryable_status(s));
+}
+
+BOOST_AUTO_TEST_CASE(retryable_transport_errors_as_a_table) {
+  namespace error = boost::asio::error;
+  struct Row {
+    const char* what;
+    boost::system::error_code ec;
+    bool retry;
+  };
+  const Row rows[] = {
+      {"none", {}, false},
+      {"connection refused", error::connection_refused, true},
+      {"connection reset", error::connection_reset, true},
+      {"network unreachable", error::network_unreachable, true},
+      {"timed out", error::timed_out, true},
+      {"end of stream", error::eof, true},
+      {"DNS: try again", error::host_not_found_try_again, true},
+      {"DNS: no such host (a typo)", error::host_not_found, false},
+      {"TLS truncated (a server gone mid-answer)", boost::asio::ssl::error::stream_truncated, true},
+      {"TLS: certificate not trusted", {0x0A000086, boost::asio::error::get_ssl_category()}, false},
+      {"response header too large", boost::beast::http::error::header_limit, false},
+      {"response body too large", boost::beast::http::error::body_limit, false},
+  };
+  for (const auto& row : rows) BOOST_TEST_CONTEXT(row.what) {
+      BOOST_TEST(is_retryable(row.ec) == row.retry);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(backoff_grows_with_jitter_and_is_capped) {
