@@ -306,6 +306,9 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     if (api.open_access) log.warn("no API key configured: accepting any key, because it listens on loopback only");
     server.run();
     handler.stop();
+  } catch (const ServerConfigError& e) {
+    err << "pulse-collector serve: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const std::exception& e) {
     err << "pulse-collector serve: " << e.what() << "\n";
     return kExitFailure;

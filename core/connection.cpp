@@ -2,6 +2,8 @@
 
 #include "text.hpp"
 
+#include <fstream>
+
 namespace pulse {
 
 std::vector<FlagSpec> connection_flags(std::string_view base_url_help) {
@@ -43,6 +45,10 @@ std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& 
   c.client.tls.insecure = a.flag("insecure");
   if (c.client.tls.insecure && !c.client.tls.ca_file.empty()) {
     why = "--insecure and --ca-file contradict each other (verify nothing, or verify with this CA?): give one";
+    return std::nullopt;
+  }
+  if (!c.client.tls.ca_file.empty() && !std::ifstream(c.client.tls.ca_file)) {
+    why = "--ca-file: cannot read " + c.client.tls.ca_file;
     return std::nullopt;
   }
   unsigned long timeout = 0, attempts = 0;

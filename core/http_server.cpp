@@ -476,14 +476,14 @@ HttpServer::HttpServer(ServerOptions options, Handler handler) : impl_(std::make
     SSL_CTX_set_options(ctx.native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE);
     error_code ec;
     ctx.use_certificate_chain_file(opt.tls_cert, ec);
-    if (ec) throw std::runtime_error("load TLS certificate " + opt.tls_cert + ": " + ec.message());
+    if (ec) throw ServerConfigError("load TLS certificate " + opt.tls_cert + ": " + ec.message());
     ctx.use_private_key_file(opt.tls_key, asio::ssl::context::pem, ec);
-    if (ec) throw std::runtime_error("load TLS key " + opt.tls_key + ": " + ec.message());
+    if (ec) throw ServerConfigError("load TLS key " + opt.tls_key + ": " + ec.message());
   }
 
   error_code ec;
   const auto address = asio::ip::make_address(opt.bind, ec);
-  if (ec) throw std::runtime_error("listen on " + where + ": \"" + opt.bind + "\" is not an IP address");
+  if (ec) throw ServerConfigError("listen on " + where + ": \"" + opt.bind + "\" is not an IP address");
   const tcp::endpoint endpoint(address, opt.port);
   auto& acc = impl_->acceptor;
   acc.open(endpoint.protocol(), ec);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,13 @@ struct ServerOptions {
 /// thread-safe. An exception becomes a generic 500 (its text is logged, never
 /// sent).
 using Handler = std::function<ServerResponse(const ServerRequest&)>;
+
+/// What the server was told cannot work: a TLS certificate or key that
+/// cannot be loaded, a bind address that is no IP address. Bad input (exit
+/// 2), unlike a port in use.
+struct ServerConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class HttpServer {
  public:

@@ -486,6 +486,9 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
                "deployment) unless the sender adds ?system=NAME; give --system or --ROUTE-system");
     server.run();
     reporter.stop();
+  } catch (const ServerConfigError& e) {
+    err << "pulse-incident serve: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const std::exception& e) {
     err << "pulse-incident serve: " << e.what() << "\n";
     return kExitFailure;

@@ -212,6 +212,7 @@ BOOST_AUTO_TEST_CASE(contradicting_flags_are_refused_by_every_client) {
       {{"--insecure", "--ca-file", key}, "--insecure and --ca-file contradict each other", true},
       {{"--api-key", "K", "--api-key-file", key}, "--api-key and --api-key-file", false},
       {{"--api-key-file", (dir.path / "missing").string()}, "--api-key-file: cannot read", true},
+      {{"--ca-file", (dir.path / "missing").string()}, "--ca-file: cannot read", true},
       {{"--timeout", "0"}, "--timeout: must be between 1 and 3600 seconds", true},
       {{"--max-attempts", "21"}, "--max-attempts: must be between 1 and 20", false},
   };
@@ -230,6 +231,22 @@ BOOST_AUTO_TEST_CASE(contradicting_flags_are_refused_by_every_client) {
   const auto both = run(all[0], {"push", "change", "--identifier", "x", "--dry-run", "--queue"});
   BOOST_TEST(both.exit_code == 2);
   BOOST_TEST(both.err.find("--dry-run and --queue contradict each other") != std::string::npos, both.err);
+}
+
+BOOST_AUTO_TEST_CASE(servers_refuse_tls_files_they_cannot_load_as_bad_input) {
+  TempDir dir;
+  write_file(dir.path / "not.pem", "not a certificate\n");
+  const auto all = binaries();
+  for (const auto* bin : {&all[1], &all[2]}) {
+    for (const std::string& cert : {(dir.path / "missing.pem").string(), (dir.path / "not.pem").string()}) {
+      BOOST_TEST_CONTEXT(bin->name << " " << cert) {
+        const auto r = run(*bin, {"serve", "--port", "0", "--db", (dir.path / (bin->name + ".db")).string(),
+                                  "--tls-cert", cert, "--tls-key", cert});
+        BOOST_TEST(r.exit_code == 2);
+        BOOST_TEST(r.err.starts_with(bin->name + " serve: load TLS certificate " + cert), r.err);
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bash_completion_completes_commands_and_flags) {
