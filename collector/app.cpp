@@ -425,90 +425,69 @@ int check(const std::vector<std::string>& args, const Env& env, std::ostream& ou
 
 std::string time_or_dash(const std::optional<std::int64_t>& t) { return t ? format_rfc3339(*t) : "-"; }
 
-int events(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  std::string why;
-  const auto parsed = parse_args(args, kEventsFlags, env, why);
-  if (!parsed) {
-    err << "pulse-collector events: " << why << "\nRun 'pulse-collector events --help' for usage.\n";
-    return kExitUsage;
-  }
-  EventQuery q;
-  q.type = parsed->get_or("type", "");
+// `events`' query from its flags; false with `why` naming the flag.
+bool events_query(const ParsedArgs& a, EventQuery& q, std::string& why) {
+  q.type = a.get_or("type", "");
   if (!q.type.empty() && q.type != "change" && q.type != "deployment" && q.type != "incident") {
-    err << "pulse-collector events: --type: must be change, deployment or incident\n";
-    return kExitUsage;
+    why = "--type: must be change, deployment or incident";
+    return false;
   }
-  q.system = parsed->get("system");
-  if (const auto environments = parsed->get("environment")) {
+  q.system = a.get("system");
+  if (const auto environments = a.get("environment")) {
     const auto list = parse_environment_list(*environments, why);
     if (!list) {
-      err << "pulse-collector events: --environment: " << why << "\n";
-      return kExitUsage;
+      why = "--environment: " + why;
+      return false;
     }
     q.environments = *list;
   }
-  if (const auto team = parsed->get("team"); team && !team->empty()) {
+  if (const auto team = a.get("team"); team && !team->empty()) {
     if (!valid_team(*team, why)) {
-      err << "pulse-collector events: --" << why << "\n";
-      return kExitUsage;
+      why = "--" + why;
+      return false;
     }
     q.team = *team;
   }
-  if (const auto since = parsed->get("since")) {
+  if (const auto since = a.get("since")) {
     unsigned long secs = 0;
     if (const auto t = parse_rfc3339(*since)) q.since = *t;
     else if (parse_uint(*since, 1UL << 40, secs)) q.since = static_cast<std::int64_t>(secs);
     else {
-      err << "pulse-collector events: --since: not an RFC 3339 time or Unix seconds\n";
-      return kExitUsage;
+      why = "--since: not an RFC 3339 time or Unix seconds";
+      return false;
     }
   }
   unsigned long limit = 0;
-  if (!parse_uint(parsed->get_or("limit", ""), 1'000'000, limit) || limit == 0) {
-    err << "pulse-collector events: --limit: must be between 1 and 1000000\n";
-    return kExitUsage;
+  if (!parse_uint(a.get_or("limit", ""), 1'000'000, limit) || limit == 0) {
+    why = "--limit: must be between 1 and 1000000";
+    return false;
   }
   q.limit = limit;
-  const std::string format = parsed->get_or("format", "table");
-  if (format != "table" && format != "json") {
-    err << "pulse-collector events: --format: must be table or json\n";
-    return kExitUsage;
+  return true;
+}
+
+// The events `q` selects; with `all`, every one, page by page (as GET
+// /v1/events' cursor pages).
+std::vector<StoredEvent> list_events(Store& store, EventQuery q, bool all) {
+  if (!all) return store.list(q);
+  std::vector<StoredEvent> out;
+  q.limit = 10'000;
+  for (;;) {
+    auto page = store.list(q);
+    if (page.empty()) return out;
+    q.before = page.back().seq;
+    out.insert(out.end(), std::make_move_iterator(page.begin()), std::make_move_iterator(page.end()));
   }
-  const std::string db_path = parsed->get_or("db", default_db_path(env));
-  std::vector<StoredEvent> list;
-  try {
-    const auto store = open_existing(db_path, 1);
-    if (!parsed->flag("all")) {
-      list = store->list(q);
-    } else {
-      q.limit = 10'000;  // page by page, as GET /v1/events' cursor does
-      for (;;) {
-        auto page = store->list(q);
-        if (page.empty()) break;
-        q.before = page.back().seq;
-        list.insert(list.end(), std::make_move_iterator(page.begin()), std::make_move_iterator(page.end()));
-      }
-    }
-  } catch (const std::exception& e) {
-    err << "pulse-collector events: " << e.what() << "\n";
-    return kExitFailure;
-  }
-  if (format == "json") {
-    boost::json::array all;
-    for (const auto& e : list) all.push_back(event_json(e));
-    out << boost::json::serialize(all) << "\n";
-    return kExitOk;
-  }
-  if (list.empty()) {
-    out << "no events" << (q.type.empty() ? "" : " of type " + q.type) << " in " << describe_db(db_path) << "\n";
-    return kExitOk;
-  }
-  // Stored before input was checked, text may hold terminal escapes: shown escaped.
+}
+
+// A table, columns as wide as their widest value (within bounds), like
+// `column -t`. Stored before input was checked, text may hold terminal
+// escapes: shown escaped.
+void print_events_table(const std::vector<StoredEvent>& list, std::ostream& out) {
   auto cut = [](const std::string& raw, std::size_t n) {
     const std::string s = printable(raw);
     return s.size() <= n ? s : s.substr(0, n - 1) + "~";
   };
-  // Columns as wide as their widest value (within bounds), like `column -t`.
   std::size_t system_w = 6, env_w = 11, id_w = 2;
   for (const auto& e : list) {
     system_w = std::max(system_w, std::min<std::size_t>(printable(e.system).size(), 24));
@@ -532,6 +511,39 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
         << (e.type == "deployment" ? std::to_string(e.changes.size()) : "-") << printable(e.source) << "\n";
   }
   out << list.size() << " event(s), newest first\n";
+}
+
+int events(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  std::string why;
+  const auto parsed = parse_args(args, kEventsFlags, env, why);
+  if (!parsed) {
+    err << "pulse-collector events: " << why << "\nRun 'pulse-collector events --help' for usage.\n";
+    return kExitUsage;
+  }
+  EventQuery q;
+  const std::string format = parsed->get_or("format", "table");
+  if (format != "table" && format != "json") why = "--format: must be table or json";
+  if (!why.empty() || !events_query(*parsed, q, why)) {
+    err << "pulse-collector events: " << why << "\n";
+    return kExitUsage;
+  }
+  const std::string db_path = parsed->get_or("db", default_db_path(env));
+  std::vector<StoredEvent> list;
+  try {
+    list = list_events(*open_existing(db_path, 1), q, parsed->flag("all"));
+  } catch (const std::exception& e) {
+    err << "pulse-collector events: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  if (format == "json") {
+    boost::json::array all;
+    for (const auto& e : list) all.push_back(event_json(e));
+    out << boost::json::serialize(all) << "\n";
+  } else if (list.empty()) {
+    out << "no events" << (q.type.empty() ? "" : " of type " + q.type) << " in " << describe_db(db_path) << "\n";
+  } else {
+    print_events_table(list, out);
+  }
   return kExitOk;
 }
 
