@@ -442,6 +442,62 @@ std::unordered_set<std::string> stored_deployments(const Connection& conn) {
   return ids;
 }
 
+// What backfill sends: each tag after the first (the baseline) as a
+// deployment of the commits it shipped first, those commits as changes;
+// tags before `since` or already stored (`known`) left out.
+struct Replay {
+  std::vector<Event> events;
+  std::size_t deployments = 0, changes = 0, skipped = 0;
+};
+
+Replay replay_of(const std::vector<Tag>& tags, const std::vector<std::vector<RangeCommit>>& shipped,
+                 std::optional<std::int64_t> since, const std::unordered_set<std::string>& known,
+                 const std::vector<std::string>& teams, bool by_commit) {
+  Replay r;
+  for (std::size_t i = 1; i < tags.size(); ++i) {
+    const auto& tag = tags[i];
+    const std::int64_t when = deployment_time(tag, by_commit);
+    if (since && when < *since) continue;
+    if (known.count(tag.name)) {
+      ++r.skipped;
+      continue;
+    }
+    Deployment d{"git", tag.name, when, {}, teams, {}, {}, {}, {}, {}, {}};
+    for (const auto& commit : shipped[i]) {
+      d.changes.push_back(commit.sha);
+      r.events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
+    }
+    r.changes += shipped[i].size();
+    r.events.push_back(std::move(d));
+    ++r.deployments;
+  }
+  return r;
+}
+
+// Sends in slices, to show progress and keep memory flat on the server side.
+std::optional<Failure> send_in_slices(const Context& c, const Connection& conn, const std::vector<Event>& events,
+                                      bool progress) {
+  HttpClient client(conn.origin, conn.client);
+  SystemClock clock;
+  IngestionClient ingestion(client, clock, conn.ingestion,
+                            [&c](const std::string& line) { c.err << "backfill: " << line << "\n"; });
+  constexpr std::size_t kSlice = 5000;
+  for (std::size_t i = 0; i < events.size(); i += kSlice) {
+    std::vector<Event> slice(events.begin() + static_cast<std::ptrdiff_t>(i),
+                             events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + kSlice)));
+    const auto r = ingestion.send_all(slice);
+    if (r.status != Delivery::delivered)
+      return Failure{exit_code_of(r.status), r.reason + " (" + std::to_string(i + r.delivered) + " of " +
+                                                 std::to_string(events.size()) +
+                                                 " events delivered; re-run to continue: nothing is stored twice)"};
+    if (progress)
+      c.err << "\rbackfill: sending: " << std::min(events.size(), i + kSlice) << "/" << events.size() << " events"
+            << std::flush;
+  }
+  if (progress) c.err << "\n";
+  return std::nullopt;
+}
+
 std::optional<Failure> backfill(const Context& c) {
   Connection conn;
   if (auto f = connection(c, conn)) return f;
@@ -470,8 +526,6 @@ std::optional<Failure> backfill(const Context& c) {
                                    " (give the pattern your release tags follow, e.g. --tag-pattern '^release-')"};
   const bool by_commit = date_mode == "commit";
   order_tags(*tags, by_commit);
-  auto when = [by_commit](const Tag& t) { return deployment_time(t, by_commit); };
-  const auto teams = split_list(c.args.get_or("teams", ""));
   const bool progress = ::isatty(2) && !c.args.flag("dry-run");
 
   // Each commit goes to the first tag (in time) that ships it; the first tag
@@ -485,26 +539,12 @@ std::optional<Failure> backfill(const Context& c) {
   if (!ok) return Failure{kExitUsage, why};
   std::unordered_set<std::string> known;
   if (!c.args.flag("dry-run") && !c.args.flag("all")) known = stored_deployments(conn);
-  std::vector<Event> events;
-  std::size_t deployments = 0, changes = 0, skipped = 0;
-  for (std::size_t i = 1; i < tags->size(); ++i) {
-    const auto& tag = (*tags)[i];
-    if (since && when(tag) < *since) continue;
-    if (known.count(tag.name)) {
-      ++skipped;
-      continue;
-    }
-    Deployment d{"git", tag.name, when(tag), {}, teams, {}, {}, {}, {}, {}, {}};
-    for (const auto& commit : shipped[i]) {
-      d.changes.push_back(commit.sha);
-      events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
-    }
-    changes += shipped[i].size();
-    events.push_back(std::move(d));
-    ++deployments;
-  }
-  if (skipped)
-    c.err << "backfill: " << skipped << " tag(s) already stored by the collector, not sent again (--all sends them)\n";
+  const Replay replay = replay_of(*tags, shipped, since, known, split_list(c.args.get_or("teams", "")), by_commit);
+  const auto& events = replay.events;
+  const std::size_t deployments = replay.deployments, changes = replay.changes;
+  if (replay.skipped)
+    c.err << "backfill: " << replay.skipped
+          << " tag(s) already stored by the collector, not sent again (--all sends them)\n";
 
   if (c.args.flag("dry-run")) {
     c.err << "backfill: dry run: " << deployments << " deployment(s) and " << changes << " change(s) from "
@@ -512,25 +552,7 @@ std::optional<Failure> backfill(const Context& c) {
     for (const auto& e : events) c.out << encode_body(e) << "\n";
     return std::nullopt;
   }
-  HttpClient client(conn.origin, conn.client);
-  SystemClock clock;
-  IngestionClient ingestion(client, clock, conn.ingestion,
-                            [&c](const std::string& line) { c.err << "backfill: " << line << "\n"; });
-  // Send in slices, to show progress and keep memory flat on the server side.
-  constexpr std::size_t kSlice = 5000;
-  for (std::size_t i = 0; i < events.size(); i += kSlice) {
-    std::vector<Event> slice(events.begin() + static_cast<std::ptrdiff_t>(i),
-                             events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + kSlice)));
-    const auto r = ingestion.send_all(slice);
-    if (r.status != Delivery::delivered)
-      return Failure{exit_code_of(r.status), r.reason + " (" + std::to_string(i + r.delivered) + " of " +
-                                                 std::to_string(events.size()) +
-                                                 " events delivered; re-run to continue: nothing is stored twice)"};
-    if (progress)
-      c.err << "\rbackfill: sending: " << std::min(events.size(), i + kSlice) << "/" << events.size() << " events"
-            << std::flush;
-  }
-  if (progress) c.err << "\n";
+  if (auto f = send_in_slices(c, conn, events, progress)) return f;
   c.err << "backfill: sent " << deployments << " deployment(s) and " << changes << " change(s) of system "
         << conn.ingestion.system << " to " << conn.shown_url << "\n";
   return std::nullopt;
