@@ -58,12 +58,13 @@ BOOST_AUTO_TEST_CASE(tls_with_a_private_ca) {
   BOOST_TEST(events.out.find("untrusted") == std::string::npos);
   BOOST_TEST(events.out.find("other-ca") == std::string::npos);
 
-  // A missing CA file is a clear error.
+  // A missing CA file is bad input, refused before any connection.
   args = change_args(collector.url(), "x");
   args.insert(args.end(), {"--ca-file", "/nonexistent/ca.pem"});
   r = cli(args);
-  BOOST_TEST(r.exit_code == 4);
-  BOOST_TEST(r.err.find("load CA file /nonexistent/ca.pem") != std::string::npos, r.err);
+  BOOST_TEST(r.exit_code == 2);
+  BOOST_TEST(r.err.find("--ca-file: cannot read /nonexistent/ca.pem") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("attempt") == std::string::npos, r.err);
 }
 
 BOOST_AUTO_TEST_CASE(retries_until_the_server_recovers) {
