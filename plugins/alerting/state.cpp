@@ -55,6 +55,111 @@ StoredIncident State::row(sql::Statement& s) {
   return i;
 }
 
+namespace {
+
+// The statements one notification's observations run, in its transaction.
+class Episodes {
+ public:
+  Episodes(sql::Database& db, const SourceSpec& source, std::int64_t now)
+      : source_(source),
+        now_(now),
+        find_open_(db.prepare(
+            "SELECT identifier, created FROM incidents WHERE source = ?1 AND key = ?2 AND resolved IS NULL")),
+        exists_(db.prepare("SELECT 1 FROM incidents WHERE identifier = ?1")),
+        insert_(db.prepare("INSERT INTO incidents (identifier, source, key, system, created, resolved, received_at, "
+                           "updated_at, environment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)")),
+        resolve_(db.prepare("UPDATE incidents SET resolved = ?2, updated_at = ?3 WHERE identifier = ?1")) {}
+
+  // The open episode of a key: its identifier and start.
+  std::optional<std::pair<std::string, std::int64_t>> open(const std::string& key) {
+    find_open_.reset();
+    find_open_.bind(1, source_.name).bind(2, key);
+    std::optional<std::pair<std::string, std::int64_t>> out;
+    if (find_open_.step()) out.emplace(find_open_.text(0), find_open_.int64(1));
+    find_open_.reset();
+    return out;
+  }
+  bool known(const std::string& identifier) {
+    exists_.reset();
+    exists_.bind(1, identifier);
+    const bool found = exists_.step();
+    exists_.reset();
+    return found;
+  }
+  void close(const std::string& identifier, std::int64_t at) {
+    resolve_.reset();
+    resolve_.bind(1, identifier).bind(2, at).bind(3, now_).run();
+  }
+  void add(const std::string& identifier, const Observation& o) {
+    insert_.reset();
+    insert_.bind(1, identifier).bind(2, source_.name).bind(3, o.key).bind(4, o.system).bind(5, o.created);
+    if (o.resolved) insert_.bind(6, *o.resolved);
+    else insert_.bind_null(6);
+    insert_.bind(7, now_).bind(8, o.environment).run();
+  }
+
+ private:
+  const SourceSpec& source_;
+  std::int64_t now_;
+  sql::Statement find_open_, exists_, insert_, resolve_;
+};
+
+// One observation against what is stored: opens, resolves, or changes
+// nothing, counted in `result`.
+void apply_one(Episodes& episodes, const SourceSpec& source, const Observation& o, ApplyResult& result) {
+  auto open = episodes.open(o.key);
+  const std::string id = incident_identifier(source, o);
+  // Where a key repeats across episodes (Alertmanager, Grafana), the start
+  // tells them apart: a notification for another start than the open
+  // episode's is not about it.
+  const bool same_episode = open && (!source.episodes || open->first == id);
+  if (o.filtered && !(same_episode && o.status == Status::resolved)) {
+    ++result.ignored;  // left out by the route's matchers: opens and closes nothing
+    return;
+  }
+  if (open && !same_episode && o.created < open->second) {
+    // About an earlier episode: a late or repeated notification.
+    if (episodes.known(id) || o.status == Status::firing) {
+      result.notes.push_back("ignored a stale " + std::string(o.status == Status::firing ? "firing" : "resolved") +
+                             " notification for " + id + " (episode " + open->first + " is open)");
+      ++result.unchanged;
+      return;
+    }
+    episodes.add(id, o);  // an earlier episode whose firing was never seen, complete
+    ++result.resolved;
+    return;
+  }
+  if (open && !same_episode) {
+    // A newer episode began: the open one had ended by then.
+    episodes.close(open->first, std::max(o.created, open->second));
+    result.notes.push_back("closed " + open->first + " at the start of the newer episode " + id +
+                           " (its resolved notification never came)");
+    ++result.resolved;
+    open.reset();
+  }
+  if (o.status == Status::firing) {
+    if (open || episodes.known(id)) {  // a repeat, or a late firing of an episode already resolved: never reopen
+      ++result.unchanged;
+      return;
+    }
+    episodes.add(id, o);
+    ++result.opened;
+    return;
+  }
+  if (open) {  // resolved
+    episodes.close(open->first, std::max(*o.resolved, open->second));
+    ++result.resolved;
+  } else if (episodes.known(id)) {  // already resolved: a duplicate
+    result.notes.push_back("ignored a repeated resolved notification for " + id);
+    ++result.unchanged;
+  } else {  // the firing was never seen: the payload carries the start, so the incident is complete
+    episodes.add(id, o);
+    ++result.resolved;
+  }
+}
+
+}  // namespace
+
 ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation>& observations,
                          const std::string& delivery_id, std::int64_t now) {
   std::lock_guard lock(mutex_);
@@ -72,93 +177,8 @@ ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation
       return result;  // rolled back: nothing to keep
     }
   }
-  auto find_open =
-      db_.prepare("SELECT identifier, created FROM incidents WHERE source = ?1 AND key = ?2 AND resolved IS NULL");
-  auto exists = db_.prepare("SELECT 1 FROM incidents WHERE identifier = ?1");
-  auto insert = db_.prepare(
-      "INSERT INTO incidents (identifier, source, key, system, created, resolved, received_at, updated_at, environment) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)");
-  auto resolve = db_.prepare("UPDATE incidents SET resolved = ?2, updated_at = ?3 WHERE identifier = ?1");
-
-  auto known = [&](const std::string& identifier) {
-    exists.reset();
-    exists.bind(1, identifier);
-    const bool found = exists.step();
-    exists.reset();
-    return found;
-  };
-  auto close = [&](const std::string& identifier, std::int64_t at) {
-    resolve.reset();
-    resolve.bind(1, identifier).bind(2, at).bind(3, now).run();
-  };
-  auto add = [&](const std::string& identifier, const Observation& o) {
-    insert.reset();
-    insert.bind(1, identifier).bind(2, source.name).bind(3, o.key).bind(4, o.system).bind(5, o.created);
-    if (o.resolved) insert.bind(6, *o.resolved);
-    else insert.bind_null(6);
-    insert.bind(7, now).bind(8, o.environment).run();
-  };
-
-  for (const auto& o : observations) {
-    find_open.reset();
-    find_open.bind(1, source.name).bind(2, o.key);
-    std::optional<std::pair<std::string, std::int64_t>> open;
-    if (find_open.step()) open.emplace(find_open.text(0), find_open.int64(1));
-    find_open.reset();
-    const std::string id = incident_identifier(source, o);
-    // Where a key repeats across episodes (Alertmanager, Grafana), the
-    // start tells them apart: a notification for another start than the
-    // open episode's is not about it.
-    const bool same_episode = open && (!source.episodes || open->first == id);
-    if (o.filtered && !(same_episode && o.status == Status::resolved)) {
-      ++result.ignored;  // left out by the route's matchers: opens and closes nothing
-      continue;
-    }
-    if (open && !same_episode && o.created < open->second) {
-      // About an earlier episode: a late or repeated notification.
-      if (known(id) || o.status == Status::firing) {
-        result.notes.push_back("ignored a stale " + std::string(o.status == Status::firing ? "firing" : "resolved") +
-                               " notification for " + id + " (episode " + open->first + " is open)");
-        ++result.unchanged;
-        continue;
-      }
-      add(id, o);  // an earlier episode whose firing was never seen, complete
-      ++result.resolved;
-      continue;
-    }
-    if (open && !same_episode) {
-      // A newer episode began: the open one had ended by then.
-      close(open->first, std::max(o.created, open->second));
-      result.notes.push_back("closed " + open->first + " at the start of the newer episode " + id +
-                             " (its resolved notification never came)");
-      ++result.resolved;
-      open.reset();
-    }
-
-    if (o.status == Status::firing) {
-      if (open || known(id)) {  // a repeat, or a late firing of an episode already resolved: never reopen
-        ++result.unchanged;
-        continue;
-      }
-      add(id, o);
-      ++result.opened;
-      continue;
-    }
-    // Resolved.
-    if (open) {
-      close(open->first, std::max(*o.resolved, open->second));
-      ++result.resolved;
-      continue;
-    }
-    if (known(id)) {  // already resolved: a duplicate
-      result.notes.push_back("ignored a repeated resolved notification for " + id);
-      ++result.unchanged;
-      continue;
-    }
-    // The firing was never seen: the payload carries the start, so the incident is complete.
-    add(id, o);
-    ++result.resolved;
-  }
+  Episodes episodes(db_, source, now);
+  for (const auto& o : observations) apply_one(episodes, source, o, result);
   if (result.opened || result.resolved || !delivery_id.empty()) txn.commit();
   for (auto& n : result.notes) n = std::string(source.name) + ": " + n;
   return result;
