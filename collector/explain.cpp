@@ -134,6 +134,69 @@ Records deployment_records(const Classified& c, const Names& n, Keep keep, Detai
   return out;
 }
 
+// The window's incidents, with the deployment each is attributed to.
+Records incident_records(const Classified& c, const Names& n, const MetricFacts& facts) {
+  Records out;
+  for (std::uint32_t i = 0; i < c.incs.size(); ++i) out.pending.emplace_back(c.incs[i].created, i);
+  out.build = [&c, &n, &facts](std::uint32_t at) {
+    const Inc& i = c.incs[at];
+    const auto& fact = facts.incidents[i.fact];
+    auto o = n.where(i.system, fact.environment, i.created);
+    o["incident"] = Names::at(facts.incident_ids, i.fact);
+    o["resolved"] = format_rfc3339(fact.resolved);
+    o["seconds"] = i.duration;
+    o["deployment"] = i.attributed ? n.deployment(i.deployment) : json::value(nullptr);
+    return o;
+  };
+  return out;
+}
+
+// The shipped changes with a lead time; those without one go to
+// `left_out` (at most kMaxLeftOut listed, all counted) with the reason.
+Records lead_records(const Classified& c, const Names& n, const MetricFacts& facts, const Scope& scope,
+                     json::array& left_out, std::size_t& left_out_count) {
+  auto lead = [&n, &facts, &scope](const Lead& l) {
+    const auto& s = facts.shipped[l.fact];
+    json::object o{{"change", Names::at(facts.shipped_ids, l.fact)},
+                   {"system", facts.systems[s.system]},
+                   {"environment", scope.environments[s.environment]},
+                   {"deployment", n.deployed_at(s.system, s.environment, s.deployed)},
+                   {"deployed", format_rfc3339(s.deployed)}};
+    if (l.bad == 2) {
+      o["reason"] = "no known time: no change event for it";
+      return o;
+    }
+    const bool pushed = l.fact < facts.shipped_pushed.size() && facts.shipped_pushed[l.fact];
+    o["time"] = format_rfc3339(s.change_time);
+    o["time_source"] = pushed ? "push" : "commit";
+    if (l.bad == 1) o["reason"] = "lead time of zero or below (clock skew or a backdated commit)";
+    else o["lead_seconds"] = l.lead;
+    return o;
+  };
+  Records out;
+  for (std::uint32_t i = 0; i < c.leads.size(); ++i) {
+    if (c.leads[i].bad == 0) out.pending.emplace_back(c.leads[i].deployed, i);
+    else if (++left_out_count <= kMaxLeftOut) left_out.push_back(lead(c.leads[i]));
+  }
+  out.build = [&c, lead](std::uint32_t i) { return lead(c.leads[i]); };
+  return out;
+}
+
+// One page of the records, by time (ties in list order), sorted only as far
+// as the page needs.
+json::array page_of(Records& records, std::size_t offset, std::size_t limit) {
+  auto& all = records.pending;
+  const std::size_t end = std::min(all.size(), offset + limit);
+  if (offset < end) {
+    std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(offset), all.end());
+    std::partial_sort(all.begin() + static_cast<std::ptrdiff_t>(offset), all.begin() + static_cast<std::ptrdiff_t>(end),
+                      all.end());
+  }
+  json::array page;
+  for (std::size_t i = offset; i < end; ++i) page.push_back(records.build(all[i].second));
+  return page;
+}
+
 }  // namespace
 
 std::optional<Explained> parse_explained(std::string_view name, Model model, std::string& why) {
@@ -216,55 +279,14 @@ json::object explain(const MetricFacts& facts, Window window, const Scope& scope
           [&](const Dep& d, json::object& o) { o["reasons"] = rework_reasons(d, n); });
       break;
     case Explained::time_to_recover:
-      for (std::uint32_t i = 0; i < c.incs.size(); ++i) records.pending.emplace_back(c.incs[i].created, i);
-      records.build = [&](std::uint32_t at) {
-        const Inc& i = c.incs[at];
-        const auto& fact = facts.incidents[i.fact];
-        auto o = n.where(i.system, fact.environment, i.created);
-        o["incident"] = Names::at(facts.incident_ids, i.fact);
-        o["resolved"] = format_rfc3339(fact.resolved);
-        o["seconds"] = i.duration;
-        o["deployment"] = i.attributed ? n.deployment(i.deployment) : json::value(nullptr);
-        return o;
-      };
+      records = incident_records(c, n, facts);
       break;
-    case Explained::lead_time: {
-      auto lead = [&](const Lead& l) {
-        const auto& s = facts.shipped[l.fact];
-        json::object o{{"change", Names::at(facts.shipped_ids, l.fact)},
-                       {"system", facts.systems[s.system]},
-                       {"environment", scope.environments[s.environment]},
-                       {"deployment", n.deployed_at(s.system, s.environment, s.deployed)},
-                       {"deployed", format_rfc3339(s.deployed)}};
-        if (l.bad == 2) {
-          o["reason"] = "no known time: no change event for it";
-          return o;
-        }
-        const bool pushed = l.fact < facts.shipped_pushed.size() && facts.shipped_pushed[l.fact];
-        o["time"] = format_rfc3339(s.change_time);
-        o["time_source"] = pushed ? "push" : "commit";
-        if (l.bad == 1) o["reason"] = "lead time of zero or below (clock skew or a backdated commit)";
-        else o["lead_seconds"] = l.lead;
-        return o;
-      };
-      for (std::uint32_t i = 0; i < c.leads.size(); ++i) {
-        if (c.leads[i].bad == 0) records.pending.emplace_back(c.leads[i].deployed, i);
-        else if (++left_out_count <= kMaxLeftOut) left_out.push_back(lead(c.leads[i]));
-      }
-      records.build = [&c, lead](std::uint32_t i) { return lead(c.leads[i]); };
+    case Explained::lead_time:
+      records = lead_records(c, n, facts, scope, left_out, left_out_count);
       break;
-    }
   }
-  // By time, ties in list order: only as far as the page needs.
   auto& all = records.pending;
-  const std::size_t end = std::min(all.size(), offset + limit);
-  if (offset < end) {
-    std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(offset), all.end());
-    std::partial_sort(all.begin() + static_cast<std::ptrdiff_t>(offset), all.begin() + static_cast<std::ptrdiff_t>(end),
-                      all.end());
-  }
-  json::array page;
-  for (std::size_t i = offset; i < end; ++i) page.push_back(records.build(all[i].second));
+  json::array page = page_of(records, offset, limit);
   json::array environments;
   for (const auto& e : scope.environments) environments.emplace_back(e);
   json::object out{{"metric", explained_name(metric)},
