@@ -558,16 +558,17 @@ std::optional<Failure> backfill(const Context& c) {
   return std::nullopt;
 }
 
+using Step = std::optional<Failure> (*)(const Context&);
+
 // A push command or backfill, once found: its flags, then the step.
-int run_step(const std::string& step, const std::vector<std::string>& rest, const std::vector<FlagSpec>& flags,
-             const Env& env, std::ostream& out, std::ostream& err) {
+int run_step(const std::string& step, Step run, bool takes_positionals, const std::vector<std::string>& rest,
+             const std::vector<FlagSpec>& flags, const Env& env, std::ostream& out, std::ostream& err) {
   std::string why;
   const auto parsed = parse_args(rest, flags, env, why);
   if (!parsed) {
     err << "pulse-event-cli " << step << ": " << why << "\nRun 'pulse-event-cli " << step << " --help' for usage.\n";
     return kExitUsage;
   }
-  const bool takes_positionals = step == "push deployment" || step == "push git deployment" || step == "backfill";
   if (!takes_positionals && !parsed->positionals().empty()) {
     err << "pulse-event-cli " << step << ": unexpected argument \"" << parsed->positionals()[0].substr(0, 80) << "\"\n";
     return kExitUsage;
@@ -575,11 +576,7 @@ int run_step(const std::string& step, const std::vector<std::string>& rest, cons
   const Context c{step, *parsed, env, out, err};
   std::optional<Failure> failure;
   try {
-    if (step == "push change") failure = push_change(c);
-    else if (step == "push deployment") failure = push_deployment(c);
-    else if (step == "push incident") failure = push_incident(c);
-    else if (step == "backfill") failure = backfill(c);
-    else failure = push_git_deployment(c);
+    failure = run(c);
   } catch (const std::exception& e) {
     failure = Failure{kExitInternal, std::string("internal error: ") + e.what()};
   }
@@ -594,84 +591,55 @@ int run_step(const std::string& step, const std::vector<std::string>& rest, cons
 }  // namespace
 
 int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  // Each command's flags are copied into its runner: some are temporaries.
-  auto step = [&](std::string name, std::vector<FlagSpec> flags) {
-    return
-        [&, name, flags](const std::vector<std::string>& rest) { return run_step(name, rest, flags, env, out, err); };
-  };
-  auto outbox = [&](std::string sub, std::vector<FlagSpec> flags) {
-    return [&, sub, flags](const std::vector<std::string>& rest) {
-      return outbox_command(sub, rest, flags, env, out, err);
+  // Each command's name, operands and flags are said once: its runner is
+  // made from them (it takes operands when the command declares some).
+  auto step = [&](std::string_view name, std::string_view operands, std::string_view summary,
+                  std::string_view description, std::vector<FlagSpec> flags, Step run) {
+    CommandSpec c{name, operands, summary, description, std::move(flags), {}, {}, {}};
+    c.run = [&, name = std::string(name), run, positionals = !operands.empty(),
+             flags = c.flags](const std::vector<std::string>& rest) {
+      return run_step(name, run, positionals, rest, flags, env, out, err);
     };
+    return c;
   };
-  const ProgramSpec program{
+  auto outbox = [&](std::string_view name, std::string_view summary, std::string_view description,
+                    std::vector<FlagSpec> flags) {
+    CommandSpec c{name, "", summary, description, std::move(flags), kOutboxNotes, "The outbox", {}};
+    c.run = [&, sub = std::string(name.substr(name.find(' ') + 1)), flags = c.flags](
+                const std::vector<std::string>& rest) { return outbox_command(sub, rest, flags, env, out, err); };
+    return c;
+  };
+  ProgramSpec program{
       "pulse-event-cli",
       "report DORA events (changes, deployments, incidents) to Pulse",
       kFooter,
       {
-          {"push change",
-           "",
-           "report a change (a commit)",
-           "Reports a change (a commit), with its commit or push time.",
-           kChangeFlags,
-           {},
-           {},
-           step("push change", kChangeFlags)},
-          {"push deployment",
-           "COMMIT...",
-           "report a deployment and the commits it shipped",
-           "Reports a deployment and the changes (commit SHAs) it shipped.",
-           kDeploymentFlags,
-           {},
-           {},
-           step("push deployment", kDeploymentFlags)},
-          {"push incident",
-           "",
-           "report an incident",
-           "Reports an incident with its creation and resolution times.",
-           kIncidentFlags,
-           {},
-           {},
-           step("push incident", kIncidentFlags)},
-          {"push git deployment",
-           "[PATH...]",
-           "report a deployment with the commits git finds for it",
-           "Reports every commit in PREVIOUS..HEAD (merges included, like git log; only commits\n"
-           "touching PATHs if given) as a change, then the deployment of all of them. Changes\n"
-           "carry the committer time (the Go CLI sends the author time).",
-           kGitDeploymentFlags,
-           {},
-           {},
-           step("push git deployment", kGitDeploymentFlags)},
-          {"backfill",
-           "[PATH...]",
-           "replay a repository's tagged history as deployments",
-           "Replays history: each tag matching --tag-pattern is a deployment (oldest first, by date), and\n"
-           "its changes are the commits it shipped first: reachable from it and from no earlier such tag\n"
-           "(with PATHs, only commits touching them, as git log -- PATHS; the first tag only marks where\n"
-           "history starts). Changes carry the committer time. A re-run skips the tags our collector\n"
-           "already stores (--all sends them again; any server stores each event once). Without --system,\n"
-           "the system is the one pulse-deploy and pulse-hook use: git config pulse.system, else the CI's\n"
-           "repository slug, else the origin remote's path (owner/name), else the directory's name.",
-           kBackfillFlags,
-           {},
-           {},
-           step("backfill", kBackfillFlags)},
-          {"outbox status",
-           "",
-           "how many events wait for delivery",
-           "Shows how many events wait, and since when.",
-           {},
-           kOutboxNotes,
-           "The outbox",
-           outbox("status", {})},
-          {"outbox list", "", "the events waiting", "Lists the events waiting, oldest first.", kOutboxListFlags,
-           kOutboxNotes, "The outbox", outbox("list", kOutboxListFlags)},
-          {"outbox flush", "", "deliver what waits, now", "Delivers every waiting event now.", kOutboxFlushFlags,
-           kOutboxNotes, "The outbox", outbox("flush", kOutboxFlushFlags)},
-          {"outbox purge", "", "remove the set-aside events (--all: every event)",
-           "Removes the events the server refused (set aside), or with --all every event.", kOutboxPurgeFlags,
-           kOutboxNotes, "The outbox", outbox("purge", kOutboxPurgeFlags)},
+          step("push change", "", "report a change (a commit)",
+               "Reports a change (a commit), with its commit or push time.", kChangeFlags, push_change),
+          step("push deployment", "COMMIT...", "report a deployment and the commits it shipped",
+               "Reports a deployment and the changes (commit SHAs) it shipped.", kDeploymentFlags, push_deployment),
+          step("push incident", "", "report an incident", "Reports an incident with its creation and resolution times.",
+               kIncidentFlags, push_incident),
+          step("push git deployment", "[PATH...]", "report a deployment with the commits git finds for it",
+               "Reports every commit in PREVIOUS..HEAD (merges included, like git log; only commits\n"
+               "touching PATHs if given) as a change, then the deployment of all of them. Changes\n"
+               "carry the committer time (the Go CLI sends the author time).",
+               kGitDeploymentFlags, push_git_deployment),
+          step("backfill", "[PATH...]", "replay a repository's tagged history as deployments",
+               "Replays history: each tag matching --tag-pattern is a deployment (oldest first, by date), and\n"
+               "its changes are the commits it shipped first: reachable from it and from no earlier such tag\n"
+               "(with PATHs, only commits touching them, as git log -- PATHS; the first tag only marks where\n"
+               "history starts). Changes carry the committer time. A re-run skips the tags our collector\n"
+               "already stores (--all sends them again; any server stores each event once). Without --system,\n"
+               "the system is the one pulse-deploy and pulse-hook use: git config pulse.system, else the CI's\n"
+               "repository slug, else the origin remote's path (owner/name), else the directory's name.",
+               kBackfillFlags, backfill),
+          outbox("outbox status", "how many events wait for delivery", "Shows how many events wait, and since when.",
+                 {}),
+          outbox("outbox list", "the events waiting", "Lists the events waiting, oldest first.", kOutboxListFlags),
+          outbox("outbox flush", "deliver what waits, now", "Delivers every waiting event now.", kOutboxFlushFlags),
+          outbox("outbox purge", "remove the set-aside events (--all: every event)",
+                 "Removes the events the server refused (set aside), or with --all every event.", kOutboxPurgeFlags),
       }};
   return run_program(program, args, out, err);
 }
