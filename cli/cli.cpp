@@ -165,8 +165,7 @@ std::optional<Failure> connection(const Context& c, Connection& conn) {
   conn.ingestion.system = c.args.get_or("system", "");
   conn.ingestion.environment = detect_ci_name(c.env);
   conn.client = read->client;
-  conn.ingestion.retry.max_attempts = read->max_attempts;
-  conn.ingestion.retry.max_total = std::max(Millis(60'000), conn.client.timeouts.total);
+  conn.ingestion.retry = read->retry;
   return std::nullopt;
 }
 

@@ -2,6 +2,7 @@
 
 #include "text.hpp"
 
+#include <algorithm>
 #include <fstream>
 
 namespace pulse {
@@ -61,7 +62,8 @@ std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& 
     return std::nullopt;
   }
   c.client.timeouts.total = std::chrono::milliseconds(timeout * 1000);
-  c.max_attempts = static_cast<int>(attempts);
+  c.retry.max_attempts = static_cast<int>(attempts);
+  c.retry.max_total = std::max(std::chrono::milliseconds(60'000), c.client.timeouts.total);
   c.client.proxy = proxy_for(c.origin, env, why);
   if (!why.empty()) return std::nullopt;
   return c;

@@ -6,6 +6,7 @@
 
 #include "args.hpp"
 #include "http_client.hpp"
+#include "retry.hpp"
 #include "url.hpp"
 
 #include <optional>
@@ -27,7 +28,7 @@ struct ServerConnection {
   std::string api_key;       ///< from --api-key or the key file's first line
   std::string api_key_file;  ///< as given, when the key came from a file
   ClientOptions client;      ///< TLS, proxy, the whole-request timeout
-  int max_attempts = 5;
+  RetryPolicy retry;         ///< --max-attempts, and retries for as long as one request may take (60 s at least)
 };
 
 /// Reads the connection flags. Refuses (false, `why` naming the flags) a bad

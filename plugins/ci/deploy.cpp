@@ -351,8 +351,7 @@ class DeployStep {
     ic.system = in_.system;
     ic.environment = ci_.provider.empty() ? "_unknown_" : ci_.provider;
     ic.user_agent = "pulse-deploy/" PULSE_VERSION;
-    ic.retry.max_attempts = connection_->max_attempts;
-    ic.retry.max_total = std::max(std::chrono::milliseconds(60'000), connection_->client.timeouts.total);
+    ic.retry = connection_->retry;
     IngestionClient sender(client, clock, ic, [this](const std::string& l) { err_ << "pulse-deploy: " << l << "\n"; });
     const auto r = sender.send_all(events);
     if (r.status == Delivery::rejected) return fail(kExitRejected, r.reason);
