@@ -18,15 +18,28 @@ std::string usage_line(const ProgramSpec& p, const CommandSpec& c) {
   return line;
 }
 
-// "did you mean" for a word or words that name no command.
+// Each command's name, as the words a shell completes one at a time.
+std::vector<std::string> command_words(const ProgramSpec& p) {
+  std::vector<std::string> out{"help", "version", "completion"};
+  for (const auto& c : p.commands)
+    if (!c.name.empty()) out.emplace_back(c.name);
+  return out;
+}
+
+// The commands of a group ("push": push change, push deployment, ...).
+std::vector<const CommandSpec*> group_of(const ProgramSpec& p, const std::string& group) {
+  std::vector<const CommandSpec*> out;
+  for (const auto& c : p.commands)
+    if (c.name.starts_with(group + " ")) out.push_back(&c);
+  return out;
+}
+
+// "did you mean" for a word or words that name no command (or group).
 std::string suggestion(const ProgramSpec& p, std::string_view typed) {
-  std::vector<std::string> names{"help", "version", "completion"};
-  for (const auto& c : p.commands) {
-    if (c.name.empty()) continue;
-    names.emplace_back(c.name);
+  std::vector<std::string> names = command_words(p);
+  for (const auto& c : p.commands)
     if (const auto space = c.name.find(' '); space != std::string_view::npos)
       names.emplace_back(c.name.substr(0, space));
-  }
   const auto near = near_misses(typed, names);
   if (near.empty()) return "";
   std::string out = " (did you mean";
@@ -78,12 +91,10 @@ int help_command(const ProgramSpec& p, const std::vector<std::string>& args, std
   }
   const std::string topic = leading_words(args, 1);
   // A group's first word ("help push"): its commands.
-  std::string group;
-  for (const auto& c : p.commands)
-    if (c.name.starts_with(topic + " ")) group += "  " + usage_line(p, c) + "\n";
-  if (!group.empty()) {
-    out << "Commands of " << p.name << " " << topic << ":\n"
-        << group << "\nRun '" << p.name << " help " << topic << " COMMAND' for one.\n";
+  if (const auto group = group_of(p, topic); !group.empty()) {
+    out << "Commands of " << p.name << " " << topic << ":\n";
+    for (const auto* c : group) out << "  " << usage_line(p, *c) << "\n";
+    out << "\nRun '" << p.name << " help " << topic << " COMMAND' for one.\n";
     return kExitOk;
   }
   err << p.name << " help: no command \"" << (topic.empty() ? args[1] : topic) << "\""
@@ -94,14 +105,6 @@ int help_command(const ProgramSpec& p, const std::vector<std::string>& args, std
 std::string quoted_words(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
-  return out;
-}
-
-// Each command's name, as the words a shell completes one at a time.
-std::vector<std::string> command_words(const ProgramSpec& p) {
-  std::vector<std::string> out{"help", "version", "completion"};
-  for (const auto& c : p.commands)
-    if (!c.name.empty()) out.emplace_back(c.name);
   return out;
 }
 
@@ -305,13 +308,10 @@ int run_program(const ProgramSpec& p, const std::vector<std::string>& args, std:
   if (!command || (!found.command && !first.empty() && !first.starts_with("-"))) {
     const std::string typed = leading_words(args, 0);
     // A group's first word alone ("push"): say what may follow.
-    std::vector<std::string> group;
-    for (const auto& c : p.commands)
-      if (c.name.starts_with(typed + " ")) group.emplace_back(c.name.substr(typed.size() + 1));
-    if (!group.empty()) {
+    if (const auto group = group_of(p, typed); !group.empty()) {
       err << p.name << " " << typed << ": say which: ";
       for (std::size_t i = 0; i < group.size(); ++i)
-        err << (i ? (i + 1 == group.size() ? " or " : ", ") : "") << group[i];
+        err << (i ? (i + 1 == group.size() ? " or " : ", ") : "") << group[i]->name.substr(typed.size() + 1);
       err << "\nRun '" << p.name << " help " << typed << "' for them.\n";
     } else {
       err << p.name << ": unknown command \"" << typed.substr(0, 80) << "\"" << suggestion(p, typed) << "\nRun '"
