@@ -57,9 +57,16 @@ class SigpipeBlocked {
   bool was_pending_ = false;
 };
 
+// Milliseconds to `until`, as poll(2) takes them (at most a minute at a
+// time); 0 or less once it has passed.
+int ms_until(std::chrono::steady_clock::time_point until) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+  return left.count() <= 0 ? 0 : static_cast<int>(std::min<std::int64_t>(left.count(), 60'000)) + 1;
+}
+
 // Feeds `input` to the child and reads its stdout and stderr, all at once
-// (no pipe can fill up and stall), until both outputs close or `until`
-// passes. At the deadline it kills the child's process group and stops
+// (no pipe can fill up and stall), until the outputs close and the input
+// is written (or refused), or `until` passes. At the deadline it kills the child's process group and stops
 // reading, whoever still holds the outputs open (a daemon a child started
 // in a session of its own). Closes the three descriptors; answers whether
 // the deadline passed.
@@ -71,15 +78,15 @@ bool exchange(pid_t pid, int in, int out, int err, const std::string& input,
   if (input.empty()) in = (::close(in), -1);
   char buf[65536];
   bool timed_out = false;
-  while (out >= 0 || err >= 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+  while (out >= 0 || err >= 0 || in >= 0) {
+    const int left = ms_until(until);
+    if (left <= 0) {
       timed_out = true;
       ::kill(-pid, SIGKILL);
       break;
     }
     pollfd fds[3] = {{out, POLLIN, 0}, {err, POLLIN, 0}, {in, POLLOUT, 0}};
-    const int n = ::poll(fds, 3, static_cast<int>(std::min<std::int64_t>(left.count(), 60'000)) + 1);
+    const int n = ::poll(fds, 3, left);
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
     for (int i = 0; i < 2; ++i) {
@@ -111,13 +118,13 @@ int reap(pid_t pid, std::chrono::steady_clock::time_point until, bool& timed_out
       if (pidfd >= 0) ::close(pidfd);
       return status;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
+    const int left = ms_until(until);
+    if (left <= 0) break;
     if (pidfd >= 0) {
       pollfd p{pidfd, POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 60'000)) + 1);
+      ::poll(&p, 1, left);
     } else {
-      std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(10)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left, 10)));
     }
   }
   if (pidfd >= 0) ::close(pidfd);

@@ -3,9 +3,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <signal.h>
+#include <unistd.h>
 
 using namespace pulse;
 
@@ -58,6 +61,15 @@ BOOST_AUTO_TEST_CASE(input_larger_than_a_pipe_and_a_child_that_reads_none) {
   const auto counted = run_command({"wc", "-c"}, "", big);
   BOOST_TEST(counted.exit_code == 0);
   BOOST_TEST(counted.out.find("1048576") != std::string::npos, counted.out);
+  // A child that sends its output elsewhere still gets all of its input.
+  const auto file = std::filesystem::temp_directory_path() / ("pulse-count-" + std::to_string(::getpid()));
+  const auto elsewhere = run_command({"sh", "-c", "exec >\"$0\" 2>&-; wc -c", file.string()}, "", big);
+  BOOST_TEST(elsewhere.exit_code == 0);
+  std::ifstream counted_file(file);
+  std::string count;
+  counted_file >> count;
+  BOOST_TEST(count == "1048576");
+  std::filesystem::remove(file);
   // The child exits without reading: no SIGPIPE ends us, its exit code is kept.
   const auto ignored = run_command({"sh", "-c", "exit 4"}, "", big);
   BOOST_TEST(ignored.exit_code == 4);
