@@ -414,6 +414,11 @@ int status(const Env& env, std::ostream& out) {
   return 0;
 }
 
+const std::vector<FlagSpec> kConfirmFlags = {
+    {"spool", "FILE", "the push's record"},
+    {"push-time", "UNIX", "when git push exited"},
+};
+
 const std::vector<FlagSpec> kInstallFlags = {
     {"server", "", "install the server-side post-receive hook instead of pre-push"},
     {"hooks-dir", "DIR", "install into DIR (e.g. a template directory) instead of the repository's hooks"},
@@ -515,13 +520,13 @@ int run(const std::vector<std::string>& args, const Env& env, std::istream& in, 
            "",
            "after a push: confirm what pre-push recorded (started by pulse-hook)",
            "",
-           {{"spool", "FILE", "the push's record"}, {"push-time", "UNIX", "when git push exited"}},
+           kConfirmFlags,
            {},
            kByGit,
            [&](const auto& rest) {
              return quietly([&] {
                std::string why;
-               const auto a = parse_args(rest, {{"spool", "FILE", ""}, {"push-time", "UNIX", ""}}, env, why);
+               const auto a = parse_args(rest, kConfirmFlags, env, why);
                if (a && a->has("spool") && a->has("push-time"))
                  confirm(*a->get("spool"), std::stoll(*a->get("push-time")), env);
              });
