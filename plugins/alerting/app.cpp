@@ -396,10 +396,9 @@ ServerResponse metrics_response(const ServerRequest& request, const telemetry::R
   if (!(tokens.empty() ? local : authenticate("metrics", auth, headers, "", 0) == AuthResult::ok))
     return {401,
             "application/json",
-            R"({"error":"/metrics needs a token from --metrics-token-file"})",
+            json_error("/metrics needs a token from --metrics-token-file"),
             {{"WWW-Authenticate", "Bearer"}}};
-  if (request.method != "GET")
-    return {405, "application/json", R"({"error":"method not allowed"})", {{"Allow", "GET"}}};
+  if (request.method != "GET") return {405, "application/json", json_error("method not allowed"), {{"Allow", "GET"}}};
   return {200, telemetry::Registry::kContentType, registry.render(), {}};
 }
 
