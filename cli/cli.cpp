@@ -79,10 +79,7 @@ const std::vector<FlagSpec> kGitDeploymentFlags = with_connection({
     {"source", "NAME", "ignored, as by the Go CLI: git deployments always have source \"git\"", false, "PULSE_SOURCE"},
 });
 
-constexpr const char* kFooter =
-    "Every flag can also be set as PULSE_<NAME> (e.g. PULSE_API_KEY); flags win.\n"
-    "Exit codes: 0 ok, 2 bad usage or input (nothing sent), 3 rejected by the server,\n"
-    "4 delivery failed after retries, 1 internal error.\n";
+constexpr const char* kFooter = "Every flag can also be set as PULSE_<NAME> (e.g. PULSE_API_KEY); flags win.\n";
 
 const std::vector<FlagSpec> kBackfillFlags = with_connection({
     {"directory", "DIR", "the git repository", false, "PULSE_DIRECTORY", "."},

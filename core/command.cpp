@@ -204,7 +204,8 @@ std::string program_help(const ProgramSpec& p) {
   std::ostringstream s;
   if (p.commands.size() == 1 && p.commands[0].name.empty()) {  // a program that is one command
     s << p.name << ": " << p.summary << "\n\n"
-      << command_help(p, p.commands[0]) << "\nAlso: " << p.name << " version | help | completion bash|zsh|fish\n";
+      << command_help(p, p.commands[0]) << "\nExit codes: " << kExitCodesText << ".\nAlso: " << p.name
+      << " version | help | completion bash|zsh|fish\n";
     return s.str();
   }
   s << p.name << ": " << p.summary << "\n\nUsage:\n";
@@ -228,7 +229,8 @@ std::string program_help(const ProgramSpec& p) {
     list(section);
   }
   if (!p.footer.empty()) s << "\n" << p.footer;
-  s << "\nRun '" << p.name << " help COMMAND' (or '" << p.name << " COMMAND --help') for a command's flags.\n";
+  s << "\nExit codes: " << kExitCodesText << ".\n";
+  s << "Run '" << p.name << " help COMMAND' (or '" << p.name << " COMMAND --help') for a command's flags.\n";
   return s.str();
 }
 
@@ -272,8 +274,7 @@ std::string man_page(const ProgramSpec& p) {
     if (!c.notes.empty()) s << ".PP\n" << roff(c.notes) << "\n";
   }
   if (!p.footer.empty()) s << ".SH NOTES\n.nf\n" << roff(p.footer) << "\n.fi\n";
-  s << ".SH EXIT STATUS\n0 ok; 1 could not start or run; 2 bad flags, values or input (nothing was sent); "
-       "3 the server refused an event; 4 no answer after every retry.\n";
+  s << ".SH EXIT STATUS\n" << kExitCodesText << ".\n";
   return s.str();
 }
 
