@@ -426,112 +426,132 @@ const std::vector<FlagSpec> kInstallFlags = {
 
 }  // namespace
 
-int run(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out, std::ostream& err) {
-  // Hook modes: never fail, never write to the terminal of the push.
-  auto quietly = [](auto f) {
-    try {
-      f();
-    } catch (const std::exception&) {
-      // Logged where possible; a hook must not fail the push.
+namespace {
+
+// What a command's handler reads and writes.
+struct Io {
+  const Env& env;
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// Hook modes never fail and never write to the terminal of the push.
+int quietly(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception&) {
+    // Logged where possible; a hook must not fail the push.
+  }
+  return kExitOk;
+}
+
+std::function<int(const std::vector<std::string>&)> installer(const Io& io, bool remove) {
+  return [&io, remove](const std::vector<std::string>& rest) {
+    std::string why;
+    const auto a = parse_args(rest, kInstallFlags, io.env, why);
+    if (!a) {
+      io.err << "pulse-hook " << (remove ? "uninstall" : "install") << ": " << why << "\n";
+      return kExitUsage;
     }
-    return kExitOk;
+    return install(*a, io.out, io.err, remove);
   };
-  auto installer = [&](bool remove) {
-    return [&, remove](const std::vector<std::string>& rest) {
-      std::string why;
-      const auto a = parse_args(rest, kInstallFlags, env, why);
-      if (!a) {
-        err << "pulse-hook " << (remove ? "uninstall" : "install") << ": " << why << "\n";
-        return kExitUsage;
-      }
-      return install(*a, out, err, remove);
-    };
+}
+
+// The commands people run in a repository.
+std::vector<CommandSpec> repository_commands(const Io& io) {
+  return {
+      {"install",
+       "",
+       "add the hook to this repository (chains existing hooks)",
+       "Installs pulse-hook as this repository's pre-push hook (or, with --server, post-receive),\n"
+       "keeping an existing hook, which runs first.",
+       kInstallFlags,
+       {},
+       {},
+       installer(io, false)},
+      {"uninstall",
+       "",
+       "remove it, restoring what was there",
+       "Removes the hook pulse-hook installed and restores the hook that was there before.",
+       kInstallFlags,
+       {},
+       {},
+       installer(io, true)},
+      {"status",
+       "",
+       "what is installed, configured and waiting",
+       "",
+       {},
+       {},
+       {},
+       [&io](const auto&) { return status(io.env, io.out); }},
   };
+}
+
+// The commands git (through the installed symlinks) and pulse-hook itself run.
+std::vector<CommandSpec> git_commands(const Io& io) {
   constexpr std::string_view kByGit = "Run by git (the installed hooks are symlinks to pulse-hook)";
-  const ProgramSpec program{
-      "pulse-hook",
-      "record when commits are really pushed (for DORA lead time)",
-      kConfiguration,
-      {
-          {"install",
-           "",
-           "add the hook to this repository (chains existing hooks)",
-           "Installs pulse-hook as this repository's pre-push hook (or, with --server, post-receive),\n"
-           "keeping an existing hook, which runs first.",
-           kInstallFlags,
-           {},
-           {},
-           installer(false)},
-          {"uninstall",
-           "",
-           "remove it, restoring what was there",
-           "Removes the hook pulse-hook installed and restores the hook that was there before.",
-           kInstallFlags,
-           {},
-           {},
-           installer(true)},
-          {"status",
-           "",
-           "what is installed, configured and waiting",
-           "",
-           {},
-           {},
-           {},
-           [&](const auto&) { return status(env, out); }},
-          {"pre-push",
-           "REMOTE URL < ref lines",
-           "record the push; confirm it after git push exits",
-           "Records the push (pulse-hook itself does this, at no cost to the push); with --from-env, from\n"
-           "the pre-commit framework's variables.",
-           {},
-           {},
-           kByGit,
-           [&](const auto&) {
-             err << "pulse-hook-worker: pre-push is handled by pulse-hook\n";
-             return kExitOk;
-           }},
-          {"post-receive",
-           "< ref lines",
-           "server side: report commits this push made reachable",
-           "",
-           {},
-           {},
-           kByGit,
-           [&](const auto&) {
-             return quietly([&] {
-               std::string input((std::istreambuf_iterator<char>(in)), {});
-               post_receive(pad_post_receive(input), env);
-             });
-           }},
-          {"flush",
-           "",
-           "deliver what the outbox holds",
-           "",
-           {},
-           {},
-           kByGit,
-           [&](const auto&) {
-             return quietly([&] {
-               const std::string outbox = default_outbox_path(env);
-               flush_now(outbox, env, (fs::path(outbox).parent_path() / "flush.log").string());
-             });
-           }},
-          {"confirm",
-           "",
-           "after a push: confirm what pre-push recorded (started by pulse-hook)",
-           "",
-           kConfirmFlags,
-           {},
-           kByGit,
-           [&](const auto& rest) {
-             return quietly([&] {
-               std::string why;
-               const auto a = parse_args(rest, kConfirmFlags, env, why);
-               if (a && a->has("spool") && a->has("push-time"))
-                 confirm(*a->get("spool"), std::stoll(*a->get("push-time")), env);
-             });
-           }},
-      }};
+  const auto post_receive_step = [&io](const auto&) {
+    return quietly([&io] {
+      std::string input((std::istreambuf_iterator<char>(io.in)), {});
+      post_receive(pad_post_receive(input), io.env);
+    });
+  };
+  const auto flush_step = [&io](const auto&) {
+    return quietly([&io] {
+      const std::string outbox = default_outbox_path(io.env);
+      flush_now(outbox, io.env, (fs::path(outbox).parent_path() / "flush.log").string());
+    });
+  };
+  const auto confirm_step = [&io](const std::vector<std::string>& rest) {
+    return quietly([&] {
+      std::string why;
+      const auto a = parse_args(rest, kConfirmFlags, io.env, why);
+      if (a && a->has("spool") && a->has("push-time"))
+        confirm(*a->get("spool"), std::stoll(*a->get("push-time")), io.env);
+    });
+  };
+  return {
+      {"pre-push",
+       "REMOTE URL < ref lines",
+       "record the push; confirm it after git push exits",
+       "Records the push (pulse-hook itself does this, at no cost to the push); with --from-env, from\n"
+       "the pre-commit framework's variables.",
+       {},
+       {},
+       kByGit,
+       [&io](const auto&) {
+         io.err << "pulse-hook-worker: pre-push is handled by pulse-hook\n";
+         return kExitOk;
+       }},
+      {"post-receive",
+       "< ref lines",
+       "server side: report commits this push made reachable",
+       "",
+       {},
+       {},
+       kByGit,
+       post_receive_step},
+      {"flush", "", "deliver what the outbox holds", "", {}, {}, kByGit, flush_step},
+      {"confirm",
+       "",
+       "after a push: confirm what pre-push recorded (started by pulse-hook)",
+       "",
+       kConfirmFlags,
+       {},
+       kByGit,
+       confirm_step},
+  };
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out, std::ostream& err) {
+  const Io io{env, in, out, err};
+  ProgramSpec program{"pulse-hook", "record when commits are really pushed (for DORA lead time)", kConfiguration,
+                      repository_commands(io)};
+  for (auto& c : git_commands(io)) program.commands.push_back(std::move(c));
   return run_program(program, args, out, err);
 }
 
