@@ -354,102 +354,119 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         asio::use_awaitable);
   }
 
+  // A read that failed because the client went, or was too slow: the
+  // connection ends without an answer.
+  static bool client_gone(const error_code& ec) {
+    return ec == http::error::end_of_stream || ec == http::error::partial_message || ec == beast::error::timeout ||
+           ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+           ec == asio::error::bad_descriptor || ec == asio::ssl::error::stream_truncated;
+  }
+
+  // Any other failed read is answered, and ends the connection.
+  template <class Stream>
+  asio::awaitable<void> answer_failed_read(Stream& stream, const error_code& ec, const std::string& remote) {
+    if (ec == http::error::body_limit)
+      co_await write_error(stream, http::status::payload_too_large,
+                           "request body exceeds " + std::to_string(opt.body_limit) + " bytes", remote);
+    else if (ec == http::error::header_limit)
+      co_await write_error(stream, http::status::request_header_fields_too_large, "request headers too large", remote);
+    else co_await write_error(stream, http::status::bad_request, "malformed HTTP request", remote);
+  }
+
+  static ServerRequest to_request(http::request<http::string_body>& req, const std::string& remote) {
+    ServerRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    for (const auto& f : req) request.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    request.body = std::move(req.body());
+    request.remote = remote;
+    return request;
+  }
+
+  // Reads one request: its header (within the first-request or idle
+  // timeout), then, having checked its size and answered "100-continue",
+  // its body. Nothing when the connection ends instead.
+  template <class Stream>
+  asio::awaitable<std::optional<ServerRequest>> read_request(Stream& stream, beast::flat_buffer& buffer,
+                                                             http::request_parser<http::string_body>& parser,
+                                                             Conn& conn, bool first, const std::string& remote) {
+    error_code ec;
+    auto redirect = asio::redirect_error(asio::use_awaitable, ec);
+    parser.body_limit(opt.body_limit);
+    parser.header_limit(16 * 1024);
+    if (!first) conn.set_idle();
+    beast::get_lowest_layer(stream).expires_after(first ? opt.read_timeout : opt.idle_timeout);
+    co_await http::async_read_header(stream, buffer, parser, redirect);
+    if (conn.evicted) co_return std::nullopt;  // closed to make room while it waited
+    conn.busy = true;
+    if (!ec) {
+      if (const auto len = parser.content_length(); len && *len > opt.body_limit) ec = http::error::body_limit;
+    }
+    if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
+      co_await http::async_write(stream, cont, redirect);
+      if (ec) co_return std::nullopt;
+    }
+    if (!ec) {
+      beast::get_lowest_layer(stream).expires_after(opt.read_timeout);
+      co_await http::async_read(stream, buffer, parser, redirect);
+    }
+    if (ec) {
+      if (!client_gone(ec)) co_await answer_failed_read(stream, ec, remote);
+      co_return std::nullopt;
+    }
+    co_return to_request(parser.get(), remote);
+  }
+
+  // Writes the handler's answer; whether the connection stays open.
+  // A HEAD request is answered as GET without the body (its length still
+  // said), so a keep-alive client keeps its framing.
+  template <class Stream>
+  asio::awaitable<bool> write_response(Stream& stream, const ServerRequest& request, ServerResponse response,
+                                       unsigned version, bool keep_alive, bool head,
+                                       std::chrono::steady_clock::time_point started) {
+    http::response<http::string_body> res{static_cast<http::status>(response.status), version};
+    res.set(http::field::server, "pulse/" PULSE_VERSION);
+    res.set(http::field::content_type, response.content_type);
+    for (const auto& h : opt.extra_headers) res.set(h.name, h.value);
+    for (const auto& h : response.headers) res.set(h.name, h.value);
+    res.body() = std::move(response.body);
+    res.keep_alive(keep_alive && !stopping);
+    res.prepare_payload();
+    if (head) {
+      const auto length = res.body().size();
+      res.body().clear();
+      res.content_length(length);
+    }
+    error_code ec;
+    beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
+    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (opt.on_request) {
+      const std::string_view target(request.target);
+      opt.on_request({head ? "HEAD" : std::string_view(request.method), target.substr(0, target.find('?')),
+                      response.status, head ? 0 : res.body().size(),
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                      request.remote});
+    }
+    co_return !ec && res.keep_alive();
+  }
+
   template <class Stream>
   asio::awaitable<void> serve(Stream& stream, Conn& conn, const std::string& remote) {
     beast::flat_buffer buffer;
-    bool first = true;
-    const std::string too_large = "request body exceeds " + std::to_string(opt.body_limit) + " bytes";
-    while (!stopping) {
-      error_code ec;
-      auto redirect = asio::redirect_error(asio::use_awaitable, ec);
+    for (bool first = true; !stopping; first = false) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(opt.body_limit);
-      parser.header_limit(16 * 1024);
-      if (!first) conn.set_idle();
-      beast::get_lowest_layer(stream).expires_after(first ? opt.read_timeout : opt.idle_timeout);
-      co_await http::async_read_header(stream, buffer, parser, redirect);
-      if (conn.evicted) co_return;  // closed to make room while it waited
-      conn.busy = true;
-      first = false;
-      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-          ec == asio::error::connection_reset || ec == asio::error::bad_descriptor ||
-          ec == asio::ssl::error::stream_truncated)
-        co_return;
-      if (ec == http::error::body_limit) {  // Content-Length already says too much
-        co_await write_error(stream, http::status::payload_too_large, too_large, remote);
-        co_return;
-      }
-      if (ec == http::error::header_limit) {
-        co_await write_error(stream, http::status::request_header_fields_too_large, "request headers too large",
-                             remote);
-        co_return;
-      }
-      if (ec) {
-        co_await write_error(stream, http::status::bad_request, "malformed HTTP request", remote);
-        co_return;
-      }
-      if (const auto len = parser.content_length(); len && *len > opt.body_limit) {
-        co_await write_error(stream, http::status::payload_too_large, too_large, remote);
-        co_return;
-      }
-      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-        http::response<http::empty_body> cont{http::status::continue_, 11};
-        beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
-        co_await http::async_write(stream, cont, redirect);
-        if (ec) co_return;
-      }
-      beast::get_lowest_layer(stream).expires_after(opt.read_timeout);
-      co_await http::async_read(stream, buffer, parser, redirect);
-      if (ec == http::error::body_limit) {
-        co_await write_error(stream, http::status::payload_too_large, too_large, remote);
-        co_return;
-      }
-      if (ec == beast::error::timeout || ec == http::error::partial_message || ec == http::error::end_of_stream ||
-          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-          ec == asio::error::bad_descriptor)
-        co_return;
-      if (ec) {
-        co_await write_error(stream, http::status::bad_request, "malformed HTTP request", remote);
-        co_return;
-      }
-
-      auto& req = parser.get();
-      ServerRequest request;
-      request.method = std::string(req.method_string());
-      request.target = std::string(req.target());
-      for (const auto& f : req) request.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-      request.body = std::move(req.body());
-      request.remote = remote;
-      // HEAD is answered as GET without the body (its length still said),
-      // so a keep-alive client keeps its framing.
-      const bool head = request.method == "HEAD";
-      if (head) request.method = "GET";
-
+      auto request = co_await read_request(stream, buffer, parser, conn, first, remote);
+      if (!request) co_return;
+      const bool head = request->method == "HEAD";
+      if (head) request->method = "GET";
       const auto started = std::chrono::steady_clock::now();
-      ServerResponse response = co_await call_handler(request);
-
-      http::response<http::string_body> res{static_cast<http::status>(response.status), req.version()};
-      res.set(http::field::server, "pulse/" PULSE_VERSION);
-      res.set(http::field::content_type, response.content_type);
-      for (const auto& h : opt.extra_headers) res.set(h.name, h.value);
-      for (const auto& h : response.headers) res.set(h.name, h.value);
-      res.body() = std::move(response.body);
-      res.keep_alive(req.keep_alive() && !stopping);
-      res.prepare_payload();
-      if (head) {
-        const auto length = res.body().size();
-        res.body().clear();
-        res.content_length(length);
-      }
-      beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
-      co_await http::async_write(stream, res, redirect);
-      if (opt.on_request) {
-        const std::string_view target(request.target);
-        opt.on_request({head ? "HEAD" : std::string_view(request.method), target.substr(0, target.find('?')),
-                        response.status, head ? 0 : res.body().size(),
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), remote});
-      }
-      if (ec || !res.keep_alive()) co_return;
+      ServerResponse response = co_await call_handler(*request);
+      const auto& req = parser.get();
+      if (!co_await write_response(stream, *request, std::move(response), req.version(), req.keep_alive(), head,
+                                   started))
+        co_return;
     }
   }
 };
