@@ -4,7 +4,9 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <stdexcept>
 
 namespace pulse::sql {
@@ -85,7 +87,7 @@ Database::Database(const std::string& path) : path_(path) {
   }
   sqlite3_busy_timeout(db_, 10'000);
   try {
-    exec("PRAGMA journal_mode=WAL");
+    set_wal_mode();
     exec("PRAGMA synchronous=FULL");
     exec("PRAGMA foreign_keys=ON");
   } catch (...) {
@@ -95,6 +97,20 @@ Database::Database(const std::string& path) : path_(path) {
 }
 
 Database::~Database() { sqlite3_close_v2(db_); }
+
+// Switching a new database to WAL takes its exclusive lock without the busy
+// handler: when several processes create it at once (hooks, CLI runs), the
+// ones that lose get SQLITE_BUSY at once. They wait their turn as the busy
+// timeout would (up to 10 s), then fail as any other lock wait does.
+void Database::set_wal_mode() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    if (sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) == SQLITE_OK) return;
+    if (sqlite3_errcode(db_) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline)
+      fail("PRAGMA journal_mode=WAL");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 void Database::fail(std::string_view step) const {
   throw StorageError("database " + path_ + ": " + std::string(step) + ": " + sqlite3_errmsg(db_));

@@ -70,6 +70,7 @@ class Database {
   void migrate(std::span<const char* const> migrations, std::string_view program);
 
   [[noreturn]] void fail(std::string_view step) const;
+  void set_wal_mode();
 
  private:
   std::string path_;
