@@ -308,6 +308,126 @@ class DoraReader {
   sql::Statement deployments_, before_, first_, first_deployed_, fixed_, incidents_;
 };
 
+// A read transaction on one connection for as long as it lives (a
+// snapshot); ended by COMMIT, which cannot lose anything of a read.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(sql::Database& db) : db_(db) { db_.exec("BEGIN"); }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  ~ReadTransaction() {
+    try {
+      db_.exec("COMMIT");
+    } catch (...) {  // a destructor must not throw; the connection rolls back on its next BEGIN
+    }
+  }
+
+ private:
+  sql::Database& db_;
+};
+
+// The facts of one system in each of the scope's environments it has
+// (metric_facts): deployments and incidents (the Pulse model's, or the
+// DORA model's through DoraReader) and the changes first shipped there.
+class SystemFactsReader {
+ public:
+  SystemFactsReader(sql::Database& db, const Scope& scope)
+      : scope_(scope),
+        present_(db.prepare("SELECT environment FROM environments WHERE system = ?1")),
+        deployments_(
+            db.prepare("SELECT time_created FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 "
+                       "AND time_created >= ?3 AND time_created < ?4")),
+        before_(db.prepare(
+            "SELECT MAX(time_created) FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 "
+            "AND time_created < ?3")),
+        shipped_(db.prepare(shipped_select(scope) +
+                            "FROM change_deployments c "
+                            "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4")),
+        // With several of the scope's environments: a change counts at its
+        // first deployment to any of them (ties: the first name in byte order).
+        shipped_first_(db.prepare(
+            shipped_select(scope) +
+            "FROM change_deployments c "
+            "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4 "
+            "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = ?1 AND o.change_id = c.change_id "
+            "AND o.environment IN (SELECT value FROM json_each(?5)) AND (o.first_deployed < c.first_deployed "
+            "OR (o.first_deployed = c.first_deployed AND o.environment < ?2)))")),
+        incidents_(db.prepare("SELECT time_created, time_resolved FROM events WHERE type = 'incident' AND system = ?1 "
+                              "AND environment = ?2 AND time_created >= ?3 AND time_created < ?4")) {
+    if (scope.model == Model::dora || scope.identifiers || scope.team)
+      dora_.emplace(db, scope.identifiers, scope.team.has_value());
+  }
+
+  void read(const std::string& system, std::uint32_t index, Window w, MetricFacts& f) {
+    const auto envs = environments_of(system);
+    for (const auto env : envs) {
+      const std::string& env_name = scope_.environments[env];
+      if (dora_) {
+        dora_->read(system, index, env, env_name, w, scope_.team, f);  // incidents open in the window too
+      } else {
+        read_deployments(system, index, env, env_name, w, f);
+        read_incidents(system, index, env, env_name, w, f);
+      }
+      read_shipped(system, index, envs, env, w, f);
+    }
+  }
+
+ private:
+  // With identifiers: the change's id, and whether its time is a push time.
+  static std::string shipped_select(const Scope& scope) {
+    return scope.change_identifiers ? "SELECT c.first_deployed, c.change_time, c.change_id, c.pushed "
+                                    : "SELECT c.first_deployed, c.change_time ";
+  }
+
+  // The scope's environments that this system has.
+  std::vector<std::uint32_t> environments_of(const std::string& system) {
+    present_.reset();
+    present_.bind(1, system);
+    std::vector<std::uint32_t> envs;
+    while (present_.step())
+      if (const auto e = scope_index(scope_, present_.text_view(0))) envs.push_back(*e);
+    return envs;
+  }
+
+  // The window's deployments, and the last one before it.
+  void read_deployments(const std::string& system, std::uint32_t index, std::uint32_t env, const std::string& env_name,
+                        Window w, MetricFacts& f) {
+    deployments_.reset();
+    deployments_.bind(1, system).bind(2, env_name).bind(3, w.from).bind(4, w.to);
+    while (deployments_.step()) f.deployments.push_back({index, env, deployments_.int64(0)});
+    before_.reset();
+    before_.bind(1, system).bind(2, env_name).bind(3, w.from);
+    if (before_.step() && !before_.is_null(0)) f.deployments.push_back({index, env, before_.int64(0)});
+  }
+
+  void read_incidents(const std::string& system, std::uint32_t index, std::uint32_t env, const std::string& env_name,
+                      Window w, MetricFacts& f) {
+    incidents_.reset();
+    incidents_.bind(1, system).bind(2, env_name).bind(3, w.from).bind(4, w.to);
+    while (incidents_.step())
+      f.incidents.push_back(
+          {index, env, incidents_.int64(0), incidents_.optional_int64(1).value_or(incidents_.int64(0))});
+  }
+
+  void read_shipped(const std::string& system, std::uint32_t index, const std::vector<std::uint32_t>& envs,
+                    std::uint32_t env, Window w, MetricFacts& f) {
+    auto& s = envs.size() > 1 ? shipped_first_ : shipped_;
+    s.reset();
+    s.bind(1, system).bind(2, scope_.environments[env]).bind(3, w.from).bind(4, w.to);
+    if (envs.size() > 1) s.bind(5, other_environments(scope_, envs, env));
+    while (s.step()) {
+      f.shipped.push_back({index, s.int64(0), s.is_null(1) ? kUnknownTime : s.int64(1), env});
+      if (!scope_.change_identifiers) continue;
+      f.shipped_ids.push_back(s.text(2));
+      f.shipped_pushed.push_back(s.int64(3) != 0);
+    }
+  }
+
+  const Scope& scope_;
+  sql::Statement present_, deployments_, before_, shipped_, shipped_first_, incidents_;
+  std::optional<DoraReader> dora_;
+};
+
 struct PutJob {
   std::vector<Event> events;
   std::string system;
@@ -373,94 +493,24 @@ class SqliteStore final : public Store {
   // System by system, on two read connections at once (each in its own
   // read transaction): every system's figures come from one snapshot.
   MetricFacts metric_facts(Window w, const Scope& scope) override {
-    std::vector<std::string> systems;
-    {
-      std::lock_guard lock(readers_[0]->mutex);
-      auto s = readers_[0]->db.prepare(scope.system ? "SELECT name FROM systems WHERE name = ?1"
-                                                    : "SELECT name FROM systems");
-      if (scope.system) s.bind(1, *scope.system);
-      while (s.step()) systems.push_back(s.text(0));
-    }
+    const auto systems = system_names(scope.system);
     return read_facts_by_system(systems, readers_.size(), [&](std::size_t worker, const auto& share, MetricFacts& f) {
       auto& reader = *readers_[worker];
       std::lock_guard lock(reader.mutex);
-      reader.db.exec("BEGIN");
-      struct End {
-        sql::Database& db;
-        ~End() {
-          try {
-            db.exec("COMMIT");
-          } catch (...) {
-          }
-        }
-      } end{reader.db};
-      auto present = reader.db.prepare("SELECT environment FROM environments WHERE system = ?1");
-      auto deployments = reader.db.prepare(
-          "SELECT time_created FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 "
-          "AND time_created >= ?3 AND time_created < ?4");
-      auto before = reader.db.prepare(
-          "SELECT MAX(time_created) FROM events WHERE type = 'deployment' AND system = ?1 AND environment = ?2 "
-          "AND time_created < ?3");
-      // With identifiers: the change's id, and whether its time is a push time.
-      const std::string select = scope.change_identifiers
-                                     ? "SELECT c.first_deployed, c.change_time, c.change_id, c.pushed "
-                                     : "SELECT c.first_deployed, c.change_time ";
-      auto shipped =
-          reader.db.prepare(select +
-                            "FROM change_deployments c "
-                            "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4");
-      // With several of the scope's environments: a change counts at its
-      // first deployment to any of them (ties: the first name in byte order).
-      auto shipped_first = reader.db.prepare(
-          select +
-          "FROM change_deployments c "
-          "WHERE system = ?1 AND environment = ?2 AND first_deployed >= ?3 AND first_deployed < ?4 "
-          "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = ?1 AND o.change_id = c.change_id "
-          "AND o.environment IN (SELECT value FROM json_each(?5)) AND (o.first_deployed < c.first_deployed "
-          "OR (o.first_deployed = c.first_deployed AND o.environment < ?2)))");
-      auto incidents = reader.db.prepare(
-          "SELECT time_created, time_resolved FROM events WHERE type = 'incident' AND system = ?1 "
-          "AND environment = ?2 AND time_created >= ?3 AND time_created < ?4");
-      std::optional<DoraReader> dora;
-      if (scope.model == Model::dora || scope.identifiers || scope.team)
-        dora.emplace(reader.db, scope.identifiers, scope.team.has_value());
-      for (const auto& [index, name] : share) {
-        present.reset();
-        present.bind(1, name);
-        std::vector<std::uint32_t> envs;  // the scope's, that this system has
-        while (present.step())
-          if (const auto e = scope_index(scope, present.text_view(0))) envs.push_back(*e);
-        for (const auto env : envs) {
-          const std::string& env_name = scope.environments[env];
-          if (dora) {
-            dora->read(name, index, env, env_name, w, scope.team, f);
-          } else {
-            deployments.reset();
-            deployments.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
-            while (deployments.step()) f.deployments.push_back({index, env, deployments.int64(0)});
-            before.reset();
-            before.bind(1, name).bind(2, env_name).bind(3, w.from);
-            if (before.step() && !before.is_null(0)) f.deployments.push_back({index, env, before.int64(0)});
-          }
-          auto& s = envs.size() > 1 ? shipped_first : shipped;
-          s.reset();
-          s.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
-          if (envs.size() > 1) s.bind(5, other_environments(scope, envs, env));
-          while (s.step()) {
-            f.shipped.push_back({index, s.int64(0), s.is_null(1) ? kUnknownTime : s.int64(1), env});
-            if (!scope.change_identifiers) continue;
-            f.shipped_ids.push_back(s.text(2));
-            f.shipped_pushed.push_back(s.int64(3) != 0);
-          }
-          if (dora) continue;  // it read the incidents open in the window too
-          incidents.reset();
-          incidents.bind(1, name).bind(2, env_name).bind(3, w.from).bind(4, w.to);
-          while (incidents.step())
-            f.incidents.push_back(
-                {index, env, incidents.int64(0), incidents.optional_int64(1).value_or(incidents.int64(0))});
-        }
-      }
+      ReadTransaction snapshot(reader.db);
+      SystemFactsReader facts(reader.db, scope);
+      for (const auto& [index, name] : share) facts.read(name, index, w, f);
     });
+  }
+
+  // Every system's name, or the one asked for if it exists.
+  std::vector<std::string> system_names(const std::optional<std::string>& only) {
+    std::lock_guard lock(readers_[0]->mutex);
+    auto s = readers_[0]->db.prepare(only ? "SELECT name FROM systems WHERE name = ?1" : "SELECT name FROM systems");
+    if (only) s.bind(1, *only);
+    std::vector<std::string> names;
+    while (s.step()) names.push_back(s.text(0));
+    return names;
   }
 
   std::vector<std::pair<std::string, std::string>> environments() override {
