@@ -405,86 +405,15 @@ class PgStore final : public Store {
   }
 
   std::vector<StoredEvent> list(const EventQuery& q) override {
-    std::string text =
-        "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at, "
-        "environment, run_url "
-        "FROM events WHERE true";
-    Params params;
-    if (!q.type.empty()) {
-      params.push_back(q.type);
-      text += " AND type = $" + std::to_string(params.size());
-    }
-    if (q.system) {
-      params.push_back(*q.system);
-      text += " AND system = $" + std::to_string(params.size());
-    }
-    if (q.since) {
-      params.push_back(num(*q.since));
-      text += " AND COALESCE(time_created, time_pushed) >= $" + std::to_string(params.size());
-    }
-    if (q.until) {
-      params.push_back(num(*q.until));
-      text += " AND COALESCE(time_created, time_pushed) < $" + std::to_string(params.size());
-    }
-    if (!q.environments.empty()) {
-      params.push_back(string_array_json(q.environments));
-      text += " AND environment IN (SELECT jsonb_array_elements_text($" + std::to_string(params.size()) + "::jsonb))";
-    }
-    if (q.team) {
-      params.push_back(*q.team);
-      // The team's deployments, and the incidents attributed to them (to
-      // the last deployment of their system and environment before them).
-      const std::string n = "$" + std::to_string(params.size());
-      text += " AND ((type = 'deployment' AND teams::jsonb ? " + n +
-              ") OR (type = 'incident' AND (SELECT d.teams::jsonb ? " + n +
-              " FROM events d WHERE d.type = 'deployment' AND d.system = events.system "
-              "AND d.environment = events.environment AND d.time_created < events.time_created "
-              "ORDER BY d.time_created DESC, d.id DESC LIMIT 1)))";
-    }
-    if (q.before) {
-      params.push_back(num(*q.before));
-      text += " AND id < $" + std::to_string(params.size());
-    }
-    params.push_back(num(static_cast<std::int64_t>(q.limit)));
-    text += " ORDER BY id DESC LIMIT $" + std::to_string(params.size());
+    const auto [text, params] = list_query(q);
     return with_retry([&](Connection& c) {
       c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       try {
         const auto r = c.exec(text, params);
         std::vector<StoredEvent> out;
-        std::string ids;
-        for (int i = 0; i < r->rows(); ++i) {
-          StoredEvent e;
-          e.type = r->text(i, 1);
-          e.system = r->text(i, 2);
-          e.id = r->text(i, 3);
-          e.source = r->text(i, 4);
-          e.time_created = r->optional_int64(i, 5);
-          e.time_pushed = r->optional_int64(i, 6);
-          e.time_resolved = r->optional_int64(i, 7);
-          if (e.type == "deployment") {
-            e.teams = parse_string_array(r->text(i, 8));
-            ids += (ids.empty() ? "" : ",") + std::string(r->text(i, 0));
-          }
-          e.received_at = r->int64(i, 9);
-          e.seq = r->int64(i, 0);
-          e.environment = r->text(i, 10);
-          if (!r->null(i, 11)) e.run_url = r->text(i, 11);
-          out.push_back(std::move(e));
-        }
-        if (!ids.empty()) {
-          // One query for every listed deployment's changes.
-          const auto links = c.exec(
-              "SELECT deployment, change_id FROM deployment_changes WHERE deployment = ANY($1::bigint[]) "
-              "ORDER BY deployment, position",
-              {"{" + ids + "}"});
-          std::unordered_map<std::int64_t, std::vector<std::string>> by_id;
-          for (int i = 0; i < links->rows(); ++i) by_id[links->int64(i, 0)].emplace_back(links->text(i, 1));
-          for (int i = 0; i < r->rows(); ++i) {
-            auto& e = out[static_cast<std::size_t>(i)];
-            if (e.type == "deployment") e.changes = std::move(by_id[r->int64(i, 0)]);
-          }
-        }
+        out.reserve(static_cast<std::size_t>(r->rows()));
+        for (int i = 0; i < r->rows(); ++i) out.push_back(stored_event(*r, i));
+        attach_changes(c, out);
         c.exec("COMMIT");
         return out;
       } catch (...) {
@@ -600,6 +529,87 @@ class PgStore final : public Store {
   }
 
  private:
+  // list's SELECT and its parameters: the query's filters, newest first.
+  static std::pair<std::string, Params> list_query(const EventQuery& q) {
+    std::string text =
+        "SELECT id, type, system, identifier, source, time_created, time_pushed, time_resolved, teams, received_at, "
+        "environment, run_url "
+        "FROM events WHERE true";
+    Params params;
+    if (!q.type.empty()) {
+      params.push_back(q.type);
+      text += " AND type = $" + std::to_string(params.size());
+    }
+    if (q.system) {
+      params.push_back(*q.system);
+      text += " AND system = $" + std::to_string(params.size());
+    }
+    if (q.since) {
+      params.push_back(num(*q.since));
+      text += " AND COALESCE(time_created, time_pushed) >= $" + std::to_string(params.size());
+    }
+    if (q.until) {
+      params.push_back(num(*q.until));
+      text += " AND COALESCE(time_created, time_pushed) < $" + std::to_string(params.size());
+    }
+    if (!q.environments.empty()) {
+      params.push_back(string_array_json(q.environments));
+      text += " AND environment IN (SELECT jsonb_array_elements_text($" + std::to_string(params.size()) + "::jsonb))";
+    }
+    if (q.team) {
+      params.push_back(*q.team);
+      // The team's deployments, and the incidents attributed to them (to
+      // the last deployment of their system and environment before them).
+      const std::string n = "$" + std::to_string(params.size());
+      text += " AND ((type = 'deployment' AND teams::jsonb ? " + n +
+              ") OR (type = 'incident' AND (SELECT d.teams::jsonb ? " + n +
+              " FROM events d WHERE d.type = 'deployment' AND d.system = events.system "
+              "AND d.environment = events.environment AND d.time_created < events.time_created "
+              "ORDER BY d.time_created DESC, d.id DESC LIMIT 1)))";
+    }
+    if (q.before) {
+      params.push_back(num(*q.before));
+      text += " AND id < $" + std::to_string(params.size());
+    }
+    params.push_back(num(static_cast<std::int64_t>(q.limit)));
+    text += " ORDER BY id DESC LIMIT $" + std::to_string(params.size());
+    return {text, params};
+  }
+
+  // One row of list_query's SELECT (a deployment's changes come after).
+  static StoredEvent stored_event(const Result& r, int i) {
+    StoredEvent e;
+    e.type = r.text(i, 1);
+    e.system = r.text(i, 2);
+    e.id = r.text(i, 3);
+    e.source = r.text(i, 4);
+    e.time_created = r.optional_int64(i, 5);
+    e.time_pushed = r.optional_int64(i, 6);
+    e.time_resolved = r.optional_int64(i, 7);
+    if (e.type == "deployment") e.teams = parse_string_array(r.text(i, 8));
+    e.received_at = r.int64(i, 9);
+    e.seq = r.int64(i, 0);
+    e.environment = r.text(i, 10);
+    if (!r.null(i, 11)) e.run_url = r.text(i, 11);
+    return e;
+  }
+
+  // Every listed deployment's changes, in one query.
+  static void attach_changes(Connection& c, std::vector<StoredEvent>& events) {
+    std::string ids;
+    for (const auto& e : events)
+      if (e.type == "deployment") ids += (ids.empty() ? "" : ",") + std::to_string(e.seq);
+    if (ids.empty()) return;
+    const auto links = c.exec(
+        "SELECT deployment, change_id FROM deployment_changes WHERE deployment = ANY($1::bigint[]) "
+        "ORDER BY deployment, position",
+        {"{" + ids + "}"});
+    std::unordered_map<std::int64_t, std::vector<std::string>> by_id;
+    for (int i = 0; i < links->rows(); ++i) by_id[links->int64(i, 0)].emplace_back(links->text(i, 1));
+    for (auto& e : events)
+      if (e.type == "deployment") e.changes = std::move(by_id[e.seq]);
+  }
+
   static void read_system_facts(Connection& c, Window w, const Scope& scope,
                                 const std::vector<std::pair<std::uint32_t, std::string>>& share, MetricFacts& f) {
     for (const auto& [index, name] : share) {
@@ -645,27 +655,51 @@ class PgStore final : public Store {
   // environment, from, to).
   static void read_dora_facts(Connection& c, std::uint32_t index, std::uint32_t env, const Params& p,
                               const Scope& scope, MetricFacts& f) {
-    const bool ids = scope.identifiers;
-    const std::optional<std::string> team = scope.team;
-    auto add = [&](const Result& r, int i, int id_column) -> MetricFacts::Deployment& {
-      auto& d = f.deployments.emplace_back(MetricFacts::Deployment{index, env, r.int64(i, 0)});
-      d.seq = r.int64(i, 1);
-      if (!r.null(i, 2)) d.head = head_key(r.text(i, 2));
-      if (ids) f.deployment_ids.emplace_back(r.text(i, id_column));
-      return d;
-    };
+    const auto lookups = read_dora_deployments(c, index, env, p, scope, f);
+    resolve_dora_lookups(c, p, lookups, f);
+    const auto before = c.run("dora_before", {p[0], p[1], p[2], scope.team});
+    if (before->rows()) {
+      auto& d = add_dora_deployment(f, index, env, scope.identifiers, *before, 0, 4);
+      d.changes = static_cast<std::uint32_t>(before->int64(0, 3));
+      d.team = before->int64(0, 5) != 0;
+    }
+    const auto first = c.run("dora_first", {p[0], p[1]});
+    if (first->rows() && !first->null(0, 0)) f.firsts.push_back({index, env, first->int64(0, 0)});
+    const auto incidents = c.run("dora_incidents", p);
+    for (int i = 0; i < incidents->rows(); ++i) {
+      f.incidents.push_back({index, env, incidents->int64(i, 0), incidents->int64(i, 1)});
+      if (scope.identifiers) f.incident_ids.emplace_back(incidents->text(i, 2));
+    }
+  }
+
+  // What a DORA read must look up after its deployments, asked for in one
+  // round trip per kind: heads not among their own changes (rollbacks,
+  // redeploys) and reverted commits, by their first deployment here; fixed
+  // deployments, by id. Each (index in f.deployments or f.reverts, name).
+  struct DoraLookups {
+    std::vector<std::pair<std::size_t, std::string>> heads, fixes, reverted;
+  };
+
+  static MetricFacts::Deployment& add_dora_deployment(MetricFacts& f, std::uint32_t index, std::uint32_t env, bool ids,
+                                                      const Result& r, int i, int id_column) {
+    auto& d = f.deployments.emplace_back(MetricFacts::Deployment{index, env, r.int64(i, 0)});
+    d.seq = r.int64(i, 1);
+    if (!r.null(i, 2)) d.head = head_key(r.text(i, 2));
+    if (ids) f.deployment_ids.emplace_back(r.text(i, id_column));
+    return d;
+  }
+
+  // The window's deployments; what they name that needs a lookup.
+  static DoraLookups read_dora_deployments(Connection& c, std::uint32_t index, std::uint32_t env, const Params& p,
+                                           const Scope& scope, MetricFacts& f) {
     Params with_team = p;
-    with_team.push_back(team);
-    const auto r = team  ? c.run("dora_deployments_team", with_team)
-                   : ids ? c.run("dora_deployments_named", p)
-                         : c.run("dora_deployments", p);
-    // What needs a lookup is asked for in one round trip per kind: heads
-    // not among their own changes (rollbacks, redeploys) and reverted
-    // commits, by their first deployment here; fixed deployments, by id.
-    std::vector<std::pair<std::size_t, std::string>> heads, fixes;  // (index in f.deployments, name)
-    std::vector<std::pair<std::size_t, std::string>> reverted;      // (index in f.reverts, commit)
+    with_team.push_back(scope.team);
+    const auto r = scope.team          ? c.run("dora_deployments_team", with_team)
+                   : scope.identifiers ? c.run("dora_deployments_named", p)
+                                       : c.run("dora_deployments", p);
+    DoraLookups wanted;
     for (int i = 0; i < r->rows(); ++i) {
-      auto& d = add(*r, i, 8);
+      auto& d = add_dora_deployment(f, index, env, scope.identifiers, *r, i, 8);
       const std::size_t at = f.deployments.size() - 1;
       d.team = r->int64(i, 9) != 0;
       if (!r->null(i, 3)) d.mark = deployment_mark(r->text(i, 3));
@@ -673,18 +707,22 @@ class PgStore final : public Store {
       // A head among its own changes was first deployed by this deployment.
       if (!r->null(i, 2)) {
         if (r->int64(i, 7)) d.head_first = d.time;
-        else heads.emplace_back(at, r->text(i, 2));
+        else wanted.heads.emplace_back(at, r->text(i, 2));
       }
       if (!r->null(i, 4)) {
         d.fix = true;
-        fixes.emplace_back(at, r->text(i, 4));
+        wanted.fixes.emplace_back(at, r->text(i, 4));
       }
       if (!r->null(i, 6))
         for (auto& sha : parse_string_array(r->text(i, 6))) {
-          reverted.emplace_back(f.reverts.size(), std::move(sha));
+          wanted.reverted.emplace_back(f.reverts.size(), std::move(sha));
           f.reverts.push_back({index, env, d.seq, kUnknownTime});
         }
     }
+    return wanted;
+  }
+
+  static void resolve_dora_lookups(Connection& c, const Params& p, const DoraLookups& wanted, MetricFacts& f) {
     auto lookup = [&](const char* statement, const std::vector<std::pair<std::size_t, std::string>>& names) {
       std::unordered_map<std::string, std::int64_t> found;
       if (names.empty()) return found;
@@ -694,30 +732,17 @@ class PgStore final : public Store {
       for (int i = 0; i < rows->rows(); ++i) found.emplace(rows->text(i, 0), rows->int64(i, 1));
       return found;
     };
-    const auto first_deployed = lookup("dora_first_deployed", heads);
-    for (const auto& [at, head] : heads)
+    const auto first_deployed = lookup("dora_first_deployed", wanted.heads);
+    for (const auto& [at, head] : wanted.heads)
       if (const auto it = first_deployed.find(head); it != first_deployed.end())
         f.deployments[at].head_first = it->second;
-    const auto reverted_first = lookup("dora_first_deployed", reverted);
-    for (const auto& [at, sha] : reverted)
+    const auto reverted_first = lookup("dora_first_deployed", wanted.reverted);
+    for (const auto& [at, sha] : wanted.reverted)
       if (const auto it = reverted_first.find(sha); it != reverted_first.end())
         f.reverts[at].reverted_first = it->second;
-    const auto fixed = lookup("dora_fixed", fixes);
-    for (const auto& [at, id] : fixes)
+    const auto fixed = lookup("dora_fixed", wanted.fixes);
+    for (const auto& [at, id] : wanted.fixes)
       if (const auto it = fixed.find(id); it != fixed.end()) f.deployments[at].fixes_seq = it->second;
-    const auto before = c.run("dora_before", {p[0], p[1], p[2], team});
-    if (before->rows()) {
-      auto& d = add(*before, 0, 4);
-      d.changes = static_cast<std::uint32_t>(before->int64(0, 3));
-      d.team = before->int64(0, 5) != 0;
-    }
-    const auto first = c.run("dora_first", {p[0], p[1]});
-    if (first->rows() && !first->null(0, 0)) f.firsts.push_back({index, env, first->int64(0, 0)});
-    const auto incidents = c.run("dora_incidents", p);
-    for (int i = 0; i < incidents->rows(); ++i) {
-      f.incidents.push_back({index, env, incidents->int64(i, 0), incidents->int64(i, 1)});
-      if (ids) f.incident_ids.emplace_back(incidents->text(i, 2));
-    }
   }
 
   static void rollback(Connection& c) {
