@@ -38,6 +38,7 @@ class ParsedArgs {
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:
+  friend class ArgsReader;
   friend std::optional<ParsedArgs> parse_args(const std::vector<std::string>&, const std::vector<FlagSpec>&, const Env&,
                                               std::string&, const FileValues*);
   std::map<std::string, std::vector<std::string>, std::less<>> values_;
