@@ -135,13 +135,27 @@ struct HttpClient::Impl {
 
   std::string where() const { return origin.host + ":" + std::to_string(origin.port); }
 
+  // A connection to the origin (through the proxy if there is one, with
+  // TLS if the origin's scheme is https); `fail` says what failed.
   asio::awaitable<void> connect(TransportFailure& fail) {
-    error_code ec;
-    auto redirect = asio::redirect_error(asio::use_awaitable, ec);
     const Origin& hop = opt.proxy ? opt.proxy->origin : origin;
     const std::string hop_name = (opt.proxy ? "proxy " : "") + hop.host + ":" + std::to_string(hop.port);
+    auto stream = co_await open_tcp(hop, hop_name, fail);
+    if (!stream) co_return;
+    if (opt.proxy && origin.tls && !co_await open_tunnel(*stream, hop_name, fail)) co_return;
+    if (!origin.tls) {
+      plain = std::move(stream);
+      co_return;
+    }
+    co_await start_tls(std::move(stream), fail);
+  }
 
-    // The resolver has no deadline of its own: a timer cancels it.
+  // Resolves and connects to `hop` within the connect timeout. The resolver
+  // has no deadline of its own: a timer cancels it.
+  asio::awaitable<std::unique_ptr<beast::tcp_stream>> open_tcp(const Origin& hop, const std::string& hop_name,
+                                                               TransportFailure& fail) {
+    error_code ec;
+    auto redirect = asio::redirect_error(asio::use_awaitable, ec);
     tcp::resolver resolver(ioc);
     asio::steady_timer timer(ioc, budget(opt.timeouts.connect));
     timer.async_wait([&resolver](error_code e) {
@@ -152,55 +166,58 @@ struct HttpClient::Impl {
     if (ec) {
       if (ec == asio::error::operation_aborted) ec = beast::error::timeout;
       fail = {ec, "resolve " + hop.host, is_retryable(ec)};
-      co_return;
+      co_return nullptr;
     }
-
     auto stream = std::make_unique<beast::tcp_stream>(ioc);
     stream->expires_after(budget(opt.timeouts.connect));
     co_await stream->async_connect(endpoints, redirect);
     if (ec) {
       fail = {ec, "connect " + hop_name, is_retryable(ec)};
-      co_return;
+      co_return nullptr;
     }
     stream->socket().set_option(tcp::no_delay(true), ec);
     ++connections;
+    co_return stream;
+  }
 
-    if (opt.proxy && origin.tls) {
-      // HTTPS through a proxy: open a tunnel with CONNECT, then TLS inside it.
-      const std::string authority = origin.host_header().find(':') == std::string::npos
-                                        ? origin.host + ":" + std::to_string(origin.port)
-                                        : origin.host_header();
-      http::request<http::empty_body> req{http::verb::connect, authority, 11};
-      req.set(http::field::host, authority);
-      if (!opt.proxy->authorization.empty()) req.set(http::field::proxy_authorization, opt.proxy->authorization);
-      stream->expires_after(budget(opt.timeouts.connect));
-      co_await http::async_write(*stream, req, redirect);
-      http::response_parser<http::empty_body> parser;
-      parser.skip(true);  // a 2xx answer to CONNECT has no body
-      if (!ec) co_await http::async_read_header(*stream, buffer, parser, redirect);
-      if (ec) {
-        fail = {ec, "open tunnel through " + hop_name, is_retryable(ec)};
-        co_return;
-      }
-      const int status = parser.get().result_int();
-      if (status / 100 != 2) {
-        const bool transient = status == 502 || status == 503 || status == 504;
-        fail = {make_error_code(transport_errc::proxy_refused),
-                hop_name + " answered " + std::to_string(status) + " to CONNECT " + authority, transient};
-        co_return;
-      }
-      buffer.clear();
+  // HTTPS through a proxy: a tunnel opened with CONNECT, for TLS inside it.
+  asio::awaitable<bool> open_tunnel(beast::tcp_stream& stream, const std::string& hop_name, TransportFailure& fail) {
+    error_code ec;
+    auto redirect = asio::redirect_error(asio::use_awaitable, ec);
+    const std::string authority = origin.host_header().find(':') == std::string::npos
+                                      ? origin.host + ":" + std::to_string(origin.port)
+                                      : origin.host_header();
+    http::request<http::empty_body> req{http::verb::connect, authority, 11};
+    req.set(http::field::host, authority);
+    if (!opt.proxy->authorization.empty()) req.set(http::field::proxy_authorization, opt.proxy->authorization);
+    stream.expires_after(budget(opt.timeouts.connect));
+    co_await http::async_write(stream, req, redirect);
+    http::response_parser<http::empty_body> parser;
+    parser.skip(true);  // a 2xx answer to CONNECT has no body
+    if (!ec) co_await http::async_read_header(stream, buffer, parser, redirect);
+    if (ec) {
+      fail = {ec, "open tunnel through " + hop_name, is_retryable(ec)};
+      co_return false;
     }
-
-    if (!origin.tls) {
-      plain = std::move(stream);
-      co_return;
+    const int status = parser.get().result_int();
+    if (status / 100 != 2) {
+      const bool transient = status == 502 || status == 503 || status == 504;
+      fail = {make_error_code(transport_errc::proxy_refused),
+              hop_name + " answered " + std::to_string(status) + " to CONNECT " + authority, transient};
+      co_return false;
     }
+    buffer.clear();
+    co_return true;
+  }
 
+  // The TLS handshake on a connected stream: the origin's name checked
+  // against its certificate (unless --insecure), sent as SNI if a name.
+  asio::awaitable<void> start_tls(std::unique_ptr<beast::tcp_stream> stream, TransportFailure& fail) {
     if (!ssl_ctx_error.empty()) {
       fail = {asio::error::invalid_argument, ssl_ctx_error, false};
       co_return;
     }
+    error_code ec;
     tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), ssl_ctx);
     error_code addr_ec;
     asio::ip::make_address(origin.host, addr_ec);
@@ -212,7 +229,7 @@ struct HttpClient::Impl {
       tls->set_verify_callback(asio::ssl::host_name_verification(origin.host));
     }
     beast::get_lowest_layer(*tls).expires_after(budget(opt.timeouts.handshake));
-    co_await tls->async_handshake(asio::ssl::stream_base::client, redirect);
+    co_await tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       tls.reset();
       fail = {ec, "TLS handshake with " + where(), is_retryable(ec)};
