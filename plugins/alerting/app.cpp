@@ -496,6 +496,103 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
   return kExitOk;
 }
 
+// Handed to the outbox is not delivered: the incidents whose report still
+// waits in the outbox beside the state database `db`.
+std::unordered_set<std::string> waiting_in_outbox(const std::string& db) {
+  std::unordered_set<std::string> waiting;
+  const auto box = (std::filesystem::path(db).parent_path() / "outbox.db").string();
+  if (std::error_code ec; !std::filesystem::exists(box, ec)) return waiting;
+  try {
+    Outbox outbox(box);
+    for (const auto& e : outbox.list(1'000'000)) {
+      if (!e.key.starts_with("incident:") || e.rejected) continue;
+      boost::system::error_code ec;
+      const auto body = boost::json::parse(e.body, ec);
+      if (const auto* o = ec ? nullptr : body.if_object())
+        if (const auto* id = o->if_contains("incident_id"); id && id->is_string()) waiting.emplace(id->as_string());
+    }
+  } catch (const std::exception&) {  // an unreadable outbox: say what the state knows
+  }
+  return waiting;
+}
+
+std::string incident_state(const StoredIncident& i, const std::unordered_set<std::string>& waiting) {
+  if (!i.resolved) return "open";
+  if (i.reported_at) return waiting.count(i.identifier) ? "queued" : "reported";
+  if (i.rejected) return "rejected";
+  return "pending";
+}
+
+void print_incidents_json(const std::vector<StoredIncident>& items, const std::unordered_set<std::string>& waiting,
+                          std::ostream& out) {
+  boost::json::array all;
+  for (const auto& i : items) {
+    boost::json::object o;
+    o["identifier"] = i.identifier;
+    o["source"] = i.source;
+    o["system"] = i.system;
+    o["environment"] = i.environment;
+    o["created"] = i.created;
+    o["resolved"] = i.resolved ? boost::json::value(*i.resolved) : boost::json::value(nullptr);
+    o["state"] = incident_state(i, waiting);
+    o["error"] = i.report_error;
+    all.push_back(std::move(o));
+  }
+  out << boost::json::serialize(all) << "\n";
+}
+
+void print_incidents_table(const std::vector<StoredIncident>& items, const std::unordered_set<std::string>& waiting,
+                           std::ostream& out) {
+  if (items.empty()) {
+    out << "no incidents\n";
+    return;
+  }
+  std::size_t id_w = 10;
+  for (const auto& i : items) id_w = std::max(id_w, std::min<std::size_t>(i.identifier.size(), 60));
+  out << std::left << std::setw(10) << "STATE" << std::setw(static_cast<int>(id_w + 2)) << "IDENTIFIER" << std::setw(22)
+      << "CREATED" << std::setw(22) << "RESOLVED" << std::setw(14) << "ENVIRONMENT"
+      << "SYSTEM\n";
+  for (const auto& i : items)
+    out << std::left << std::setw(10) << incident_state(i, waiting) << std::setw(static_cast<int>(id_w + 2))
+        << printable(i.identifier.substr(0, 60)) << std::setw(22) << format_rfc3339(i.created) << std::setw(22)
+        << (i.resolved ? format_rfc3339(*i.resolved) : "-") << std::setw(14)
+        << (i.environment.empty() ? "-" : printable(i.environment.substr(0, 13)))
+        << (i.system.empty() ? "-" : printable(i.system))
+        << (i.report_error.empty() ? "" : "  (" + printable(i.report_error) + ")") << "\n";
+}
+
+// A report's webhook headers come from its flags; with none, local input is
+// trusted (no signature checked).
+std::map<std::string, std::string, std::less<>> report_headers(const ParsedArgs& a, const std::string& source) {
+  std::map<std::string, std::string, std::less<>> headers;
+  if (auto s = a.get("signature"))
+    headers[source == "grafana" ? "X-Grafana-Alerting-Signature" : "X-PagerDuty-Signature"] = *s;
+  if (auto t = a.get("timestamp")) headers["X-Grafana-Alerting-Timestamp"] = *t;
+  if (auto h = a.get("authorization")) headers["Authorization"] = *h;
+  if (auto w = a.get("webhook-id")) headers["X-Webhook-Id"] = *w;
+  return headers;
+}
+
+// The headers' values by name, in any case, as a server's request gives them.
+HeaderLookup lookup_in(std::map<std::string, std::string, std::less<>> headers) {
+  return [headers = std::move(headers)](std::string_view name) -> std::optional<std::string> {
+    for (const auto& [k, v] : headers)
+      if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char x, char y) {
+            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+          }))
+        return v;
+    return std::nullopt;
+  };
+}
+
+// Reads at most `limit` bytes of the payload; false if there is more.
+bool read_payload(std::istream& in, std::size_t limit, std::string& body) {
+  body.assign(limit + 1, '\0');
+  in.read(body.data(), static_cast<std::streamsize>(body.size()));
+  body.resize(static_cast<std::size_t>(in.gcount()));
+  return body.size() <= limit;
+}
+
 int report(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out,
            std::ostream& err) {
   const auto flags = report_flags();
@@ -516,30 +613,13 @@ int report(const std::vector<std::string>& args, const Env& env, std::istream& i
     err << "pulse-incident report: " << why << "\n";
     return kExitUsage;
   }
-  constexpr std::size_t kLimit = 1 << 20;
-  std::string body(kLimit + 1, '\0');
-  in.read(body.data(), static_cast<std::streamsize>(body.size()));
-  body.resize(static_cast<std::size_t>(in.gcount()));
-  if (body.size() > kLimit) {
+  std::string body;
+  if (!read_payload(in, 1 << 20, body)) {
     err << "pulse-incident report: payload larger than 1 MiB\n";
     return kExitRejected;
   }
-  // Headers come from flags; with none, local input is trusted.
-  std::map<std::string, std::string, std::less<>> headers;
-  if (auto s = a->get("signature"))
-    headers[*source == "grafana" ? "X-Grafana-Alerting-Signature" : "X-PagerDuty-Signature"] = *s;
-  if (auto t = a->get("timestamp")) headers["X-Grafana-Alerting-Timestamp"] = *t;
-  if (auto h = a->get("authorization")) headers["Authorization"] = *h;
-  if (auto w = a->get("webhook-id")) headers["X-Webhook-Id"] = *w;
+  const HeaderLookup lookup = lookup_in(report_headers(*a, *source));
   const bool verify = a->has("signature") || a->has("authorization");
-  const HeaderLookup lookup = [&headers](std::string_view name) -> std::optional<std::string> {
-    for (const auto& [k, v] : headers)
-      if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char x, char y) {
-            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-          }))
-        return v;
-    return std::nullopt;
-  };
   Log log{err, {}};
   auto logger = [&log](const std::string& line) { log(line); };
   try {
@@ -598,60 +678,9 @@ int list(const std::vector<std::string>& args, const Env& env, std::ostream& out
     err << "pulse-incident list: " << e.what() << "\n";
     return kExitFailure;
   }
-  // Handed to the outbox is not delivered: what still waits there is "queued".
-  std::unordered_set<std::string> waiting;
-  if (const auto box = (std::filesystem::path(db).parent_path() / "outbox.db").string(); std::filesystem::exists(box)) {
-    try {
-      Outbox outbox(box);
-      for (const auto& e : outbox.list(1'000'000)) {
-        if (!e.key.starts_with("incident:") || e.rejected) continue;
-        boost::system::error_code ec;
-        const auto body = boost::json::parse(e.body, ec);
-        if (const auto* o = ec ? nullptr : body.if_object())
-          if (const auto* id = o->if_contains("incident_id"); id && id->is_string()) waiting.emplace(id->as_string());
-      }
-    } catch (const std::exception&) {  // an unreadable outbox: say what the state knows
-    }
-  }
-  auto state_of = [&waiting](const StoredIncident& i) -> std::string {
-    if (!i.resolved) return "open";
-    if (i.reported_at) return waiting.count(i.identifier) ? "queued" : "reported";
-    if (i.rejected) return "rejected";
-    return "pending";
-  };
-  if (format == "json") {
-    boost::json::array all;
-    for (const auto& i : items) {
-      boost::json::object o;
-      o["identifier"] = i.identifier;
-      o["source"] = i.source;
-      o["system"] = i.system;
-      o["environment"] = i.environment;
-      o["created"] = i.created;
-      o["resolved"] = i.resolved ? boost::json::value(*i.resolved) : boost::json::value(nullptr);
-      o["state"] = state_of(i);
-      o["error"] = i.report_error;
-      all.push_back(std::move(o));
-    }
-    out << boost::json::serialize(all) << "\n";
-    return kExitOk;
-  }
-  if (items.empty()) {
-    out << "no incidents\n";
-    return kExitOk;
-  }
-  std::size_t id_w = 10;
-  for (const auto& i : items) id_w = std::max(id_w, std::min<std::size_t>(i.identifier.size(), 60));
-  out << std::left << std::setw(10) << "STATE" << std::setw(static_cast<int>(id_w + 2)) << "IDENTIFIER" << std::setw(22)
-      << "CREATED" << std::setw(22) << "RESOLVED" << std::setw(14) << "ENVIRONMENT"
-      << "SYSTEM\n";
-  for (const auto& i : items)
-    out << std::left << std::setw(10) << state_of(i) << std::setw(static_cast<int>(id_w + 2))
-        << printable(i.identifier.substr(0, 60)) << std::setw(22) << format_rfc3339(i.created) << std::setw(22)
-        << (i.resolved ? format_rfc3339(*i.resolved) : "-") << std::setw(14)
-        << (i.environment.empty() ? "-" : printable(i.environment.substr(0, 13)))
-        << (i.system.empty() ? "-" : printable(i.system))
-        << (i.report_error.empty() ? "" : "  (" + printable(i.report_error) + ")") << "\n";
+  const auto waiting = waiting_in_outbox(db);
+  if (format == "json") print_incidents_json(items, waiting, out);
+  else print_incidents_table(items, waiting, out);
   return kExitOk;
 }
 
