@@ -4,6 +4,7 @@
 // (an advisory file lock beside the database).
 #pragma once
 
+#include "fd.hpp"
 #include "sqlite.hpp"
 
 #include <chrono>
@@ -94,13 +95,10 @@ std::string default_outbox_path(const Env& env);
 class FileLock {
  public:
   explicit FileLock(const std::string& path);
-  ~FileLock();
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  bool held() const { return fd_ >= 0; }
+  bool held() const { return static_cast<bool>(fd_); }
 
  private:
-  int fd_ = -1;
+  Fd fd_;  // closing it releases the lock
 };
 
 struct FlushReport {

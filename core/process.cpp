@@ -1,5 +1,7 @@
 #include "process.hpp"
 
+#include "fd.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -68,89 +70,83 @@ int ms_until(std::chrono::steady_clock::time_point until) {
 // (no pipe can fill up and stall), until the outputs close and the input
 // is written (or refused), or `until` passes. At the deadline it kills the child's process group and stops
 // reading, whoever still holds the outputs open (a daemon a child started
-// in a session of its own). Closes the three descriptors; answers whether
+// in a session of its own). The descriptors close as it returns; answers whether
 // the deadline passed.
-bool exchange(pid_t pid, int in, int out, int err, const std::string& input,
-              std::chrono::steady_clock::time_point until, CommandResult& r) {
+bool exchange(pid_t pid, Fd in, Fd out, Fd err, const std::string& input, std::chrono::steady_clock::time_point until,
+              CommandResult& r) {
   const SigpipeBlocked quiet;
-  ::fcntl(in, F_SETFL, ::fcntl(in, F_GETFL) | O_NONBLOCK);
+  ::fcntl(in.get(), F_SETFL, ::fcntl(in.get(), F_GETFL) | O_NONBLOCK);
   std::size_t written = 0;
-  if (input.empty()) in = (::close(in), -1);
+  if (input.empty()) in.reset();
   char buf[65536];
-  bool timed_out = false;
-  while (out >= 0 || err >= 0 || in >= 0) {
+  while (out || err || in) {
     const int left = ms_until(until);
     if (left <= 0) {
-      timed_out = true;
       ::kill(-pid, SIGKILL);
-      break;
+      return true;
     }
-    pollfd fds[3] = {{out, POLLIN, 0}, {err, POLLIN, 0}, {in, POLLOUT, 0}};
+    pollfd fds[3] = {{out.get(), POLLIN, 0}, {err.get(), POLLIN, 0}, {in.get(), POLLOUT, 0}};
     const int n = ::poll(fds, 3, left);
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
     for (int i = 0; i < 2; ++i) {
-      int& fd = i == 0 ? out : err;
-      if (fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      const ssize_t got = ::read(fd, buf, sizeof buf);
+      Fd& fd = i == 0 ? out : err;
+      if (!fd || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t got = ::read(fd.get(), buf, sizeof buf);
       if (got > 0) (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(got));
-      else if (got == 0 || errno != EINTR) fd = (::close(fd), -1);
+      else if (got == 0 || errno != EINTR) fd.reset();
     }
-    if (in >= 0 && (fds[2].revents & (POLLOUT | POLLHUP | POLLERR))) {
-      const ssize_t put = ::write(in, input.data() + written, input.size() - written);
+    if (in && (fds[2].revents & (POLLOUT | POLLHUP | POLLERR))) {
+      const ssize_t put = ::write(in.get(), input.data() + written, input.size() - written);
       if (put > 0) written += static_cast<std::size_t>(put);
-      if ((put < 0 && errno != EINTR && errno != EAGAIN) || written == input.size()) in = (::close(in), -1);
+      if ((put < 0 && errno != EINTR && errno != EAGAIN) || written == input.size()) in.reset();
     }
   }
-  for (const int fd : {in, out, err})
-    if (fd >= 0) ::close(fd);
-  return timed_out;
+  return false;
 }
 
 // Waits for the child until `until` (a child may close its outputs and go
 // on running), then kills its process group; reaps it. Answers its status.
 int reap(pid_t pid, std::chrono::steady_clock::time_point until, bool& timed_out) {
   int status = 0;
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));  // readable once it has exited
+  const Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));  // readable once it has exited
   while (!timed_out) {
     const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid || (done < 0 && errno != EINTR)) {
-      if (pidfd >= 0) ::close(pidfd);
-      return status;
-    }
+    if (done == pid || (done < 0 && errno != EINTR)) return status;
     const int left = ms_until(until);
     if (left <= 0) break;
-    if (pidfd >= 0) {
-      pollfd p{pidfd, POLLIN, 0};
+    if (pidfd) {
+      pollfd p{pidfd.get(), POLLIN, 0};
       ::poll(&p, 1, left);
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left, 10)));
     }
   }
-  if (pidfd >= 0) ::close(pidfd);
   timed_out = true;
   ::kill(-pid, SIGKILL);
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   return status;
 }
-}  // namespace
 
-CommandResult run_command(const std::vector<std::string>& argv_in, const std::string& cwd, const std::string& input,
-                          std::chrono::milliseconds timeout) {
-  CommandResult r;
-  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-  if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC)) {
-    for (const int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
-      if (fd >= 0) ::close(fd);
-    r.err = "cannot run " + argv_in[0] + ": " + std::strerror(errno);
-    return r;
-  }
+// A pipe whose ends close on exec (the child gets its own copies by dup2).
+bool open_pipe(Pipe& p) {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) return false;
+  p.read.reset(ends[0]);
+  p.write.reset(ends[1]);
+  return true;
+}
+
+// Starts argv in its own process group with the three pipes as its stdin,
+// stdout and stderr (in `cwd` unless empty); -1 if it cannot.
+pid_t spawn_piped(const std::vector<std::string>& argv_in, const std::string& cwd, const Pipe& in, const Pipe& out,
+                  const Pipe& err) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+  posix_spawn_file_actions_adddup2(&fa, in.read.get(), 0);
+  posix_spawn_file_actions_adddup2(&fa, out.write.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, err.write.get(), 2);
   if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -162,21 +158,31 @@ CommandResult run_command(const std::vector<std::string>& argv_in, const std::st
   const int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  ::close(in_pipe[0]);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  if (rc != 0) {
-    ::close(in_pipe[1]);
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
-    r.err = "cannot run " + argv_in[0];
+  return rc == 0 ? pid : -1;
+}
+}  // namespace
+
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& cwd, const std::string& input,
+                          std::chrono::milliseconds timeout) {
+  CommandResult r;
+  Pipe in, out, err;
+  if (!open_pipe(in) || !open_pipe(out) || !open_pipe(err)) {
+    r.err = "cannot run " + argv[0] + ": " + std::strerror(errno);
+    return r;
+  }
+  const pid_t pid = spawn_piped(argv, cwd, in, out, err);
+  in.read.reset();  // the child's ends: ours close, so its exit ends our reads
+  out.write.reset();
+  err.write.reset();
+  if (pid < 0) {
+    r.err = "cannot run " + argv[0];
     return r;
   }
   const auto until = std::chrono::steady_clock::now() + timeout;
-  bool timed_out = exchange(pid, in_pipe[1], out_pipe[0], err_pipe[0], input, until, r);
+  bool timed_out = exchange(pid, std::move(in.write), std::move(out.read), std::move(err.read), input, until, r);
   const int status = reap(pid, until, timed_out);
   if (timed_out) {
-    r.err += "\n" + argv_in[0] + ": timed out after " + std::to_string(timeout.count()) + " ms";
+    r.err += "\n" + argv[0] + ": timed out after " + std::to_string(timeout.count()) + " ms";
     return r;
   }
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -228,12 +234,9 @@ std::optional<std::pair<int, std::string>> parent_of(int pid) {
 }
 
 bool wait_for_exit(int pid, std::chrono::milliseconds timeout) {
-  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd >= 0) {
-    pollfd p{fd, POLLIN, 0};
-    const int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(timeout.count(), INT32_MAX)));
-    ::close(fd);
-    return n > 0;
+  if (const Fd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))); fd) {
+    pollfd p{fd.get(), POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(timeout.count(), INT32_MAX))) > 0;
   }
   if (errno == ESRCH) return true;  // already gone
   const auto until = std::chrono::steady_clock::now() + timeout;
