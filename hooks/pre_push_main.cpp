@@ -9,6 +9,8 @@
 // command is handed to pulse-hook-worker unchanged.
 #include "spool.hpp"
 
+#include "fd.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -157,15 +159,26 @@ int git_push_pid() {
   return static_cast<int>(::getppid());
 }
 
+// Writes all of `data` to `fd`; false if the reader went away first.
+bool write_all(int fd, const std::string& data) {
+  for (std::size_t off = 0; off < data.size();) {
+    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 // Runs the user's original hook with our argv and stdin; returns its status.
 int run_chained(const std::string& hook, const std::vector<std::string>& args, const std::string& input) {
   if (::access(hook.c_str(), X_OK) != 0) return 0;
-  int in[2];
-  if (::pipe(in) != 0) return 0;
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) return 0;
+  pulse::Fd in_read(ends[0]), in_write(ends[1]);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_addclose(&fa, in[1]);
+  posix_spawn_file_actions_adddup2(&fa, in_read.get(), 0);
   std::vector<std::string> copy = args;
   copy.insert(copy.begin(), hook);
   std::vector<char*> argv;
@@ -174,18 +187,11 @@ int run_chained(const std::string& hook, const std::vector<std::string>& args, c
   pid_t pid;
   const int rc = posix_spawn(&pid, hook.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  ::close(in[0]);
-  if (rc != 0) {
-    ::close(in[1]);
-    return 0;
-  }
+  in_read.reset();
+  if (rc != 0) return 0;
   ::signal(SIGPIPE, SIG_IGN);  // the hook may not read its stdin
-  for (std::size_t off = 0; off < input.size();) {
-    const ssize_t n = ::write(in[1], input.data() + off, input.size() - off);
-    if (n <= 0) break;
-    off += static_cast<std::size_t>(n);
-  }
-  ::close(in[1]);
+  write_all(in_write.get(), input);
+  in_write.reset();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -194,57 +200,40 @@ int run_chained(const std::string& hook, const std::vector<std::string>& args, c
 
 [[noreturn]] void await(int pid, const std::string& file);
 
-// pre-push: chain the user's hook, then record the push for confirmation.
-int pre_push(const std::string& hook_path, std::vector<std::string> args, std::string input) {
-  if (!args.empty() && args[0] == "--from-env") {  // the pre-commit framework
-    input = env_or("PRE_COMMIT_LOCAL_BRANCH", "HEAD") + " " + env_or("PRE_COMMIT_TO_REF", std::string(40, '0')) + " " +
-            env_or("PRE_COMMIT_REMOTE_BRANCH", "") + " " + env_or("PRE_COMMIT_FROM_REF", std::string(40, '0')) + "\n";
-    args = {env_or("PRE_COMMIT_REMOTE_NAME", ""), env_or("PRE_COMMIT_REMOTE_URL", "")};
+// Run by the pre-commit framework, which passes the push in variables
+// (one ref) instead of git's argv and stdin.
+void from_pre_commit(std::vector<std::string>& args, std::string& input) {
+  input = env_or("PRE_COMMIT_LOCAL_BRANCH", "HEAD") + " " + env_or("PRE_COMMIT_TO_REF", std::string(40, '0')) + " " +
+          env_or("PRE_COMMIT_REMOTE_BRANCH", "") + " " + env_or("PRE_COMMIT_FROM_REF", std::string(40, '0')) + "\n";
+  args = {env_or("PRE_COMMIT_REMOTE_NAME", ""), env_or("PRE_COMMIT_REMOTE_URL", "")};
+}
+
+// Whether any update of the push sends a local commit (not a deletion).
+bool ships_commits(const std::string& input) {
+  std::istringstream lines(input);
+  for (std::string l; std::getline(lines, l);) {
+    std::istringstream fields(l);
+    std::string local_ref, local_sha;
+    if (fields >> local_ref >> local_sha && local_sha.find_first_not_of('0') != std::string::npos) return true;
   }
-  if (!hook_path.empty()) {
-    // The user's hook decides first; its refusal is the push's refusal.
-    if (const int status = run_chained(hook_path + ".pulse-orig", args, input); status != 0) return status;
-  }
-  const std::string remote = args.size() > 0 ? args[0] : "", url = args.size() > 1 ? args[1] : "";
-  bool ships = false;  // any update with a local commit (not a deletion)
-  {
-    std::istringstream lines(input);
-    for (std::string l; std::getline(lines, l);) {
-      std::istringstream fields(l);
-      std::string local_ref, local_sha;
-      if (fields >> local_ref >> local_sha && local_sha.find_first_not_of('0') != std::string::npos) ships = true;
-    }
-  }
-  if (!ships) return 0;  // deletions only: nothing to record
-  std::string git_dir, common_dir;
-  if (!find_git_dirs(git_dir, common_dir)) return 0;
-  const std::string dir = state_dir() + "/spool";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  const auto now =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const int push_pid = git_push_pid();
-  pulse::hook::SpoolRecord rec;
-  rec.git_dir = git_dir;
-  rec.remote = remote;
-  rec.url = url;
-  rec.push_pid = push_pid;
-  rec.recorded_at = now;
-  rec.tips = remote_tips(common_dir, remote);
-  rec.updates = pulse::hook::parse_updates(input);
-  const std::string text = pulse::hook::format_spool(rec);
-  const std::string file = dir + "/" + std::to_string(now) + "-" + std::to_string(::getpid()) + ".push";
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return 0;
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  if (!written) {
-    ::close(fd);
+  return false;
+}
+
+// Writes the push's record as a new spool file; its descriptor (still
+// open, for the fdatasync), or none if it could not be written whole.
+pulse::Fd write_record(const std::string& file, const std::string& text) {
+  pulse::Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd && !write_all(fd.get(), text)) {
+    fd.reset();
     ::unlink(file.c_str());
-    return 0;
   }
-  // From here on the record survives kill -9 (it is in the page cache). A
-  // child of ours makes it crash-safe (fdatasync) off the push's clock, then
-  // waits for `git push` to exit and hands over to the worker.
+  return fd;
+}
+
+// From here on the record survives kill -9 (it is in the page cache). A
+// child of ours makes it crash-safe (fdatasync) off the push's clock, then
+// waits for `git push` to exit and hands over to the worker.
+void hand_over(pulse::Fd record, const std::string& file, const std::string& git_dir, int push_pid) {
   const pid_t child = ::fork();
   if (child == 0) {
     ::setsid();
@@ -253,27 +242,67 @@ int pre_push(const std::string& hook_path, std::vector<std::string> args, std::s
     ::dup2(null_fd, 0);
     ::dup2(null_fd, 1);
     ::dup2(log_fd >= 0 ? log_fd : null_fd, 2);
-    ::fdatasync(fd);
-    ::close(fd);
+    ::fdatasync(record.get());
+    record.reset();
     await(push_pid, file);
   }
-  ::close(fd);
-  if (child < 0) {  // no fork: stay durable, confirm with the next push
-    const int again = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
-    if (again >= 0) {
-      ::fdatasync(again);
-      ::close(again);
-    }
+  if (child < 0) ::fdatasync(record.get());  // no fork: stay durable, confirm with the next push
+}
+
+// pre-push: chain the user's hook, then record the push for confirmation.
+int pre_push(const std::string& hook_path, std::vector<std::string> args, std::string input) {
+  if (!args.empty() && args[0] == "--from-env") from_pre_commit(args, input);
+  if (!hook_path.empty()) {
+    // The user's hook decides first; its refusal is the push's refusal.
+    if (const int status = run_chained(hook_path + ".pulse-orig", args, input); status != 0) return status;
   }
+  if (!ships_commits(input)) return 0;  // deletions only: nothing to record
+  std::string git_dir, common_dir;
+  if (!find_git_dirs(git_dir, common_dir)) return 0;
+  const std::string dir = state_dir() + "/spool";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  pulse::hook::SpoolRecord rec;
+  rec.git_dir = git_dir;
+  rec.remote = args.size() > 0 ? args[0] : "";
+  rec.url = args.size() > 1 ? args[1] : "";
+  rec.push_pid = git_push_pid();
+  rec.recorded_at = now;
+  rec.tips = remote_tips(common_dir, rec.remote);
+  rec.updates = pulse::hook::parse_updates(input);
+  const std::string file = dir + "/" + std::to_string(now) + "-" + std::to_string(::getpid()) + ".push";
+  if (auto record = write_record(file, pulse::hook::format_spool(rec)))
+    hand_over(std::move(record), file, git_dir, rec.push_pid);
   return 0;
+}
+
+// post-receive: chain the user's hook (its status does not matter after a
+// receive), then give the worker the same input through a pipe.
+[[noreturn]] void post_receive(const std::string& hook_path, const std::vector<std::string>& args) {
+  const std::string orig = hook_path + ".pulse-orig";
+  if (::access(orig.c_str(), X_OK) != 0) exec_worker({"post-receive"});  // stdin passes straight through
+  const std::string input = read_all(0);
+  run_chained(orig, args, input);
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) ::_exit(0);
+  pulse::Fd in_read(ends[0]), in_write(ends[1]);
+  if (::fork() == 0) {
+    in_read.reset();
+    write_all(in_write.get(), input);
+    ::_exit(0);
+  }
+  in_write.reset();
+  ::dup2(in_read.get(), 0);
+  exec_worker({"post-receive"});
 }
 
 // Block (cheaply) until the push exits, then hand over to the worker.
 [[noreturn]] void await(int pid, const std::string& file) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::hours(2);
-  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd >= 0) {
-    pollfd p{fd, POLLIN, 0};
+  if (const pulse::Fd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))); fd) {
+    pollfd p{fd.get(), POLLIN, 0};
     while (::poll(&p, 1, 7'200'000) < 0 && errno == EINTR) {
     }
   } else {
@@ -295,28 +324,7 @@ int main(int argc, char** argv) {
       const std::string input = read_all(0);
       return pre_push(argv[0], args, input);
     }
-    if (invoked == "post-receive") {
-      const std::string orig = std::string(argv[0]) + ".pulse-orig";
-      if (::access(orig.c_str(), X_OK) != 0) exec_worker({"post-receive"});  // stdin passes straight through
-      // Chain the user's hook (its status does not matter after a receive),
-      // then give the worker the same input through a pipe.
-      const std::string input = read_all(0);
-      run_chained(orig, args, input);
-      int in[2];
-      if (::pipe(in) != 0) return 0;
-      if (::fork() == 0) {
-        ::close(in[0]);
-        for (std::size_t off = 0; off < input.size();) {
-          const ssize_t n = ::write(in[1], input.data() + off, input.size() - off);
-          if (n <= 0) break;
-          off += static_cast<std::size_t>(n);
-        }
-        ::_exit(0);
-      }
-      ::close(in[1]);
-      ::dup2(in[0], 0);
-      exec_worker({"post-receive"});
-    }
+    if (invoked == "post-receive") post_receive(argv[0], args);
     if (!args.empty() && args[0] == "pre-push") {
       const std::string input = read_all(0);
       return pre_push("", {args.begin() + 1, args.end()}, input);
