@@ -297,82 +297,135 @@ std::optional<std::string> fetch_named_ref(const GitCommand& git, const std::str
   return std::nullopt;
 }
 
-Exactness make_range_exact(const GitCommand& git, const std::string& previous, const std::string& head,
-                           const DeepenOptions& options, const std::function<void(const std::string&)>& log) {
-  Exactness e;
-  auto fetch = [&](std::vector<std::string> args, const std::string& what) {
-    if (log) log(what);
-    args.insert(args.begin(), {"fetch", "-q", "--no-tags"});
-    return git.run(args, options.fetch_timeout);
-  };
-  const bool shallow = is_shallow(git);
-  bool have_prev = previous.empty() || has_commit(git, previous);
-  if (!have_prev) {  // on a shallow clone, only the commit; on a full one, its history too
-    std::vector<std::string> args = {options.remote, previous};
+namespace {
+
+// make_range_exact's rounds on a shallow clone: fetch what the range needs,
+// prove it exact from the local graph, deepen, or fetch the whole history.
+class Deepener {
+ public:
+  Deepener(const GitCommand& git, const std::string& previous, const std::string& head, const DeepenOptions& options,
+           const std::function<void(const std::string&)>& log)
+      : git_(git), previous_(previous), head_(head), options_(options), log_(log) {}
+
+  // The previous deployment's commit, fetched if missing: on a shallow
+  // clone only the commit, on a full one its history too.
+  void fetch_previous(bool shallow) {
+    have_prev_ = previous_.empty() || has_commit(git_, previous_);
+    if (have_prev_) return;
+    std::vector<std::string> args = {options_.remote, previous_};
     if (shallow) args.insert(args.begin(), "--depth=1");
     fetch(args, std::string(shallow ? "shallow clone: " : "") + "fetching the previous deployment's commit " +
-                    previous.substr(0, 12));
-    have_prev = has_commit(git, previous);
+                    previous_.substr(0, 12));
+    have_prev_ = has_commit(git_, previous_);
   }
-  if (!shallow) {
-    e.exact = true;
-    e.how = have_prev ? "full clone" : "full clone; the previous deployment's commit is not in its history";
-    return e;
-  }
-  e.was_shallow = true;
-  std::string unknown = "the previous deployment's commit is not in this clone";
+
+  bool have_previous() const { return have_prev_; }
+
   // Rounds deepen by depth. Not by date: with git 2.39, a shallow clone
   // fetched with --shallow-since records shallow commits it never received,
   // and every later fetch of it, --unshallow included, then fails ("error in
-  // object: unshallow ...").
-  // Where a depth reaches far along old topic branches (git.git: 58,000 of
-  // 82,000 commits within depth 100), more rounds cost more than the whole
-  // history: after a round that brought over 100 commits per level of
-  // depth, the next fetch is the whole history.
-  int step = previous.empty() ? 1 : std::max(1, options.first_step);
-  long depth = 1;
-  for (;;) {
-    if (have_prev) {
-      const auto listing = git.run({"rev-list", "--parents", "--timestamp", head, previous.empty() ? head : previous},
-                                   std::chrono::minutes(5));
-      if (listing.exit_code == 0) {
-        const auto graph = parse_local_graph(listing.out, read_shallow(git));
-        const auto proof = prove_range(graph, previous, head);
-        if (proof.exact) {
-          e.exact = true;
-          e.how = "shallow clone" + (e.rounds ? ", deepened " + std::to_string(e.rounds) + " time(s)" : std::string()) +
-                  ": exact, " + proof.reason;
-          return e;
-        }
-        unknown = proof.reason;
-        if (!previous.empty() && e.rounds > 0 && graph.sha.size() > 100 * static_cast<std::size_t>(depth)) {
-          unknown += "; " + std::to_string(graph.sha.size()) + " commits lie within depth " + std::to_string(depth) +
-                     ", so the whole history costs less than deepening further";
-          break;
-        }
-      }
+  // object: unshallow ..."). Where a depth reaches far along old topic
+  // branches (git.git: 58,000 of 82,000 commits within depth 100), more
+  // rounds cost more than the whole history: after a round that brought over
+  // 100 commits per level of depth, the next fetch is the whole history.
+  Exactness run() {
+    e_.was_shallow = true;
+    int step = previous_.empty() ? 1 : std::max(1, options_.first_step);
+    long depth = 1;
+    for (;;) {
+      const auto verdict = have_prev_ ? prove(depth) : Proof::unproven;
+      if (verdict == Proof::exact) return e_;
+      if (verdict == Proof::costly) break;
+      if (e_.rounds >= options_.max_rounds || !deepen(step)) break;
+      ++e_.rounds;
+      depth += step;
+      step *= 2;
+      if (!have_prev_) have_prev_ = has_commit(git_, previous_);
     }
-    if (e.rounds >= options.max_rounds) break;
-    std::vector<std::string> args = {"--deepen=" + std::to_string(step), options.remote, head};
-    if (!previous.empty() && have_prev) args.push_back(previous);
-    auto r = fetch(args, "shallow clone: " + unknown + "; fetching " + std::to_string(step) + " more commits");
-    if (r.exit_code != 0)  // a server that refuses commits by SHA: deepen what the remote's branches give
-      r = fetch({"--deepen=" + std::to_string(step), options.remote}, "shallow clone: deepening the remote's branches");
-    if (r.exit_code != 0) break;
-    ++e.rounds;
-    depth += step;
-    step *= 2;
-    if (!have_prev) have_prev = has_commit(git, previous);
+    return unshallow();
   }
-  const auto r = fetch({"--unshallow", options.remote}, "shallow clone: " + unknown + "; fetching the whole history");
-  if (r.exit_code != 0 && is_shallow(git)) {
-    e.how = "shallow clone: " + unknown + ", and fetching the whole history failed: " + git_error(r);
-    return e;
+
+ private:
+  enum class Proof { exact, costly, unproven };
+
+  CommandResult fetch(std::vector<std::string> args, const std::string& what) {
+    if (log_) log_(what);
+    args.insert(args.begin(), {"fetch", "-q", "--no-tags"});
+    return git_.run(args, options_.fetch_timeout);
   }
-  e.unshallowed = true;
+
+  // Whether the local graph proves the range exact, or shows that deepening
+  // further would cost more than the whole history.
+  Proof prove(long depth) {
+    const auto listing =
+        git_.run({"rev-list", "--parents", "--timestamp", head_, previous_.empty() ? head_ : previous_},
+                 std::chrono::minutes(5));
+    if (listing.exit_code != 0) return Proof::unproven;
+    const auto graph = parse_local_graph(listing.out, read_shallow(git_));
+    const auto proof = prove_range(graph, previous_, head_);
+    if (proof.exact) {
+      e_.exact = true;
+      e_.how = "shallow clone" + (e_.rounds ? ", deepened " + std::to_string(e_.rounds) + " time(s)" : std::string()) +
+               ": exact, " + proof.reason;
+      return Proof::exact;
+    }
+    unknown_ = proof.reason;
+    if (!previous_.empty() && e_.rounds > 0 && graph.sha.size() > 100 * static_cast<std::size_t>(depth)) {
+      unknown_ += "; " + std::to_string(graph.sha.size()) + " commits lie within depth " + std::to_string(depth) +
+                  ", so the whole history costs less than deepening further";
+      return Proof::costly;
+    }
+    return Proof::unproven;
+  }
+
+  // One round: `step` more commits of both ends (or, from a server that
+  // refuses commits by SHA, of the remote's branches).
+  bool deepen(int step) {
+    std::vector<std::string> args = {"--deepen=" + std::to_string(step), options_.remote, head_};
+    if (!previous_.empty() && have_prev_) args.push_back(previous_);
+    auto r = fetch(args, "shallow clone: " + unknown_ + "; fetching " + std::to_string(step) + " more commits");
+    if (r.exit_code != 0)
+      r = fetch({"--deepen=" + std::to_string(step), options_.remote},
+                "shallow clone: deepening the remote's branches");
+    return r.exit_code == 0;
+  }
+
+  Exactness unshallow() {
+    const auto r =
+        fetch({"--unshallow", options_.remote}, "shallow clone: " + unknown_ + "; fetching the whole history");
+    if (r.exit_code != 0 && is_shallow(git_)) {
+      e_.how = "shallow clone: " + unknown_ + ", and fetching the whole history failed: " + git_error(r);
+      return e_;
+    }
+    e_.unshallowed = true;
+    e_.exact = true;
+    e_.how = "shallow clone: fetched the whole history (" + unknown_ + " after " + std::to_string(e_.rounds) +
+             " deepening round(s))";
+    return e_;
+  }
+
+  const GitCommand& git_;
+  const std::string& previous_;
+  const std::string& head_;
+  const DeepenOptions& options_;
+  const std::function<void(const std::string&)>& log_;
+  Exactness e_;
+  bool have_prev_ = false;
+  std::string unknown_ = "the previous deployment's commit is not in this clone";
+};
+
+}  // namespace
+
+Exactness make_range_exact(const GitCommand& git, const std::string& previous, const std::string& head,
+                           const DeepenOptions& options, const std::function<void(const std::string&)>& log) {
+  const bool shallow = is_shallow(git);
+  Deepener deepener(git, previous, head, options, log);
+  deepener.fetch_previous(shallow);
+  if (shallow) return deepener.run();
+  Exactness e;
   e.exact = true;
-  e.how = "shallow clone: fetched the whole history (" + unknown + " after " + std::to_string(e.rounds) +
-          " deepening round(s))";
+  e.how =
+      deepener.have_previous() ? "full clone" : "full clone; the previous deployment's commit is not in its history";
   return e;
 }
 
