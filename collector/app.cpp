@@ -325,74 +325,92 @@ std::unique_ptr<Store> open_existing(const std::string& db, std::size_t connecti
   return open_store(db, connections);
 }
 
-int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  std::string why;
-  const auto parsed = parse_args(args, kMetricsFlags, env, why);
-  if (!parsed) {
-    err << "pulse-collector metrics: " << why << "\nRun 'pulse-collector metrics --help' for usage.\n";
-    return kExitUsage;
+// What `metrics` was asked: the window, the scope, the output format.
+struct MetricsRequest {
+  MetricsQuery query;
+  Scope scope;
+  std::string format;
+};
+
+// The metrics flags read and checked; `why` names the flag that is wrong.
+std::optional<MetricsRequest> read_metrics_request(const ParsedArgs& a, std::string& why) {
+  if (!a.positionals().empty()) {
+    why = "unexpected argument \"" + a.positionals()[0] + "\"";
+    return std::nullopt;
   }
-  if (!parsed->positionals().empty()) {
-    err << "pulse-collector metrics: unexpected argument \"" << parsed->positionals()[0] << "\"\n";
-    return kExitUsage;
-  }
-  const auto query = parse_metrics_query(parsed->get_or("from", ""), parsed->get_or("to", ""),
-                                         parsed->get_or("bucket", "week"), unix_now(), why);
+  auto query =
+      parse_metrics_query(a.get_or("from", ""), a.get_or("to", ""), a.get_or("bucket", "week"), unix_now(), why);
   if (!query) {
-    err << "pulse-collector metrics: --" << why << "\n";
-    return kExitUsage;
+    why = "--" + why;
+    return std::nullopt;
   }
-  const std::string format = parsed->get_or("format", "table");
+  std::string format = a.get_or("format", "table");
   if (format != "table" && format != "json") {
-    err << "pulse-collector metrics: --format: must be table or json\n";
-    return kExitUsage;
+    why = "--format: must be table or json";
+    return std::nullopt;
   }
-  const auto production = parse_environment_list(parsed->get_or("production-environments", ""), why);
+  const auto production = parse_environment_list(a.get_or("production-environments", ""), why);
   if (!production) {
-    err << "pulse-collector metrics: --production-environments: " << why << "\n";
-    return kExitUsage;
+    why = "--production-environments: " + why;
+    return std::nullopt;
   }
-  const auto environment = parsed->get("environment");
-  auto scope = parse_scope(parsed->get_or("system", ""),
-                           environment ? std::optional<std::string_view>(*environment) : std::nullopt, *production,
-                           parsed->get_or("model", "pulse"), parsed->get_or("team", ""), why);
+  const auto environment = a.get("environment");
+  auto scope =
+      parse_scope(a.get_or("system", ""), environment ? std::optional<std::string_view>(*environment) : std::nullopt,
+                  *production, a.get_or("model", "pulse"), a.get_or("team", ""), why);
   if (!scope) {
-    err << "pulse-collector metrics: --" << why << "\n";
+    why = "--" + why;
+    return std::nullopt;
+  }
+  return MetricsRequest{std::move(*query), std::move(*scope), std::move(format)};
+}
+
+// metrics --explain NAME: one page of the facts behind one metric.
+int explain_metric(const ParsedArgs& a, const std::string& name, MetricsRequest& r, const std::string& db_path,
+                   std::ostream& out, std::ostream& err) {
+  std::string why;
+  const auto metric = parse_explained(name, r.scope.model, why);
+  unsigned long offset = 0, limit = 0;
+  if (!metric || !parse_uint(a.get_or("offset", "0"), 1UL << 40, offset) ||
+      !parse_uint(a.get_or("limit", "100"), kMaxExplainPage, limit) || limit == 0) {
+    err << "pulse-collector metrics: "
+        << (!metric ? "--explain: " + why.substr(why.find(':') + 2)
+                    : "--offset and --limit need numbers (--limit 1 to " + std::to_string(kMaxExplainPage) + ")")
+        << "\n";
     return kExitUsage;
   }
-  const std::string db_path = parsed->get_or("db", default_db_path(env));
-  if (const auto name = parsed->get("explain")) {
-    const auto metric = parse_explained(*name, scope->model, why);
-    unsigned long offset = 0, limit = 0;
-    if (!metric || !parse_uint(parsed->get_or("offset", "0"), 1UL << 40, offset) ||
-        !parse_uint(parsed->get_or("limit", "100"), kMaxExplainPage, limit) || limit == 0) {
-      err << "pulse-collector metrics: "
-          << (!metric ? "--explain: " + why.substr(why.find(':') + 2)
-                      : "--offset and --limit need numbers (--limit 1 to " + std::to_string(kMaxExplainPage) + ")")
-          << "\n";
-      return kExitUsage;
-    }
-    name_facts(*scope, *metric);
-    boost::json::object page;
-    try {
-      page = explain(open_existing(db_path, 1)->metric_facts(query->window, *scope), query->window, *scope, *metric,
-                     offset, limit);
-    } catch (const std::exception& e) {
-      err << "pulse-collector metrics: " << e.what() << "\n";
-      return kExitFailure;
-    }
-    out << (format == "json" ? boost::json::serialize(page) + "\n" : explain_table(page));
-    return kExitOk;
-  }
-  MetricsReport report;
+  name_facts(r.scope, *metric);
+  boost::json::object page;
   try {
-    const auto facts = open_existing(db_path, 1)->metric_facts(query->window, *scope);
-    report = compute_metrics(facts, query->window, query->bucket, std::move(*scope));
+    const auto window = r.query.window;
+    page = explain(open_existing(db_path, 1)->metric_facts(window, r.scope), window, r.scope, *metric, offset, limit);
   } catch (const std::exception& e) {
     err << "pulse-collector metrics: " << e.what() << "\n";
     return kExitFailure;
   }
-  if (format == "json") out << boost::json::serialize(metrics_json(report)) << "\n";
+  out << (r.format == "json" ? boost::json::serialize(page) + "\n" : explain_table(page));
+  return kExitOk;
+}
+
+int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+  std::string why;
+  const auto parsed = parse_args(args, kMetricsFlags, env, why);
+  auto request = parsed ? read_metrics_request(*parsed, why) : std::nullopt;
+  if (!request) {
+    err << "pulse-collector metrics: " << why << "\nRun 'pulse-collector metrics --help' for usage.\n";
+    return kExitUsage;
+  }
+  const std::string db_path = parsed->get_or("db", default_db_path(env));
+  if (const auto name = parsed->get("explain")) return explain_metric(*parsed, *name, *request, db_path, out, err);
+  MetricsReport report;
+  try {
+    const auto facts = open_existing(db_path, 1)->metric_facts(request->query.window, request->scope);
+    report = compute_metrics(facts, request->query.window, request->query.bucket, std::move(request->scope));
+  } catch (const std::exception& e) {
+    err << "pulse-collector metrics: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  if (request->format == "json") out << boost::json::serialize(metrics_json(report)) << "\n";
   else out << metrics_table(report);
   return kExitOk;
 }
