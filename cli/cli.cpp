@@ -324,6 +324,57 @@ constexpr const char* kOutboxNotes =
     "was queued for; after fixing a wrong pulse.url, `outbox flush --to NEW_URL` sends what waits\n"
     "(set-aside events included) there instead.\n";
 
+int outbox_status(Outbox& outbox, std::ostream& out) {
+  const auto s = outbox.stats();
+  out << "outbox: " << outbox.path() << "\n" << s.pending << " event(s) waiting, " << s.rejected << " set aside";
+  if (s.oldest) out << "; oldest waiting since " << format_rfc3339(*s.oldest);
+  out << "\n";
+  if (s.pending >= Outbox::kDefaultCapacity)
+    out << "warning: the outbox is full: new events are refused until it drains\n";
+  return kExitOk;
+}
+
+int outbox_list(Outbox& outbox, const ParsedArgs& a, std::ostream& out) {
+  unsigned long limit = 50;
+  const std::string l = a.get_or("limit", "50");
+  std::from_chars(l.data(), l.data() + l.size(), limit);
+  const auto entries = outbox.list(limit);
+  if (entries.empty()) out << "the outbox is empty\n";
+  for (const auto& e : entries)
+    out << std::left << std::setw(6) << e.id << std::setw(10) << (e.rejected ? "set-aside" : "waiting")
+        << e.destination.base_url << " " << (e.destination.system.empty() ? "-" : e.destination.system) << " "
+        << e.key.substr(0, e.key.find(':')) << " attempts=" << e.attempts
+        << (e.last_error.empty() ? "" : " last error: " + e.last_error) << "\n";
+  return kExitOk;
+}
+
+// Everything waiting, now (backoff only paces automatic flushes); with
+// --to, first sent elsewhere.
+int outbox_flush(Outbox& outbox, const ParsedArgs& a, const Env& env, std::ostream& out, std::ostream& err) {
+  const bool quiet = a.flag("quiet");
+  if (a.has("from") && !a.has("to")) {
+    err << "pulse-event-cli outbox flush: --from needs --to (where those events should go)\n";
+    return kExitUsage;
+  }
+  if (const auto to = a.get("to")) {
+    std::string why;
+    const auto origin = parse_origin(*to, why);
+    if (!origin) {
+      err << "pulse-event-cli outbox flush: --to: " << why << "\n";
+      return kExitUsage;
+    }
+    const auto moved = outbox.retarget(a.get_or("from", ""), *to);
+    if (!quiet) err << "outbox flush: " << moved << " event(s) now go to " << origin->to_string() << "\n";
+  }
+  const FlushReport r = flush_outbox_when_free(
+      outbox, env,
+      quiet ? std::function<void(const std::string&)>()
+            : [&err](const std::string& line) { err << "pulse-event-cli outbox flush: " << line << "\n"; },
+      true);
+  if (!quiet) out << r.delivered << " delivered, " << r.failed << " still waiting, " << r.rejected << " set aside\n";
+  return r.failed ? kExitDelivery : kExitOk;
+}
+
 int outbox_command(const std::string& sub, const std::vector<std::string>& args, const std::vector<FlagSpec>& flags,
                    const Env& env, std::ostream& out, std::ostream& err) {
   std::string why;
@@ -335,57 +386,11 @@ int outbox_command(const std::string& sub, const std::vector<std::string>& args,
   }
   try {
     Outbox outbox(default_outbox_path(env));
-    if (sub == "status") {
-      const auto s = outbox.stats();
-      out << "outbox: " << outbox.path() << "\n" << s.pending << " event(s) waiting, " << s.rejected << " set aside";
-      if (s.oldest) out << "; oldest waiting since " << format_rfc3339(*s.oldest);
-      out << "\n";
-      if (s.pending >= Outbox::kDefaultCapacity)
-        out << "warning: the outbox is full: new events are refused until it drains\n";
-      return kExitOk;
-    }
-    if (sub == "list") {
-      unsigned long limit = 50;
-      const std::string l = a->get_or("limit", "50");
-      std::from_chars(l.data(), l.data() + l.size(), limit);
-      const auto entries = outbox.list(limit);
-      if (entries.empty()) out << "the outbox is empty\n";
-      for (const auto& e : entries)
-        out << std::left << std::setw(6) << e.id << std::setw(10) << (e.rejected ? "set-aside" : "waiting")
-            << e.destination.base_url << " " << (e.destination.system.empty() ? "-" : e.destination.system) << " "
-            << e.key.substr(0, e.key.find(':')) << " attempts=" << e.attempts
-            << (e.last_error.empty() ? "" : " last error: " + e.last_error) << "\n";
-      return kExitOk;
-    }
-    if (sub == "flush") {
-      FlushReport r;
-      const bool quiet = a->flag("quiet");
-      if (a->has("from") && !a->has("to")) {
-        err << "pulse-event-cli outbox flush: --from needs --to (where those events should go)\n";
-        return kExitUsage;
-      }
-      if (const auto to = a->get("to")) {
-        const auto origin = parse_origin(*to, why);
-        if (!origin) {
-          err << "pulse-event-cli outbox flush: --to: " << why << "\n";
-          return kExitUsage;
-        }
-        const auto moved = outbox.retarget(a->get_or("from", ""), *to);
-        if (!quiet) err << "outbox flush: " << moved << " event(s) now go to " << origin->to_string() << "\n";
-      }
-      // Everything waiting, now: backoff only paces automatic flushes.
-      r = flush_outbox_when_free(
-          outbox, env,
-          quiet ? std::function<void(const std::string&)>()
-                : [&err](const std::string& line) { err << "pulse-event-cli outbox flush: " << line << "\n"; },
-          true);
-      if (!quiet)
-        out << r.delivered << " delivered, " << r.failed << " still waiting, " << r.rejected << " set aside\n";
-      return r.failed ? kExitDelivery : kExitOk;
-    }
+    if (sub == "status") return outbox_status(outbox, out);
+    if (sub == "list") return outbox_list(outbox, *a, out);
+    if (sub == "flush") return outbox_flush(outbox, *a, env, out, err);
     if (sub == "purge") {
-      const auto n = outbox.purge(a->flag("all"));
-      out << "removed " << n << " event(s)\n";
+      out << "removed " << outbox.purge(a->flag("all")) << " event(s)\n";
       return kExitOk;
     }
   } catch (const std::exception& e) {
