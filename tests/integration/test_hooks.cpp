@@ -328,11 +328,13 @@ BOOST_FIXTURE_TEST_CASE(kill9_mid_flush_loses_nothing, HookFixture) {
                                 "c" + std::to_string(i), "--timestamp", "1602852032"},
                                e);
     if (r.exit_code != 0) throw std::runtime_error(r.err);
-    if (i == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the detached flush go
+    if (i == 0) wait_until([&] { return seen > 0; }, std::chrono::seconds(5));  // the detached flush under way
   }
-  // Whatever the detached flushes did, kill one more mid-way.
+  // Whatever the detached flushes did, kill one more mid-way: once it has
+  // delivered a few.
+  const int before = seen;
   Background flusher({cli_bin(), "outbox", "flush"}, env);
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  wait_until([&] { return seen >= before + 5; }, std::chrono::seconds(5));
   flusher.signal(SIGKILL);
   flusher.wait();
   // Detached flushes may still hold the write lock: wait for it rather than read "database is locked".
@@ -358,6 +360,7 @@ BOOST_FIXTURE_TEST_CASE(kill9_mid_enqueue_leaves_a_sound_outbox, HookFixture) {
         std::vector<std::string>{cli_bin(), "push", "change", "--queue", "--base-url", "http://127.0.0.1:9",
                                  "--identifier", "k" + std::to_string(i), "--timestamp", "1602852032"},
         env));
+  // Not a wait: a moment for the kills to land mid-enqueue (some before, some after).
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   for (int i = 0; i < 20; i += 2) procs[static_cast<std::size_t>(i)]->signal(SIGKILL);
   int finished = 0;

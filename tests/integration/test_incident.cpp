@@ -92,10 +92,8 @@ class IncidentServer {
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     proc_ = std::make_unique<Background>(argv, env);
     std::string log = proc_->wait_for_stderr(" listening on ");
-    for (int i = 0; log.find('\n', log.find(" listening on ")) == std::string::npos && i < 1000; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      log = proc_->stderr_text();
-    }
+    wait_until([&] { return (log = proc_->stderr_text()).find('\n', log.find(" listening on ")) != std::string::npos; },
+               std::chrono::seconds(2));  // the whole line, port included
     port_ = static_cast<std::uint16_t>(std::stoi(log.substr(log.find(':', log.find("://") + 3) + 1)));
   }
   const std::string& db() const { return db_; }
