@@ -105,34 +105,10 @@ const std::vector<FlagSpec> kCheckFlags = {
 };
 
 // Everything `serve` is told, from flags, environment and config file.
-struct ServeSettings {
-  std::string bind, db, tls_cert, tls_key;
-  unsigned long port = 0, threads = 0, max_connections = 0, timeout = 0, idle_timeout = 0;
-  std::vector<std::string> api_keys, public_hosts, production_environments;
-  LogLevel log_level = LogLevel::info;
-  LogFormat log_format = LogFormat::text;
+struct ServeSettings : ListenSettings {
+  std::string db;
+  std::vector<std::string> api_keys, production_environments;
 };
-
-bool read_numbers(const ParsedArgs& a, ServeSettings& s, std::string& why) {
-  if (!parse_uint(a.get_or("port", ""), 65535, s.port)) {
-    why = "--port: not a port number (0-65535)";
-    return false;
-  }
-  if (!parse_uint(a.get_or("threads", ""), 64, s.threads) || s.threads == 0) {
-    why = "--threads: must be between 1 and 64";
-    return false;
-  }
-  if (!parse_uint(a.get_or("max-connections", ""), 1'000'000, s.max_connections) || s.max_connections == 0) {
-    why = "--max-connections: must be between 1 and 1000000";
-    return false;
-  }
-  if (!parse_uint(a.get_or("timeout", ""), 3600, s.timeout) || s.timeout == 0 ||
-      !parse_uint(a.get_or("idle-timeout", ""), 3600, s.idle_timeout) || s.idle_timeout == 0) {
-    why = "--timeout and --idle-timeout must be between 1 and 3600 seconds";
-    return false;
-  }
-  return true;
-}
 
 std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>& args, const Env& env,
                                                  std::string& why) {
@@ -143,7 +119,7 @@ std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>&
     return std::nullopt;
   }
   ServeSettings s;
-  if (!read_numbers(*parsed, s, why) || !read_logging(*parsed, s.log_level, s.log_format, why)) return std::nullopt;
+  if (!read_listen_settings(*parsed, s, why)) return std::nullopt;
   s.api_keys = parsed->all("api-key");
   if (const auto file = parsed->get("api-key-file")) {
     const auto keys = read_config_lines(*file);
@@ -155,13 +131,11 @@ std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>&
   }
   if (const auto keys = env.non_empty("PULSE_COLLECTOR_API_KEYS"))
     for (auto& k : split_list(*keys)) s.api_keys.push_back(std::move(k));
-  s.bind = parsed->get_or("bind", "127.0.0.1");
   if (s.api_keys.empty() && !is_loopback_host(s.bind)) {
     why = "refusing to listen on " + s.bind +
           " without an API key: give --api-key-file, --api-key or PULSE_COLLECTOR_API_KEYS (or bind to 127.0.0.1)";
     return std::nullopt;
   }
-  s.public_hosts = parsed->all("public-host");
   auto production = parse_environment_list(parsed->get_or("production-environments", ""), why);
   if (!production) {
     why = "--production-environments: " + why;
@@ -169,24 +143,15 @@ std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>&
   }
   s.production_environments = std::move(*production);
   s.db = parsed->get_or("db", default_db_path(env));
-  s.tls_cert = parsed->get_or("tls-cert", "");
-  s.tls_key = parsed->get_or("tls-key", "");
   return s;
 }
 
 // What a reload cannot change, by flag name.
 std::string needs_restart(const ServeSettings& now, const ServeSettings& next) {
   RestartNotes notes;
-  notes.note(now.bind != next.bind, "bind");
-  notes.note(now.port != next.port, "port");
+  note_restarts(now, next, notes);
   notes.note(now.db != next.db, "db");
-  notes.note(now.tls_cert != next.tls_cert || now.tls_key != next.tls_key, "tls-cert/tls-key");
-  notes.note(now.threads != next.threads, "threads");
-  notes.note(now.max_connections != next.max_connections, "max-connections");
-  notes.note(now.timeout != next.timeout || now.idle_timeout != next.idle_timeout, "timeout/idle-timeout");
-  notes.note(now.public_hosts != next.public_hosts, "public-host");
   notes.note(now.production_environments != next.production_environments, "production-environments");
-  notes.note(now.log_format != next.log_format, "log-format");
   notes.note(now.api_keys.empty() != next.api_keys.empty(), "api keys on or off");
   return notes.text();
 }
@@ -224,11 +189,7 @@ std::string_view collector_route(std::string_view path) {
 }
 
 ServerOptions server_options(const ServeSettings& s, Api& handler, Logger& log, ServerTelemetry& telemetry) {
-  ServerOptions opt;
-  opt.bind = s.bind;
-  opt.port = static_cast<std::uint16_t>(s.port);
-  opt.tls_cert = s.tls_cert;
-  opt.tls_key = s.tls_key;
+  ServerOptions opt = listen_options(s);
   // Two I/O threads; handlers (which wait for commits) on their own threads.
   opt.threads = 2;
   opt.handler_threads = static_cast<int>(s.threads);
@@ -239,9 +200,6 @@ ServerOptions server_options(const ServeSettings& s, Api& handler, Logger& log, 
   };
   // Tells our own clients which extensions this server offers.
   opt.extra_headers.push_back({"Pulse-Extensions", "batch, deployments"});
-  opt.read_timeout = opt.write_timeout = Millis(s.timeout * 1000);
-  opt.idle_timeout = Millis(s.idle_timeout * 1000);
-  opt.max_connections = s.max_connections;
   // A deployment may list 100,000 changes (40-character SHAs: 4.3 MB).
   opt.body_limit = 8 << 20;
   opt.log = log.sink(LogLevel::warn);

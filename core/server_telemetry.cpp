@@ -1,5 +1,7 @@
 #include "server_telemetry.hpp"
 
+#include "text.hpp"
+
 #include <cstdio>
 
 namespace pulse {
@@ -55,6 +57,58 @@ bool read_logging(const ParsedArgs& a, LogLevel& level, LogFormat& format, std::
   level = *l;
   format = *f;
   return true;
+}
+
+bool read_listen_settings(const ParsedArgs& a, ListenSettings& s, std::string& why) {
+  if (!parse_uint(a.get_or("port", ""), 65535, s.port)) {
+    why = "--port: not a port number (0-65535)";
+    return false;
+  }
+  if (!parse_uint(a.get_or("threads", ""), 64, s.threads) || s.threads == 0) {
+    why = "--threads: must be between 1 and 64";
+    return false;
+  }
+  if (!parse_uint(a.get_or("max-connections", ""), 1'000'000, s.max_connections) || s.max_connections == 0) {
+    why = "--max-connections: must be between 1 and 1000000";
+    return false;
+  }
+  if (!parse_uint(a.get_or("timeout", ""), 3600, s.timeout) || s.timeout == 0) {
+    why = "--timeout: must be between 1 and 3600 seconds";
+    return false;
+  }
+  if (const auto idle = a.get("idle-timeout");
+      idle && (!parse_uint(*idle, 3600, s.idle_timeout) || s.idle_timeout == 0)) {
+    why = "--idle-timeout: must be between 1 and 3600 seconds";
+    return false;
+  }
+  s.bind = a.get_or("bind", "127.0.0.1");
+  s.tls_cert = a.get_or("tls-cert", "");
+  s.tls_key = a.get_or("tls-key", "");
+  s.public_hosts = a.all("public-host");
+  return read_logging(a, s.log_level, s.log_format, why);
+}
+
+ServerOptions listen_options(const ListenSettings& s) {
+  ServerOptions opt;
+  opt.bind = s.bind;
+  opt.port = static_cast<std::uint16_t>(s.port);
+  opt.tls_cert = s.tls_cert;
+  opt.tls_key = s.tls_key;
+  opt.read_timeout = opt.write_timeout = std::chrono::milliseconds(s.timeout * 1000);
+  opt.idle_timeout = std::chrono::milliseconds(s.idle_timeout * 1000);
+  opt.max_connections = s.max_connections;
+  return opt;
+}
+
+void note_restarts(const ListenSettings& now, const ListenSettings& next, RestartNotes& notes) {
+  notes.note(now.bind != next.bind, "bind");
+  notes.note(now.port != next.port, "port");
+  notes.note(now.tls_cert != next.tls_cert || now.tls_key != next.tls_key, "tls-cert/tls-key");
+  notes.note(now.threads != next.threads, "threads");
+  notes.note(now.max_connections != next.max_connections, "max-connections");
+  notes.note(now.timeout != next.timeout || now.idle_timeout != next.idle_timeout, "timeout/idle-timeout");
+  notes.note(now.public_hosts != next.public_hosts, "public-host");
+  notes.note(now.log_format != next.log_format, "log-format");
 }
 
 void ServerTelemetry::watch(const HttpServer& server) {

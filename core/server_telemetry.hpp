@@ -41,6 +41,24 @@ std::vector<FlagSpec> logging_flags();
 /// Reads them; false with `why` naming the flag.
 bool read_logging(const ParsedArgs& a, LogLevel& level, LogFormat& format, std::string& why);
 
+/// How a server listens and logs, read from the flag names both servers
+/// declare (--bind, --port, --tls-cert, --tls-key, --threads,
+/// --max-connections, --timeout, --idle-timeout where declared,
+/// --public-host, the logging flags); each binary keeps its own defaults,
+/// help and variables.
+struct ListenSettings {
+  std::string bind, tls_cert, tls_key;
+  unsigned long port = 0, threads = 0, max_connections = 0, timeout = 0;
+  unsigned long idle_timeout = 60;  ///< for servers without --idle-timeout: the server's own default
+  std::vector<std::string> public_hosts;
+  LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
+};
+/// Reads them; false with `why` naming the flag out of range.
+bool read_listen_settings(const ParsedArgs& a, ListenSettings& s, std::string& why);
+/// The options they set (the caller adds handlers, limits and telemetry).
+ServerOptions listen_options(const ListenSettings& s);
+
 /// The settings a reload found changed that only a restart applies, for
 /// the log: `note(changed, "port")`, then `text()` ("port, db").
 class RestartNotes {
@@ -53,5 +71,8 @@ class RestartNotes {
  private:
   std::string text_;
 };
+
+/// Notes what changed between two ListenSettings that a reload cannot apply.
+void note_restarts(const ListenSettings& now, const ListenSettings& next, RestartNotes& notes);
 
 }  // namespace pulse

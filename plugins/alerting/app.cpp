@@ -267,25 +267,11 @@ struct Log {
 };
 
 // Everything serve is told, from flags, environment and config file.
-struct ServeSettings {
+struct ServeSettings : ListenSettings {
   Setup setup;
-  std::string bind, tls_cert, tls_key;
-  unsigned long port = 0, threads = 0, max_connections = 0, timeout = 0;
-  std::vector<std::string> public_hosts, metrics_tokens;
-  LogLevel log_level = LogLevel::info;
-  LogFormat log_format = LogFormat::text;
+  std::vector<std::string> metrics_tokens;
   std::string open_routes;  ///< routes without credentials, for the warning
 };
-
-bool read_server_numbers(const ParsedArgs& a, ServeSettings& s, std::string& why) {
-  if (!parse_uint(a.get_or("port", ""), 65535, s.port) || !parse_uint(a.get_or("threads", ""), 64, s.threads) ||
-      s.threads == 0 || !parse_uint(a.get_or("max-connections", ""), 1'000'000, s.max_connections) ||
-      s.max_connections == 0 || !parse_uint(a.get_or("timeout", ""), 3600, s.timeout) || s.timeout == 0) {
-    why = "--port, --threads, --max-connections and --timeout need numbers in range";
-    return false;
-  }
-  return read_logging(a, s.log_level, s.log_format, why);
-}
 
 std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>& args, const Env& env,
                                                  std::string& why) {
@@ -297,7 +283,7 @@ std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>&
     return std::nullopt;
   }
   ServeSettings s;
-  if (!read_server_numbers(*a, s, why) || !build_setup(*a, env, s.setup, why)) return std::nullopt;
+  if (!read_listen_settings(*a, s, why) || !build_setup(*a, env, s.setup, why)) return std::nullopt;
   if (const auto f = a->get("metrics-token-file")) {
     auto lines = read_config_lines(*f);
     if (!lines) {
@@ -306,7 +292,6 @@ std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>&
     }
     s.metrics_tokens = std::move(*lines);
   }
-  s.bind = a->get_or("bind", "127.0.0.1");
   for (const auto& [name, rc] : s.setup.routes)
     if (!rc.auth.configured() && !(name == "generic" && !rc.mapping))
       s.open_routes += (s.open_routes.empty() ? "/" : ", /") + name;
@@ -315,26 +300,17 @@ std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>&
           "): give each a --<source>-token-file or --<source>-secret-file, or bind to 127.0.0.1";
     return std::nullopt;
   }
-  s.tls_cert = a->get_or("tls-cert", "");
-  s.tls_key = a->get_or("tls-key", "");
-  s.public_hosts = a->all("public-host");
   return s;
 }
 
 std::string needs_restart(const ServeSettings& now, const ServeSettings& next) {
   RestartNotes notes;
-  notes.note(now.bind != next.bind, "bind");
-  notes.note(now.port != next.port, "port");
-  notes.note(now.tls_cert != next.tls_cert || now.tls_key != next.tls_key, "tls-cert/tls-key");
-  notes.note(now.threads != next.threads || now.max_connections != next.max_connections, "threads/max-connections");
-  notes.note(now.timeout != next.timeout, "timeout");
+  note_restarts(now, next, notes);
   notes.note(now.setup.db != next.setup.db, "db");
   notes.note(now.setup.reporter.base_url != next.setup.reporter.base_url ||
                  now.setup.reporter.api_key_file != next.setup.reporter.api_key_file ||
                  now.setup.reporter.client.tls.ca_file != next.setup.reporter.client.tls.ca_file,
              "base-url/api-key-file/ca-file");
-  notes.note(now.public_hosts != next.public_hosts, "public-host");
-  notes.note(now.log_format != next.log_format, "log-format");
   return notes.text();
 }
 
@@ -403,15 +379,8 @@ ServerResponse metrics_response(const ServerRequest& request, const telemetry::R
 }
 
 ServerOptions incident_server_options(const ServeSettings& s, Logger& log, ServerTelemetry& telemetry) {
-  ServerOptions opt;
-  opt.bind = s.bind;
-  opt.port = static_cast<std::uint16_t>(s.port);
-  opt.tls_cert = s.tls_cert;
-  opt.tls_key = s.tls_key;
+  ServerOptions opt = listen_options(s);
   opt.threads = static_cast<int>(s.threads);
-  opt.max_connections = s.max_connections;
-  opt.read_timeout = opt.write_timeout = Millis(s.timeout * 1000);
-  opt.idle_timeout = Millis(60'000);
   opt.log = log.sink(LogLevel::warn);
   opt.on_request = [&telemetry](const RequestRecord& r) { telemetry.record(r); };
   return opt;
