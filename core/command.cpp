@@ -3,6 +3,7 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <ostream>
 #include <sstream>
 
@@ -20,7 +21,7 @@ std::string usage_line(const ProgramSpec& p, const CommandSpec& c) {
 
 // Each command's name, as the words a shell completes one at a time.
 std::vector<std::string> command_words(const ProgramSpec& p) {
-  std::vector<std::string> out{"help", "version", "completion"};
+  std::vector<std::string> out{"help", "version", "completion", "man"};
   for (const auto& c : p.commands)
     if (!c.name.empty()) out.emplace_back(c.name);
   return out;
@@ -31,6 +32,14 @@ std::vector<const CommandSpec*> group_of(const ProgramSpec& p, const std::string
   std::vector<const CommandSpec*> out;
   for (const auto& c : p.commands)
     if (c.name.starts_with(group + " ")) out.push_back(&c);
+  return out;
+}
+
+// A group's commands by their last words: "change, deployment or incident".
+std::string group_words(const std::vector<const CommandSpec*>& group, const std::string& typed) {
+  std::string out;
+  for (std::size_t i = 0; i < group.size(); ++i)
+    out += (i ? (i + 1 == group.size() ? " or " : ", ") : "") + std::string(group[i]->name.substr(typed.size() + 1));
   return out;
 }
 
@@ -205,7 +214,7 @@ std::string program_help(const ProgramSpec& p) {
   if (p.commands.size() == 1 && p.commands[0].name.empty()) {  // a program that is one command
     s << p.name << ": " << p.summary << "\n\n"
       << command_help(p, p.commands[0]) << "\nExit codes: " << kExitCodesText << ".\nAlso: " << p.name
-      << " version | help | completion bash|zsh|fish\n";
+      << " version | help | completion bash|zsh|fish | man\n";
     return s.str();
   }
   s << p.name << ": " << p.summary << "\n\nUsage:\n";
@@ -219,7 +228,7 @@ std::string program_help(const ProgramSpec& p) {
       }
   };
   list("");
-  s << "  " << p.name << " version | help [COMMAND] | completion bash|zsh|fish\n";
+  s << "  " << p.name << " version | help [COMMAND] | completion bash|zsh|fish | man [COMMAND]\n";
   std::vector<std::string_view> sections;
   for (const auto& c : p.commands)
     if (!c.section.empty() && std::find(sections.begin(), sections.end(), c.section) == sections.end())
@@ -249,34 +258,125 @@ std::string completion_script(const ProgramSpec& p, std::string_view shell) {
   return "";
 }
 
+namespace {
+
+std::string upper(std::string_view name) {
+  std::string out(name);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string title(std::string_view page, std::string_view program) {
+  return ".TH " + upper(page) + " 1 \"\" \"" + std::string(program) + " " PULSE_VERSION "\" \"Pulse event suite\"\n";
+}
+
+// A command's flags as a man(7) tagged list.
+std::string roff_flags(const std::vector<FlagSpec>& flags) {
+  std::ostringstream s;
+  for (const auto& f : flags) {
+    s << ".TP\n";
+    if (f.value_name.empty()) s << ".B \\-\\-" << roff(f.name);
+    else s << ".BI \"\\-\\-" << roff(f.name) << " \" " << roff(f.value_name);
+    s << "\n" << roff(f.help);
+    if (!f.default_value.empty()) s << " (default " << roff(f.default_value) << ")";
+    if (!f.env.empty()) s << "; also $" << roff(f.env);
+    s << "\n";
+  }
+  return s.str();
+}
+
+// The commands with a page of their own: every named one.
+std::vector<const CommandSpec*> paged_commands(const ProgramSpec& p) {
+  std::vector<const CommandSpec*> out;
+  for (const auto& c : p.commands)
+    if (!c.name.empty()) out.push_back(&c);
+  return out;
+}
+
+}  // namespace
+
+std::string command_page_name(const ProgramSpec& p, const CommandSpec& c) {
+  std::string name = std::string(p.name) + "-" + std::string(c.name);
+  std::replace(name.begin(), name.end(), ' ', '-');
+  return name;
+}
+
 std::string man_page(const ProgramSpec& p) {
   std::ostringstream s;
-  std::string upper(p.name);
-  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  s << ".TH " << upper << " 1 \"\" \"" << p.name << " " PULSE_VERSION "\" \"Pulse event suite\"\n"
-    << ".SH NAME\n"
-    << roff(p.name) << " \\- " << roff(p.summary) << "\n"
-    << ".SH SYNOPSIS\n";
+  s << title(p.name, p.name) << ".SH NAME\n" << roff(p.name) << " \\- " << roff(p.summary) << "\n.SH SYNOPSIS\n";
   for (const auto& c : p.commands) s << ".B " << roff(usage_line(p, c)) << "\n.br\n";
   s << ".SH COMMANDS\n";
   for (const auto& c : p.commands) {
     s << ".SS " << roff(c.name.empty() ? std::string(p.name) : std::string(c.name)) << "\n"
-      << roff(c.description.empty() ? c.summary : c.description) << "\n";
-    for (const auto& f : c.flags) {
-      s << ".TP\n";
-      if (f.value_name.empty()) s << ".B \\-\\-" << roff(f.name);
-      else s << ".BI \"\\-\\-" << roff(f.name) << " \" " << roff(f.value_name);
-      s << "\n" << roff(f.help);
-      if (!f.default_value.empty()) s << " (default " << roff(f.default_value) << ")";
-      if (!f.env.empty()) s << "; also $" << roff(f.env);
-      s << "\n";
-    }
+      << roff(c.description.empty() ? c.summary : c.description) << "\n"
+      << roff_flags(c.flags);
     if (!c.notes.empty()) s << ".PP\n" << roff(c.notes) << "\n";
   }
   if (!p.footer.empty()) s << ".SH NOTES\n.nf\n" << roff(p.footer) << "\n.fi\n";
   s << ".SH EXIT STATUS\n" << kExitCodesText << ".\n";
+  if (const auto paged = paged_commands(p); !paged.empty()) {
+    s << ".SH SEE ALSO\n";
+    for (std::size_t i = 0; i < paged.size(); ++i)
+      s << ".BR " << roff(command_page_name(p, *paged[i])) << " (1)" << (i + 1 < paged.size() ? "," : "") << "\n";
+  }
   return s.str();
 }
+
+std::string command_man_page(const ProgramSpec& p, const CommandSpec& c) {
+  std::ostringstream s;
+  const std::string page = command_page_name(p, c);
+  s << title(page, p.name) << ".SH NAME\n"
+    << roff(page) << " \\- " << roff(c.summary) << "\n.SH SYNOPSIS\n.B " << roff(usage_line(p, c)) << "\n"
+    << ".SH DESCRIPTION\n"
+    << roff(c.description.empty() ? c.summary : c.description) << "\n";
+  if (!c.flags.empty()) s << ".SH OPTIONS\n" << roff_flags(c.flags);
+  if (!c.notes.empty()) s << ".SH NOTES\n.nf\n" << roff(c.notes) << "\n.fi\n";
+  s << ".SH EXIT STATUS\n" << kExitCodesText << ".\n.SH SEE ALSO\n.BR " << roff(p.name) << " (1)\n";
+  return s.str();
+}
+
+namespace {
+
+// `man` alone: the program's page; `man COMMAND`: that command's page;
+// `man --write DIR`: every page into DIR as NAME.1 (what packages install).
+int man_command(const ProgramSpec& p, const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() == 1) {
+    out << man_page(p);
+    return kExitOk;
+  }
+  if (args[1] == "--write") {
+    if (args.size() != 3) {
+      err << p.name << " man --write: say which directory\n";
+      return kExitUsage;
+    }
+    std::vector<std::pair<std::string, std::string>> pages = {{std::string(p.name), man_page(p)}};
+    for (const auto* c : paged_commands(p)) pages.emplace_back(command_page_name(p, *c), command_man_page(p, *c));
+    for (const auto& [name, text] : pages) {
+      const std::string file = args[2] + "/" + name + ".1";
+      std::ofstream f(file, std::ios::binary | std::ios::trunc);
+      if (!(f << text) || !f.flush()) {
+        err << p.name << " man --write: cannot write " << file << "\n";
+        return kExitFailure;
+      }
+      out << file << "\n";
+    }
+    return kExitOk;
+  }
+  const Found found = find_command(p, args, 1);
+  if (!found.command || found.command->name.empty() || 1 + found.words != args.size()) {
+    const std::string typed = leading_words(args, 1);
+    if (const auto group = group_of(p, typed); !group.empty())
+      err << p.name << " man " << typed << ": say which: " << group_words(group, typed) << "\n";
+    else
+      err << p.name << " man: no command \"" << typed.substr(0, 80) << "\"" << suggestion(p, typed) << "\nRun '"
+          << p.name << " help' for the commands.\n";
+    return kExitUsage;
+  }
+  out << command_man_page(p, *found.command);
+  return kExitOk;
+}
+
+}  // namespace
 
 int run_program(const ProgramSpec& p, const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const CommandSpec* fallback = default_command(p);
@@ -300,20 +400,15 @@ int run_program(const ProgramSpec& p, const std::vector<std::string>& args, std:
     out << script;
     return kExitOk;
   }
-  if (first == "man" && args.size() == 1) {
-    out << man_page(p);
-    return kExitOk;
-  }
+  if (first == "man") return man_command(p, args, out, err);
   const Found found = find_command(p, args, 0);
   const CommandSpec* command = found.command ? found.command : fallback;
   if (!command || (!found.command && !first.empty() && !first.starts_with("-"))) {
     const std::string typed = leading_words(args, 0);
     // A group's first word alone ("push"): say what may follow.
     if (const auto group = group_of(p, typed); !group.empty()) {
-      err << p.name << " " << typed << ": say which: ";
-      for (std::size_t i = 0; i < group.size(); ++i)
-        err << (i ? (i + 1 == group.size() ? " or " : ", ") : "") << group[i]->name.substr(typed.size() + 1);
-      err << "\nRun '" << p.name << " help " << typed << "' for them.\n";
+      err << p.name << " " << typed << ": say which: " << group_words(group, typed) << "\nRun '" << p.name << " help "
+          << typed << "' for them.\n";
     } else {
       err << p.name << ": unknown command \"" << typed.substr(0, 80) << "\"" << suggestion(p, typed) << "\nRun '"
           << p.name << " help' for the commands.\n";

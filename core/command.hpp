@@ -50,5 +50,9 @@ std::string command_help(const ProgramSpec& program, const CommandSpec& command)
 std::string completion_script(const ProgramSpec& program, std::string_view shell);
 /// The manual page (man(7) roff): every command with its flags.
 std::string man_page(const ProgramSpec& program);
+/// A command's own page, named as git names its commands' pages
+/// ("pulse-event-cli-push-change"): what `BINARY man COMMAND` prints.
+std::string command_man_page(const ProgramSpec& program, const CommandSpec& command);
+std::string command_page_name(const ProgramSpec& program, const CommandSpec& command);
 
 }  // namespace pulse

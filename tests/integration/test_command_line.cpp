@@ -323,4 +323,47 @@ BOOST_AUTO_TEST_CASE(the_manual_page_renders_and_lists_what_help_lists) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(every_command_has_a_page_that_renders_and_matches_its_help) {
+  for (const auto& bin : binaries()) {
+    BOOST_TEST_CONTEXT(bin.name) {
+      // Setup
+      TempDir dir;
+      // Run
+      const auto written = run(bin, {"man", "--write", dir.path.string()});
+      // Check: the program's page and one per named command, as the help lists them.
+      BOOST_TEST_REQUIRE(written.exit_code == 0, written.err);
+      const auto files = lines(written.out);
+      BOOST_TEST(files.front() == (dir.path / (bin.name + ".1")).string());
+      const auto general = run(bin, {"help"});
+      std::size_t commands = 0;
+      for (const auto& line : lines(general.out))
+        if (line.starts_with("  " + bin.name + " ") && line.find(" version | help") == std::string::npos) ++commands;
+      if (!bin.command.empty()) BOOST_TEST(files.size() == commands + 1);
+      for (std::size_t i = 1; i < files.size(); ++i) {
+        const auto shown =
+            run_process({"man", "-l", files[i]}, {{"MANWIDTH", "200"}, {"LC_ALL", "C.UTF-8"}, {"MANPAGER", "cat"}});
+        BOOST_TEST_REQUIRE(shown.exit_code == 0, shown.err);
+        BOOST_TEST(shown.err.empty(), shown.err);
+        // The synopsis names the command: its --help lists the flags the page does.
+        const auto text = lines(shown.out);
+        const auto at = std::find(text.begin(), text.end(), "SYNOPSIS");
+        BOOST_TEST_REQUIRE((at != text.end() && at + 1 != text.end()));
+        std::vector<std::string> words;
+        std::istringstream synopsis(*(at + 1));
+        for (std::string w; synopsis >> w && std::islower(static_cast<unsigned char>(w[0]));) words.push_back(w);
+        BOOST_TEST_REQUIRE(words.size() >= 2u, *(at + 1));
+        std::string stem = joined(words);
+        std::replace(stem.begin(), stem.end(), ' ', '-');
+        BOOST_TEST(fs::path(files[i]).stem().string() == stem);
+        const auto help = run(bin, with({words.begin() + 1, words.end()}, {"--help"}));
+        BOOST_TEST_REQUIRE(help.exit_code == 0, joined(words));
+        for (const auto& f : listed_flags(help.out))
+          if (f != "--help") BOOST_TEST(shown.out.find(f) != std::string::npos, joined(words) + " " + f);
+      }
+      const auto one = run(bin, {"man", bin.near_command});
+      if (!bin.command.empty()) BOOST_TEST(one.exit_code == 2);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
