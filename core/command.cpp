@@ -1,5 +1,6 @@
 #include "command.hpp"
 
+#include "build_info.hpp"
 #include "text.hpp"
 
 #include <algorithm>
@@ -387,7 +388,7 @@ int run_program(const ProgramSpec& p, const std::vector<std::string>& args, std:
   const std::string first = args.empty() ? "" : args[0];
   if (first == "help" || ((first == "--help" || first == "-h") && !fallback)) return help_command(p, args, out, err);
   if (first == "version" || first == "--version") {
-    out << p.name << " " PULSE_VERSION "\n";
+    out << p.name << " " << version_text() << "\n";
     return kExitOk;
   }
   if (first == "completion") {

@@ -3,6 +3,8 @@
 // nothing.
 #include "cli_helpers.hpp"
 
+#include "build_info.hpp"
+
 #include <boost/algorithm/string/replace.hpp>
 
 using namespace pulse;
@@ -167,7 +169,7 @@ BOOST_AUTO_TEST_CASE(help_everywhere) {
   const auto git_help = cli({"push", "git", "deployment", "--help"});
   BOOST_TEST(git_help.out.find("--previous-deployment-ref") != std::string::npos);
   BOOST_TEST(git_help.out.find("[$PULSE_API_KEY]") != std::string::npos);
-  BOOST_TEST(cli({"version"}).out == "pulse-event-cli " PULSE_VERSION "\n");
+  BOOST_TEST(cli({"version"}).out == "pulse-event-cli " + version_text() + "\n");
 }
 
 BOOST_AUTO_TEST_CASE(exit_codes_and_messages_for_server_answers) {

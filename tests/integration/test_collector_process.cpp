@@ -2,6 +2,8 @@
 // shutdown and its command line.
 #include "cli_helpers.hpp"
 
+#include "build_info.hpp"
+
 #include "http_client.hpp"
 #include "timeutil.hpp"
 
@@ -284,7 +286,7 @@ BOOST_AUTO_TEST_CASE(command_line) {
   BOOST_TEST(collector_cmd({"frobnicate"}).exit_code == 2);
   BOOST_TEST(collector_cmd({"serve", "--help"}).out.find("--tls-cert") != std::string::npos);
   BOOST_TEST(collector_cmd({"events", "--help"}).exit_code == 0);
-  BOOST_TEST(collector_cmd({"version"}).out == "pulse-collector " PULSE_VERSION "\n");
+  BOOST_TEST(collector_cmd({"version"}).out == "pulse-collector " + version_text() + "\n");
   const auto bad_cert = collector_cmd({"serve", "--port", "0", "--tls-cert", "/nonexistent.pem", "--tls-key",
                                        "/nonexistent.key", "--db", scratch.str("unused.db")});
   BOOST_TEST(bad_cert.exit_code == 2);  // bad input, like every other
