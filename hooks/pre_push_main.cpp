@@ -200,11 +200,28 @@ int run_chained(const std::string& hook, const std::vector<std::string>& args, c
 
 [[noreturn]] void await(int pid, const std::string& file);
 
+// What a local ref names: its loose file, else its line in packed-refs.
+std::string read_ref(const std::string& common_dir, const std::string& ref) {
+  std::ifstream loose(common_dir + "/" + ref);
+  std::string sha;
+  if (std::getline(loose, sha) && sha.size() >= 40 && sha.rfind("ref:", 0) != 0) return sha.substr(0, 40);
+  std::ifstream packed(common_dir + "/packed-refs");
+  for (std::string line; std::getline(packed, line);)
+    if (line.size() == 41 + ref.size() && line[40] == ' ' && line.compare(41, ref.size(), ref) == 0)
+      return line.substr(0, 40);
+  return std::string(40, '0');
+}
+
 // Run by the pre-commit framework, which passes the push in variables
-// (one ref) instead of git's argv and stdin.
-void from_pre_commit(std::vector<std::string>& args, std::string& input) {
-  input = env_or("PRE_COMMIT_LOCAL_BRANCH", "HEAD") + " " + env_or("PRE_COMMIT_TO_REF", std::string(40, '0')) + " " +
-          env_or("PRE_COMMIT_REMOTE_BRANCH", "") + " " + env_or("PRE_COMMIT_FROM_REF", std::string(40, '0')) + "\n";
+// (the first ref that sends commits) instead of git's argv and stdin. For
+// the first push of a repository (its root commit) it gives no refs at
+// all: the local branch names the commit pushed.
+void from_pre_commit(const std::string& common_dir, std::vector<std::string>& args, std::string& input) {
+  const std::string local = env_or("PRE_COMMIT_LOCAL_BRANCH", "HEAD");
+  std::string to = env_or("PRE_COMMIT_TO_REF", "");
+  if (to.empty()) to = local.rfind("refs/", 0) == 0 ? read_ref(common_dir, local) : std::string(40, '0');
+  input = local + " " + to + " " + env_or("PRE_COMMIT_REMOTE_BRANCH", "") + " " +
+          env_or("PRE_COMMIT_FROM_REF", std::string(40, '0')) + "\n";
   args = {env_or("PRE_COMMIT_REMOTE_NAME", ""), env_or("PRE_COMMIT_REMOTE_URL", "")};
 }
 
@@ -251,14 +268,14 @@ void hand_over(pulse::Fd record, const std::string& file, const std::string& git
 
 // pre-push: chain the user's hook, then record the push for confirmation.
 int pre_push(const std::string& hook_path, std::vector<std::string> args, std::string input) {
-  if (!args.empty() && args[0] == "--from-env") from_pre_commit(args, input);
+  std::string git_dir, common_dir;
+  const bool found = find_git_dirs(git_dir, common_dir);
+  if (found && !args.empty() && args[0] == "--from-env") from_pre_commit(common_dir, args, input);
   if (!hook_path.empty()) {
     // The user's hook decides first; its refusal is the push's refusal.
     if (const int status = run_chained(hook_path + ".pulse-orig", args, input); status != 0) return status;
   }
-  if (!ships_commits(input)) return 0;  // deletions only: nothing to record
-  std::string git_dir, common_dir;
-  if (!find_git_dirs(git_dir, common_dir)) return 0;
+  if (!found || !ships_commits(input)) return 0;  // deletions only: nothing to record
   const std::string dir = state_dir() + "/spool";
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -2,6 +2,7 @@
 # What the tests need beyond the build: promtool (Debian's prometheus package)
 # to check our /metrics, man-db to render the manual pages, zsh and fish to
 # load the completion scripts, clang-format-14 for the format check,
+# pre-commit (3.0.4) to install the hook from .pre-commit-hooks.yaml,
 # Chromium for the dashboard's browser test,
 # and a running PostgreSQL with a role that may create databases (each
 # test makes its own and drops it). Installs what is missing from Debian's
@@ -11,7 +12,7 @@ set -euo pipefail
 if [[ $(id -u) -ne 0 ]]; then sudo=sudo; else sudo=; fi
 
 missing=()
-for p in postgresql chromium prometheus man-db zsh fish clang-format-14; do
+for p in postgresql chromium prometheus man-db zsh fish clang-format-14 pre-commit; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

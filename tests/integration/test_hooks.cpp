@@ -393,4 +393,49 @@ BOOST_FIXTURE_TEST_CASE(status_and_help, HookFixture) {
   BOOST_TEST(r.err.find("not in a git repository") != std::string::npos, r.err);
 }
 
+// The pre-commit framework (Debian 12's 3.0.4) installs the hook from this
+// repository's manifest; the first push of a repository (pre-commit passes
+// no refs for a root commit) is recorded. Of a push of several refs,
+// pre-commit passes the first that sends commits only: the others are not
+// seen (README says so and offers `pulse-hook install`).
+BOOST_FIXTURE_TEST_CASE(the_pre_commit_framework_records_pushes_through_the_manifest, HookFixture) {
+  // Setup: the manifest as shipped, in a repository pre-commit can clone.
+  if (run_process({"pre-commit", "--version"}).exit_code != 0) {
+    BOOST_TEST_MESSAGE("skipped: pre-commit is not installed (apt-get install pre-commit)");
+    return;
+  }
+  const std::string hooks_repo = root.str("hooks-repo");
+  fs::create_directories(hooks_repo);
+  fs::copy_file(source_dir() / ".pre-commit-hooks.yaml", fs::path(hooks_repo) / ".pre-commit-hooks.yaml");
+  run({"git", "init", "-q", "-b", "main"}, hooks_repo);
+  run({"git", "add", ".pre-commit-hooks.yaml"}, hooks_repo);
+  run({"git", "commit", "-q", "-m", "manifest"}, hooks_repo);
+  const auto rev = run({"git", "rev-parse", "HEAD"}, hooks_repo);
+  write_file(fs::path(work) / ".pre-commit-config.yaml",
+             "repos:\n  - repo: " + hooks_repo + "\n    rev: " + rev + "\n    hooks:\n      - id: pulse-push-time\n");
+  env["PRE_COMMIT_HOME"] = root.str("pre-commit-cache");
+  env["PATH"] = fs::path(hook_bin()).parent_path().string() + ":" + std::string(std::getenv("PATH"));
+  run({"pre-commit", "install", "--hook-type", "pre-push"}, work);
+  // Run: the first push (the root commit and one more).
+  git({"add", ".pre-commit-config.yaml"});
+  git({"commit", "-q", "-m", "config"});
+  const auto root_commit = git({"rev-parse", "HEAD"});
+  const auto second = commit("a");
+  git({"push", "-q", "origin", "main"});
+  // Check
+  BOOST_TEST(wait_until([&] { return pushed().size() == 2; }), log());
+  BOOST_TEST(pushed().count(root_commit) == 1u);
+  BOOST_TEST(pushed().count(second) == 1u);
+  // Run: two refs at once, each with a new commit.
+  const auto on_main = commit("b");
+  git({"checkout", "-q", "-b", "topic"});
+  const auto on_topic = commit("c");
+  git({"checkout", "-q", "main"});
+  git({"push", "-q", "origin", "main", "topic"});
+  // Check: the first ref's commit is recorded; the second's is not (the documented limit).
+  BOOST_TEST(wait_until([&] { return pushed().count(on_main) == 1u; }), log());
+  BOOST_TEST(wait_until([&] { return confirmed(); }));
+  BOOST_TEST(pushed().count(on_topic) == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -52,6 +52,7 @@ void write_file(const fs::path& p, const std::string& content) {
 
 std::string cli_bin() { return PULSE_TEST_CLI_BIN; }
 std::string collector_bin() { return PULSE_TEST_COLLECTOR_BIN; }
+fs::path source_dir() { return PULSE_TEST_SOURCE_DIR; }
 fs::path shared_dir() {
   const auto dir = (fs::path(PULSE_TEST_SOURCE_DIR) / ".." / "shared").lexically_normal();
   if (!fs::is_directory(dir / "fixtures") || !fs::is_directory(dir / "bench"))

@@ -64,6 +64,8 @@ void write_file(const fs::path& p, const std::string& content);
 /// Paths given by the build.
 std::string cli_bin();
 std::string collector_bin();
+/// The project's checkout (for files the tests use as shipped: manifests, templates).
+fs::path source_dir();
 /// ../shared beside the project (fixtures, bench tools); throws a message
 /// that names it and CONTRIBUTING.md when it is missing.
 fs::path shared_dir();
