@@ -16,8 +16,10 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace pulse {
 
@@ -108,8 +110,29 @@ struct HttpClient::Impl {
       ssl_ctx.load_verify_file(opt.tls.ca_file, ec);
       if (ec) ssl_ctx_error = "load CA file " + opt.tls.ca_file + ": " + ec.message();
     } else {
-      ssl_ctx.set_default_verify_paths(ec);
+      ssl_ctx.set_default_verify_paths(ec);  // OpenSSL's own ($SSL_CERT_FILE, $SSL_CERT_DIR, its build's directory)
       if (ec) ssl_ctx_error = "load system trust store: " + ec.message();
+      else load_host_bundle();
+    }
+  }
+
+  // The host's CA bundle where distributions keep it: a static build's
+  // OpenSSL only knows Debian's directory (/usr/lib/ssl), which Fedora and
+  // Alpine lack. $SSL_CERT_FILE and $SSL_CERT_DIR still choose.
+  void load_host_bundle() {
+    if (std::getenv("SSL_CERT_FILE") || std::getenv("SSL_CERT_DIR")) return;
+    static constexpr const char* kBundles[] = {
+        "/etc/ssl/certs/ca-certificates.crt",                 // Debian, Ubuntu, Alpine, Arch
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  // Fedora, RHEL
+        "/etc/pki/tls/certs/ca-bundle.crt",                   // older Fedora, RHEL
+        "/etc/ssl/ca-bundle.pem",                             // openSUSE
+        "/etc/ssl/cert.pem",                                  // Alpine, BSDs
+    };
+    for (const char* bundle : kBundles) {
+      if (::access(bundle, R_OK) != 0) continue;
+      error_code ignored;  // a broken bundle leaves what the defaults gave
+      ssl_ctx.load_verify_file(bundle, ignored);
+      return;
     }
   }
 
