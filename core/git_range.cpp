@@ -33,8 +33,10 @@ bool has_commit(const GitCommand& git, const std::string& sha) { return git.ok({
 
 std::unordered_set<std::string> read_shallow(const GitCommand& git) {
   std::unordered_set<std::string> out;
-  std::string path = git.out({"rev-parse", "--path-format=absolute", "--git-path", "shallow"});
+  // --git-path is relative to the directory git ran in (--path-format=absolute needs git 2.31).
+  std::string path = git.out({"rev-parse", "--git-path", "shallow"});
   if (path.empty()) return out;
+  if (!std::filesystem::path(path).is_absolute() && !git.dir().empty()) path = git.dir() + "/" + path;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);)
     if (!trim(line).empty()) out.emplace(trim(line));

@@ -300,14 +300,16 @@ std::string pad_post_receive(const std::string& input) {
 // ---- install / uninstall / status -------------------------------------------------
 
 std::string hooks_dir(std::string& why) {
-  const auto r = run_command({"git", "rev-parse", "--path-format=absolute", "--git-path", "hooks"});
+  // Relative to here (--path-format=absolute needs git 2.31; Debian 11 has 2.30).
+  const auto r = run_command({"git", "rev-parse", "--git-path", "hooks"});
   if (r.exit_code != 0) {
     why = "not in a git repository (git rev-parse: " + r.err.substr(0, r.err.find('\n')) + ")";
     return "";
   }
   std::string dir = r.out;
   while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
-  return dir;
+  std::error_code ec;
+  return fs::absolute(dir, ec).lexically_normal().string();
 }
 
 // The hook is a symlink to the lean pulse-hook beside this worker: git
