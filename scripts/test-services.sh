@@ -3,6 +3,8 @@
 # to check our /metrics, man-db to render the manual pages, zsh and fish to
 # load the completion scripts, clang-format-14 for the format check,
 # pre-commit (3.0.4) to install the hook from .pre-commit-hooks.yaml,
+# debootstrap for the portable release's Debian 11 root, python3-yaml for
+# the Action and GitLab component runners, npm for the workflow schema check,
 # Chromium for the dashboard's browser test,
 # and a running PostgreSQL with a role that may create databases (each
 # test makes its own and drops it). Installs what is missing from Debian's
@@ -12,9 +14,10 @@ set -euo pipefail
 if [[ $(id -u) -ne 0 ]]; then sudo=sudo; else sudo=; fi
 
 missing=()
-for p in postgresql chromium prometheus man-db zsh fish clang-format-14 pre-commit; do
+for p in postgresql chromium prometheus man-db zsh fish clang-format-14 pre-commit debootstrap python3-yaml; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v npm >/dev/null || missing+=(npm)  # Debian's, unless the machine has Node.js's own
 if ((${#missing[@]})); then
   echo "test-services: installing ${missing[*]}" >&2
   $sudo apt-get update -qq >&2

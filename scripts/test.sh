@@ -3,7 +3,9 @@
 # (-Werror), starts PostgreSQL for the collector's tests on that store, and
 # runs every test (unit and integration, both stores, the browser test)
 # with CTest; then every parser's fuzz target for a bounded time (about a
-# minute in all; `scripts/fuzz.sh SECONDS [TARGET...]` for longer runs).
+# minute in all; `scripts/fuzz.sh SECONDS [TARGET...]` for longer runs); then
+# the portable release in a Debian 11 chroot, the Action and the GitLab
+# component (tests/portable, tests/action, tests/gitlab).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh ci
@@ -13,3 +15,10 @@ if [[ -z "${PULSE_TEST_POSTGRES:-}" ]]; then
 fi
 ctest --preset ci
 scripts/fuzz.sh "${PULSE_FUZZ_SECONDS:-7}"
+# The release where its users run it: the portable tarball built, unpacked
+# into a Debian 11 root (chroot), run by the GitHub Action's steps and the
+# GitLab component against 127.0.0.1.
+scripts/release.sh build/dist >/dev/null
+tests/portable/run.sh build/dist/pulse-client-*.tar.gz build/ci/collector/pulse-collector
+tests/action/run.sh build/dist
+tests/gitlab/run.sh build/dist build/ci/collector/pulse-collector
