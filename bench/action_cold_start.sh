@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The portable release's size, and the GitHub Action's cold start: its
+# steps, run as the runner runs them (tests/action/runner.py) with an empty
+# tool cache, from download through checksum to a running pulse-deploy
+# (--dry-run on a small checkout), against a loopback server standing in for
+# the release host. Prints the tarball's size and each run's seconds.
+# The target on a hosted runner is under 15 s, most of it the download
+# (this loopback measures everything else).
+#   bench/action_cold_start.sh [DIST_DIR] [RUNS]   (default: builds into build/dist; 5 runs)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+dist="${1:-}"
+runs="${2:-5}"
+if [[ -z "$dist" ]]; then
+  dist="$here/build/dist"
+  "$here/scripts/release.sh" "$dist" >/dev/null
+fi
+dist=$(realpath "$dist")
+tarball=$(ls "$dist"/pulse-client-*.tar.gz)
+version=$(sed -n 's/^project(pulse VERSION \([0-9.]*\) .*/\1/p' "$here/CMakeLists.txt")
+work=$(mktemp -d)
+trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+release="$work/www/owner/pulse/releases/download/v$version"
+mkdir -p "$release"
+cp "$tarball" "$dist/SHA256SUMS" "$release/"
+python3 "$here/tests/action/release_server.py" "$work/www" "$work/requests.log" >"$work/port" &
+server=$!
+for _ in $(seq 50); do [[ -s "$work/port" ]] && break; sleep 0.1; done
+port=$(cat "$work/port")
+git init -q -b main "$work/repo"
+(cd "$work/repo" && GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@e GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@e \
+  git commit -q --allow-empty -m one)
+size=$(stat -c %s "$tarball")
+awk -v n="$(basename "$tarball")" -v b="$size" 'BEGIN {printf "portable tarball: %s, %.1f MB (%d bytes)\n", n, b / 1e6, b}'
+for i in $(seq "$runs"); do
+  start=$(date +%s.%N)
+  (cd "$work/repo" && env -i PATH=/usr/bin:/bin HOME="$work" GITHUB_ACTIONS=true GITHUB_SHA="$(git rev-parse HEAD)" \
+    GITHUB_REPOSITORY=o/app GITHUB_RUN_ID=$i GITHUB_WORKSPACE="$work/repo" GITHUB_SERVER_URL="http://127.0.0.1:$port" \
+    GITHUB_ACTION_REPOSITORY=owner/pulse RUNNER_TOOL_CACHE="$work/cache.$i" RUNNER_TEMP="$work" \
+    GITHUB_PATH="$work/path.$i" GITHUB_OUTPUT=/dev/null \
+    python3 "$here/tests/action/runner.py" "$here" dry-run=true identifier=bench >/dev/null 2>&1)
+  end=$(date +%s.%N)
+  awk -v i="$i" -v s="$start" -v e="$end" \
+    'BEGIN {printf "cold start %d: %.2f s (download over loopback, checksum, unpack, pulse-deploy --dry-run)\n", i, e - s}'
+done
