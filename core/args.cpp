@@ -3,6 +3,7 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 namespace pulse {
 
@@ -79,7 +80,8 @@ class ArgsReader {
   }
 
   // A flag given on the command line wins (its variable is not judged);
-  // then its environment variable, the config file, its default.
+  // then its environment variable, the config file, a systemd credential,
+  // its default.
   bool add_fallbacks(const Env& env, const FileValues* file, ParsedArgs& out) {
     for (const auto& s : specs_) {
       if (auto it = out.values_.find(s.name); it != out.values_.end() && !it->second.empty() && !s.repeatable) continue;
@@ -103,12 +105,29 @@ class ArgsReader {
           continue;
         }
       }
+      if (auto credential = systemd_credential(s, env)) {
+        out.fallbacks_[std::string(s.name)] = std::move(*credential);
+        continue;
+      }
       if (!s.default_value.empty()) out.fallbacks_[std::string(s.name)] = std::string(s.default_value);
     }
     return true;
   }
 
  private:
+  // A file flag (--api-key-file) under systemd: the credential of the same
+  // name (LoadCredential=api-key-file:...), which systemd copies where the
+  // service's user can read it even when the original is root's alone.
+  static std::optional<std::string> systemd_credential(const FlagSpec& s, const Env& env) {
+    if (s.value_name != "FILE" || !s.name.ends_with("-file")) return std::nullopt;
+    const auto dir = env.non_empty("CREDENTIALS_DIRECTORY");
+    if (!dir) return std::nullopt;
+    std::string path = *dir + "/" + std::string(s.name);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
+    return path;
+  }
+
   const FlagSpec* find(std::string_view name) const {
     for (const auto& s : specs_)
       if (s.name == name) return &s;

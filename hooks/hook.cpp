@@ -314,7 +314,14 @@ std::string hooks_dir(std::string& why) {
 
 // The hook is a symlink to the lean pulse-hook beside this worker: git
 // starts it directly, with no shell in between.
-std::string lean_exe() { return (fs::path(self_executable()).parent_path() / "pulse-hook").string(); }
+// Beside this worker, or in ../../bin when it lives in /usr/libexec/pulse
+// (the Debian package).
+std::string lean_exe() {
+  const auto here = fs::path(self_executable()).parent_path();
+  std::error_code ec;
+  if (fs::exists(here / "pulse-hook", ec)) return (here / "pulse-hook").string();
+  return (here / ".." / ".." / "bin" / "pulse-hook").lexically_normal().string();
+}
 
 bool is_ours(const fs::path& p) {
   std::error_code ec;

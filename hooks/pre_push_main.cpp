@@ -43,7 +43,13 @@ std::string self_dir() {
   return ec ? "" : p.parent_path().string();
 }
 
-std::string worker() { return self_dir() + "/pulse-hook-worker"; }
+// The worker beside us (a build, the portable release), else where the
+// Debian package keeps it (/usr/libexec/pulse beside /usr/bin).
+std::string worker() {
+  const std::string beside = self_dir() + "/pulse-hook-worker";
+  if (::access(beside.c_str(), X_OK) == 0) return beside;
+  return (fs::path(self_dir()) / ".." / "libexec" / "pulse" / "pulse-hook-worker").lexically_normal().string();
+}
 
 [[noreturn]] void exec_worker(std::vector<std::string> args) {
   args.insert(args.begin(), worker());

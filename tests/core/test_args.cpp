@@ -5,6 +5,11 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
 using namespace pulse;
 
 namespace {
@@ -45,6 +50,34 @@ BOOST_AUTO_TEST_CASE(precedence_flag_then_env_then_default) {
   BOOST_TEST(env_switch->flag("dry-run"));
   const auto empty_env_ignored = parse_args({}, kSpecs, Env({{"PULSE_API_KEY", ""}}), why);
   BOOST_TEST(!empty_env_ignored->get("api-key").has_value());
+}
+
+// Under systemd, LoadCredential=api-key-file:... fills --api-key-file with
+// the service's readable copy, after flags, variables and the config file.
+BOOST_AUTO_TEST_CASE(a_systemd_credential_fills_a_file_flag_last) {
+  // Setup
+  const std::vector<FlagSpec> specs = {{"api-key-file", "FILE", "keys", false, "PULSE_API_KEY_FILE"},
+                                       {"tls-key", "FILE", "not a -file flag"}};
+  const auto dir = std::filesystem::temp_directory_path() / ("pulse-creds-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "api-key-file") << "K\n";
+  std::ofstream(dir / "tls-key") << "x\n";
+  const Env env({{"CREDENTIALS_DIRECTORY", dir.string()}});
+  std::string why;
+  // Run
+  const auto from_credential = parse_args({}, specs, env, why);
+  const auto flag_wins = parse_args({"--api-key-file", "/etc/keys"}, specs, env, why);
+  Env with_variable = env;
+  with_variable.set("PULSE_API_KEY_FILE", "/from/variable");
+  const auto variable_wins = parse_args({}, specs, with_variable, why);
+  const auto without_systemd = parse_args({}, specs, Env{}, why);
+  // Check
+  BOOST_TEST(from_credential->get("api-key-file").value() == (dir / "api-key-file").string());
+  BOOST_TEST(!from_credential->get("tls-key").has_value());  // only flags named *-file
+  BOOST_TEST(flag_wins->get("api-key-file").value() == "/etc/keys");
+  BOOST_TEST(variable_wins->get("api-key-file").value() == "/from/variable");
+  BOOST_TEST(!without_systemd->get("api-key-file").has_value());
+  std::filesystem::remove_all(dir);
 }
 
 // Azure Pipelines writes True, people write ON: a boolean nobody can read is
