@@ -5,7 +5,8 @@
 # with CTest; then every parser's fuzz target for a bounded time (about a
 # minute in all; `scripts/fuzz.sh SECONDS [TARGET...]` for longer runs); then
 # the portable release in a Debian 11 chroot, the Action and the GitLab
-# component (tests/portable, tests/action, tests/gitlab).
+# component, and the Debian packages (tests/portable, tests/action,
+# tests/gitlab, tests/packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh ci
@@ -22,3 +23,6 @@ scripts/release.sh build/dist >/dev/null
 tests/portable/run.sh build/dist/pulse-client-*.tar.gz build/ci/collector/pulse-collector
 tests/action/run.sh build/dist
 tests/gitlab/run.sh build/dist build/ci/collector/pulse-collector
+# The Debian packages: built and linted, installed, their units checked, removed.
+scripts/package-deb.sh build/debs
+tests/packages/run.sh build/debs
