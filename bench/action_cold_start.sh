@@ -9,6 +9,8 @@
 #   bench/action_cold_start.sh [DIST_DIR] [RUNS]   (default: builds into build/dist; 5 runs)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../tests/release_lib.sh
+. "$here/tests/release_lib.sh"
 dist="${1:-}"
 runs="${2:-5}"
 if [[ -z "$dist" ]]; then
@@ -19,17 +21,13 @@ dist=$(realpath "$dist")
 tarball=$(ls "$dist"/pulse-client-*.tar.gz)
 version=$(sed -n 's/^project(pulse VERSION \([0-9.]*\) .*/\1/p' "$here/CMakeLists.txt")
 work=$(mktemp -d)
-trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $RELEASE_PID 2>/dev/null; rm -rf "$work"' EXIT
 release="$work/www/owner/pulse/releases/download/v$version"
 mkdir -p "$release"
 cp "$tarball" "$dist/SHA256SUMS" "$release/"
-python3 "$here/tests/action/release_server.py" "$work/www" "$work/requests.log" >"$work/port" &
-server=$!
-for _ in $(seq 50); do [[ -s "$work/port" ]] && break; sleep 0.1; done
-port=$(cat "$work/port")
-git init -q -b main "$work/repo"
-(cd "$work/repo" && GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@e GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@e \
-  git commit -q --allow-empty -m one)
+release_server "$work/www" "$work/requests.log"
+port=$RELEASE_PORT
+tagged_checkout "$work/repo"
 size=$(stat -c %s "$tarball")
 awk -v n="$(basename "$tarball")" -v b="$size" 'BEGIN {printf "portable tarball: %s, %.1f MB (%d bytes)\n", n, b / 1e6, b}'
 for i in $(seq "$runs"); do

@@ -8,11 +8,13 @@
 set -euo pipefail
 dist=$(realpath "$1")
 here=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../release_lib.sh
+. "$here/tests/release_lib.sh"
 version=$(sed -n 's/^project(pulse VERSION \([0-9.]*\) .*/\1/p' "$here/CMakeLists.txt")
 work=$(mktemp -d)
-server_pid=
+RELEASE_PID=
 cleanup() {
-  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null
+  [[ -n "$RELEASE_PID" ]] && kill "$RELEASE_PID" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -26,19 +28,12 @@ release="$work/www/owner/pulse/releases/download/v$version"
 mkdir -p "$release" "$work/www/bad"
 cp "$dist"/pulse-client-*.tar.gz "$dist/SHA256SUMS" "$release/"
 cp "$dist"/pulse-client-*.tar.gz "$work/www/bad/"
-awk '{d = substr($1, 1, 1) == "0" ? "1" : "0"; print d substr($1, 2) "  " $2}' "$dist/SHA256SUMS" \
-  >"$work/www/bad/SHA256SUMS"  # its first digit changed
+wrong_sums "$dist/SHA256SUMS" "$work/www/bad/SHA256SUMS"
 cmp -s "$dist/SHA256SUMS" "$work/www/bad/SHA256SUMS" && fail "the bad checksum file equals the good one"
-python3 "$here/tests/action/release_server.py" "$work/www" "$work/requests.log" >"$work/port" &
-server_pid=$!
-for _ in $(seq 50); do [[ -s "$work/port" ]] && break; sleep 0.1; done
-port=$(cat "$work/port")
-[[ -n "$port" ]] || fail "the release server did not start"
+release_server "$work/www" "$work/requests.log" || fail "the release server did not start"
+port=$RELEASE_PORT
 repo="$work/repo"
-git init -q -b main "$repo"
-(cd "$repo" && export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.com &&
-  echo 1 >a && git add a && git commit -q -m one && git tag v1.0.0 &&
-  echo 2 >b && git add b && git commit -q -m two && echo 3 >c && git add c && git commit -q -m three)
+tagged_checkout "$repo"
 run_action() {  # CACHE [INPUT=VALUE ...]
   local cache=$1
   shift

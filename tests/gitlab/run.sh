@@ -10,6 +10,8 @@ set -euo pipefail
 dist=$(realpath "$1")
 collector=$(realpath "$2")
 here=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../release_lib.sh
+. "$here/tests/release_lib.sh"
 component="$here/templates/pulse-deploy.yml"
 work=$(mktemp -d)
 pids=()
@@ -28,21 +30,17 @@ python3 "$here/tests/gitlab/component.py" check "$component" || fail "the compon
 mkdir -p "$work/www/good" "$work/www/bad"
 cp "$dist"/pulse-client-*.tar.gz "$dist/SHA256SUMS" "$work/www/good/"
 cp "$dist"/pulse-client-*.tar.gz "$work/www/bad/"
-awk '{d = substr($1, 1, 1) == "0" ? "1" : "0"; print d substr($1, 2) "  " $2}' "$dist/SHA256SUMS" >"$work/www/bad/SHA256SUMS"
-python3 "$here/tests/action/release_server.py" "$work/www" "$work/requests.log" >"$work/port" &
-pids+=($!)
-for _ in $(seq 50); do [[ -s "$work/port" ]] && break; sleep 0.1; done
-port=$(cat "$work/port")
-"$collector" serve --port 0 --db "$work/events.db" >"$work/collector.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q " listening on " "$work/collector.log" && break; sleep 0.1; done
-collector_url=$(sed -n 's/.* listening on \(http:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$work/collector.log" | head -1)
-[[ -n "$collector_url" ]] || fail "the collector did not start: $(cat "$work/collector.log")"
+wrong_sums "$dist/SHA256SUMS" "$work/www/bad/SHA256SUMS"
+release_server "$work/www" "$work/requests.log" || fail "the release server did not start"
+pids+=("$RELEASE_PID")
+port=$RELEASE_PORT
+start_collector "$collector" "$work/collector.log" --db "$work/events.db" ||
+  fail "the collector did not start: $(cat "$work/collector.log")"
+pids+=("$COLLECTOR_PID")
+collector_url=$COLLECTOR_URL
 version=$(sed -n 's/^project(pulse VERSION \([0-9.]*\) .*/\1/p' "$here/CMakeLists.txt")
 repo="$work/repo"
-git init -q -b main "$repo"
-(cd "$repo" && export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.com &&
-  echo 1 >a && git add a && git commit -q -m one && git tag v1.0.0 && echo 2 >b && git add b && git commit -q -m two)
+tagged_checkout "$repo"
 job() {  # RELEASE_DIR [INPUT=VALUE ...]
   local where=$1
   shift
@@ -57,7 +55,7 @@ job() {  # RELEASE_DIR [INPUT=VALUE ...]
 out=$(job good environment=staging 2>&1) || fail "the job: $out"
 # Check: pulse-deploy ran as GitLab's step, for the input's environment, and wrote the dotenv report.
 grep -q "gitlab-ci; deploying .* environment staging" <<<"$out" || fail "pulse-deploy did not run: $out"
-grep -q "^PULSE_CHANGES=1" "$repo/pulse-deploy.env" || fail "no dotenv report: $(cat "$repo/pulse-deploy.env" 2>&1)"
+grep -q "^PULSE_CHANGES=2" "$repo/pulse-deploy.env" || fail "no dotenv report: $(cat "$repo/pulse-deploy.env" 2>&1)"
 "$collector" events --db "$work/events.db" --type deployment --format json | grep -q '"environment":"staging"' ||
   fail "the collector holds no staging deployment"
 

@@ -11,6 +11,8 @@ set -euo pipefail
 tarball=$(realpath "$1")
 collector=$(realpath "$2")
 here=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../release_lib.sh
+. "$here/tests/release_lib.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "portable test: skipped: needs root for chroot (run as root, as CI does)"
   exit 0
@@ -42,16 +44,10 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0
   -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
 openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
   -extfile <(printf 'subjectAltName=IP:127.0.0.1\n') -out "$work/server.pem" 2>/dev/null
-"$collector" serve --port 0 --db "$work/events.db" --tls-cert "$work/server.pem" --tls-key "$work/server.key" \
-  >"$work/collector.log" 2>&1 &
-collector_pid=$!
-for _ in $(seq 100); do
-  grep -q " listening on " "$work/collector.log" && break
-  sleep 0.1
-done
-port=$(sed -n 's/.* listening on https:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/collector.log" | head -1)
-[[ -n "$port" ]] || fail "the collector did not start"
-url="https://127.0.0.1:$port"
+start_collector "$collector" "$work/collector.log" --db "$work/events.db" --tls-cert "$work/server.pem" \
+  --tls-key "$work/server.key" || fail "the collector did not start"
+collector_pid=$COLLECTOR_PID
+url=$COLLECTOR_URL
 
 mkdir -p "$box"
 tar -xzf "$tarball" -C "$box"
