@@ -26,3 +26,4 @@ tests/gitlab/run.sh build/dist build/ci/collector/pulse-collector
 # The Debian packages: built and linted, installed, their units checked, removed.
 scripts/package-deb.sh build/debs
 tests/packages/run.sh build/debs
+tests/packages/systemd_boot.sh build/debs
