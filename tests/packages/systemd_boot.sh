@@ -3,8 +3,9 @@
 # (scripts/debian12-systemd-root.sh) on an overlay, its systemd booted as
 # PID 1 of new PID, mount, UTS and IPC namespaces (the network is the
 # host's loopback). `dpkg -i` of the packages starts both services; they
-# must be active and answer /healthz, and `systemctl reload` must re-read
-# their configuration and leave them running. The port each listens on is
+# must be active and answer /healthz, `systemctl reload` must re-read their
+# configuration and leave them running, and a root-only API key file in
+# /etc/credstore must reach the collector's dynamic user (LoadCredential=). The port each listens on is
 # chosen free by the test, through /etc/default/pulse-* (the variables the
 # units read); with no such file they use 8765 and 8766.
 #   tests/packages/systemd_boot.sh DEB_DIR
@@ -53,6 +54,8 @@ mount --bind "$R" "$R"  # systemd's sandboxing wants the root to be a mount poin
 mount -t proc proc "$R/proc"
 mount --rbind /sys "$R/sys"
 mount --rbind /dev "$R/dev"
+mount --make-rslave "$R/dev"
+mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm"  # systemd builds credential directories there
 mount -t tmpfs tmpfs "$R/run"
 mount -t tmpfs tmpfs "$R/sys/fs/cgroup" 2>/dev/null || true
 if [[ ! -e /sys/fs/cgroup/cgroup.controllers ]]; then  # cgroup v1 host: systemd's own hierarchy
@@ -61,6 +64,9 @@ if [[ ! -e /sys/fs/cgroup/cgroup.controllers ]]; then  # cgroup v1 host: systemd
 else
   mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
 fi
+# Shared, as on a booted host: systemd moves each service's credential
+# mount into place from a child namespace.
+mount --make-rshared "$R"
 export container=other
 exec chroot "$R" /lib/systemd/systemd --system --unit=multi-user.target
 BOOT
@@ -108,4 +114,15 @@ for unit in pulse-collector pulse-incident; do
   done
   [[ $reloaded == yes ]] || fail "$unit did not reload"
 done
-echo "systemd boot test: ok (under systemd 252 as PID 1: both services started by dpkg -i, answered on loopback, reloaded without stopping)"
+# Run: a root-only key in /etc/credstore, handed over by LoadCredential=.
+inside sh -c 'mkdir -p /etc/credstore && umask 077 && echo box-key-1 >/etc/credstore/pulse-collector.api-keys &&
+  systemctl restart pulse-collector' || fail "restart with a credential"
+for _ in $(seq 50); do curl -fsS --max-time 2 "http://127.0.0.1:$collector_port/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+body='{"change_id":"abc","time_created":"2026-12-01T00:00:00Z","event_type":"commit","$type":"change","source":"cli"}'
+post() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H 'Content-Type: application/json' "$@" -d "$body" \
+  "http://127.0.0.1:$collector_port/v1/ingestion/cli"; }
+# Check: the dynamic user read the root-only key: a request without it is refused, with it stored.
+[[ $(post) == 401 ]] || fail "the collector took a request without the credstore key"
+[[ $(post -H 'Authorization: Bearer box-key-1') == 200 ]] || fail "the collector refused the credstore key"
+
+echo "systemd boot test: ok (under systemd 252 as PID 1: both services started by dpkg -i, answered on loopback, reloaded without stopping; a root-only key in /etc/credstore enforced)"
