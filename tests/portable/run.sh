@@ -17,18 +17,24 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "portable test: skipped: needs root for chroot (run as root, as CI does)"
   exit 0
 fi
-if ! root=$("$here/scripts/debian11-root.sh"); then
+if ! lower=$("$here/scripts/debian11-root.sh"); then
   echo "portable test: skipped: no Debian 11 root file system (debootstrap failed, see above)"
   exit 0
 fi
 work=$(mktemp -d)
+# The test changes the root (the CA bundle's place): on an overlay, so the
+# prepared root stays as made.
+root="$work/root"
+mkdir -p "$root" "$work/upper" "$work/overlay-work"
+mount -t overlay overlay -o "lowerdir=$lower,upperdir=$work/upper,workdir=$work/overlay-work" "$root"
 box="$root/tmp/pulse-portable.$$"
 collector_pid=
 cleanup() {
   [[ -n "$collector_pid" ]] && kill "$collector_pid" 2>/dev/null && wait "$collector_pid" 2>/dev/null
   umount "$root/proc" 2>/dev/null || true
   umount "$root/dev" 2>/dev/null || true
-  rm -rf "$work" "$box"
+  umount "$root" 2>/dev/null || umount -l "$root" 2>/dev/null || true
+  rm -rf "$work"
 }
 trap cleanup EXIT
 fail() {
@@ -95,4 +101,20 @@ for _ in $(seq 150); do
   sleep 0.1
 done
 [[ $pushed -ge 4 ]] || fail "pulse-hook: $pushed of 4 pushed commits reached the collector ($(cat "$root$inside/repo/.git/pulse-hook.log" 2>/dev/null))"
-echo "portable test: ok (Debian 11 root, HTTPS with a private CA: push git deployment, pulse-deploy, pulse-hook push)"
+# Run and check: with no --ca-file, the host's trust store, wherever its
+# distribution keeps it (the private CA is the only one in that file, and
+# Debian's own places are gone).
+rm -rf "$root/etc/ssl/certs" "$root/usr/lib/ssl/certs" "$root/usr/lib/ssl/cert.pem"
+for bundle in /etc/ssl/certs/ca-certificates.crt /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem \
+  /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/ca-bundle.pem /etc/ssl/cert.pem; do
+  mkdir -p "$(dirname "$root$bundle")"
+  cp "$work/ca.pem" "$root$bundle"
+  in_root env -u PULSE_CA_FILE pulse-event-cli push change --identifier "trust$RANDOM" --timestamp 1602852032 \
+    >/dev/null 2>"$work/trust.err" || fail "trust from $bundle: $(cat "$work/trust.err")"
+  rm -f "$root$bundle"
+done
+if in_root env -u PULSE_CA_FILE PULSE_MAX_ATTEMPTS=1 pulse-event-cli push change --identifier untrusted \
+  --timestamp 1602852032 >/dev/null 2>&1; then
+  fail "with no CA bundle anywhere, the private CA was still trusted"
+fi
+echo "portable test: ok (Debian 11 root, HTTPS with a private CA: push git deployment, pulse-deploy, pulse-hook push; the host trust store on Debian, Fedora, RHEL, openSUSE and Alpine layouts)"
