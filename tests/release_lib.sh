@@ -42,3 +42,11 @@ start_collector() {
   COLLECTOR_URL=$(sed -n 's/.* listening on \(https\{0,1\}:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$log" | head -1)
   [[ -n "$COLLECTOR_URL" ]]
 }
+
+# overlay_root LOWER WORK: LOWER mounted writable at WORK/root through an
+# overlay (its changes go to WORK/upper), so a prepared root stays as made;
+# prints WORK/root. Unmount it with `umount -R WORK/root`.
+overlay_root() {
+  mkdir -p "$2/root" "$2/upper" "$2/overlay-work"
+  mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/overlay-work" "$2/root" && echo "$2/root"
+}

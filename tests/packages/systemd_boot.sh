@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The packaged services under a real systemd: a Debian 12 root
-# (scripts/debian12-systemd-root.sh) on an overlay, its systemd booted as
+# (scripts/debian-root.sh debian12-systemd) on an overlay, its systemd booted as
 # PID 1 of new PID, mount, UTS and IPC namespaces (the network is the
 # host's loopback). `dpkg -i` of the packages starts both services; they
 # must be active and answer /healthz, `systemctl reload` must re-read their
@@ -12,17 +12,18 @@
 set -euo pipefail
 debs=$(realpath "$1")
 here=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../release_lib.sh
+. "$here/tests/release_lib.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "systemd boot test: skipped: needs root"
   exit 0
 fi
-if ! lower=$("$here/scripts/debian12-systemd-root.sh"); then
+if ! lower=$("$here/scripts/debian-root.sh" debian12-systemd); then
   echo "systemd boot test: skipped: no Debian 12 root with systemd (debootstrap failed, see above)"
   exit 0
 fi
 work=$(mktemp -d)
 box="$work/root"
-mkdir -p "$work/upper" "$work/work" "$box"
 pid1=
 cleanup() {
   [[ -n "$pid1" ]] && kill -9 "$pid1" 2>/dev/null && sleep 0.5
@@ -35,8 +36,7 @@ fail() {
   [[ -n "$pid1" ]] && inside journalctl --no-pager -u pulse-collector -u pulse-incident 2>/dev/null | tail -20 >&2
   exit 1
 }
-mount -t overlay overlay -o "lowerdir=$lower,upperdir=$work/upper,workdir=$work/work" "$box" ||
-  { echo "systemd boot test: skipped: no overlay mount here"; exit 0; }
+overlay_root "$lower" "$work" >/dev/null || { echo "systemd boot test: skipped: no overlay mount here"; exit 0; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 collector_port=$(free_port)
 incident_port=$(free_port)

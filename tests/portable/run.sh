@@ -5,7 +5,7 @@
 # `pulse-event-cli push git deployment`, `pulse-deploy` with a GitHub
 # Actions run's variables, and `pulse-hook install` plus a real push.
 #   tests/portable/run.sh TARBALL COLLECTOR_BIN
-# Needs root (chroot, mounts) and debootstrap (scripts/debian11-root.sh
+# Needs root (chroot, mounts) and debootstrap (scripts/debian-root.sh debian11
 # prepares the root once); where they are missing it says so and skips.
 set -euo pipefail
 tarball=$(realpath "$1")
@@ -17,16 +17,14 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "portable test: skipped: needs root for chroot (run as root, as CI does)"
   exit 0
 fi
-if ! lower=$("$here/scripts/debian11-root.sh"); then
+if ! lower=$("$here/scripts/debian-root.sh" debian11); then
   echo "portable test: skipped: no Debian 11 root file system (debootstrap failed, see above)"
   exit 0
 fi
 work=$(mktemp -d)
 # The test changes the root (the CA bundle's place): on an overlay, so the
 # prepared root stays as made.
-root="$work/root"
-mkdir -p "$root" "$work/upper" "$work/overlay-work"
-mount -t overlay overlay -o "lowerdir=$lower,upperdir=$work/upper,workdir=$work/overlay-work" "$root"
+root=$(overlay_root "$lower" "$work") || { echo "portable test: skipped: no overlay mount here"; exit 0; }
 box="$root/tmp/pulse-portable.$$"
 collector_pid=
 cleanup() {
