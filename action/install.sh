@@ -6,13 +6,14 @@
 # No sudo: works on ubuntu-22.04, ubuntu-24.04 and in container: jobs
 # (which need curl or wget, tar and sha256sum).
 # Inputs (environment): PULSE_VERSION (default: this checkout's version),
-# PULSE_RELEASE_URL (where the release's files are; default the action's own
-# GitHub release), RUNNER_TOOL_CACHE, RUNNER_TEMP, GITHUB_PATH.
+# PULSE_RELEASE_URL (where the release's files are; default the release of
+# PULSE_ACTION_REPOSITORY on PULSE_SERVER_URL), RUNNER_TOOL_CACHE,
+# RUNNER_TEMP, GITHUB_PATH.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 version="${PULSE_VERSION:-}"
 if [[ -z "$version" ]]; then
-  version=$(sed -n 's/^project(pulse VERSION \([0-9.]*\) .*/\1/p' "$here/CMakeLists.txt")
+  version=$("$here/scripts/version.sh")
 fi
 version="${version#v}"
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "::error::pulse-deploy: not a release version: \"$version\""; exit 1; }
@@ -27,7 +28,8 @@ if [[ -f "$cache/$arch.complete" && -x "$cache/$arch/bin/pulse-deploy" ]]; then
   echo "$cache/$arch/bin" >>"${GITHUB_PATH:?GITHUB_PATH is not set}"
   exit 0
 fi
-base="${PULSE_RELEASE_URL:?PULSE_RELEASE_URL is not set}"
+# Default: this action's own GitHub release of that version.
+base="${PULSE_RELEASE_URL:-${PULSE_SERVER_URL:-https://github.com}/${PULSE_ACTION_REPOSITORY:?neither PULSE_RELEASE_URL nor PULSE_ACTION_REPOSITORY is set}/releases/download/v$version}"
 base="${base%/}"
 tmp=$(mktemp -d "${RUNNER_TEMP:-/tmp}/pulse-client.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -19,7 +19,7 @@ if [[ -z "$dist" ]]; then
 fi
 dist=$(realpath "$dist")
 tarball=$(ls "$dist"/pulse-client-*.tar.gz)
-version=$(sed -n 's/^project(pulse VERSION \([0-9.]*\) .*/\1/p' "$here/CMakeLists.txt")
+version=$("$here/scripts/version.sh")
 work=$(mktemp -d)
 trap 'kill $RELEASE_PID 2>/dev/null; rm -rf "$work"' EXIT
 release="$work/www/owner/pulse/releases/download/v$version"

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-dist}"
 scripts/setup.sh portable >/dev/null
-version=$(sed -n 's/^project(pulse VERSION \([0-9.]*\) .*/\1/p' CMakeLists.txt)
+version=$(scripts/version.sh)
 if [[ -z "$version" ]]; then echo "release: no version in CMakeLists.txt's project()" >&2; exit 1; fi
 if tag=$(git describe --exact-match --tags 2>/dev/null) && [[ "$tag" != "v$version" ]]; then
   echo "release: HEAD is tagged $tag but the project's version is $version: tag v$version" >&2

@@ -10,7 +10,7 @@ dist=$(realpath "$1")
 here=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../release_lib.sh
 . "$here/tests/release_lib.sh"
-version=$(sed -n 's/^project(pulse VERSION \([0-9.]*\) .*/\1/p' "$here/CMakeLists.txt")
+version=$("$here/scripts/version.sh")
 work=$(mktemp -d)
 RELEASE_PID=
 cleanup() {

@@ -38,7 +38,7 @@ start_collector "$collector" "$work/collector.log" --db "$work/events.db" ||
   fail "the collector did not start: $(cat "$work/collector.log")"
 pids+=("$COLLECTOR_PID")
 collector_url=$COLLECTOR_URL
-version=$(sed -n 's/^project(pulse VERSION \([0-9.]*\) .*/\1/p' "$here/CMakeLists.txt")
+version=$("$here/scripts/version.sh")
 repo="$work/repo"
 tagged_checkout "$repo"
 job() {  # RELEASE_DIR [INPUT=VALUE ...]
