@@ -91,11 +91,9 @@ const std::vector<FlagSpec> kBackfillFlags = with_connection({
     {"all", "", "send every tag, also those the collector already has", false, "PULSE_ALL"},
 });
 
-// A failure of the command: exit code plus a message that names the step.
-struct Failure {
-  int code;
-  std::string message;
-};
+// A step that ends early says how (the framework prints it); nullopt: go on.
+using Failure = Outcome;
+using Stop = std::optional<Outcome>;
 
 // Rejected: fix the event or key (3); misconfigured: fix the TLS setup (2);
 // anything else may pass later (4).
@@ -111,7 +109,7 @@ struct Context {
   std::ostream& err;
 };
 
-std::optional<Failure> required(const Context& c, std::string_view flag, std::string& out) {
+Stop required(const Context& c, std::string_view flag, std::string& out) {
   auto v = c.args.get(flag);
   if (!v) return Failure{kExitUsage, "missing required flag --" + std::string(flag)};
   if (v->empty()) return Failure{kExitUsage, "--" + std::string(flag) + " must not be empty"};
@@ -119,7 +117,7 @@ std::optional<Failure> required(const Context& c, std::string_view flag, std::st
   return std::nullopt;
 }
 
-std::optional<Failure> timestamp(const Context& c, std::string_view flag, bool needed, std::int64_t& out) {
+Stop timestamp(const Context& c, std::string_view flag, bool needed, std::int64_t& out) {
   auto v = c.args.get(flag);
   if (!v) {
     if (needed) return Failure{kExitUsage, "missing required flag --" + std::string(flag)};
@@ -144,7 +142,7 @@ struct Connection {
   std::string api_key_file;
 };
 
-std::optional<Failure> connection(const Context& c, Connection& conn) {
+Stop connection(const Context& c, Connection& conn) {
   std::string why;
   auto read = read_connection(c.args, c.env, why);
   if (!read) return Failure{kExitUsage, why};
@@ -167,7 +165,7 @@ std::optional<Failure> connection(const Context& c, Connection& conn) {
 }
 
 // --queue: durable in the outbox when this returns; a detached flush delivers.
-std::optional<Failure> enqueue(const Context& c, const Connection& conn, const std::vector<Event>& events) {
+Stop enqueue(const Context& c, const Connection& conn, const std::vector<Event>& events) {
   if (!c.args.has("api-key-file") && c.args.has("api-key") && !c.env.non_empty("PULSE_API_KEY"))
     return Failure{kExitUsage,
                    "--queue delivers later, so the key must come from --api-key-file or $PULSE_API_KEY "
@@ -195,7 +193,7 @@ std::optional<Failure> enqueue(const Context& c, const Connection& conn, const s
   return std::nullopt;
 }
 
-std::optional<Failure> deliver(const Context& c, const Connection& conn, const std::vector<Event>& events) {
+Stop deliver(const Context& c, const Connection& conn, const std::vector<Event>& events) {
   if (c.args.flag("dry-run")) {
     c.err << c.step << ": dry run: would send " << events.size() << " event(s) to " << conn.shown_url
           << (conn.ingestion.system.empty() ? "" : " (system " + conn.ingestion.system + ")") << "\n";
@@ -222,7 +220,7 @@ std::optional<Failure> deliver(const Context& c, const Connection& conn, const s
   return Failure{exit_code_of(r.status), what};
 }
 
-std::optional<Failure> push_change(const Context& c) {
+Stop push_change(const Context& c) {
   Change e;
   if (auto f = required(c, "identifier", e.change_id)) return f;
   if (auto f = timestamp(c, "timestamp", false, e.time_created)) return f;
@@ -236,7 +234,7 @@ std::optional<Failure> push_change(const Context& c) {
   return deliver(c, conn, {e});
 }
 
-std::optional<Failure> push_deployment(const Context& c) {
+Stop push_deployment(const Context& c) {
   Deployment e;
   if (auto f = required(c, "identifier", e.deploy_id)) return f;
   if (auto f = timestamp(c, "timestamp", false, e.time_created)) return f;
@@ -252,7 +250,7 @@ std::optional<Failure> push_deployment(const Context& c) {
   return deliver(c, conn, {e});
 }
 
-std::optional<Failure> push_incident(const Context& c) {
+Stop push_incident(const Context& c) {
   Incident e;
   if (auto f = required(c, "identifier", e.incident_id)) return f;
   if (auto f = timestamp(c, "timestampCreated", true, e.time_created)) return f;
@@ -266,7 +264,7 @@ std::optional<Failure> push_incident(const Context& c) {
   return deliver(c, conn, {e});
 }
 
-std::optional<Failure> push_git_deployment(const Context& c) {
+Stop push_git_deployment(const Context& c) {
   Deployment d;
   d.source = "git";
   if (auto f = required(c, "identifier", d.deploy_id)) return f;
@@ -324,20 +322,20 @@ constexpr const char* kOutboxNotes =
     "was queued for; after fixing a wrong pulse.url, `outbox flush --to NEW_URL` sends what waits\n"
     "(set-aside events included) there instead.\n";
 
-int outbox_status(Outbox& outbox, std::ostream& out) {
+Outcome outbox_status(Outbox& outbox, std::ostream& out) {
   const auto s = outbox.stats();
   out << "outbox: " << outbox.path() << "\n" << s.pending << " event(s) waiting, " << s.rejected << " set aside";
   if (s.oldest) out << "; oldest waiting since " << format_rfc3339(*s.oldest);
   out << "\n";
   if (s.pending >= Outbox::kDefaultCapacity)
     out << "warning: the outbox is full: new events are refused until it drains\n";
-  return kExitOk;
+  return {};
 }
 
-int outbox_list(Outbox& outbox, const ParsedArgs& a, std::ostream& out) {
+Outcome outbox_list(Outbox& outbox, const ParsedArgs& a, std::ostream& out) {
   unsigned long limit = 50;
-  const std::string l = a.get_or("limit", "50");
-  std::from_chars(l.data(), l.data() + l.size(), limit);
+  if (!parse_uint(a.get_or("limit", "50"), 1'000'000, limit) || limit == 0)
+    return usage_error("--limit: must be between 1 and 1000000");
   const auto entries = outbox.list(limit);
   if (entries.empty()) out << "the outbox is empty\n";
   for (const auto& e : entries)
@@ -345,24 +343,18 @@ int outbox_list(Outbox& outbox, const ParsedArgs& a, std::ostream& out) {
         << e.destination.base_url << " " << (e.destination.system.empty() ? "-" : e.destination.system) << " "
         << e.key.substr(0, e.key.find(':')) << " attempts=" << e.attempts
         << (e.last_error.empty() ? "" : " last error: " + e.last_error) << "\n";
-  return kExitOk;
+  return {};
 }
 
 // Everything waiting, now (backoff only paces automatic flushes); with
 // --to, first sent elsewhere.
-int outbox_flush(Outbox& outbox, const ParsedArgs& a, const Env& env, std::ostream& out, std::ostream& err) {
+Outcome outbox_flush(Outbox& outbox, const ParsedArgs& a, const Env& env, std::ostream& out, std::ostream& err) {
   const bool quiet = a.flag("quiet");
-  if (a.has("from") && !a.has("to")) {
-    err << "pulse-event-cli outbox flush: --from needs --to (where those events should go)\n";
-    return kExitUsage;
-  }
+  if (a.has("from") && !a.has("to")) return usage_error("--from needs --to (where those events should go)");
   if (const auto to = a.get("to")) {
     std::string why;
     const auto origin = parse_origin(*to, why);
-    if (!origin) {
-      err << "pulse-event-cli outbox flush: --to: " << why << "\n";
-      return kExitUsage;
-    }
+    if (!origin) return usage_error("--to: " + why);
     const auto moved = outbox.retarget(a.get_or("from", ""), *to);
     if (!quiet) err << "outbox flush: " << moved << " event(s) now go to " << origin->to_string() << "\n";
   }
@@ -372,32 +364,21 @@ int outbox_flush(Outbox& outbox, const ParsedArgs& a, const Env& env, std::ostre
             : [&err](const std::string& line) { err << "pulse-event-cli outbox flush: " << line << "\n"; },
       true);
   if (!quiet) out << r.delivered << " delivered, " << r.failed << " still waiting, " << r.rejected << " set aside\n";
-  return r.failed ? kExitDelivery : kExitOk;
+  return {r.failed ? kExitDelivery : kExitOk};
 }
 
-int outbox_command(const std::string& sub, const std::vector<std::string>& args, const std::vector<FlagSpec>& flags,
-                   const Env& env, std::ostream& out, std::ostream& err) {
-  std::string why;
-  const auto a = parse_args(args, flags, env, why);
-  if (!a || !a->positionals().empty()) {
-    err << "pulse-event-cli outbox " << sub << ": "
-        << (a ? "unexpected argument \"" + a->positionals()[0].substr(0, 80) + "\"" : why) << "\n";
-    return kExitUsage;
-  }
+Outcome outbox_command(const std::string& sub, const Invocation& inv) {
+  const ParsedArgs& a = inv.args;
   try {
-    Outbox outbox(default_outbox_path(env));
-    if (sub == "status") return outbox_status(outbox, out);
-    if (sub == "list") return outbox_list(outbox, *a, out);
-    if (sub == "flush") return outbox_flush(outbox, *a, env, out, err);
-    if (sub == "purge") {
-      out << "removed " << outbox.purge(a->flag("all")) << " event(s)\n";
-      return kExitOk;
-    }
+    Outbox outbox(default_outbox_path(inv.env));
+    if (sub == "status") return outbox_status(outbox, inv.out);
+    if (sub == "list") return outbox_list(outbox, a, inv.out);
+    if (sub == "flush") return outbox_flush(outbox, a, inv.env, inv.out, inv.err);
+    inv.out << "removed " << outbox.purge(a.flag("all")) << " event(s)\n";  // purge
+    return {};
   } catch (const std::exception& e) {
-    err << "pulse-event-cli outbox " << sub << ": " << e.what() << "\n";
-    return kExitInternal;
+    return {kExitFailure, e.what()};
   }
-  return kExitUsage;  // not reached: the program declares the four
 }
 
 std::optional<std::int64_t> parse_date(const std::string& s) {
@@ -476,8 +457,7 @@ Replay replay_of(const std::vector<Tag>& tags, const std::vector<std::vector<Ran
 }
 
 // Sends in slices, to show progress and keep memory flat on the server side.
-std::optional<Failure> send_in_slices(const Context& c, const Connection& conn, const std::vector<Event>& events,
-                                      bool progress) {
+Stop send_in_slices(const Context& c, const Connection& conn, const std::vector<Event>& events, bool progress) {
   HttpClient client(conn.origin, conn.client);
   SystemClock clock;
   IngestionClient ingestion(client, clock, conn.ingestion,
@@ -499,7 +479,7 @@ std::optional<Failure> send_in_slices(const Context& c, const Connection& conn, 
   return std::nullopt;
 }
 
-std::optional<Failure> backfill(const Context& c) {
+Stop backfill(const Context& c) {
   Connection conn;
   if (auto f = connection(c, conn)) return f;
   const std::string date_mode = c.args.get_or("date", "tag");
@@ -559,34 +539,13 @@ std::optional<Failure> backfill(const Context& c) {
   return std::nullopt;
 }
 
-using Step = std::optional<Failure> (*)(const Context&);
+using Step = Stop (*)(const Context&);
 
-// A push command or backfill, once found: its flags, then the step.
-int run_step(const std::string& step, Step run, bool takes_positionals, const std::vector<std::string>& rest,
-             const std::vector<FlagSpec>& flags, const Env& env, std::ostream& out, std::ostream& err) {
-  std::string why;
-  const auto parsed = parse_args(rest, flags, env, why);
-  if (!parsed) {
-    err << "pulse-event-cli " << step << ": " << why << "\nRun 'pulse-event-cli " << step << " --help' for usage.\n";
-    return kExitUsage;
-  }
-  if (!takes_positionals && !parsed->positionals().empty()) {
-    err << "pulse-event-cli " << step << ": unexpected argument \"" << parsed->positionals()[0].substr(0, 80) << "\"\n";
-    return kExitUsage;
-  }
-  const Context c{step, *parsed, env, out, err};
-  std::optional<Failure> failure;
-  try {
-    failure = run(c);
-  } catch (const std::exception& e) {
-    failure = Failure{kExitInternal, std::string("internal error: ") + e.what()};
-  }
-  if (!failure) return kExitOk;
-  const std::string key = parsed->get_or("api-key", "");
-  err << "pulse-event-cli " << step << ": " << redact(failure->message, key) << "\n";
-  if (failure->code == kExitUsage && failure->message.starts_with("missing required flag"))
-    err << "Run 'pulse-event-cli " << step << " --help' for usage.\n";
-  return failure->code;
+// A push command or backfill, its words parsed: the step.
+Outcome run_step(const Invocation& inv, Step run) {
+  const Context c{std::string(inv.prefix.substr(inv.prefix.find(' ') + 1)), inv.args, inv.env, inv.out, inv.err};
+  const Stop stop = run(c);
+  return stop ? *stop : Outcome{};
 }
 
 }  // namespace
@@ -594,21 +553,26 @@ int run_step(const std::string& step, Step run, bool takes_positionals, const st
 int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
   // Each command's name, operands and flags are said once: its runner is
   // made from them (it takes operands when the command declares some).
-  auto step = [&](std::string_view name, std::string_view operands, std::string_view summary,
-                  std::string_view description, std::vector<FlagSpec> flags, Step run) {
-    CommandSpec c{name, operands, summary, description, std::move(flags), {}, {}, {}};
-    c.run = [&, name = std::string(name), run, positionals = !operands.empty(),
-             flags = c.flags](const std::vector<std::string>& rest) {
-      return run_step(name, run, positionals, rest, flags, env, out, err);
-    };
-    return c;
+  auto step = [](std::string_view name, std::string_view operands, std::string_view summary,
+                 std::string_view description, std::vector<FlagSpec> flags, Step run) {
+    return CommandSpec{.name = name,
+                       .operands = operands,
+                       .summary = summary,
+                       .description = description,
+                       .flags = std::move(flags),
+                       .run = [run](const Invocation& inv) { return run_step(inv, run); }};
   };
-  auto outbox = [&](std::string_view name, std::string_view summary, std::string_view description,
-                    std::vector<FlagSpec> flags) {
-    CommandSpec c{name, "", summary, description, std::move(flags), kOutboxNotes, "The outbox", {}};
-    c.run = [&, sub = std::string(name.substr(name.find(' ') + 1)), flags = c.flags](
-                const std::vector<std::string>& rest) { return outbox_command(sub, rest, flags, env, out, err); };
-    return c;
+  auto outbox = [](std::string_view name, std::string_view summary, std::string_view description,
+                   std::vector<FlagSpec> flags) {
+    return CommandSpec{.name = name,
+                       .summary = summary,
+                       .description = description,
+                       .flags = std::move(flags),
+                       .notes = kOutboxNotes,
+                       .section = "The outbox",
+                       .run = [sub = std::string(name.substr(name.find(' ') + 1))](const Invocation& inv) {
+                         return outbox_command(sub, inv);
+                       }};
   };
   ProgramSpec program{
       "pulse-event-cli",
@@ -642,7 +606,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
           outbox("outbox purge", "remove the set-aside events (--all: every event)",
                  "Removes the events the server refused (set aside), or with --all every event.", kOutboxPurgeFlags),
       }};
-  return run_program(program, args, out, err);
+  return run_program(program, args, env, out, err);
 }
 
 }  // namespace pulse::cli

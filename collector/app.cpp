@@ -35,7 +35,11 @@ const std::vector<FlagSpec> kServeOwnFlags = {
     {"port", "PORT", "port to listen on (0: any free port)", false, "PULSE_COLLECTOR_PORT", "8765"},
     {"db", "DB", "SQLite database file (default $XDG_DATA_HOME/pulse/collector.db) or postgresql:// URI", false,
      "PULSE_COLLECTOR_DB"},
-    {"api-key", "KEY", "accept this API key (repeatable; prefer --api-key-file: argv is visible in ps)", true},
+    {.name = "api-key",
+     .value_name = "KEY",
+     .help = "accept this API key (repeatable; prefer --api-key-file: argv is visible in ps)",
+     .repeatable = true,
+     .secret = true},
     {"api-key-file", "FILE", "accept the API keys in FILE, one per line", false, "PULSE_COLLECTOR_API_KEY_FILE"},
     {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_COLLECTOR_TLS_CERT"},
     {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_COLLECTOR_TLS_KEY"},
@@ -110,18 +114,11 @@ struct ServeSettings : ListenSettings {
   std::vector<std::string> api_keys, production_environments;
 };
 
-std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>& args, const Env& env,
-                                                 std::string& why) {
-  const auto parsed = parse_args_with_config(args, kServeFlags, env, why);
-  if (!parsed) return std::nullopt;
-  if (!parsed->positionals().empty()) {
-    why = "unexpected argument \"" + parsed->positionals()[0] + "\"";
-    return std::nullopt;
-  }
+std::optional<ServeSettings> read_serve_settings(const ParsedArgs& a, const Env& env, std::string& why) {
   ServeSettings s;
-  if (!read_listen_settings(*parsed, s, why)) return std::nullopt;
-  s.api_keys = parsed->all("api-key");
-  if (const auto file = parsed->get("api-key-file")) {
+  if (!read_listen_settings(a, s, why)) return std::nullopt;
+  s.api_keys = a.all("api-key");
+  if (const auto file = a.get("api-key-file")) {
     const auto keys = read_config_lines(*file);
     if (!keys) {
       why = "--api-key-file: cannot read " + *file;
@@ -136,13 +133,13 @@ std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>&
           " without an API key: give --api-key-file, --api-key or PULSE_COLLECTOR_API_KEYS (or bind to 127.0.0.1)";
     return std::nullopt;
   }
-  auto production = parse_environment_list(parsed->get_or("production-environments", ""), why);
+  auto production = parse_environment_list(a.get_or("production-environments", ""), why);
   if (!production) {
     why = "--production-environments: " + why;
     return std::nullopt;
   }
   s.production_environments = std::move(*production);
-  s.db = parsed->get_or("db", default_db_path(env));
+  s.db = a.get_or("db", default_db_path(env));
   return s;
 }
 
@@ -159,7 +156,8 @@ std::string needs_restart(const ServeSettings& now, const ServeSettings& next) {
 // SIGHUP: the keys and the log level change in place; the rest is named.
 void reload(const std::vector<std::string>& args, const Env& env, ServeSettings& current, Api& api, Logger& log) {
   std::string why;
-  const auto next = read_serve_settings(args, env, why);
+  const auto parsed = parse_args_with_config(args, kServeFlags, env, why);
+  const auto next = parsed ? read_serve_settings(*parsed, env, why) : std::nullopt;
   if (!next) {
     log.error("reload failed, keeping the running configuration: " + why);
     return;
@@ -223,22 +221,19 @@ std::unique_ptr<Store> open_checked_store(const ServeSettings& s, std::string& w
   }
 }
 
-int serve(const std::vector<std::string>& args, const Env& env, std::ostream& err) {
+Outcome serve(const Invocation& inv) {
+  const Env& env = inv.env;
+  std::ostream& err = inv.err;
+  const auto& args = inv.words;
   std::string why;
-  auto settings = read_serve_settings(args, env, why);
-  if (!settings) {
-    err << "pulse-collector serve: " << why << "\nRun 'pulse-collector serve --help' for usage.\n";
-    return kExitUsage;
-  }
+  auto settings = read_serve_settings(inv.args, env, why);
+  if (!settings) return usage_error(why);
   // Declared before the store, so that they outlive its committer thread,
   // which logs and counts until the store is gone.
   Logger log(err, "pulse-collector", settings->log_level, settings->log_format);
   telemetry::Registry registry;
   const auto store = open_checked_store(*settings, why);
-  if (!store) {
-    err << "pulse-collector serve: " << why << "\n";
-    return kExitFailure;
-  }
+  if (!store) return {kExitFailure, why};
   log.buffer_info_lines();
   Exporter exporter(registry, *store, [] { return unix_now(); });
   ApiConfig api;
@@ -265,14 +260,12 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     server.run();
     handler.stop();
   } catch (const ServerConfigError& e) {
-    err << "pulse-collector serve: " << e.what() << "\n";
-    return kExitUsage;
+    return usage_error(e.what());
   } catch (const std::exception& e) {
-    err << "pulse-collector serve: " << e.what() << "\n";
-    return kExitFailure;
+    return {kExitFailure, e.what()};
   }
   log.always("stopped");
-  return kExitOk;
+  return {};
 }
 
 // Listing commands never create a database.
@@ -292,10 +285,6 @@ struct MetricsRequest {
 
 // The metrics flags read and checked; `why` names the flag that is wrong.
 std::optional<MetricsRequest> read_metrics_request(const ParsedArgs& a, std::string& why) {
-  if (!a.positionals().empty()) {
-    why = "unexpected argument \"" + a.positionals()[0] + "\"";
-    return std::nullopt;
-  }
   auto query =
       parse_metrics_query(a.get_or("from", ""), a.get_or("to", ""), a.get_or("bucket", "week"), unix_now(), why);
   if (!query) {
@@ -324,79 +313,62 @@ std::optional<MetricsRequest> read_metrics_request(const ParsedArgs& a, std::str
 }
 
 // metrics --explain NAME: one page of the facts behind one metric.
-int explain_metric(const ParsedArgs& a, const std::string& name, MetricsRequest& r, const std::string& db_path,
-                   std::ostream& out, std::ostream& err) {
+Outcome explain_metric(const ParsedArgs& a, const std::string& name, MetricsRequest& r, const std::string& db_path,
+                       std::ostream& out) {
   std::string why;
   const auto metric = parse_explained(name, r.scope.model, why);
   unsigned long offset = 0, limit = 0;
-  if (!metric || !parse_uint(a.get_or("offset", "0"), 1UL << 40, offset) ||
-      !parse_uint(a.get_or("limit", "100"), kMaxExplainPage, limit) || limit == 0) {
-    err << "pulse-collector metrics: "
-        << (!metric ? "--explain: " + why.substr(why.find(':') + 2)
-                    : "--offset and --limit need numbers (--limit 1 to " + std::to_string(kMaxExplainPage) + ")")
-        << "\n";
-    return kExitUsage;
-  }
+  if (!metric) return usage_error("--explain: " + why.substr(why.find(':') + 2));
+  if (!parse_uint(a.get_or("offset", "0"), 1UL << 40, offset) ||
+      !parse_uint(a.get_or("limit", "100"), kMaxExplainPage, limit) || limit == 0)
+    return usage_error("--offset and --limit need numbers (--limit 1 to " + std::to_string(kMaxExplainPage) + ")");
   name_facts(r.scope, *metric);
   boost::json::object page;
   try {
     const auto window = r.query.window;
     page = explain(open_existing(db_path, 1)->metric_facts(window, r.scope), window, r.scope, *metric, offset, limit);
   } catch (const std::exception& e) {
-    err << "pulse-collector metrics: " << e.what() << "\n";
-    return kExitFailure;
+    return {kExitFailure, e.what()};
   }
   out << (r.format == "json" ? boost::json::serialize(page) + "\n" : explain_table(page));
-  return kExitOk;
+  return {};
 }
 
-int metrics(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+Outcome metrics(const Invocation& inv) {
+  const ParsedArgs& a = inv.args;
   std::string why;
-  const auto parsed = parse_args(args, kMetricsFlags, env, why);
-  auto request = parsed ? read_metrics_request(*parsed, why) : std::nullopt;
-  if (!request) {
-    err << "pulse-collector metrics: " << why << "\nRun 'pulse-collector metrics --help' for usage.\n";
-    return kExitUsage;
-  }
-  const std::string db_path = parsed->get_or("db", default_db_path(env));
-  if (const auto name = parsed->get("explain")) return explain_metric(*parsed, *name, *request, db_path, out, err);
+  auto request = read_metrics_request(a, why);
+  if (!request) return usage_error(why);
+  const std::string db_path = a.get_or("db", default_db_path(inv.env));
+  if (const auto name = a.get("explain")) return explain_metric(a, *name, *request, db_path, inv.out);
   MetricsReport report;
   try {
     const auto facts = open_existing(db_path, 1)->metric_facts(request->query.window, request->scope);
     report = compute_metrics(facts, request->query.window, request->query.bucket, std::move(request->scope));
   } catch (const std::exception& e) {
-    err << "pulse-collector metrics: " << e.what() << "\n";
-    return kExitFailure;
+    return {kExitFailure, e.what()};
   }
-  if (request->format == "json") out << boost::json::serialize(metrics_json(report)) << "\n";
-  else out << metrics_table(report);
-  return kExitOk;
+  if (request->format == "json") inv.out << boost::json::serialize(metrics_json(report)) << "\n";
+  else inv.out << metrics_table(report);
+  return {};
 }
 
-int check(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  std::string why;
-  const auto parsed = parse_args(args, kCheckFlags, env, why);
-  if (!parsed || !parsed->positionals().empty()) {
-    err << "pulse-collector check: " << (parsed ? "unexpected argument \"" + parsed->positionals()[0] + "\"" : why)
-        << "\nRun 'pulse-collector check --help' for usage.\n";
-    return kExitUsage;
-  }
-  const std::string db_path = parsed->get_or("db", default_db_path(env));
+Outcome check(const Invocation& inv) {
+  const std::string db_path = inv.args.get_or("db", default_db_path(inv.env));
   std::vector<std::string> problems;
   try {
-    problems = open_existing(db_path, 1)->check(!parsed->flag("quick"));
+    problems = open_existing(db_path, 1)->check(!inv.args.flag("quick"));
   } catch (const std::exception& e) {
-    err << "pulse-collector check: " << e.what() << "\n";
-    return kExitFailure;
+    return {kExitFailure, e.what()};
   }
   if (problems.empty()) {
-    out << describe_db(db_path) << ": ok\n";
-    return kExitOk;
+    inv.out << describe_db(db_path) << ": ok\n";
+    return {};
   }
-  for (const auto& p : problems) out << describe_db(db_path) << ": " << printable(p) << "\n";
-  err << "pulse-collector check: " << problems.size()
-      << " problem(s) found: restore the database from a backup (or, for SQLite, try `sqlite3 FILE .recover`)\n";
-  return kExitFailure;
+  for (const auto& p : problems) inv.out << describe_db(db_path) << ": " << printable(p) << "\n";
+  return {kExitFailure, std::to_string(problems.size()) +
+                            " problem(s) found: restore the database from a backup (or, for SQLite, try `sqlite3 "
+                            "FILE .recover`)"};
 }
 
 std::string time_or_dash(const std::optional<std::int64_t>& t) { return t ? format_rfc3339(*t) : "-"; }
@@ -489,27 +461,20 @@ void print_events_table(const std::vector<StoredEvent>& list, std::ostream& out)
   out << list.size() << " event(s), newest first\n";
 }
 
-int events(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
+Outcome events(const Invocation& inv) {
+  const ParsedArgs& a = inv.args;
+  std::ostream& out = inv.out;
   std::string why;
-  const auto parsed = parse_args(args, kEventsFlags, env, why);
-  if (!parsed) {
-    err << "pulse-collector events: " << why << "\nRun 'pulse-collector events --help' for usage.\n";
-    return kExitUsage;
-  }
   EventQuery q;
-  const std::string format = parsed->get_or("format", "table");
-  if (format != "table" && format != "json") why = "--format: must be table or json";
-  if (!why.empty() || !events_query(*parsed, q, why)) {
-    err << "pulse-collector events: " << why << "\n";
-    return kExitUsage;
-  }
-  const std::string db_path = parsed->get_or("db", default_db_path(env));
+  const std::string format = a.get_or("format", "table");
+  if (format != "table" && format != "json") return usage_error("--format: must be table or json");
+  if (!events_query(a, q, why)) return usage_error(why);
+  const std::string db_path = a.get_or("db", default_db_path(inv.env));
   std::vector<StoredEvent> list;
   try {
-    list = list_events(*open_existing(db_path, 1), q, parsed->flag("all"));
+    list = list_events(*open_existing(db_path, 1), q, a.flag("all"));
   } catch (const std::exception& e) {
-    err << "pulse-collector events: " << e.what() << "\n";
-    return kExitFailure;
+    return {kExitFailure, e.what()};
   }
   if (format == "json") {
     boost::json::array all;
@@ -520,7 +485,7 @@ int events(const std::vector<std::string>& args, const Env& env, std::ostream& o
   } else {
     print_events_table(list, out);
   }
-  return kExitOk;
+  return {};
 }
 
 }  // namespace
@@ -537,46 +502,39 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
       "a Pulse-compatible ingestion server for DORA events",
       "",
       {
-          {"serve",
-           "",
-           "receive events over HTTP(S) and store them",
-           "Receives events on POST /v1/ingestion/cli (the Go pulse-event-cli's API) and stores them.\n"
-           "Also: GET /v1/metrics, GET /v1/events, GET /healthz, GET /readyz, GET /metrics (Prometheus),\n"
-           "and the dashboard at /. SIGHUP re-reads the API keys, the config file and the log level.",
-           kServeFlags,
-           "API keys also come from $PULSE_COLLECTOR_API_KEYS (comma-separated).\n",
-           {},
-           [&](const auto& rest) { return serve(rest, env, err); }},
-          {"events",
-           "",
-           "list stored events",
-           "Lists stored events, newest first.",
-           kEventsFlags,
-           {},
-           {},
-           [&](const auto& rest) { return events(rest, env, out, err); }},
-          {"metrics",
-           "",
-           "show the DORA metrics (Pulse's four, or DORA's five with --model dora)",
-           "Shows deployment frequency, lead time for changes, time to recover and change failure rate,\n"
-           "with their levels (elite, high, medium, low), per system and for all systems; --model dora\n"
-           "shows DORA's five current metrics; --explain METRIC lists the records behind one figure.\n"
-           "All times are UTC; \"no data\" means the window has nothing to measure.",
-           kMetricsFlags,
-           {},
-           {},
-           [&](const auto& rest) { return metrics(rest, env, out, err); }},
-          {"check",
-           "",
-           "check the database for damage",
-           "Checks the database: SQLite's integrity_check (every page and index), or on PostgreSQL that\n"
-           "every table answers and every index is valid. Exit 0 when sound, 1 when not.",
-           kCheckFlags,
-           {},
-           {},
-           [&](const auto& rest) { return check(rest, env, out, err); }},
+          {.name = "serve",
+           .summary = "receive events over HTTP(S) and store them",
+           .description =
+               "Receives events on POST /v1/ingestion/cli (the Go pulse-event-cli's API) and stores them.\n"
+               "Also: GET /v1/metrics, GET /v1/events, GET /healthz, GET /readyz, GET /metrics (Prometheus),\n"
+               "and the dashboard at /. SIGHUP re-reads the API keys, the config file and the log level.",
+           .flags = kServeFlags,
+           .notes = "API keys also come from $PULSE_COLLECTOR_API_KEYS (comma-separated).\n",
+           .parse = parse_args_with_config,
+           .run = serve},
+          {.name = "events",
+           .summary = "list stored events",
+           .description = "Lists stored events, newest first.",
+           .flags = kEventsFlags,
+           .run = events},
+          {.name = "metrics",
+           .summary = "show the DORA metrics (Pulse's four, or DORA's five with --model dora)",
+           .description =
+               "Shows deployment frequency, lead time for changes, time to recover and change failure rate,\n"
+               "with their levels (elite, high, medium, low), per system and for all systems; --model dora\n"
+               "shows DORA's five current metrics; --explain METRIC lists the records behind one figure.\n"
+               "All times are UTC; \"no data\" means the window has nothing to measure.",
+           .flags = kMetricsFlags,
+           .run = metrics},
+          {.name = "check",
+           .summary = "check the database for damage",
+           .description =
+               "Checks the database: SQLite's integrity_check (every page and index), or on PostgreSQL that\n"
+               "every table answers and every index is valid. Exit 0 when sound, 1 when not.",
+           .flags = kCheckFlags,
+           .run = check},
       }};
-  return run_program(program, args, out, err);
+  return run_program(program, args, env, out, err);
 }
 
 }  // namespace pulse::collector

@@ -14,12 +14,13 @@
 namespace pulse {
 
 struct FlagSpec {
-  std::string_view name;        ///< without dashes: "api-key"
-  std::string_view value_name;  ///< "KEY"; empty for a boolean switch
-  std::string_view help;
+  std::string_view name = {};        ///< without dashes: "api-key"
+  std::string_view value_name = {};  ///< "KEY"; empty for a boolean switch
+  std::string_view help = {};
   bool repeatable = false;
   std::string_view env = {};  ///< environment fallback, e.g. "PULSE_API_KEY"
   std::string_view default_value = {};
+  bool secret = false;  ///< its value is redacted from every message (an API key)
 };
 
 /// Flag values from a config file, by flag name (config_file.hpp).

@@ -2,6 +2,7 @@
 
 #include "build_info.hpp"
 #include "text.hpp"
+#include "url.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -379,7 +380,48 @@ int man_command(const ProgramSpec& p, const std::vector<std::string>& args, std:
 
 }  // namespace
 
-int run_program(const ProgramSpec& p, const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+bool takes_operands(const CommandSpec& c) { return !c.operands.empty() && !c.operands.starts_with("<"); }
+
+namespace {
+
+// The message with every secret flag's value (as given) taken out.
+std::string redacted(std::string message, const CommandSpec& c, const ParsedArgs* args) {
+  if (!args) return message;
+  for (const auto& f : c.flags)
+    if (f.secret) {
+      for (const auto& value : args->all(f.name)) message = redact(std::move(message), value);
+      if (const auto value = args->get(f.name)) message = redact(std::move(message), *value);
+    }
+  return message;
+}
+
+// A found command: its words parsed and checked, then run; its failure said.
+int run_command(const ProgramSpec& p, const CommandSpec& c, const std::vector<std::string>& words, const Env& env,
+                std::ostream& out, std::ostream& err) {
+  const std::string prefix = std::string(p.name) + (c.name.empty() ? "" : " " + std::string(c.name));
+  std::string why;
+  std::optional<ParsedArgs> args = c.parse ? c.parse(words, c.flags, env, why) : parse_args(words, c.flags, env, why);
+  Outcome outcome;
+  if (!args) outcome = usage_error(why);
+  else if (!takes_operands(c) && !args->positionals().empty())
+    outcome = usage_error("unexpected argument \"" + printable(args->positionals()[0].substr(0, 80)) + "\"");
+  else {
+    try {
+      outcome = c.run(Invocation{*args, words, env, out, err, prefix});
+    } catch (const std::exception& e) {
+      outcome = {kExitFailure, std::string("internal error: ") + e.what()};
+    }
+  }
+  if (outcome.code == kExitOk || outcome.message.empty()) return outcome.code;
+  err << prefix << ": " << redacted(std::move(outcome.message), c, args ? &*args : nullptr) << "\n";
+  if (outcome.code == kExitUsage) err << "Run '" << prefix << " --help' for usage.\n";
+  return outcome.code;
+}
+
+}  // namespace
+
+int run_program(const ProgramSpec& p, const std::vector<std::string>& args, const Env& env, std::ostream& out,
+                std::ostream& err) {
   const CommandSpec* fallback = default_command(p);
   if (args.empty() && !fallback) {
     err << program_help(p);
@@ -421,7 +463,7 @@ int run_program(const ProgramSpec& p, const std::vector<std::string>& args, std:
     out << command_help(p, *command);
     return kExitOk;
   }
-  return command->run(rest);
+  return run_command(p, *command, rest, env, out, err);
 }
 
 }  // namespace pulse

@@ -10,7 +10,11 @@ namespace pulse {
 std::vector<FlagSpec> connection_flags(std::string_view base_url_help) {
   return {
       {"base-url", "URL", base_url_help, false, "PULSE_BASE_URL", kDefaultBaseUrl},
-      {"api-key", "KEY", "API key (prefer $PULSE_API_KEY: argv is visible in ps)", false, "PULSE_API_KEY"},
+      {.name = "api-key",
+       .value_name = "KEY",
+       .help = "API key (prefer $PULSE_API_KEY: argv is visible in ps)",
+       .env = "PULSE_API_KEY",
+       .secret = true},
       {"api-key-file", "FILE", "read the API key from FILE (first line)", false, "PULSE_API_KEY_FILE"},
       {"ca-file", "FILE", "trust this PEM CA bundle instead of the system store", false, "PULSE_CA_FILE"},
       {"insecure", "", "do not verify the server's TLS certificate (unsafe)", false, "PULSE_INSECURE"},
@@ -19,7 +23,8 @@ std::vector<FlagSpec> connection_flags(std::string_view base_url_help) {
   };
 }
 
-std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& env, std::string& why) {
+std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& env, std::string& why,
+                                                std::string_view timeout_flag) {
   ServerConnection c;
   c.base_url = a.get_or("base-url", kDefaultBaseUrl);
   const auto origin = parse_origin(c.base_url, why);
@@ -53,8 +58,8 @@ std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& 
     return std::nullopt;
   }
   unsigned long timeout = 0, attempts = 0;
-  if (!parse_uint(a.get_or("timeout", "60"), 3600, timeout) || timeout == 0) {
-    why = "--timeout: must be between 1 and 3600 seconds";
+  if (!parse_uint(a.get_or(timeout_flag, "60"), 3600, timeout) || timeout == 0) {
+    why = "--" + std::string(timeout_flag) + ": must be between 1 and 3600 seconds";
     return std::nullopt;
   }
   if (!parse_uint(a.get_or("max-attempts", "5"), 20, attempts) || attempts == 0) {

@@ -34,7 +34,9 @@ struct ServerConnection {
 /// Reads the connection flags. Refuses (false, `why` naming the flags) a bad
 /// URL, number or proxy, a key file that cannot be read, --api-key with
 /// --api-key-file (which key?), and --insecure with --ca-file (trust one CA,
-/// or anything?).
-std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& env, std::string& why);
+/// or anything?). `timeout_flag` names the flag that holds the timeout (a
+/// server that also has a --timeout of its own calls it otherwise).
+std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& env, std::string& why,
+                                                std::string_view timeout_flag = "timeout");
 
 }  // namespace pulse

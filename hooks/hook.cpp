@@ -11,6 +11,7 @@
 #include "system_name.hpp"
 #include "process.hpp"
 #include "sqlite.hpp"
+#include "text.hpp"
 #include "timeutil.hpp"
 #include "url.hpp"
 
@@ -331,67 +332,56 @@ bool is_ours(const fs::path& p) {
   return content.find(kMarker) != std::string::npos;
 }
 
-int install(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool remove) {
+Outcome install(const ParsedArgs& a, std::ostream& out, bool remove) {
   std::string why;
   std::string dir = a.get_or("hooks-dir", "");
   if (dir.empty()) dir = hooks_dir(why);
-  if (dir.empty()) {
-    err << "pulse-hook " << (remove ? "uninstall" : "install") << ": " << why << "\n";
-    return 2;
-  }
+  if (dir.empty()) return usage_error(why);
   const std::string hook = a.flag("server") ? "post-receive" : "pre-push";
   const fs::path path = fs::path(dir) / hook, orig = fs::path(dir) / (hook + ".pulse-orig");
   std::error_code ec;
   if (remove) {
     if ((!fs::exists(path) && !fs::is_symlink(path, ec)) || !is_ours(path)) {
       out << "pulse-hook: no pulse hook at " << path.string() << ": nothing to do\n";
-      return 0;
+      return {};
     }
-    fs::remove(path, ec);
+    if (!fs::remove(path, ec) || ec) return {kExitFailure, "cannot remove " + path.string() + ": " + ec.message()};
     if (fs::exists(orig)) {
       fs::rename(orig, path, ec);
+      if (ec) return {kExitFailure, "cannot restore your hook " + orig.string() + ": " + ec.message()};
       out << "pulse-hook: removed; restored your " << hook << " hook at " << path.string() << "\n";
     } else {
       out << "pulse-hook: removed " << path.string() << "\n";
     }
-    return ec ? 1 : 0;
+    return {};
   }
   fs::create_directories(dir, ec);
   if (fs::is_symlink(path, ec) && is_ours(path)) {
     out << "pulse-hook: already installed at " << path.string() << "\n";
-    return 0;
+    return {};
   }
   if (fs::exists(path) || fs::is_symlink(path, ec)) {
-    if (fs::exists(orig)) {
-      err << "pulse-hook install: both " << path.string() << " and " << orig.string()
-          << " exist; move one away first\n";
-      return 1;
-    }
+    if (fs::exists(orig))
+      return {kExitFailure, "both " + path.string() + " and " + orig.string() + " exist; move one away first"};
     fs::rename(path, orig, ec);
-    if (ec) {
-      err << "pulse-hook install: cannot keep your hook (" << ec.message() << ")\n";
-      return 1;
-    }
+    if (ec) return {kExitFailure, "cannot keep your hook (" + ec.message() + ")"};
     out << "pulse-hook: your existing " << hook << " hook is kept as " << orig.filename().string()
         << " and still runs first\n";
   }
   fs::create_symlink(lean_exe(), path, ec);
   if (ec) {
-    err << "pulse-hook install: cannot create " << path.string() << ": " << ec.message() << "\n";
+    const std::string message = "cannot create " + path.string() + ": " + ec.message();
     if (fs::exists(orig)) fs::rename(orig, path, ec);
-    return 1;
+    return {kExitFailure, message};
   }
   out << "pulse-hook: installed " << path.string() << " (-> " << lean_exe() << ")\n";
-  return 0;
+  return {};
 }
 
-int status(const Env& env, std::ostream& out) {
+Outcome status(const Env& env, std::ostream& out) {
   std::string why;
   const std::string dir = hooks_dir(why);
-  if (dir.empty()) {
-    out << "pulse-hook: " << why << "\n";
-    return 2;
-  }
+  if (dir.empty()) return usage_error(why);
   for (const char* h : {"pre-push", "post-receive"}) {
     const fs::path p = fs::path(dir) / h;
     out << h << ": "
@@ -420,7 +410,7 @@ int status(const Env& env, std::ostream& out) {
     }
     out << "log: " << cfg.log << "\n";
   }
-  return 0;
+  return {};
 }
 
 const std::vector<FlagSpec> kConfirmFlags = {
@@ -446,111 +436,82 @@ struct Io {
 };
 
 // Hook modes never fail and never write to the terminal of the push.
-int quietly(const std::function<void()>& f) {
+Outcome quietly(const std::function<void()>& f) {
   try {
     f();
   } catch (const std::exception&) {
-    // Logged where possible; a hook must not fail the push.
+    // What the worker can log, it logs (flush.log, the outbox's last
+    // error); the push has already succeeded, so nothing is left to say.
   }
-  return kExitOk;
-}
-
-std::function<int(const std::vector<std::string>&)> installer(const Io& io, bool remove) {
-  return [&io, remove](const std::vector<std::string>& rest) {
-    std::string why;
-    const auto a = parse_args(rest, kInstallFlags, io.env, why);
-    if (!a) {
-      io.err << "pulse-hook " << (remove ? "uninstall" : "install") << ": " << why << "\n";
-      return kExitUsage;
-    }
-    return install(*a, io.out, io.err, remove);
-  };
+  return {};
 }
 
 // The commands people run in a repository.
 std::vector<CommandSpec> repository_commands(const Io& io) {
   return {
-      {"install",
-       "",
-       "add the hook to this repository (chains existing hooks)",
-       "Installs pulse-hook as this repository's pre-push hook (or, with --server, post-receive),\n"
-       "keeping an existing hook, which runs first.",
-       kInstallFlags,
-       {},
-       {},
-       installer(io, false)},
-      {"uninstall",
-       "",
-       "remove it, restoring what was there",
-       "Removes the hook pulse-hook installed and restores the hook that was there before.",
-       kInstallFlags,
-       {},
-       {},
-       installer(io, true)},
-      {"status",
-       "",
-       "what is installed, configured and waiting",
-       "",
-       {},
-       {},
-       {},
-       [&io](const auto&) { return status(io.env, io.out); }},
+      {.name = "install",
+       .summary = "add the hook to this repository (chains existing hooks)",
+       .description = "Installs pulse-hook as this repository's pre-push hook (or, with --server, post-receive),\n"
+                      "keeping an existing hook, which runs first.",
+       .flags = kInstallFlags,
+       .run = [](const Invocation& inv) { return install(inv.args, inv.out, false); }},
+      {.name = "uninstall",
+       .summary = "remove it, restoring what was there",
+       .description = "Removes the hook pulse-hook installed and restores the hook that was there before.",
+       .flags = kInstallFlags,
+       .run = [](const Invocation& inv) { return install(inv.args, inv.out, true); }},
+      {.name = "status",
+       .summary = "what is installed, configured and waiting",
+       .run = [&io](const Invocation&) { return status(io.env, io.out); }},
   };
 }
 
 // The commands git (through the installed symlinks) and pulse-hook itself run.
 std::vector<CommandSpec> git_commands(const Io& io) {
   constexpr std::string_view kByGit = "Run by git (the installed hooks are symlinks to pulse-hook)";
-  const auto post_receive_step = [&io](const auto&) {
+  const auto post_receive_step = [&io](const Invocation&) {
     return quietly([&io] {
       std::string input((std::istreambuf_iterator<char>(io.in)), {});
       post_receive(pad_post_receive(input), io.env);
     });
   };
-  const auto flush_step = [&io](const auto&) {
+  const auto flush_step = [&io](const Invocation&) {
     return quietly([&io] {
       const std::string outbox = default_outbox_path(io.env);
       flush_now(outbox, io.env, (fs::path(outbox).parent_path() / "flush.log").string());
     });
   };
-  const auto confirm_step = [&io](const std::vector<std::string>& rest) {
-    return quietly([&] {
-      std::string why;
-      const auto a = parse_args(rest, kConfirmFlags, io.env, why);
-      if (a && a->has("spool") && a->has("push-time"))
-        confirm(*a->get("spool"), std::stoll(*a->get("push-time")), io.env);
-    });
+  const auto confirm_step = [&io](const Invocation& inv) -> Outcome {
+    const auto spool = inv.args.get("spool");
+    unsigned long push_time = 0;
+    if (!spool || !parse_uint(inv.args.get_or("push-time", ""), 1UL << 40, push_time))
+      return usage_error("give --spool FILE and --push-time UNIX");
+    return quietly([&] { confirm(*spool, static_cast<std::int64_t>(push_time), io.env); });
   };
   return {
-      {"pre-push",
-       "REMOTE URL < ref lines",
-       "record the push; confirm it after git push exits",
-       "Records the push (pulse-hook itself does this, at no cost to the push); with --from-env, from\n"
-       "the pre-commit framework's variables.",
-       {},
-       {},
-       kByGit,
-       [&io](const auto&) {
-         io.err << "pulse-hook-worker: pre-push is handled by pulse-hook\n";
-         return kExitOk;
-       }},
-      {"post-receive",
-       "< ref lines",
-       "server side: report commits this push made reachable",
-       "",
-       {},
-       {},
-       kByGit,
-       post_receive_step},
-      {"flush", "", "deliver what the outbox holds", "", {}, {}, kByGit, flush_step},
-      {"confirm",
-       "",
-       "after a push: confirm what pre-push recorded (started by pulse-hook)",
-       "",
-       kConfirmFlags,
-       {},
-       kByGit,
-       confirm_step},
+      {.name = "pre-push",
+       .operands = "REMOTE URL < ref lines",
+       .summary = "record the push; confirm it after git push exits",
+       .description = "Records the push (pulse-hook itself does this, at no cost to the push); with --from-env, from\n"
+                      "the pre-commit framework's variables.",
+       .flags = {{"from-env", "", "read the push from the pre-commit framework's variables"}},
+       .section = kByGit,
+       .run =
+           [](const Invocation& inv) {
+             inv.err << "pulse-hook-worker: pre-push is handled by pulse-hook\n";
+             return Outcome{};
+           }},
+      {.name = "post-receive",
+       .operands = "< ref lines",
+       .summary = "server side: report commits this push made reachable",
+       .section = kByGit,
+       .run = post_receive_step},
+      {.name = "flush", .summary = "deliver what the outbox holds", .section = kByGit, .run = flush_step},
+      {.name = "confirm",
+       .summary = "after a push: confirm what pre-push recorded (started by pulse-hook)",
+       .flags = kConfirmFlags,
+       .section = kByGit,
+       .run = confirm_step},
   };
 }
 
@@ -561,7 +522,7 @@ int run(const std::vector<std::string>& args, const Env& env, std::istream& in, 
   ProgramSpec program{"pulse-hook", "record when commits are really pushed (for DORA lead time)", kConfiguration,
                       repository_commands(io)};
   for (auto& c : git_commands(io)) program.commands.push_back(std::move(c));
-  return run_program(program, args, out, err);
+  return run_program(program, args, env, out, err);
 }
 
 }  // namespace pulse::hook

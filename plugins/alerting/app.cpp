@@ -94,11 +94,18 @@ std::vector<FlagSpec> route_flags() {
   // through the outbox, which never stores a key, so it is read at each
   // delivery from a file or $PULSE_API_KEY; and for the attempts: the
   // outbox retries until delivered.
+  // And for the timeout: serve has a --timeout of its own (for the requests
+  // it receives), so the reports' is --report-timeout.
   for (const auto& c : connection_flags("where resolved incidents are reported")) {
     if (c.name == "api-key" || c.name == "max-attempts") continue;
     f.push_back(c);
     if (c.name == "api-key-file") f.back().help = "API key for --base-url, read at each delivery (or $PULSE_API_KEY)";
-    if (c.name == "timeout") f.back().default_value = "20";
+    if (c.name == "timeout")
+      f.back() = {.name = "report-timeout",
+                  .value_name = "SECONDS",
+                  .help = "bound on each report to --base-url, all steps together",
+                  .env = "PULSE_INCIDENT_REPORT_TIMEOUT",
+                  .default_value = "20"};
   }
   return f;
 }
@@ -244,7 +251,7 @@ bool build_setup(const ParsedArgs& a, const Env& env, Setup& s, std::string& why
     }
     s.routes.emplace(n, std::move(rc));
   }
-  const auto connection = read_connection(a, env, why);
+  const auto connection = read_connection(a, env, why, "report-timeout");
   if (!connection) return false;
   s.reporter.origin = connection->origin;
   s.reporter.base_url = connection->base_url;
@@ -273,15 +280,8 @@ struct ServeSettings : ListenSettings {
   std::string open_routes;  ///< routes without credentials, for the warning
 };
 
-std::optional<ServeSettings> read_serve_settings(const std::vector<std::string>& args, const Env& env,
-                                                 std::string& why) {
-  const auto flags = serve_flags();
-  const auto a = parse_args_with_config(args, flags, env, why);
-  if (!a) return std::nullopt;
-  if (!a->positionals().empty()) {
-    why = "unexpected argument \"" + a->positionals()[0] + "\"";
-    return std::nullopt;
-  }
+std::optional<ServeSettings> read_serve_settings(const ParsedArgs& parsed, const Env& env, std::string& why) {
+  const ParsedArgs* a = &parsed;
   ServeSettings s;
   if (!read_listen_settings(*a, s, why) || !build_setup(*a, env, s.setup, why)) return std::nullopt;
   if (const auto f = a->get("metrics-token-file")) {
@@ -396,7 +396,8 @@ void retarget_outbox(const ReporterConfig& config, Logger& log) {
 void reload(const std::vector<std::string>& args, const Env& env, ServeSettings& current, Receiver& receiver,
             Logger& log) {
   std::string why;
-  auto next = read_serve_settings(args, env, why);
+  const auto parsed = parse_args_with_config(args, serve_flags(), env, why);
+  auto next = parsed ? read_serve_settings(*parsed, env, why) : std::nullopt;
   if (!next) {
     log.error("reload failed, keeping the running configuration: " + why);
     return;
@@ -411,13 +412,13 @@ void reload(const std::vector<std::string>& args, const Env& env, ServeSettings&
   if (!restart.empty()) log.warn("reload: changed but needs a restart to apply: " + restart);
 }
 
-int serve(const std::vector<std::string>& args, const Env& env, std::ostream& err) {
+Outcome serve(const Invocation& inv) {
+  const Env& env = inv.env;
+  std::ostream& err = inv.err;
+  const auto& args = inv.words;
   std::string why;
-  auto settings = read_serve_settings(args, env, why);
-  if (!settings) {
-    err << "pulse-incident serve: " << why << "\nRun 'pulse-incident serve --help' for usage.\n";
-    return kExitUsage;
-  }
+  auto settings = read_serve_settings(inv.args, env, why);
+  if (!settings) return usage_error(why);
   Logger log(err, "pulse-incident", settings->log_level, settings->log_format);
   log.buffer_info_lines();
   auto logger = log.sink(LogLevel::info);
@@ -455,14 +456,12 @@ int serve(const std::vector<std::string>& args, const Env& env, std::ostream& er
     server.run();
     reporter.stop();
   } catch (const ServerConfigError& e) {
-    err << "pulse-incident serve: " << e.what() << "\n";
-    return kExitUsage;
+    return usage_error(e.what());
   } catch (const std::exception& e) {
-    err << "pulse-incident serve: " << e.what() << "\n";
-    return kExitFailure;
+    return {kExitFailure, e.what()};
   }
   log.always("stopped");
-  return kExitOk;
+  return {};
 }
 
 // Handed to the outbox is not delivered: the incidents whose report still
@@ -562,31 +561,19 @@ bool read_payload(std::istream& in, std::size_t limit, std::string& body) {
   return body.size() <= limit;
 }
 
-int report(const std::vector<std::string>& args, const Env& env, std::istream& in, std::ostream& out,
-           std::ostream& err) {
-  const auto flags = report_flags();
+Outcome report(const Invocation& inv, std::istream& in) {
+  const ParsedArgs* a = &inv.args;
+  const Env& env = inv.env;
+  std::ostream& out = inv.out;
+  std::ostream& err = inv.err;
   std::string why;
-  const auto a = parse_args(args, flags, env, why);
-  if (!a || !a->positionals().empty()) {
-    err << "pulse-incident report: " << (a ? "unexpected argument \"" + a->positionals()[0] + "\"" : why)
-        << "\nRun 'pulse-incident report --help' for usage.\n";
-    return kExitUsage;
-  }
   const auto source = a->get("source");
-  if (!source || !find_source(*source)) {
-    err << "pulse-incident report: --source must be one of alertmanager, grafana, pagerduty, opsgenie, generic\n";
-    return kExitUsage;
-  }
+  if (!source || !find_source(*source))
+    return usage_error("--source must be one of alertmanager, grafana, pagerduty, opsgenie, generic");
   Setup setup;
-  if (!build_setup(*a, env, setup, why)) {
-    err << "pulse-incident report: " << why << "\n";
-    return kExitUsage;
-  }
+  if (!build_setup(*a, env, setup, why)) return usage_error(why);
   std::string body;
-  if (!read_payload(in, 1 << 20, body)) {
-    err << "pulse-incident report: payload larger than 1 MiB\n";
-    return kExitRejected;
-  }
+  if (!read_payload(in, 1 << 20, body)) return {kExitRejected, "payload larger than 1 MiB"};
   const HeaderLookup lookup = lookup_in(report_headers(*a, *source));
   const bool verify = a->has("signature") || a->has("authorization");
   Log log{err, {}};
@@ -598,59 +585,46 @@ int report(const std::vector<std::string>& args, const Env& env, std::istream& i
     if (route != setup.routes.end() && !routes_without_system({*route}).empty())
       err << "pulse-incident report: warning: no system: the incident is stored under an empty system, which "
              "matches no deployment; give --system NAME\n";
-    const Outcome o = receiver.process(*source, body, lookup, verify, a->get_or("system", ""));
-    if (o.status != 200) {
-      err << "pulse-incident report: " << (o.status == 401 ? "not authenticated: " : "rejected: ") << o.message << "\n";
-      return kExitRejected;
-    }
+    const auto o = receiver.process(*source, body, lookup, verify, a->get_or("system", ""));
+    if (o.status != 200) return {kExitRejected, (o.status == 401 ? "not authenticated: " : "rejected: ") + o.message};
     out << "opened " << o.applied.opened << ", resolved " << o.applied.resolved << ", unchanged " << o.applied.unchanged
         << (o.applied.ignored ? ", ignored " + std::to_string(o.applied.ignored) : "")
         << (o.message == "ok" ? "" : " (" + o.message + ")") << "\n";
     Reporter reporter(state, setup.reporter, logger);
     const FlushReport f = reporter.flush(unix_now(), true);
-    if (f.failed > 0) {
-      err << "pulse-incident report: " << f.failed << " event(s) not delivered yet; they wait in "
-          << setup.reporter.outbox
-          << " and are retried by the next report, by serve, or by `pulse-event-cli outbox flush`\n";
-      return kExitDelivery;
-    }
+    if (f.failed > 0)
+      return {kExitDelivery, std::to_string(f.failed) + " event(s) not delivered yet; they wait in " +
+                                 setup.reporter.outbox +
+                                 " and are retried by the next report, by serve, or by `pulse-event-cli outbox flush`"};
   } catch (const std::exception& e) {
-    err << "pulse-incident report: " << e.what() << "\n";
-    return kExitFailure;
+    return {kExitFailure, e.what()};
   }
-  return kExitOk;
+  return {};
 }
 
-int list(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  std::string why;
-  const auto a = parse_args(args, kListFlags, env, why);
+Outcome list(const Invocation& inv) {
+  const ParsedArgs* a = &inv.args;
+  std::ostream& out = inv.out;
   unsigned long recent = 0;
-  if (!a || !parse_uint(a->get_or("recent", ""), 100000, recent)) {
-    err << "pulse-incident list: " << (a ? "--recent: not a number" : why) << "\n";
-    return kExitUsage;
-  }
+  if (!parse_uint(a->get_or("recent", ""), 100000, recent)) return usage_error("--recent: not a number");
   const std::string format = a->get_or("format", "table");
-  if (format != "table" && format != "json") {
-    err << "pulse-incident list: --format must be table or json\n";
-    return kExitUsage;
-  }
+  if (format != "table" && format != "json") return usage_error("--format must be table or json");
   std::vector<StoredIncident> items;
-  const std::string db = a->get_or("db", default_db_path(env));
+  const std::string db = a->get_or("db", default_db_path(inv.env));
   if (std::error_code ec; !std::filesystem::exists(db, ec)) {  // nothing received yet: do not create it
     if (format == "json") out << "[]\n";
     else out << "no incidents (no state at " << db << " yet)\n";
-    return kExitOk;
+    return {};
   }
   try {
     items = State(db).list(recent);
   } catch (const std::exception& e) {
-    err << "pulse-incident list: " << e.what() << "\n";
-    return kExitFailure;
+    return {kExitFailure, e.what()};
   }
   const auto waiting = waiting_in_outbox(db);
   if (format == "json") print_incidents_json(items, waiting, out);
   else print_incidents_table(items, waiting, out);
-  return kExitOk;
+  return {};
 }
 
 }  // namespace
@@ -668,33 +642,26 @@ int run(const std::vector<std::string>& args, const Env& env, std::istream& in, 
       "Route only customer-impacting alerts here (--match severity=critical|page): every alert that passes\n"
       "becomes an incident.\n",
       {
-          {"serve",
-           "",
-           "receive webhooks on /alertmanager, /grafana, /pagerduty, /opsgenie and /generic",
-           "Receives alert webhooks, keeps open incidents, reports resolved ones.",
-           serve_flags(),
-           {},
-           {},
-           [&](const auto& rest) { return serve(rest, env, err); }},
-          {"report",
-           "< payload.json",
-           "the same for one payload on stdin, for tools that run a command",
-           "Processes one payload from stdin (trusted unless --signature or --authorization is given),\n"
-           "then delivers what is due.",
-           report_flags(),
-           {},
-           {},
-           [&](const auto& rest) { return report(rest, env, in, out, err); }},
-          {"list",
-           "",
-           "open and recently resolved incidents",
-           "Lists open and recently resolved incidents.",
-           kListFlags,
-           {},
-           {},
-           [&](const auto& rest) { return list(rest, env, out, err); }},
+          {.name = "serve",
+           .summary = "receive webhooks on /alertmanager, /grafana, /pagerduty, /opsgenie and /generic",
+           .description = "Receives alert webhooks, keeps open incidents, reports resolved ones.",
+           .flags = serve_flags(),
+           .parse = parse_args_with_config,
+           .run = serve},
+          {.name = "report",
+           .operands = "< payload.json",
+           .summary = "the same for one payload on stdin, for tools that run a command",
+           .description = "Processes one payload from stdin (trusted unless --signature or --authorization is given),\n"
+                          "then delivers what is due.",
+           .flags = report_flags(),
+           .run = [&in](const Invocation& inv) { return report(inv, in); }},
+          {.name = "list",
+           .summary = "open and recently resolved incidents",
+           .description = "Lists open and recently resolved incidents.",
+           .flags = kListFlags,
+           .run = list},
       }};
-  return run_program(program, args, out, err);
+  return run_program(program, args, env, out, err);
 }
 
 }  // namespace pulse::incident

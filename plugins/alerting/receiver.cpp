@@ -41,8 +41,8 @@ std::shared_ptr<const Routes> Receiver::routes() const {
   return routes_;
 }
 
-Outcome Receiver::process(std::string_view source_name, std::string_view body, const HeaderLookup& headers, bool verify,
-                          const std::string& system_override) {
+Processed Receiver::process(std::string_view source_name, std::string_view body, const HeaderLookup& headers,
+                            bool verify, const std::string& system_override) {
   const SourceSpec* source = find_source(source_name);
   const auto routes = this->routes();
   const auto route = routes->find(source_name);
@@ -84,7 +84,7 @@ Outcome Receiver::process(std::string_view source_name, std::string_view body, c
   apply_rules(cfg.rules, system_override, parsed.observations, notes);
   for (const auto& note : notes)
     if (log_) log_(std::string(source->name) + ": " + note);
-  Outcome out;
+  Processed out;
   out.applied = state_.apply(*source, parsed.observations, delivery_id, now_());
   if (out.applied.resolved > 0 && on_resolved_) on_resolved_();
   if (observer_) observer_(source->name, out.applied);
@@ -122,7 +122,7 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
     }
 
   const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
-  Outcome out;
+  Processed out;
   try {
     out = process(name, request.body, headers, true, target->param("system").value_or(""));
   } catch (const StorageError& e) {

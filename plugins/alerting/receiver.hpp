@@ -26,7 +26,7 @@ struct RouteConfig {
 };
 
 /// The outcome of one delivery, with the HTTP status to answer.
-struct Outcome {
+struct Processed {
   int status = 200;
   std::string message;  ///< one line; for 4xx, the reason
   ApplyResult applied;
@@ -60,8 +60,8 @@ class Receiver {
 
   /// Processes one payload of `source`. With `verify`, the route's
   /// authentication applies to `headers`; without, the payload is trusted.
-  Outcome process(std::string_view source, std::string_view body, const HeaderLookup& headers, bool verify,
-                  const std::string& system_override = "");
+  Processed process(std::string_view source, std::string_view body, const HeaderLookup& headers, bool verify,
+                    const std::string& system_override = "");
 
  private:
   std::shared_ptr<const Routes> routes() const;

@@ -189,7 +189,7 @@ class DeployStep {
     github_ = ci_.provider == "github-actions";
   }
 
-  int run() {
+  Outcome run() {
     if (auto stop = connect()) return *stop;
     if (auto stop = read_inputs()) return *stop;
     if (auto stop = find_previous()) return *stop;
@@ -206,7 +206,7 @@ class DeployStep {
       if (!shipped.how.empty()) err_ << "pulse-deploy: range: " << shipped.how << "\n";
       for (const auto& commit : shipped.commits)
         out_ << commit.sha << " " << format_rfc3339(commit.commit_time) << "\n";
-      return kExitOk;
+      return {};
     }
     // Typed in a developer's checkout, it would report a production
     // deployment of whatever is checked out: outside CI, say which one.
@@ -216,27 +216,27 @@ class DeployStep {
                   "(or --sha SHA); `pulse-deploy --dry-run` shows what would be sent");
     if (auto stop = send(shipped)) return *stop;
     write_outputs(shipped);
-    return kExitOk;
+    return {};
   }
 
  private:
-  int fail(int code, const std::string& message) {
-    err_ << "pulse-deploy: " << message << "\n";
+  // The framework prints the message; GitHub also gets it as an annotation.
+  Outcome fail(int code, const std::string& message) {
     if (github_) out_ << "::error title=pulse-deploy::" << message << "\n";
-    return code;
+    return {code, message};
   }
 
   // A deployment that could not be reported: a warning, or with --strict a failure.
-  int not_reported(const std::string& why) {
+  Outcome not_reported(const std::string& why) {
     const std::string message = "deployment not reported: " + why;
     if (a_.flag("strict")) return fail(kExitDelivery, message);
     err_ << "pulse-deploy: warning: " << message << " (not failing the step; --strict would)\n";
     if (github_) out_ << "::warning title=pulse-deploy::" << message << "\n";
-    return kExitOk;
+    return {};
   }
 
   // Where to send, and the repository.
-  std::optional<int> connect() {
+  std::optional<Outcome> connect() {
     std::string why;
     connection_ = read_connection(a_, env_, why);
     if (!connection_) return fail(kExitUsage, why);
@@ -252,7 +252,7 @@ class DeployStep {
   }
 
   // The deployed commit, its time, system, environment and identifier, and the marks.
-  std::optional<int> read_inputs() {
+  std::optional<Outcome> read_inputs() {
     std::string why;
     const std::string head_rev = a_.get_or("sha", ci_.sha.empty() ? "HEAD" : ci_.sha);
     in_.head = resolve_commit(*git_, head_rev).value_or("");
@@ -293,7 +293,7 @@ class DeployStep {
   // The previous deployment, in the documented order. The collector is
   // asked even when --previous-deployment-ref names it: its answer says
   // whether it takes the deployment extensions (environment, head, marks).
-  std::optional<int> find_previous() {
+  std::optional<Outcome> find_previous() {
     std::string why;
     const auto recorded = collector_previous(connection_->origin, connection_->client, connection_->api_key, in_.system,
                                              in_.environment, extension_);
@@ -325,7 +325,7 @@ class DeployStep {
   }
 
   // Changes, then the deployment, over one connection.
-  std::optional<int> send(const Shipped& shipped) {
+  std::optional<Outcome> send(const Shipped& shipped) {
     Deployment d{"git", in_.identifier, in_.timestamp, {}, split_list(a_.get_or("teams", "")), {}, {}, {}, {}, {}, {}};
     std::vector<Event> events;
     for (const auto& commit : shipped.commits) {
@@ -393,17 +393,6 @@ class DeployStep {
   bool extension_ = false;  ///< the server is our collector (it has the deployment extensions)
 };
 
-int deploy_step(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
-  std::string why;
-  const auto a = parse_args(args, kFlags, env, why);
-  if (!a || !a->positionals().empty()) {
-    err << "pulse-deploy: " << (a ? "unexpected argument \"" + a->positionals()[0] + "\"" : why)
-        << "\nRun 'pulse-deploy --help' for usage.\n";
-    return kExitUsage;
-  }
-  return DeployStep(*a, env, out, err).run();
-}
-
 }  // namespace
 
 int run(const std::vector<std::string>& args, const Env& env, std::ostream& out, std::ostream& err) {
@@ -411,10 +400,11 @@ int run(const std::vector<std::string>& args, const Env& env, std::ostream& out,
       "pulse-deploy",
       "report a deployment from CI, with the commits it shipped",
       "",
-      {{"", "", "report the deployment of the commit being built", kDescription, kFlags, {}, {}, [&](const auto& rest) {
-          return deploy_step(rest, env, out, err);
-        }}}};
-  return run_program(program, args, out, err);
+      {{.summary = "report the deployment of the commit being built",
+        .description = kDescription,
+        .flags = kFlags,
+        .run = [](const Invocation& inv) { return DeployStep(inv.args, inv.env, inv.out, inv.err).run(); }}}};
+  return run_program(program, args, env, out, err);
 }
 
 }  // namespace pulse::deploy

@@ -40,7 +40,7 @@ struct Fixture {
         "test");
     receiver = std::make_unique<Receiver>(state, routes, nullptr, nullptr, [] { return 1'773'000'000; });
   }
-  Outcome post(std::string_view source, const std::string& body, const std::string& query_system = "") {
+  Processed post(std::string_view source, const std::string& body, const std::string& query_system = "") {
     return receiver->process(
         source, body, [](std::string_view) { return std::optional<std::string>(); }, false, query_system);
   }
