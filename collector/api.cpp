@@ -142,58 +142,91 @@ ServerResponse Api::unavailable() const {
   return r;
 }
 
+std::span<const Route> Api::routes() {
+  static const Route table[] = {
+      {"/healthz", "GET", "/healthz", false, Lane::io, &Api::healthy},
+      {"/readyz", "GET", "/readyz", false, Lane::pool, &Api::ready},
+      // The dashboard's files hold no data (the page reads the API with the
+      // user's key), so they are served to anyone.
+      {"/", "GET", "dashboard", false, Lane::pool, &Api::dashboard},
+      {"/index.html", "GET", "dashboard", false, Lane::pool, &Api::dashboard},
+      {"/assets/", "GET", "dashboard", false, Lane::pool, &Api::dashboard},
+      {kIngestionPath, "POST", kIngestionPath, true, Lane::commit, &Api::ingest_one},
+      {kBatchPath, "POST", kBatchPath, true, Lane::commit, &Api::ingest_batch},
+      {"/v1/events", "GET", "/v1/events", true, Lane::pool, &Api::list_events},
+      {"/v1/deployments/latest", "GET", "/v1/deployments/latest", true, Lane::pool, &Api::latest_deployment},
+      {"/v1/metrics", "GET", "/v1/metrics", true, Lane::metrics, &Api::metrics},
+      {"/v1/metrics/explain", "GET", "/v1/metrics/explain", true, Lane::metrics, &Api::explain_metric},
+      {"/v1/environments", "GET", "/v1/environments", true, Lane::pool, &Api::environments},
+      {"/v1/teams", "GET", "/v1/teams", true, Lane::pool, &Api::teams},
+      {"/metrics", "GET", "/metrics", true, Lane::pool, &Api::prometheus},
+  };
+  return table;
+}
+
+const Route* find_route(std::string_view path) {
+  for (const auto& r : Api::routes()) {
+    const bool subtree = r.path.size() > 1 && r.path.ends_with('/');
+    if (path == r.path || (subtree && path.starts_with(r.path))) return &r;
+  }
+  return nullptr;
+}
+
+std::string_view route_label(std::string_view path) {
+  const Route* r = find_route(path);
+  return r ? r->label : "other";
+}
+
 ServerResponse Api::route(const ServerRequest& request) {
   const auto target = parse_target(request.target);
   if (!target) return error(400, "malformed request target");
-  const std::string& path = target->path;
-  if (path == "/healthz") return reply(200, R"({"status":"ok"})");
-  if (path == "/readyz") {
-    // Ready means the store answers a query; when it throws, handle() says 503.
-    (void)store_.latest_deployment("", "production");
-    return reply(200, R"({"status":"ready"})");
+  const Route* r = find_route(target->path);
+  if (r && !r->keyed) {
+    if (request.method != r->method) return method_not_allowed(r->method);
+    return (this->*r->handler)(request, *target);
   }
-  // The dashboard's files hold no data (the page reads the API with the
-  // user's key), so they are served to anyone.
-  if (request.method == "GET")
-    if (auto file = dashboard_file(path)) return std::move(*file);
   if (auto refused = browser_refusal(request)) return error(refused->status, refused->reason);
-  if (path == "/metrics") return prometheus(request, *target);
+  if (!r) return error(404, "no such route: " + target->path.substr(0, 100));
   // Text parameters reach the store: the same rule as event fields, on every route.
   for (const char* name : {"system", "environment", "type"})
     if (const auto v = target->param(name); v && !is_clean_text(*v))
       return error(400, std::string(name) + ": control characters or invalid UTF-8");
+  if (request.method != r->method) return method_not_allowed(r->method);
+  if (!authorized(request, target->param("api_key"))) return unauthorized();
+  return (this->*r->handler)(request, *target);
+}
 
-  if (path == "/v1/deployments/latest") {
-    if (request.method != "GET") return error(405, "method not allowed");
-    if (!authorized(request, target->param("api_key"))) return error(401, "missing or invalid API key");
-    const auto latest = store_.latest_deployment(target->param("system").value_or(""),
-                                                 target->param("environment").value_or("production"));
-    if (!latest) return error(404, "no deployment with a head commit for this system and environment");
-    json::object o;
-    o["deploy_id"] = latest->id;
-    o["head_commit"] = latest->head_commit;
-    o["environment"] = latest->environment;
-    o["time_created"] =
-        latest->time_created ? json::value(format_rfc3339(*latest->time_created)) : json::value(nullptr);
-    return reply(200, json::serialize(o));
-  }
-  if (path == "/v1/metrics" || path == "/v1/metrics/explain" || path == "/v1/environments" || path == "/v1/teams") {
-    if (request.method != "GET") return method_not_allowed("GET");
-    if (!authorized(request, target->param("api_key"))) return unauthorized();
-    if (path == "/v1/metrics/explain") return explain_metric(*target);
-    if (path == "/v1/teams") return teams();
-    return path == "/v1/metrics" ? metrics(*target) : environments();
-  }
-  const bool ingest_single = path == kIngestionPath;
-  const bool ingest_batch = path == kBatchPath;
-  if (ingest_single || ingest_batch || path == "/v1/events") {
-    const bool is_get = path == "/v1/events";
-    if (request.method != (is_get ? "GET" : "POST")) return method_not_allowed(is_get ? "GET" : "POST");
-    if (!authorized(request, target->param("api_key"))) return unauthorized();
-    if (is_get) return list_events(*target);
-    return ingest(request, ingest_batch, target->param("system").value_or(""));
-  }
-  return error(404, "no such route: " + path.substr(0, 100));
+ServerResponse Api::healthy(const ServerRequest&, const Target&) { return reply(200, R"({"status":"ok"})"); }
+
+ServerResponse Api::ready(const ServerRequest&, const Target&) {
+  // Ready means the store answers a query; when it throws, handle() says 503.
+  (void)store_.latest_deployment("", "production");
+  return reply(200, R"({"status":"ready"})");
+}
+
+ServerResponse Api::dashboard(const ServerRequest&, const Target& target) {
+  if (auto file = dashboard_file(target.path)) return std::move(*file);
+  return error(404, "no such route: " + target.path.substr(0, 100));
+}
+
+ServerResponse Api::ingest_one(const ServerRequest& request, const Target& target) {
+  return ingest(request, false, target.param("system").value_or(""));
+}
+
+ServerResponse Api::ingest_batch(const ServerRequest& request, const Target& target) {
+  return ingest(request, true, target.param("system").value_or(""));
+}
+
+ServerResponse Api::latest_deployment(const ServerRequest&, const Target& target) {
+  const auto latest =
+      store_.latest_deployment(target.param("system").value_or(""), target.param("environment").value_or("production"));
+  if (!latest) return error(404, "no deployment with a head commit for this system and environment");
+  json::object o;
+  o["deploy_id"] = latest->id;
+  o["head_commit"] = latest->head_commit;
+  o["environment"] = latest->environment;
+  o["time_created"] = latest->time_created ? json::value(format_rfc3339(*latest->time_created)) : json::value(nullptr);
+  return reply(200, json::serialize(o));
 }
 
 std::variant<std::vector<Event>, ServerResponse> Api::decode_ingest(const ServerRequest& request, bool batch,
@@ -228,30 +261,36 @@ ServerResponse Api::ingest(const ServerRequest& request, bool batch, const std::
 }
 
 bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
-  // Liveness is answered here, on the I/O thread: never queued behind slow
-  // handlers (a ten-year metrics query) on the pool.
-  if (request.target == "/healthz") {
-    respond(reply(200, R"({"status":"ok"})"));
-    return true;
-  }
-  if (config_.metrics_threads > 0 && request.method == "GET" &&
-      (request.target == "/v1/metrics" || request.target.starts_with("/v1/metrics?") ||
-       request.target.starts_with("/v1/metrics/explain"))) {
-    metrics_pool_.submit([this, request, respond] { respond(handle(request)); });
-    return true;
-  }
-  if (!store_.async_puts() || request.method != "POST") return false;
   const auto target = parse_target(request.target);
-  if (!target || (target->path != kIngestionPath && target->path != kBatchPath)) return false;
-  if (!authorized(request, target->param("api_key")) || browser_refusal(request)) return false;  // handle() answers
-  const std::string system = target->param("system").value_or("");
-  auto decoded = decode_ingest(request, target->path == kBatchPath, system);
+  const Route* r = target ? find_route(target->path) : nullptr;
+  if (!r || request.method != r->method) return false;  // handle() answers
+  switch (r->lane) {
+    case Lane::io:  // liveness: never queued behind slow handlers (a ten-year metrics query)
+      respond((this->*r->handler)(request, *target));
+      return true;
+    case Lane::metrics:
+      if (config_.metrics_threads <= 0) return false;
+      metrics_pool_.submit([this, request, respond] { respond(handle(request)); });
+      return true;
+    case Lane::commit:
+      return ingest_async(request, *target, respond);
+    case Lane::pool:
+      return false;
+  }
+  return false;
+}
+
+bool Api::ingest_async(const ServerRequest& request, const Target& target, const Respond& respond) {
+  if (!store_.async_puts()) return false;
+  if (!authorized(request, target.param("api_key")) || browser_refusal(request)) return false;  // handle() answers
+  const std::string system = target.param("system").value_or("");
+  auto decoded = decode_ingest(request, target.path == kBatchPath, system);
   if (auto* bad = std::get_if<ServerResponse>(&decoded)) {
     respond(std::move(*bad));
     return true;
   }
   store_.put_async(std::move(std::get<std::vector<Event>>(decoded)), system, now_(),
-                   [this, respond, what = "POST " + target->path](PutResult r, std::exception_ptr failure) {
+                   [this, respond, what = "POST " + target.path](PutResult r, std::exception_ptr failure) {
                      if (failure) {
                        respond(failed(what, failure));
                        return;
@@ -262,10 +301,8 @@ bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
 }
 
 // Prometheus scrapes with `authorization: credentials` (Bearer) when keys are set.
-ServerResponse Api::prometheus(const ServerRequest& request, const Target& target) {
+ServerResponse Api::prometheus(const ServerRequest&, const Target&) {
   if (!config_.registry) return error(404, "no such route: /metrics");
-  if (request.method != "GET") return method_not_allowed("GET");
-  if (!authorized(request, target.param("api_key"))) return unauthorized();
   return {200, telemetry::Registry::kContentType, config_.registry->render(), {}};
 }
 
@@ -281,7 +318,7 @@ std::optional<std::pair<MetricsQuery, Scope>> Api::metrics_query(const Target& t
   return std::pair{*query, std::move(*scope)};
 }
 
-ServerResponse Api::metrics(const Target& target) {
+ServerResponse Api::metrics(const ServerRequest&, const Target& target) {
   std::string why;
   auto q = metrics_query(target, why);
   if (!q) return error(400, why);
@@ -291,7 +328,7 @@ ServerResponse Api::metrics(const Target& target) {
                json::serialize(metrics_json(compute_metrics(facts, query.window, query.bucket, std::move(scope)))));
 }
 
-ServerResponse Api::explain_metric(const Target& target) {
+ServerResponse Api::explain_metric(const ServerRequest&, const Target& target) {
   std::string why;
   auto q = metrics_query(target, why);
   if (!q) return error(400, why);
@@ -308,13 +345,13 @@ ServerResponse Api::explain_metric(const Target& target) {
   return reply(200, json::serialize(explain(facts, query.window, scope, *metric, offset, limit)));
 }
 
-ServerResponse Api::teams() {
+ServerResponse Api::teams(const ServerRequest&, const Target&) {
   json::array names;
   for (const auto& t : store_.teams()) names.emplace_back(t);
   return reply(200, json::serialize(json::object{{"teams", std::move(names)}}));
 }
 
-ServerResponse Api::environments() {
+ServerResponse Api::environments(const ServerRequest&, const Target&) {
   json::array by_system;
   for (const auto& [system, environment] : store_.environments())
     by_system.push_back(json::object{{"system", system}, {"environment", environment}});
@@ -324,43 +361,11 @@ ServerResponse Api::environments() {
                         json::object{{"production", std::move(production)}, {"environments", std::move(by_system)}}));
 }
 
-ServerResponse Api::list_events(const Target& target) {
-  EventQuery q;
-  q.type = target.param("type").value_or("");
-  if (!q.type.empty() && q.type != "change" && q.type != "deployment" && q.type != "incident")
-    return error(400, "type: must be change, deployment or incident");
-  q.system = target.param("system");
-  for (auto [name, bound] : {std::pair{"since", &q.since}, std::pair{"until", &q.until}}) {
-    const auto value = target.param(name);
-    if (!value || value->empty()) continue;
-    std::int64_t t = 0;
-    if (auto parsed = parse_rfc3339(*value)) {
-      t = *parsed;
-    } else {
-      const auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), t);
-      if (ec != std::errc{} || ptr != value->data() + value->size())
-        return error(400, std::string(name) + ": not an RFC 3339 time or Unix seconds");
-    }
-    *bound = t;
-  }
-  if (const auto team = target.param("team"); team && !team->empty()) {
-    std::string why;
-    if (!valid_team(*team, why)) return error(400, why);
-    q.team = *team;
-  }
-  if (const auto environment = target.param("environment"); environment && !environment->empty()) {
-    std::string why;
-    auto list = parse_environment_list(*environment, why);
-    if (!list) return error(400, "environment: " + why);
-    q.environments = std::move(*list);
-  }
-  if (const auto limit = target.param("limit"); limit && !limit->empty()) {
-    std::size_t n = 0;
-    const auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
-    if (ec != std::errc{} || ptr != limit->data() + limit->size() || n == 0 || n > 100'000)
-      return error(400, "limit: must be between 1 and 100000");
-    q.limit = n;
-  }
+ServerResponse Api::list_events(const ServerRequest&, const Target& target) {
+  std::string why;
+  auto query = parse_event_query([&target](std::string_view name) { return target.param(name); }, why);
+  if (!query) return error(400, why);
+  EventQuery& q = *query;
   if (const auto cursor = target.param("cursor"); cursor && !cursor->empty()) {
     std::int64_t before = 0;
     const auto [ptr, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), before);

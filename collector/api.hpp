@@ -19,11 +19,40 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <variant>
+#include <span>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 namespace pulse::collector {
+
+class Api;
+
+/// Where a route's requests run on the server.
+enum class Lane {
+  io,       ///< answered at once on the I/O thread (liveness)
+  metrics,  ///< the API's metrics threads (long queries never hold the handler pool)
+  commit,   ///< decoded on the I/O thread, answered by the store's committer (SQLite); else as `pool`
+  pool,     ///< the server's handler pool
+};
+
+/// One route of the collector's API. The table (Api::routes) is the one list
+/// of paths: dispatch, 405 with Allow, the lane and the Prometheus label all
+/// read it.
+struct Route {
+  std::string_view path;    ///< exact, or every path under it when it ends in '/' (and is not "/")
+  std::string_view method;  ///< the one method it answers; others get 405 with Allow
+  std::string_view label;   ///< the `route` label of pulse_http_requests_total
+  bool keyed;               ///< needs an API key; on open access, refused to web pages (BrowserGuard)
+  Lane lane;
+  ServerResponse (Api::*handler)(const ServerRequest&, const Target&);
+};
+
+/// The route of a path, or null.
+const Route* find_route(std::string_view path);
+/// The Prometheus label of a request's path: its route's, else "other".
+std::string_view route_label(std::string_view path);
 
 struct ApiConfig {
   std::vector<std::string> api_keys;            ///< accepted keys; empty with open_access: any key
@@ -58,6 +87,9 @@ class Api {
   /// the old ones. Thread-safe.
   void set_api_keys(const std::vector<std::string>& keys);
 
+  /// Every route, one row each.
+  static std::span<const Route> routes();
+
   /// Finishes the metrics queries still queued (after the server stopped).
   void stop() { metrics_pool_.stop(); }
 
@@ -73,22 +105,31 @@ class Api {
   bool authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const;
   ServerResponse route(const ServerRequest& request);
   ServerResponse unavailable() const;  ///< 503 with Retry-After: the store failed
+  // The handlers, one per route.
+  ServerResponse healthy(const ServerRequest& request, const Target& target);
+  ServerResponse ready(const ServerRequest& request, const Target& target);
+  ServerResponse dashboard(const ServerRequest& request, const Target& target);
+  ServerResponse ingest_one(const ServerRequest& request, const Target& target);
+  ServerResponse ingest_batch(const ServerRequest& request, const Target& target);
+  ServerResponse latest_deployment(const ServerRequest& request, const Target& target);
+  ServerResponse list_events(const ServerRequest& request, const Target& target);
+  ServerResponse metrics(const ServerRequest& request, const Target& target);
+  ServerResponse explain_metric(const ServerRequest& request, const Target& target);
+  ServerResponse teams(const ServerRequest& request, const Target& target);
+  ServerResponse environments(const ServerRequest& request, const Target& target);
   /// What a request's exception (`what`: method and path) becomes: a StorageError 503, anything else
   /// (a bug) 500 with an id that the log line also gives.
   ServerResponse failed(const std::string& what, std::exception_ptr failure) const;
   ServerResponse prometheus(const ServerRequest& request, const Target& target);
   ServerResponse ingest(const ServerRequest& request, bool batch, const std::string& system);
+  /// An ingestion request taken on the committer thread's path; false: not one (handle() answers).
+  bool ingest_async(const ServerRequest& request, const Target& target, const Respond& respond);
   // Checks and decodes an ingestion request: the events, or the error reply.
   std::variant<std::vector<Event>, ServerResponse> decode_ingest(const ServerRequest& request, bool batch,
                                                                  const std::string& system) const;
   ServerResponse stored_reply(const PutResult& r) const;
-  ServerResponse list_events(const Target& target);
-  ServerResponse metrics(const Target& target);
-  ServerResponse explain_metric(const Target& target);
-  ServerResponse teams();
   /// GET /v1/metrics's and /v1/metrics/explain's common parameters.
   std::optional<std::pair<MetricsQuery, Scope>> metrics_query(const Target& target, std::string& why) const;
-  ServerResponse environments();
 
   Store& store_;
   ApiConfig config_;

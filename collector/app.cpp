@@ -72,7 +72,7 @@ const std::vector<FlagSpec> kEventsFlags = {
     {"environment", "LIST", "only events filed under these environments (comma-separated)"},
     {"team", "NAME", "only deployments naming this team and the incidents attributed to them"},
     {"since", "TIME", "only events at or after TIME (RFC 3339 or Unix seconds)"},
-    {"limit", "N", "at most N events, newest first", false, {}, "50"},
+    {"limit", "N", "at most N events (up to 100000), newest first", false, {}, "50"},
     {"all", "", "every event (instead of --limit), newest first"},
     {"format", "FORMAT", "table or json", false, {}, "table"},
 };
@@ -176,16 +176,6 @@ void reload(const std::vector<std::string>& args, const Env& env, ServeSettings&
   if (!restart.empty()) log.warn("reload: changed but needs a restart to apply: " + restart);
 }
 
-std::string_view collector_route(std::string_view path) {
-  static const std::string_view known[] = {kIngestionPath, kBatchPath,         "/v1/events",
-                                           "/v1/metrics",  "/v1/environments", "/v1/deployments/latest",
-                                           "/healthz",     "/readyz",          "/metrics"};
-  for (auto k : known)
-    if (path == k) return k;
-  if (path == "/" || path == "/index.html" || path.starts_with("/assets/")) return "dashboard";
-  return "other";
-}
-
 ServerOptions server_options(const ServeSettings& s, Api& handler, Logger& log, ServerTelemetry& telemetry) {
   ServerOptions opt = listen_options(s);
   // Two I/O threads; handlers (which wait for commits) on their own threads.
@@ -246,7 +236,7 @@ Outcome serve(const Invocation& inv) {
   api.metrics_threads = 2;
   api.production_environments = settings->production_environments;
   Api handler(*store, api, [] { return unix_now(); });
-  ServerTelemetry telemetry(registry, log, collector_route);
+  ServerTelemetry telemetry(registry, log, route_label);
   try {
     HttpServer server(server_options(*settings, handler, log, telemetry),
                       [&handler](const ServerRequest& r) { return handler.handle(r); });
@@ -373,47 +363,6 @@ Outcome check(const Invocation& inv) {
 
 std::string time_or_dash(const std::optional<std::int64_t>& t) { return t ? format_rfc3339(*t) : "-"; }
 
-// `events`' query from its flags; false with `why` naming the flag.
-bool events_query(const ParsedArgs& a, EventQuery& q, std::string& why) {
-  q.type = a.get_or("type", "");
-  if (!q.type.empty() && q.type != "change" && q.type != "deployment" && q.type != "incident") {
-    why = "--type: must be change, deployment or incident";
-    return false;
-  }
-  q.system = a.get("system");
-  if (const auto environments = a.get("environment")) {
-    const auto list = parse_environment_list(*environments, why);
-    if (!list) {
-      why = "--environment: " + why;
-      return false;
-    }
-    q.environments = *list;
-  }
-  if (const auto team = a.get("team"); team && !team->empty()) {
-    if (!valid_team(*team, why)) {
-      why = "--" + why;
-      return false;
-    }
-    q.team = *team;
-  }
-  if (const auto since = a.get("since")) {
-    unsigned long secs = 0;
-    if (const auto t = parse_rfc3339(*since)) q.since = *t;
-    else if (parse_uint(*since, 1UL << 40, secs)) q.since = static_cast<std::int64_t>(secs);
-    else {
-      why = "--since: not an RFC 3339 time or Unix seconds";
-      return false;
-    }
-  }
-  unsigned long limit = 0;
-  if (!parse_uint(a.get_or("limit", ""), 1'000'000, limit) || limit == 0) {
-    why = "--limit: must be between 1 and 1000000";
-    return false;
-  }
-  q.limit = limit;
-  return true;
-}
-
 // The events `q` selects; with `all`, every one, page by page (as GET
 // /v1/events' cursor pages).
 std::vector<StoredEvent> list_events(Store& store, EventQuery q, bool all) {
@@ -465,10 +414,11 @@ Outcome events(const Invocation& inv) {
   const ParsedArgs& a = inv.args;
   std::ostream& out = inv.out;
   std::string why;
-  EventQuery q;
   const std::string format = a.get_or("format", "table");
   if (format != "table" && format != "json") return usage_error("--format: must be table or json");
-  if (!events_query(a, q, why)) return usage_error(why);
+  const auto query = parse_event_query([&a](std::string_view name) { return a.get(name); }, why);
+  if (!query) return usage_error("--" + why);
+  const EventQuery& q = *query;
   const std::string db_path = a.get_or("db", default_db_path(inv.env));
   std::vector<StoredEvent> list;
   try {

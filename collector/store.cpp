@@ -1,11 +1,71 @@
 #include "store.hpp"
 
+#include "text.hpp"
+#include "timeutil.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
 
 namespace pulse::collector {
+
+namespace {
+
+// A time parameter: RFC 3339, or Unix seconds from 0 to 2^40.
+bool read_time(const std::optional<std::string>& value, std::string_view name, std::optional<std::int64_t>& out,
+               std::string& why) {
+  if (!value || value->empty()) return true;
+  unsigned long seconds = 0;
+  if (const auto t = parse_rfc3339(*value)) out = *t;
+  else if (parse_uint(*value, 1UL << 40, seconds)) out = static_cast<std::int64_t>(seconds);
+  else {
+    why = std::string(name) + ": not an RFC 3339 time or Unix seconds";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<EventQuery> parse_event_query(const ParamLookup& value, std::string& why) {
+  EventQuery q;
+  q.type = value("type").value_or("");
+  if (!q.type.empty() && q.type != "change" && q.type != "deployment" && q.type != "incident") {
+    why = "type: must be change, deployment or incident";
+    return std::nullopt;
+  }
+  if (auto system = value("system")) {
+    if (system->size() > 256 || !is_clean_text(*system)) {
+      why = "system: at most 256 bytes of text without control characters";
+      return std::nullopt;
+    }
+    q.system = std::move(*system);
+  }
+  if (const auto environments = value("environment"); environments && !environments->empty()) {
+    auto list = parse_environment_list(*environments, why);
+    if (!list) {
+      why = "environment: " + why;
+      return std::nullopt;
+    }
+    q.environments = std::move(*list);
+  }
+  if (auto team = value("team"); team && !team->empty()) {
+    if (!valid_team(*team, why)) return std::nullopt;
+    q.team = std::move(*team);
+  }
+  if (!read_time(value("since"), "since", q.since, why) || !read_time(value("until"), "until", q.until, why))
+    return std::nullopt;
+  if (const auto limit = value("limit"); limit && !limit->empty()) {
+    unsigned long n = 0;
+    if (!parse_uint(*limit, kMaxEventPage, n) || n == 0) {
+      why = "limit: must be between 1 and " + std::to_string(kMaxEventPage);
+      return std::nullopt;
+    }
+    q.limit = n;
+  }
+  return q;
+}
 
 bool is_postgres_uri(std::string_view db) { return db.starts_with("postgresql://") || db.starts_with("postgres://"); }
 

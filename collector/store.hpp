@@ -52,6 +52,20 @@ struct EventQuery {
   std::size_t limit = 1000;
 };
 
+/// Most events one listing returns: a page of GET /v1/events, or
+/// `pulse-collector events --limit` (--all pages through everything).
+inline constexpr std::size_t kMaxEventPage = 100'000;
+
+/// A parameter's value by name, nullopt when not given.
+using ParamLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+/// The one reader of an event query, for GET /v1/events and `pulse-collector
+/// events`: type (change, deployment or incident), system, environment (a
+/// list), team, since and until (RFC 3339 or Unix seconds), limit (1 to
+/// kMaxEventPage; absent: the query's default). An empty value is no
+/// filter. On failure `why` names the parameter ("limit: must be ...").
+std::optional<EventQuery> parse_event_query(const ParamLookup& value, std::string& why);
+
 struct PutResult {
   std::size_t stored = 0;      ///< new events, or changes that gained a time
   std::size_t duplicates = 0;  ///< already known, nothing changed

@@ -210,6 +210,35 @@ BOOST_FIXTURE_TEST_CASE(routes_and_methods, ApiFixture) {
   BOOST_TEST(post(kChange, "api_key=K&system=" + std::string(300, 's')).status == 400);
 }
 
+// The one table: every route answers its method (a 404 from no route would
+// mean the table and dispatch disagree), refuses the other with 405 and the
+// Allow header, and has a label of its own for /metrics.
+BOOST_FIXTURE_TEST_CASE(every_route_of_the_table_dispatches_refuses_other_methods_and_has_a_label, ApiFixture) {
+  std::size_t rows = 0;
+  for (const auto& route : Api::routes()) {
+    // Setup: a path the row serves ("/assets/" is a folder: a file in it).
+    const std::string path = route.path == "/assets/" ? "/assets/dashboard.js" : std::string(route.path);
+    BOOST_TEST_CONTEXT(route.method << " " << path) {
+      ++rows;
+      // Run
+      const auto answered =
+          call(api, std::string(route.method), path + "?api_key=K", route.method == "POST" ? kChange : "");
+      const auto other = call(api, route.method == "GET" ? "PUT" : "GET", path + "?api_key=K", "",
+                              {{"Content-Type", "application/json"}});
+      // Check (the fixture has no registry: /metrics alone is not served)
+      BOOST_TEST(answered.status != 405);
+      BOOST_TEST((answered.body.find("no such route") == std::string::npos || path == "/metrics"), answered.body);
+      BOOST_TEST(other.status == 405);
+      BOOST_TEST(find_header(other.headers, "Allow").value_or("") == route.method);
+      BOOST_TEST(route_label(path) == route.label);
+      BOOST_TEST(route_label(path) != "other");
+    }
+  }
+  BOOST_TEST(rows >= 14u);
+  BOOST_TEST(route_label("/v1/nope") == "other");
+  BOOST_TEST(route_label("/assets") == "other");
+}
+
 BOOST_FIXTURE_TEST_CASE(lists_events_with_filters, ApiFixture) {
   post(kChange);
   post(kDeployment);

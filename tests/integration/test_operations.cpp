@@ -115,6 +115,32 @@ BOOST_AUTO_TEST_CASE(metrics_for_prometheus_need_the_key_and_pass_promtool) {
         "pulse_http_requests_total{route=\"/v1/ingestion/cli\",method=\"POST\",status=\"200\"} 5",
         "pulse_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"401\"} 1", "pulse_commit_events_count"})
     BOOST_TEST(r.body.find(want) != std::string::npos, want);
+  // Every route the collector serves is counted under its own name, never "other".
+  const std::vector<std::pair<std::string, std::string>> routes{
+      {"GET", "/healthz"},
+      {"GET", "/readyz"},
+      {"GET", "/"},
+      {"GET", "/index.html"},
+      {"GET", "/assets/dashboard.js"},
+      {"POST", "/v1/ingestion/cli/batch"},
+      {"GET", "/v1/events"},
+      {"GET", "/v1/metrics"},
+      {"GET", "/v1/metrics/explain?metric=lead_time"},
+      {"GET", "/v1/environments"},
+      {"GET", "/v1/teams"},
+      {"GET", "/v1/deployments/latest?system=web"},
+  };
+  for (const auto& [method, target] : routes)
+    send(collector, method, target, key, method == "POST" ? "[" + change_body("def") + "]" : "");
+  const auto labelled = send(collector, "GET", "/metrics", key).body;
+  for (const auto& [method, target] : routes) {
+    const std::string path = target.substr(0, target.find('?'));
+    const std::string label = path == "/" || path == "/index.html" || path.starts_with("/assets/") ? "dashboard" : path;
+    BOOST_TEST(labelled.find("pulse_http_requests_total{route=\"" + label + "\",method=\"" + method + "\",status=\"") !=
+                   std::string::npos,
+               method << " " << target);
+  }
+  BOOST_TEST(labelled.find("route=\"other\"") == std::string::npos, labelled);
   // A scan of random paths does not make new series.
   for (int i = 0; i < 20; ++i) send(collector, "GET", "/nope-" + std::to_string(i), key);
   const auto after = send(collector, "GET", "/metrics", key).body;
