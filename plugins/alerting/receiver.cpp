@@ -43,12 +43,21 @@ std::shared_ptr<const Routes> Receiver::routes() const {
 
 Processed Receiver::process(std::string_view source_name, std::string_view body, const HeaderLookup& headers,
                             bool verify, const std::string& system_override) {
-  const SourceSpec* source = find_source(source_name);
   const auto routes = this->routes();
-  const auto route = routes->find(source_name);
-  if (!source || route == routes->end()) return {404, "no such source: " + sanitize(source_name), {}};
-  const RouteConfig& cfg = route->second;
+  const auto found = find_route(*routes, source_name);
+  if (!found) return {404, "no such source: " + sanitize(source_name), {}};
+  return process(found->source, *found->config, body, headers, verify, system_override);
+}
 
+std::optional<Receiver::Found> Receiver::find_route(const Routes& routes, std::string_view name) {
+  const SourceSpec* source = find_source(name);
+  const auto route = routes.find(name);
+  if (!source || route == routes.end()) return std::nullopt;
+  return Found{source, &route->second};
+}
+
+Processed Receiver::process(const SourceSpec* source, const RouteConfig& cfg, std::string_view body,
+                            const HeaderLookup& headers, bool verify, const std::string& system_override) {
   if (verify) {
     switch (authenticate(source->name, cfg.auth, headers, body, now_())) {
       case AuthResult::ok:
@@ -109,11 +118,12 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
   if (target->path == "/healthz") return {200, "application/json", R"({"status":"ok"})", {}};
   std::string_view name(target->path);
   if (name.starts_with("/")) name.remove_prefix(1);
+  // The route is looked up once; the snapshot keeps it alive through a reload.
   const auto routes = this->routes();
-  if (!find_source(name) || routes->find(name) == routes->end())
-    return {404, "application/json", json_error("no such route: /" + sanitize(name)), {}};
+  const auto found = find_route(*routes, name);
+  if (!found) return {404, "application/json", json_error("no such route: /" + sanitize(name)), {}};
   if (request.method != "POST") return {405, "application/json", json_error("method not allowed"), {{"Allow", "POST"}}};
-  if (const auto route = routes->find(name); !route->second.auth.configured())
+  if (!found->config->auth.configured())
     if (auto refused = guard_.refuse(request, true)) {
       if (log_)
         log_("/" + std::string(name) + " from " + request.remote + ": " + std::to_string(refused->status) + " " +
@@ -124,7 +134,7 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
   const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
   Processed out;
   try {
-    out = process(name, request.body, headers, true, target->param("system").value_or(""));
+    out = process(found->source, *found->config, request.body, headers, true, target->param("system").value_or(""));
   } catch (const StorageError& e) {
     // Storage trouble is ours and transient: 503 makes senders retry.
     if (log_) log_(std::string("/") + std::string(name) + ": " + e.what());

@@ -65,6 +65,14 @@ class Receiver {
 
  private:
   std::shared_ptr<const Routes> routes() const;
+  /// A route's source and settings, both found by the route's name.
+  struct Found {
+    const SourceSpec* source;
+    const RouteConfig* config;  ///< in the Routes it was found in
+  };
+  static std::optional<Found> find_route(const Routes& routes, std::string_view name);
+  Processed process(const SourceSpec* source, const RouteConfig& cfg, std::string_view body,
+                    const HeaderLookup& headers, bool verify, const std::string& system_override);
 
   State& state_;
   mutable std::mutex routes_mutex_;
