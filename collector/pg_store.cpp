@@ -3,6 +3,7 @@
 // committed with synchronous_commit on; upserts touch one row each, so
 // concurrent collectors neither lose nor duplicate events; deadlocks and
 // serialization failures between them are retried.
+#include "schema.hpp"
 #include "storage_error.hpp"
 #include "store.hpp"
 
@@ -23,122 +24,12 @@ namespace pulse::collector {
 
 namespace {
 
-// Migrations, applied in order; pulse_schema.version records how many ran.
-// The first one is the SQLite store's three migrations in one.
-constexpr const char* kMigrations[] = {
-    R"sql(
-CREATE TABLE events (
-  id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  type          TEXT NOT NULL CHECK (type IN ('change', 'deployment', 'incident')),
-  system        TEXT NOT NULL,
-  identifier    TEXT NOT NULL,
-  source        TEXT NOT NULL,
-  time_created  BIGINT,
-  time_pushed   BIGINT,
-  time_resolved BIGINT,
-  teams         TEXT NOT NULL DEFAULT '[]',
-  received_at   BIGINT NOT NULL,
-  head_commit   TEXT,
-  environment   TEXT,
-  UNIQUE (type, system, identifier)
-);
-CREATE TABLE deployment_changes (
-  deployment BIGINT NOT NULL REFERENCES events (id),
-  position   INTEGER NOT NULL,
-  change_id  TEXT NOT NULL,
-  PRIMARY KEY (deployment, position)
-);
-CREATE INDEX deployment_changes_by_change ON deployment_changes (change_id);
-CREATE INDEX events_by_time ON events (type, system, time_created);
-CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
-CREATE TABLE change_facts (
-  system         TEXT NOT NULL,
-  change_id      TEXT NOT NULL,
-  commit_time    BIGINT,
-  push_time      BIGINT,
-  first_deployed BIGINT,
-  PRIMARY KEY (system, change_id)
-);
-CREATE INDEX change_facts_by_system ON change_facts (system, first_deployed, push_time, commit_time)
-  WHERE first_deployed IS NOT NULL;
-)sql",
-    // 2: the systems seen, so that metrics can read system by system.
-    R"sql(
-CREATE TABLE systems (name TEXT PRIMARY KEY);
-INSERT INTO systems (name) SELECT DISTINCT system FROM events;
-)sql",
-    // 3: a deployment's identity includes its environment (staging and
-    // production of one pipeline are two deployments); deployments that
-    // named none are production's, other events have none ('').
-    R"sql(
-UPDATE events SET environment = 'production' WHERE type = 'deployment' AND environment IS NULL;
-UPDATE events SET environment = '' WHERE environment IS NULL;
-ALTER TABLE events ALTER COLUMN environment SET DEFAULT '', ALTER COLUMN environment SET NOT NULL;
-ALTER TABLE events DROP CONSTRAINT events_type_system_identifier_key;
-ALTER TABLE events ADD CONSTRAINT events_identity UNIQUE (type, system, environment, identifier);
-)sql",
-    // 4: metrics by environment (as the SQLite store's 6). Incidents have
-    // one (production when they name none); the environments each system
-    // has; per change its first deployment to each environment, with the
-    // change's time (push, else commit) copied in.
-    R"sql(
-UPDATE events SET environment = 'production' WHERE type = 'incident' AND environment = '';
-CREATE TABLE environments (
-  system      TEXT NOT NULL,
-  environment TEXT NOT NULL,
-  PRIMARY KEY (system, environment)
-);
-INSERT INTO environments (system, environment)
-  SELECT DISTINCT system, environment FROM events WHERE type IN ('deployment', 'incident');
-CREATE TABLE change_deployments (
-  system         TEXT NOT NULL,
-  change_id      TEXT NOT NULL,
-  environment    TEXT NOT NULL,
-  first_deployed BIGINT NOT NULL,
-  change_time    BIGINT,
-  PRIMARY KEY (system, change_id, environment)
-);
-INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time)
-  SELECT d.system, l.change_id, d.environment, MIN(d.time_created), MIN(COALESCE(f.push_time, f.commit_time))
-  FROM deployment_changes l JOIN events d ON d.id = l.deployment
-  LEFT JOIN change_facts f ON f.system = d.system AND f.change_id = l.change_id
-  WHERE d.time_created IS NOT NULL GROUP BY d.system, l.change_id, d.environment;
-CREATE INDEX change_deployments_by_time ON change_deployments (system, environment, first_deployed, change_time);
-DROP INDEX IF EXISTS change_facts_by_system;
-ALTER TABLE change_facts DROP COLUMN first_deployed;
-DROP INDEX IF EXISTS events_by_time;
-CREATE INDEX events_by_environment ON events (type, system, environment, time_created);
-)sql",
-    // 5: deployments remember the CI run that made them (extension).
-    R"sql(
-ALTER TABLE events ADD COLUMN run_url TEXT;
-)sql",
-    // 6: the DORA model's facts (as the SQLite store's 8): a deployment's
-    // status and the deployment it fixes, the commits it reverts (a JSON
-    // array), and how many changes it shipped.
-    R"sql(
-ALTER TABLE events ADD COLUMN status TEXT, ADD COLUMN fixes TEXT, ADD COLUMN reverts TEXT,
-  ADD COLUMN change_count INTEGER NOT NULL DEFAULT 0;
-UPDATE events e SET change_count = c.n
-  FROM (SELECT deployment, COUNT(*) AS n FROM deployment_changes GROUP BY deployment) c WHERE e.id = c.deployment;
-)sql",
-    // 7 (as the SQLite store's 9): whether a deployment's head commit is
-    // among its own changes, and an index holding what the DORA model reads
-    // of every deployment.
-    R"sql(
-ALTER TABLE events ADD COLUMN head_shipped INTEGER NOT NULL DEFAULT 0;
-UPDATE events e SET head_shipped = 1 FROM deployment_changes l
-  WHERE e.type = 'deployment' AND l.deployment = e.id AND l.change_id = e.head_commit;
-CREATE INDEX deployments_dora ON events (system, environment, time_created)
-  INCLUDE (id, head_commit, status, fixes, change_count, reverts, head_shipped, identifier) WHERE type = 'deployment';
-)sql",
-    // 8 (as the SQLite store's 10): whether a change's copied time is a push time.
-    R"sql(
-ALTER TABLE change_deployments ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0;
-UPDATE change_deployments c SET pushed = 1 FROM change_facts f
-  WHERE f.system = c.system AND f.change_id = c.change_id AND f.push_time IS NOT NULL;
-)sql",
-};
+// The schema's steps are schema/postgres/ (schema.hpp); pulse_schema.version
+// records how many ran. Databases made before the steps had the SQLite
+// store's numbering (pulse_schema.numbering is then NULL) counted their own
+// 8 steps, the first of them the shared steps 1 to 3: their count becomes
+// the shared one once.
+std::size_t shared_step_count(std::int64_t legacy) { return legacy <= 0 ? 0 : static_cast<std::size_t>(legacy + 2); }
 
 // Prepared on every connection: name, text.
 constexpr std::pair<const char*, const char*> kStatements[] = {
@@ -760,17 +651,20 @@ class PgStore final : public Store {
     try {
       c.exec("SELECT pg_advisory_xact_lock(" + num(kLockKey) + ")");
       c.exec("CREATE TABLE IF NOT EXISTS pulse_schema (version INTEGER NOT NULL)");
-      const auto r = c.exec("SELECT COALESCE(MAX(version), 0) FROM pulse_schema");
-      const auto version = static_cast<std::size_t>(r->int64(0, 0));
-      constexpr std::size_t known = std::size(kMigrations);
-      if (version > known)
+      c.exec("ALTER TABLE pulse_schema ADD COLUMN IF NOT EXISTS numbering TEXT");
+      const auto r = c.exec(
+          "SELECT COALESCE(MAX(version), 0), COALESCE(BOOL_OR(COALESCE(numbering, '') = 'shared'), true) FROM pulse_schema");
+      const bool shared = r->text(0, 1) == "t";
+      const auto version = shared ? static_cast<std::size_t>(r->int64(0, 0)) : shared_step_count(r->int64(0, 0));
+      const auto steps = schema_steps(SchemaDialect::postgres);
+      if (version > steps.size())
         throw StorageError("PostgreSQL: the database's schema is version " + std::to_string(version) +
-                           ", newer than this pulse-collector knows (" + std::to_string(known) +
+                           ", newer than this pulse-collector knows (" + std::to_string(steps.size()) +
                            "): upgrade pulse-collector");
-      for (std::size_t v = version; v < known; ++v) c.exec_script(kMigrations[v]);
-      if (version < known) {
+      for (std::size_t v = version; v < steps.size(); ++v) c.exec_script(steps[v].sql);
+      if (version < steps.size() || !shared) {
         c.exec("DELETE FROM pulse_schema");
-        c.exec("INSERT INTO pulse_schema (version) VALUES (" + std::to_string(known) + ")");
+        c.exec("INSERT INTO pulse_schema (version, numbering) VALUES (" + std::to_string(steps.size()) + ", 'shared')");
       }
       c.exec("COMMIT");
     } catch (...) {

@@ -1,3 +1,4 @@
+#include "schema.hpp"
 #include "sqlite.hpp"
 #include "storage_error.hpp"
 #include "store.hpp"
@@ -12,177 +13,16 @@ namespace pulse::collector {
 
 namespace {
 
-// Migrations, applied in order; PRAGMA user_version records how many ran.
-constexpr const char* kMigrations[] = {
-    R"sql(
-CREATE TABLE events (
-  id            INTEGER PRIMARY KEY,
-  type          TEXT NOT NULL CHECK (type IN ('change', 'deployment', 'incident')),
-  system        TEXT NOT NULL,
-  identifier    TEXT NOT NULL,
-  source        TEXT NOT NULL,
-  time_created  INTEGER,
-  time_pushed   INTEGER,
-  time_resolved INTEGER,
-  teams         TEXT NOT NULL DEFAULT '[]',
-  received_at   INTEGER NOT NULL,
-  UNIQUE (type, system, identifier)
-);
-CREATE TABLE deployment_changes (
-  deployment INTEGER NOT NULL REFERENCES events (id),
-  position   INTEGER NOT NULL,
-  change_id  TEXT NOT NULL,
-  PRIMARY KEY (deployment, position)
-);
-CREATE INDEX deployment_changes_by_change ON deployment_changes (change_id);
-CREATE INDEX events_by_time ON events (type, system, time_created);
-)sql",
-    // 2: deployments remember their head commit and environment (extension).
-    R"sql(
-ALTER TABLE events ADD COLUMN head_commit TEXT;
-ALTER TABLE events ADD COLUMN environment TEXT;
-CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
-)sql",
-    // 3: what the metrics read, kept up to date on ingestion: per change its
-    // commit and push times and its first deployment.
-    R"sql(
-CREATE TABLE change_facts (
-  system         TEXT NOT NULL,
-  change_id      TEXT NOT NULL,
-  commit_time    INTEGER,
-  push_time      INTEGER,
-  first_deployed INTEGER,
-  PRIMARY KEY (system, change_id)
-) WITHOUT ROWID;
-INSERT INTO change_facts (system, change_id, commit_time, push_time)
-  SELECT system, identifier, time_created, time_pushed FROM events WHERE type = 'change';
-INSERT INTO change_facts (system, change_id, first_deployed)
-  SELECT d.system, l.change_id, MIN(d.time_created) FROM deployment_changes l JOIN events d ON d.id = l.deployment
-  WHERE true GROUP BY d.system, l.change_id
-  ON CONFLICT (system, change_id) DO UPDATE SET first_deployed = excluded.first_deployed;
-CREATE INDEX change_facts_by_system ON change_facts (system, first_deployed, push_time, commit_time)
-  WHERE first_deployed IS NOT NULL;
-)sql",
-    // 4: the systems seen, so that metrics can read system by system.
-    R"sql(
-CREATE TABLE systems (name TEXT PRIMARY KEY) WITHOUT ROWID;
-INSERT INTO systems (name) SELECT DISTINCT system FROM events;
-)sql",
-    // 5: a deployment's identity includes its environment (staging and
-    // production of one pipeline are two deployments); deployments that
-    // named none are production's, other events have none (''). SQLite
-    // cannot change a table's UNIQUE constraint: both tables are rebuilt
-    // (deployment_changes too, so its foreign key follows), rows and ids kept.
-    R"sql(
-CREATE TABLE events_v5 (
-  id            INTEGER PRIMARY KEY,
-  type          TEXT NOT NULL CHECK (type IN ('change', 'deployment', 'incident')),
-  system        TEXT NOT NULL,
-  environment   TEXT NOT NULL DEFAULT '',
-  identifier    TEXT NOT NULL,
-  source        TEXT NOT NULL,
-  time_created  INTEGER,
-  time_pushed   INTEGER,
-  time_resolved INTEGER,
-  teams         TEXT NOT NULL DEFAULT '[]',
-  received_at   INTEGER NOT NULL,
-  head_commit   TEXT,
-  UNIQUE (type, system, environment, identifier)
-);
-INSERT INTO events_v5 (id, type, system, environment, identifier, source, time_created, time_pushed, time_resolved,
-                       teams, received_at, head_commit)
-  SELECT id, type, system, CASE WHEN type = 'deployment' THEN COALESCE(environment, 'production') ELSE '' END,
-         identifier, source, time_created, time_pushed, time_resolved, teams, received_at, head_commit FROM events;
-CREATE TABLE deployment_changes_v5 (
-  deployment INTEGER NOT NULL REFERENCES events_v5 (id),
-  position   INTEGER NOT NULL,
-  change_id  TEXT NOT NULL,
-  PRIMARY KEY (deployment, position)
-);
-INSERT INTO deployment_changes_v5 (deployment, position, change_id)
-  SELECT deployment, position, change_id FROM deployment_changes;
-DROP TABLE deployment_changes;
-DROP TABLE events;
-ALTER TABLE events_v5 RENAME TO events;
-ALTER TABLE deployment_changes_v5 RENAME TO deployment_changes;
-CREATE INDEX deployment_changes_by_change ON deployment_changes (change_id);
-CREATE INDEX events_by_time ON events (type, system, time_created);
-CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
-)sql",
-    // 6: metrics by environment. Incidents have one (production when they
-    // name none); the environments each system has; per change its first
-    // deployment to each environment, with the change's time (push, else
-    // commit) copied in, so lead times read one index.
-    R"sql(
-UPDATE events SET environment = 'production' WHERE type = 'incident' AND environment = '';
-CREATE TABLE environments (
-  system      TEXT NOT NULL,
-  environment TEXT NOT NULL,
-  PRIMARY KEY (system, environment)
-) WITHOUT ROWID;
-INSERT INTO environments (system, environment)
-  SELECT DISTINCT system, environment FROM events WHERE type IN ('deployment', 'incident');
-CREATE TABLE change_deployments (
-  system         TEXT NOT NULL,
-  change_id      TEXT NOT NULL,
-  environment    TEXT NOT NULL,
-  first_deployed INTEGER NOT NULL,
-  change_time    INTEGER,
-  PRIMARY KEY (system, change_id, environment)
-) WITHOUT ROWID;
-INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time)
-  SELECT d.system, l.change_id, d.environment, MIN(d.time_created), MIN(COALESCE(f.push_time, f.commit_time))
-  FROM deployment_changes l JOIN events d ON d.id = l.deployment
-  LEFT JOIN change_facts f ON f.system = d.system AND f.change_id = l.change_id
-  WHERE d.time_created IS NOT NULL GROUP BY d.system, l.change_id, d.environment;
-CREATE INDEX change_deployments_by_time ON change_deployments (system, environment, first_deployed, change_time);
-DROP INDEX IF EXISTS change_facts_by_system;
-ALTER TABLE change_facts DROP COLUMN first_deployed;
-DROP INDEX IF EXISTS events_by_time;
-CREATE INDEX events_by_environment ON events (type, system, environment, time_created);
-)sql",
-    // 7: deployments remember the CI run that made them (extension).
-    R"sql(
-ALTER TABLE events ADD COLUMN run_url TEXT;
-)sql",
-    // 8: the DORA model's facts: a deployment's status and the deployment
-    // it fixes (extensions), the commits it reverts (a JSON array), and how
-    // many changes it shipped.
-    R"sql(
-ALTER TABLE events ADD COLUMN status TEXT;
-ALTER TABLE events ADD COLUMN fixes TEXT;
-ALTER TABLE events ADD COLUMN reverts TEXT;
-ALTER TABLE events ADD COLUMN change_count INTEGER NOT NULL DEFAULT 0;
-UPDATE events SET change_count = (SELECT COUNT(*) FROM deployment_changes WHERE deployment = events.id)
-  WHERE type = 'deployment';
-)sql",
-    // 9: whether a deployment's head commit is among its own changes (so
-    // only the others, rollbacks and redeploys, need their head's first
-    // deployment looked up), and an index holding what the DORA model
-    // reads of every deployment.
-    R"sql(
-ALTER TABLE events ADD COLUMN head_shipped INTEGER NOT NULL DEFAULT 0;
-UPDATE events SET head_shipped = EXISTS (SELECT 1 FROM deployment_changes l
-  WHERE l.deployment = events.id AND l.change_id = events.head_commit)
-  WHERE type = 'deployment' AND head_commit IS NOT NULL;
-CREATE INDEX deployments_dora ON events (system, environment, time_created, head_commit, status, fixes,
-  change_count, reverts, head_shipped, identifier) WHERE type = 'deployment';
-)sql",
-    // 10: beside a change's time in change_deployments, whether it is a
-    // push time (for the explanations of lead time).
-    R"sql(
-ALTER TABLE change_deployments ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0;
-UPDATE change_deployments SET pushed = 1 WHERE EXISTS (SELECT 1 FROM change_facts f
-  WHERE f.system = change_deployments.system AND f.change_id = change_deployments.change_id AND f.push_time IS NOT NULL);
-)sql",
-    // 11: the time index holds whether a change's time is a push time, so
-    // the lead-time explanations read the index alone (its rows hold the
-    // change's id already, as the table's key).
-    R"sql(
-DROP INDEX change_deployments_by_time;
-CREATE INDEX change_deployments_by_time ON change_deployments (system, environment, first_deployed, change_time, pushed);
-)sql",
-};
+// The schema's steps (schema/sqlite/), as Database::migrate runs them:
+// PRAGMA user_version records how many ran.
+const std::vector<const char*>& migrations() {
+  static const std::vector<const char*> sql = [] {
+    std::vector<const char*> out;
+    for (const auto& step : schema_steps(SchemaDialect::sqlite)) out.push_back(step.sql);
+    return out;
+  }();
+  return sql;
+}
 
 // Upserts that keep change_facts current. Each touches one row, so they are
 // safe under concurrent writers too.
@@ -633,7 +473,7 @@ class SqliteStore final : public Store {
  private:
   sql::Statement prepared(std::string_view text) {
     if (!migrated_) {
-      db_.migrate(kMigrations, "pulse-collector");
+      db_.migrate(migrations(), "pulse-collector");
       migrated_ = true;
     }
     return db_.prepare(text);

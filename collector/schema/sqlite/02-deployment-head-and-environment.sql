@@ -1,0 +1,4 @@
+-- Deployments remember their head commit and environment (extension).
+ALTER TABLE events ADD COLUMN head_commit TEXT;
+ALTER TABLE events ADD COLUMN environment TEXT;
+CREATE INDEX deployments_latest ON events (system, environment, time_created) WHERE head_commit IS NOT NULL;
