@@ -83,7 +83,7 @@ int generate(const std::map<std::string, std::string>& f) {
         const std::string system = "system-" + std::to_string(d % systems);
         const auto t = start + static_cast<std::int64_t>(static_cast<double>(d) * step);
         auto& out = by_system[system];
-        Deployment dep{"bench", "d" + std::to_string(d), t, {}, {}, {}, {}, {}, {}, {}, {}};
+        Deployment dep{.source = "bench", .deploy_id = "d" + std::to_string(d), .time_created = t};
         const bool rollback = rollback_every && d % rollback_every == rollback_every - 1 && d >= 2 * systems;
         if (dora) dep.head_commit = "c" + std::to_string(rollback ? d - 2 * systems : d) + "-0";
         const int changes = rollback ? 0 : dora ? (d % 2 ? 10 : 9) : (d % 2 ? 9 : 8);
@@ -205,12 +205,9 @@ int fairness(const std::map<std::string, std::string>& f) {
   for (long b = 0; b < big; ++b)
     threads.emplace_back([&, b] {
       auto client = client_for(f.at("url"));
-      Deployment d{"bench", "big-" + std::to_string(b) + "-" + std::to_string(t0.time_since_epoch().count()),
-                   kEnd,    {},
-                   {},      {},
-                   {},      {},
-                   {},      {},
-                   {}};
+      Deployment d{.source = "bench",
+                   .deploy_id = "big-" + std::to_string(b) + "-" + std::to_string(t0.time_since_epoch().count()),
+                   .time_created = kEnd};
       for (long c = 0; c < changes; ++c) {
         char sha[48];
         std::snprintf(sha, sizeof sha, "%08lx%032lx", b, c);

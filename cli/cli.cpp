@@ -134,12 +134,9 @@ Stop timestamp(const Context& c, std::string_view flag, bool needed, std::int64_
 // Everything needed to send: validated before any event is built, so that
 // bad input never sends anything.
 struct Connection {
-  Origin origin;
-  IngestionConfig ingestion;
-  ClientOptions client;
-  std::string shown_url;  // base URL for messages (no secrets)
-  std::string base_url;   // as given, for the outbox
-  std::string api_key_file;
+  ServerConnection server;
+  IngestionConfig ingestion;  ///< what goes with the events (its system may be found later: backfill)
+  std::string shown_url;      ///< the base URL for messages (no secrets)
 };
 
 Stop connection(const Context& c, Connection& conn) {
@@ -148,19 +145,13 @@ Stop connection(const Context& c, Connection& conn) {
   if (!read) return Failure{kExitUsage, why};
   if (c.args.flag("dry-run") && c.args.flag("queue"))
     return Failure{kExitUsage, "--dry-run and --queue contradict each other (send nothing, or send later?): give one"};
-  conn.origin = read->origin;
-  conn.shown_url = read->origin.to_string();
-  conn.base_url = read->base_url;
-  conn.api_key_file = read->api_key_file;
-  conn.ingestion.api_key = read->api_key;
   // A collector on this machine with no keys configured accepts any key;
   // everything else needs one.
-  if (conn.ingestion.api_key.empty() && !is_loopback_host(read->origin.host))
+  if (read->api_key.empty() && !is_loopback_host(read->origin.host))
     return Failure{kExitUsage, "missing required flag --api-key (or $PULSE_API_KEY)"};
-  conn.ingestion.system = c.args.get_or("system", "");
-  conn.ingestion.environment = detect_ci_name(c.env);
-  conn.client = read->client;
-  conn.ingestion.retry = read->retry;
+  conn.shown_url = read->origin.to_string();
+  conn.ingestion = ingestion_config(*read, c.args.get_or("system", ""), "pulse-event-cli", c.env);
+  conn.server = std::move(*read);
   return std::nullopt;
 }
 
@@ -170,7 +161,7 @@ Stop enqueue(const Context& c, const Connection& conn, const std::vector<Event>&
     return Failure{kExitUsage,
                    "--queue delivers later, so the key must come from --api-key-file or $PULSE_API_KEY "
                    "(the outbox never stores keys)"};
-  const Destination to{conn.base_url, conn.ingestion.system, conn.api_key_file};
+  const Destination to{conn.server.base_url, conn.ingestion.system, conn.server.api_key_file};
   std::vector<std::pair<std::string, std::string>> items;
   for (const auto& e : events) {
     std::string key = std::string(type_name(e)) + ":" + to.base_url + ":" + to.system + ":" + identifier(e);
@@ -201,9 +192,9 @@ Stop deliver(const Context& c, const Connection& conn, const std::vector<Event>&
     return std::nullopt;
   }
   if (c.args.flag("queue")) return enqueue(c, conn, events);
-  if (conn.client.tls.insecure)
+  if (conn.server.client.tls.insecure)
     c.err << c.step << ": warning: --insecure: the server's TLS certificate is not verified\n";
-  HttpClient client(conn.origin, conn.client);
+  HttpClient client(conn.server.origin, conn.server.client);
   SystemClock clock;
   const std::string step = c.step;
   std::ostream& err = c.err;
@@ -394,9 +385,9 @@ std::optional<std::int64_t> parse_date(const std::string& s) {
 // (GET /v1/events' cursor); empty from any other server.
 std::unordered_set<std::string> stored_deployments(const Connection& conn) {
   std::unordered_set<std::string> ids;
-  ClientOptions options = conn.client;
+  ClientOptions options = conn.server.client;
   options.max_response_body = 256u << 20;
-  HttpClient client(conn.origin, options);
+  HttpClient client(conn.server.origin, options);
   std::string cursor;
   for (int page = 0; page < 10'000; ++page) {
     HttpRequest req;
@@ -444,7 +435,7 @@ Replay replay_of(const std::vector<Tag>& tags, const std::vector<std::vector<Ran
       ++r.skipped;
       continue;
     }
-    Deployment d{"git", tag.name, when, {}, teams, {}, {}, {}, {}, {}, {}};
+    Deployment d{.source = "git", .deploy_id = tag.name, .time_created = when, .teams = teams};
     for (const auto& commit : shipped[i]) {
       d.changes.push_back(commit.sha);
       r.events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
@@ -458,7 +449,7 @@ Replay replay_of(const std::vector<Tag>& tags, const std::vector<std::vector<Ran
 
 // Sends in slices, to show progress and keep memory flat on the server side.
 Stop send_in_slices(const Context& c, const Connection& conn, const std::vector<Event>& events, bool progress) {
-  HttpClient client(conn.origin, conn.client);
+  HttpClient client(conn.server.origin, conn.server.client);
   SystemClock clock;
   IngestionClient ingestion(client, clock, conn.ingestion,
                             [&c](const std::string& line) { c.err << "backfill: " << line << "\n"; });

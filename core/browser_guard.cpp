@@ -1,6 +1,7 @@
 #include "browser_guard.hpp"
 
 #include "url.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -8,13 +9,6 @@
 namespace pulse {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // "host", "host:port", "[::1]:port" -> the host part.
 std::string host_part(std::string_view hostport) {

@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include "ci.hpp"
 #include "text.hpp"
 
 #include <algorithm>
@@ -72,6 +73,17 @@ std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& 
   c.client.proxy = proxy_for(c.origin, env, why);
   if (!why.empty()) return std::nullopt;
   return c;
+}
+
+IngestionConfig ingestion_config(const ServerConnection& c, std::string system, std::string_view program,
+                                 const Env& env) {
+  IngestionConfig config;
+  config.api_key = c.api_key;
+  config.system = std::move(system);
+  config.environment = detect_ci_name(env);
+  config.user_agent = std::string(program) + "/" PULSE_VERSION;
+  config.retry = c.retry;
+  return config;
 }
 
 }  // namespace pulse

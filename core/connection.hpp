@@ -6,6 +6,7 @@
 
 #include "args.hpp"
 #include "http_client.hpp"
+#include "ingestion.hpp"
 #include "retry.hpp"
 #include "url.hpp"
 
@@ -38,5 +39,13 @@ struct ServerConnection {
 /// server that also has a --timeout of its own calls it otherwise).
 std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& env, std::string& why,
                                                 std::string_view timeout_flag = "timeout");
+
+/// What every client sends with its events over `c`: its key and retries,
+/// `system`, `program`'s User-Agent ("pulse-deploy/VERSION") and the
+/// `Environment` header, which is the Go CLI's name for the CI it runs in
+/// (detect_ci_name: the names the Pulse API knows; `_unknown_` elsewhere),
+/// whichever client sends.
+IngestionConfig ingestion_config(const ServerConnection& c, std::string system, std::string_view program,
+                                 const Env& env);
 
 }  // namespace pulse

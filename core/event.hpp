@@ -15,41 +15,41 @@ namespace pulse {
 
 struct Change {
   std::string source = "cli";
-  std::string change_id;
+  std::string change_id = {};
   std::int64_t time_created = 0;      ///< Unix seconds
   std::string event_type = "commit";  ///< "commit" (commit time) or "push" (push time)
 };
 
 struct Deployment {
   std::string source = "cli";
-  std::string deploy_id;
+  std::string deploy_id = {};
   std::int64_t time_created = 0;
-  std::vector<std::string> changes;
-  std::vector<std::string> teams;
+  std::vector<std::string> changes = {};
+  std::vector<std::string> teams = {};
   /// Extension (our collector only; never sent where not advertised): the
   /// deployed commit and the deployment environment, so the next deployment
   /// can find where this one ended.
-  std::string head_commit;
-  std::string environment;
+  std::string head_commit = {};
+  std::string environment = {};
   /// Extension: the CI run that deployed it (an http(s) URL), for people.
-  std::string run_url;
+  std::string run_url = {};
   /// Extension, for the DORA model: "failed" or "rolled-back" when the
   /// deployment is known to have failed ("": nothing said); the identifier
   /// of the earlier deployment (same system and environment) it was made
   /// to fix; the commits whose reverts it ships ("This reverts commit X").
-  std::string status;
-  std::string fixes;
-  std::vector<std::string> reverts;
+  std::string status = {};
+  std::string fixes = {};
+  std::vector<std::string> reverts = {};
 };
 
 struct Incident {
   std::string source = "cli";
-  std::string incident_id;
+  std::string incident_id = {};
   std::int64_t time_created = 0;
   std::int64_t time_resolved = 0;
   /// Extension (our collector only): the environment it happened in, so it
   /// is blamed on a deployment of that environment (production when empty).
-  std::string environment;
+  std::string environment = {};
 };
 
 using Event = std::variant<Change, Deployment, Incident>;

@@ -355,12 +355,6 @@ SendResult HttpClient::send(const HttpRequest& request) {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 bool no_proxy_matches(std::string_view list, const std::string& host) {
   const std::string h = lower(host);
   std::size_t start = 0;

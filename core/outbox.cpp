@@ -1,7 +1,6 @@
 #include "outbox.hpp"
-#include <thread>
 
-#include "ci.hpp"
+#include "connection.hpp"
 #include "env.hpp"
 #include "ingestion.hpp"
 #include "text.hpp"
@@ -14,6 +13,7 @@
 
 #include <filesystem>
 #include <map>
+#include <thread>
 
 namespace pulse {
 
@@ -210,23 +210,23 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
       report.rejected += static_cast<int>(entries.size());
       continue;
     }
-    ClientOptions options;
-    options.timeouts.total = std::chrono::seconds(20);
-    options.tls.ca_file = env.non_empty("PULSE_CA_FILE").value_or("");
-    options.proxy = proxy_for(*origin, env, why);
-    HttpClient client(*origin, options);
-    IngestionConfig config;
-    config.api_key = read_key(dest, env);
-    config.system = dest.system;
-    config.environment = detect_ci_name(env);
-    config.retry.max_attempts = 2;
-    config.retry.max_total = std::chrono::seconds(10);
-    IngestionClient sender(client, clock, config, nullptr);
+    // A flush runs in the background and tries again later: short bounds.
+    ServerConnection conn;
+    conn.origin = *origin;
+    conn.base_url = dest.base_url;
+    conn.api_key = read_key(dest, env);
+    conn.client.timeouts.total = std::chrono::seconds(20);
+    conn.client.tls.ca_file = env.non_empty("PULSE_CA_FILE").value_or("");
+    conn.client.proxy = proxy_for(*origin, env, why);
+    conn.retry.max_attempts = 2;
+    conn.retry.max_total = std::chrono::seconds(10);
+    HttpClient client(*origin, conn.client);
+    IngestionClient sender(client, clock, ingestion_config(conn, dest.system, "pulse-event-cli", env), nullptr);
     bool unreachable = false;
     int delivered = 0;
     for (const auto& e : entries) {
       if (unreachable) {  // one dead destination: do not hammer it once per event
-        outbox.retry_later(e.id, now + std::min<std::int64_t>(3600, 30LL << std::min<std::int64_t>(e.attempts, 7)),
+        outbox.retry_later(e.id, now + outbox_backoff_seconds(e.attempts),
                            "not tried: destination unreachable in this flush");
         ++report.failed;
         continue;
@@ -241,8 +241,7 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
         ++report.rejected;
         if (log) log("set aside " + e.key + ": " + r.reason);
       } else {
-        outbox.retry_later(e.id, now + std::min<std::int64_t>(3600, 30LL << std::min<std::int64_t>(e.attempts, 7)),
-                           r.reason);
+        outbox.retry_later(e.id, now + outbox_backoff_seconds(e.attempts), r.reason);
         ++report.failed;
         unreachable = r.http_status == 0;
         if (log) log("could not deliver to " + origin->to_string() + ": " + r.reason);

@@ -66,4 +66,8 @@ std::optional<Millis> parse_retry_after(std::string_view value, std::chrono::sys
   return Millis(std::max<std::int64_t>(0, *when * 1000 - now_ms));
 }
 
+std::int64_t outbox_backoff_seconds(std::int64_t attempts) {
+  return std::min<std::int64_t>(3600, std::int64_t{30} << std::clamp<std::int64_t>(attempts, 0, 7));
+}
+
 }  // namespace pulse

@@ -46,6 +46,10 @@ bool is_retryable_status(int status);
 /// capped at max_delay. `unit_random` returns a value in [0, 1).
 Millis backoff_delay(const RetryPolicy& p, int next_attempt, const std::function<double()>& unit_random);
 
+/// How long an outbox event waits after `attempts` failed deliveries before
+/// a background flush tries it again: 30 s, doubling, at most an hour.
+std::int64_t outbox_backoff_seconds(std::int64_t attempts);
+
 /// Parses a Retry-After header: delta seconds or an HTTP-date. Returns the
 /// wait (never negative), or nullopt if the value is unusable.
 std::optional<Millis> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);

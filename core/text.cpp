@@ -9,6 +9,13 @@
 
 namespace pulse {
 
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 std::string trim(std::string_view s) {
   constexpr std::string_view kSpace = " \t\r\n";
   const auto b = s.find_first_not_of(kSpace);

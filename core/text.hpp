@@ -11,6 +11,10 @@ namespace pulse {
 /// Without leading and trailing spaces, tabs, CR and LF.
 std::string trim(std::string_view s);
 
+/// ASCII letters in lower case, everything else as it is (host names,
+/// header values, auth schemes: never the locale's idea of a letter).
+std::string lower(std::string_view s);
+
 /// "a, b,,c" -> {"a", "b", "c"}: items trimmed, empty ones dropped.
 std::vector<std::string> split_list(std::string_view s, char separator = ',');
 

@@ -1,6 +1,7 @@
 #include "auth.hpp"
 
 #include "model.hpp"
+#include "text.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -24,12 +25,6 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
 
 bool equal_ct(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 namespace {

@@ -46,9 +46,6 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 /// Constant-time equality (for secrets and signatures).
 bool equal_ct(std::string_view a, std::string_view b);
 
-/// ASCII lower case.
-std::string lower(std::string_view s);
-
 /// A source's signature check, beside its parser (`SourceSpec::verify`):
 /// the signature headers against `auth.hmac_secrets`; `now` (Unix seconds)
 /// judges signed timestamps.

@@ -1,6 +1,7 @@
 // Prometheus Alertmanager (webhook v4) and Grafana unified alerting (v1):
 // the same alert list, one incident per alert fingerprint and start time.
 #include "model.hpp"
+#include "text.hpp"
 
 namespace pulse::incident {
 

@@ -1,5 +1,6 @@
 // PagerDuty Webhooks V3: one incident per PagerDuty incident id.
 #include "model.hpp"
+#include "text.hpp"
 
 namespace pulse::incident {
 

@@ -326,7 +326,10 @@ class DeployStep {
 
   // Changes, then the deployment, over one connection.
   std::optional<Outcome> send(const Shipped& shipped) {
-    Deployment d{"git", in_.identifier, in_.timestamp, {}, split_list(a_.get_or("teams", "")), {}, {}, {}, {}, {}, {}};
+    Deployment d{.source = "git",
+                 .deploy_id = in_.identifier,
+                 .time_created = in_.timestamp,
+                 .teams = split_list(a_.get_or("teams", ""))};
     std::vector<Event> events;
     for (const auto& commit : shipped.commits) {
       d.changes.push_back(commit.sha);
@@ -346,13 +349,8 @@ class DeployStep {
     events.push_back(std::move(d));
     HttpClient client(connection_->origin, connection_->client);
     SystemClock clock;
-    IngestionConfig ic;
-    ic.api_key = connection_->api_key;
-    ic.system = in_.system;
-    ic.environment = ci_.provider.empty() ? "_unknown_" : ci_.provider;
-    ic.user_agent = "pulse-deploy/" PULSE_VERSION;
-    ic.retry = connection_->retry;
-    IngestionClient sender(client, clock, ic, [this](const std::string& l) { err_ << "pulse-deploy: " << l << "\n"; });
+    IngestionClient sender(client, clock, ingestion_config(*connection_, in_.system, "pulse-deploy", env_),
+                           [this](const std::string& l) { err_ << "pulse-deploy: " << l << "\n"; });
     const auto r = sender.send_all(events);
     if (r.status == Delivery::rejected) return fail(kExitRejected, r.reason);
     if (r.status == Delivery::misconfigured) return fail(kExitUsage, r.reason);  // TLS setup: always fails the step

@@ -5,6 +5,7 @@
 #include "auth.hpp"
 
 #include "process.hpp"
+#include "text.hpp"
 
 #include <boost/test/unit_test.hpp>
 

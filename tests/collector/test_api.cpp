@@ -57,7 +57,7 @@ const std::string kIncident =
 // same id again in one of them: a duplicate.
 void expect_environments_apart(Store& store) {
   auto deploy = [&](const std::string& environment) {
-    Deployment d{"cli", "d1", 1767250000, {"x"}, {}, "", environment, {}, {}, {}, {}};
+    Deployment d{.deploy_id = "d1", .time_created = 1767250000, .changes = {"x"}, .environment = environment};
     return store.put({d}, "web", 0);
   };
   BOOST_TEST(deploy("staging").stored == 1u);

@@ -36,17 +36,15 @@ BOOST_AUTO_TEST_CASE(change_body_is_byte_identical) {
 
 BOOST_AUTO_TEST_CASE(deployment_body_is_byte_identical) {
   const Deployment d{
-      "cli",      "abc",
-      1602852032, {"b69f3082a0dd66e6d20f9f634d1dc32523e66ce6", "c2a3d66d22d1694c28a1091ff0f702e79c155399"},
-      {"a", "b"}, {},
-      {},         {},
-      {},         {},
-      {}};
+      .deploy_id = "abc",
+      .time_created = 1602852032,
+      .changes = {"b69f3082a0dd66e6d20f9f634d1dc32523e66ce6", "c2a3d66d22d1694c28a1091ff0f702e79c155399"},
+      .teams = {"a", "b"}};
   BOOST_TEST(encode_body(d) == first_request(capture(), "push deployment").body);
 }
 
 BOOST_AUTO_TEST_CASE(deployment_without_teams_sends_empty_array) {
-  const Deployment d{"cli", "d1", 1602852032, {"c1"}, {}, {}, {}, {}, {}, {}, {}};
+  const Deployment d{.deploy_id = "d1", .time_created = 1602852032, .changes = {"c1"}};
   BOOST_TEST(encode_body(d) == first_request(capture(), "no --system, no --teams").body);
 }
 
@@ -70,8 +68,9 @@ BOOST_AUTO_TEST_CASE(git_deployment_bodies_are_byte_identical) {
   const std::string c3 = "c2a3d66d22d1694c28a1091ff0f702e79c155399", c2 = "b69f3082a0dd66e6d20f9f634d1dc32523e66ce6";
   BOOST_TEST(encode_body(Change{"git", c3, *parse_rfc3339("2020-10-16T12:11:40Z"), "commit"}) == git->requests[0].body);
   BOOST_TEST(encode_body(Change{"git", c2, *parse_rfc3339("2020-10-16T12:10:00Z"), "commit"}) == git->requests[1].body);
-  BOOST_TEST(encode_body(Deployment{"git", "v1", 1602852032, {c3, c2}, {}, {}, {}, {}, {}, {}, {}}) ==
-             git->requests[2].body);
+  BOOST_TEST(
+      encode_body(Deployment{.source = "git", .deploy_id = "v1", .time_created = 1602852032, .changes = {c3, c2}}) ==
+      git->requests[2].body);
 }
 
 BOOST_AUTO_TEST_CASE(local_offset_times_are_written_in_utc) {

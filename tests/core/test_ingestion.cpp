@@ -243,7 +243,7 @@ BOOST_FIXTURE_TEST_CASE(sends_go_cli_headers, Fixture) {
 BOOST_FIXTURE_TEST_CASE(batches_only_when_offered, Fixture) {
   std::vector<Event> events;
   for (int i = 0; i < 5; ++i) events.push_back(Change{"git", "c" + std::to_string(i), 1602852032, "commit"});
-  events.push_back(Deployment{"git", "v1", 1602852032, {"c0", "c1"}, {}, {}, {}, {}, {}, {}, {}});
+  events.push_back(Deployment{.source = "git", .deploy_id = "v1", .time_created = 1602852032, .changes = {"c0", "c1"}});
   {
     ScriptedTransport plain({});
     auto c = client(plain, config());

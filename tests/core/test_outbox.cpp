@@ -3,6 +3,7 @@
 #include "env.hpp"
 #include "event.hpp"
 #include "outbox.hpp"
+#include "retry.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -21,6 +22,15 @@ struct OutboxFixture {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(outbox)
+
+BOOST_AUTO_TEST_CASE(backoff_doubles_from_30_seconds_up_to_an_hour) {
+  struct Row {
+    std::int64_t attempts, seconds;
+  };
+  for (const auto& row : {Row{-1, 30}, Row{0, 30}, Row{1, 60}, Row{2, 120}, Row{6, 1920}, Row{7, 3600}, Row{8, 3600},
+                          Row{1'000'000, 3600}})
+    BOOST_TEST_CONTEXT("attempts " << row.attempts) { BOOST_TEST(outbox_backoff_seconds(row.attempts) == row.seconds); }
+}
 
 BOOST_FIXTURE_TEST_CASE(enqueue_is_idempotent_and_bounded, OutboxFixture) {
   Outbox box(path, 3);

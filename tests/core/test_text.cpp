@@ -8,6 +8,12 @@ using namespace pulse;
 
 BOOST_AUTO_TEST_SUITE(text)
 
+BOOST_AUTO_TEST_CASE(lower_changes_ascii_letters_only) {
+  BOOST_TEST(lower("Bearer ABC-xyz_09") == "bearer abc-xyz_09");
+  BOOST_TEST(lower("\xC3\x84rger") == "\xC3\x84rger");  // Ä: not ASCII, left as it is
+  BOOST_TEST(lower("") == "");
+}
+
 BOOST_AUTO_TEST_CASE(clean_text_is_utf8_without_controls) {
   for (const std::string ok : {"", "webapp", "caf\xC3\xA9", "\xE2\x82\xAC 5", "\xF0\x9F\x9A\x80", "a b/c:d"})
     BOOST_TEST(is_clean_text(ok), ok);

@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(limits_and_malformed_requests) {
   BOOST_TEST(too_big.status == 413);
   BOOST_TEST(too_big.body.find("request body exceeds 8388608 bytes") != std::string::npos, too_big.body);
   {
-    Deployment d{"cli", "big", 1602852032, {}, {}, {}, {}, {}, {}, {}, {}};
+    Deployment d{.deploy_id = "big", .time_created = 1602852032};
     for (int i = 0; i < 100'000; ++i) d.changes.push_back(std::string(40, 'a') + std::to_string(i));
     auto big_client = client_for(collector);
     BOOST_TEST(post(big_client, "/v1/ingestion/cli?api_key=K&system=s", encode_body(d)).status == 200);
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(several_collectors_on_one_database) {
       for (int i = 0; i < 60; ++i) {
         // Every id is sent by two threads through two different collectors.
         const std::string id = std::to_string(t / 2) + "-" + std::to_string(i);
-        Deployment d{"cli", "d" + id, 1767225600 + i * 60, {"x" + id, "y" + id}, {}, "", "", {}, {}, {}, {}};
+        Deployment d{.deploy_id = "d" + id, .time_created = 1767225600 + i * 60, .changes = {"x" + id, "y" + id}};
         std::string batch = "[" + encode_body(Change{"cli", "x" + id, 1767225600 + i * 60 - 3600, "commit"}) + "," +
                             encode_body(Change{"cli", "y" + id, 1767225600 + i * 60 - 7200, "commit"}) + "," +
                             encode_body(d) + "]";
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(production_environments_for_serve_and_metrics) {
   const std::int64_t t = unix_now() - 86400;
   for (const char* env : {"live", "prod", "staging"})
     BOOST_TEST(post(client, "/v1/ingestion/cli?system=web",
-                    encode_body(Deployment{"cli", "42", t, {}, {}, "", env, {}, {}, {}, {}}))
+                    encode_body(Deployment{.deploy_id = "42", .time_created = t, .environment = env}))
                    .status == 200);
   const auto sent = client.send(HttpRequest{"GET", "/v1/metrics", {}, ""});
   BOOST_REQUIRE(std::holds_alternative<HttpResponse>(sent));

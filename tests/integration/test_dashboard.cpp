@@ -78,8 +78,10 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   // One staging deployment, with its CI run: left out of the default figures.
   std::string why;
   HttpClient client(*parse_origin(collector.url(), why), ClientOptions{});
-  Deployment staged{"cli", "S1", 1770000000, {}, {}, "", "staging", "https://ci.example/runs/77",
-                    {},    {},   {}};  // 2026-02-02
+  Deployment staged{.deploy_id = "S1",
+                    .time_created = 1770000000,
+                    .environment = "staging",
+                    .run_url = "https://ci.example/runs/77"};  // 2026-02-02
   BOOST_REQUIRE_EQUAL(
       std::get<HttpResponse>(
           client.send(HttpRequest{
@@ -203,7 +205,7 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(text_of(dora.out, "caption-failure") == "Change fail rate (%)");
 
   // The team filter: a team's deployment counted, another team's not.
-  Deployment teamed{"cli", "T1", 1775815200, {}, {"pay"}, "", "", "", {}, {}, {}};  // 2026-04-10
+  Deployment teamed{.deploy_id = "T1", .time_created = 1775815200, .teams = {"pay"}};  // 2026-04-10
   BOOST_REQUIRE_EQUAL(
       std::get<HttpResponse>(
           client.send(HttpRequest{

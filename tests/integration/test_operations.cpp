@@ -95,11 +95,11 @@ BOOST_AUTO_TEST_CASE(metrics_for_prometheus_need_the_key_and_pass_promtool) {
   const std::vector<Header> key{{"Authorization", "Bearer k-123456"}};
   BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, change_body("abc")).status == 200);
   BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, change_body("abc")).status == 200);
-  const auto deploy = encode_body(Deployment{"cli", "d1", unix_now() - 3600, {"abc"}, {}, "", "", {}, {}, {}, {}});
+  const auto deploy = encode_body(Deployment{.deploy_id = "d1", .time_created = unix_now() - 3600, .changes = {"abc"}});
   BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, deploy).status == 200);
   // The same pipeline id in staging, twice: a deployment of its own there.
-  const auto staging =
-      encode_body(Deployment{"cli", "d1", unix_now() - 1800, {"abc"}, {}, "", "staging", {}, {}, {}, {}});
+  const auto staging = encode_body(
+      Deployment{.deploy_id = "d1", .time_created = unix_now() - 1800, .changes = {"abc"}, .environment = "staging"});
   for (int i = 0; i < 2; ++i)
     BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, staging).status == 200);
   const auto r = send(collector, "GET", "/metrics", key);
