@@ -17,4 +17,4 @@ DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recomme
 build="${RUNNER_TEMP:-/tmp}/pulse-build"
 cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPULSE_PORTABLE=OFF -DPULSE_CLIENTS_ONLY=ON >/dev/null
 cmake --build "$build" --target pulse-deploy >/dev/null
-echo "$build/plugins/ci" >>"$GITHUB_PATH"
+echo "$build/plugins/deploy" >>"$GITHUB_PATH"

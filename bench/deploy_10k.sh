@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
-[[ -x build/release/plugins/ci/pulse-deploy ]] || scripts/setup.sh release >/dev/null
+[[ -x build/release/plugins/deploy/pulse-deploy ]] || scripts/setup.sh release >/dev/null
 bin=build/release
 work=$(mktemp -d /tmp/pulse-bench.XXXXXX)
 source bench/lib.sh
@@ -21,7 +21,7 @@ start_server "$work/c.log" "$bin/collector/pulse-collector" serve --port 0 --db 
 times=()
 for i in $(seq 0 "$runs"); do
   start=$(date +%s%N)
-  HOME=$work "$bin/plugins/ci/pulse-deploy" --base-url "$url" --system "bench-$i" --directory "$work/repo" \
+  HOME=$work "$bin/plugins/deploy/pulse-deploy" --base-url "$url" --system "bench-$i" --directory "$work/repo" \
     --previous-deployment-ref "$prev" --identifier "d$i" 2>/dev/null
   end=$(date +%s%N)
   ((i == 0)) && continue

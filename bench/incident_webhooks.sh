@@ -9,13 +9,13 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 conns="${2:-32}"
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-[[ -x build/release/plugins/alerting/pulse-incident ]] || scripts/setup.sh release >/dev/null
+[[ -x build/release/plugins/incident/pulse-incident ]] || scripts/setup.sh release >/dev/null
 work=$(mktemp -d /tmp/pulse-bench.XXXXXX)
 source bench/lib.sh
 trap 'stop_server; rm -rf "$work"' EXIT
 
 fixture=../shared/fixtures/alerts/alertmanager/firing.json
-start_server "$work/log" env PULSE_INCIDENT_ALERTMANAGER_TOKEN=bench-token build/release/plugins/alerting/pulse-incident \
+start_server "$work/log" env PULSE_INCIDENT_ALERTMANAGER_TOKEN=bench-token build/release/plugins/incident/pulse-incident \
   serve --port 0 --db "$work/state.db" --base-url http://127.0.0.1:9
 
 cat >"$work/post.lua" <<LUA

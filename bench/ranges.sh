@@ -20,7 +20,7 @@ runs="${1:-5}"
 [[ -x build/release/cli/pulse-event-cli ]] || scripts/setup.sh release >/dev/null
 bin=$PWD/build/release
 cli=$bin/cli/pulse-event-cli
-deploy=$bin/plugins/ci/pulse-deploy
+deploy=$bin/plugins/deploy/pulse-deploy
 work=$(mktemp -d /tmp/pulse-bench.XXXXXX)
 source bench/lib.sh
 trap 'stop_server; rm -rf "$work"' EXIT

@@ -25,7 +25,7 @@ mkdir -p "$root/bin" "$root/share/man/man1" "$root/share/bash-completion/complet
   "$root/share/zsh/site-functions" "$root/share/fish/vendor_completions.d" "$root/share/doc/pulse"
 b=build/portable
 install -m 0755 "$b/cli/pulse-event-cli" "$b/hooks/pulse-hook" "$b/hooks/pulse-hook-worker" \
-  "$b/plugins/ci/pulse-deploy" "$b/plugins/alerting/pulse-incident" "$root/bin/"
+  "$b/plugins/deploy/pulse-deploy" "$b/plugins/incident/pulse-incident" "$root/bin/"
 for tool in pulse-event-cli pulse-hook pulse-deploy pulse-incident; do
   "$root/bin/$tool" man --write "$root/share/man/man1" >/dev/null
   "$root/bin/$tool" completion bash >"$root/share/bash-completion/completions/$tool"

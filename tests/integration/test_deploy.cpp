@@ -14,7 +14,7 @@ namespace json = boost::json;
 namespace {
 
 std::string deploy_bin() {
-  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/ci/pulse-deploy";
+  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/deploy/pulse-deploy";
 }
 
 // An "origin" with history, and a CI workspace cloned from it.

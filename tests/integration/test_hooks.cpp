@@ -137,7 +137,7 @@ BOOST_FIXTURE_TEST_CASE(hook_deploy_and_backfill_use_one_system_name, HookFixtur
   git({"tag", "v1.1.0"});
   git({"push", "-q", "origin", "HEAD:main"});
   BOOST_TEST(wait_until([&] { return pushed().size() == 2; }));
-  const std::string deploy = fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/ci/pulse-deploy";
+  const std::string deploy = fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/deploy/pulse-deploy";
   run({deploy, "--base-url", collector->url(), "--identifier", "manual-1", "--sha", c2}, work);
   run({cli_bin(), "backfill", "--base-url", collector->url()}, work);
   const auto listed =

@@ -27,7 +27,7 @@ const json::object& answer_key() {
 }
 
 std::string incident_bin() {
-  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/alerting/pulse-incident";
+  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/incident/pulse-incident";
 }
 
 EnvOverrides fixture_env() {

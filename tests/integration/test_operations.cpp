@@ -76,7 +76,7 @@ class RawConnection {
 };
 
 std::string incident_bin() {
-  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/alerting/pulse-incident";
+  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/incident/pulse-incident";
 }
 
 ProcessResult promtool_check(const std::string& text) {

@@ -23,7 +23,7 @@ std::vector<std::string> git_lines(const std::string& dir, std::vector<std::stri
 }
 
 std::string deploy_bin() {
-  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/ci/pulse-deploy";
+  return fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/deploy/pulse-deploy";
 }
 
 // The change ids of a dry run's printed events, in order.

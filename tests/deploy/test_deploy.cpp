@@ -1,4 +1,4 @@
-// pulse_ci in process: pulse-deploy's range, identifier and refusals, with
+// pulse_deploy in process: pulse-deploy's range, identifier and refusals, with
 // a CI's variables given as an Env, on a real git repository.
 #include "deploy.hpp"
 
