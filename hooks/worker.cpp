@@ -1,4 +1,4 @@
-#include "hook.hpp"
+#include "worker.hpp"
 #include "spool.hpp"
 
 #include "command.hpp"
