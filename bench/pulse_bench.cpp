@@ -24,11 +24,11 @@
 //   pulse-bench range --directory DIR --previous REV
 //       the range engine alone (bench/ranges.sh): resolves REV and HEAD,
 //       lists the range, prints its size.
-#include "event.hpp"
-#include "git_range.hpp"
-#include "http_client.hpp"
-#include "store.hpp"
-#include "url.hpp"
+#include "core/event/event.hpp"
+#include "core/git/git_range.hpp"
+#include "core/net/http_client.hpp"
+#include "collector/store.hpp"
+#include "core/util/url.hpp"
 
 #include <algorithm>
 #include <atomic>

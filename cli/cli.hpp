@@ -2,8 +2,8 @@
 // main() only forwards here.
 #pragma once
 
-#include "env.hpp"
-#include "exit_codes.hpp"
+#include "core/util/env.hpp"
+#include "core/cmdline/exit_codes.hpp"
 
 #include <iosfwd>
 #include <string>

@@ -4,7 +4,7 @@
 #   cmake -DSCHEMA_DIR=... -DOUTPUT=... -P EmbedSchema.cmake
 set(delimiter "pulse_schema")
 set(text "// Generated from collector/schema/ by cmake/EmbedSchema.cmake: edit the .sql files, not this.\n")
-string(APPEND text "#include \"schema.hpp\"\n\nnamespace pulse::collector {\n\nnamespace {\n")
+string(APPEND text "#include \"collector/schema.hpp\"\n\nnamespace pulse::collector {\n\nnamespace {\n")
 foreach(dialect sqlite postgres)
   file(GLOB files LIST_DIRECTORIES false "${SCHEMA_DIR}/${dialect}/*.sql")
   list(SORT files)

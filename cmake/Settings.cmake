@@ -3,7 +3,7 @@
 add_library(pulse_settings INTERFACE)
 target_compile_features(pulse_settings INTERFACE cxx_std_20)
 target_compile_definitions(pulse_settings INTERFACE
-  # Asio and Beast are compiled once, in core/asio_impl.cpp, instead of in
+  # Asio and Beast are compiled once, in core/net/asio_impl.cpp, instead of in
   # every translation unit that includes them: this roughly halves build time
   # on 2 cores.
   BOOST_ASIO_SEPARATE_COMPILATION

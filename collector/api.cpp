@@ -1,15 +1,15 @@
-#include "api.hpp"
+#include "collector/api.hpp"
 
-#include "dashboard.hpp"
-#include "explain.hpp"
-#include "exporter.hpp"
+#include "collector/dashboard.hpp"
+#include "collector/explain.hpp"
+#include "collector/exporter.hpp"
 
-#include "ingestion.hpp"
-#include "log.hpp"
-#include "storage_error.hpp"
-#include "text.hpp"
-#include "timeutil.hpp"
-#include "url.hpp"
+#include "core/client/ingestion.hpp"
+#include "core/net/log.hpp"
+#include "core/db/storage_error.hpp"
+#include "core/util/text.hpp"
+#include "core/util/timeutil.hpp"
+#include "core/util/url.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -3,14 +3,14 @@
 // logic over a Store, so tests can call it without a socket.
 #pragma once
 
-#include "browser_guard.hpp"
-#include "decode.hpp"
-#include "event.hpp"
-#include "http_server.hpp"
-#include "store.hpp"
-#include "telemetry.hpp"
-#include "url.hpp"
-#include "work_pool.hpp"
+#include "core/net/browser_guard.hpp"
+#include "collector/decode.hpp"
+#include "core/event/event.hpp"
+#include "core/net/http_server.hpp"
+#include "collector/store.hpp"
+#include "core/net/telemetry.hpp"
+#include "core/util/url.hpp"
+#include "core/util/work_pool.hpp"
 
 #include <boost/json/object.hpp>
 

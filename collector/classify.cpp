@@ -1,4 +1,4 @@
-#include "classify.hpp"
+#include "collector/classify.hpp"
 
 #include <algorithm>
 #include <map>

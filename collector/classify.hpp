@@ -4,7 +4,7 @@
 // that decided them. Internal to the collector (metrics.cpp, explain.cpp).
 #pragma once
 
-#include "metrics.hpp"
+#include "collector/metrics.hpp"
 
 #include <cstdint>
 #include <unordered_map>

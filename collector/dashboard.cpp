@@ -1,4 +1,4 @@
-#include "dashboard.hpp"
+#include "collector/dashboard.hpp"
 
 // Each file is assembled into .rodata as it is on disk (.incbin): no
 // generated sources, no copy of Chart.js in the repository. The paths come

@@ -3,7 +3,7 @@
 // itself and the page makes no outside request.
 #pragma once
 
-#include "http_server.hpp"
+#include "core/net/http_server.hpp"
 
 #include <optional>
 #include <string_view>

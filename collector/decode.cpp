@@ -1,8 +1,8 @@
-#include "decode.hpp"
+#include "collector/decode.hpp"
 
-#include "strict_json.hpp"
-#include "text.hpp"
-#include "timeutil.hpp"
+#include "core/util/strict_json.hpp"
+#include "core/util/text.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <boost/json/value.hpp>
 

@@ -3,7 +3,7 @@
 // functions over text, so they are fuzzed (fuzz/fuzz_ingest.cpp).
 #pragma once
 
-#include "event.hpp"
+#include "core/event/event.hpp"
 
 #include <cstddef>
 #include <optional>

@@ -3,7 +3,7 @@
 // metrics --explain`). Each list's length is the figure's count.
 #pragma once
 
-#include "metrics.hpp"
+#include "collector/metrics.hpp"
 
 #include <boost/json/object.hpp>
 

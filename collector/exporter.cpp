@@ -1,4 +1,4 @@
-#include "exporter.hpp"
+#include "collector/exporter.hpp"
 
 #include <algorithm>
 #include <chrono>

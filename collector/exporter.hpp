@@ -4,9 +4,9 @@
 // most once a minute so that a scrape only copies text.
 #pragma once
 
-#include "event.hpp"
-#include "store.hpp"
-#include "telemetry.hpp"
+#include "core/event/event.hpp"
+#include "collector/store.hpp"
+#include "core/net/telemetry.hpp"
 
 #include <condition_variable>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "app.hpp"
+#include "collector/app.hpp"
 
 #include <iostream>
 

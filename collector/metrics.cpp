@@ -1,8 +1,8 @@
-#include "metrics.hpp"
+#include "collector/metrics.hpp"
 
-#include "classify.hpp"
-#include "text.hpp"
-#include "timeutil.hpp"
+#include "collector/classify.hpp"
+#include "core/util/text.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <boost/json/array.hpp>
 

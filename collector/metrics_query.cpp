@@ -1,9 +1,9 @@
 // Parsing a metrics query's parameters, and reading a store's facts system
 // by system.
-#include "metrics.hpp"
+#include "collector/metrics.hpp"
 
-#include "text.hpp"
-#include "timeutil.hpp"
+#include "core/util/text.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <algorithm>
 #include <thread>

@@ -3,9 +3,9 @@
 // committed with synchronous_commit on; upserts touch one row each, so
 // concurrent collectors neither lose nor duplicate events; deadlocks and
 // serialization failures between them are retried.
-#include "schema.hpp"
-#include "storage_error.hpp"
-#include "store.hpp"
+#include "collector/schema.hpp"
+#include "core/db/storage_error.hpp"
+#include "collector/store.hpp"
 
 #include <libpq-fe.h>
 

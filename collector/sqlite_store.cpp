@@ -1,7 +1,7 @@
-#include "schema.hpp"
-#include "sqlite.hpp"
-#include "storage_error.hpp"
-#include "store.hpp"
+#include "collector/schema.hpp"
+#include "core/db/sqlite.hpp"
+#include "core/db/storage_error.hpp"
+#include "collector/store.hpp"
 
 #include <condition_variable>
 #include <future>

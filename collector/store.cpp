@@ -1,7 +1,7 @@
-#include "store.hpp"
+#include "collector/store.hpp"
 
-#include "text.hpp"
-#include "timeutil.hpp"
+#include "core/util/text.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>

@@ -4,8 +4,8 @@
 // they name none), changes ''.
 #pragma once
 
-#include "event.hpp"
-#include "metrics.hpp"
+#include "core/event/event.hpp"
+#include "collector/metrics.hpp"
 
 #include <chrono>
 #include <cstdint>

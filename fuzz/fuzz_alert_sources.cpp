@@ -1,9 +1,9 @@
 // Every alert source's parser, as the receiver runs it: strict JSON first,
 // then the source, then the route's label rules. The first byte picks the
 // source; the generic one uses a mapping with every field and unix_ms times.
-#include "model.hpp"
-#include "routing.hpp"
-#include "strict_json.hpp"
+#include "plugins/incident/model.hpp"
+#include "plugins/incident/routing.hpp"
+#include "core/util/strict_json.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
 // Command lines: NUL-separated words through the flag parser, with
 // environment fallbacks and a repeatable flag, as every command has them.
-#include "args.hpp"
+#include "core/cmdline/args.hpp"
 
 #include <cstdint>
 #include <string>

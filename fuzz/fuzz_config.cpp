@@ -1,5 +1,5 @@
 // Config files (TOML) mapped onto a server's flags.
-#include "config_file.hpp"
+#include "core/cmdline/config_file.hpp"
 
 #include <cstdint>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // The generic route's mapping file: refused with a message, or a mapping.
-#include "model.hpp"
+#include "plugins/incident/model.hpp"
 
 #include <cstdint>
 #include <stdexcept>

@@ -1,6 +1,6 @@
 // The collector's ingestion bodies: one event (the Go CLI's) and batches.
 // Whatever decodes must re-encode and decode to the same event.
-#include "decode.hpp"
+#include "collector/decode.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 // The one JSON policy (strict_json.hpp): depth, UTF-8, duplicate keys.
-#include "strict_json.hpp"
+#include "core/util/strict_json.hpp"
 
 #include <boost/json/serialize.hpp>
 

@@ -1,6 +1,6 @@
 // Time strings: RFC 3339 (with offsets and fractions) and Unix seconds.
 // What parses as RFC 3339 formats back to a time that parses the same.
-#include "timeutil.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 // Base URLs (--base-url, pulse.url) and request targets with their queries.
-#include "url.hpp"
+#include "core/util/url.hpp"
 
 #include <cstdint>
 #include <string>

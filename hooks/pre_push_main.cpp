@@ -7,9 +7,9 @@
 // The installed hook is a symlink to this binary, so argv[0] names the hook
 // ("pre-push", "post-receive"); `pulse-hook <command>` works too. Every other
 // command is handed to pulse-hook-worker unchanged.
-#include "spool.hpp"
+#include "hooks/spool.hpp"
 
-#include "fd.hpp"
+#include "core/util/fd.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

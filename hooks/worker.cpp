@@ -1,19 +1,19 @@
-#include "worker.hpp"
-#include "spool.hpp"
+#include "hooks/worker.hpp"
+#include "hooks/spool.hpp"
 
-#include "command.hpp"
-#include "connection.hpp"
+#include "core/cmdline/command.hpp"
+#include "core/client/connection.hpp"
 
-#include "args.hpp"
-#include "event.hpp"
-#include "git_repo.hpp"
-#include "outbox.hpp"
-#include "system_name.hpp"
-#include "process.hpp"
-#include "sqlite.hpp"
-#include "text.hpp"
-#include "timeutil.hpp"
-#include "url.hpp"
+#include "core/cmdline/args.hpp"
+#include "core/event/event.hpp"
+#include "core/git/git_repo.hpp"
+#include "core/client/outbox.hpp"
+#include "core/git/system_name.hpp"
+#include "core/util/process.hpp"
+#include "core/db/sqlite.hpp"
+#include "core/util/text.hpp"
+#include "core/util/timeutil.hpp"
+#include "core/util/url.hpp"
 
 #include <unistd.h>
 
@@ -57,7 +57,7 @@ Config load_config(GitRepository& repo, const Env& env) {
   Config c;
   if (auto e = repo.config("pulse.enabled"); e && (*e == "false" || *e == "0" || *e == "no")) c.enabled = false;
   c.destination.base_url = env.non_empty("PULSE_BASE_URL").value_or(repo.config("pulse.url").value_or(kDefaultBaseUrl));
-  // The one rule pulse-deploy and backfill use (core/system_name.hpp).
+  // The one rule pulse-deploy and backfill use (core/git/system_name.hpp).
   if (auto system = env.non_empty("PULSE_SYSTEM").value_or(repo.config("pulse.system").value_or("")); !system.empty())
     c.destination.system = system;
   else {

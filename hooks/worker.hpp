@@ -2,7 +2,7 @@
 // breaking a push. main() only forwards here.
 #pragma once
 
-#include "env.hpp"
+#include "core/util/env.hpp"
 
 #include <iosfwd>
 #include <string>

@@ -1,4 +1,4 @@
-#include "worker.hpp"
+#include "hooks/worker.hpp"
 
 #include <iostream>
 

@@ -1,18 +1,18 @@
-#include "deploy.hpp"
+#include "plugins/deploy/deploy.hpp"
 
-#include "command.hpp"
-#include "connection.hpp"
+#include "core/cmdline/command.hpp"
+#include "core/client/connection.hpp"
 
-#include "args.hpp"
-#include "ci.hpp"
-#include "system_name.hpp"
-#include "event.hpp"
-#include "git_range.hpp"
-#include "http_client.hpp"
-#include "ingestion.hpp"
-#include "text.hpp"
-#include "timeutil.hpp"
-#include "url.hpp"
+#include "core/cmdline/args.hpp"
+#include "core/git/ci.hpp"
+#include "core/git/system_name.hpp"
+#include "core/event/event.hpp"
+#include "core/git/git_range.hpp"
+#include "core/net/http_client.hpp"
+#include "core/client/ingestion.hpp"
+#include "core/util/text.hpp"
+#include "core/util/timeutil.hpp"
+#include "core/util/url.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>

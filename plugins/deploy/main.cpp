@@ -1,4 +1,4 @@
-#include "deploy.hpp"
+#include "plugins/deploy/deploy.hpp"
 
 #include <iostream>
 

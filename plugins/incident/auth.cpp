@@ -1,7 +1,7 @@
-#include "auth.hpp"
+#include "plugins/incident/auth.hpp"
 
-#include "model.hpp"
-#include "text.hpp"
+#include "plugins/incident/model.hpp"
+#include "core/util/text.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,4 +1,4 @@
-#include "app.hpp"
+#include "plugins/incident/app.hpp"
 
 #include <iostream>
 

@@ -2,7 +2,7 @@
 // alerts (firing or resolved), independent of the tool that sent it.
 #pragma once
 
-#include "auth.hpp"
+#include "plugins/incident/auth.hpp"
 
 #include <boost/json/value.hpp>
 

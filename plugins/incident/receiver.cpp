@@ -1,10 +1,10 @@
-#include "receiver.hpp"
+#include "plugins/incident/receiver.hpp"
 
-#include "event.hpp"
-#include "log.hpp"
-#include "storage_error.hpp"
-#include "strict_json.hpp"
-#include "url.hpp"
+#include "core/event/event.hpp"
+#include "core/net/log.hpp"
+#include "core/db/storage_error.hpp"
+#include "core/util/strict_json.hpp"
+#include "core/util/url.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -3,12 +3,12 @@
 // logic, so tests can call it without a socket.
 #pragma once
 
-#include "auth.hpp"
-#include "browser_guard.hpp"
-#include "http_server.hpp"
-#include "model.hpp"
-#include "routing.hpp"
-#include "state.hpp"
+#include "plugins/incident/auth.hpp"
+#include "core/net/browser_guard.hpp"
+#include "core/net/http_server.hpp"
+#include "plugins/incident/model.hpp"
+#include "plugins/incident/routing.hpp"
+#include "plugins/incident/state.hpp"
 
 #include <functional>
 #include <map>

@@ -1,8 +1,8 @@
-#include "reporter.hpp"
+#include "plugins/incident/reporter.hpp"
 
-#include "event.hpp"
-#include "outbox.hpp"
-#include "timeutil.hpp"
+#include "core/event/event.hpp"
+#include "core/client/outbox.hpp"
+#include "core/util/timeutil.hpp"
 
 namespace pulse::incident {
 

@@ -2,9 +2,9 @@
 // deliver them: at least once, retried with backoff, 4xx set aside there.
 #pragma once
 
-#include "http_client.hpp"
-#include "outbox.hpp"
-#include "state.hpp"
+#include "core/net/http_client.hpp"
+#include "core/client/outbox.hpp"
+#include "plugins/incident/state.hpp"
 
 #include <atomic>
 #include <condition_variable>

@@ -1,6 +1,6 @@
-#include "routing.hpp"
+#include "plugins/incident/routing.hpp"
 
-#include "text.hpp"
+#include "core/util/text.hpp"
 
 #include <cctype>
 

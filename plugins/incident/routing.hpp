@@ -3,7 +3,7 @@
 // label matchers such as severity=critical|page).
 #pragma once
 
-#include "model.hpp"
+#include "plugins/incident/model.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,7 +1,7 @@
 // Prometheus Alertmanager (webhook v4) and Grafana unified alerting (v1):
 // the same alert list, one incident per alert fingerprint and start time.
-#include "model.hpp"
-#include "text.hpp"
+#include "plugins/incident/model.hpp"
+#include "core/util/text.hpp"
 
 namespace pulse::incident {
 

@@ -1,8 +1,8 @@
 // Any JSON source, through a mapping file of JSON Pointers.
-#include "model.hpp"
-#include "routing.hpp"
-#include "strict_json.hpp"
-#include "timeutil.hpp"
+#include "plugins/incident/model.hpp"
+#include "plugins/incident/routing.hpp"
+#include "core/util/strict_json.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <charconv>
 #include <fstream>

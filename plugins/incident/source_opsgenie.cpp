@@ -1,5 +1,5 @@
 // Opsgenie outgoing webhook integration: one incident per alert id.
-#include "model.hpp"
+#include "plugins/incident/model.hpp"
 
 namespace pulse::incident {
 

@@ -1,6 +1,6 @@
 // PagerDuty Webhooks V3: one incident per PagerDuty incident id.
-#include "model.hpp"
-#include "text.hpp"
+#include "plugins/incident/model.hpp"
+#include "core/util/text.hpp"
 
 namespace pulse::incident {
 

@@ -1,6 +1,6 @@
-#include "model.hpp"
+#include "plugins/incident/model.hpp"
 
-#include "timeutil.hpp"
+#include "core/util/timeutil.hpp"
 
 namespace pulse::incident {
 

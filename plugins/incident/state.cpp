@@ -1,4 +1,4 @@
-#include "state.hpp"
+#include "plugins/incident/state.hpp"
 
 namespace pulse::incident {
 

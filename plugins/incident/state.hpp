@@ -2,8 +2,8 @@
 // ones until they are handed to the outbox. Thread-safe.
 #pragma once
 
-#include "model.hpp"
-#include "sqlite.hpp"
+#include "plugins/incident/model.hpp"
+#include "core/db/sqlite.hpp"
 
 #include <cstdint>
 #include <mutex>

@@ -1,6 +1,6 @@
 // pulse_cli in process: what a command prints and answers, without a server
 // (--dry-run) or with one on 127.0.0.1.
-#include "cli.hpp"
+#include "cli/cli.hpp"
 
 #include "../support/support.hpp"
 

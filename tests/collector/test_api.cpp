@@ -1,10 +1,10 @@
 // The collector's API over a real store: SQLite in a temp dir, or a fresh
 // PostgreSQL database (PULSE_TEST_STORE=postgresql).
 #include "../support/support.hpp"
-#include "api.hpp"
-#include "storage_error.hpp"
-#include "store.hpp"
-#include "timeutil.hpp"
+#include "collector/api.hpp"
+#include "core/db/storage_error.hpp"
+#include "collector/store.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>

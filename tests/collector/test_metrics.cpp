@@ -2,10 +2,10 @@
 // worked out by hand in its README) through the real API and store, then
 // each rule on its own.
 #include "../support/support.hpp"
-#include "api.hpp"
-#include "metrics.hpp"
-#include "store.hpp"
-#include "timeutil.hpp"
+#include "collector/api.hpp"
+#include "collector/metrics.hpp"
+#include "collector/store.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>

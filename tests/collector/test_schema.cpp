@@ -1,6 +1,6 @@
 // The schema's steps: the same in both dialects, by name and in order, so a
 // change to the schema is one step written twice, side by side.
-#include "schema.hpp"
+#include "collector/schema.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,7 +1,7 @@
-#include "args.hpp"
-#include "ci.hpp"
-#include "env.hpp"
-#include "http_client.hpp"
+#include "core/cmdline/args.hpp"
+#include "core/git/ci.hpp"
+#include "core/util/env.hpp"
+#include "core/net/http_client.hpp"
 
 #include <boost/test/unit_test.hpp>
 

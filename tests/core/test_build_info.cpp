@@ -1,4 +1,4 @@
-#include "build_info.hpp"
+#include "core/util/build_info.hpp"
 
 #include "../support/support.hpp"
 

@@ -1,7 +1,7 @@
 // CI detection (one table for the Go CLI's Environment header and for the
 // build details) and the one rule for a repository's system name.
-#include "ci.hpp"
-#include "system_name.hpp"
+#include "core/git/ci.hpp"
+#include "core/git/system_name.hpp"
 
 #include <boost/test/unit_test.hpp>
 

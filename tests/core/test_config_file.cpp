@@ -1,5 +1,5 @@
 #include "../support/support.hpp"
-#include "config_file.hpp"
+#include "core/cmdline/config_file.hpp"
 
 #include <boost/test/unit_test.hpp>
 

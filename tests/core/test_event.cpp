@@ -1,7 +1,7 @@
 // Golden bodies: our encoder against the Go CLI's captured requests.
 #include "../support/support.hpp"
-#include "event.hpp"
-#include "timeutil.hpp"
+#include "core/event/event.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <boost/test/unit_test.hpp>
 

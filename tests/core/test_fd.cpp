@@ -1,4 +1,4 @@
-#include "fd.hpp"
+#include "core/util/fd.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,6 +1,6 @@
 // What the range engine reads from commit messages (the ranges themselves
 // are checked against git in tests/integration/test_ranges.cpp).
-#include "git_range.hpp"
+#include "core/git/git_range.hpp"
 
 #include <boost/test/unit_test.hpp>
 

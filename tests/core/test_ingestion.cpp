@@ -1,7 +1,7 @@
 // Retry policy and delivery on a scripted transport and a fake clock: no
 // sleeping, no sockets.
-#include "http_client.hpp"
-#include "ingestion.hpp"
+#include "core/net/http_client.hpp"
+#include "core/client/ingestion.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>

@@ -1,9 +1,9 @@
 // The outbox on a real SQLite file and a real HTTP server on loopback.
 #include "../support/support.hpp"
-#include "env.hpp"
-#include "event.hpp"
-#include "outbox.hpp"
-#include "retry.hpp"
+#include "core/util/env.hpp"
+#include "core/event/event.hpp"
+#include "core/client/outbox.hpp"
+#include "core/net/retry.hpp"
 
 #include <boost/test/unit_test.hpp>
 

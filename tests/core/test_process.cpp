@@ -1,4 +1,4 @@
-#include "process.hpp"
+#include "core/util/process.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,4 +1,4 @@
-#include "strict_json.hpp"
+#include "core/util/strict_json.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,6 +1,6 @@
 #include "../support/support.hpp"
-#include "log.hpp"
-#include "telemetry.hpp"
+#include "core/net/log.hpp"
+#include "core/net/telemetry.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,6 +1,6 @@
 #include "../support/support.hpp"
-#include "text.hpp"
-#include "url.hpp"
+#include "core/util/text.hpp"
+#include "core/util/url.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,4 +1,4 @@
-#include "timeutil.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <boost/test/unit_test.hpp>
 

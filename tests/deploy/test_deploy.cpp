@@ -1,6 +1,6 @@
 // pulse_deploy in process: pulse-deploy's range, identifier and refusals, with
 // a CI's variables given as an Env, on a real git repository.
-#include "deploy.hpp"
+#include "plugins/deploy/deploy.hpp"
 
 #include "../support/support.hpp"
 

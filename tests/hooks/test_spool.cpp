@@ -1,6 +1,6 @@
 // The push record pulse-hook writes in pre-push and the worker confirms:
 // what is written reads back the same, and a record cut short is known to be.
-#include "spool.hpp"
+#include "hooks/spool.hpp"
 
 #include <boost/test/unit_test.hpp>
 

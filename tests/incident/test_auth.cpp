@@ -2,10 +2,10 @@
 // sources that sign (PagerDuty V3, Grafana with and without a signed
 // timestamp). The expected signatures are computed here with openssl(1),
 // not with our own HMAC.
-#include "auth.hpp"
+#include "plugins/incident/auth.hpp"
 
-#include "process.hpp"
-#include "text.hpp"
+#include "core/util/process.hpp"
+#include "core/util/text.hpp"
 
 #include <boost/test/unit_test.hpp>
 

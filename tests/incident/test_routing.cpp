@@ -1,8 +1,8 @@
 // A route's rules over alert labels: matchers, the system and environment
 // labels and their fallbacks, and what the state does with filtered alerts
 // (through the Receiver, without a socket).
-#include "receiver.hpp"
-#include "routing.hpp"
+#include "plugins/incident/receiver.hpp"
+#include "plugins/incident/routing.hpp"
 #include "../support/support.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -2,8 +2,8 @@
 // resolved closes, repeats and stale notifications change nothing, a newer
 // episode closes an open one, a resolved notification alone is complete,
 // filtered alerts only close, and a delivery id is applied once.
-#include "model.hpp"
-#include "state.hpp"
+#include "plugins/incident/model.hpp"
+#include "plugins/incident/state.hpp"
 
 #include <boost/test/unit_test.hpp>
 

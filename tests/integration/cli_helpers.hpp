@@ -2,8 +2,8 @@
 #pragma once
 
 #include "../support/support.hpp"
-#include "event.hpp"
-#include "timeutil.hpp"
+#include "core/event/event.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <set>
 #include <sstream>

@@ -3,7 +3,7 @@
 // nothing.
 #include "cli_helpers.hpp"
 
-#include "build_info.hpp"
+#include "core/util/build_info.hpp"
 
 #include <boost/algorithm/string/replace.hpp>
 

@@ -2,10 +2,10 @@
 // shutdown and its command line.
 #include "cli_helpers.hpp"
 
-#include "build_info.hpp"
+#include "core/util/build_info.hpp"
 
-#include "http_client.hpp"
-#include "timeutil.hpp"
+#include "core/net/http_client.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <signal.h>
 

@@ -1,7 +1,7 @@
 // The command line of all five binaries, from one table: help, help CMD,
 // CMD --help, unknown and near-miss commands and flags, missing values,
 // booleans, version, shell completion and the manual page. Every binary
-// declares its commands once (core/command.hpp), so every row must hold
+// declares its commands once (core/cmdline/command.hpp), so every row must hold
 // for every binary.
 #include "cli_helpers.hpp"
 
@@ -117,7 +117,7 @@ std::vector<Listed> listed_commands(const Binary& bin) {
 
 BOOST_AUTO_TEST_SUITE(command_line)
 
-// The framework parses for every command (core/command.hpp): whatever a
+// The framework parses for every command (core/cmdline/command.hpp): whatever a
 // command is, an unknown flag and an operand it does not take are refused
 // the same way, before it runs, and its help lists each flag once.
 BOOST_AUTO_TEST_CASE(every_command_of_every_binary_refuses_what_it_does_not_take) {

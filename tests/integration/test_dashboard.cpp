@@ -4,7 +4,7 @@
 // (dashboard-sqlite.png or dashboard-postgresql.png in the build's tests/).
 #include "cli_helpers.hpp"
 
-#include "http_client.hpp"
+#include "core/net/http_client.hpp"
 
 #include <boost/json.hpp>
 

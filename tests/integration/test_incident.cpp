@@ -3,8 +3,8 @@
 // through `report` on stdin, every scenario, restarts and kill -9.
 #include "cli_helpers.hpp"
 
-#include "http_client.hpp"
-#include "timeutil.hpp"
+#include "core/net/http_client.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>

@@ -3,8 +3,8 @@
 // database gone, and moving queued events to another collector.
 #include "cli_helpers.hpp"
 
-#include "http_client.hpp"
-#include "timeutil.hpp"
+#include "core/net/http_client.hpp"
+#include "core/util/timeutil.hpp"
 
 #include <boost/json/parse.hpp>
 

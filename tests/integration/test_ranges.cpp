@@ -7,7 +7,7 @@
 //
 // PULSE_PROPERTY_HISTORIES=N runs N histories (default 16; a soak run:
 // PULSE_PROPERTY_HISTORIES=500 build/ci/tests/test_ranges).
-#include "git_range.hpp"
+#include "core/git/git_range.hpp"
 #include "../support/support.hpp"
 
 #include <boost/test/unit_test.hpp>

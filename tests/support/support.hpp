@@ -3,7 +3,7 @@
 // Everything listens on 127.0.0.1 with ports chosen by the kernel.
 #pragma once
 
-#include "http_server.hpp"
+#include "core/net/http_server.hpp"
 
 #include <atomic>
 #include <chrono>

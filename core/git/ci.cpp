@@ -1,0 +1,142 @@
+#include "core/git/ci.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <array>
+#include <fstream>
+#include <sstream>
+
+namespace pulse {
+
+namespace {
+
+// One row per provider (research: git-ci.md §3–5, env-ci, ci-info). Order
+// matters: the Go CLI checks the specific providers first and the ones with
+// generic variable names (Azure, Docker Hub, Cloud Build) last.
+struct Provider {
+  const char* name;                         ///< as the Go CLI names it
+  std::array<std::string_view, 4> markers;  ///< all set (non-empty entries) => this CI
+  bool go_cli = true;                       ///< the Go CLI knows it (its Environment header)
+  const char* sha = "";
+  const char* ref = "";
+  const char* repository = "";
+  const char* run_id = "";
+  const char* run_url = "";
+  const char* environment = "";
+  const char* before = "";
+  const char* confirm = "";  ///< VAR=value that must hold too for the build details (shared marker names)
+};
+
+// A table, one provider per row.
+// clang-format off
+constexpr Provider kProviders[] = {
+    {"appveyor", {"APPVEYOR"}, true, "APPVEYOR_REPO_COMMIT", "APPVEYOR_REPO_BRANCH", "APPVEYOR_REPO_NAME",
+     "APPVEYOR_BUILD_ID"},
+    {"aws-codebuild", {"CODEBUILD_BUILD_ID"}, true, "CODEBUILD_RESOLVED_SOURCE_VERSION", "CODEBUILD_WEBHOOK_HEAD_REF", "",
+     "CODEBUILD_BUILD_ID", "CODEBUILD_BUILD_URL", "", "CODEBUILD_WEBHOOK_PREV_COMMIT"},
+    {"bitrise", {"BITRISE_IO"}, true, "BITRISE_GIT_COMMIT", "BITRISE_GIT_BRANCH", "", "BITRISE_BUILD_NUMBER",
+     "BITRISE_BUILD_URL"},
+    {"buddy", {"BUDDY_WORKSPACE_ID"}, true, "BUDDY_EXECUTION_REVISION", "BUDDY_EXECUTION_BRANCH", "BUDDY_REPO_SLUG",
+     "BUDDY_EXECUTION_ID", "BUDDY_EXECUTION_URL", "", "BUDDY_EXECUTION_PREVIOUS_REVISION"},
+    {"buildkite", {"BUILDKITE"}, true, "BUILDKITE_COMMIT", "BUILDKITE_BRANCH", "BUILDKITE_REPO", "BUILDKITE_BUILD_ID",
+     "BUILDKITE_BUILD_URL"},
+    {"circleci", {"CIRCLECI"}, true, "CIRCLE_SHA1", "CIRCLE_BRANCH", "CIRCLE_REPOSITORY_URL", "CIRCLE_BUILD_NUM",
+     "CIRCLE_BUILD_URL"},
+    {"codefresh", {"CF_BUILD_ID"}, true, "CF_REVISION", "CF_BRANCH", "CF_REPO_NAME", "CF_BUILD_ID", "CF_BUILD_URL"},
+    {"codemagic", {"CM_BUILD_ID"}, true, "CM_COMMIT", "CM_BRANCH", "", "CM_BUILD_ID", "", "", "CM_PREVIOUS_COMMIT"},
+    {"codeship", {"CI_NAME"}, true, "CI_COMMIT_ID", "CI_BRANCH", "CI_REPO_NAME", "CI_BUILD_NUMBER", "CI_BUILD_URL", "", "",
+     "CI_NAME=codeship"},
+    {"drone", {"DRONE"}, true, "DRONE_COMMIT_SHA", "DRONE_BRANCH", "DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_BUILD_LINK",
+     "DRONE_DEPLOY_TO", "DRONE_COMMIT_BEFORE"},
+    {"github-actions", {"GITHUB_ACTIONS"}, true, "GITHUB_SHA", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"},
+    {"gitlab-ci", {"GITLAB_CI"}, true, "CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "CI_PROJECT_PATH", "CI_PIPELINE_ID",
+     "CI_PIPELINE_URL", "CI_ENVIRONMENT_NAME", "CI_COMMIT_BEFORE_SHA"},
+    {"gocd", {"GO_SERVER_URL"}, true, "GO_REVISION", "", "", "GO_PIPELINE_COUNTER"},
+    {"greenhouse", {"GREENHOUSE"}},
+    {"heroku-ci", {"HEROKU_TEST_RUN_ID"}, true, "HEROKU_TEST_RUN_COMMIT_VERSION", "HEROKU_TEST_RUN_BRANCH", "",
+     "HEROKU_TEST_RUN_ID"},
+    {"jenkins", {"JENKINS_URL"}, true, "GIT_COMMIT", "BRANCH_NAME", "GIT_URL", "BUILD_NUMBER", "BUILD_URL", "",
+     "GIT_PREVIOUS_SUCCESSFUL_COMMIT"},
+    {"jfrog-pipelines", {"JFROG_CLI_BUILD_NAME"}, true, "", "", "", "JFROG_CLI_BUILD_NUMBER", "JFROG_CLI_BUILD_URL"},
+    {"magnum", {"MAGNUM"}},
+    {"semaphore", {"SEMAPHORE"}, true, "SEMAPHORE_GIT_SHA", "SEMAPHORE_GIT_BRANCH", "SEMAPHORE_GIT_REPO_SLUG",
+     "SEMAPHORE_WORKFLOW_ID"},
+    {"shippable", {"SHIPPABLE"}},
+    {"solano", {"TDDIUM"}},
+    {"teamcity", {"TEAMCITY_VERSION"}, true, "BUILD_VCS_NUMBER", "", "", "BUILD_NUMBER"},
+    {"travis", {"TRAVIS"}, true, "TRAVIS_COMMIT", "TRAVIS_BRANCH", "TRAVIS_REPO_SLUG", "TRAVIS_BUILD_ID",
+     "TRAVIS_BUILD_WEB_URL"},
+    {"wercker", {"WERCKER_MAIN_PIPELINE_STARTED"}},
+    {"woodpecker", {"CI_PIPELINE_NUMBER"}, false, "CI_COMMIT_SHA", "CI_COMMIT_BRANCH", "CI_REPO", "CI_PIPELINE_NUMBER",
+     "CI_PIPELINE_URL", "CI_PIPELINE_DEPLOY_TARGET", "", "CI=woodpecker"},
+    {"azurePipelines", {"TF_BUILD"}, true, "BUILD_SOURCEVERSION", "BUILD_SOURCEBRANCHNAME", "BUILD_REPOSITORY_NAME",
+     "BUILD_BUILDID"},
+    {"docker", {"SOURCE_BRANCH", "SOURCE_COMMIT", "DOCKER_REPO", "DOCKERFILE_PATH"}},
+    {"google-cloud-build", {"PROJECT_ID", "BUILD_ID", "COMMIT_SHA", "REVISION_ID"}, true, "COMMIT_SHA", "BRANCH_NAME",
+     "REPO_NAME", "BUILD_ID"},
+};
+// clang-format on
+
+bool markers_set(const Env& env, const Provider& p) {
+  for (auto var : p.markers)
+    if (!var.empty() && !env.has(var)) return false;
+  return true;
+}
+
+bool confirmed(const Env& env, const Provider& p) {
+  const std::string_view c = p.confirm;
+  if (c.empty()) return true;
+  const auto eq = c.find('=');
+  return env.get(c.substr(0, eq)).value_or("") == c.substr(eq + 1);
+}
+
+std::string get(const Env& env, const char* name) { return *name ? env.non_empty(name).value_or("") : ""; }
+
+}  // namespace
+
+std::string detect_ci_name(const Env& env) {
+  for (const auto& p : kProviders)
+    if (p.go_cli && markers_set(env, p)) return p.name;
+  return "_unknown_";
+}
+
+CiInfo detect_ci(const Env& env) {
+  CiInfo ci;
+  for (const auto& p : kProviders) {
+    // Rows without build details (CIs only the header names) are no use here.
+    if (!*p.run_id || !markers_set(env, p) || !confirmed(env, p)) continue;
+    ci.provider = p.name;
+    ci.sha = get(env, p.sha);
+    ci.ref = get(env, p.ref);
+    ci.repository = get(env, p.repository);
+    ci.run_id = get(env, p.run_id);
+    ci.run_url = get(env, p.run_url);
+    ci.environment = get(env, p.environment);
+    ci.before_sha = get(env, p.before);
+    break;
+  }
+  if (ci.provider == "github-actions") {
+    const auto server = env.non_empty("GITHUB_SERVER_URL").value_or("https://github.com");
+    if (!ci.repository.empty() && !ci.run_id.empty())
+      ci.run_url = server + "/" + ci.repository + "/actions/runs/" + ci.run_id;
+    // The push event's payload names the previous tip ("before").
+    if (const auto path = env.non_empty("GITHUB_EVENT_PATH")) {
+      std::ifstream in(*path);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      boost::system::error_code ec;
+      const auto v = boost::json::parse(ss.str(), ec);
+      if (!ec && v.is_object())
+        if (const auto* before = v.as_object().if_contains("before"); before && before->is_string())
+          ci.before_sha = std::string(before->as_string());
+    }
+  }
+  if (ci.provider == "travis")
+    if (const auto range = env.non_empty("TRAVIS_COMMIT_RANGE"); range && range->find("...") != std::string::npos)
+      ci.before_sha = range->substr(0, range->find("..."));
+  if (ci.before_sha.find_first_not_of('0') == std::string::npos) ci.before_sha.clear();  // new branch: none
+  return ci;
+}
+
+}  // namespace pulse

@@ -1,0 +1,128 @@
+// HTTP/1.1 server scaffolding over TCP or TLS, shared by every server we
+// ship (collector, incident receiver) and by test servers. Free of Asio and
+// Beast: only http_server.cpp includes them.
+#pragma once
+
+#include "core/net/http_client.hpp"  // Header, Millis
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pulse {
+
+struct ServerRequest {
+  std::string method;
+  std::string target;
+  std::vector<Header> headers;
+  std::string body;
+  std::string remote;  ///< peer address, "127.0.0.1:53412"
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+struct ServerResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<Header> headers;
+};
+
+/// {"error":"..."}, the message escaped: the one error body of every JSON
+/// answer (the server's own refusals, the collector's API, pulse-incident's
+/// routes).
+std::string json_error(std::string_view message);
+
+/// What the server tells about each request once answered (or refused
+/// before a handler saw it: malformed, too large).
+struct RequestRecord {
+  std::string_view method;  ///< "-" when the request could not be read
+  std::string_view path;    ///< the target without its query (which may hold a key)
+  int status = 0;
+  std::size_t bytes = 0;  ///< response body bytes
+  double seconds = 0;     ///< from the request's headers read to the answer sent
+  std::string_view remote;
+};
+
+/// Completes a request: call exactly once, from any thread.
+using Respond = std::function<void(ServerResponse)>;
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 0;  ///< 0: any free port (see HttpServer::port)
+  std::string tls_cert;    ///< PEM certificate chain; with tls_key, serve HTTPS
+  std::string tls_key;     ///< PEM private key
+  std::size_t body_limit = 1 << 20;
+  Millis read_timeout{30'000};    ///< to receive one whole request once it started
+  Millis write_timeout{30'000};   ///< to send one response
+  Millis idle_timeout{60'000};    ///< between requests on a kept-alive connection
+  Millis shutdown_grace{10'000};  ///< in-flight requests get this long after stop()
+  /// Connections held at once (within the open-file limit, which is raised
+  /// to its hard limit). When full, the idle connection that has waited
+  /// longest (from the address holding the most) is closed for a new one.
+  std::size_t max_connections = 16384;
+  int threads = 2;  ///< I/O threads
+  /// 0: handlers run on the I/O threads (they must not block). N > 0:
+  /// handlers run on N threads of their own and may block (a database
+  /// commit), while the I/O threads go on serving other connections.
+  int handler_threads = 0;
+  /// Optional, tried first on the I/O thread and must not block: returns
+  /// true if it took the request (and will call `respond`, e.g. once a
+  /// write is durable), false to leave it to the Handler.
+  std::function<bool(const ServerRequest&, const Respond&)> async_handler;
+  std::vector<Header> extra_headers;            ///< added to every response
+  std::function<void(const std::string&)> log;  ///< errors and notices; may be empty
+  /// After each answer is written; on the I/O thread, so it must be quick. May be empty.
+  std::function<void(const RequestRecord&)> on_request;
+};
+
+/// Handles one request. Called concurrently from several threads; must be
+/// thread-safe. An exception becomes a generic 500 (its text is logged, never
+/// sent).
+using Handler = std::function<ServerResponse(const ServerRequest&)>;
+
+/// What the server was told cannot work: a TLS certificate or key that
+/// cannot be loaded, a bind address that is no IP address. Bad input (exit
+/// 2), unlike a port in use.
+struct ServerConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class HttpServer {
+ public:
+  /// Binds and listens. Throws std::runtime_error naming the address and
+  /// the cause when it cannot (port in use, bad certificate, ...).
+  HttpServer(ServerOptions options, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// The port actually bound.
+  std::uint16_t port() const;
+  bool tls() const;
+  /// Connections open now; idle ones closed to make room so far. Thread-safe.
+  std::size_t open_connections() const;
+  std::uint64_t evicted_connections() const;
+
+  /// Makes SIGINT and SIGTERM call stop(), and SIGHUP call `on_hangup`
+  /// (re-read keys, say; on an I/O thread, connections stay open). Without
+  /// `on_hangup` SIGHUP is ignored rather than killing the process. Call
+  /// before run().
+  void handle_signals(std::function<void()> on_hangup = {});
+
+  /// Serves until stop(): stops accepting, lets in-flight requests finish
+  /// (bounded by shutdown_grace), closes idle connections, then returns.
+  void run();
+
+  /// Thread-safe and idempotent; may be called before run().
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace pulse
