@@ -12,6 +12,7 @@
 #include "core/client/ingestion.hpp"
 #include "core/client/outbox.hpp"
 #include "core/util/process.hpp"
+#include "core/util/sys.hpp"
 #include "core/util/text.hpp"
 #include "core/util/timeutil.hpp"
 #include "core/util/url.hpp"

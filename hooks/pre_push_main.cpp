@@ -7,9 +7,12 @@
 // The installed hook is a symlink to this binary, so argv[0] names the hook
 // ("pre-push", "post-receive"); `pulse-hook <command>` works too. Every other
 // command is handed to pulse-hook-worker unchanged.
+#include "hooks/pre_push.hpp"
 #include "hooks/spool.hpp"
 
+#include "core/util/env.hpp"
 #include "core/util/fd.hpp"
+#include "core/util/sys.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -37,11 +40,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string self_dir() {
-  std::error_code ec;
-  const auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "" : p.parent_path().string();
-}
+std::string self_dir() { return fs::path(pulse::self_executable()).parent_path().string(); }
 
 // The worker beside us (a build, the portable release), else where the
 // Debian package keeps it (/usr/libexec/pulse beside /usr/bin).
@@ -61,16 +60,6 @@ std::string worker() {
   std::exit(args.size() > 1 && (args[1] == "pre-push" || args[1] == "post-receive") ? 0 : 1);
 }
 
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
-std::string state_dir() {
-  if (const char* o = std::getenv("PULSE_OUTBOX"); o && *o) return fs::path(o).parent_path().string();
-  return env_or("XDG_STATE_HOME", env_or("HOME", "/tmp") + "/.local/state") + "/pulse";
-}
-
 std::string read_all(int fd) {
   std::string s;
   char buf[4096];
@@ -82,64 +71,6 @@ std::string read_all(int fd) {
     s.append(buf, static_cast<std::size_t>(n));
   }
   return s;
-}
-
-// The git directory and the common directory (shared by linked worktrees).
-bool find_git_dirs(std::string& git_dir, std::string& common_dir) {
-  std::error_code ec;
-  if (const char* g = std::getenv("GIT_DIR"); g && *g) {
-    git_dir = fs::absolute(g, ec).string();
-  } else {
-    for (fs::path p = fs::current_path(ec); !p.empty(); p = p.parent_path()) {
-      const fs::path dot = p / ".git";
-      if (fs::is_directory(dot, ec)) {
-        git_dir = dot.string();
-        break;
-      }
-      if (fs::is_regular_file(dot, ec)) {  // "gitdir: <path>" (a linked worktree)
-        std::ifstream in(dot);
-        std::string line;
-        std::getline(in, line);
-        if (line.rfind("gitdir: ", 0) != 0) return false;
-        fs::path target = line.substr(8);
-        git_dir = (target.is_absolute() ? target : p / target).lexically_normal().string();
-        break;
-      }
-      if (fs::exists(p / "HEAD", ec) && fs::is_directory(p / "objects", ec)) {  // a bare repository
-        git_dir = p.string();
-        break;
-      }
-      if (p == p.root_path()) break;
-    }
-  }
-  if (git_dir.empty()) return false;
-  common_dir = git_dir;
-  std::ifstream cd(git_dir + "/commondir");
-  std::string rel;
-  if (std::getline(cd, rel) && !rel.empty())
-    common_dir = (fs::path(rel).is_absolute() ? fs::path(rel) : fs::path(git_dir) / rel).lexically_normal().string();
-  return true;
-}
-
-// Tips of refs/remotes/<remote>/*, loose and packed: what the remote had,
-// as far as this clone knows, before the push.
-std::vector<std::string> remote_tips(const std::string& common_dir, const std::string& remote) {
-  std::vector<std::string> tips;
-  const std::string prefix = "refs/remotes/" + remote + "/";
-  std::ifstream packed(common_dir + "/packed-refs");
-  for (std::string line; std::getline(packed, line);)
-    if (line.size() > 41 && line[40] == ' ' && line.compare(41, prefix.size(), prefix) == 0)
-      tips.push_back(line.substr(0, 40));
-  std::error_code ec;
-  const fs::path loose = fs::path(common_dir) / prefix;
-  if (fs::is_directory(loose, ec))
-    for (fs::recursive_directory_iterator it(loose, ec), end; !ec && it != end; it.increment(ec)) {
-      if (!it->is_regular_file(ec)) continue;
-      std::ifstream in(it->path());
-      std::string sha;
-      if (std::getline(in, sha) && sha.size() >= 40 && sha.rfind("ref:", 0) != 0) tips.push_back(sha.substr(0, 40));
-    }
-  return tips;
 }
 
 // The `git push` process we run under: the nearest ancestor named "git".
@@ -165,17 +96,6 @@ int git_push_pid() {
   return static_cast<int>(::getppid());
 }
 
-// Writes all of `data` to `fd`; false if the reader went away first.
-bool write_all(int fd, const std::string& data) {
-  for (std::size_t off = 0; off < data.size();) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // Runs the user's original hook with our argv and stdin; returns its status.
 int run_chained(const std::string& hook, const std::vector<std::string>& args, const std::string& input) {
   if (::access(hook.c_str(), X_OK) != 0) return 0;
@@ -196,7 +116,7 @@ int run_chained(const std::string& hook, const std::vector<std::string>& args, c
   in_read.reset();
   if (rc != 0) return 0;
   ::signal(SIGPIPE, SIG_IGN);  // the hook may not read its stdin
-  write_all(in_write.get(), input);
+  pulse::hook::write_all(in_write.get(), input);
   in_write.reset();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -205,53 +125,6 @@ int run_chained(const std::string& hook, const std::vector<std::string>& args, c
 }
 
 [[noreturn]] void await(int pid, const std::string& file);
-
-// What a local ref names: its loose file, else its line in packed-refs.
-std::string read_ref(const std::string& common_dir, const std::string& ref) {
-  std::ifstream loose(common_dir + "/" + ref);
-  std::string sha;
-  if (std::getline(loose, sha) && sha.size() >= 40 && sha.rfind("ref:", 0) != 0) return sha.substr(0, 40);
-  std::ifstream packed(common_dir + "/packed-refs");
-  for (std::string line; std::getline(packed, line);)
-    if (line.size() == 41 + ref.size() && line[40] == ' ' && line.compare(41, ref.size(), ref) == 0)
-      return line.substr(0, 40);
-  return std::string(40, '0');
-}
-
-// Run by the pre-commit framework, which passes the push in variables
-// (the first ref that sends commits) instead of git's argv and stdin. For
-// the first push of a repository (its root commit) it gives no refs at
-// all: the local branch names the commit pushed.
-void from_pre_commit(const std::string& common_dir, std::vector<std::string>& args, std::string& input) {
-  const std::string local = env_or("PRE_COMMIT_LOCAL_BRANCH", "HEAD");
-  std::string to = env_or("PRE_COMMIT_TO_REF", "");
-  if (to.empty()) to = local.rfind("refs/", 0) == 0 ? read_ref(common_dir, local) : std::string(40, '0');
-  input = local + " " + to + " " + env_or("PRE_COMMIT_REMOTE_BRANCH", "") + " " +
-          env_or("PRE_COMMIT_FROM_REF", std::string(40, '0')) + "\n";
-  args = {env_or("PRE_COMMIT_REMOTE_NAME", ""), env_or("PRE_COMMIT_REMOTE_URL", "")};
-}
-
-// Whether any update of the push sends a local commit (not a deletion).
-bool ships_commits(const std::string& input) {
-  std::istringstream lines(input);
-  for (std::string l; std::getline(lines, l);) {
-    std::istringstream fields(l);
-    std::string local_ref, local_sha;
-    if (fields >> local_ref >> local_sha && local_sha.find_first_not_of('0') != std::string::npos) return true;
-  }
-  return false;
-}
-
-// Writes the push's record as a new spool file; its descriptor (still
-// open, for the fdatasync), or none if it could not be written whole.
-pulse::Fd write_record(const std::string& file, const std::string& text) {
-  pulse::Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (fd && !write_all(fd.get(), text)) {
-    fd.reset();
-    ::unlink(file.c_str());
-  }
-  return fd;
-}
 
 // From here on the record survives kill -9 (it is in the page cache). A
 // child of ours makes it crash-safe (fdatasync) off the push's clock, then
@@ -274,30 +147,24 @@ void hand_over(pulse::Fd record, const std::string& file, const std::string& git
 
 // pre-push: chain the user's hook, then record the push for confirmation.
 int pre_push(const std::string& hook_path, std::vector<std::string> args, std::string input) {
-  std::string git_dir, common_dir;
-  const bool found = find_git_dirs(git_dir, common_dir);
-  if (found && !args.empty() && args[0] == "--from-env") from_pre_commit(common_dir, args, input);
+  using namespace pulse::hook;
+  const pulse::Env env = pulse::Env::from_process();
+  std::error_code ec;
+  const auto dirs = find_git_dirs(env.get("GIT_DIR").value_or(""), fs::current_path(ec));
+  if (dirs && !args.empty() && args[0] == "--from-env") from_pre_commit(dirs->common_dir, env, args, input);
   if (!hook_path.empty()) {
     // The user's hook decides first; its refusal is the push's refusal.
     if (const int status = run_chained(hook_path + ".pulse-orig", args, input); status != 0) return status;
   }
-  if (!found || !ships_commits(input)) return 0;  // deletions only: nothing to record
-  const std::string dir = state_dir() + "/spool";
-  std::error_code ec;
+  if (!dirs || !ships_commits(input)) return 0;  // deletions only: nothing to record
+  const std::string dir = pulse::state_dir(env) + "/spool";
   fs::create_directories(dir, ec);
   const auto now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  pulse::hook::SpoolRecord rec;
-  rec.git_dir = git_dir;
-  rec.remote = args.size() > 0 ? args[0] : "";
-  rec.url = args.size() > 1 ? args[1] : "";
-  rec.push_pid = git_push_pid();
-  rec.recorded_at = now;
-  rec.tips = remote_tips(common_dir, rec.remote);
-  rec.updates = pulse::hook::parse_updates(input);
+  const SpoolRecord rec = push_record(*dirs, args, input, git_push_pid(), now);
   const std::string file = dir + "/" + std::to_string(now) + "-" + std::to_string(::getpid()) + ".push";
-  if (auto record = write_record(file, pulse::hook::format_spool(rec)))
-    hand_over(std::move(record), file, git_dir, rec.push_pid);
+  if (auto record = write_record(file, format_spool(rec)))
+    hand_over(std::move(record), file, dirs->git_dir, rec.push_pid);
   return 0;
 }
 
@@ -313,7 +180,7 @@ int pre_push(const std::string& hook_path, std::vector<std::string> args, std::s
   pulse::Fd in_read(ends[0]), in_write(ends[1]);
   if (::fork() == 0) {
     in_read.reset();
-    write_all(in_write.get(), input);
+    pulse::hook::write_all(in_write.get(), input);
     ::_exit(0);
   }
   in_write.reset();
@@ -323,15 +190,7 @@ int pre_push(const std::string& hook_path, std::vector<std::string> args, std::s
 
 // Block (cheaply) until the push exits, then hand over to the worker.
 [[noreturn]] void await(int pid, const std::string& file) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::hours(2);
-  if (const pulse::Fd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))); fd) {
-    pollfd p{fd.get(), POLLIN, 0};
-    while (::poll(&p, 1, 7'200'000) < 0 && errno == EINTR) {
-    }
-  } else {
-    while (::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  pulse::wait_for_exit(pid, std::chrono::hours(2));
   const auto exited =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   exec_worker({"confirm", "--spool", file, "--push-time", std::to_string(exited)});

@@ -10,6 +10,7 @@
 #include "core/client/outbox.hpp"
 #include "core/git/system_name.hpp"
 #include "core/util/process.hpp"
+#include "core/util/sys.hpp"
 #include "core/db/sqlite.hpp"
 #include "core/util/text.hpp"
 #include "core/util/timeutil.hpp"

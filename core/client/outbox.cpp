@@ -2,6 +2,7 @@
 
 #include "core/client/connection.hpp"
 #include "core/util/env.hpp"
+#include "core/util/sys.hpp"
 #include "core/client/ingestion.hpp"
 #include "core/util/text.hpp"
 #include "core/util/timeutil.hpp"
@@ -171,9 +172,7 @@ std::int64_t Outbox::retarget(const std::string& from_url, const std::string& to
 
 std::string default_outbox_path(const Env& env) {
   if (const auto x = env.non_empty("PULSE_OUTBOX")) return *x;
-  if (const auto xdg = env.non_empty("XDG_STATE_HOME")) return *xdg + "/pulse/outbox.db";
-  if (const auto home = env.non_empty("HOME")) return *home + "/.local/state/pulse/outbox.db";
-  return "pulse-outbox.db";
+  return state_dir(env) + "/outbox.db";
 }
 
 FileLock::FileLock(const std::string& path) {

@@ -87,7 +87,8 @@ class Outbox {
   std::int64_t capacity_;
 };
 
-/// $XDG_STATE_HOME/pulse/outbox.db, or ~/.local/state/pulse/outbox.db.
+/// $PULSE_OUTBOX, else outbox.db in the state directory (state_dir: $XDG_STATE_HOME/pulse,
+/// ~/.local/state/pulse).
 std::string default_outbox_path(const Env& env);
 
 /// An exclusive, non-blocking advisory lock on `path` (created if needed),

@@ -210,12 +210,6 @@ bool spawn_detached(const std::vector<std::string>& argv_in, const std::string& 
   return rc == 0;
 }
 
-std::string self_executable() {
-  std::error_code ec;
-  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : p.string();
-}
-
 std::optional<std::pair<int, std::string>> parent_of(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
@@ -231,20 +225,6 @@ std::optional<std::pair<int, std::string>> parent_of(int pid) {
   std::string comm;
   std::getline(comm_in, comm);
   return std::make_pair(ppid, comm);
-}
-
-bool wait_for_exit(int pid, std::chrono::milliseconds timeout) {
-  if (const Fd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))); fd) {
-    pollfd p{fd.get(), POLLIN, 0};
-    return ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(timeout.count(), INT32_MAX))) > 0;
-  }
-  if (errno == ESRCH) return true;  // already gone
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
 }
 
 }  // namespace pulse

@@ -24,14 +24,7 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
 /// appended to `log_path` (or /dev/null). Returns false if it could not start.
 bool spawn_detached(const std::vector<std::string>& argv, const std::string& cwd, const std::string& log_path);
 
-/// Absolute path of the running program (from /proc/self/exe).
-std::string self_executable();
-
 /// Parent pid of `pid` and its command name, from /proc.
 std::optional<std::pair<int, std::string>> parent_of(int pid);
-
-/// Blocks until process `pid` (not our child) has exited, or `timeout`
-/// passed; returns whether it exited.
-bool wait_for_exit(int pid, std::chrono::milliseconds timeout);
 
 }  // namespace pulse
