@@ -144,8 +144,9 @@ ServerResponse Api::unavailable() const {
 
 std::span<const Route> Api::routes() {
   static const Route table[] = {
-      {"/healthz", "GET", "/healthz", false, Lane::io, &Api::healthy},
-      {"/readyz", "GET", "/readyz", false, Lane::pool, &Api::ready},
+      // Probes may ask with any method (haproxy's default check is OPTIONS).
+      {"/healthz", "", "/healthz", false, Lane::io, &Api::healthy},
+      {"/readyz", "", "/readyz", false, Lane::pool, &Api::ready},
       // The dashboard's files hold no data (the page reads the API with the
       // user's key), so they are served to anyone.
       {"/", "GET", "dashboard", false, Lane::pool, &Api::dashboard},
@@ -172,6 +173,8 @@ const Route* find_route(std::string_view path) {
   return nullptr;
 }
 
+bool answers(const Route& route, std::string_view method) { return route.method.empty() || method == route.method; }
+
 std::string_view route_label(std::string_view path) {
   const Route* r = find_route(path);
   return r ? r->label : "other";
@@ -182,7 +185,7 @@ ServerResponse Api::route(const ServerRequest& request) {
   if (!target) return error(400, "malformed request target");
   const Route* r = find_route(target->path);
   if (r && !r->keyed) {
-    if (request.method != r->method) return method_not_allowed(r->method);
+    if (!answers(*r, request.method)) return method_not_allowed(r->method);
     return (this->*r->handler)(request, *target);
   }
   if (auto refused = browser_refusal(request)) return error(refused->status, refused->reason);
@@ -191,7 +194,7 @@ ServerResponse Api::route(const ServerRequest& request) {
   for (const char* name : {"system", "environment", "type"})
     if (const auto v = target->param(name); v && !is_clean_text(*v))
       return error(400, std::string(name) + ": control characters or invalid UTF-8");
-  if (request.method != r->method) return method_not_allowed(r->method);
+  if (!answers(*r, request.method)) return method_not_allowed(r->method);
   if (!authorized(request, target->param("api_key"))) return unauthorized();
   return (this->*r->handler)(request, *target);
 }
@@ -263,7 +266,7 @@ ServerResponse Api::ingest(const ServerRequest& request, bool batch, const std::
 bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
   const auto target = parse_target(request.target);
   const Route* r = target ? find_route(target->path) : nullptr;
-  if (!r || request.method != r->method) return false;  // handle() answers
+  if (!r || !answers(*r, request.method)) return false;  // handle() answers
   switch (r->lane) {
     case Lane::io:  // liveness: never queued behind slow handlers (a ten-year metrics query)
       respond((this->*r->handler)(request, *target));

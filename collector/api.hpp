@@ -42,7 +42,7 @@ enum class Lane {
 /// read it.
 struct Route {
   std::string_view path;    ///< exact, or every path under it when it ends in '/' (and is not "/")
-  std::string_view method;  ///< the one method it answers; others get 405 with Allow
+  std::string_view method;  ///< the one method it answers, others get 405 with Allow; empty: any (health probes)
   std::string_view label;   ///< the `route` label of pulse_http_requests_total
   bool keyed;               ///< needs an API key; on open access, refused to web pages (BrowserGuard)
   Lane lane;
@@ -51,6 +51,8 @@ struct Route {
 
 /// The route of a path, or null.
 const Route* find_route(std::string_view path);
+/// Whether `route` answers `method`.
+bool answers(const Route& route, std::string_view method);
 /// The Prometheus label of a request's path: its route's, else "other".
 std::string_view route_label(std::string_view path);
 
