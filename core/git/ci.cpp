@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <sstream>
@@ -11,13 +12,40 @@ namespace pulse {
 
 namespace {
 
-// One row per provider (research: git-ci.md §3–5, env-ci, ci-info). Order
-// matters: the Go CLI checks the specific providers first and the ones with
-// generic variable names (Azure, Docker Hub, Cloud Build) last.
+// The Go CLI's own table (1.9.32, internal/environment/*.go), in the order
+// it checks it: each file's init() in file-name order, then the three with
+// generic variable names. It decides the `Environment` header alone, so that
+// every client sends what the Go CLI sends; its markers are Go's, even where
+// the build details below read others.
+struct GoCi {
+  const char* name;
+  std::array<std::string_view, 4> markers;  ///< all set (an empty value counts, as Go's LookupEnv)
+  std::string_view equals = {};             ///< VAR=value instead (codeship: CI_NAME=codeship)
+};
+
+// clang-format off
+constexpr GoCi kGoCis[] = {
+    {"appveyor", {"APPVEYOR"}}, {"aws-codebuild", {"CODEBUILD_BUILD_ID"}}, {"bitrise", {"BITRISE_IO"}},
+    {"buddy", {"BUDDY"}}, {"buildkite", {"BUILDKITE"}}, {"circleci", {"CIRCLECI"}},
+    {"codefresh", {"CF_BUILD_ID", "CF_BUILD_URL"}}, {"codemagic", {"FCI_PROJECT_ID"}},
+    {"codeship", {}, "CI_NAME=codeship"}, {"drone", {"DRONE"}}, {"github-actions", {"GITHUB_ACTIONS"}},
+    {"gitlab-ci", {"GITLAB_CI"}}, {"gocd", {"GO_PIPELINE_NAME"}}, {"greenhouse", {"GREENHOUSE"}},
+    {"heroku-ci", {"HEROKU_TEST_RUN_ID"}}, {"jenkins", {"JENKINS_URL"}}, {"jfrog-pipelines", {"JFROG_CLI_BUILD_NUMBER"}},
+    {"magnum", {"MAGNUM"}}, {"semaphore", {"SEMAPHORE"}}, {"shippable", {"SHIPPABLE"}},
+    {"solano", {"SOLANO"}}, {"solano", {"TDDIUM"}},  // either
+    {"teamcity", {"TEAMCITY_VERSION"}}, {"travis", {"TRAVIS"}}, {"wercker", {"WERCKER_GIT_BRANCH"}},
+    {"azure-pipelines", {"TF_BUILD"}}, {"docker", {"SOURCE_BRANCH", "SOURCE_COMMIT", "DOCKER_REPO", "DOCKERFILE_PATH"}},
+    {"google-cloud-build", {"PROJECT_ID", "BUILD_ID", "COMMIT_SHA", "REVISION_ID"}},
+};
+// clang-format on
+
+// The build details of each CI pulse-deploy reads, one row per provider
+// (research: git-ci.md §3–5, env-ci, ci-info); names as the Go CLI's.
+// Order matters: the specific providers first, the ones with generic
+// variable names (Azure, Docker Hub, Cloud Build) last.
 struct Provider {
-  const char* name;                         ///< as the Go CLI names it
+  const char* name;
   std::array<std::string_view, 4> markers;  ///< all set (non-empty entries) => this CI
-  bool go_cli = true;                       ///< the Go CLI knows it (its Environment header)
   const char* sha = "";
   const char* ref = "";
   const char* repository = "";
@@ -31,49 +59,49 @@ struct Provider {
 // A table, one provider per row.
 // clang-format off
 constexpr Provider kProviders[] = {
-    {"appveyor", {"APPVEYOR"}, true, "APPVEYOR_REPO_COMMIT", "APPVEYOR_REPO_BRANCH", "APPVEYOR_REPO_NAME",
+    {"appveyor", {"APPVEYOR"}, "APPVEYOR_REPO_COMMIT", "APPVEYOR_REPO_BRANCH", "APPVEYOR_REPO_NAME",
      "APPVEYOR_BUILD_ID"},
-    {"aws-codebuild", {"CODEBUILD_BUILD_ID"}, true, "CODEBUILD_RESOLVED_SOURCE_VERSION", "CODEBUILD_WEBHOOK_HEAD_REF", "",
+    {"aws-codebuild", {"CODEBUILD_BUILD_ID"}, "CODEBUILD_RESOLVED_SOURCE_VERSION", "CODEBUILD_WEBHOOK_HEAD_REF", "",
      "CODEBUILD_BUILD_ID", "CODEBUILD_BUILD_URL", "", "CODEBUILD_WEBHOOK_PREV_COMMIT"},
-    {"bitrise", {"BITRISE_IO"}, true, "BITRISE_GIT_COMMIT", "BITRISE_GIT_BRANCH", "", "BITRISE_BUILD_NUMBER",
+    {"bitrise", {"BITRISE_IO"}, "BITRISE_GIT_COMMIT", "BITRISE_GIT_BRANCH", "", "BITRISE_BUILD_NUMBER",
      "BITRISE_BUILD_URL"},
-    {"buddy", {"BUDDY_WORKSPACE_ID"}, true, "BUDDY_EXECUTION_REVISION", "BUDDY_EXECUTION_BRANCH", "BUDDY_REPO_SLUG",
+    {"buddy", {"BUDDY_WORKSPACE_ID"}, "BUDDY_EXECUTION_REVISION", "BUDDY_EXECUTION_BRANCH", "BUDDY_REPO_SLUG",
      "BUDDY_EXECUTION_ID", "BUDDY_EXECUTION_URL", "", "BUDDY_EXECUTION_PREVIOUS_REVISION"},
-    {"buildkite", {"BUILDKITE"}, true, "BUILDKITE_COMMIT", "BUILDKITE_BRANCH", "BUILDKITE_REPO", "BUILDKITE_BUILD_ID",
+    {"buildkite", {"BUILDKITE"}, "BUILDKITE_COMMIT", "BUILDKITE_BRANCH", "BUILDKITE_REPO", "BUILDKITE_BUILD_ID",
      "BUILDKITE_BUILD_URL"},
-    {"circleci", {"CIRCLECI"}, true, "CIRCLE_SHA1", "CIRCLE_BRANCH", "CIRCLE_REPOSITORY_URL", "CIRCLE_BUILD_NUM",
+    {"circleci", {"CIRCLECI"}, "CIRCLE_SHA1", "CIRCLE_BRANCH", "CIRCLE_REPOSITORY_URL", "CIRCLE_BUILD_NUM",
      "CIRCLE_BUILD_URL"},
-    {"codefresh", {"CF_BUILD_ID"}, true, "CF_REVISION", "CF_BRANCH", "CF_REPO_NAME", "CF_BUILD_ID", "CF_BUILD_URL"},
-    {"codemagic", {"CM_BUILD_ID"}, true, "CM_COMMIT", "CM_BRANCH", "", "CM_BUILD_ID", "", "", "CM_PREVIOUS_COMMIT"},
-    {"codeship", {"CI_NAME"}, true, "CI_COMMIT_ID", "CI_BRANCH", "CI_REPO_NAME", "CI_BUILD_NUMBER", "CI_BUILD_URL", "", "",
+    {"codefresh", {"CF_BUILD_ID"}, "CF_REVISION", "CF_BRANCH", "CF_REPO_NAME", "CF_BUILD_ID", "CF_BUILD_URL"},
+    {"codemagic", {"CM_BUILD_ID"}, "CM_COMMIT", "CM_BRANCH", "", "CM_BUILD_ID", "", "", "CM_PREVIOUS_COMMIT"},
+    {"codeship", {"CI_NAME"}, "CI_COMMIT_ID", "CI_BRANCH", "CI_REPO_NAME", "CI_BUILD_NUMBER", "CI_BUILD_URL", "", "",
      "CI_NAME=codeship"},
-    {"drone", {"DRONE"}, true, "DRONE_COMMIT_SHA", "DRONE_BRANCH", "DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_BUILD_LINK",
+    {"drone", {"DRONE"}, "DRONE_COMMIT_SHA", "DRONE_BRANCH", "DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_BUILD_LINK",
      "DRONE_DEPLOY_TO", "DRONE_COMMIT_BEFORE"},
-    {"github-actions", {"GITHUB_ACTIONS"}, true, "GITHUB_SHA", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"},
-    {"gitlab-ci", {"GITLAB_CI"}, true, "CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "CI_PROJECT_PATH", "CI_PIPELINE_ID",
+    {"github-actions", {"GITHUB_ACTIONS"}, "GITHUB_SHA", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"},
+    {"gitlab-ci", {"GITLAB_CI"}, "CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "CI_PROJECT_PATH", "CI_PIPELINE_ID",
      "CI_PIPELINE_URL", "CI_ENVIRONMENT_NAME", "CI_COMMIT_BEFORE_SHA"},
-    {"gocd", {"GO_SERVER_URL"}, true, "GO_REVISION", "", "", "GO_PIPELINE_COUNTER"},
+    {"gocd", {"GO_SERVER_URL"}, "GO_REVISION", "", "", "GO_PIPELINE_COUNTER"},
     {"greenhouse", {"GREENHOUSE"}},
-    {"heroku-ci", {"HEROKU_TEST_RUN_ID"}, true, "HEROKU_TEST_RUN_COMMIT_VERSION", "HEROKU_TEST_RUN_BRANCH", "",
+    {"heroku-ci", {"HEROKU_TEST_RUN_ID"}, "HEROKU_TEST_RUN_COMMIT_VERSION", "HEROKU_TEST_RUN_BRANCH", "",
      "HEROKU_TEST_RUN_ID"},
-    {"jenkins", {"JENKINS_URL"}, true, "GIT_COMMIT", "BRANCH_NAME", "GIT_URL", "BUILD_NUMBER", "BUILD_URL", "",
+    {"jenkins", {"JENKINS_URL"}, "GIT_COMMIT", "BRANCH_NAME", "GIT_URL", "BUILD_NUMBER", "BUILD_URL", "",
      "GIT_PREVIOUS_SUCCESSFUL_COMMIT"},
-    {"jfrog-pipelines", {"JFROG_CLI_BUILD_NAME"}, true, "", "", "", "JFROG_CLI_BUILD_NUMBER", "JFROG_CLI_BUILD_URL"},
+    {"jfrog-pipelines", {"JFROG_CLI_BUILD_NAME"}, "", "", "", "JFROG_CLI_BUILD_NUMBER", "JFROG_CLI_BUILD_URL"},
     {"magnum", {"MAGNUM"}},
-    {"semaphore", {"SEMAPHORE"}, true, "SEMAPHORE_GIT_SHA", "SEMAPHORE_GIT_BRANCH", "SEMAPHORE_GIT_REPO_SLUG",
+    {"semaphore", {"SEMAPHORE"}, "SEMAPHORE_GIT_SHA", "SEMAPHORE_GIT_BRANCH", "SEMAPHORE_GIT_REPO_SLUG",
      "SEMAPHORE_WORKFLOW_ID"},
     {"shippable", {"SHIPPABLE"}},
     {"solano", {"TDDIUM"}},
-    {"teamcity", {"TEAMCITY_VERSION"}, true, "BUILD_VCS_NUMBER", "", "", "BUILD_NUMBER"},
-    {"travis", {"TRAVIS"}, true, "TRAVIS_COMMIT", "TRAVIS_BRANCH", "TRAVIS_REPO_SLUG", "TRAVIS_BUILD_ID",
+    {"teamcity", {"TEAMCITY_VERSION"}, "BUILD_VCS_NUMBER", "", "", "BUILD_NUMBER"},
+    {"travis", {"TRAVIS"}, "TRAVIS_COMMIT", "TRAVIS_BRANCH", "TRAVIS_REPO_SLUG", "TRAVIS_BUILD_ID",
      "TRAVIS_BUILD_WEB_URL"},
     {"wercker", {"WERCKER_MAIN_PIPELINE_STARTED"}},
-    {"woodpecker", {"CI_PIPELINE_NUMBER"}, false, "CI_COMMIT_SHA", "CI_COMMIT_BRANCH", "CI_REPO", "CI_PIPELINE_NUMBER",
+    {"woodpecker", {"CI_PIPELINE_NUMBER"}, "CI_COMMIT_SHA", "CI_COMMIT_BRANCH", "CI_REPO", "CI_PIPELINE_NUMBER",
      "CI_PIPELINE_URL", "CI_PIPELINE_DEPLOY_TARGET", "", "CI=woodpecker"},
-    {"azurePipelines", {"TF_BUILD"}, true, "BUILD_SOURCEVERSION", "BUILD_SOURCEBRANCHNAME", "BUILD_REPOSITORY_NAME",
+    {"azure-pipelines", {"TF_BUILD"}, "BUILD_SOURCEVERSION", "BUILD_SOURCEBRANCHNAME", "BUILD_REPOSITORY_NAME",
      "BUILD_BUILDID"},
     {"docker", {"SOURCE_BRANCH", "SOURCE_COMMIT", "DOCKER_REPO", "DOCKERFILE_PATH"}},
-    {"google-cloud-build", {"PROJECT_ID", "BUILD_ID", "COMMIT_SHA", "REVISION_ID"}, true, "COMMIT_SHA", "BRANCH_NAME",
+    {"google-cloud-build", {"PROJECT_ID", "BUILD_ID", "COMMIT_SHA", "REVISION_ID"}, "COMMIT_SHA", "BRANCH_NAME",
      "REPO_NAME", "BUILD_ID"},
 };
 // clang-format on
@@ -96,8 +124,15 @@ std::string get(const Env& env, const char* name) { return *name ? env.non_empty
 }  // namespace
 
 std::string detect_ci_name(const Env& env) {
-  for (const auto& p : kProviders)
-    if (p.go_cli && markers_set(env, p)) return p.name;
+  for (const auto& ci : kGoCis) {
+    if (!ci.equals.empty()) {
+      const auto eq = ci.equals.find('=');
+      if (env.get(ci.equals.substr(0, eq)).value_or("") == ci.equals.substr(eq + 1)) return ci.name;
+      continue;
+    }
+    if (std::all_of(ci.markers.begin(), ci.markers.end(), [&](std::string_view v) { return v.empty() || env.has(v); }))
+      return ci.name;
+  }
   return "_unknown_";
 }
 

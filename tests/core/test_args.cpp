@@ -139,7 +139,7 @@ BOOST_AUTO_TEST_CASE(ci_names_match_the_go_cli) {
   BOOST_TEST(detect_ci_name(Env({{"GITHUB_ACTIONS", "true"}, {"CI", "true"}})) == "github-actions");
   BOOST_TEST(detect_ci_name(Env({{"GITLAB_CI", "true"}})) == "gitlab-ci");
   BOOST_TEST(detect_ci_name(Env({{"JENKINS_URL", "http://j"}})) == "jenkins");
-  BOOST_TEST(detect_ci_name(Env({{"TF_BUILD", "True"}})) == "azurePipelines");
+  BOOST_TEST(detect_ci_name(Env({{"TF_BUILD", "True"}})) == "azure-pipelines");
   // Generic names only count when no specific provider matched.
   BOOST_TEST(detect_ci_name(Env({{"TF_BUILD", "True"}, {"CIRCLECI", "true"}})) == "circleci");
   BOOST_TEST(detect_ci_name(Env({{"PROJECT_ID", "p"}, {"BUILD_ID", "b"}, {"COMMIT_SHA", "c"}})) == "_unknown_");

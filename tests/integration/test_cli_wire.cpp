@@ -234,3 +234,87 @@ BOOST_AUTO_TEST_CASE(flags_win_over_environment) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(against_the_go_cli)
+
+// The Environment header against the Go CLI itself (shared/peers/, where it
+// is): the same push with each CI's variables through both CLIs to one
+// recording server. The rows are every CI of Go's table (1.9.32,
+// internal/environment/) by Go's markers, the orders between them, and
+// markers only our build details read.
+BOOST_AUTO_TEST_CASE(the_environment_header_is_the_go_clis_for_every_ci) {
+  const fs::path go = shared_dir() / "peers" / "pulse-event-cli-1.9.32";
+  if (!fs::exists(go)) {
+    BOOST_TEST_MESSAGE("no Go CLI at " << go.string() << ": the differential test is skipped");
+    return;
+  }
+  const std::vector<EnvOverrides> rows = {
+      {},
+      {{"CI", "true"}},
+      {{"APPVEYOR", "True"}},
+      {{"CODEBUILD_BUILD_ID", "b:1"}},
+      {{"BITRISE_IO", "true"}},
+      {{"BUDDY", "true"}},
+      {{"BUDDY_WORKSPACE_ID", "1"}},
+      {{"BUILDKITE", "true"}},
+      {{"CIRCLECI", "true"}},
+      {{"CF_BUILD_ID", "1"}, {"CF_BUILD_URL", "u"}},
+      {{"CF_BUILD_ID", "1"}},
+      {{"FCI_PROJECT_ID", "1"}},
+      {{"CM_BUILD_ID", "1"}},
+      {{"CI_NAME", "codeship"}},
+      {{"CI_NAME", "woodpecker"}},
+      {{"DRONE", "true"}},
+      {{"GITHUB_ACTIONS", "true"}},
+      {{"GITLAB_CI", "true"}},
+      {{"GO_PIPELINE_NAME", "p"}},
+      {{"GO_SERVER_URL", "https://go"}},
+      {{"GREENHOUSE", "1"}},
+      {{"HEROKU_TEST_RUN_ID", "1"}},
+      {{"JENKINS_URL", "https://j"}},
+      {{"JENKINS_URL", ""}},
+      {{"JFROG_CLI_BUILD_NUMBER", "3"}},
+      {{"JFROG_CLI_BUILD_NAME", "b"}},
+      {{"MAGNUM", "1"}},
+      {{"SEMAPHORE", "true"}},
+      {{"SHIPPABLE", "true"}},
+      {{"SOLANO", "1"}},
+      {{"TDDIUM", "1"}},
+      {{"TEAMCITY_VERSION", "2024"}},
+      {{"TRAVIS", "true"}},
+      {{"WERCKER_GIT_BRANCH", "main"}},
+      {{"WERCKER_MAIN_PIPELINE_STARTED", "1"}},
+      {{"TF_BUILD", "True"}},
+      {{"TF_BUILD", "True"}, {"CIRCLECI", "true"}},
+      {{"TRAVIS", "true"}, {"APPVEYOR", "True"}},
+      {{"SOURCE_BRANCH", "m"}, {"SOURCE_COMMIT", "c"}, {"DOCKER_REPO", "r"}, {"DOCKERFILE_PATH", "D"}},
+      {{"PROJECT_ID", "p"}, {"BUILD_ID", "b"}, {"COMMIT_SHA", "c"}, {"REVISION_ID", "r"}},
+      {{"PROJECT_ID", "p"}, {"BUILD_ID", "b"}, {"COMMIT_SHA", "c"}},
+  };
+  std::set<std::string> names;
+  for (const auto& vars : rows) {
+    std::string marked;
+    for (const auto& [k, v] : vars) marked += k + "=" + v + " ";
+    BOOST_TEST_CONTEXT(marked) {
+      // Setup: one server for both.
+      RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
+      const std::vector<std::string> push = {"push", "change",      "--api-key",  "K",          "--identifier",
+                                             "abc",  "--timestamp", "1602852032", "--base-url", server.url()};
+      // Run: Go's, then ours.
+      std::vector<std::string> go_argv = {go.string()};
+      go_argv.insert(go_argv.end(), push.begin(), push.end());
+      const auto theirs = run_process(go_argv, vars);
+      const auto ours = cli(push, vars);
+      // Check: both sent, with one header.
+      BOOST_TEST(theirs.exit_code == 0, theirs.err);
+      BOOST_TEST(ours.exit_code == 0, ours.err);
+      const auto got = server.requests();
+      BOOST_TEST_REQUIRE(got.size() == 2u);
+      BOOST_TEST(header_of(got[1], "Environment") == header_of(got[0], "Environment"));
+      names.insert(header_of(got[0], "Environment"));
+    }
+  }
+  BOOST_TEST(names.size() == 28u);  // Go's 27 CIs and _unknown_
+}
+
+BOOST_AUTO_TEST_SUITE_END()
