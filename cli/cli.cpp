@@ -61,7 +61,7 @@ const std::vector<FlagSpec> kDeploymentFlags = with_connection({
     {"identifier", "ID", "the deployment's identifier (e.g. a tag)", false, "PULSE_IDENTIFIER"},
     {"timestamp", "UNIX", "when it happened, Unix seconds (default: now)", false, "PULSE_TIMESTAMP"},
     {"source", "NAME", "where the event comes from", false, "PULSE_SOURCE", "cli"},
-    {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
+    {"teams", "A,B", "teams responsible, comma-separated (repeatable; \"a,b\" quotes a comma)", true, "PULSE_TEAMS"},
 });
 
 const std::vector<FlagSpec> kIncidentFlags = with_connection({
@@ -76,7 +76,7 @@ const std::vector<FlagSpec> kGitDeploymentFlags = with_connection({
     {"timestamp", "UNIX", "when it happened, Unix seconds (default: now)", false, "PULSE_TIMESTAMP"},
     {"previous-deployment-ref", "REF", "the commit or tag deployed last time", false, "PULSE_PREVIOUS_DEPLOYMENT_REF"},
     {"directory", "DIR", "the git repository", false, "PULSE_DIRECTORY", "."},
-    {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
+    {"teams", "A,B", "teams responsible, comma-separated (repeatable; \"a,b\" quotes a comma)", true, "PULSE_TEAMS"},
     {"source", "NAME", "ignored, as by the Go CLI: git deployments always have source \"git\"", false, "PULSE_SOURCE"},
 });
 
@@ -88,7 +88,7 @@ const std::vector<FlagSpec> kBackfillFlags = with_connection({
     {"since", "DATE", "only deployments at or after DATE (YYYY-MM-DD, RFC 3339 or Unix seconds)", false, "PULSE_SINCE"},
     {"date", "WHICH", "deployment time: tag (the tagger's date) or commit (the tagged commit's)", false, "PULSE_DATE",
      "tag"},
-    {"teams", "A,B", "teams responsible, comma-separated", false, "PULSE_TEAMS"},
+    {"teams", "A,B", "teams responsible, comma-separated (repeatable; \"a,b\" quotes a comma)", true, "PULSE_TEAMS"},
     {"all", "", "send every tag, also those the collector already has", false, "PULSE_ALL"},
 });
 
@@ -115,6 +115,26 @@ Stop required(const Context& c, std::string_view flag, std::string& out) {
   if (!v) return Failure{kExitUsage, "missing required flag --" + std::string(flag)};
   if (v->empty()) return Failure{kExitUsage, "--" + std::string(flag) + " must not be empty"};
   out = *v;
+  return std::nullopt;
+}
+
+// --teams as the Go CLI reads it (pflag's string slice): each --teams adds
+// the items of its value, one CSV record; else $PULSE_TEAMS. Empty items,
+// which the Pulse API refuses, are left out with a warning.
+Stop read_teams(const Context& c, std::vector<std::string>& teams) {
+  auto values = c.args.all("teams");
+  if (values.empty())
+    if (auto v = c.args.get("teams")) values.push_back(std::move(*v));
+  std::size_t empty = 0;
+  for (const auto& value : values) {
+    std::string why;
+    auto items = split_csv_record(value, why);
+    if (!items) return Failure{kExitUsage, "--teams \"" + printable(value.substr(0, 80)) + "\": " + why};
+    for (auto& item : *items)
+      if (item.empty()) ++empty;
+      else teams.push_back(std::move(item));
+  }
+  if (empty) c.err << c.step << ": warning: --teams: " << empty << " empty team name(s) left out\n";
   return std::nullopt;
 }
 
@@ -231,7 +251,7 @@ Stop push_deployment(const Context& c) {
   if (auto f = required(c, "identifier", e.deploy_id)) return f;
   if (auto f = timestamp(c, "timestamp", false, e.time_created)) return f;
   e.source = c.args.get_or("source", "cli");
-  e.teams = split_list(c.args.get_or("teams", ""));
+  if (auto f = read_teams(c, e.teams)) return f;
   e.changes = c.args.positionals();
   if (e.changes.empty())
     return Failure{kExitUsage, "give at least one commit id (the changes this deployment shipped)"};
@@ -263,7 +283,7 @@ Stop push_git_deployment(const Context& c) {
   if (auto f = timestamp(c, "timestamp", false, d.time_created)) return f;
   std::string previous;
   if (auto f = required(c, "previous-deployment-ref", previous)) return f;
-  d.teams = split_list(c.args.get_or("teams", ""));
+  if (auto f = read_teams(c, d.teams)) return f;
   Connection conn;
   if (auto f = connection(c, conn)) return f;
 
@@ -512,7 +532,9 @@ Stop backfill(const Context& c) {
   if (!ok) return Failure{kExitUsage, why};
   std::unordered_set<std::string> known;
   if (!c.args.flag("dry-run") && !c.args.flag("all")) known = stored_deployments(conn);
-  const Replay replay = replay_of(*tags, shipped, since, known, split_list(c.args.get_or("teams", "")), by_commit);
+  std::vector<std::string> teams;
+  if (auto f = read_teams(c, teams)) return f;
+  const Replay replay = replay_of(*tags, shipped, since, known, teams, by_commit);
   const auto& events = replay.events;
   const std::size_t deployments = replay.deployments, changes = replay.changes;
   if (replay.skipped)

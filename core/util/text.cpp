@@ -16,6 +16,43 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+std::optional<std::vector<std::string>> split_csv_record(std::string_view s, std::string& why) {
+  std::vector<std::string> fields;
+  if (s.empty()) return fields;
+  std::size_t at = 0;
+  for (;;) {
+    std::string field;
+    if (at < s.size() && s[at] == '"') {  // quoted: up to the closing quote
+      for (++at;; ++at) {
+        if (at >= s.size()) {
+          why = "a quoted field has no closing quote";
+          return std::nullopt;
+        }
+        if (s[at] != '"') field += s[at];
+        else if (at + 1 < s.size() && s[at + 1] == '"') field += s[++at];
+        else break;
+      }
+      ++at;
+      if (at < s.size() && s[at] != ',' && s[at] != '\n' && s[at] != '\r') {
+        why = "extra text after a quoted field";
+        return std::nullopt;
+      }
+    } else {
+      for (; at < s.size() && s[at] != ',' && s[at] != '\n'; ++at) {
+        if (s[at] == '"') {
+          why = "a quote inside an unquoted field (quote the whole field: \"a,b\")";
+          return std::nullopt;
+        }
+        field += s[at];
+      }
+      if (!field.empty() && field.back() == '\r' && at < s.size() && s[at] == '\n') field.pop_back();
+    }
+    fields.push_back(std::move(field));
+    if (at >= s.size() || s[at] != ',') return fields;  // the end, or the record's
+    ++at;
+  }
+}
+
 std::string trim(std::string_view s) {
   constexpr std::string_view kSpace = " \t\r\n";
   const auto b = s.find_first_not_of(kSpace);

@@ -18,6 +18,14 @@ std::string lower(std::string_view s);
 /// "a, b,,c" -> {"a", "b", "c"}: items trimmed, empty ones dropped.
 std::vector<std::string> split_list(std::string_view s, char separator = ',');
 
+/// One CSV record as Go's encoding/csv reads it (and so pflag's string
+/// slices, the Go CLI's --teams): fields split at commas, a field that
+/// starts with a double quote is quoted ("" inside it is one quote), nothing
+/// trimmed, the record ends at the first newline outside quotes; "" is no
+/// field. nullopt, with `why`, for a quote inside an unquoted field or an
+/// unterminated quoted one.
+std::optional<std::vector<std::string>> split_csv_record(std::string_view s, std::string& why);
+
 /// The lines of a file of keys or tokens: trimmed, blank lines and "#"
 /// comments dropped. nullopt if the file cannot be read.
 std::optional<std::vector<std::string>> read_config_lines(const std::string& path);

@@ -8,6 +8,38 @@ using namespace pulse;
 
 BOOST_AUTO_TEST_SUITE(text)
 
+BOOST_AUTO_TEST_CASE(a_csv_record_splits_as_gos_encoding_csv) {
+  struct Row {
+    std::string text;
+    std::vector<std::string> fields;  // empty with `bad`
+    bool bad = false;
+  };
+  for (const auto& row : {
+           Row{"", {}},
+           Row{"a", {"a"}},
+           Row{"a,b,c", {"a", "b", "c"}},
+           Row{"a, b ,c", {"a", " b ", "c"}},  // nothing trimmed
+           Row{"a,,b,", {"a", "", "b", ""}},
+           Row{"\"a,b\",c", {"a,b", "c"}},
+           Row{"\"say \"\"hi\"\"\",x", {"say \"hi\"", "x"}},
+           Row{"\"\"", {""}},
+           Row{"a\nb,c", {"a"}},  // the first record only
+           Row{"a\r\nb", {"a"}},
+           Row{"\"a\nb\",c", {"a\nb", "c"}},
+           Row{"a\"b", {}, true},
+           Row{"\"ab", {}, true},
+           Row{"\"a\"b", {}, true},
+       }) {
+    BOOST_TEST_CONTEXT("[" << row.text << "]") {
+      std::string why;
+      const auto fields = split_csv_record(row.text, why);
+      BOOST_TEST(fields.has_value() == !row.bad, why);
+      if (fields) BOOST_TEST(*fields == row.fields, boost::test_tools::per_element());
+      if (row.bad) BOOST_TEST(!why.empty());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(lower_changes_ascii_letters_only) {
   BOOST_TEST(lower("Bearer ABC-xyz_09") == "bearer abc-xyz_09");
   BOOST_TEST(lower("\xC3\x84rger") == "\xC3\x84rger");  // Ä: not ASCII, left as it is

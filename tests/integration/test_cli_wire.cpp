@@ -317,4 +317,57 @@ BOOST_AUTO_TEST_CASE(the_environment_header_is_the_go_clis_for_every_ci) {
   BOOST_TEST(names.size() == 28u);  // Go's 27 CIs and _unknown_
 }
 
+// --teams as the Go CLI reads it (pflag's string slice: repeated flags
+// append, a value is a CSV record): the same deployment through both CLIs
+// has the same body; empty items alone differ, on purpose (the Pulse API
+// refuses them): left out with a warning.
+BOOST_AUTO_TEST_CASE(teams_are_read_as_the_go_cli_reads_them) {
+  const fs::path go = shared_dir() / "peers" / "pulse-event-cli-1.9.32";
+  if (!fs::exists(go)) {
+    BOOST_TEST_MESSAGE("no Go CLI at " << go.string() << ": the differential test is skipped");
+    return;
+  }
+  struct Row {
+    std::vector<std::string> teams;  // --teams values
+    std::string ours;                // our body's teams where Go's differ ("": the same)
+  };
+  for (const auto& row : {
+           Row{{"a"}, ""},
+           Row{{"a,b"}, ""},
+           Row{{"a", "b,c"}, ""},
+           Row{{"\"a,b\",c"}, ""},
+           Row{{"a, b ,c"}, ""},
+           Row{{""}, ""},
+           Row{{"a,,b,"}, R"(["a","b"])"},
+       }) {
+    std::string given;
+    for (const auto& t : row.teams) given += "--teams '" + t + "' ";
+    BOOST_TEST_CONTEXT(given) {
+      // Setup
+      RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
+      std::vector<std::string> push = {"push", "deployment",  "--api-key",  "K",          "--identifier",
+                                       "d1",   "--timestamp", "1602852032", "--base-url", server.url()};
+      for (const auto& t : row.teams) push.insert(push.end(), {"--teams", t});
+      push.push_back("c1");
+      std::vector<std::string> go_argv = {go.string()};
+      go_argv.insert(go_argv.end(), push.begin(), push.end());
+      // Run
+      const auto theirs = run_process(go_argv);
+      const auto ours = cli(push);
+      // Check
+      BOOST_TEST(theirs.exit_code == 0, theirs.err);
+      BOOST_TEST(ours.exit_code == 0, ours.err);
+      const auto got = server.requests();
+      BOOST_TEST_REQUIRE(got.size() == 2u);
+      if (row.ours.empty()) {
+        BOOST_TEST(got[1].body == got[0].body);
+        BOOST_TEST(ours.err.find("warning") == std::string::npos, ours.err);
+      } else {
+        BOOST_TEST(got[1].body.find("\"teams\":" + row.ours) != std::string::npos, got[1].body);
+        BOOST_TEST(ours.err.find("warning: --teams: 2 empty team name(s) left out") != std::string::npos, ours.err);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
