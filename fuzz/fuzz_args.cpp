@@ -1,6 +1,8 @@
 // Command lines: NUL-separated words through the flag parser, with
-// environment fallbacks and a repeatable flag, as every command has them.
+// environment fallbacks and a repeatable flag, as every command has them;
+// the repeatable flag's values through the CSV reader, as --teams has them.
 #include "core/cmdline/args.hpp"
+#include "core/util/text.hpp"
 
 #include <cstdint>
 #include <string>
@@ -34,7 +36,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   (void)parsed->flag("dry-run");
-  (void)parsed->all("teams");
+  for (const auto& value : parsed->all("teams")) {
+    std::string csv_why;
+    const auto fields = split_csv_record(value, csv_why);
+    if (!fields && csv_why.empty()) __builtin_trap();  // a refusal always says why
+    if (fields)
+      for (const auto& f : *fields)
+        if (f.size() > value.size()) __builtin_trap();  // a field is never longer than its record
+  }
   (void)parsed->get_or("timeout", "");
   return 0;
 }
