@@ -91,6 +91,13 @@ std::string leading_words(const std::vector<std::string>& args, std::size_t from
   return out;
 }
 
+// A group's help: the usage lines of its commands ("push": push change, ...).
+std::string group_help(const ProgramSpec& p, const std::vector<const CommandSpec*>& group, const std::string& topic) {
+  std::string out = "Commands of " + std::string(p.name) + " " + topic + ":\n";
+  for (const auto* c : group) out += "  " + usage_line(p, *c) + "\n";
+  return out + "\nRun '" + std::string(p.name) + " help " + topic + " COMMAND' for one.\n";
+}
+
 int help_command(const ProgramSpec& p, const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (args.size() < 2) {
     out << program_help(p);
@@ -103,9 +110,7 @@ int help_command(const ProgramSpec& p, const std::vector<std::string>& args, std
   const std::string topic = leading_words(args, 1);
   // A group's first word ("help push"): its commands.
   if (const auto group = group_of(p, topic); !group.empty()) {
-    out << "Commands of " << p.name << " " << topic << ":\n";
-    for (const auto* c : group) out << "  " << usage_line(p, *c) << "\n";
-    out << "\nRun '" << p.name << " help " << topic << " COMMAND' for one.\n";
+    out << group_help(p, group, topic);
     return kExitOk;
   }
   err << p.name << " help: no command \"" << (topic.empty() ? args[1] : topic) << "\""
@@ -429,7 +434,7 @@ int run_program(const ProgramSpec& p, const std::vector<std::string>& args, cons
   }
   const std::string first = args.empty() ? "" : args[0];
   if (first == "help" || ((first == "--help" || first == "-h") && !fallback)) return help_command(p, args, out, err);
-  if (first == "version" || first == "--version") {
+  if (first == "version" || first == "--version" || first == "-v") {
     out << p.name << " " << version_text() << "\n";
     return kExitOk;
   }
@@ -448,8 +453,16 @@ int run_program(const ProgramSpec& p, const std::vector<std::string>& args, cons
   const CommandSpec* command = found.command ? found.command : fallback;
   if (!command || (!found.command && !first.empty() && !first.starts_with("-"))) {
     const std::string typed = leading_words(args, 0);
-    // A group's first word alone ("push"): say what may follow.
-    if (const auto group = group_of(p, typed); !group.empty()) {
+    // A group alone, or asked for help ("push", "push --help"): its
+    // commands, as `help push` shows them (and as the Go CLI does, exit 0).
+    const auto group = group_of(p, typed);
+    const std::size_t typed_words = static_cast<std::size_t>(std::count(typed.begin(), typed.end(), ' ')) + 1;
+    if (!group.empty() && (args.size() == typed_words ||
+                           (args.size() == typed_words + 1 && (args.back() == "--help" || args.back() == "-h")))) {
+      out << group_help(p, group, typed);
+      return kExitOk;
+    }
+    if (!group.empty()) {
       err << p.name << " " << typed << ": say which: " << group_words(group, typed) << "\nRun '" << p.name << " help "
           << typed << "' for them.\n";
     } else {

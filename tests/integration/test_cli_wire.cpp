@@ -137,7 +137,8 @@ BOOST_AUTO_TEST_CASE(bad_input_sends_nothing) {
        "missing required flag --previous-deployment-ref"},
       {{"push", "chnage"}, "unknown command \"push chnage\""},
       {{"pull"}, "unknown command \"pull\""},
-      {{"push"}, "pulse-event-cli push: say which: change, deployment, incident or git deployment"},
+      {{"push", "--identifier", "x"},
+       "pulse-event-cli push: say which: change, deployment, incident or git deployment"},
       {{}, "Usage:"},
   };
   for (const auto& row : rows) {
@@ -170,6 +171,34 @@ BOOST_AUTO_TEST_CASE(help_everywhere) {
   BOOST_TEST(git_help.out.find("--previous-deployment-ref") != std::string::npos);
   BOOST_TEST(git_help.out.find("[$PULSE_API_KEY]") != std::string::npos);
   BOOST_TEST(cli({"version"}).out == "pulse-event-cli " + version_text() + "\n");
+  BOOST_TEST(cli({"-v"}).out == cli({"version"}).out);  // the Go CLI's short form
+}
+
+// A group alone or asked for help lists its commands, exit 0, as the Go CLI
+// (cobra) does and as `help GROUP` does.
+BOOST_AUTO_TEST_CASE(a_group_alone_or_with_help_lists_its_commands) {
+  const auto push = cli({"help", "push"});
+  BOOST_TEST_REQUIRE(push.exit_code == 0);
+  BOOST_TEST(push.out.find("pulse-event-cli push git deployment") != std::string::npos, push.out);
+  const auto git = cli({"help", "push", "git"});
+  for (const auto& [args, want] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"push"}, push.out},
+           {{"push", "--help"}, push.out},
+           {{"push", "-h"}, push.out},
+           {{"push", "git"}, git.out},
+           {{"push", "git", "--help"}, git.out},
+           {{"outbox"}, cli({"help", "outbox"}).out},
+       }) {
+    BOOST_TEST_CONTEXT(args.back()) {
+      const auto r = cli(args);
+      BOOST_TEST(r.exit_code == 0, r.err);
+      BOOST_TEST(r.out == want);
+      BOOST_TEST(r.err.empty(), r.err);
+    }
+  }
+  const auto stray = cli({"push", "foo"});  // a word that is no command stays an error
+  BOOST_TEST(stray.exit_code == 2);
+  BOOST_TEST(stray.err.find("unknown command \"push foo\"") != std::string::npos, stray.err);
 }
 
 BOOST_AUTO_TEST_CASE(exit_codes_and_messages_for_server_answers) {
@@ -315,6 +344,36 @@ BOOST_AUTO_TEST_CASE(the_environment_header_is_the_go_clis_for_every_ci) {
     }
   }
   BOOST_TEST(names.size() == 28u);  // Go's 27 CIs and _unknown_
+}
+
+// Help and version forms: exit 0 through both CLIs (the texts differ).
+BOOST_AUTO_TEST_CASE(help_and_version_forms_exit_as_the_go_clis) {
+  const fs::path go = shared_dir() / "peers" / "pulse-event-cli-1.9.32";
+  if (!fs::exists(go)) {
+    BOOST_TEST_MESSAGE("no Go CLI at " << go.string() << ": the differential test is skipped");
+    return;
+  }
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{{"push"},
+                                                                                    {"push", "--help"},
+                                                                                    {"push", "git"},
+                                                                                    {"push", "git", "--help"},
+                                                                                    {"-v"},
+                                                                                    {"version"},
+                                                                                    {"--help"},
+                                                                                    {"help", "push"},
+                                                                                    {"push", "change", "--help"}}) {
+    std::string shown;
+    for (const auto& a : args) shown += a + " ";
+    BOOST_TEST_CONTEXT(shown) {
+      std::vector<std::string> go_argv = {go.string()};
+      go_argv.insert(go_argv.end(), args.begin(), args.end());
+      const auto theirs = run_process(go_argv);
+      const auto ours = cli(args);
+      BOOST_TEST(theirs.exit_code == 0);
+      BOOST_TEST(ours.exit_code == theirs.exit_code, ours.err);
+      BOOST_TEST(!ours.out.empty());
+    }
+  }
 }
 
 // --teams as the Go CLI reads it (pflag's string slice: repeated flags
