@@ -41,6 +41,10 @@ const std::vector<FlagSpec> kConnectionFlags = [] {
   f.push_back({"dry-run", "", "print what would be sent and send nothing", false, "PULSE_DRY_RUN"});
   f.push_back(
       {"queue", "", "put the events in the outbox and return; a background flush delivers them", false, "PULSE_QUEUE"});
+  // The Go CLI's root flag: it reads the file and uses none of its values.
+  f.push_back({"config", "FILE",
+               "accepted for the Go CLI's command lines; the file is not read (the Go CLI uses none "
+               "of its values either)"});
   return f;
 }();
 

@@ -423,10 +423,62 @@ int run_command(const ProgramSpec& p, const CommandSpec& c, const std::vector<st
   return outcome.code;
 }
 
+// A flag some command under `group` declares ("" for every command), by
+// the word that gives it ("--api-key", "--api-key=K", "-api-key").
+const FlagSpec* group_flag(const ProgramSpec& p, const std::string& group, std::string_view word) {
+  word.remove_prefix(word.starts_with("--") ? 2 : 1);
+  word = word.substr(0, word.find('='));
+  for (const auto& c : p.commands)
+    if (group.empty() || c.name.starts_with(group + " "))
+      for (const auto& f : c.flags)
+        if (f.name == word) return &f;
+  return nullptr;
+}
+
+// Flags given before a command's last name word (`push --api-key K change
+// ...`, `--config F push change ...`: the Go CLI's persistent flags, which
+// cobra takes anywhere on the way to the command) are moved after it, when
+// the words then name a command and every such flag is one that commands
+// of the group declare. Otherwise the words are left as they are.
+std::vector<std::string> hoist_flags(const ProgramSpec& p, const std::vector<std::string>& args) {
+  std::vector<std::string> name, flags;
+  std::size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& w = args[i];
+    if (w == "--" || w == "-") return args;
+    if (w.starts_with("-")) {
+      std::string group;
+      for (const auto& n : name) group += (group.empty() ? "" : " ") + n;
+      const FlagSpec* f = group_flag(p, group, w);
+      if (!f) return args;
+      flags.push_back(w);
+      if (!f->value_name.empty() && w.find('=') == std::string::npos) {
+        if (++i == args.size()) return args;
+        flags.push_back(args[i]);
+      }
+      continue;
+    }
+    name.push_back(w);
+    if (const Found found = find_command(p, name, 0); found.command && found.words == name.size()) {
+      bool longer = false;  // "push git" is a group on the way to "push git deployment"
+      for (const auto& c : p.commands)
+        longer |=
+            c.name.size() > found.command->name.size() && c.name.starts_with(std::string(found.command->name) + " ");
+      if (!longer) break;
+    }
+  }
+  if (flags.empty() || i == args.size()) return args;
+  std::vector<std::string> out(name.begin(), name.end());
+  out.insert(out.end(), flags.begin(), flags.end());
+  out.insert(out.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  return out;
+}
+
 }  // namespace
 
-int run_program(const ProgramSpec& p, const std::vector<std::string>& args, const Env& env, std::ostream& out,
+int run_program(const ProgramSpec& p, const std::vector<std::string>& given, const Env& env, std::ostream& out,
                 std::ostream& err) {
+  const std::vector<std::string> args = hoist_flags(p, given);
   const CommandSpec* fallback = default_command(p);
   if (args.empty() && !fallback) {
     err << program_help(p);

@@ -346,6 +346,51 @@ BOOST_AUTO_TEST_CASE(the_environment_header_is_the_go_clis_for_every_ci) {
   BOOST_TEST(names.size() == 28u);  // Go's 27 CIs and _unknown_
 }
 
+// Flags before the subcommand (the Go CLI's persistent flags) and its
+// --config FILE (whose values it never uses): the same request from both.
+BOOST_AUTO_TEST_CASE(flags_before_the_subcommand_and_config_send_as_the_go_clis) {
+  const fs::path go = shared_dir() / "peers" / "pulse-event-cli-1.9.32";
+  if (!fs::exists(go)) {
+    BOOST_TEST_MESSAGE("no Go CLI at " << go.string() << ": the differential test is skipped");
+    return;
+  }
+  TempDir dir;
+  write_file(dir.path / "event-cli.yaml", "api-key: from-the-file\nsystem: not-used\n");
+  const std::string config = (dir.path / "event-cli.yaml").string();
+  const std::string t = "1602852032";
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"push", "--api-key", "K", "--base-url", "URL", "--system", "S", "change", "--identifier", "abc",
+            "--timestamp", t},
+           {"push", "--system=S", "--api-key", "K", "deployment", "--base-url", "URL", "--identifier", "d1",
+            "--timestamp", t, "c1"},
+           {"--config", config, "push", "change", "--api-key", "K", "--base-url", "URL", "--identifier", "abc",
+            "--timestamp", t},
+           {"push", "incident", "--config", (dir.path / "missing.yaml").string(), "--api-key", "K", "--base-url", "URL",
+            "--identifier", "i1", "--timestampCreated", t, "--timestampResolved", "1602855632"},
+       }) {
+    std::string shown;
+    for (const auto& a : args) shown += a + " ";
+    BOOST_TEST_CONTEXT(shown) {
+      // Setup
+      RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
+      auto given = args;
+      for (auto& a : given) boost::replace_all(a, "URL", server.url());
+      std::vector<std::string> go_argv = {go.string()};
+      go_argv.insert(go_argv.end(), given.begin(), given.end());
+      // Run
+      const auto theirs = run_process(go_argv);
+      const auto ours = cli(given);
+      // Check: one request each, the same target and body.
+      BOOST_TEST(theirs.exit_code == 0, theirs.err);
+      BOOST_TEST(ours.exit_code == 0, ours.err);
+      const auto got = server.requests();
+      BOOST_TEST_REQUIRE(got.size() == 2u);
+      BOOST_TEST(got[1].target == got[0].target);
+      BOOST_TEST(got[1].body == got[0].body);
+    }
+  }
+}
+
 // Help and version forms: exit 0 through both CLIs (the texts differ).
 BOOST_AUTO_TEST_CASE(help_and_version_forms_exit_as_the_go_clis) {
   const fs::path go = shared_dir() / "peers" / "pulse-event-cli-1.9.32";
