@@ -266,17 +266,32 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(against_the_go_cli)
 
+namespace {
+
+// The Go CLI 1.9.32 (shared/peers/), when it is there; else the test says
+// it is skipped.
+std::optional<fs::path> go_cli() {
+  const fs::path go = shared_dir() / "peers" / "pulse-event-cli-1.9.32";
+  if (fs::exists(go)) return go;
+  BOOST_TEST_MESSAGE("no Go CLI at " << go.string() << ": the differential test is skipped");
+  return std::nullopt;
+}
+
+ProcessResult run_go(const std::vector<std::string>& args, const EnvOverrides& env = {}) {
+  std::vector<std::string> argv = {go_cli()->string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, env);
+}
+
+}  // namespace
+
 // The Environment header against the Go CLI itself (shared/peers/, where it
 // is): the same push with each CI's variables through both CLIs to one
 // recording server. The rows are every CI of Go's table (1.9.32,
 // internal/environment/) by Go's markers, the orders between them, and
 // markers only our build details read.
 BOOST_AUTO_TEST_CASE(the_environment_header_is_the_go_clis_for_every_ci) {
-  const fs::path go = shared_dir() / "peers" / "pulse-event-cli-1.9.32";
-  if (!fs::exists(go)) {
-    BOOST_TEST_MESSAGE("no Go CLI at " << go.string() << ": the differential test is skipped");
-    return;
-  }
+  if (!go_cli()) return;
   const std::vector<EnvOverrides> rows = {
       {},
       {{"CI", "true"}},
@@ -330,9 +345,7 @@ BOOST_AUTO_TEST_CASE(the_environment_header_is_the_go_clis_for_every_ci) {
       const std::vector<std::string> push = {"push", "change",      "--api-key",  "K",          "--identifier",
                                              "abc",  "--timestamp", "1602852032", "--base-url", server.url()};
       // Run: Go's, then ours.
-      std::vector<std::string> go_argv = {go.string()};
-      go_argv.insert(go_argv.end(), push.begin(), push.end());
-      const auto theirs = run_process(go_argv, vars);
+      const auto theirs = run_go(push, vars);
       const auto ours = cli(push, vars);
       // Check: both sent, with one header.
       BOOST_TEST(theirs.exit_code == 0, theirs.err);
@@ -349,11 +362,7 @@ BOOST_AUTO_TEST_CASE(the_environment_header_is_the_go_clis_for_every_ci) {
 // Flags before the subcommand (the Go CLI's persistent flags) and its
 // --config FILE (whose values it never uses): the same request from both.
 BOOST_AUTO_TEST_CASE(flags_before_the_subcommand_and_config_send_as_the_go_clis) {
-  const fs::path go = shared_dir() / "peers" / "pulse-event-cli-1.9.32";
-  if (!fs::exists(go)) {
-    BOOST_TEST_MESSAGE("no Go CLI at " << go.string() << ": the differential test is skipped");
-    return;
-  }
+  if (!go_cli()) return;
   TempDir dir;
   write_file(dir.path / "event-cli.yaml", "api-key: from-the-file\nsystem: not-used\n");
   const std::string config = (dir.path / "event-cli.yaml").string();
@@ -375,10 +384,8 @@ BOOST_AUTO_TEST_CASE(flags_before_the_subcommand_and_config_send_as_the_go_clis)
       RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
       auto given = args;
       for (auto& a : given) boost::replace_all(a, "URL", server.url());
-      std::vector<std::string> go_argv = {go.string()};
-      go_argv.insert(go_argv.end(), given.begin(), given.end());
       // Run
-      const auto theirs = run_process(go_argv);
+      const auto theirs = run_go(given);
       const auto ours = cli(given);
       // Check: one request each, the same target and body.
       BOOST_TEST(theirs.exit_code == 0, theirs.err);
@@ -393,11 +400,7 @@ BOOST_AUTO_TEST_CASE(flags_before_the_subcommand_and_config_send_as_the_go_clis)
 
 // Help and version forms: exit 0 through both CLIs (the texts differ).
 BOOST_AUTO_TEST_CASE(help_and_version_forms_exit_as_the_go_clis) {
-  const fs::path go = shared_dir() / "peers" / "pulse-event-cli-1.9.32";
-  if (!fs::exists(go)) {
-    BOOST_TEST_MESSAGE("no Go CLI at " << go.string() << ": the differential test is skipped");
-    return;
-  }
+  if (!go_cli()) return;
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{{"push"},
                                                                                     {"push", "--help"},
                                                                                     {"push", "git"},
@@ -410,9 +413,7 @@ BOOST_AUTO_TEST_CASE(help_and_version_forms_exit_as_the_go_clis) {
     std::string shown;
     for (const auto& a : args) shown += a + " ";
     BOOST_TEST_CONTEXT(shown) {
-      std::vector<std::string> go_argv = {go.string()};
-      go_argv.insert(go_argv.end(), args.begin(), args.end());
-      const auto theirs = run_process(go_argv);
+      const auto theirs = run_go(args);
       const auto ours = cli(args);
       BOOST_TEST(theirs.exit_code == 0);
       BOOST_TEST(ours.exit_code == theirs.exit_code, ours.err);
@@ -426,11 +427,7 @@ BOOST_AUTO_TEST_CASE(help_and_version_forms_exit_as_the_go_clis) {
 // has the same body; empty items alone differ, on purpose (the Pulse API
 // refuses them): left out with a warning.
 BOOST_AUTO_TEST_CASE(teams_are_read_as_the_go_cli_reads_them) {
-  const fs::path go = shared_dir() / "peers" / "pulse-event-cli-1.9.32";
-  if (!fs::exists(go)) {
-    BOOST_TEST_MESSAGE("no Go CLI at " << go.string() << ": the differential test is skipped");
-    return;
-  }
+  if (!go_cli()) return;
   struct Row {
     std::vector<std::string> teams;  // --teams values
     std::string ours;                // our body's teams where Go's differ ("": the same)
@@ -453,10 +450,8 @@ BOOST_AUTO_TEST_CASE(teams_are_read_as_the_go_cli_reads_them) {
                                        "d1",   "--timestamp", "1602852032", "--base-url", server.url()};
       for (const auto& t : row.teams) push.insert(push.end(), {"--teams", t});
       push.push_back("c1");
-      std::vector<std::string> go_argv = {go.string()};
-      go_argv.insert(go_argv.end(), push.begin(), push.end());
       // Run
-      const auto theirs = run_process(go_argv);
+      const auto theirs = run_go(push);
       const auto ours = cli(push);
       // Check
       BOOST_TEST(theirs.exit_code == 0, theirs.err);
