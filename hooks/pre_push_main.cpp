@@ -15,10 +15,7 @@
 #include "core/util/sys.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <spawn.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,10 +25,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -77,21 +71,10 @@ std::string read_all(int fd) {
 int git_push_pid() {
   int pid = ::getpid();
   for (int depth = 0; depth < 6; ++depth) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string s;
-    std::getline(stat, s);
-    const auto close = s.rfind(')');
-    if (close == std::string::npos) break;
-    std::istringstream rest(s.substr(close + 2));
-    char state;
-    int ppid = 0;
-    rest >> state >> ppid;
-    if (ppid <= 1) break;
-    std::ifstream comm("/proc/" + std::to_string(ppid) + "/comm");
-    std::string name;
-    std::getline(comm, name);
-    if (name == "git") return ppid;
-    pid = ppid;
+    const auto parent = pulse::parent_of(pid);
+    if (!parent || parent->first <= 1) break;
+    if (parent->second == "git") return parent->first;
+    pid = parent->first;
   }
   return static_cast<int>(::getppid());
 }

@@ -14,8 +14,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 extern char** environ;
@@ -208,23 +206,6 @@ bool spawn_detached(const std::vector<std::string>& argv_in, const std::string& 
   posix_spawnattr_destroy(&attr);
   // The child is not reaped here: we exit soon and init adopts it.
   return rc == 0;
-}
-
-std::optional<std::pair<int, std::string>> parent_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(in, stat)) return std::nullopt;
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-  const auto open = stat.find('('), close = stat.rfind(')');
-  if (open == std::string::npos || close == std::string::npos) return std::nullopt;
-  std::istringstream rest(stat.substr(close + 2));
-  char state;
-  int ppid;
-  if (!(rest >> state >> ppid)) return std::nullopt;
-  std::ifstream comm_in("/proc/" + std::to_string(ppid) + "/comm");
-  std::string comm;
-  std::getline(comm_in, comm);
-  return std::make_pair(ppid, comm);
 }
 
 }  // namespace pulse

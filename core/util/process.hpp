@@ -24,7 +24,4 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
 /// appended to `log_path` (or /dev/null). Returns false if it could not start.
 bool spawn_detached(const std::vector<std::string>& argv, const std::string& cwd, const std::string& log_path);
 
-/// Parent pid of `pid` and its command name, from /proc.
-std::optional<std::pair<int, std::string>> parent_of(int pid);
-
 }  // namespace pulse

@@ -12,6 +12,8 @@
 #include <climits>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace pulse {
@@ -20,6 +22,23 @@ std::string self_executable() {
   std::error_code ec;
   const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string() : p.string();
+}
+
+std::optional<std::pair<int, std::string>> parent_of(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return std::nullopt;
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+  const auto open = stat.find('('), close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos) return std::nullopt;
+  std::istringstream rest(stat.substr(close + 2));
+  char state;
+  int ppid;
+  if (!(rest >> state >> ppid)) return std::nullopt;
+  std::ifstream comm_in("/proc/" + std::to_string(ppid) + "/comm");
+  std::string comm;
+  std::getline(comm_in, comm);
+  return std::make_pair(ppid, comm);
 }
 
 bool wait_for_exit(int pid, std::chrono::milliseconds timeout) {

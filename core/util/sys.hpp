@@ -6,12 +6,18 @@
 #include "core/util/env.hpp"
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace pulse {
 
 /// Absolute path of the running program (from /proc/self/exe); "" if unknown.
 std::string self_executable();
+
+/// Parent pid of `pid` and the parent's command name, from /proc; nullopt
+/// when `pid` is gone or its stat cannot be read.
+std::optional<std::pair<int, std::string>> parent_of(int pid);
 
 /// Blocks until process `pid` (not our child) has exited, or `timeout`
 /// passed; returns whether it exited.

@@ -1,4 +1,5 @@
 #include "core/util/process.hpp"
+#include "core/util/sys.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -13,6 +14,19 @@
 using namespace pulse;
 
 BOOST_AUTO_TEST_SUITE(process)
+
+BOOST_AUTO_TEST_CASE(parent_of_names_the_parent_and_its_command) {
+  // Run: of this process, and of one that does not exist.
+  const auto parent = pulse::parent_of(static_cast<int>(::getpid()));
+  // Check: the kernel's parent pid, and its name as /proc gives it.
+  BOOST_TEST_REQUIRE(parent.has_value());
+  BOOST_TEST(parent->first == static_cast<int>(::getppid()));
+  std::ifstream comm("/proc/" + std::to_string(::getppid()) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  BOOST_TEST(parent->second == name);
+  BOOST_TEST(!pulse::parent_of(0x7ffffffe).has_value());
+}
 
 BOOST_AUTO_TEST_CASE(captures_output_input_and_exit_code) {
   const auto r = run_command({"sh", "-c", "read line; echo \"got $line\"; echo oops >&2; exit 3"}, "", "hello\n");
