@@ -130,12 +130,11 @@ std::size_t clean_char(std::string_view s, std::size_t i) {
 }  // namespace
 
 std::optional<bool> parse_bool(std::string_view s) {
-  std::string lower;
-  for (char c : s.substr(0, 8)) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (s.size() > 8) return std::nullopt;
+  const std::string v = lower(s);
   // t and f: what Go's strconv.ParseBool also takes, so the Go CLI's scripts keep working.
-  if (lower == "1" || lower == "t" || lower == "true" || lower == "yes" || lower == "on") return true;
-  if (lower == "0" || lower == "f" || lower == "false" || lower == "no" || lower == "off") return false;
+  if (v == "1" || v == "t" || v == "true" || v == "yes" || v == "on") return true;
+  if (v == "0" || v == "f" || v == "false" || v == "no" || v == "off") return false;
   return std::nullopt;
 }
 

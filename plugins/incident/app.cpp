@@ -545,10 +545,7 @@ std::map<std::string, std::string, std::less<>> report_headers(const ParsedArgs&
 HeaderLookup lookup_in(std::map<std::string, std::string, std::less<>> headers) {
   return [headers = std::move(headers)](std::string_view name) -> std::optional<std::string> {
     for (const auto& [k, v] : headers)
-      if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char x, char y) {
-            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-          }))
-        return v;
+      if (lower(k) == lower(name)) return v;
     return std::nullopt;
   };
 }
