@@ -459,13 +459,10 @@ std::vector<std::string> hoist_flags(const ProgramSpec& p, const std::vector<std
       continue;
     }
     name.push_back(w);
-    if (const Found found = find_command(p, name, 0); found.command && found.words == name.size()) {
-      bool longer = false;  // "push git" is a group on the way to "push git deployment"
-      for (const auto& c : p.commands)
-        longer |=
-            c.name.size() > found.command->name.size() && c.name.starts_with(std::string(found.command->name) + " ");
-      if (!longer) break;
-    }
+    // The command found, unless longer names go on from it (a group on the way).
+    if (const Found found = find_command(p, name, 0);
+        found.command && found.words == name.size() && group_of(p, std::string(found.command->name)).empty())
+      break;
   }
   if (flags.empty() || i == args.size()) return args;
   std::vector<std::string> out(name.begin(), name.end());
