@@ -97,7 +97,6 @@ const std::vector<FlagSpec> kBackfillFlags = with_connection({
 });
 
 // A step that ends early says how (the framework prints it); nullopt: go on.
-using Failure = Outcome;
 using Stop = std::optional<Outcome>;
 
 // Rejected: fix the event or key (3); misconfigured: fix the TLS setup (2);
@@ -116,8 +115,8 @@ struct Context {
 
 Stop required(const Context& c, std::string_view flag, std::string& out) {
   auto v = c.args.get(flag);
-  if (!v) return Failure{kExitUsage, "missing required flag --" + std::string(flag)};
-  if (v->empty()) return Failure{kExitUsage, "--" + std::string(flag) + " must not be empty"};
+  if (!v) return Outcome{kExitUsage, "missing required flag --" + std::string(flag)};
+  if (v->empty()) return Outcome{kExitUsage, "--" + std::string(flag) + " must not be empty"};
   out = *v;
   return std::nullopt;
 }
@@ -133,7 +132,7 @@ Stop read_teams(const Context& c, std::vector<std::string>& teams) {
   for (const auto& value : values) {
     std::string why;
     auto items = split_csv_record(value, why);
-    if (!items) return Failure{kExitUsage, "--teams \"" + printable(value.substr(0, 80)) + "\": " + why};
+    if (!items) return Outcome{kExitUsage, "--teams \"" + printable(value.substr(0, 80)) + "\": " + why};
     for (auto& item : *items)
       if (item.empty()) ++empty;
       else teams.push_back(std::move(item));
@@ -145,13 +144,13 @@ Stop read_teams(const Context& c, std::vector<std::string>& teams) {
 Stop timestamp(const Context& c, std::string_view flag, bool needed, std::int64_t& out) {
   auto v = c.args.get(flag);
   if (!v) {
-    if (needed) return Failure{kExitUsage, "missing required flag --" + std::string(flag)};
+    if (needed) return Outcome{kExitUsage, "missing required flag --" + std::string(flag)};
     out = unix_now();
     return std::nullopt;
   }
   std::string why;
   const auto t = parse_unix_timestamp(*v, why);
-  if (!t) return Failure{kExitUsage, "--" + std::string(flag) + " \"" + v->substr(0, 40) + "\" " + why};
+  if (!t) return Outcome{kExitUsage, "--" + std::string(flag) + " \"" + v->substr(0, 40) + "\" " + why};
   out = *t;
   return std::nullopt;
 }
@@ -167,13 +166,13 @@ struct Connection {
 Stop connection(const Context& c, Connection& conn) {
   std::string why;
   auto read = read_connection(c.args, c.env, why);
-  if (!read) return Failure{kExitUsage, why};
+  if (!read) return Outcome{kExitUsage, why};
   if (c.args.flag("dry-run") && c.args.flag("queue"))
-    return Failure{kExitUsage, "--dry-run and --queue contradict each other (send nothing, or send later?): give one"};
+    return Outcome{kExitUsage, "--dry-run and --queue contradict each other (send nothing, or send later?): give one"};
   // A collector on this machine with no keys configured accepts any key;
   // everything else needs one.
   if (read->api_key.empty() && !is_loopback_host(read->origin.host))
-    return Failure{kExitUsage, "missing required flag --api-key (or $PULSE_API_KEY)"};
+    return Outcome{kExitUsage, "missing required flag --api-key (or $PULSE_API_KEY)"};
   conn.shown_url = read->origin.to_string();
   conn.ingestion = ingestion_config(*read, c.args.get_or("system", ""), "pulse-event-cli", c.env);
   conn.server = std::move(*read);
@@ -183,7 +182,7 @@ Stop connection(const Context& c, Connection& conn) {
 // --queue: durable in the outbox when this returns; a detached flush delivers.
 Stop enqueue(const Context& c, const Connection& conn, const std::vector<Event>& events) {
   if (!c.args.has("api-key-file") && c.args.has("api-key") && !c.env.non_empty("PULSE_API_KEY"))
-    return Failure{kExitUsage,
+    return Outcome{kExitUsage,
                    "--queue delivers later, so the key must come from --api-key-file or $PULSE_API_KEY "
                    "(the outbox never stores keys)"};
   const Destination to{conn.server.base_url, conn.ingestion.system, conn.server.api_key_file};
@@ -199,12 +198,12 @@ Stop enqueue(const Context& c, const Connection& conn, const std::vector<Event>&
     std::size_t full = 0;
     for (auto r : results) full += r == Enqueued::full ? 1 : 0;
     if (full)
-      return Failure{kExitDelivery, "outbox " + outbox.path() + " is full: " + std::to_string(full) +
+      return Outcome{kExitDelivery, "outbox " + outbox.path() + " is full: " + std::to_string(full) +
                                         " event(s) not queued; see `pulse-event-cli outbox status`"};
     c.err << c.step << ": queued " << events.size() << " event(s) in " << outbox.path() << "\n";
     spawn_detached({self_executable(), "outbox", "flush", "--quiet"}, "", "");
   } catch (const std::exception& e) {
-    return Failure{kExitInternal, std::string("queue: ") + e.what()};
+    return Outcome{kExitInternal, std::string("queue: ") + e.what()};
   }
   return std::nullopt;
 }
@@ -233,7 +232,7 @@ Stop deliver(const Context& c, const Connection& conn, const std::vector<Event>&
     what = std::string(type_name(e)) + " " + identifier(e).substr(0, 64) + ": " + what + " (" +
            std::to_string(r.delivered) + " of " + std::to_string(events.size()) + " events delivered)";
   }
-  return Failure{exit_code_of(r.status), what};
+  return Outcome{exit_code_of(r.status), what};
 }
 
 Stop push_change(const Context& c) {
@@ -243,7 +242,7 @@ Stop push_change(const Context& c) {
   e.source = c.args.get_or("source", "cli");
   e.event_type = c.args.get_or("event_type", "commit");
   if (e.event_type != "commit" && e.event_type != "push")
-    return Failure{kExitUsage,
+    return Outcome{kExitUsage,
                    "--event_type must be \"commit\" or \"push\", not \"" + e.event_type.substr(0, 40) + "\""};
   Connection conn;
   if (auto f = connection(c, conn)) return f;
@@ -258,9 +257,9 @@ Stop push_deployment(const Context& c) {
   if (auto f = read_teams(c, e.teams)) return f;
   e.changes = c.args.positionals();
   if (e.changes.empty())
-    return Failure{kExitUsage, "give at least one commit id (the changes this deployment shipped)"};
+    return Outcome{kExitUsage, "give at least one commit id (the changes this deployment shipped)"};
   for (const auto& id : e.changes)
-    if (id.empty()) return Failure{kExitUsage, "commit ids must not be empty"};
+    if (id.empty()) return Outcome{kExitUsage, "commit ids must not be empty"};
   Connection conn;
   if (auto f = connection(c, conn)) return f;
   return deliver(c, conn, {e});
@@ -272,7 +271,7 @@ Stop push_incident(const Context& c) {
   if (auto f = timestamp(c, "timestampCreated", true, e.time_created)) return f;
   if (auto f = timestamp(c, "timestampResolved", true, e.time_resolved)) return f;
   if (e.time_resolved < e.time_created)
-    return Failure{kExitUsage, "--timestampResolved (" + format_rfc3339(e.time_resolved) +
+    return Outcome{kExitUsage, "--timestampResolved (" + format_rfc3339(e.time_resolved) +
                                    ") is before --timestampCreated (" + format_rfc3339(e.time_created) + ")"};
   e.source = c.args.get_or("source", "cli");
   Connection conn;
@@ -293,23 +292,23 @@ Stop push_git_deployment(const Context& c) {
 
   std::string why;
   const auto git = open_repository(c.args.get_or("directory", "."), false, why);
-  if (!git) return Failure{kExitUsage, why};
+  if (!git) return Outcome{kExitUsage, why};
   const auto head = resolve_commit(*git, "HEAD");
-  if (!head) return Failure{kExitUsage, "HEAD of " + git->dir() + " names no commit (an empty repository?)"};
+  if (!head) return Outcome{kExitUsage, "HEAD of " + git->dir() + " names no commit (an empty repository?)"};
   const DeepenOptions deepen;
   const auto log = [&c](const std::string& l) { c.err << c.step << ": " << l << "\n"; };
   const auto prev = resolve_previous(*git, previous, deepen, log, why);
   if (!prev)
-    return Failure{kExitUsage, "--previous-deployment-ref \"" + previous + "\" is not a commit, tag or branch of " +
+    return Outcome{kExitUsage, "--previous-deployment-ref \"" + previous + "\" is not a commit, tag or branch of " +
                                    git->dir() + (why.empty() ? "" : " (" + why + ")")};
   const auto exact = make_range_exact(*git, *prev, *head, deepen, log);
-  if (!exact.exact) return Failure{kExitUsage, "list commits " + previous + "..HEAD: " + exact.how};
+  if (!exact.exact) return Outcome{kExitUsage, "list commits " + previous + "..HEAD: " + exact.how};
   if (exact.was_shallow) c.err << c.step << ": " << exact.how << "\n";
   if (!resolve_commit(*git, *prev))
-    return Failure{kExitUsage, "--previous-deployment-ref \"" + previous + "\" is not in the history of " + git->dir()};
+    return Outcome{kExitUsage, "--previous-deployment-ref \"" + previous + "\" is not in the history of " + git->dir()};
   std::vector<RangeCommit> commits;
   if (!list_range(*git, *prev, *head, c.args.positionals(), commits, why))
-    return Failure{kExitUsage, "list commits " + previous + "..HEAD: " + why};
+    return Outcome{kExitUsage, "list commits " + previous + "..HEAD: " + why};
 
   std::vector<Event> events;
   events.reserve(commits.size() + 1);
@@ -484,7 +483,7 @@ Stop send_in_slices(const Context& c, const Connection& conn, const std::vector<
                              events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + kSlice)));
     const auto r = ingestion.send_all(slice);
     if (r.status != Delivery::delivered)
-      return Failure{exit_code_of(r.status), r.reason + " (" + std::to_string(i + r.delivered) + " of " +
+      return Outcome{exit_code_of(r.status), r.reason + " (" + std::to_string(i + r.delivered) + " of " +
                                                  std::to_string(events.size()) +
                                                  " events delivered; re-run to continue: nothing is stored twice)"};
     if (progress)
@@ -499,27 +498,27 @@ Stop backfill(const Context& c) {
   Connection conn;
   if (auto f = connection(c, conn)) return f;
   const std::string date_mode = c.args.get_or("date", "tag");
-  if (date_mode != "tag" && date_mode != "commit") return Failure{kExitUsage, "--date must be tag or commit"};
+  if (date_mode != "tag" && date_mode != "commit") return Outcome{kExitUsage, "--date must be tag or commit"};
   std::optional<std::int64_t> since;
   if (auto s = c.args.get("since")) {
     since = parse_date(*s);
     if (!since)
-      return Failure{kExitUsage,
+      return Outcome{kExitUsage,
                      "--since \"" + s->substr(0, 40) + "\" is not a date (YYYY-MM-DD, RFC 3339 or Unix seconds)"};
   }
   std::string why;
   const auto repo = open_repository(c.args.get_or("directory", "."), false, why);
-  if (!repo) return Failure{kExitUsage, why};
+  if (!repo) return Outcome{kExitUsage, why};
   const GitCommand& git = *repo;
   // The system every repository-aware command uses (pulse-deploy, pulse-hook).
   if (conn.ingestion.system.empty()) conn.ingestion.system = repository_system(git, detect_ci(c.env));
   if (is_shallow(git))
-    return Failure{kExitUsage, "backfill reads the whole history, and " + git.dir() +
+    return Outcome{kExitUsage, "backfill reads the whole history, and " + git.dir() +
                                    " is a shallow clone: run git fetch --unshallow --tags first"};
   auto tags = list_tags(git, "", c.args.get_or("tag-pattern", ""), why);
-  if (!tags) return Failure{kExitUsage, why};
+  if (!tags) return Outcome{kExitUsage, why};
   if (tags->empty())
-    return Failure{kExitUsage, "no tag in " + git.dir() + " matches --tag-pattern " + c.args.get_or("tag-pattern", "") +
+    return Outcome{kExitUsage, "no tag in " + git.dir() + " matches --tag-pattern " + c.args.get_or("tag-pattern", "") +
                                    " (give the pattern your release tags follow, e.g. --tag-pattern '^release-')"};
   const bool by_commit = date_mode == "commit";
   order_tags(*tags, by_commit);
@@ -533,7 +532,7 @@ Stop backfill(const Context& c) {
       c.err << "\rbackfill: reading history: " << done << "/" << all << " tags" << std::flush;
   });
   if (progress) c.err << "\n";
-  if (!ok) return Failure{kExitUsage, why};
+  if (!ok) return Outcome{kExitUsage, why};
   std::unordered_set<std::string> known;
   if (!c.args.flag("dry-run") && !c.args.flag("all")) known = stored_deployments(conn);
   std::vector<std::string> teams;
