@@ -149,6 +149,10 @@ GenericMapping parse_mapping(std::string_view text, const std::string& path) {
     }
     if (!f->is_string()) throw std::runtime_error("mapping file " + path + ": \"" + key + "\" must be a string");
     out = std::string(f->as_string());
+    // "" would point at the whole payload: a required field names a value in it.
+    if (required && out.empty())
+      throw std::runtime_error("mapping file " + path + ": \"" + key +
+                               "\" must be a JSON Pointer such as /id, not empty");
   };
   auto list = [&](const char* key, std::vector<std::string>& out) {
     const auto* f = o.if_contains(key);

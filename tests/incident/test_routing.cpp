@@ -188,3 +188,26 @@ BOOST_AUTO_TEST_CASE(opsgenie_and_generic_labels) {
   BOOST_TEST((where["generic:G1"] == std::pair<std::string, std::string>{"billing", "prod"}));
   BOOST_TEST(where.size() == 2u);
 }
+
+// A mapping names, for each required field, a value in the payload: an empty
+// pointer (the whole payload) is refused naming the field; optional ones may
+// be left empty.
+BOOST_AUTO_TEST_CASE(a_mapping_refuses_an_empty_pointer_for_a_required_field) {
+  for (const std::string field : {"identifier", "status", "created", "resolved"}) {
+    BOOST_TEST_CONTEXT(field) {
+      std::string text = R"({"identifier":"/id","status":"/s","created":"/c","resolved":"/r","system":""})";
+      const auto at = text.find("\"" + field + "\":\"") + field.size() + 4;
+      text.erase(at, text.find('"', at) - at);  // its pointer made ""
+      try {
+        (void)parse_mapping(text, "m.json");
+        BOOST_FAIL("accepted " + text);
+      } catch (const std::runtime_error& e) {
+        BOOST_TEST(std::string(e.what()).find("\"" + field + "\" must be a JSON Pointer") != std::string::npos,
+                   e.what());
+      }
+    }
+  }
+  const auto optional_empty =
+      parse_mapping(R"({"identifier":"/id","status":"/s","created":"/c","resolved":"/r","system":""})", "m.json");
+  BOOST_TEST(optional_empty.system.empty());
+}
