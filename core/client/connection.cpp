@@ -19,7 +19,8 @@ std::vector<FlagSpec> connection_flags(std::string_view base_url_help) {
       {"api-key-file", "FILE", "read the API key from FILE (first line)", false, "PULSE_API_KEY_FILE"},
       {"ca-file", "FILE", "trust this PEM CA bundle instead of the system store", false, "PULSE_CA_FILE"},
       {"insecure", "", "do not verify the server's TLS certificate (unsafe)", false, "PULSE_INSECURE"},
-      {"timeout", "SECONDS", "bound on each request, all steps together", false, "PULSE_TIMEOUT", "60"},
+      {"timeout", "SECONDS", "bound on each request, all steps together (waiting for the answer included)", false,
+       "PULSE_TIMEOUT", "60"},
       {"max-attempts", "N", "attempts per request, retries included", false, "PULSE_MAX_ATTEMPTS", "5"},
   };
 }
@@ -68,10 +69,17 @@ std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& 
     return std::nullopt;
   }
   c.client.timeouts.total = std::chrono::milliseconds(timeout * 1000);
+  // The answer may take as long as the request may: a slow collector that
+  // stores the event and answers late is a success, not a retry.
+  c.client.timeouts.read = c.client.timeouts.total;
   c.retry.max_attempts = static_cast<int>(attempts);
   c.retry.max_total = std::max(std::chrono::milliseconds(60'000), c.client.timeouts.total);
   c.client.proxy = proxy_for(c.origin, env, why);
   if (!why.empty()) return std::nullopt;
+  c.client.proxy_for_origin = [env](const Origin& to) {
+    std::string ignored;  // the variables were checked above
+    return proxy_for(to, env, ignored);
+  };
   return c;
 }
 

@@ -59,6 +59,7 @@ DeliveryResult IngestionClient::post(std::string_view path, std::string body) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const auto start = clock_.now();
   DeliveryResult result;
+  bool maybe_stored = false;  // an attempt failed after the server had the whole request
   for (int attempt = 1;; ++attempt) {
     result.attempts = attempt;
     const SendResult sent = transport_.send(req);
@@ -88,6 +89,9 @@ DeliveryResult IngestionClient::post(std::string_view path, std::string body) {
       if (const auto ra = res->header("Retry-After")) server_wait = parse_retry_after(*ra, clock_.wall_now());
     } else {
       const auto& fail = std::get<TransportFailure>(sent);
+      // Sent, no answer: it is sent again, which is safe because a Pulse
+      // collector stores each event once (by type and identifier).
+      maybe_stored = maybe_stored || fail.request_sent;
       retryable = fail.retryable;
       result.status = is_configuration_error(fail.ec) ? Delivery::misconfigured : Delivery::failed;
       result.http_status = 0;
@@ -109,6 +113,8 @@ DeliveryResult IngestionClient::post(std::string_view path, std::string body) {
   }
   if (result.attempts > 1)
     result.reason = "gave up after " + std::to_string(result.attempts) + " attempts: " + result.reason;
+  if (maybe_stored)
+    result.reason += " (the server may have stored it anyway: sending it again is safe, each event is stored once)";
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 
 namespace pulse {
@@ -43,6 +45,12 @@ class TransportCategory final : public boost::system::error_category {
         return "proxy sent an invalid reply";
       case transport_errc::response_too_large:
         return "response body too large";
+      case transport_errc::too_many_redirects:
+        return "too many redirects";
+      case transport_errc::insecure_redirect:
+        return "refused: it leads from https to http";
+      case transport_errc::bad_redirect:
+        return "its Location is not an http(s) URL";
     }
     return "unknown transport error";
   }
@@ -94,26 +102,34 @@ struct HttpClient::Impl {
   Origin origin;
   ClientOptions opt;
   asio::io_context ioc;
-  asio::ssl::context ssl_ctx{asio::ssl::context::tls_client};
-  std::string ssl_ctx_error;  // set if the CA file could not be loaded
+  std::optional<asio::ssl::context> ssl_ctx;  // made by tls_context()
+  std::string ssl_ctx_error;                  // set if the CA file could not be loaded
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   int connections = 0;
   std::chrono::steady_clock::time_point deadline;
 
-  Impl(Origin o, ClientOptions op) : origin(std::move(o)), opt(std::move(op)) {
-    ssl_ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  Impl(Origin o, ClientOptions op) : origin(std::move(o)), opt(std::move(op)) {}
+
+  // The TLS context, made on the first https connection: reading the
+  // system's trust store costs more than a whole plain-http call.
+  asio::ssl::context& tls_context() {
+    if (ssl_ctx) return *ssl_ctx;
+    ssl_ctx.emplace(asio::ssl::context::tls_client);
+    ssl_ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1);
     error_code ec;
     if (!opt.tls.ca_file.empty()) {
-      ssl_ctx.load_verify_file(opt.tls.ca_file, ec);
+      ssl_ctx->load_verify_file(opt.tls.ca_file, ec);
       if (ec) ssl_ctx_error = "load CA file " + opt.tls.ca_file + ": " + ec.message();
     } else {
-      ssl_ctx.set_default_verify_paths(ec);  // OpenSSL's own ($SSL_CERT_FILE, $SSL_CERT_DIR, its build's directory)
+      ssl_ctx->set_default_verify_paths(ec);  // OpenSSL's own ($SSL_CERT_FILE, $SSL_CERT_DIR, its build's directory)
       if (ec) ssl_ctx_error = "load system trust store: " + ec.message();
       else load_host_bundle();
     }
+    return *ssl_ctx;
   }
 
   // The host's CA bundle where distributions keep it: a static build's
@@ -131,7 +147,7 @@ struct HttpClient::Impl {
     for (const char* bundle : kBundles) {
       if (::access(bundle, R_OK) != 0) continue;
       error_code ignored;  // a broken bundle leaves what the defaults gave
-      ssl_ctx.load_verify_file(bundle, ignored);
+      ssl_ctx->load_verify_file(bundle, ignored);
       return;
     }
   }
@@ -236,12 +252,13 @@ struct HttpClient::Impl {
   // The TLS handshake on a connected stream: the origin's name checked
   // against its certificate (unless --insecure), sent as SNI if a name.
   asio::awaitable<void> start_tls(std::unique_ptr<beast::tcp_stream> stream, TransportFailure& fail) {
+    auto& context = tls_context();
     if (!ssl_ctx_error.empty()) {
       fail = {asio::error::invalid_argument, ssl_ctx_error, false};
       co_return;
     }
     error_code ec;
-    tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), ssl_ctx);
+    tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), context);
     error_code addr_ec;
     asio::ip::make_address(origin.host, addr_ec);
     if (addr_ec) SSL_set_tlsext_host_name(tls->native_handle(), origin.host.c_str());  // SNI: names only
@@ -279,7 +296,7 @@ struct HttpClient::Impl {
     if (!ec) co_await http::async_read(stream, buffer, parser, redirect);
     if (ec) {
       if (ec == http::error::body_limit) ec = make_error_code(transport_errc::response_too_large);
-      fail = {ec, "read response from " + where(), is_retryable(ec)};
+      fail = {ec, "read response from " + where(), is_retryable(ec), true};
       co_return;
     }
     auto& res = parser.get();
@@ -340,20 +357,122 @@ HttpClient::~HttpClient() = default;
 
 int HttpClient::connections_opened() const { return impl_->connections; }
 
+namespace {
+
+// Where a 307/308's Location leads from `from` + `target`: its origin and
+// origin-form target; false if it is no http(s) URL.
+bool resolve_redirect(const Origin& from, const std::string& target, std::string_view location, Origin& to,
+                      std::string& to_target) {
+  const std::string base_url = from.to_string() + target;  // the views below point into it
+  const auto base = boost::urls::parse_uri(base_url);
+  const auto ref = boost::urls::parse_uri_reference(location);
+  if (!base || !ref) return false;
+  boost::urls::url dest;
+  if (boost::urls::resolve(*base, *ref, dest).has_error()) return false;
+  if (dest.scheme_id() != boost::urls::scheme::http && dest.scheme_id() != boost::urls::scheme::https) return false;
+  std::string why;
+  const std::string dest_origin = std::string(dest.scheme()) + "://" + std::string(dest.encoded_host_and_port());
+  const auto origin = parse_origin(dest_origin, why);
+  if (!origin || dest.has_userinfo()) return false;
+  to = *origin;
+  to_target = std::string(dest.encoded_target());
+  if (to_target.empty() || to_target[0] != '/') to_target.insert(0, "/");
+  return true;
+}
+
+// A URL for messages: origin and path, never the query (it may hold a key).
+std::string shown(const Origin& origin, std::string_view target) {
+  return origin.to_string() + std::string(target.substr(0, target.find('?')));
+}
+
+}  // namespace
+
+HttpClient::Impl& HttpClient::at(const Origin& origin) {
+  const std::string key = origin.to_string();
+  if (key == impl_->origin.to_string()) return *impl_;
+  auto& impl = elsewhere_[key];
+  if (!impl) {
+    ClientOptions options = impl_->opt;
+    options.proxy = options.proxy_for_origin ? options.proxy_for_origin(origin) : std::nullopt;
+    impl = std::make_unique<Impl>(origin, std::move(options));
+  }
+  return *impl;
+}
+
 SendResult HttpClient::send(const HttpRequest& request) {
-  SendResult result = TransportFailure{asio::error::operation_aborted, "send", false};
-  impl_->deadline = std::chrono::steady_clock::now() + impl_->opt.timeouts.total;
-  impl_->ioc.restart();
-  asio::co_spawn(impl_->ioc, impl_->send(request, result), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  impl_->ioc.run();
-  return result;
+  const auto deadline = std::chrono::steady_clock::now() + impl_->opt.timeouts.total;
+  Impl* impl = impl_.get();
+  std::optional<HttpRequest> redirected;  // the request as a redirect changed it
+  for (int hop = 0;; ++hop) {
+    const HttpRequest& req = redirected ? *redirected : request;
+    SendResult result = TransportFailure{asio::error::operation_aborted, "send", false};
+    impl->deadline = deadline;
+    impl->ioc.restart();
+    asio::co_spawn(impl->ioc, impl->send(req, result), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+    impl->ioc.run();
+
+    const auto* res = std::get_if<HttpResponse>(&result);
+    if (!res || (res->status != 307 && res->status != 308) || impl_->opt.max_redirects <= 0) return result;
+    const auto location = res->header("Location");
+    if (!location) return result;
+    const std::string from = shown(impl->origin, req.target);
+    if (hop >= impl_->opt.max_redirects)
+      return TransportFailure{make_error_code(transport_errc::too_many_redirects),
+                              "follow redirects from " + shown(impl_->origin, request.target) + " (" +
+                                  std::to_string(hop) + " followed)",
+                              false};
+    Origin next;
+    std::string target;
+    if (!resolve_redirect(impl->origin, req.target, *location, next, target))
+      return TransportFailure{make_error_code(transport_errc::bad_redirect),
+                              "follow the " + std::to_string(res->status) + " redirect from " + from, false};
+    if (impl->origin.tls && !next.tls)
+      return TransportFailure{make_error_code(transport_errc::insecure_redirect),
+                              "follow the redirect from " + from + " to " + shown(next, target), false};
+    if (!redirected) redirected = request;
+    redirected->target = std::move(target);
+    if (next.to_string() != impl->origin.to_string())  // credentials stay with their origin, as in Go
+      std::erase_if(redirected->headers, [](const Header& h) {
+        return beast::iequals(h.name, "Authorization") || beast::iequals(h.name, "Cookie");
+      });
+    impl = &at(next);
+  }
 }
 
 // ---- proxy selection ------------------------------------------------------
 
 namespace {
+
+// Whether IP address `host` lies in the CIDR block `cidr` ("10.0.0.0/8", "fd00::/8").
+bool in_cidr(const std::string& host, const std::string& cidr) {
+  error_code ec;
+  const auto slash = cidr.find('/');
+  const auto net = asio::ip::make_address(cidr.substr(0, slash), ec);
+  if (ec) return false;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec || addr.is_v4() != net.is_v4()) return false;
+  unsigned long bits = 0;
+  const std::size_t width = net.is_v4() ? 32 : 128;
+  if (!parse_uint(cidr.substr(slash + 1), width, bits)) return false;
+  const auto bytes_of = [](const asio::ip::address& a) {
+    std::array<unsigned char, 16> out{};
+    if (a.is_v4()) {
+      const auto b = a.to_v4().to_bytes();
+      std::copy(b.begin(), b.end(), out.begin());
+    } else {
+      out = a.to_v6().to_bytes();
+    }
+    return out;
+  };
+  const auto a = bytes_of(addr), n = bytes_of(net);
+  for (std::size_t i = 0; i < width / 8 && bits > 0; ++i, bits = bits >= 8 ? bits - 8 : 0) {
+    const unsigned mask = bits >= 8 ? 0xFFu : (0xFFu << (8 - bits)) & 0xFFu;
+    if ((a[i] & mask) != (n[i] & mask)) return false;
+  }
+  return true;
+}
 
 bool no_proxy_matches(std::string_view list, const std::string& host) {
   const std::string h = lower(host);
@@ -364,6 +483,10 @@ bool no_proxy_matches(std::string_view list, const std::string& host) {
     start = comma == std::string_view::npos ? list.size() + 1 : comma + 1;
     if (entry.empty()) continue;
     if (entry == "*") return true;
+    if (entry.find('/') != std::string::npos) {
+      if (in_cidr(h, entry)) return true;
+      continue;
+    }
     if (entry.starts_with("[")) {  // "[::1]" or "[::1]:8080"
       const auto close = entry.find(']');
       entry = entry.substr(1, close == std::string::npos ? std::string::npos : close - 1);
@@ -395,7 +518,7 @@ std::optional<Proxy> proxy_for(const Origin& target, const Env& env, std::string
   };
   const char* var_name = target.tls ? "HTTPS_PROXY" : "HTTP_PROXY";
   const auto value = target.tls ? pick("https_proxy", "HTTPS_PROXY") : pick("http_proxy", "HTTP_PROXY");
-  if (!value) return std::nullopt;
+  if (!value || is_loopback_host(target.host)) return std::nullopt;  // Go never proxies loopback either
   if (const auto no = pick("no_proxy", "NO_PROXY"); no && no_proxy_matches(*no, target.host)) return std::nullopt;
 
   std::string url = *value;

@@ -10,6 +10,8 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +68,12 @@ struct ClientOptions {
   TlsOptions tls;
   std::optional<Proxy> proxy;
   std::size_t max_response_body = 1 << 20;
+  /// 307 and 308 answers are followed with the same method and body, as Go
+  /// and browsers do, up to this many hops (0: not followed); never from
+  /// https to http. 301-303 are answers like any other.
+  int max_redirects = 10;
+  /// The proxy for another origin a redirect leads to (unset: none).
+  std::function<std::optional<Proxy>(const Origin&)> proxy_for_origin;
 };
 
 /// Errors of the transport itself (network errors keep their own codes).
@@ -73,6 +81,9 @@ enum class transport_errc {
   proxy_refused = 1,   ///< the proxy answered CONNECT with a non-2xx status
   proxy_bad_reply,     ///< the proxy's answer was not HTTP
   response_too_large,  ///< the response body exceeded max_response_body
+  too_many_redirects,  ///< more than max_redirects 307/308 hops
+  insecure_redirect,   ///< a redirect from https to http
+  bad_redirect,        ///< a 307/308 whose Location is not an http(s) URL
 };
 const boost::system::error_category& transport_category();
 inline boost::system::error_code make_error_code(transport_errc e) {
@@ -93,6 +104,9 @@ struct TransportFailure {
   boost::system::error_code ec;
   std::string step;  ///< "connect 127.0.0.1:8765", "TLS handshake with ...", ...
   bool retryable = true;
+  /// The whole request was written before it failed (a read timeout, a
+  /// reset): the server may have acted on it.
+  bool request_sent = false;
   std::string message() const;
 };
 
@@ -106,8 +120,10 @@ class Transport {
 };
 
 /// The real transport. Keeps one connection open between requests
-/// (keep-alive) and reconnects transparently when the server closed it.
-/// Not thread-safe: one instance per thread.
+/// (keep-alive) and reconnects transparently when the server closed it;
+/// follows 307 and 308 (see ClientOptions::max_redirects), keeping a
+/// connection to each origin it was sent to. `Timeouts::total` bounds one
+/// send, redirects included. Not thread-safe: one instance per thread.
 class HttpClient final : public Transport {
  public:
   HttpClient(Origin origin, ClientOptions options);
@@ -122,13 +138,18 @@ class HttpClient final : public Transport {
 
  private:
   struct Impl;
+  Impl& at(const Origin& origin);
+
   std::unique_ptr<Impl> impl_;
+  std::map<std::string, std::unique_ptr<Impl>> elsewhere_;  ///< origins redirects led to
 };
 
 /// The proxy to use for `target` from HTTPS_PROXY / HTTP_PROXY / NO_PROXY
 /// (either case; lower case wins, as in curl). NO_PROXY holds host names,
-/// domain suffixes (".example.com" or "example.com"), IP addresses, or "*".
-/// Returns nullopt for a direct connection; sets `why` if a variable is invalid.
+/// domain suffixes (".example.com" or "example.com"), IP addresses, CIDR
+/// blocks ("10.0.0.0/8"), or "*". Loopback (localhost, 127.0.0.0/8, ::1) is
+/// never proxied, as in Go. Returns nullopt for a direct connection; sets
+/// `why` if a variable is invalid.
 std::optional<Proxy> proxy_for(const Origin& target, const Env& env, std::string& why);
 
 }  // namespace pulse

@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(ci_names_match_the_go_cli) {
 BOOST_AUTO_TEST_CASE(proxy_selection) {
   std::string why;
   const Origin https{true, "api.example.com", 443, false};
-  const Origin http{false, "127.0.0.1", 8765, true};
+  const Origin http{false, "collector.example.com", 8765, true};
   BOOST_TEST(!proxy_for(https, Env{}, why).has_value());
   const auto p = proxy_for(https, Env({{"HTTPS_PROXY", "http://user:p%40ss@proxy.corp:3128"}}), why);
   BOOST_REQUIRE(p);
@@ -177,6 +177,26 @@ BOOST_AUTO_TEST_CASE(proxy_selection) {
   for (const auto& row : rows) {
     BOOST_TEST_CONTEXT(row.no_proxy) {
       const auto r = proxy_for(https, Env({{"HTTPS_PROXY", "http://proxy:1"}, {"NO_PROXY", row.no_proxy}}), why);
+      BOOST_TEST(!r.has_value() == row.bypass);
+    }
+  }
+  // Loopback is never proxied; NO_PROXY takes CIDR blocks, as Go and curl.
+  for (const char* host : {"127.0.0.1", "127.9.8.7", "localhost", "::1"})
+    BOOST_TEST(!proxy_for(Origin{false, host, 8765, true}, Env({{"HTTP_PROXY", "http://proxy:1"}}), why).has_value(),
+               host);
+  struct Cidr {
+    const char* no_proxy;
+    const char* host;
+    bool bypass;
+  };
+  const Cidr cidrs[] = {{"10.0.0.0/8", "10.1.2.3", true},     {"10.0.0.0/8", "11.0.0.1", false},
+                        {"192.168.4.0/22", "192.168.7.9", true}, {"192.168.4.0/22", "192.168.8.1", false},
+                        {"fd00::/8", "fd12::1", true},           {"fd00::/8", "fe80::1", false},
+                        {"10.0.0.0/8", "api.example.com", false}, {"10.0.0.0/99", "10.1.2.3", false}};
+  for (const auto& row : cidrs) {
+    BOOST_TEST_CONTEXT(row.no_proxy << " " << row.host) {
+      const auto r = proxy_for(Origin{true, row.host, 443, false},
+                               Env({{"HTTPS_PROXY", "http://proxy:1"}, {"NO_PROXY", row.no_proxy}}), why);
       BOOST_TEST(!r.has_value() == row.bypass);
     }
   }

@@ -119,23 +119,108 @@ BOOST_AUTO_TEST_CASE(a_server_that_never_answers_times_out) {
       r.err.find("read response from 127.0.0.1:" + std::to_string(server.port()) + ": timed out") != std::string::npos,
       r.err);
   BOOST_TEST((took < std::chrono::seconds(2)));  // the deadline, not the server, ended it
+  // The request was sent whole: the server may have stored the event.
+  BOOST_TEST(r.err.find("the server may have stored it anyway") != std::string::npos, r.err);
+}
+
+// A collector that answers after the old fixed 30 s read bound: --timeout
+// bounds the wait, so one POST and success (the Go CLI waits, too).
+BOOST_AUTO_TEST_CASE(a_slow_answer_within_the_timeout_is_a_success) {
+  RecordingServer server([](int, const ServerRequest&) {
+    std::this_thread::sleep_for(std::chrono::seconds(31));
+    return ok_response();
+  });
+  const auto r = cli(change_args(server.url()), {{"PULSE_TIMEOUT", "90"}});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(server.requests().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(redirects_307_and_308_are_followed_with_the_same_request) {
+  // 308 to another origin (absolute Location), then 307 to another path of
+  // it (relative Location), as an http-to-https or moved-path setup does.
+  RecordingServer target([](int n, const ServerRequest&) {
+    if (n == 0) return ServerResponse{307, "text/plain", "moved", {{"Location", "/final/v1/ingestion/cli?x=1"}}};
+    return ok_response();
+  });
+  RecordingServer first([&target](int, const ServerRequest& r) {
+    return ServerResponse{
+        308, "text/plain", "", {{"Location", target.url() + "/moved" + r.target}}};
+  });
+  const auto r = cli(change_args(first.url(), "redirected"));
+  BOOST_TEST(r.exit_code == 0, r.err);
+  const auto a = first.requests();
+  const auto b = target.requests();
+  BOOST_REQUIRE(a.size() == 1u);
+  BOOST_REQUIRE(b.size() == 2u);
+  BOOST_TEST(b[0].target == "/moved/v1/ingestion/cli?api_key=K");
+  BOOST_TEST(b[1].target == "/final/v1/ingestion/cli?x=1");
+  for (const auto& req : b) {
+    BOOST_TEST(req.method == "POST");
+    BOOST_TEST(req.body == a[0].body);
+    BOOST_TEST(header_of(req, "Host") == "127.0.0.1:" + std::to_string(target.port()));
+    BOOST_TEST(header_of(req, "Content-Type") == "application/json");
+  }
+  BOOST_TEST(a[0].body.find("\"redirected\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(redirect_loops_and_downgrades_are_refused) {
+  RecordingServer loop([](int, const ServerRequest&) {
+    return ServerResponse{307, "text/plain", "", {{"Location", "/again"}}};
+  });
+  auto r = cli(change_args(loop.url()));
+  BOOST_TEST(r.exit_code == 4);
+  BOOST_TEST(loop.requests().size() == 11u);  // the request and 10 redirects, as Go
+  BOOST_TEST(r.err.find("too many redirects") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("retrying") == std::string::npos, r.err);
+
+  // From https to http: never (the event and the key would travel in clear).
+  TlsMaterial tls;
+  RecordingServer plain([](int, const ServerRequest&) { return ok_response(); });
+  ServerOptions secure;
+  secure.tls_cert = tls.server_pem;
+  secure.tls_key = tls.server_key;
+  RecordingServer https_server(
+      [&plain](int, const ServerRequest&) {
+        return ServerResponse{308, "text/plain", "", {{"Location", plain.url() + "/v1/ingestion/cli?api_key=K"}}};
+      },
+      secure);
+  auto args = change_args(https_server.url());
+  args.insert(args.end(), {"--ca-file", tls.ca_pem});
+  r = cli(args);
+  BOOST_TEST(r.exit_code == 4);
+  BOOST_TEST(r.err.find("refused: it leads from https to http") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("api_key") == std::string::npos, r.err);
+  BOOST_TEST(plain.requests().empty());
+
+  // A Location that is no http(s) URL.
+  RecordingServer odd([](int, const ServerRequest&) {
+    return ServerResponse{308, "text/plain", "", {{"Location", "ftp://example.invalid/x"}}};
+  });
+  r = cli(change_args(odd.url()));
+  BOOST_TEST(r.exit_code == 4);
+  BOOST_TEST(r.err.find("its Location is not an http(s) URL") != std::string::npos, r.err);
+  BOOST_TEST(odd.requests().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(https_through_a_connect_proxy) {
   TlsMaterial tls;
-  CollectorProcess collector({"--tls-cert", tls.server_pem, "--tls-key", tls.server_key});
-  TestProxy proxy;
+  CollectorProcess collector(
+      {"--tls-cert", tls.server_pem, "--tls-key", tls.server_key, "--public-host", "collector.pulse.test"});
+  TestProxy proxy;  // collector.pulse.test is 127.0.0.1 to it
   const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
-  auto args = change_args(collector.url(), "proxied");
+  const std::string named = "https://collector.pulse.test:" + std::to_string(collector.port());
+  auto args = change_args(named, "proxied");
   args.insert(args.end(), {"--ca-file", tls.ca_pem});
   const auto r = cli(args, {{"HTTPS_PROXY", proxy_url}});
   BOOST_TEST(r.exit_code == 0, r.err);
   BOOST_TEST(proxy.tunnels() == 1);
-  BOOST_TEST(proxy.last_request_line() == "CONNECT 127.0.0.1:" + std::to_string(collector.port()) + " HTTP/1.1");
-  // NO_PROXY bypasses it.
+  BOOST_TEST(proxy.last_request_line() == "CONNECT collector.pulse.test:" + std::to_string(collector.port()) +
+                                              " HTTP/1.1");
+  // Loopback is never proxied (as in Go): the local collector is reached
+  // directly whatever HTTPS_PROXY says.
   args = change_args(collector.url(), "direct");
   args.insert(args.end(), {"--ca-file", tls.ca_pem});
-  BOOST_TEST(cli(args, {{"HTTPS_PROXY", proxy_url}, {"NO_PROXY", "localhost,127.0.0.1"}}).exit_code == 0);
+  BOOST_TEST(cli(args, {{"HTTPS_PROXY", proxy_url}}).exit_code == 0);
   BOOST_TEST(proxy.tunnels() == 1);
   const auto events = collector_cmd({"events", "--db", collector.db(), "--format", "json"});
   BOOST_TEST(events.out.find("\"id\":\"proxied\"") != std::string::npos);
@@ -145,11 +230,28 @@ BOOST_AUTO_TEST_CASE(https_through_a_connect_proxy) {
 BOOST_AUTO_TEST_CASE(http_through_a_proxy_uses_absolute_form) {
   RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
   TestProxy proxy;
-  const auto r = cli(change_args(server.url()), {{"HTTP_PROXY", "127.0.0.1:" + std::to_string(proxy.port())}});
+  const std::string named = "http://collector.pulse.test:" + std::to_string(server.port());
+  const auto r = cli(change_args(named), {{"HTTP_PROXY", "127.0.0.1:" + std::to_string(proxy.port())}});
   BOOST_TEST(r.exit_code == 0, r.err);
   BOOST_TEST(proxy.forwards() == 1);
-  BOOST_TEST(proxy.last_request_line().starts_with("POST " + server.url() + "/v1/ingestion/cli?api_key=K "));
+  BOOST_TEST(proxy.last_request_line().starts_with("POST " + named + "/v1/ingestion/cli?api_key=K "));
   BOOST_TEST(server.requests().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(loopback_is_never_proxied) {
+  RecordingServer server([](int, const ServerRequest&) { return ok_response(); });
+  TestProxy proxy;
+  const std::string via = "http://127.0.0.1:" + std::to_string(proxy.port());
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    BOOST_TEST_CONTEXT(host) {
+      const auto r = cli(change_args("http://" + host + ":" + std::to_string(server.port())),
+                         {{"HTTP_PROXY", via}, {"http_proxy", via}, {"HTTPS_PROXY", via}});
+      BOOST_TEST(r.exit_code == 0, r.err);
+    }
+  }
+  BOOST_TEST(proxy.forwards() == 0);
+  BOOST_TEST(proxy.tunnels() == 0);
+  BOOST_TEST(server.requests().size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_refusing_proxy_is_reported) {

@@ -180,7 +180,10 @@ class RecordingServer {
   bool tls_;
 };
 
-/// A forward proxy on 127.0.0.1: CONNECT tunnels and absolute-form HTTP.
+/// A forward proxy on 127.0.0.1: CONNECT tunnels and absolute-form HTTP to
+/// loopback, where any host under "pulse.test" stands for 127.0.0.1 (clients
+/// never proxy loopback addresses themselves). TlsMaterial's server
+/// certificate names collector.pulse.test.
 class TestProxy {
  public:
   TestProxy();
