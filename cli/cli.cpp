@@ -41,6 +41,8 @@ const std::vector<FlagSpec> kConnectionFlags = [] {
   f.push_back({"dry-run", "", "print what would be sent and send nothing", false, "PULSE_DRY_RUN"});
   f.push_back(
       {"queue", "", "put the events in the outbox and return; a background flush delivers them", false, "PULSE_QUEUE"});
+  f.push_back({"quiet", "", "print nothing on stdout (the Go CLI's lines: \"Pushing ... event\", \"Found change\")",
+               false, "PULSE_QUIET"});
   // The Go CLI's root flag: it reads the file and uses none of its values.
   f.push_back({"config", "FILE",
                "accepted for the Go CLI's command lines; the file is not read (the Go CLI uses none "
@@ -208,7 +210,40 @@ Stop enqueue(const Context& c, const Connection& conn, const std::vector<Event>&
   return std::nullopt;
 }
 
-Stop deliver(const Context& c, const Connection& conn, const std::vector<Event>& events) {
+// "[a b]": a list as Go's %s prints a []string.
+std::string go_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const auto& item : items) out += (out.size() > 1 ? " " : "") + item;
+  return out + "]";
+}
+
+// The Go CLI's stdout lines for what is about to be sent, word for word
+// (scripts log and count them): one per event, or for a git deployment
+// "Found change SHA" per commit and "Deployment ID".
+void print_go_lines(std::ostream& out, const std::vector<Event>& events, bool git) {
+  for (const auto& e : events) {
+    if (git) {
+      if (const auto* ch = std::get_if<Change>(&e)) out << "Found change " << ch->change_id << "\n";
+      else out << "Deployment " << identifier(e) << "\n";
+    } else if (const auto* ch = std::get_if<Change>(&e)) {
+      out << "Pushing change event with identifier " << ch->change_id << ", timestamp "
+          << format_go_local(ch->time_created) << ", source " << ch->source << " and event type " << ch->event_type
+          << "\n";
+    } else if (const auto* d = std::get_if<Deployment>(&e)) {
+      out << "Pushing deployment event with identifier " << d->deploy_id << ", timestamp "
+          << format_go_local(d->time_created) << ", source " << d->source << ", teams " << go_list(d->teams)
+          << " and changes " << go_list(d->changes) << "\n";
+    } else if (const auto* i = std::get_if<Incident>(&e)) {
+      out << "Pushing incident event with identifier " << i->incident_id << ", created timestamp "
+          << format_go_local(i->time_created) << ", resolved timestamp " << format_go_local(i->time_resolved)
+          << ", source " << i->source << "\n";
+    }
+  }
+  out.flush();
+}
+
+Stop deliver(const Context& c, const Connection& conn, const std::vector<Event>& events, bool git = false) {
+  if (!c.args.flag("dry-run") && !c.args.flag("quiet")) print_go_lines(c.out, events, git);
   if (c.args.flag("dry-run")) {
     c.err << c.step << ": dry run: would send " << events.size() << " event(s) to " << conn.shown_url
           << (conn.ingestion.system.empty() ? "" : " (system " + conn.ingestion.system + ")") << "\n";
@@ -317,7 +352,7 @@ Stop push_git_deployment(const Context& c) {
     events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
   }
   events.push_back(std::move(d));
-  if (auto f = deliver(c, conn, events)) return f;
+  if (auto f = deliver(c, conn, events, true)) return f;
   if (!c.args.flag("dry-run"))
     c.err << c.step << ": sent " << commits.size() << " change(s) and deployment " << identifier(events.back())
           << " to " << conn.shown_url << "\n";
@@ -561,6 +596,10 @@ using Step = Stop (*)(const Context&);
 // A push command or backfill, its words parsed: the step.
 Outcome run_step(const Invocation& inv, Step run) {
   const Context c{std::string(inv.prefix.substr(inv.prefix.find(' ') + 1)), inv.args, inv.env, inv.out, inv.err};
+  // The Go CLI's one sign of --config: it names the file it read.
+  if (const auto config = inv.args.get("config");
+      config && !inv.args.flag("quiet") && !inv.args.flag("dry-run") && std::ifstream(*config).good())
+    inv.out << "Using config file: " << *config << "\n";
   const Stop stop = run(c);
   return stop ? *stop : Outcome{};
 }

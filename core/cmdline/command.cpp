@@ -477,9 +477,9 @@ int run_program(const ProgramSpec& p, const std::vector<std::string>& given, con
                 std::ostream& err) {
   const std::vector<std::string> args = hoist_flags(p, given);
   const CommandSpec* fallback = default_command(p);
-  if (args.empty() && !fallback) {
-    err << program_help(p);
-    return kExitUsage;
+  if (args.empty() && !fallback) {  // the program alone: its help, as cobra (the Go CLI) answers
+    out << program_help(p);
+    return kExitOk;
   }
   const std::string first = args.empty() ? "" : args[0];
   if (first == "help" || ((first == "--help" || first == "-h") && !fallback)) return help_command(p, args, out, err);

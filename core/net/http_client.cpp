@@ -118,8 +118,7 @@ struct HttpClient::Impl {
     if (ssl_ctx) return *ssl_ctx;
     ssl_ctx.emplace(asio::ssl::context::tls_client);
     ssl_ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                         asio::ssl::context::no_tlsv1_1);
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
     error_code ec;
     if (!opt.tls.ca_file.empty()) {
       ssl_ctx->load_verify_file(opt.tls.ca_file, ec);
@@ -419,10 +418,10 @@ SendResult HttpClient::send(const HttpRequest& request) {
     if (!location) return result;
     const std::string from = shown(impl->origin, req.target);
     if (hop >= impl_->opt.max_redirects)
-      return TransportFailure{make_error_code(transport_errc::too_many_redirects),
-                              "follow redirects from " + shown(impl_->origin, request.target) + " (" +
-                                  std::to_string(hop) + " followed)",
-                              false};
+      return TransportFailure{
+          make_error_code(transport_errc::too_many_redirects),
+          "follow redirects from " + shown(impl_->origin, request.target) + " (" + std::to_string(hop) + " followed)",
+          false};
     Origin next;
     std::string target;
     if (!resolve_redirect(impl->origin, req.target, *location, next, target))

@@ -18,6 +18,10 @@ inline constexpr std::int64_t kLatestPlausible = 4102444800;
 /// Formats Unix seconds as RFC 3339 in UTC, e.g. "2020-10-16T12:40:32Z".
 std::string format_rfc3339(std::int64_t unix_seconds);
 
+/// The time as Go's time.Time prints it, in the local zone ($TZ, else
+/// /etc/localtime): "2020-10-09 14:25:23 +0000 UTC".
+std::string format_go_local(std::int64_t unix_seconds);
+
 /// Parses RFC 3339 ("2020-10-16T12:40:32Z", "2020-10-16T08:40:32.5-04:00").
 /// Fractions are truncated to the second. Returns nullopt on anything else,
 /// including out-of-range fields (month 13, hour 24) and years before 1970.

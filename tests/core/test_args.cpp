@@ -189,10 +189,14 @@ BOOST_AUTO_TEST_CASE(proxy_selection) {
     const char* host;
     bool bypass;
   };
-  const Cidr cidrs[] = {{"10.0.0.0/8", "10.1.2.3", true},     {"10.0.0.0/8", "11.0.0.1", false},
-                        {"192.168.4.0/22", "192.168.7.9", true}, {"192.168.4.0/22", "192.168.8.1", false},
-                        {"fd00::/8", "fd12::1", true},           {"fd00::/8", "fe80::1", false},
-                        {"10.0.0.0/8", "api.example.com", false}, {"10.0.0.0/99", "10.1.2.3", false}};
+  const Cidr cidrs[] = {{"10.0.0.0/8", "10.1.2.3", true},
+                        {"10.0.0.0/8", "11.0.0.1", false},
+                        {"192.168.4.0/22", "192.168.7.9", true},
+                        {"192.168.4.0/22", "192.168.8.1", false},
+                        {"fd00::/8", "fd12::1", true},
+                        {"fd00::/8", "fe80::1", false},
+                        {"10.0.0.0/8", "api.example.com", false},
+                        {"10.0.0.0/99", "10.1.2.3", false}};
   for (const auto& row : cidrs) {
     BOOST_TEST_CONTEXT(row.no_proxy << " " << row.host) {
       const auto r = proxy_for(Origin{true, row.host, 443, false},

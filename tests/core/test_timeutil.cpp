@@ -2,6 +2,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+
 BOOST_TEST_DONT_PRINT_LOG_VALUE(std::optional<std::int64_t>)
 
 using namespace pulse;
@@ -12,6 +16,22 @@ BOOST_AUTO_TEST_CASE(formats_utc_rfc3339) {
   BOOST_TEST(format_rfc3339(1602852032) == "2020-10-16T12:40:32Z");
   BOOST_TEST(format_rfc3339(0) == "1970-01-01T00:00:00Z");
   BOOST_TEST(format_rfc3339(951782400) == "2000-02-29T00:00:00Z");
+}
+
+// As Go prints a time.Time in the local zone (the Go CLI's stdout lines).
+BOOST_AUTO_TEST_CASE(formats_as_go_prints_local_times) {
+  const char* saved = std::getenv("TZ");
+  const std::string before = saved ? saved : "";
+  ::setenv("TZ", "UTC", 1);
+  BOOST_TEST(format_go_local(1602253523) == "2020-10-09 14:25:23 +0000 UTC");
+  if (std::filesystem::exists("/usr/share/zoneinfo/America/New_York")) {
+    ::setenv("TZ", "America/New_York", 1);
+    BOOST_TEST(format_go_local(1602253523) == "2020-10-09 10:25:23 -0400 EDT");
+    BOOST_TEST(format_go_local(1607437523) == "2020-12-08 09:25:23 -0500 EST");
+  }
+  if (saved) ::setenv("TZ", before.c_str(), 1);
+  else ::unsetenv("TZ");
+  ::tzset();
 }
 
 BOOST_AUTO_TEST_CASE(parses_rfc3339_forms) {

@@ -143,8 +143,7 @@ BOOST_AUTO_TEST_CASE(redirects_307_and_308_are_followed_with_the_same_request) {
     return ok_response();
   });
   RecordingServer first([&target](int, const ServerRequest& r) {
-    return ServerResponse{
-        308, "text/plain", "", {{"Location", target.url() + "/moved" + r.target}}};
+    return ServerResponse{308, "text/plain", "", {{"Location", target.url() + "/moved" + r.target}}};
   });
   const auto r = cli(change_args(first.url(), "redirected"));
   BOOST_TEST(r.exit_code == 0, r.err);
@@ -214,8 +213,8 @@ BOOST_AUTO_TEST_CASE(https_through_a_connect_proxy) {
   const auto r = cli(args, {{"HTTPS_PROXY", proxy_url}});
   BOOST_TEST(r.exit_code == 0, r.err);
   BOOST_TEST(proxy.tunnels() == 1);
-  BOOST_TEST(proxy.last_request_line() == "CONNECT collector.pulse.test:" + std::to_string(collector.port()) +
-                                              " HTTP/1.1");
+  BOOST_TEST(proxy.last_request_line() ==
+             "CONNECT collector.pulse.test:" + std::to_string(collector.port()) + " HTTP/1.1");
   // Loopback is never proxied (as in Go): the local collector is reached
   // directly whatever HTTPS_PROXY says.
   args = change_args(collector.url(), "direct");
