@@ -77,6 +77,10 @@ constexpr Provider kProviders[] = {
      "CI_NAME=codeship"},
     {"drone", {"DRONE"}, "DRONE_COMMIT_SHA", "DRONE_BRANCH", "DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_BUILD_LINK",
      "DRONE_DEPLOY_TO", "DRONE_COMMIT_BEFORE"},
+    {"forgejo-actions", {"GITHUB_ACTIONS", "FORGEJO_ACTIONS"}, "GITHUB_SHA", "GITHUB_REF_NAME", "GITHUB_REPOSITORY",
+     "GITHUB_RUN_ID"},
+    {"gitea-actions", {"GITHUB_ACTIONS", "GITEA_ACTIONS"}, "GITHUB_SHA", "GITHUB_REF_NAME", "GITHUB_REPOSITORY",
+     "GITHUB_RUN_ID"},
     {"github-actions", {"GITHUB_ACTIONS"}, "GITHUB_SHA", "GITHUB_REF_NAME", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"},
     {"gitlab-ci", {"GITLAB_CI"}, "CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "CI_PROJECT_PATH", "CI_PIPELINE_ID",
      "CI_PIPELINE_URL", "CI_ENVIRONMENT_NAME", "CI_COMMIT_BEFORE_SHA"},
@@ -96,6 +100,8 @@ constexpr Provider kProviders[] = {
     {"travis", {"TRAVIS"}, "TRAVIS_COMMIT", "TRAVIS_BRANCH", "TRAVIS_REPO_SLUG", "TRAVIS_BUILD_ID",
      "TRAVIS_BUILD_WEB_URL"},
     {"wercker", {"WERCKER_MAIN_PIPELINE_STARTED"}},
+    {"bitbucket", {"BITBUCKET_BUILD_NUMBER", "BITBUCKET_COMMIT"}, "BITBUCKET_COMMIT", "BITBUCKET_BRANCH",
+     "BITBUCKET_REPO_FULL_NAME", "BITBUCKET_BUILD_NUMBER", "", "BITBUCKET_DEPLOYMENT_ENVIRONMENT"},
     {"woodpecker", {"CI_PIPELINE_NUMBER"}, "CI_COMMIT_SHA", "CI_COMMIT_BRANCH", "CI_REPO", "CI_PIPELINE_NUMBER",
      "CI_PIPELINE_URL", "CI_PIPELINE_DEPLOY_TARGET", "", "CI=woodpecker"},
     {"azure-pipelines", {"TF_BUILD"}, "BUILD_SOURCEVERSION", "BUILD_SOURCEBRANCHNAME", "BUILD_REPOSITORY_NAME",
@@ -105,6 +111,29 @@ constexpr Provider kProviders[] = {
      "REPO_NAME", "BUILD_ID"},
 };
 // clang-format on
+
+// How a CI names one execution of a job, where its run id does not: a
+// job's own id (new for each retry), or the run id with the attempt number
+// (a re-run keeps the run id). Elsewhere the run id is per execution already
+// (CircleCI, Jenkins, Drone, Woodpecker, CodeBuild, Codemagic: a restart is a
+// new build number).
+struct Execution {
+  std::string_view provider;
+  const char* job = "";      ///< the execution's own id
+  const char* attempt = "";  ///< 1 for the first execution
+};
+constexpr Execution kExecutions[] = {
+    {"appveyor", "APPVEYOR_JOB_ID"},
+    {"azure-pipelines", "", "SYSTEM_JOBATTEMPT"},
+    {"bitbucket", "", "BITBUCKET_STEP_RUN_NUMBER"},
+    {"buildkite", "BUILDKITE_JOB_ID"},
+    {"forgejo-actions", "", "GITHUB_RUN_ATTEMPT"},
+    {"gitea-actions", "", "GITHUB_RUN_ATTEMPT"},
+    {"github-actions", "", "GITHUB_RUN_ATTEMPT"},
+    {"gitlab-ci", "CI_JOB_ID"},
+    {"semaphore", "SEMAPHORE_JOB_ID"},
+    {"travis", "TRAVIS_JOB_ID"},
+};
 
 bool markers_set(const Env& env, const Provider& p) {
   for (auto var : p.markers)
@@ -151,10 +180,26 @@ CiInfo detect_ci(const Env& env) {
     ci.before_sha = get(env, p.before);
     break;
   }
-  if (ci.provider == "github-actions") {
+  ci.execution_id = ci.run_id;
+  for (const auto& e : kExecutions) {
+    if (e.provider != ci.provider) continue;
+    if (const std::string job = get(env, e.job); !job.empty()) ci.execution_id = job;
+    if (const std::string attempt = get(env, e.attempt); !attempt.empty() && attempt != "1" && !ci.run_id.empty())
+      ci.execution_id = ci.run_id + "-" + attempt;
+  }
+  if (ci.provider == "woodpecker" && ci.ref.empty()) ci.ref = get(env, "CI_COMMIT_TAG");
+  if (ci.provider == "bitbucket") {
+    if (ci.ref.empty()) ci.ref = get(env, "BITBUCKET_TAG");
+    if (const auto origin = env.non_empty("BITBUCKET_GIT_HTTP_ORIGIN"); origin && !ci.run_id.empty())
+      ci.run_url = *origin + "/pipelines/results/" + ci.run_id;
+  }
+  const bool actions =
+      ci.provider == "github-actions" || ci.provider == "gitea-actions" || ci.provider == "forgejo-actions";
+  if (actions) {
     const auto server = env.non_empty("GITHUB_SERVER_URL").value_or("https://github.com");
-    if (!ci.repository.empty() && !ci.run_id.empty())
-      ci.run_url = server + "/" + ci.repository + "/actions/runs/" + ci.run_id;
+    // Gitea and Forgejo address a run by its number in the repository.
+    const std::string run = ci.provider == "github-actions" ? ci.run_id : get(env, "GITHUB_RUN_NUMBER");
+    if (!ci.repository.empty() && !run.empty()) ci.run_url = server + "/" + ci.repository + "/actions/runs/" + run;
     // The push event's payload names the previous tip ("before").
     if (const auto path = env.non_empty("GITHUB_EVENT_PATH")) {
       std::ifstream in(*path);

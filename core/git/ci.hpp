@@ -11,11 +11,12 @@
 namespace pulse {
 
 struct CiInfo {
-  std::string provider;    ///< "github-actions", "gitlab-ci", ... (the Go CLI's names); empty: none
-  std::string sha;         ///< the commit being built
-  std::string ref;         ///< branch or tag
-  std::string repository;  ///< "owner/name", "group/sub/name" or a clone URL, where the CI names it
-  std::string run_id;
+  std::string provider;      ///< "github-actions", "gitlab-ci", ... (the Go CLI's names); empty: none
+  std::string sha;           ///< the commit being built
+  std::string ref;           ///< branch or tag
+  std::string repository;    ///< "owner/name", "group/sub/name" or a clone URL, where the CI names it
+  std::string run_id;        ///< the pipeline or workflow run
+  std::string execution_id;  ///< this execution of this job: new for a retried job or a re-run of an old one
   std::string run_url;
   std::string environment;  ///< deployment environment, where the CI names one
   std::string before_sha;   ///< the push's previous tip, where the CI knows it

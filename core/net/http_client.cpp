@@ -194,17 +194,25 @@ struct HttpClient::Impl {
                                                                TransportFailure& fail) {
     error_code ec;
     auto redirect = asio::redirect_error(asio::use_awaitable, ec);
-    tcp::resolver resolver(ioc);
-    asio::steady_timer timer(ioc, budget(opt.timeouts.connect));
-    timer.async_wait([&resolver](error_code e) {
-      if (!e) resolver.cancel();
-    });
-    auto endpoints = co_await resolver.async_resolve(hop.host, std::to_string(hop.port), redirect);
-    timer.cancel();
-    if (ec) {
-      if (ec == asio::error::operation_aborted) ec = beast::error::timeout;
-      fail = {ec, "resolve " + hop.host, is_retryable(ec)};
-      co_return nullptr;
+    std::vector<tcp::endpoint> endpoints;
+    error_code literal_ec;
+    const auto literal = asio::ip::make_address(hop.host, literal_ec);
+    if (!literal_ec) {
+      endpoints.emplace_back(literal, hop.port);  // an address: no resolver (and no resolver thread)
+    } else {
+      tcp::resolver resolver(ioc);
+      asio::steady_timer timer(ioc, budget(opt.timeouts.connect));
+      timer.async_wait([&resolver](error_code e) {
+        if (!e) resolver.cancel();
+      });
+      const auto resolved = co_await resolver.async_resolve(hop.host, std::to_string(hop.port), redirect);
+      timer.cancel();
+      if (ec) {
+        if (ec == asio::error::operation_aborted) ec = beast::error::timeout;
+        fail = {ec, "resolve " + hop.host, is_retryable(ec)};
+        co_return nullptr;
+      }
+      for (const auto& entry : resolved) endpoints.push_back(entry.endpoint());
     }
     auto stream = std::make_unique<beast::tcp_stream>(ioc);
     stream->expires_after(budget(opt.timeouts.connect));

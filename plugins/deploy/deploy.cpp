@@ -33,8 +33,9 @@ const std::vector<FlagSpec> kFlags = [] {
        false, "PULSE_SYSTEM"},
       {"environment", "NAME", "deployment environment (default: the CI's, else production)", false,
        "PULSE_ENVIRONMENT"},
-      {"identifier", "ID", "deployment id (default: the tag at the commit, else the CI run id, else the SHA)", false,
-       "PULSE_IDENTIFIER"},
+      {"identifier", "ID",
+       "deployment id (default: the tag at the commit and the CI job's execution id, TAG+ID; either alone; else the SHA)",
+       false, "PULSE_IDENTIFIER"},
       {"timestamp", "UNIX", "deployment time (default: now)", false, "PULSE_TIMESTAMP"},
       {"sha", "SHA", "the deployed commit (default: the CI's, else HEAD)", false, "PULSE_SHA"},
       {"previous-deployment-ref", "REF", "the previous deployment's commit or tag (default: found automatically)",
@@ -184,9 +185,10 @@ class DeployStep {
     // Every value the CI gives can be overridden.
     ci_.ref = a.get_or("ref", ci_.ref);
     ci_.repository = a.get_or("repository", ci_.repository);
-    ci_.run_id = a.get_or("run-id", ci_.run_id);
+    if (const auto run = a.get("run-id")) ci_.run_id = ci_.execution_id = *run;
     ci_.run_url = a.get_or("run-url", ci_.run_url);
-    github_ = ci_.provider == "github-actions";
+    // Gitea's and Forgejo's runners take GitHub's workflow commands and files.
+    github_ = ci_.provider == "github-actions" || ci_.provider == "gitea-actions" || ci_.provider == "forgejo-actions";
   }
 
   Outcome run() {
@@ -251,6 +253,16 @@ class DeployStep {
     return std::nullopt;
   }
 
+  // Unique per execution of the CI job, so that a retried job or a re-run
+  // of an old pipeline (a rollback) is a deployment of its own: the tag at
+  // the deployed commit with the execution ("v1.2+4567"), else the
+  // execution ("4567"); outside CI, the tag, else the commit.
+  std::string default_identifier(const std::string& head_tag) const {
+    const std::string& run = ci_.execution_id;
+    if (!head_tag.empty()) return run.empty() ? head_tag : head_tag + "+" + run;
+    return run.empty() ? in_.head : run;
+  }
+
   // The deployed commit, its time, system, environment and identifier, and the marks.
   std::optional<Outcome> read_inputs() {
     std::string why;
@@ -274,9 +286,7 @@ class DeployStep {
     std::string head_tag;
     for (const auto& t : in_.tags)
       if (t.commit == in_.head && (head_tag.empty() || t.tag_time > 0)) head_tag = t.name;
-    in_.identifier = a_.get_or("identifier", !head_tag.empty()     ? head_tag
-                                             : !ci_.run_id.empty() ? ci_.run_id
-                                                                   : in_.head);
+    in_.identifier = a_.get_or("identifier", default_identifier(head_tag));
     in_.status = a_.get_or("status", "");
     if (!in_.status.empty() && in_.status != "failed" && in_.status != "rolled-back")
       return fail(kExitUsage, "--status must be failed or rolled-back");

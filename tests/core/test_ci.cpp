@@ -133,6 +133,9 @@ BOOST_AUTO_TEST_CASE(every_provider_by_its_variables) {
       {{{"TRAVIS", "true"}}, "travis", "TRAVIS_COMMIT"},
       {{{"WERCKER_MAIN_PIPELINE_STARTED", "1"}}, "wercker", ""},
       {{{"CI", "woodpecker"}, {"CI_PIPELINE_NUMBER", "1"}}, "woodpecker", "CI_COMMIT_SHA"},  // unknown to the Go CLI
+      {{{"BITBUCKET_BUILD_NUMBER", "1"}}, "bitbucket", "BITBUCKET_COMMIT"},                  // and these three
+      {{{"GITHUB_ACTIONS", "true"}, {"GITEA_ACTIONS", "true"}}, "gitea-actions", "GITHUB_SHA"},
+      {{{"GITHUB_ACTIONS", "true"}, {"FORGEJO_ACTIONS", "true"}}, "forgejo-actions", "GITHUB_SHA"},
       {{{"TF_BUILD", "True"}}, "azure-pipelines", "BUILD_SOURCEVERSION"},
       {{{"SOURCE_BRANCH", "m"}, {"SOURCE_COMMIT", "c"}, {"DOCKER_REPO", "r"}, {"DOCKERFILE_PATH", "D"}}, "docker", ""},
       {{{"PROJECT_ID", "p"}, {"BUILD_ID", "b"}, {"COMMIT_SHA", "c"}, {"REVISION_ID", "r"}},
@@ -159,6 +162,71 @@ BOOST_AUTO_TEST_CASE(every_provider_by_its_variables) {
       }
     }
   }
+}
+
+// One id per execution of the job: a retried job or a re-run of an old
+// pipeline's job gets a new one (pulse-deploy's default identifier).
+BOOST_AUTO_TEST_CASE(execution_ids_are_new_for_each_retry_and_re_run) {
+  struct Row {
+    Env env;
+    const char* execution;
+  };
+  const Row rows[] = {
+      {Env({{"GITLAB_CI", "true"}, {"CI_PIPELINE_ID", "9001"}, {"CI_JOB_ID", "4"}}), "4"},
+      {Env({{"GITLAB_CI", "true"}, {"CI_PIPELINE_ID", "9001"}}), "9001"},
+      {Env({{"GITHUB_ACTIONS", "true"}, {"GITHUB_RUN_ID", "4242"}, {"GITHUB_RUN_ATTEMPT", "1"}}), "4242"},
+      {Env({{"GITHUB_ACTIONS", "true"}, {"GITHUB_RUN_ID", "4242"}, {"GITHUB_RUN_ATTEMPT", "3"}}), "4242-3"},
+      {Env({{"GITHUB_ACTIONS", "true"}, {"GITHUB_RUN_ID", "4242"}}), "4242"},
+      {Env({{"TF_BUILD", "True"}, {"BUILD_BUILDID", "88"}, {"SYSTEM_JOBATTEMPT", "2"}}), "88-2"},
+      {Env({{"BITBUCKET_BUILD_NUMBER", "12"}, {"BITBUCKET_COMMIT", "c"}, {"BITBUCKET_STEP_RUN_NUMBER", "2"}}), "12-2"},
+      {Env({{"TRAVIS", "true"}, {"TRAVIS_BUILD_ID", "5"}, {"TRAVIS_JOB_ID", "51"}}), "51"},
+      {Env({{"BUILDKITE", "true"}, {"BUILDKITE_BUILD_ID", "b"}, {"BUILDKITE_JOB_ID", "j-1"}}), "j-1"},
+      {Env({{"CIRCLECI", "true"}, {"CIRCLE_BUILD_NUM", "31"}}), "31"},
+      {Env({}), ""},
+  };
+  for (const auto& row : rows) BOOST_TEST(detect_ci(row.env).execution_id == row.execution);
+}
+
+BOOST_AUTO_TEST_CASE(bitbucket_gitea_forgejo_and_woodpecker_details) {
+  const auto bb = detect_ci(Env({{"CI", "true"},
+                                 {"BITBUCKET_BUILD_NUMBER", "12"},
+                                 {"BITBUCKET_COMMIT", "abc"},
+                                 {"BITBUCKET_TAG", "v2.0.0"},
+                                 {"BITBUCKET_REPO_FULL_NAME", "acme/shop"},
+                                 {"BITBUCKET_GIT_HTTP_ORIGIN", "http://bitbucket.org/acme/shop"},
+                                 {"BITBUCKET_DEPLOYMENT_ENVIRONMENT", "production"}}));
+  BOOST_TEST(bb.provider == "bitbucket");
+  BOOST_TEST(bb.sha == "abc");
+  BOOST_TEST(bb.ref == "v2.0.0");  // a tag pipeline has no branch
+  BOOST_TEST(bb.repository == "acme/shop");
+  BOOST_TEST(bb.run_url == "http://bitbucket.org/acme/shop/pipelines/results/12");
+  BOOST_TEST(bb.environment == "production");
+  for (const char* forge : {"GITEA_ACTIONS", "FORGEJO_ACTIONS"}) {
+    const auto g = detect_ci(Env({{"GITHUB_ACTIONS", "true"},
+                                  {forge, "true"},
+                                  {"GITHUB_SHA", "def"},
+                                  {"GITHUB_REF_NAME", "main"},
+                                  {"GITHUB_REPOSITORY", "acme/shop"},
+                                  {"GITHUB_RUN_ID", "5521"},
+                                  {"GITHUB_RUN_NUMBER", "17"},
+                                  {"GITHUB_SERVER_URL", "https://git.example.com"}}));
+    BOOST_TEST(g.provider == (std::string(forge) == "GITEA_ACTIONS" ? "gitea-actions" : "forgejo-actions"));
+    BOOST_TEST(g.sha == "def");
+    BOOST_TEST(g.run_url == "https://git.example.com/acme/shop/actions/runs/17");  // by the run's number
+    BOOST_TEST(detect_ci_name(Env({{"GITHUB_ACTIONS", "true"}, {forge, "true"}})) == "github-actions");  // as Go
+  }
+  const auto wp = detect_ci(Env({{"CI", "woodpecker"},
+                                 {"CI_PIPELINE_NUMBER", "9"},
+                                 {"CI_COMMIT_SHA", "f00"},
+                                 {"CI_COMMIT_TAG", "v3"},
+                                 {"CI_REPO", "acme/shop"},
+                                 {"CI_PIPELINE_URL", "https://ci.example.com/repos/1/pipeline/9"},
+                                 {"CI_PIPELINE_DEPLOY_TARGET", "production"}}));
+  BOOST_TEST(wp.provider == "woodpecker");
+  BOOST_TEST(wp.ref == "v3");
+  BOOST_TEST(wp.execution_id == "9");
+  BOOST_TEST(wp.run_url == "https://ci.example.com/repos/1/pipeline/9");
+  BOOST_TEST(wp.environment == "production");
 }
 
 BOOST_AUTO_TEST_CASE(remote_paths) {

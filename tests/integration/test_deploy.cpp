@@ -165,6 +165,55 @@ BOOST_FIXTURE_TEST_CASE(one_pipeline_two_environments_two_deployments, DeployFix
   BOOST_TEST(deployments_counted({"--environment", "production,staging", "--model", "dora"}) == 2);
 }
 
+// GitLab's environment "Rollback" re-runs an old pipeline's deploy job, and
+// a retried job runs again: each execution is its own deployment (job ids
+// 2, 3, 4 of pipeline 9001 deploy A, B, then A again), and the third is the
+// rollback the DORA model counts. On GitHub "Re-run jobs" keeps the run id
+// and counts the attempt.
+BOOST_FIXTURE_TEST_CASE(re_runs_and_retried_jobs_are_deployments_of_their_own, DeployFixture) {
+  origin.git({"tag", "v1.0.0", shas[50]});
+  clone(0);
+  CollectorProcess collector;
+  auto e = gitlab(shas[30]);
+  e["PULSE_BASE_URL"] = collector.url();
+  const std::int64_t t0 = 1767600000;  // 2026-01-05
+  int job = 1;
+  auto run_job = [&](const std::string& sha) {
+    ++job;
+    e["CI_JOB_ID"] = std::to_string(job);
+    e["CI_COMMIT_SHA"] = sha;
+    const auto r = deploy(e, {"--timestamp", std::to_string(t0 + job * 3600)});
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    return r;
+  };
+  run_job(shas[40]);                        // job 2: A
+  run_job(shas[50]);                        // job 3: B, tagged v1.0.0
+  const auto rollback = run_job(shas[40]);  // job 4: A again
+  BOOST_TEST(rollback.err.find("rollback: " + shas[40].substr(0, 12)) != std::string::npos, rollback.err);
+  std::set<std::string> ids;
+  for (const auto& d : deployments(collector)) ids.emplace(d.at("id").as_string());
+  BOOST_TEST(ids == (std::set<std::string>{"2", "v1.0.0+3", "4"}));
+  const auto m = collector_cmd({"metrics", "--db", collector.db(), "--model", "dora", "--from", "2026-01-05", "--to",
+                                "2026-01-06", "--format", "json"});
+  BOOST_TEST_REQUIRE(m.exit_code == 0, m.err);
+  const auto o = json::parse(m.out).at("overall");
+  BOOST_TEST(o.at("deployment_frequency").at("deployments") == 3);
+  BOOST_TEST(o.at("change_failure_rate").at("reasons").at("rollback") == 1, m.out);
+
+  // GitHub: the same run, attempt 1 and then re-run as attempt 2.
+  CollectorProcess other;
+  auto g = github(shas[45]);
+  g["PULSE_BASE_URL"] = other.url();
+  g["GITHUB_RUN_ATTEMPT"] = "1";
+  BOOST_TEST(deploy(g).exit_code == 0);
+  g["GITHUB_RUN_ATTEMPT"] = "2";
+  const auto again = deploy(g);
+  BOOST_TEST(again.exit_code == 0, again.err);
+  ids.clear();
+  for (const auto& d : deployments(other)) ids.emplace(d.at("id").as_string());
+  BOOST_TEST(ids == (std::set<std::string>{"4242", "4242-2"}));
+}
+
 BOOST_FIXTURE_TEST_CASE(gitlab_depth_20_and_then_the_collector_record, DeployFixture) {
   clone(20);
   CollectorProcess collector;
