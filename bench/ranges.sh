@@ -8,12 +8,14 @@
 #      the same range, without and then with a commit-graph (ratio to
 #      `git rev-list`), and `push git deployment --dry-run` end to end;
 #   2. pulse-deploy on a depth-1 clone whose previous deployment is 300
-#      mainline commits back (file:// remote): wall time to the exact range;
+#      mainline commits back (file:// remote): wall time to the exact range,
+#      fetching commits only and whole objects; with PULSE_BENCH_GIT_GIT=DIR
+#      (a clone of git.git), the same there, 80 mainline commits back;
 #   3. the previous-tag search over 1,000 tags (pulse-deploy on a full clone,
 #      no collector record): wall time;
 #   4. backfill --dry-run of the whole history (CPU), and a re-run against a
 #      collector that already stores everything (wall time).
-#   bench/ranges.sh [RUNS]
+#   [PULSE_BENCH_GIT_GIT=DIR] bench/ranges.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
@@ -65,16 +67,41 @@ done
 echo "  targets: at most 1.0x git log without a commit-graph; at most 2x git rev-list with one"
 rm -f "$repo/.git/objects/info/commit-graph"
 
-# 2. A depth-1 clone, previous deployment 300 mainline commits back.
+# 2. A depth-1 clone, previous deployment 300 mainline commits back, with
+#    the deepening fetching commits only (a server with uploadpack.allowFilter)
+#    and whole objects (--fetch-filter none), side by side; then the same on a
+#    clone of git.git when PULSE_BENCH_GIT_GIT names one (80 mainline commits
+#    back, given as a SHA and as a tag): `git clone --bare --shared` of it, so
+#    that its uploadpack.allowFilter can be set without touching it.
+git -C "$repo" config uploadpack.allowFilter true
+# deepen ORIGIN PREVIOUS FILTER: wall seconds, commits listed, the .git size and how the range was made.
+deepen() {
+  local origin=$1 previous=$2 filter=$3 t
+  rm -rf "$work/shallow"
+  git clone -q --depth 1 "file://$origin" "$work/shallow"
+  t=$(wall bash -c "cd '$work/shallow' && '$deploy' --previous-deployment-ref '$previous' --fetch-filter $filter --base-url http://127.0.0.1:9 --dry-run > '$work/shallow.out' 2> '$work/shallow.err'")
+  echo "$t s wall, $(wc -l < "$work/shallow.out") commits, .git $(du -sh "$work/shallow/.git" | cut -f1); $(grep -o 'range: .*' "$work/shallow.err" || true)"
+}
 prev300=$(git -C "$repo" rev-parse HEAD~300)
-git clone -q --depth 1 "file://$repo" "$work/shallow"
 expected=$(git -C "$repo" rev-list --count "$prev300..HEAD")
-t=$(wall bash -c "cd '$work/shallow' && '$deploy' --previous-deployment-ref $prev300 --base-url http://127.0.0.1:9 --dry-run > '$work/shallow.out' 2> '$work/shallow.err'")
-got=$(wc -l < "$work/shallow.out")
-how=$(grep -o 'range: .*' "$work/shallow.err" || true)
-echo "depth-1 clone, previous deployment 300 mainline commits back: $t s wall, $got commits (git on the full history: $expected)"
-echo "  $how"
+echo "depth-1 clone, previous deployment 300 mainline commits back (git on the full history: $expected commits):"
+echo "  commits only: $(deepen "$repo" "$prev300" auto)"
+echo "  whole objects: $(deepen "$repo" "$prev300" none)"
 echo "  target: under 10 s"
+if [[ -n "${PULSE_BENCH_GIT_GIT:-}" ]]; then
+  gg=$work/git.git
+  git clone -q --bare --shared "$PULSE_BENCH_GIT_GIT" "$gg"
+  git -C "$gg" config uploadpack.allowFilter true
+  prev80=$(git -C "$gg" rev-parse HEAD~80)
+  git -C "$gg" tag bench-previous "$prev80"
+  echo "git.git ($(git -C "$gg" rev-list --count HEAD) commits), depth-1 clone, previous deployment 80 mainline commits back ($(git -C "$gg" rev-list --count "$prev80..HEAD") commits):"
+  for run in $(seq "$runs"); do
+    echo "  run $run, by SHA, commits only: $(deepen "$gg" "$prev80" auto)"
+    echo "  run $run, by tag, commits only: $(deepen "$gg" bench-previous auto)"
+  done
+  echo "  once, by SHA, whole objects: $(deepen "$gg" "$prev80" none)"
+  echo "  target: under 8 s"
+fi
 
 # 3. Previous-tag search: a full clone, no collector record.
 t=$(wall bash -c "cd '$repo' && '$deploy' --base-url http://127.0.0.1:9 --dry-run > '$work/tag.out' 2> '$work/tag.err'")

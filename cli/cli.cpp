@@ -330,7 +330,8 @@ Stop push_git_deployment(const Context& c) {
   if (!git) return Outcome{kExitUsage, why};
   const auto head = resolve_commit(*git, "HEAD");
   if (!head) return Outcome{kExitUsage, "HEAD of " + git->dir() + " names no commit (an empty repository?)"};
-  const DeepenOptions deepen;
+  DeepenOptions deepen;
+  deepen.filter = filter_for(c.args.positionals());  // a shallow clone's deepening fetches commits (and trees)
   const auto log = [&c](const std::string& l) { c.err << c.step << ": " << l << "\n"; };
   const auto prev = resolve_previous(*git, previous, deepen, log, why);
   if (!prev)

@@ -112,7 +112,7 @@ std::optional<std::string> resolve_previous(const GitCommand& git, const std::st
   if (is_full_sha(ref)) return ref;
   if (!is_shallow(git)) return std::nullopt;
   if (log) log("shallow clone: fetching " + ref + " from " + options.remote);
-  return fetch_named_ref(git, options.remote, ref, 1, options.fetch_timeout, why);
+  return fetch_named_ref(git, options.remote, ref, 1, options.fetch_timeout, why, options.filter);
 }
 
 std::optional<std::string> resolve_commit(const GitCommand& git, const std::string& rev) {
@@ -273,7 +273,8 @@ RangeProof prove_range(const LocalGraph& g, const std::string& previous, const s
 }
 
 std::optional<std::string> fetch_named_ref(const GitCommand& git, const std::string& remote, const std::string& name,
-                                           int depth, std::chrono::milliseconds timeout, std::string& why) {
+                                           int depth, std::chrono::milliseconds timeout, std::string& why,
+                                           const std::string& filter) {
   if (name.empty() || name[0] == '-' || name.find("..") != std::string::npos ||
       name.find_first_of(" ~^:?*[\\") != std::string::npos) {
     why = "\"" + name + "\" is not a tag or branch name";
@@ -289,8 +290,10 @@ std::optional<std::string> fetch_named_ref(const GitCommand& git, const std::str
   for (const auto& [src, dst] : candidates) {
     if (name.rfind("refs/heads/", 0) == 0 && src.rfind("refs/tags/", 0) == 0) continue;
     if (name.rfind("refs/tags/", 0) == 0 && src.rfind("refs/heads/", 0) == 0) continue;
-    const auto r = git.run(
-        {"fetch", "-q", "--no-tags", "--depth=" + std::to_string(depth), remote, "+" + src + ":" + dst}, timeout);
+    std::vector<std::string> args = {"fetch", "-q", "--no-tags", "--depth=" + std::to_string(depth)};
+    if (!filter.empty()) args.push_back("--filter=" + filter);
+    args.insert(args.end(), {remote, "+" + src + ":" + dst});
+    const auto r = git.run(args, timeout);
     if (r.exit_code == 0)
       if (auto sha = resolve_commit(git, dst)) return sha;
     last = git_error(r);
@@ -353,7 +356,17 @@ class Deepener {
   CommandResult fetch(std::vector<std::string> args, const std::string& what) {
     if (log_) log_(what);
     args.insert(args.begin(), {"fetch", "-q", "--no-tags"});
-    return git_.run(args, options_.fetch_timeout);
+    if (!options_.filter.empty()) args.insert(args.begin() + 3, "--filter=" + options_.filter);
+    auto r = git_.run(args, options_.fetch_timeout);
+    // A server without uploadpack.allowFilter sends whole objects; git
+    // says so on stderr and succeeds.
+    const bool refused = r.err.find("filtering not recognized by server") != std::string::npos;
+    if (options_.filter.empty()) e_.fetched = "whole objects";
+    else if (refused) e_.fetched = "whole objects (the server does not take partial-clone filters)";
+    else if (r.exit_code == 0 && e_.fetched.empty())
+      e_.fetched = options_.filter == "tree:0" ? "commits only (--filter=tree:0)"
+                                               : "commits and trees (--filter=" + options_.filter + ")";
+    return r;
   }
 
   // Whether the local graph proves the range exact, or shows that deepening
@@ -368,7 +381,7 @@ class Deepener {
     if (proof.exact) {
       e_.exact = true;
       e_.how = "shallow clone" + (e_.rounds ? ", deepened " + std::to_string(e_.rounds) + " time(s)" : std::string()) +
-               ": exact, " + proof.reason;
+               (e_.fetched.empty() ? "" : ", fetching " + e_.fetched) + ": exact, " + proof.reason;
       return Proof::exact;
     }
     unknown_ = proof.reason;
@@ -401,8 +414,8 @@ class Deepener {
     }
     e_.unshallowed = true;
     e_.exact = true;
-    e_.how = "shallow clone: fetched the whole history (" + unknown_ + " after " + std::to_string(e_.rounds) +
-             " deepening round(s))";
+    e_.how = "shallow clone: fetched the whole history, " + e_.fetched + " (" + unknown_ + " after " +
+             std::to_string(e_.rounds) + " deepening round(s))";
     return e_;
   }
 
@@ -421,7 +434,9 @@ class Deepener {
 Exactness make_range_exact(const GitCommand& git, const std::string& previous, const std::string& head,
                            const DeepenOptions& options, const std::function<void(const std::string&)>& log) {
   const bool shallow = is_shallow(git);
-  Deepener deepener(git, previous, head, options, log);
+  DeepenOptions own = options;
+  if (!shallow) own.filter.clear();  // a full clone stays a full clone
+  Deepener deepener(git, previous, head, own, log);
   deepener.fetch_previous(shallow);
   if (shallow) return deepener.run();
   Exactness e;

@@ -42,7 +42,17 @@ struct DeepenOptions {
   int max_rounds = 6;    ///< rounds of `git fetch --deepen` before fetching the whole history
   int first_step = 100;  ///< commits in the first round; each next round doubles it
   std::chrono::milliseconds fetch_timeout = std::chrono::minutes(10);
+  /// Partial-clone filter for every fetch (`tree:0`: commits only; `blob:none`:
+  /// commits and trees, which path filters read); empty: whole objects. A
+  /// server that refuses filters sends whole objects (git warns and goes on);
+  /// the clone becomes a partial clone, and git fetches what a later step
+  /// reads on demand.
+  std::string filter;
 };
+
+/// The filter a range needs: commits only without path filters, commits and
+/// trees with them.
+inline std::string filter_for(const std::vector<std::string>& paths) { return paths.empty() ? "tree:0" : "blob:none"; }
 
 /// git in `dir`, if it holds a repository; else nullopt, `why` naming the
 /// cause (no such directory, git not installed, not a repository). With
@@ -121,6 +131,9 @@ struct Exactness {
   bool was_shallow = false;
   int rounds = 0;  ///< deepening fetches made
   bool unshallowed = false;
+  /// What the fetches brought: "" (none made), "commits only (--filter=tree:0)",
+  /// "commits and trees (--filter=blob:none)", or whole objects, and why.
+  std::string fetched;
   std::string how;  ///< for people: how the range was made exact, or why it is not
 };
 
@@ -135,7 +148,8 @@ Exactness make_range_exact(const GitCommand& git, const std::string& previous, c
 /// else refs/remotes/REMOTE/NAME), with `depth` commits, and returns the
 /// commit it names. Never fetches a whole history by accident.
 std::optional<std::string> fetch_named_ref(const GitCommand& git, const std::string& remote, const std::string& name,
-                                           int depth, std::chrono::milliseconds timeout, std::string& why);
+                                           int depth, std::chrono::milliseconds timeout, std::string& why,
+                                           const std::string& filter = "");
 
 struct Tag {
   std::string name;  ///< without refs/tags/

@@ -58,6 +58,10 @@ const std::vector<FlagSpec> kFlags = [] {
       {"directory", "DIR", "the git repository (default: the CI workspace, else .)", false, "PULSE_DIRECTORY"},
       {"max-deepen", "N", "rounds of git fetch --deepen on a shallow clone before --unshallow", false,
        "PULSE_MAX_DEEPEN", "6"},
+      {"fetch-filter", "FILTER",
+       "what a shallow clone's deepening fetches: auto (commits only; with --path, commits and trees), "
+       "none (whole objects), or a git filter spec",
+       false, "PULSE_FETCH_FILTER", "auto"},
       {"dotenv", "FILE", "write PULSE_DEPLOYMENT_ID, PULSE_CHANGES, PULSE_PREVIOUS_REF to FILE (GitLab dotenv report)",
        false, "PULSE_DOTENV"},
       {"strict", "", "fail the step when delivery fails after retries (default: warn and succeed)", false,
@@ -297,6 +301,10 @@ class DeployStep {
     if (!parse_uint(a_.get_or("max-deepen", "6"), 100, rounds))
       return fail(kExitUsage, "--max-deepen must be a number of rounds from 0 to 100");
     in_.deepen.max_rounds = static_cast<int>(rounds);
+    const std::string filter = a_.get_or("fetch-filter", "auto");
+    if (filter.empty() || filter.find_first_of(" \t\n") != std::string::npos || filter.starts_with("-"))
+      return fail(kExitUsage, "--fetch-filter must be auto, none, or a git filter spec such as blob:none");
+    in_.deepen.filter = filter == "auto" ? filter_for(a_.all("path")) : filter == "none" ? "" : filter;
     return std::nullopt;
   }
 

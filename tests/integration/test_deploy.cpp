@@ -214,6 +214,52 @@ BOOST_FIXTURE_TEST_CASE(re_runs_and_retried_jobs_are_deployments_of_their_own, D
   BOOST_TEST(ids == (std::set<std::string>{"4242", "4242-2"}));
 }
 
+// A depth-1 clone deepened to a previous deployment 45 commits back: with
+// a server that takes partial-clone filters, commits only (with --path,
+// commits and trees); with one that does not, whole objects. The range is
+// git's either way, and the clone works for `git log -p` afterwards (git
+// fetches what it lacks on demand).
+BOOST_FIXTURE_TEST_CASE(shallow_deepening_fetches_commits_only_where_the_server_allows, DeployFixture) {
+  for (const bool allow : {true, false}) {
+    for (const bool with_path : {false, true}) {
+      BOOST_TEST_CONTEXT("uploadpack.allowFilter=" << allow << (with_path ? ", --path services/api" : "")) {
+        origin.git({"config", "uploadpack.allowFilter", allow ? "true" : "false"});
+        fs::remove_all(workspace);
+        clone(1);
+        const std::string previous = shas[shas.size() - 46];
+        std::vector<std::string> args = {"--dry-run", "--previous-deployment-ref", previous, "--identifier", "x"};
+        std::vector<std::string> paths;
+        if (with_path) {
+          args.insert(args.end(), {"--path", "services/api"});
+          paths.push_back("services/api");
+        }
+        const auto r = deploy(env, args);
+        BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+        // The commits, as git lists them on the full history.
+        std::vector<std::string> listed;
+        for (const auto& line : lines(r.out)) listed.push_back(line.substr(0, line.find(' ')));
+        BOOST_TEST(listed == range(previous, paths), boost::test_tools::per_element());
+        const std::string expected = !allow      ? "whole objects (the server does not take partial-clone filters)"
+                                     : with_path ? "commits and trees (--filter=blob:none)"
+                                                 : "commits only (--filter=tree:0)";
+        BOOST_TEST(r.err.find("fetching " + expected) != std::string::npos, r.err);
+        // What is missing locally (listed without fetching it): trees of the
+        // older commits with tree:0, blobs with blob:none, nothing without.
+        const auto missing = run_process({"git", "-C", workspace, "rev-list", "--objects", "--missing=print",
+                                          shas[shas.size() - 30] + "~1", "-n", "1"},
+                                         env);
+        BOOST_TEST(missing.exit_code == 0, missing.err);
+        BOOST_TEST((missing.out.find("\n?") != std::string::npos || missing.out.starts_with("?")) == allow,
+                   missing.out);
+        // Later steps read anything: git fetches it from the remote.
+        const auto log = run_process({"git", "-C", workspace, "log", "-p", "-3", shas[shas.size() - 30]}, env);
+        BOOST_TEST(log.exit_code == 0, log.err);
+        BOOST_TEST(log.out.find("diff --git") != std::string::npos);
+      }
+    }
+  }
+}
+
 BOOST_FIXTURE_TEST_CASE(gitlab_depth_20_and_then_the_collector_record, DeployFixture) {
   clone(20);
   CollectorProcess collector;
