@@ -476,6 +476,58 @@ BOOST_AUTO_TEST_CASE(stdout_lines_are_the_go_clis) {
   }
 }
 
+// The README's table of deliberate differences, row by row through both
+// CLIs: what the Go CLI does (its exit code), and our exit code and message.
+// A 307 is the same in both: followed, the same body at the new place.
+BOOST_AUTO_TEST_CASE(the_deliberate_differences_are_as_the_readme_says) {
+  if (!go_cli()) return;
+  struct Row {
+    std::string what;
+    std::vector<std::string> args;  // after "push change --api-key K --base-url URL" where it starts with "-"
+    int status;                     // what the server answers first (307/301: to /moved)
+    int go_exit;
+    int our_exit;
+    std::string our_message;  // "" with our_exit 0
+  };
+  const std::vector<Row> rows = {
+      {"unknown command", {"pussh"}, 200, 0, 2, "unknown command \"pussh\""},
+      {"301", {"--identifier", "a", "--timestamp", "1602852032"}, 301, 0, 4, "server error (301)"},
+      {"307", {"--identifier", "a", "--timestamp", "1602852032"}, 307, 0, 0, ""},
+      {"before 2000", {"--identifier", "a", "--timestamp", "915148800"}, 200, 0, 2, "outside 2000-01-01..2100-01-01"},
+      {"milliseconds", {"--identifier", "a", "--timestamp", "1602852032000"}, 200, 0, 2, "milliseconds"},
+  };
+  for (const auto& row : rows) {
+    BOOST_TEST_CONTEXT(row.what) {
+      RecordingServer server([status = row.status](int n, const ServerRequest& r) {
+        if (n % 2 == 0 && status != 200 && !r.target.starts_with("/moved"))
+          return ServerResponse{status, "text/plain", "", {{"Location", "/moved" + r.target}}};
+        return ok_response();
+      });
+      std::vector<std::string> args = row.args;
+      if (args[0].starts_with("-")) {
+        args.insert(args.begin(), {"push", "change"});
+        args.insert(args.end(), {"--api-key", "K", "--base-url", server.url()});
+      }
+      const auto theirs = run_go(args);
+      const auto go_requests = server.requests();
+      const auto ours = cli(args);
+      const auto all = server.requests();
+      BOOST_TEST(theirs.exit_code == row.go_exit, theirs.err);
+      BOOST_TEST(ours.exit_code == row.our_exit, ours.err);
+      if (!row.our_message.empty()) BOOST_TEST(ours.err.find(row.our_message) != std::string::npos, ours.err);
+      if (row.status == 307) {  // the same requests from both: the POST, then the POST again at /moved
+        BOOST_TEST_REQUIRE(go_requests.size() == 2u);
+        BOOST_TEST_REQUIRE(all.size() == 4u);
+        BOOST_TEST(all[3].method == go_requests[1].method);
+        BOOST_TEST(all[3].target == go_requests[1].target);
+        BOOST_TEST(all[3].body == go_requests[1].body);
+      }
+      if (row.status == 301 && go_requests.size() == 2u)  // Go: a GET without the event
+        BOOST_TEST((go_requests[1].method == "GET" && go_requests[1].body.empty()));
+    }
+  }
+}
+
 // --teams as the Go CLI reads it (pflag's string slice: repeated flags
 // append, a value is a CSV record): the same deployment through both CLIs
 // has the same body; empty items alone differ, on purpose (the Pulse API
