@@ -495,6 +495,13 @@ BOOST_AUTO_TEST_CASE(the_deliberate_differences_are_as_the_readme_says) {
       {"307", {"--identifier", "a", "--timestamp", "1602852032"}, 307, 0, 0, ""},
       {"before 2000", {"--identifier", "a", "--timestamp", "915148800"}, 200, 0, 2, "outside 2000-01-01..2100-01-01"},
       {"milliseconds", {"--identifier", "a", "--timestamp", "1602852032000"}, 200, 0, 2, "milliseconds"},
+      {"a stray word", {"--identifier", "a", "--timestamp", "1602852032", "extra"}, 200, 0, 2,
+       "unexpected argument \"extra\""},
+      {"another event type", {"--identifier", "a", "--timestamp", "1602852032", "--event_type", "deploy"}, 200, 0, 2,
+       "--event_type must be \"commit\" or \"push\""},
+      {"an empty identifier", {"--identifier", "", "--timestamp", "1602852032"}, 200, 0, 2,
+       "--identifier must not be empty"},
+      {"a Go integer literal", {"--identifier", "a", "--timestamp", "0x5F80"}, 200, 0, 2, "is not a number"},
   };
   for (const auto& row : rows) {
     BOOST_TEST_CONTEXT(row.what) {
