@@ -92,6 +92,7 @@ if [[ -n "${PULSE_BENCH_GIT_GIT:-}" ]]; then
   gg=$work/git.git
   git clone -q --bare --shared "$PULSE_BENCH_GIT_GIT" "$gg"
   git -C "$gg" config uploadpack.allowFilter true
+  git -C "$gg" commit-graph write --reachable  # as the forges keep one: the server's walk takes most of the time
   prev80=$(git -C "$gg" rev-parse HEAD~80)
   git -C "$gg" tag bench-previous "$prev80"
   echo "git.git ($(git -C "$gg" rev-list --count HEAD) commits), depth-1 clone, previous deployment 80 mainline commits back ($(git -C "$gg" rev-list --count "$prev80..HEAD") commits):"
