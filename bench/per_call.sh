@@ -6,7 +6,9 @@
 # CLIs take turns, call by call, so both see the same machine; each call has
 # a new identifier. Both trust the test CA through $SSL_CERT_FILE. A third
 # server that answers at once and stores nothing shows the clients' own cost.
-# PULSE_BENCH_BIN=build/ci measures another build directory.
+# PULSE_BENCH_BIN=build/ci measures another build directory;
+# PULSE_BENCH_CLI=build/portable/cli/pulse-event-cli another CLI (the static
+# one the release archives and the Action ship).
 #   bench/per_call.sh [RUNS] [GO_CLI]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,7 +65,7 @@ servers+=($!)
 for _ in $(seq 100); do [[ -s "$work/null.port" ]] && break; sleep 0.05; done
 null_url="http://127.0.0.1:$(cat "$work/null.port")"
 
-clis=("ours=$bin/cli/pulse-event-cli")
+clis=("ours=${PULSE_BENCH_CLI:-$bin/cli/pulse-event-cli}")
 if [[ -x "$go" ]]; then clis+=("go=$go"); else echo "no Go CLI at $go: ours alone" >&2; fi
 
 python3 - "$runs" "$http_url" "$https_url" "$null_url" "$work/ca.pem" "$work" "${clis[@]}" <<'EOF'
