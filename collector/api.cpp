@@ -91,8 +91,9 @@ std::optional<BrowserGuard::Refusal> Api::browser_refusal(const ServerRequest& r
 
 bool Api::authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const {
   std::optional<std::string> key = query_key;
+  // The scheme's name is case-insensitive (RFC 9110 11.1), as pulse-incident reads it.
   if (const auto auth = request.header("Authorization");
-      auth && auth->size() > 7 && (auth->starts_with("Bearer ") || auth->starts_with("bearer ")))
+      auth && auth->size() > 7 && lower(auth->substr(0, 7)) == "bearer ")
     key = auth->substr(7);
   std::shared_ptr<const std::vector<std::string>> digests;
   {

@@ -2,6 +2,7 @@
 
 #include "core/event/event.hpp"
 
+#include "core/util/text.hpp"
 #include "core/util/work_pool.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -401,6 +402,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     conn.busy = true;
     if (!ec) {
       if (const auto len = parser.content_length(); len && *len > opt.body_limit) ec = http::error::body_limit;
+      // Only plain chunked framing: a coding stacked under it ("gzip,
+      // chunked") would reach the handlers as if it were the body (RFC 9112
+      // 6.1: 501 for a coding the server does not understand).
+      const auto te = parser.get()[http::field::transfer_encoding];
+      if (!ec && !te.empty() && !beast::iequals(trim(std::string_view(te.data(), te.size())), "chunked")) {
+        co_await write_error(stream, http::status::not_implemented,
+                             "Transfer-Encoding other than chunked is not supported", remote);
+        co_return std::nullopt;
+      }
     }
     if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, 11};

@@ -116,6 +116,15 @@ BOOST_AUTO_TEST_CASE(limits_and_malformed_requests) {
                                 "printf 'HELLO\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
                                     std::to_string(collector.port()) + "; cat >&3; cat <&3'"});
   BOOST_TEST(raw.out.find("400 Bad Request") != std::string::npos, raw.out + raw.err);
+  // A coding stacked under chunked would reach the handler as the body: 501.
+  const auto stacked = run_process(
+      {"sh", "-c",
+       "printf 'POST /v1/ingestion/cli?api_key=K HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nContent-Type: application/json\\r\\n"
+       "Transfer-Encoding: gzip, chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n' | timeout 5 bash -c 'exec "
+       "3<>/dev/tcp/127.0.0.1/" +
+           std::to_string(collector.port()) + "; cat >&3; cat <&3'"});
+  BOOST_TEST(stacked.out.find("501 Not Implemented") != std::string::npos, stacked.out + stacked.err);
+  BOOST_TEST(stacked.out.find("Transfer-Encoding other than chunked") != std::string::npos, stacked.out);
   auto client3 = client_for(collector);
   BOOST_TEST(post(client3, "/v1/ingestion/cli?api_key=K", change_body("after")).status == 200);
 }
@@ -274,6 +283,11 @@ BOOST_AUTO_TEST_CASE(api_keys_from_file_and_environment) {
   BOOST_TEST(std::get<HttpResponse>(r).body.find("\"count\":3") != std::string::npos);
   r = client.send(HttpRequest{"GET", "/v1/events", {}, ""});
   BOOST_TEST(std::get<HttpResponse>(r).status == 401);
+  // The scheme's name in any case, as pulse-incident reads it (RFC 9110 11.1).
+  for (const char* scheme : {"bearer", "BEARER", "BeArEr"}) {
+    r = client.send(HttpRequest{"GET", "/v1/events", {{"Authorization", std::string(scheme) + " key-two"}}, ""});
+    BOOST_TEST(std::get<HttpResponse>(r).status == 200, scheme);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(command_line) {
