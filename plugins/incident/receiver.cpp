@@ -131,10 +131,19 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
       return {refused->status, "application/json", json_error(refused->reason), {}};
     }
 
+  // The system a sender names goes into every incident: it obeys the rule
+  // of every stored name, or nothing is accepted (the collector would
+  // refuse the incident later, when no sender hears of it).
+  const std::string system = target->param("system").value_or("");
+  if (!system.empty() && !valid_name(system))
+    return {400,
+            "application/json",
+            json_error("?system=: not a usable system name (1 to 256 bytes of text without control characters)"),
+            {}};
   const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
   Processed out;
   try {
-    out = process(found->source, *found->config, request.body, headers, true, target->param("system").value_or(""));
+    out = process(found->source, *found->config, request.body, headers, true, system);
   } catch (const StorageError& e) {
     // Storage trouble is ours and transient: 503 makes senders retry.
     if (log_) log_(std::string("/") + std::string(name) + ": " + e.what());

@@ -371,6 +371,25 @@ BOOST_AUTO_TEST_CASE(hostile_input_leaves_the_server_healthy) {
   BOOST_TEST(server.process().stderr_text().size() < 20000u);  // bounded logging
 }
 
+// A `?system=` that no stored name may be (invalid UTF-8, NUL, ESC, over
+// 256 bytes) is refused at once: accepted, the incident would be refused by
+// the collector later, where no sender hears of it.
+BOOST_AUTO_TEST_CASE(a_bad_system_in_the_query_is_400) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  IncidentServer server(ingestion.url());
+  for (const std::string& bad :
+       std::vector<std::string>{"%FF%FE", "web%00app", "web%1B%5B31m", std::string(257, 'x'), "caf%C3"}) {
+    BOOST_TEST_CONTEXT(bad.substr(0, 20)) {
+      BOOST_TEST(server.deliver("alertmanager/firing.json", bad) == 400);
+      BOOST_TEST(server.last_body().find("?system=: not a usable system name") != std::string::npos,
+                 server.last_body());
+    }
+  }
+  BOOST_TEST(stored_incidents(server.db()).empty());
+  BOOST_TEST(server.deliver("alertmanager/firing.json", "caf%C3%A9-" + std::string(200, 'x')) == 200);
+  BOOST_TEST(stored_incidents(server.db()).size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(generic_mapping_route) {
   TempDir dir;
   write_file(dir.path / "map.json",
