@@ -2,7 +2,9 @@
 
 #include "core/db/storage_error.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -77,6 +79,11 @@ Database::Database(const std::string& path) : path_(path) {
   std::error_code fs_ec;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, fs_ec);
+  // A new database is readable by its owner alone, whatever the umask: it
+  // holds what teams ship and when (and the outbox, keys' file names).
+  // SQLite gives its -wal and -shm files the database file's mode.
+  if (path != ":memory:" && !path.starts_with("file:"))
+    if (const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
   const int rc =
       sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {

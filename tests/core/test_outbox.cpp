@@ -3,11 +3,14 @@
 #include "core/util/env.hpp"
 #include "core/event/event.hpp"
 #include "core/client/outbox.hpp"
+#include "core/db/sqlite.hpp"
 #include "core/net/retry.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <filesystem>
+#include <sys/stat.h>
 #include <thread>
 
 using namespace pulse;
@@ -22,6 +25,32 @@ struct OutboxFixture {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(outbox)
+
+// Every SQLite file the tools create (outbox, incident state, the
+// collector's database) is its owner's alone, whatever the umask; the WAL
+// and shared-memory files follow; an existing file keeps its mode.
+BOOST_AUTO_TEST_CASE(new_database_files_are_the_owners_alone) {
+  test::TempDir dir;
+  const auto mode = [](const std::filesystem::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? static_cast<unsigned>(st.st_mode & 0777) : 01000u;
+  };
+  const mode_t before = ::umask(022);
+  {
+    sql::Database db(dir.str("new.db"));
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec("CREATE TABLE t(x)");
+    db.exec("INSERT INTO t VALUES (1)");
+    BOOST_TEST(mode(dir.path / "new.db") == 0600u);
+    BOOST_TEST(mode(dir.path / "new.db-wal") == 0600u);
+    BOOST_TEST(mode(dir.path / "new.db-shm") == 0600u);
+  }
+  test::write_file(dir.path / "shared.db", "");
+  ::chmod((dir.path / "shared.db").c_str(), 0640);
+  { sql::Database db(dir.str("shared.db")); }
+  BOOST_TEST(mode(dir.path / "shared.db") == 0640u);
+  ::umask(before);
+}
 
 BOOST_AUTO_TEST_CASE(backoff_doubles_from_30_seconds_up_to_an_hour) {
   struct Row {
