@@ -112,6 +112,13 @@ Processed Receiver::process(const SourceSpec* source, const RouteConfig& cfg, st
   return out;
 }
 
+void Receiver::log_refusal(const std::string& line) {
+  if (!log_) return;
+  std::size_t suppressed = 0;
+  if (!refusals_.allow(suppressed)) return;
+  log_(suppressed ? line + " (" + std::to_string(suppressed) + " earlier refusal(s) not logged)" : line);
+}
+
 ServerResponse Receiver::handle(const ServerRequest& request) {
   const auto target = parse_target(request.target);
   if (!target) return {400, "application/json", json_error("malformed request target"), {}};
@@ -125,9 +132,8 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
   if (request.method != "POST") return {405, "application/json", json_error("method not allowed"), {{"Allow", "POST"}}};
   if (!found->config->auth.configured())
     if (auto refused = guard_.refuse(request, true)) {
-      if (log_)
-        log_("/" + std::string(name) + " from " + request.remote + ": " + std::to_string(refused->status) + " " +
-             sanitize(refused->reason));
+      log_refusal("/" + std::string(name) + " from " + request.remote + ": " + std::to_string(refused->status) + " " +
+                  sanitize(refused->reason));
       return {refused->status, "application/json", json_error(refused->reason), {}};
     }
 
@@ -155,9 +161,8 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
     return {500, "application/json", json_error("internal error " + id), {}};
   }
   if (out.status != 200) {
-    if (log_)
-      log_(std::string("/") + std::string(name) + " from " + request.remote + ": " + std::to_string(out.status) + " " +
-           sanitize(out.message));
+    log_refusal(std::string("/") + std::string(name) + " from " + request.remote + ": " + std::to_string(out.status) +
+                " " + sanitize(out.message));
     ServerResponse r{out.status, "application/json", json_error(out.message), {}};
     if (out.status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});
     return r;

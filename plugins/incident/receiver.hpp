@@ -6,6 +6,7 @@
 #include "plugins/incident/auth.hpp"
 #include "core/net/browser_guard.hpp"
 #include "core/net/http_server.hpp"
+#include "core/net/log.hpp"
 #include "plugins/incident/model.hpp"
 #include "plugins/incident/routing.hpp"
 #include "plugins/incident/state.hpp"
@@ -80,6 +81,10 @@ class Receiver {
   std::function<void(std::string_view, const ApplyResult&)> observer_;
   std::function<void()> on_resolved_;
   Logger log_;
+  /// Lines about refused requests: a flood of them (a scanner, a
+  /// misconfigured sender) is summarised, as the request log's refusals are.
+  RateLimit refusals_{10, std::chrono::seconds(10)};
+  void log_refusal(const std::string& line);
   std::function<std::int64_t()> now_;
   BrowserGuard guard_;
 };

@@ -371,6 +371,20 @@ BOOST_AUTO_TEST_CASE(hostile_input_leaves_the_server_healthy) {
   BOOST_TEST(server.process().stderr_text().size() < 20000u);  // bounded logging
 }
 
+// A flood of refused requests (a wrong token, again and again) leaves a
+// bounded trace: the receiver's lines about them are rate-limited like the
+// request log's.
+BOOST_AUTO_TEST_CASE(refusals_are_logged_with_a_rate_limit) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  IncidentServer server(ingestion.url());
+  for (int i = 0; i < 300; ++i)
+    BOOST_TEST_REQUIRE(server.deliver("alertmanager/firing.json", "", {{"Authorization", "Bearer wrong"}}) == 401);
+  const std::string log = server.process().stderr_text();
+  BOOST_TEST(count_of(log, "invalid credentials or signature for /alertmanager") >= 1u);
+  BOOST_TEST(count_of(log, "invalid credentials or signature for /alertmanager") <= 10u, log.size());
+  BOOST_TEST(log.find("wrong") == std::string::npos);  // never the presented token
+}
+
 // A `?system=` that no stored name may be (invalid UTF-8, NUL, ESC, over
 // 256 bytes) is refused at once: accepted, the incident would be refused by
 // the collector later, where no sender hears of it.
