@@ -403,6 +403,20 @@ void reload(const std::vector<std::string>& args, const Env& env, ServeSettings&
     return;
   }
   const std::string restart = needs_restart(current, *next);
+  // Credentials are swapped; emptied, they would open a route (or /metrics)
+  // to anyone on this machine: that takes a restart, as the collector's
+  // keys do. The running ones stay, and the log says so.
+  for (auto& [name, config] : next->setup.routes) {
+    const auto now = current.setup.routes.find(name);
+    if (now == current.setup.routes.end() || !now->second.auth.configured() || config.auth.configured()) continue;
+    config.auth = now->second.auth;
+    log.warn("reload: /" + name + "'s credentials are now empty; keeping the running ones (opening a route to " +
+             "anyone takes a restart)");
+  }
+  if (next->metrics_tokens.empty() && !current.metrics_tokens.empty()) {
+    next->metrics_tokens = current.metrics_tokens;
+    log.warn("reload: the /metrics tokens are now empty; keeping the running ones (opening /metrics takes a restart)");
+  }
   receiver.set_routes(next->setup.routes);
   current.setup.routes = next->setup.routes;
   current.metrics_tokens = next->metrics_tokens;

@@ -642,6 +642,13 @@ BOOST_AUTO_TEST_CASE(sighup_rereads_route_tokens_and_metrics_pass_promtool) {
   server.process().wait_for_stderr("reloaded");
   BOOST_TEST(server.post("/alertmanager", body, {{"Authorization", "Bearer old-token"}}) == 401);
   BOOST_TEST(server.post("/alertmanager", body, {{"Authorization", "Bearer new-token"}}) == 200);
+  // An emptied token file does not open the route (the collector's keys
+  // behave alike): the running tokens stay, and the log says so.
+  write_file(dir.path / "tokens", "# revoked\n");
+  server.process().signal(SIGHUP);
+  server.process().wait_for_stderr("/alertmanager's credentials are now empty; keeping the running ones");
+  BOOST_TEST(server.post("/alertmanager", body) == 401);
+  BOOST_TEST(server.post("/alertmanager", body, {{"Authorization", "Bearer new-token"}}) == 200);
   // /metrics for a local Prometheus: the counts, in a form promtool accepts.
   std::string why;
   HttpClient client(*parse_origin("http://127.0.0.1:" + std::to_string(server.port()), why), ClientOptions{});
@@ -652,7 +659,7 @@ BOOST_AUTO_TEST_CASE(sighup_rereads_route_tokens_and_metrics_pass_promtool) {
   BOOST_REQUIRE(std::holds_alternative<HttpResponse>(r));
   const auto& text = std::get<HttpResponse>(r).body;
   BOOST_TEST(text.find("pulse_incidents_open 1") != std::string::npos, text);
-  BOOST_TEST(text.find("pulse_http_requests_total{route=\"/alertmanager\",method=\"POST\",status=\"401\"} 1") !=
+  BOOST_TEST(text.find("pulse_http_requests_total{route=\"/alertmanager\",method=\"POST\",status=\"401\"} 2") !=
              std::string::npos);
   // A web page on this machine (a rebound Host, a foreign Origin) gets nothing.
   for (const auto& h : std::vector<Header>{{"Host", "rebind.example:8766"}, {"Origin", "https://evil.example"}}) {
