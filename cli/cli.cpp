@@ -391,9 +391,10 @@ Outcome outbox_list(Outbox& outbox, const ParsedArgs& a, std::ostream& out) {
   if (entries.empty()) out << "the outbox is empty\n";
   for (const auto& e : entries)
     out << std::left << std::setw(6) << e.id << std::setw(10) << (e.rejected ? "set-aside" : "waiting")
-        << e.destination.base_url << " " << (e.destination.system.empty() ? "-" : e.destination.system) << " "
-        << e.key.substr(0, e.key.find(':')) << " attempts=" << e.attempts
-        << (e.last_error.empty() ? "" : " last error: " + e.last_error) << "\n";
+        << printable(e.destination.base_url) << " "
+        << (e.destination.system.empty() ? "-" : printable(e.destination.system)) << " "
+        << printable(e.key.substr(0, e.key.find(':'))) << " attempts=" << e.attempts
+        << (e.last_error.empty() ? "" : " last error: " + printable(e.last_error)) << "\n";
   return {};
 }
 

@@ -505,7 +505,10 @@ std::string metrics_table(const MetricsReport& r) {
   const bool dora = r.model == Model::dora;
   auto level = [](const std::optional<Level>& l) { return l ? std::string(level_name(*l)) : std::string(); };
   auto cell = [](const std::string& v, const std::string& l) { return l.empty() ? v : v + " " + l; };
-  auto row = [&](const std::string& name, const Figures& f) {
+  auto row = [&](const std::string& raw_name, const Figures& f) {
+    // Names stored by older versions may hold control bytes: a terminal
+    // gets them escaped, never raw.
+    const std::string name = printable(raw_name);
     std::string df = "no data", lt = "no data", ttr = "no data";
     if (f.deployments_per_day) {
       char buf[64];
@@ -529,10 +532,10 @@ std::string metrics_table(const MetricsReport& r) {
         << percent_of(f.rework_rate, f.rework_deployments, f.deployments) << "\n";
   };
   out << "Window " << format_rfc3339(r.window.from) << " to " << format_rfc3339(r.window.to) << " (UTC)";
-  if (r.system) out << ", system " << *r.system;
-  if (r.team) out << ", team " << *r.team;
+  if (r.system) out << ", system " << printable(*r.system);
+  if (r.team) out << ", team " << printable(*r.team);
   out << "\nEnvironments: ";
-  for (std::size_t i = 0; i < r.environments.size(); ++i) out << (i ? ", " : "") << r.environments[i];
+  for (std::size_t i = 0; i < r.environments.size(); ++i) out << (i ? ", " : "") << printable(r.environments[i]);
   out << "\nModel: "
       << (dora ? std::string("DORA's five metrics; levels from the ") + kDoraEdition
                : std::string("Pulse's four metrics"))

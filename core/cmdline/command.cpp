@@ -418,7 +418,18 @@ int run_command(const ProgramSpec& p, const CommandSpec& c, const std::vector<st
     }
   }
   if (outcome.code == kExitOk || outcome.message.empty()) return outcome.code;
-  err << prefix << ": " << redacted(std::move(outcome.message), c, args ? &*args : nullptr) << "\n";
+  // Each line escaped for the terminal (C0, DEL, C1): a message may quote
+  // what a server or a file said.
+  const std::string message = redacted(std::move(outcome.message), c, args ? &*args : nullptr);
+  std::string shown;
+  for (std::size_t start = 0; start <= message.size();) {
+    const auto nl = message.find('\n', start);
+    shown += printable(std::string_view(message).substr(start, nl == std::string::npos ? nl : nl - start));
+    if (nl == std::string::npos) break;
+    shown += '\n';
+    start = nl + 1;
+  }
+  err << prefix << ": " << shown << "\n";
   if (outcome.code == kExitUsage) err << "Run '" << prefix << " --help' for usage.\n";
   return outcome.code;
 }

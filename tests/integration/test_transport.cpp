@@ -81,6 +81,19 @@ BOOST_AUTO_TEST_CASE(retries_until_the_server_recovers) {
   BOOST_TEST(r.err.find("K") == std::string::npos);
 }
 
+// What a server says reaches the terminal escaped: C1 controls too
+// (U+009B is a one-character CSI on many terminals).
+BOOST_AUTO_TEST_CASE(a_servers_error_reaches_the_terminal_escaped) {
+  RecordingServer server([](int, const ServerRequest&) {
+    return ServerResponse{400, "application/json", R"({"error":"bad \u009b2J input \u0007 here"})", {}};
+  });
+  const auto r = cli(change_args(server.url()));
+  BOOST_TEST(r.exit_code == 3);
+  BOOST_TEST(r.err.find("\xc2\x9b") == std::string::npos, r.err);
+  BOOST_TEST(r.err.find('\x07') == std::string::npos, r.err);
+  BOOST_TEST(r.err.find("server rejected event (400): bad \\xc2\\x9b2J input") != std::string::npos, r.err);
+}
+
 BOOST_AUTO_TEST_CASE(gives_up_after_bounded_attempts) {
   RecordingServer server([](int, const ServerRequest&) {
     return ServerResponse{502, "text/plain", "bad gateway", {}};
