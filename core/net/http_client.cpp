@@ -3,6 +3,8 @@
 #include "core/util/text.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
@@ -20,7 +22,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 
 namespace pulse {
@@ -455,30 +456,14 @@ namespace {
 // Whether IP address `host` lies in the CIDR block `cidr` ("10.0.0.0/8", "fd00::/8").
 bool in_cidr(const std::string& host, const std::string& cidr) {
   error_code ec;
-  const auto slash = cidr.find('/');
-  const auto net = asio::ip::make_address(cidr.substr(0, slash), ec);
-  if (ec) return false;
   const auto addr = asio::ip::make_address(host, ec);
-  if (ec || addr.is_v4() != net.is_v4()) return false;
-  unsigned long bits = 0;
-  const std::size_t width = net.is_v4() ? 32 : 128;
-  if (!parse_uint(cidr.substr(slash + 1), width, bits)) return false;
-  const auto bytes_of = [](const asio::ip::address& a) {
-    std::array<unsigned char, 16> out{};
-    if (a.is_v4()) {
-      const auto b = a.to_v4().to_bytes();
-      std::copy(b.begin(), b.end(), out.begin());
-    } else {
-      out = a.to_v6().to_bytes();
-    }
-    return out;
-  };
-  const auto a = bytes_of(addr), n = bytes_of(net);
-  for (std::size_t i = 0; i < width / 8 && bits > 0; ++i, bits = bits >= 8 ? bits - 8 : 0) {
-    const unsigned mask = bits >= 8 ? 0xFFu : (0xFFu << (8 - bits)) & 0xFFu;
-    if ((a[i] & mask) != (n[i] & mask)) return false;
+  if (ec) return false;
+  if (addr.is_v4()) {
+    const auto net = asio::ip::make_network_v4(cidr, ec);
+    return !ec && asio::ip::network_v4(addr.to_v4(), net.prefix_length()).canonical() == net.canonical();
   }
-  return true;
+  const auto net = asio::ip::make_network_v6(cidr, ec);
+  return !ec && asio::ip::network_v6(addr.to_v6(), net.prefix_length()).canonical() == net.canonical();
 }
 
 bool no_proxy_matches(std::string_view list, const std::string& host) {

@@ -196,7 +196,9 @@ BOOST_AUTO_TEST_CASE(proxy_selection) {
                         {"fd00::/8", "fd12::1", true},
                         {"fd00::/8", "fe80::1", false},
                         {"10.0.0.0/8", "api.example.com", false},
-                        {"10.0.0.0/99", "10.1.2.3", false}};
+                        {"10.0.0.0/99", "10.1.2.3", false},
+                        {"10.1.2.3/8", "10.9.9.9", true},
+                        {"10.0.0.0/8", "::ffff:10.1.2.3", false}};
   for (const auto& row : cidrs) {
     BOOST_TEST_CONTEXT(row.no_proxy << " " << row.host) {
       const auto r = proxy_for(Origin{true, row.host, 443, false},
