@@ -76,10 +76,7 @@ std::optional<ServerConnection> read_connection(const ParsedArgs& a, const Env& 
   c.retry.max_total = std::max(std::chrono::milliseconds(60'000), c.client.timeouts.total);
   c.client.proxy = proxy_for(c.origin, env, why);
   if (!why.empty()) return std::nullopt;
-  c.client.proxy_for_origin = [env](const Origin& to) {
-    std::string ignored;  // the variables were checked above
-    return proxy_for(to, env, ignored);
-  };
+  c.client.proxy_for_origin = proxies_from(env);
   return c;
 }
 

@@ -217,10 +217,7 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
     conn.client.timeouts.total = std::chrono::seconds(20);
     conn.client.tls.ca_file = env.non_empty("PULSE_CA_FILE").value_or("");
     conn.client.proxy = proxy_for(*origin, env, why);
-    conn.client.proxy_for_origin = [&env](const Origin& to) {  // where a redirect leads
-      std::string ignored;
-      return proxy_for(to, env, ignored);
-    };
+    conn.client.proxy_for_origin = proxies_from(env);  // where a redirect leads
     conn.retry.max_attempts = 2;
     conn.retry.max_total = std::chrono::seconds(10);
     HttpClient client(*origin, conn.client);

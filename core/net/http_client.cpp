@@ -537,4 +537,11 @@ std::optional<Proxy> proxy_for(const Origin& target, const Env& env, std::string
   return proxy;
 }
 
+std::function<std::optional<Proxy>(const Origin&)> proxies_from(Env env) {
+  return [env = std::move(env)](const Origin& to) {
+    std::string ignored;
+    return proxy_for(to, env, ignored);
+  };
+}
+
 }  // namespace pulse

@@ -152,6 +152,10 @@ class HttpClient final : public Transport {
 /// `why` if a variable is invalid.
 std::optional<Proxy> proxy_for(const Origin& target, const Env& env, std::string& why);
 
+/// proxy_for over a copy of `env`, for ClientOptions::proxy_for_origin (the
+/// origins redirects lead to; the variables were checked for the first one).
+std::function<std::optional<Proxy>(const Origin&)> proxies_from(Env env);
+
 }  // namespace pulse
 
 namespace boost::system {
