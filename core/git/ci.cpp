@@ -193,9 +193,7 @@ CiInfo detect_ci(const Env& env) {
     if (const auto origin = env.non_empty("BITBUCKET_GIT_HTTP_ORIGIN"); origin && !ci.run_id.empty())
       ci.run_url = *origin + "/pipelines/results/" + ci.run_id;
   }
-  const bool actions =
-      ci.provider == "github-actions" || ci.provider == "gitea-actions" || ci.provider == "forgejo-actions";
-  if (actions) {
+  if (ci.actions_compatible()) {
     const auto server = env.non_empty("GITHUB_SERVER_URL").value_or("https://github.com");
     // Gitea and Forgejo address a run by its number in the repository.
     const std::string run = ci.provider == "github-actions" ? ci.run_id : get(env, "GITHUB_RUN_NUMBER");

@@ -20,6 +20,12 @@ struct CiInfo {
   std::string run_url;
   std::string environment;  ///< deployment environment, where the CI names one
   std::string before_sha;   ///< the push's previous tip, where the CI knows it
+
+  /// GitHub Actions, or a runner that takes its variables, workflow commands
+  /// and files (Gitea's and Forgejo's).
+  bool actions_compatible() const {
+    return provider == "github-actions" || provider == "gitea-actions" || provider == "forgejo-actions";
+  }
 };
 
 /// Reads the CI's variables (and, on GitHub, the event payload's `before`).

@@ -191,8 +191,7 @@ class DeployStep {
     ci_.repository = a.get_or("repository", ci_.repository);
     if (const auto run = a.get("run-id")) ci_.run_id = ci_.execution_id = *run;
     ci_.run_url = a.get_or("run-url", ci_.run_url);
-    // Gitea's and Forgejo's runners take GitHub's workflow commands and files.
-    github_ = ci_.provider == "github-actions" || ci_.provider == "gitea-actions" || ci_.provider == "forgejo-actions";
+    github_ = ci_.actions_compatible();
   }
 
   Outcome run() {
