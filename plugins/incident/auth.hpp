@@ -4,6 +4,8 @@
 // comparison is constant-time.
 #pragma once
 
+#include "core/util/crypto.hpp"  // hmac_sha256_hex, equal_ct: what the checks use
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -39,12 +41,6 @@ using HeaderLookup = std::function<std::optional<std::string>(std::string_view)>
 /// `now` (Unix seconds) judges Grafana's signed timestamp.
 AuthResult authenticate(std::string_view source, const RouteAuth& auth, const HeaderLookup& header,
                         std::string_view body, std::int64_t now);
-
-/// Lower-case hex HMAC-SHA256 of `data` under `key`.
-std::string hmac_sha256_hex(std::string_view key, std::string_view data);
-
-/// Constant-time equality (for secrets and signatures).
-bool equal_ct(std::string_view a, std::string_view b);
 
 /// A source's signature check, beside its parser (`SourceSpec::verify`):
 /// the signature headers against `auth.hmac_secrets`; `now` (Unix seconds)
