@@ -73,6 +73,7 @@ boost::json::object event_json(const StoredEvent& e) {
 Api::Api(Store& store, ApiConfig config, std::function<std::int64_t()> now)
     : store_(store), config_(std::move(config)), now_(std::move(now)) {
   set_api_keys(config_.api_keys);
+  set_forge_secrets(config_.forge_secrets);
   metrics_pool_.start(config_.metrics_threads);
 }
 
@@ -81,6 +82,12 @@ void Api::set_api_keys(const std::vector<std::string>& keys) {
   for (const auto& k : keys) digests->push_back(sha256(k));
   std::lock_guard lock(keys_mutex_);
   key_digests_ = std::move(digests);
+}
+
+void Api::set_forge_secrets(ForgeSecrets secrets) {
+  auto shared = std::make_shared<const ForgeSecrets>(std::move(secrets));
+  std::lock_guard lock(keys_mutex_);
+  forge_secrets_ = std::move(shared);
 }
 
 std::optional<BrowserGuard::Refusal> Api::browser_refusal(const ServerRequest& request) const {
@@ -155,6 +162,11 @@ std::span<const Route> Api::routes() {
       {"/assets/", "GET", "dashboard", false, Lane::pool, &Api::dashboard},
       {kIngestionPath, "POST", kIngestionPath, true, Lane::commit, &Api::ingest_one},
       {kBatchPath, "POST", kBatchPath, true, Lane::commit, &Api::ingest_batch},
+      // The forges' push webhooks: an API key like every ingestion route, and the forge's signature.
+      {"/v1/ingestion/github", "POST", "/v1/ingestion/github", true, Lane::commit, &Api::ingest_forge},
+      {"/v1/ingestion/gitlab", "POST", "/v1/ingestion/gitlab", true, Lane::commit, &Api::ingest_forge},
+      {"/v1/ingestion/gitea", "POST", "/v1/ingestion/gitea", true, Lane::commit, &Api::ingest_forge},
+      {"/v1/ingestion/bitbucket", "POST", "/v1/ingestion/bitbucket", true, Lane::commit, &Api::ingest_forge},
       {"/v1/events", "GET", "/v1/events", true, Lane::pool, &Api::list_events},
       {"/v1/deployments/latest", "GET", "/v1/deployments/latest", true, Lane::pool, &Api::latest_deployment},
       {"/v1/metrics", "GET", "/v1/metrics", true, Lane::metrics, &Api::metrics},
@@ -213,13 +225,11 @@ ServerResponse Api::dashboard(const ServerRequest&, const Target& target) {
   return error(404, "no such route: " + target.path.substr(0, 100));
 }
 
-ServerResponse Api::ingest_one(const ServerRequest& request, const Target& target) {
-  return ingest(request, false, target.param("system").value_or(""));
-}
+ServerResponse Api::ingest_one(const ServerRequest& request, const Target& target) { return ingest(request, target); }
 
-ServerResponse Api::ingest_batch(const ServerRequest& request, const Target& target) {
-  return ingest(request, true, target.param("system").value_or(""));
-}
+ServerResponse Api::ingest_batch(const ServerRequest& request, const Target& target) { return ingest(request, target); }
+
+ServerResponse Api::ingest_forge(const ServerRequest& request, const Target& target) { return ingest(request, target); }
 
 ServerResponse Api::latest_deployment(const ServerRequest&, const Target& target) {
   const auto latest =
@@ -233,21 +243,62 @@ ServerResponse Api::latest_deployment(const ServerRequest&, const Target& target
   return reply(200, json::serialize(o));
 }
 
-std::variant<std::vector<Event>, ServerResponse> Api::decode_ingest(const ServerRequest& request, bool batch,
-                                                                    const std::string& system) const {
-  if (system.size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
-  if (!is_clean_text(system)) return error(400, "system: control characters or invalid UTF-8");  // the async path too
-  std::vector<Event> events;
+std::variant<Api::Decoded, ServerResponse> Api::decode_ingest(const ServerRequest& request,
+                                                              const Target& target) const {
+  if (const ForgeSpec* forge = forge_at(target.path)) return decode_forge(*forge, request, target);
+  Decoded out;
+  out.system = target.param("system").value_or("");
+  if (out.system.size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
+  if (!is_clean_text(out.system))
+    return error(400, "system: control characters or invalid UTF-8");  // the async path too
   std::string why;
-  if (!batch) {
+  if (target.path != kBatchPath) {
     auto e = decode_event(request.body, why);
     if (!e) return error(400, why);
-    events.push_back(std::move(*e));
-  } else if (std::size_t too_many = 0; !decode_batch(request.body, config_.max_batch, events, why, too_many)) {
+    out.events.push_back(std::move(*e));
+  } else if (std::size_t too_many = 0; !decode_batch(request.body, config_.max_batch, out.events, why, too_many)) {
     return error(too_many ? 413 : 400, why);
   }
-  if (config_.exporter) config_.exporter->received(events);
-  return events;
+  if (config_.exporter) config_.exporter->received(out.events);
+  return out;
+}
+
+std::variant<Api::Decoded, ServerResponse> Api::decode_forge(const ForgeSpec& forge, const ServerRequest& request,
+                                                             const Target& target) const {
+  std::shared_ptr<const ForgeSecrets> secrets;
+  {
+    std::lock_guard lock(keys_mutex_);
+    secrets = forge_secrets_;
+  }
+  const auto& mine = (*secrets)[static_cast<std::size_t>(forge.forge)];
+  if (mine.empty())
+    return error(404, "the " + std::string(forge.title) + " webhook is off on this collector: start it with --" +
+                          std::string(forge.secret_flag) + " FILE (the secret the webhook is set up with)");
+  const HeaderLookup header = [&request](std::string_view name) { return request.header(name); };
+  switch (verify_delivery(forge.forge, mine, header, request.body)) {
+    case ForgeAuth::ok:
+      break;
+    case ForgeAuth::missing:
+      return error(401, "missing " + std::string(forge.signature) + ": set the webhook's secret to the one in --" +
+                            std::string(forge.secret_flag));
+    case ForgeAuth::invalid:
+      return error(401, std::string(forge.signature) + " does not match: the webhook's secret differs from --" +
+                            std::string(forge.secret_flag));
+  }
+  if (const auto type = request.header("Content-Type"); !type || !lower(*type).starts_with("application/json"))
+    return error(415, "the webhook must send JSON: set its content type to application/json");
+  std::string why;
+  const auto delivery = decode_delivery(forge.forge, header, request.body, why);
+  if (!delivery) return error(400, why);
+  if (!delivery->ignored.empty())
+    return reply(200, json::serialize(json::object{{"stored", 0}, {"duplicates", 0}, {"ignored", delivery->ignored}}));
+  Decoded out;
+  // ?system= names it where the repository's name is not the system's.
+  out.system = target.param("system").value_or(delivery->repository);
+  if (out.system.size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
+  out.events = push_events(*delivery, forge.source, now_());
+  if (config_.exporter) config_.exporter->received(out.events);
+  return out;
 }
 
 ServerResponse Api::stored_reply(const PutResult& r) const {
@@ -258,10 +309,11 @@ ServerResponse Api::stored_reply(const PutResult& r) const {
   return res;
 }
 
-ServerResponse Api::ingest(const ServerRequest& request, bool batch, const std::string& system) {
-  auto decoded = decode_ingest(request, batch, system);
-  if (auto* bad = std::get_if<ServerResponse>(&decoded)) return std::move(*bad);
-  return stored_reply(store_.put(std::get<std::vector<Event>>(decoded), system, now_()));
+ServerResponse Api::ingest(const ServerRequest& request, const Target& target) {
+  auto decoded = decode_ingest(request, target);
+  if (auto* answer = std::get_if<ServerResponse>(&decoded)) return std::move(*answer);
+  auto& [events, system] = std::get<Decoded>(decoded);
+  return stored_reply(store_.put(events, system, now_()));
 }
 
 bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
@@ -287,13 +339,13 @@ bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
 bool Api::ingest_async(const ServerRequest& request, const Target& target, const Respond& respond) {
   if (!store_.async_puts()) return false;
   if (!authorized(request, target.param("api_key")) || browser_refusal(request)) return false;  // handle() answers
-  const std::string system = target.param("system").value_or("");
-  auto decoded = decode_ingest(request, target.path == kBatchPath, system);
-  if (auto* bad = std::get_if<ServerResponse>(&decoded)) {
-    respond(std::move(*bad));
+  auto decoded = decode_ingest(request, target);
+  if (auto* answer = std::get_if<ServerResponse>(&decoded)) {
+    respond(std::move(*answer));
     return true;
   }
-  store_.put_async(std::move(std::get<std::vector<Event>>(decoded)), system, now_(),
+  auto& [events, system] = std::get<Decoded>(decoded);
+  store_.put_async(std::move(events), system, now_(),
                    [this, respond, what = "POST " + target.path](PutResult r, std::exception_ptr failure) {
                      if (failure) {
                        respond(failed(what, failure));

@@ -5,6 +5,7 @@
 
 #include "core/net/browser_guard.hpp"
 #include "collector/decode.hpp"
+#include "collector/forge.hpp"
 #include "core/event/event.hpp"
 #include "core/net/http_server.hpp"
 #include "collector/store.hpp"
@@ -14,6 +15,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -56,6 +58,10 @@ bool answers(const Route& route, std::string_view method);
 /// The Prometheus label of a request's path: its route's, else "other".
 std::string_view route_label(std::string_view path);
 
+/// Each forge's webhook secrets (several during a rotation), by `Forge`;
+/// a forge without one has its route off.
+using ForgeSecrets = std::array<std::vector<std::string>, 4>;
+
 struct ApiConfig {
   std::vector<std::string> api_keys;            ///< accepted keys; empty with open_access: any key
   bool open_access = false;                     ///< only ever set while bound to loopback
@@ -73,6 +79,8 @@ struct ApiConfig {
   /// so that long metrics queries never hold the handler pool that
   /// ingestion (on PostgreSQL) and listings use. 0: on the handler pool.
   int metrics_threads = 0;
+  /// The forges' push webhooks (POST /v1/ingestion/github, ...).
+  ForgeSecrets forge_secrets = {};
   /// What metrics count when a query names no environment.
   std::vector<std::string> production_environments = default_production_environments();
 };
@@ -88,6 +96,8 @@ class Api {
   /// Replaces the accepted keys (SIGHUP); requests in flight finish with
   /// the old ones. Thread-safe.
   void set_api_keys(const std::vector<std::string>& keys);
+  /// Replaces the forges' webhook secrets (SIGHUP). Thread-safe.
+  void set_forge_secrets(ForgeSecrets secrets);
 
   /// Every route, one row each.
   static std::span<const Route> routes();
@@ -113,6 +123,7 @@ class Api {
   ServerResponse dashboard(const ServerRequest& request, const Target& target);
   ServerResponse ingest_one(const ServerRequest& request, const Target& target);
   ServerResponse ingest_batch(const ServerRequest& request, const Target& target);
+  ServerResponse ingest_forge(const ServerRequest& request, const Target& target);
   ServerResponse latest_deployment(const ServerRequest& request, const Target& target);
   ServerResponse list_events(const ServerRequest& request, const Target& target);
   ServerResponse metrics(const ServerRequest& request, const Target& target);
@@ -123,12 +134,19 @@ class Api {
   /// (a bug) 500 with an id that the log line also gives.
   ServerResponse failed(const std::string& what, std::exception_ptr failure) const;
   ServerResponse prometheus(const ServerRequest& request, const Target& target);
-  ServerResponse ingest(const ServerRequest& request, bool batch, const std::string& system);
+  ServerResponse ingest(const ServerRequest& request, const Target& target);
   /// An ingestion request taken on the committer thread's path; false: not one (handle() answers).
   bool ingest_async(const ServerRequest& request, const Target& target, const Respond& respond);
-  // Checks and decodes an ingestion request: the events, or the error reply.
-  std::variant<std::vector<Event>, ServerResponse> decode_ingest(const ServerRequest& request, bool batch,
-                                                                 const std::string& system) const;
+  /// What an ingestion request stores: its events and their system.
+  struct Decoded {
+    std::vector<Event> events;
+    std::string system;
+  };
+  /// Checks and decodes an ingestion request (any ingestion route): the
+  /// events, or the reply (an error; a forge's delivery that stores nothing).
+  std::variant<Decoded, ServerResponse> decode_ingest(const ServerRequest& request, const Target& target) const;
+  std::variant<Decoded, ServerResponse> decode_forge(const ForgeSpec& forge, const ServerRequest& request,
+                                                     const Target& target) const;
   ServerResponse stored_reply(const PutResult& r) const;
   /// GET /v1/metrics's and /v1/metrics/explain's common parameters.
   std::optional<std::pair<MetricsQuery, Scope>> metrics_query(const Target& target, std::string& why) const;
@@ -137,6 +155,7 @@ class Api {
   ApiConfig config_;
   mutable std::mutex keys_mutex_;
   std::shared_ptr<const std::vector<std::string>> key_digests_;  ///< SHA-256 of each key
+  std::shared_ptr<const ForgeSecrets> forge_secrets_;            ///< under keys_mutex_ too
   std::function<std::int64_t()> now_;
   WorkPool metrics_pool_;  ///< last: stopped first
 };

@@ -41,6 +41,19 @@ const std::vector<FlagSpec> kServeOwnFlags = {
      .repeatable = true,
      .secret = true},
     {"api-key-file", "FILE", "accept the API keys in FILE, one per line", false, "PULSE_COLLECTOR_API_KEY_FILE"},
+    // The forges' push webhooks: one flag per row of forges(), each route off without its file.
+    {"github-webhook-secret-file", "FILE",
+     "turn on POST /v1/ingestion/github: the GitHub webhook's secret(s) in FILE, one per line", false,
+     "PULSE_COLLECTOR_GITHUB_WEBHOOK_SECRET_FILE"},
+    {"gitlab-webhook-token-file", "FILE",
+     "turn on POST /v1/ingestion/gitlab: the GitLab webhook's secret token(s) in FILE, one per line", false,
+     "PULSE_COLLECTOR_GITLAB_WEBHOOK_TOKEN_FILE"},
+    {"gitea-webhook-secret-file", "FILE",
+     "turn on POST /v1/ingestion/gitea: the Gitea or Forgejo webhook's secret(s) in FILE, one per line", false,
+     "PULSE_COLLECTOR_GITEA_WEBHOOK_SECRET_FILE"},
+    {"bitbucket-webhook-secret-file", "FILE",
+     "turn on POST /v1/ingestion/bitbucket: the Bitbucket webhook's secret(s) in FILE, one per line", false,
+     "PULSE_COLLECTOR_BITBUCKET_WEBHOOK_SECRET_FILE"},
     {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS", false, "PULSE_COLLECTOR_TLS_CERT"},
     {"tls-key", "FILE", "PEM private key for --tls-cert", false, "PULSE_COLLECTOR_TLS_KEY"},
     {"threads", "N", "request handler threads (also the most PostgreSQL connections)", false, "PULSE_COLLECTOR_THREADS",
@@ -112,6 +125,7 @@ const std::vector<FlagSpec> kCheckFlags = {
 struct ServeSettings : ListenSettings {
   std::string db;
   std::vector<std::string> api_keys, production_environments;
+  ForgeSecrets forge_secrets;
 };
 
 std::optional<ServeSettings> read_serve_settings(const ParsedArgs& a, const Env& env, std::string& why) {
@@ -132,6 +146,16 @@ std::optional<ServeSettings> read_serve_settings(const ParsedArgs& a, const Env&
     why = "refusing to listen on " + s.bind +
           " without an API key: give --api-key-file, --api-key or PULSE_COLLECTOR_API_KEYS (or bind to 127.0.0.1)";
     return std::nullopt;
+  }
+  for (const auto& forge : forges()) {
+    const auto file = a.get(forge.secret_flag);
+    if (!file) continue;
+    auto secrets = read_config_lines(*file);
+    if (!secrets) {
+      why = "--" + std::string(forge.secret_flag) + ": cannot read " + *file;
+      return std::nullopt;
+    }
+    s.forge_secrets[static_cast<std::size_t>(forge.forge)] = std::move(*secrets);
   }
   auto production = parse_environment_list(a.get_or("production-environments", ""), why);
   if (!production) {
@@ -169,6 +193,20 @@ void reload(const std::vector<std::string>& args, const Env& env, ServeSettings&
     api.set_api_keys(next->api_keys);
     current.api_keys = next->api_keys;
   }
+  // A forge's secrets are swapped too; an emptied file keeps the running
+  // ones (as for keys and pulse-incident's tokens): the route stays on.
+  ForgeSecrets secrets = next->forge_secrets;
+  for (const auto& forge : forges()) {
+    auto& mine = secrets[static_cast<std::size_t>(forge.forge)];
+    const auto& running = current.forge_secrets[static_cast<std::size_t>(forge.forge)];
+    if (mine.empty() && !running.empty()) {
+      log.warn("reload: --" + std::string(forge.secret_flag) +
+               " gives no secret: keeping the running ones (restart without the flag to turn the webhook off)");
+      mine = running;
+    }
+  }
+  api.set_forge_secrets(secrets);
+  current.forge_secrets = std::move(secrets);
   log.set_level(next->log_level);
   current.log_level = next->log_level;
   log.info("reloaded: " + std::to_string(current.api_keys.size()) + " API key(s), log level " +
@@ -235,6 +273,7 @@ Outcome serve(const Invocation& inv) {
   api.registry = &registry;
   api.metrics_threads = 2;
   api.production_environments = settings->production_environments;
+  api.forge_secrets = settings->forge_secrets;
   Api handler(*store, api, [] { return unix_now(); });
   ServerTelemetry telemetry(registry, log, route_label);
   try {
@@ -247,6 +286,13 @@ Outcome serve(const Invocation& inv) {
     log.always("pulse-collector " PULSE_VERSION " listening on " + std::string(server.tls() ? "https" : "http") +
                "://" + host + ":" + std::to_string(server.port()) + " (database " + describe_db(settings->db) + ")");
     if (api.open_access) log.warn("no API key configured: accepting any key, because it listens on loopback only");
+    // Where each forge's webhook points (the key is the reader's own).
+    const std::string base =
+        std::string(server.tls() ? "https" : "http") + "://" + host + ":" + std::to_string(server.port());
+    for (const auto& forge : forges())
+      if (!settings->forge_secrets[static_cast<std::size_t>(forge.forge)].empty())
+        log.always(std::string(forge.title) + " push webhook: " + base + std::string(forge.path) +
+                   (api.open_access ? "" : "?api_key=<an API key>") + " (content type application/json)");
     server.run();
     handler.stop();
   } catch (const ServerConfigError& e) {

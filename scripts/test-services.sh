@@ -4,7 +4,8 @@
 # load the completion scripts, clang-format-14 for the format check,
 # pre-commit (3.0.4) to install the hook from .pre-commit-hooks.yaml,
 # debootstrap for the portable release's Debian 11 root, python3-yaml for
-# the Action and GitLab component runners, npm for the workflow schema check,
+# the Action and GitLab component runners, npm for the workflow schema check
+# and the forge webhook tests (and their packages, tests/tools),
 # Chromium for the dashboard's browser test,
 # and a running PostgreSQL with a role that may create databases (each
 # test makes its own and drops it). Installs what is missing from Debian's
@@ -22,6 +23,14 @@ if ((${#missing[@]})); then
   echo "test-services: installing ${missing[*]}" >&2
   $sudo apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The npm test tools (tests/tools: the workflow schema checker, GitHub's
+# webhook examples and signing code), as pinned by its lockfile.
+tools=$(cd "$(dirname "$0")/../tests/tools" && pwd)
+if [[ ! -d "$tools/node_modules/@octokit/webhooks-examples" || ! -d "$tools/node_modules/@octokit/webhooks-methods" ]]; then
+  echo "test-services: installing the npm test tools (tests/tools)" >&2
+  npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error >&2
 fi
 
 # Debian's packaging creates one cluster (e.g. 15/main); start it if it is down.
