@@ -17,8 +17,7 @@ namespace json = boost::json;
 
 std::span<const ForgeSpec> forges() {
   static const ForgeSpec table[] = {
-      {Forge::github, "/v1/ingestion/github", "github", "GitHub", "github-webhook-secret-file",
-       "X-Hub-Signature-256"},
+      {Forge::github, "/v1/ingestion/github", "github", "GitHub", "github-webhook-secret-file", "X-Hub-Signature-256"},
       {Forge::gitlab, "/v1/ingestion/gitlab", "gitlab", "GitLab", "gitlab-webhook-token-file", "X-Gitlab-Token"},
       {Forge::gitea, "/v1/ingestion/gitea", "gitea", "Gitea or Forgejo", "gitea-webhook-secret-file",
        "X-Gitea-Signature"},
@@ -48,8 +47,7 @@ std::optional<std::string> presented_hmac(std::string_view value, bool prefixed)
   constexpr std::string_view kPrefix = "sha256=";
   if (value.size() > kPrefix.size() && lower(value.substr(0, kPrefix.size())) == kPrefix)
     value.remove_prefix(kPrefix.size());
-  else if (prefixed)
-    return std::nullopt;
+  else if (prefixed) return std::nullopt;
   if (value.size() != 64) return std::nullopt;
   return lower(value);
 }
@@ -204,8 +202,7 @@ bool read_github_push(const json::value& body, Forge forge, ForgeDelivery& out, 
 }
 
 bool read_gitlab_push(const json::value& body, ForgeDelivery& out, std::string& why) {
-  if (!read_repository(body, {"project", "path_with_namespace"}, "project.path_with_namespace", out, why))
-    return false;
+  if (!read_repository(body, {"project", "path_with_namespace"}, "project.path_with_namespace", out, why)) return false;
   if (!branch_ref(body, out, why)) return false;
   if (const auto after = text_at(body, {"after"}); after && all_zeros(*after) && out.ignored.empty())
     out.ignored = "branch deleted";

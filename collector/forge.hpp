@@ -56,9 +56,9 @@ struct PushedCommit {
 
 /// What a delivery holds for the collector.
 struct ForgeDelivery {
-  std::string event;       ///< the forge's name for it ("push", "Push Hook", "repo:push", "ping")
-  std::string ignored;     ///< not empty: why nothing is stored ("ping", "tag push", "branch deleted")
-  std::string repository;  ///< owner/name, group/sub/name: the system
+  std::string event;           ///< the forge's name for it ("push", "Push Hook", "repo:push", "ping")
+  std::string ignored;         ///< not empty: why nothing is stored ("ping", "tag push", "branch deleted")
+  std::string repository;      ///< owner/name, group/sub/name: the system
   std::int64_t pushed_at = 0;  ///< when the forge received the push, when the payload says (else 0)
   std::vector<PushedCommit> commits;
 };

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the `fuzz` preset: clang, ASan, UBSan) and
-# runs each for SECONDS (default 7: about a minute for the eight), starting
+# runs each for SECONDS (default 7: about a minute for the nine), starting
 # from the committed seeds in fuzz/corpus/<target>/ (and, for the alert
-# sources, the payloads in ../shared/fixtures/alerts). New inputs go to a
+# sources, the payloads in ../shared/fixtures/alerts; for the forges,
+# tests/fixtures/forges). New inputs go to a
 # scratch directory, not the repository. A crash stops the run and names
 # the input that caused it (reproduce: build/fuzz/fuzz/fuzz_TARGET FILE).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-7}"
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(alert_sources generic_mapping ingest json url args config times)
+((${#targets[@]})) || targets=(alert_sources generic_mapping ingest forge json url args config times)
 
 missing=()
 for p in clang libclang-rt-14-dev ninja-build libtomlplusplus-dev libboost-json1.81-dev libboost-url1.81-dev; do
@@ -35,6 +36,7 @@ for t in "${targets[@]}"; do
     seeds+=(../shared/fixtures/alerts/alertmanager ../shared/fixtures/alerts/grafana ../shared/fixtures/alerts/pagerduty
             ../shared/fixtures/alerts/opsgenie ../shared/fixtures/alerts/bad)
   fi
+  [[ "$t" == forge ]] && seeds+=(tests/fixtures/forges)
   mkdir -p "$scratch/$t"
   echo "fuzz: $t for ${seconds} s"
   if ! build/fuzz/fuzz/fuzz_"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \

@@ -43,14 +43,12 @@ std::vector<std::string> octokit_signatures(const std::string& secret, const std
     list += (i ? "," : "") + json::serialize(json::value((dir.path / std::to_string(i)).string()));
   }
   list += "]";
-  const std::string script = "import {sign} from " +
-                             json::serialize(json::value((tools_dir() / "webhooks-methods" / "dist-node" /
-                                                          "index.js")
-                                                             .string())) +
-                             "; import {readFileSync} from 'fs';"
-                             "for (const f of " +
-                             list + ") console.log(await sign(" + json::serialize(json::value(secret)) +
-                             ", readFileSync(f, 'utf8')));";
+  const std::string script =
+      "import {sign} from " +
+      json::serialize(json::value((tools_dir() / "webhooks-methods" / "dist-node" / "index.js").string())) +
+      "; import {readFileSync} from 'fs';"
+      "for (const f of " +
+      list + ") console.log(await sign(" + json::serialize(json::value(secret)) + ", readFileSync(f, 'utf8')));";
   const auto r = run_process({"node", "--input-type=module", "-e", script});
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
   std::vector<std::string> out;
@@ -81,8 +79,7 @@ class Forges {
     client_ = std::make_unique<HttpClient>(*parse_origin(collector_.url(), why), ClientOptions{});
   }
 
-  Answer post(const std::string& target, const std::string& body, std::vector<Header> headers,
-              bool json_type = true) {
+  Answer post(const std::string& target, const std::string& body, std::vector<Header> headers, bool json_type = true) {
     if (json_type) headers.push_back({"Content-Type", "application/json"});
     const auto r = client_->send(HttpRequest{"POST", target, std::move(headers), body});
     if (const auto* f = std::get_if<TransportFailure>(&r)) throw std::runtime_error(f->message());
@@ -172,15 +169,14 @@ BOOST_AUTO_TEST_CASE(github_examples_signed_by_octokit) {
   BOOST_TEST_REQUIRE(c);
   BOOST_TEST(c->at("system").as_string() == "Codertocat/Hello-World");
   BOOST_TEST(c->at("source").as_string() == "github");
-  BOOST_TEST(time_of(*c, "time_created") == "2019-05-15T15:19:25Z");  // the commit's timestamp
+  BOOST_TEST(time_of(*c, "time_created") == "2019-05-15T15:19:25Z");     // the commit's timestamp
   BOOST_TEST(time_of(*c, "time_pushed") == format_rfc3339(1557933657));  // repository.pushed_at
   BOOST_TEST(forges.changes().size() == 1u);
 
   // A redelivery (GitHub's "Redeliver") stores nothing again.
-  const auto again = forges.post(kGitHub, bodies[4],
-                                 {{"X-GitHub-Event", "push"},
-                                  {"X-GitHub-Delivery", "d-4"},
-                                  {"X-Hub-Signature-256", signatures[4]}});
+  const auto again =
+      forges.post(kGitHub, bodies[4],
+                  {{"X-GitHub-Event", "push"}, {"X-GitHub-Delivery", "d-4"}, {"X-Hub-Signature-256", signatures[4]}});
   BOOST_TEST(again.body == R"({"stored":0,"duplicates":2})");
 }
 
@@ -239,8 +235,9 @@ BOOST_AUTO_TEST_CASE(gitlab_forgejo_and_bitbucket_payloads) {
   const std::string forgejo = read_file(fixture("forgejo-push.json"));
   const std::string ge = "/v1/ingestion/gitea?api_key=K";
   const std::string sig = openssl_hmac("forgejo-secret", forgejo);
-  BOOST_TEST(forges.post(ge, forgejo, {{"X-Forgejo-Event", "push"}, {"X-Forgejo-Signature", sig.substr(1) + "0"}})
-                 .status == 401);
+  BOOST_TEST(
+      forges.post(ge, forgejo, {{"X-Forgejo-Event", "push"}, {"X-Forgejo-Signature", sig.substr(1) + "0"}}).status ==
+      401);
   a = forges.post(ge, forgejo, {{"X-Forgejo-Event", "push"}, {"X-Forgejo-Signature", sig}});
   BOOST_TEST(a.body == R"({"stored":2,"duplicates":0})", a.body);
   a = forges.post(ge, forgejo, {{"X-Gitea-Event", "push"}, {"X-Gitea-Signature", sig}});
@@ -249,8 +246,9 @@ BOOST_AUTO_TEST_CASE(gitlab_forgejo_and_bitbucket_payloads) {
   // Bitbucket Cloud: "sha256=" and the HMAC in X-Hub-Signature; five commits listed.
   const std::string bitbucket = read_file(fixture("bitbucket-cloud-push.json"));
   const std::string bb = "/v1/ingestion/bitbucket?api_key=K";
-  a = forges.post(bb, bitbucket,
-                  {{"X-Event-Key", "repo:push"}, {"X-Hub-Signature", "sha256=" + openssl_hmac("bb-secret", bitbucket)}});
+  a = forges.post(
+      bb, bitbucket,
+      {{"X-Event-Key", "repo:push"}, {"X-Hub-Signature", "sha256=" + openssl_hmac("bb-secret", bitbucket)}});
   BOOST_TEST(a.body == R"({"stored":10,"duplicates":0})", a.body);
   const auto after = unix_now();
 
@@ -259,10 +257,8 @@ BOOST_AUTO_TEST_CASE(gitlab_forgejo_and_bitbucket_payloads) {
       {"b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327", "mike/diaspora", "gitlab", "2011-12-12T12:27:31Z"},
       {"da1560886d4f094c3e6c9ef40349f7d38b5d27d7", "mike/diaspora", "gitlab", "2012-01-03T21:36:29Z"},
       {"bffeb74224043ba2feb48d137756c8a9331c449a", "forgejo/webhooks", "gitea", "2017-03-13T17:52:11Z"},
-      {"6ca0691239785a619fa1dce7bf1073f50499cd60", "arolgroup/j0664-ns2-firmware", "bitbucket",
-       "2023-05-12T11:45:45Z"},
-      {"c85743d9d976ebb1edf7c6fd4858cba064cc446d", "arolgroup/j0664-ns2-firmware", "bitbucket",
-       "2023-05-05T20:00:16Z"},
+      {"6ca0691239785a619fa1dce7bf1073f50499cd60", "arolgroup/j0664-ns2-firmware", "bitbucket", "2023-05-12T11:45:45Z"},
+      {"c85743d9d976ebb1edf7c6fd4858cba064cc446d", "arolgroup/j0664-ns2-firmware", "bitbucket", "2023-05-05T20:00:16Z"},
   };
   for (const auto& [id, system, source, committed] : expected) {
     const auto* c = forges.change(id);
@@ -295,10 +291,10 @@ BOOST_AUTO_TEST_CASE(the_earliest_push_wins_whichever_source_told_it) {
   commits.push_back(second);
   example["commits"] = commits;
   const std::string body = json::serialize(example);
-  const auto a = forges.post(kGitHub, body,
-                             {{"X-GitHub-Event", "push"}, {"X-Hub-Signature-256", octokit_signatures("gh-secret", {body})[0]}});
+  const auto a = forges.post(
+      kGitHub, body, {{"X-GitHub-Event", "push"}, {"X-Hub-Signature-256", octokit_signatures("gh-secret", {body})[0]}});
   BOOST_TEST(a.status == 200, a.body);
-  BOOST_TEST(time_of(*forges.change(sha), "time_pushed") == format_rfc3339(1557900000));  // the hook's, earlier
+  BOOST_TEST(time_of(*forges.change(sha), "time_pushed") == format_rfc3339(1557900000));    // the hook's, earlier
   BOOST_TEST(time_of(*forges.change(other), "time_pushed") == format_rfc3339(1557933657));  // GitHub's, earlier
 }
 
@@ -310,7 +306,9 @@ BOOST_AUTO_TEST_CASE(secrets_are_reloaded_on_sighup) {
   // Rotated: the new token works, the old one no longer does.
   forges.write_secret("gitlab", "gl-token-2\n");
   forges.collector().process().signal(SIGHUP);
-  BOOST_TEST_REQUIRE(wait_until([&] { return forges.post(gl, gitlab, {event, {"X-Gitlab-Token", "gl-token-2"}}).status == 200; }));
+  BOOST_TEST_REQUIRE(wait_until([&] {
+    return forges.post(gl, gitlab, {event, {"X-Gitlab-Token", "gl-token-2"}}).status == 200;
+  }));
   BOOST_TEST(forges.post(gl, gitlab, {event, {"X-Gitlab-Token", "gl-token"}}).status == 401);
   // Emptied: the running token stays, with a warning; the route never opens.
   forges.write_secret("gitlab", "\n");
