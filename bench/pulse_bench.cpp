@@ -21,12 +21,17 @@
 //   pulse-bench busy --url URL [--queries N] [--seconds S]
 //       N clients ask for ten years of metrics by day, over and over, while
 //       one client times GET /healthz and another single-event ingestion.
+//   pulse-bench forge --url URL --secret S [--clients N] [--commits M] [--seconds S]
+//       N clients post signed GitHub push deliveries of M new commits each,
+//       one after another on a kept-alive connection, for S seconds:
+//       deliveries per second and their latency (bench/forge_webhooks.sh).
 //   pulse-bench range --directory DIR --previous REV
 //       the range engine alone (bench/ranges.sh): resolves REV and HEAD,
 //       lists the range, prints its size.
 #include "core/event/event.hpp"
 #include "core/git/git_range.hpp"
 #include "core/net/http_client.hpp"
+#include "core/util/crypto.hpp"
 #include "collector/store.hpp"
 #include "core/util/url.hpp"
 
@@ -257,6 +262,56 @@ std::string percentiles(std::vector<double> ms) {
   return buf;
 }
 
+int forge(const std::map<std::string, std::string>& f) {
+  const long clients = num(f, "clients", 8), commits = num(f, "commits", 20), seconds = num(f, "seconds", 20);
+  const std::string secret = f.at("secret");
+  const auto t0 = BenchClock::now();
+  const auto until = t0 + std::chrono::seconds(seconds);
+  const auto run = static_cast<unsigned long>(std::chrono::system_clock::now().time_since_epoch().count());
+  std::vector<std::vector<double>> ms(static_cast<std::size_t>(clients));
+  std::atomic<long> failed{0};
+  std::vector<std::thread> threads;
+  for (long c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] {
+      auto client = client_for(f.at("url"));
+      for (unsigned long n = 0; BenchClock::now() < until; ++n) {
+        // A push as GitHub sends it, with the fields the collector reads.
+        std::string body = R"({"ref":"refs/heads/main","after":"0123456789abcdef0123456789abcdef01234567",)"
+                           R"("repository":{"full_name":"bench/forge","pushed_at":1767225600},"commits":[)";
+        for (long k = 0; k < commits; ++k) {
+          char sha[48];
+          std::snprintf(sha, sizeof sha, "%010lx%02lx%012lx%016lx", run & 0xffffffffffUL, c, n, k);
+          body += std::string(k ? "," : "") + R"({"id":")" + sha +
+                  R"(","message":"bench","timestamp":"2025-12-31T12:00:00Z","author":{"name":"b","email":"b@x"}})";
+        }
+        body += "]}";
+        const auto start = BenchClock::now();
+        const auto r = client.send(HttpRequest{"POST",
+                                               "/v1/ingestion/github",
+                                               {{"Content-Type", "application/json"},
+                                                {"X-GitHub-Event", "push"},
+                                                {"X-Hub-Signature-256", "sha256=" + hmac_sha256_hex(secret, body)}},
+                                               body});
+        const auto* res = std::get_if<HttpResponse>(&r);
+        if (!res || res->status != 200) {
+          ++failed;
+          continue;
+        }
+        ms[static_cast<std::size_t>(c)].push_back(
+            std::chrono::duration<double, std::milli>(BenchClock::now() - start).count());
+      }
+    });
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(BenchClock::now() - t0).count();
+  std::vector<double> all;
+  for (const auto& m : ms) all.insert(all.end(), m.begin(), m.end());
+  std::printf("  %ld clients, pushes of %ld commits: %.0f deliveries/s (%.0f commits/s); %s; %ld failed\n", clients,
+              commits, static_cast<double>(all.size()) / elapsed,
+              static_cast<double>(all.size() * static_cast<std::size_t>(commits)) / elapsed, percentiles(all).c_str(),
+              failed.load());
+  return failed ? 1 : 0;
+}
+
 int busy(const std::map<std::string, std::string>& f) {
   const long queries = num(f, "queries", 32), seconds = num(f, "seconds", 10);
   const auto until = BenchClock::now() + std::chrono::seconds(seconds);
@@ -328,6 +383,7 @@ int main(int argc, char** argv) {
     if (cmd == "scrape") return scrape(f);
     if (cmd == "fairness") return fairness(f);
     if (cmd == "busy") return busy(f);
+    if (cmd == "forge") return forge(f);
     std::fprintf(stderr, "pulse-bench: unknown command %s\n", cmd.c_str());
     return 2;
   } catch (const std::exception& e) {

@@ -337,8 +337,9 @@ std::vector<Event> push_events(const ForgeDelivery& delivery, std::string_view s
   std::set<std::string_view> seen;  // Bitbucket may list a commit under two refs
   for (const auto& c : delivery.commits) {
     if (!seen.insert(c.sha).second) continue;
-    if (c.time) events.emplace_back(Change{std::string(source), c.sha, c.time, "commit"});
-    events.emplace_back(Change{std::string(source), c.sha, pushed, "push"});
+    // One change with both times: the store writes them at once.
+    if (c.time) events.emplace_back(Change{std::string(source), c.sha, c.time, "commit", pushed});
+    else events.emplace_back(Change{std::string(source), c.sha, pushed, "push"});
   }
   return events;
 }

@@ -72,8 +72,8 @@ inline constexpr std::size_t kMaxPushedCommits = 10'000;
 std::optional<ForgeDelivery> decode_delivery(Forge forge, const HeaderLookup& header, std::string_view body,
                                              std::string& why);
 
-/// The changes a push stores: for each commit, a push event at `pushed_at`
-/// (else `now`) and, when the payload gives one, a commit event at its time.
+/// The changes a push stores, one per commit: its push time (`pushed_at`,
+/// else `now`) and, when the payload gives one, its commit time.
 std::vector<Event> push_events(const ForgeDelivery& delivery, std::string_view source, std::int64_t now);
 
 }  // namespace pulse::collector

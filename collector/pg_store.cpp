@@ -59,6 +59,21 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
      "AND d.change_id = f.change_id) "
      "SELECT count(*) FROM e"},
+    {"change_both",
+     "WITH e AS (INSERT INTO events (type, system, identifier, source, time_created, time_pushed, received_at) "
+     "VALUES ('change', $1, $2, $3, $4, $6, $5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
+     "SET time_created = COALESCE(events.time_created, excluded.time_created), "
+     "time_pushed = LEAST(events.time_pushed, excluded.time_pushed) "
+     "WHERE events.time_created IS NULL OR events.time_pushed IS NULL "
+     "OR excluded.time_pushed < events.time_pushed RETURNING id), "
+     "f AS (INSERT INTO change_facts (system, change_id, commit_time, push_time) SELECT $1, $2, $4, $6 FROM e "
+     "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, "
+     "excluded.commit_time), push_time = LEAST(change_facts.push_time, excluded.push_time) "
+     "RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, "
+     "(push_time IS NOT NULL)::int AS p), "
+     "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
+     "AND d.change_id = f.change_id) "
+     "SELECT count(*) FROM e"},
     {"other",
      "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
      "head_commit, environment, run_url, status, fixes, reverts, change_count, head_shipped) "
@@ -676,6 +691,11 @@ class PgStore final : public Store {
   bool put_one(Connection& c, const Event& e, const std::string& system, std::int64_t now) {
     if (const auto* ch = std::get_if<Change>(&e)) {
       const bool push = ch->event_type == "push";
+      if (!push && ch->time_pushed) {
+        const auto r = c.run(
+            "change_both", {system, ch->change_id, ch->source, num(ch->time_created), num(now), num(ch->time_pushed)});
+        return r->int64(0, 0) > 0;
+      }
       const auto r = c.run(push ? "change_push" : "change_commit",
                            {system, ch->change_id, ch->source, num(ch->time_created), num(now)});
       return r->int64(0, 0) > 0;

@@ -33,6 +33,12 @@ constexpr const char* kFactPush =
     "INSERT INTO change_facts (system, change_id, push_time) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (system, change_id) DO UPDATE SET push_time = CASE WHEN change_facts.push_time IS NULL "
     "OR excluded.push_time < change_facts.push_time THEN excluded.push_time ELSE change_facts.push_time END";
+// A commit time and a push time at once (a forge's push): the first commit time, the earliest push time.
+constexpr const char* kFactBoth =
+    "INSERT INTO change_facts (system, change_id, commit_time, push_time) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, "
+    "excluded.commit_time), push_time = CASE WHEN change_facts.push_time IS NULL "
+    "OR excluded.push_time < change_facts.push_time THEN excluded.push_time ELSE change_facts.push_time END";
 // After a change's times changed: its copies in change_deployments.
 constexpr const char* kFactTimeCopies =
     "UPDATE change_deployments SET (change_time, pushed) = (SELECT COALESCE(push_time, commit_time), "
@@ -290,6 +296,14 @@ class SqliteStore final : public Store {
             "VALUES ('change', ?1, ?2, ?3, ?4, ?5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
             "SET time_pushed = excluded.time_pushed "
             "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed")),
+        insert_change_both_(prepared(
+            "INSERT INTO events (type, system, identifier, source, time_created, time_pushed, received_at) "
+            "VALUES ('change', ?1, ?2, ?3, ?4, ?6, ?5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
+            "SET time_created = COALESCE(events.time_created, excluded.time_created), "
+            "time_pushed = CASE WHEN events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed "
+            "THEN excluded.time_pushed ELSE events.time_pushed END "
+            "WHERE events.time_created IS NULL OR events.time_pushed IS NULL "
+            "OR excluded.time_pushed < events.time_pushed")),
         insert_other_(prepared(
             "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
             "head_commit, environment, run_url, status, fixes, reverts, change_count, head_shipped) "
@@ -298,6 +312,7 @@ class SqliteStore final : public Store {
         update_marks_(prepared(kUpdateMarks)),
         insert_link_(prepared("INSERT INTO deployment_changes (deployment, position, change_id) VALUES (?1, ?2, ?3)")),
         fact_commit_(prepared(kFactCommit)),
+        fact_both_(prepared(kFactBoth)),
         fact_push_(prepared(kFactPush)),
         fact_time_copies_(prepared(kFactTimeCopies)),
         fact_deployed_(prepared(kFactDeployed)),
@@ -306,7 +321,16 @@ class SqliteStore final : public Store {
         savepoint_(prepared("SAVEPOINT job")),
         release_(prepared("RELEASE job")),
         readers_(open_readers(path)),
-        committer_([this] { commit_loop(); }) {}
+        checkpoint_db_(path) {
+    // The checkpointer thread copies the WAL back into the database file
+    // while the committer goes on; the committer checkpoints only when the
+    // WAL reaches 64 MiB (16,384 pages), where little is left to copy: its
+    // checkpoint, between two of its own commits, is the one that completes,
+    // so the next commit starts the WAL over and it never grows past that.
+    db_.exec("PRAGMA wal_autocheckpoint=16384");
+    committer_ = std::thread([this] { commit_loop(); });
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
+  }
 
   ~SqliteStore() override {
     {
@@ -315,6 +339,12 @@ class SqliteStore final : public Store {
     }
     queue_cv_.notify_one();
     committer_.join();
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      checkpoint_stopping_ = true;
+    }
+    checkpoint_cv_.notify_one();
+    checkpointer_.join();
   }
 
   std::vector<std::string> check(bool thorough) override {
@@ -502,6 +532,11 @@ class SqliteStore final : public Store {
       std::size_t events = 0;
       for (const auto& job : jobs) events += job->events.size();
       committed(jobs.size(), events, started);
+      {
+        std::lock_guard lock(checkpoint_mutex_);
+        checkpoint_due_ = true;
+      }
+      checkpoint_cv_.notify_one();
       for (auto& job : jobs) {
         auto why = failure ? failure : job->failure;
         try {
@@ -510,6 +545,26 @@ class SqliteStore final : public Store {
           // A caller's callback must not stop the committer.
         }
       }
+    }
+  }
+
+  // PASSIVE checkpoints (they never wait for readers or the writer) on a
+  // connection of their own, at most every 200 ms while commits come in.
+  void checkpoint_loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mutex_);
+        checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_due_; });
+        if (checkpoint_stopping_) return;
+        checkpoint_due_ = false;
+      }
+      try {
+        checkpoint_db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
+      } catch (const std::exception&) {
+        // Busy or out of space: the WAL keeps everything; the next round tries again.
+      }
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return checkpoint_stopping_; });
     }
   }
 
@@ -589,13 +644,18 @@ class SqliteStore final : public Store {
   // Returns whether anything was stored.
   bool put_one(const Event& e, const std::string& system, std::int64_t now) {
     if (const auto* c = std::get_if<Change>(&e)) {
-      auto& s = c->event_type == "push" ? insert_change_push_ : insert_change_commit_;
+      const bool push = c->event_type == "push", both = !push && c->time_pushed;
+      auto& s = push ? insert_change_push_ : both ? insert_change_both_ : insert_change_commit_;
       s.reset();
-      s.bind(1, system).bind(2, c->change_id).bind(3, c->source).bind(4, c->time_created).bind(5, now).run();
+      s.bind(1, system).bind(2, c->change_id).bind(3, c->source).bind(4, c->time_created).bind(5, now);
+      if (both) s.bind(6, c->time_pushed);
+      s.run();
       if (db_.changes() == 0) return false;
-      auto& f = c->event_type == "push" ? fact_push_ : fact_commit_;
+      auto& f = push ? fact_push_ : both ? fact_both_ : fact_commit_;
       f.reset();
-      f.bind(1, system).bind(2, c->change_id).bind(3, c->time_created).run();
+      f.bind(1, system).bind(2, c->change_id).bind(3, c->time_created);
+      if (both) f.bind(4, c->time_pushed);
+      f.run();
       fact_time_copies_.reset();
       fact_time_copies_.bind(1, system).bind(2, c->change_id).run();
       return true;
@@ -657,8 +717,9 @@ class SqliteStore final : public Store {
 
   sql::Database db_;  // written by the committing thread only
   bool migrated_ = false;
-  sql::Statement insert_change_commit_, insert_change_push_, insert_other_, update_marks_, insert_link_;
-  sql::Statement fact_commit_, fact_push_, fact_time_copies_, fact_deployed_;
+  sql::Statement insert_change_commit_, insert_change_push_, insert_change_both_, insert_other_, update_marks_,
+      insert_link_;
+  sql::Statement fact_commit_, fact_both_, fact_push_, fact_time_copies_, fact_deployed_;
   sql::Statement add_system_, add_environment_, savepoint_, release_;
   std::set<std::string> known_systems_;                                // committed to `systems`; committer thread only
   std::set<std::pair<std::string, std::string>> known_environments_;   // likewise, `environments`
@@ -680,7 +741,11 @@ class SqliteStore final : public Store {
   std::condition_variable queue_cv_;
   std::vector<std::unique_ptr<PutJob>> queue_;
   bool stopping_ = false;
-  std::thread committer_;  // last: starts once everything above exists
+  sql::Database checkpoint_db_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false, checkpoint_stopping_ = false;
+  std::thread committer_, checkpointer_;  // started by the constructor once everything above exists
 };
 
 }  // namespace

@@ -18,6 +18,10 @@ struct Change {
   std::string change_id = {};
   std::int64_t time_created = 0;      ///< Unix seconds
   std::string event_type = "commit";  ///< "commit" (commit time) or "push" (push time)
+  /// Inside the collector only, never on the wire: with a "commit", the
+  /// push time that came in the same report (a forge's push webhook), so
+  /// the store writes both times at once.
+  std::int64_t time_pushed = 0;
 };
 
 struct Deployment {

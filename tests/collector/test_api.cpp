@@ -152,6 +152,31 @@ BOOST_FIXTURE_TEST_CASE(stores_each_type_and_answers_json, ApiFixture) {
   BOOST_TEST(events[2].received_at == now);
 }
 
+// A forge's push gives a change both times at once (Change::time_pushed):
+// the first commit time stays, the earliest push time wins, and a lead time
+// already copied into change_deployments follows it.
+BOOST_FIXTURE_TEST_CASE(a_change_with_both_times_keeps_the_first_commit_and_earliest_push, ApiFixture) {
+  constexpr std::int64_t t = 1700000000;
+  auto put = [&](std::int64_t committed, std::int64_t pushed) {
+    return store->put({Change{"github", "abc", t + committed, "commit", t + pushed}}, "web", now).stored;
+  };
+  BOOST_TEST(store->put({Change{"cli", "abc", t + 1000, "commit"}}, "web", now).stored == 1u);
+  BOOST_TEST(
+      store->put({Deployment{.deploy_id = "d1", .time_created = t + 5000, .changes = {"abc"}}}, "web", now).stored ==
+      1u);
+  BOOST_TEST(put(900, 2000) == 1u);  // gains a push time; the commit time stays
+  BOOST_TEST(put(800, 2500) == 0u);  // nothing earlier: a duplicate
+  BOOST_TEST(put(800, 1500) == 1u);  // an earlier push
+  const auto events = all("change");
+  BOOST_TEST_REQUIRE(events.size() == 1u);
+  BOOST_TEST(events[0].time_created.value_or(0) == t + 1000);
+  BOOST_TEST(events[0].time_pushed.value_or(0) == t + 1500);
+  BOOST_TEST(events[0].source == "cli");
+  // The deployed change's lead time now runs from that push: 5000 - 1500.
+  const auto r = call(api, "GET", "/v1/metrics?api_key=K&system=web&from=2023-11-14&to=2023-11-16&bucket=day");
+  BOOST_TEST(r.body.find("\"lead_time\":{\"median_seconds\":3500") != std::string::npos, r.body.substr(0, 400));
+}
+
 BOOST_FIXTURE_TEST_CASE(idempotent_by_type_system_and_identifier, ApiFixture) {
   for (int i = 0; i < 3; ++i) {
     post(kChange);
