@@ -225,7 +225,7 @@ ServerOptions server_options(const ServeSettings& s, Api& handler, Logger& log, 
     return handler.handle_async(r, respond);
   };
   // Tells our own clients which extensions this server offers.
-  opt.extra_headers.push_back({"Pulse-Extensions", "batch, deployments"});
+  opt.extra_headers.push_back({"Pulse-Extensions", "batch, deployments, patches"});
   // A deployment may list 100,000 changes (40-character SHAs: 4.3 MB).
   opt.body_limit = 8 << 20;
   opt.log = log.sink(LogLevel::warn);

@@ -6,13 +6,21 @@
 
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+
 namespace pulse::collector {
 
 namespace json = boost::json;
 
+bool is_object_id(std::string_view s) {
+  return (s.size() == 40 || s.size() == 64) &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 namespace {
 
 constexpr std::size_t kMaxIdentifier = 1024;
+constexpr std::size_t kMaxBranchCommits = 1000;
 constexpr std::size_t kMaxChanges = 100'000;
 constexpr std::size_t kMaxUrl = 2048;
 
@@ -106,6 +114,59 @@ bool read_extension(const json::object& o, std::string_view field, std::string& 
   return true;
 }
 
+// Extension "patches": an optional object id.
+bool read_object_id(const json::object& o, std::string_view field, std::string& out, std::string& why) {
+  if (!read_extension(o, field, out, why, 64)) return false;
+  if (!out.empty() && !is_object_id(out)) {
+    why = std::string(field) + ": not an object id (40 or 64 lower-case hex digits)";
+    return false;
+  }
+  return true;
+}
+
+// Extension "patches" on a change: author time, patch-id, a branch's.
+bool read_patches(const json::object& o, Change& c, std::string& why) {
+  if (const auto* t = o.if_contains("author_time"); t && !t->is_null())
+    if (!read_time(o, "author_time", c.author_time, why)) return false;
+  if (!read_object_id(o, "patch_id", c.patch_id, why) ||
+      !read_object_id(o, "branch_patch_id", c.branch_patch_id, why) ||
+      !read_string_array(o, "branch_commits", kMaxBranchCommits, c.branch_commits, why))
+    return false;
+  for (std::size_t i = 0; i < c.branch_commits.size(); ++i)
+    if (!is_object_id(c.branch_commits[i])) {
+      why = "branch_commits[" + std::to_string(i) + "]: not a commit id";
+      return false;
+    }
+  if (c.branch_patch_id.empty() != c.branch_commits.empty()) {
+    why = "branch_patch_id: comes with branch_commits (the commits it covers), and only with them";
+    return false;
+  }
+  return true;
+}
+
+// Extension "patches" on a deployment: {"<sha>": "<patch-id>", ...}.
+bool read_deployed_patches(const json::object& o, Deployment& d, std::string& why) {
+  const auto* v = o.if_contains("patches");
+  if (!v || v->is_null()) return true;
+  if (!v->is_object()) {
+    why = "patches: must be an object of commit ids to patch-ids";
+    return false;
+  }
+  if (v->as_object().size() > kMaxChanges) {
+    why = "patches: more than " + std::to_string(kMaxChanges) + " commits";
+    return false;
+  }
+  for (const auto& [sha, pid] : v->as_object()) {
+    if (!is_object_id(sha) || !pid.is_string() || !is_object_id(pid.as_string())) {
+      why = "patches: " + printable(std::string_view(sha).substr(0, 64)) +
+            ": must map a commit id to a patch-id (40 or 64 lower-case hex digits each)";
+      return false;
+    }
+    d.patches.push_back({std::string(sha), std::string(pid.as_string())});
+  }
+  return true;
+}
+
 std::optional<Event> decode_object(const json::value& v, std::string& why) {
   if (!v.is_object()) {
     why = "body: must be a JSON object";
@@ -127,6 +188,7 @@ std::optional<Event> decode_object(const json::value& v, std::string& why) {
       why = "event_type: must be \"commit\" or \"push\"";
       return std::nullopt;
     }
+    if (!read_patches(o, c, why)) return std::nullopt;
     return c;
   }
   if (type == "deployment") {
@@ -152,6 +214,7 @@ std::optional<Event> decode_object(const json::value& v, std::string& why) {
       why = "status: must be \"failed\" or \"rolled-back\" (or absent)";
       return std::nullopt;
     }
+    if (!read_deployed_patches(o, d, why)) return std::nullopt;
     return d;
   }
   if (type == "incident") {

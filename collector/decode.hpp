@@ -15,6 +15,9 @@ namespace pulse::collector {
 
 inline constexpr std::size_t kMaxShortField = 256;  ///< source, system, environment
 
+/// A git object id: 40 (SHA-1) or 64 (SHA-256) lower-case hex digits.
+bool is_object_id(std::string_view s);
+
 /// Decodes and validates one event body (the JSON object the Go CLI sends).
 /// Accepts what the Go CLI sends, including `"changes":null` and times with
 /// a local offset. On failure returns nullopt and sets `why` to a one-line

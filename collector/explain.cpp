@@ -166,9 +166,13 @@ Records lead_records(const Classified& c, const Names& n, const MetricFacts& fac
       o["reason"] = "no known time: no change event for it";
       return o;
     }
-    const bool pushed = l.fact < facts.shipped_pushed.size() && facts.shipped_pushed[l.fact];
+    const std::uint8_t source = l.fact < facts.shipped_pushed.size() ? facts.shipped_pushed[l.fact] : 0;
+    const bool pushed = source != 0;
     o["time"] = format_rfc3339(s.change_time);
     o["time_source"] = pushed ? "push" : "commit";
+    // A commit the forge made (squash or rebase merge) runs from the pushes it came from.
+    if (source == 2) o["matched"] = "squash: the earliest push of the branch it squashes (same patch-id)";
+    if (source == 3) o["matched"] = "rebase: the push of the commit it rebases (same patch-id)";
     if (l.bad == 1) o["reason"] = "lead time of zero or below (clock skew or a backdated commit)";
     else o["lead_seconds"] = l.lead;
     return o;

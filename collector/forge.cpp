@@ -110,11 +110,6 @@ std::optional<std::string_view> text_at(const json::value& v, std::initializer_l
   return std::string_view(m->as_string());
 }
 
-bool is_commit_id(std::string_view s) {
-  return (s.size() == 40 || s.size() == 64) &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 bool all_zeros(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c == '0'; });
 }
@@ -151,7 +146,7 @@ bool read_commits(std::string_view field, const json::value* list, std::string_v
   for (std::size_t i = 0; i < a.size(); ++i) {
     const std::string at = std::string(field) + "[" + std::to_string(i) + "]";
     const auto id = text_at(a[i], {id_key});
-    if (!id || !is_commit_id(*id)) {
+    if (!id || !is_object_id(*id)) {
       why = at + "." + std::string(id_key) + ": not a commit id (40 or 64 lower-case hex digits)";
       return false;
     }

@@ -217,7 +217,7 @@ struct MetricFacts {
   /// above, index for index; with Scope::change_identifiers, the shipped
   /// changes' ids and whether their time is a push time.
   std::vector<std::string> deployment_ids, incident_ids, shipped_ids;
-  std::vector<std::uint8_t> shipped_pushed;
+  std::vector<std::uint8_t> shipped_pushed;  ///< change_deployments.pushed: 0 commit, 1 push, 2 squash, 3 rebase
 
   /// Index of `name` in `systems`, adding it if new.
   std::uint32_t system_index(std::string_view name);

@@ -42,11 +42,11 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "SET time_created = excluded.time_created WHERE events.time_created IS NULL RETURNING id), "
      "f AS (INSERT INTO change_facts (system, change_id, commit_time) SELECT $1, $2, $4 FROM e "
      "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, "
-     "excluded.commit_time) RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, "
-     "(push_time IS NOT NULL)::int AS p), "
-     "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
-     "AND d.change_id = f.change_id) "
-     "SELECT count(*) FROM e"},
+     "excluded.commit_time) RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, " PULSE_TIME_SOURCE(
+         "") " AS p), "
+             "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
+             "AND d.change_id = f.change_id) "
+             "SELECT count(*) FROM e"},
     {"change_push",
      "WITH e AS (INSERT INTO events (type, system, identifier, source, time_pushed, received_at) "
      "VALUES ('change', $1, $2, $3, $4, $5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
@@ -54,11 +54,11 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "WHERE events.time_pushed IS NULL OR excluded.time_pushed < events.time_pushed RETURNING id), "
      "f AS (INSERT INTO change_facts (system, change_id, push_time) SELECT $1, $2, $4 FROM e "
      "ON CONFLICT (system, change_id) DO UPDATE SET push_time = LEAST(change_facts.push_time, excluded.push_time) "
-     "RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, "
-     "(push_time IS NOT NULL)::int AS p), "
-     "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
-     "AND d.change_id = f.change_id) "
-     "SELECT count(*) FROM e"},
+     "RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, " PULSE_TIME_SOURCE(
+         "") " AS p), "
+             "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
+             "AND d.change_id = f.change_id) "
+             "SELECT count(*) FROM e"},
     {"change_both",
      "WITH e AS (INSERT INTO events (type, system, identifier, source, time_created, time_pushed, received_at) "
      "VALUES ('change', $1, $2, $3, $4, $6, $5) ON CONFLICT (type, system, environment, identifier) DO UPDATE "
@@ -69,11 +69,35 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "f AS (INSERT INTO change_facts (system, change_id, commit_time, push_time) SELECT $1, $2, $4, $6 FROM e "
      "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, "
      "excluded.commit_time), push_time = LEAST(change_facts.push_time, excluded.push_time) "
-     "RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, "
-     "(push_time IS NOT NULL)::int AS p), "
-     "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
-     "AND d.change_id = f.change_id) "
-     "SELECT count(*) FROM e"},
+     "RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, " PULSE_TIME_SOURCE(
+         "") " AS p), "
+             "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
+             "AND d.change_id = f.change_id) "
+             "SELECT count(*) FROM e"},
+    // Extension "patches" (the SQLite store's kFactAuthor, kAddPatch, ...).
+    {"fact_author",
+     "INSERT INTO change_facts (system, change_id, author_time) VALUES ($1, $2, $3) "
+     "ON CONFLICT (system, change_id) DO UPDATE SET author_time = LEAST(change_facts.author_time, "
+     "excluded.author_time)"},
+    {"add_patch",
+     "INSERT INTO patches (system, patch_id, change_id, kind) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"},
+    {"deployed_with_patch", "SELECT change_id FROM patches WHERE system = $1 AND patch_id = $2 AND kind = 'deployed'"},
+    // A deployed commit ($2) takes the earliest push and author times of the other commits with its patch-id ($3).
+    {"match_patch",
+     "WITH s AS (SELECT MIN(f.push_time) AS pushed, MIN(f.author_time) AS authored, "
+     "COUNT(DISTINCT p.change_id) AS n, bool_or(p.kind = 'branch') AS squash "
+     "FROM patches p JOIN change_facts f ON f.system = p.system AND f.change_id = p.change_id "
+     "WHERE p.system = $1 AND p.patch_id = $3 AND p.kind <> 'deployed' AND p.change_id <> $2 "
+     "AND f.push_time IS NOT NULL), "
+     "f AS (INSERT INTO change_facts (system, change_id, push_time, author_time, matched, matched_commits) "
+     "SELECT $1, $2, pushed, authored, CASE WHEN squash THEN 'squash' ELSE 'rebase' END, n FROM s WHERE n > 0 "
+     "ON CONFLICT (system, change_id) DO UPDATE SET push_time = LEAST(change_facts.push_time, excluded.push_time), "
+     "author_time = LEAST(change_facts.author_time, excluded.author_time), matched = excluded.matched, "
+     "matched_commits = excluded.matched_commits "
+     "RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, " PULSE_TIME_SOURCE(
+         "") " AS p) "
+             "UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
+             "AND d.change_id = f.change_id"},
     {"other",
      "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
      "head_commit, environment, run_url, status, fixes, reverts, change_count, head_shipped) "
@@ -155,11 +179,12 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "SELECT $1, t.n - 1, t.v FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS t(v, n)"},
     {"fact_deployed_all",
      "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time, pushed) "
-     "SELECT $1, c.v, $3, $4, COALESCE(f.push_time, f.commit_time), COALESCE((f.push_time IS NOT NULL)::int, 0) "
-     "FROM (SELECT DISTINCT v FROM jsonb_array_elements_text($2::jsonb) AS t(v)) c "
-     "LEFT JOIN change_facts f ON f.system = $1 AND f.change_id = c.v ORDER BY c.v COLLATE \"C\" "
-     "ON CONFLICT (system, change_id, environment) DO UPDATE "
-     "SET first_deployed = LEAST(change_deployments.first_deployed, excluded.first_deployed)"},
+     "SELECT $1, c.v, $3, $4, COALESCE(f.push_time, f.commit_time), COALESCE(" PULSE_TIME_SOURCE(
+         "f.") ", 0) "
+               "FROM (SELECT DISTINCT v FROM jsonb_array_elements_text($2::jsonb) AS t(v)) c "
+               "LEFT JOIN change_facts f ON f.system = $1 AND f.change_id = c.v ORDER BY c.v COLLATE \"C\" "
+               "ON CONFLICT (system, change_id, environment) DO UPDATE "
+               "SET first_deployed = LEAST(change_deployments.first_deployed, excluded.first_deployed)"},
 };
 
 struct PgError : StorageError {
@@ -355,7 +380,7 @@ class PgStore final : public Store {
     return with_retry([&](Connection& c) {
       std::vector<std::string> problems;
       for (const char* table : {"pulse_schema", "systems", "events", "deployment_changes", "change_facts",
-                                "environments", "change_deployments"}) {
+                                "environments", "change_deployments", "patches"}) {
         try {
           c.exec(std::string("SELECT 1 FROM ") + table + " LIMIT 1");
         } catch (const PgError& e) {
@@ -366,7 +391,8 @@ class PgStore final : public Store {
         const auto r = c.exec(
             "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname IN "
-            "('systems', 'events', 'deployment_changes', 'change_facts', 'environments', 'change_deployments') "
+            "('systems', 'events', 'deployment_changes', 'change_facts', 'environments', 'change_deployments', "
+            "'patches') "
             "AND NOT i.indisvalid");
         for (int row = 0; row < r->rows(); ++row)
           problems.push_back("index " + std::string(r->text(row, 0)) + " is invalid");
@@ -540,7 +566,7 @@ class PgStore final : public Store {
           for (int i = 0; i < r->rows(); ++i) {
             f.shipped.push_back({index, r->int64(i, 0), r->null(i, 1) ? kUnknownTime : r->int64(i, 1), env});
             f.shipped_ids.emplace_back(r->text(i, 2));
-            f.shipped_pushed.push_back(r->int64(i, 3) != 0);
+            f.shipped_pushed.push_back(static_cast<std::uint8_t>(r->int64(i, 3)));
           }
         } else {
           r = c.run(envs.size() > 1 ? "facts_shipped_first" : "facts_shipped", p, true);
@@ -691,14 +717,14 @@ class PgStore final : public Store {
   bool put_one(Connection& c, const Event& e, const std::string& system, std::int64_t now) {
     if (const auto* ch = std::get_if<Change>(&e)) {
       const bool push = ch->event_type == "push";
-      if (!push && ch->time_pushed) {
-        const auto r = c.run(
-            "change_both", {system, ch->change_id, ch->source, num(ch->time_created), num(now), num(ch->time_pushed)});
-        return r->int64(0, 0) > 0;
-      }
-      const auto r = c.run(push ? "change_push" : "change_commit",
-                           {system, ch->change_id, ch->source, num(ch->time_created), num(now)});
-      return r->int64(0, 0) > 0;
+      const auto r = !push && ch->time_pushed
+                         ? c.run("change_both", {system, ch->change_id, ch->source, num(ch->time_created), num(now),
+                                                 num(ch->time_pushed)})
+                         : c.run(push ? "change_push" : "change_commit",
+                                 {system, ch->change_id, ch->source, num(ch->time_created), num(now)});
+      const bool stored = r->int64(0, 0) > 0;
+      record_patches(c, *ch, system);  // even when the change was known already
+      return stored;
     }
     Params p(16);
     p[0] = std::string(type_name(e));
@@ -735,6 +761,11 @@ class PgStore final : public Store {
     }
     c.run("add_environment", {system, environment});
     if (const auto* d = std::get_if<Deployment>(&e)) {
+      // Before the changes' times are copied: a squash or rebase takes its sources' times.
+      for (const auto& patch : d->patches) {
+        c.run("add_patch", {system, patch.patch_id, patch.sha, std::string("deployed")});
+        c.run("match_patch", {system, patch.sha, patch.patch_id});
+      }
       if (!d->changes.empty()) {
         const std::string changes = string_array_json(d->changes);
         c.run("link_all", {std::string(r->text(0, 0)), changes});
@@ -742,6 +773,26 @@ class PgStore final : public Store {
       }
     }
     return true;
+  }
+
+  // A change's author time and patch-ids; the deployed commits they match
+  // take their times now (a push reported after the deployment).
+  void record_patches(Connection& c, const Change& ch, const std::string& system) {
+    if (ch.author_time) c.run("fact_author", {system, ch.change_id, num(ch.author_time)});
+    auto rematch = [&](const std::string& patch_id) {
+      const auto deployed = c.run("deployed_with_patch", {system, patch_id});
+      for (int i = 0; i < deployed->rows(); ++i)
+        c.run("match_patch", {system, std::string(deployed->text(i, 0)), patch_id});
+    };
+    if (!ch.patch_id.empty()) {
+      c.run("add_patch", {system, ch.patch_id, ch.change_id, std::string("commit")});
+      rematch(ch.patch_id);
+    }
+    if (!ch.branch_patch_id.empty()) {
+      for (const auto& sha : ch.branch_commits)
+        c.run("add_patch", {system, ch.branch_patch_id, sha, std::string("branch")});
+      rematch(ch.branch_patch_id);
+    }
   }
 
   // Runs `f` on a pooled connection; retries deadlocks and serialization

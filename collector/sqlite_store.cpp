@@ -39,14 +39,39 @@ constexpr const char* kFactBoth =
     "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, "
     "excluded.commit_time), push_time = CASE WHEN change_facts.push_time IS NULL "
     "OR excluded.push_time < change_facts.push_time THEN excluded.push_time ELSE change_facts.push_time END";
+// Extension "patches": a change's earliest author time; a patch row; the
+// earliest push and author times among the other commits with a patch-id
+// (a deployed commit's rebase or squash sources); a deployed commit's times
+// from them.
+constexpr const char* kFactAuthor =
+    "INSERT INTO change_facts (system, change_id, author_time) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (system, change_id) DO UPDATE SET author_time = CASE WHEN change_facts.author_time IS NULL "
+    "OR excluded.author_time < change_facts.author_time THEN excluded.author_time ELSE change_facts.author_time END";
+constexpr const char* kAddPatch =
+    "INSERT INTO patches (system, patch_id, change_id, kind) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
+constexpr const char* kPatchSources =
+    "SELECT MIN(f.push_time), MIN(f.author_time), COUNT(DISTINCT p.change_id), MAX(p.kind = 'branch') "
+    "FROM patches p JOIN change_facts f ON f.system = p.system AND f.change_id = p.change_id "
+    "WHERE p.system = ?1 AND p.patch_id = ?2 AND p.kind <> 'deployed' AND p.change_id <> ?3 "
+    "AND f.push_time IS NOT NULL";
+constexpr const char* kDeployedWithPatch =
+    "SELECT change_id FROM patches WHERE system = ?1 AND patch_id = ?2 AND kind = 'deployed'";
+constexpr const char* kFactMatched =
+    "INSERT INTO change_facts (system, change_id, push_time, author_time, matched, matched_commits) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (system, change_id) DO UPDATE SET "
+    "push_time = CASE WHEN change_facts.push_time IS NULL OR excluded.push_time < change_facts.push_time "
+    "THEN excluded.push_time ELSE change_facts.push_time END, "
+    "author_time = CASE WHEN change_facts.author_time IS NULL OR excluded.author_time < change_facts.author_time "
+    "THEN excluded.author_time ELSE change_facts.author_time END, "
+    "matched = excluded.matched, matched_commits = excluded.matched_commits";
 // After a change's times changed: its copies in change_deployments.
 constexpr const char* kFactTimeCopies =
     "UPDATE change_deployments SET (change_time, pushed) = (SELECT COALESCE(push_time, commit_time), "
-    "push_time IS NOT NULL FROM change_facts WHERE system = ?1 AND change_id = ?2) "
+    PULSE_TIME_SOURCE("") " FROM change_facts WHERE system = ?1 AND change_id = ?2) "
     "WHERE system = ?1 AND change_id = ?2";
 constexpr const char* kFactDeployed =
     "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time, pushed) "
-    "SELECT ?1, ?2, ?3, ?4, COALESCE(f.push_time, f.commit_time), COALESCE(f.push_time IS NOT NULL, 0) "
+    "SELECT ?1, ?2, ?3, ?4, COALESCE(f.push_time, f.commit_time), COALESCE(" PULSE_TIME_SOURCE("f.") ", 0) "
     "FROM (SELECT 1) LEFT JOIN change_facts f ON f.system = ?1 AND f.change_id = ?2 WHERE true "
     "ON CONFLICT (system, change_id, environment) DO UPDATE "
     "SET first_deployed = MIN(change_deployments.first_deployed, excluded.first_deployed)";
@@ -265,7 +290,7 @@ class SystemFactsReader {
       f.shipped.push_back({index, s.int64(0), s.is_null(1) ? kUnknownTime : s.int64(1), env});
       if (!scope_.change_identifiers) continue;
       f.shipped_ids.push_back(s.text(2));
-      f.shipped_pushed.push_back(s.int64(3) != 0);
+      f.shipped_pushed.push_back(static_cast<std::uint8_t>(s.int64(3)));
     }
   }
 
@@ -316,6 +341,11 @@ class SqliteStore final : public Store {
         fact_push_(prepared(kFactPush)),
         fact_time_copies_(prepared(kFactTimeCopies)),
         fact_deployed_(prepared(kFactDeployed)),
+        fact_author_(prepared(kFactAuthor)),
+        add_patch_(prepared(kAddPatch)),
+        patch_sources_(prepared(kPatchSources)),
+        deployed_with_patch_(prepared(kDeployedWithPatch)),
+        fact_matched_(prepared(kFactMatched)),
         add_system_(prepared("INSERT INTO systems (name) VALUES (?1) ON CONFLICT DO NOTHING")),
         add_environment_(prepared(kAddEnvironment)),
         savepoint_(prepared("SAVEPOINT job")),
@@ -650,15 +680,18 @@ class SqliteStore final : public Store {
       s.bind(1, system).bind(2, c->change_id).bind(3, c->source).bind(4, c->time_created).bind(5, now);
       if (both) s.bind(6, c->time_pushed);
       s.run();
-      if (db_.changes() == 0) return false;
-      auto& f = push ? fact_push_ : both ? fact_both_ : fact_commit_;
-      f.reset();
-      f.bind(1, system).bind(2, c->change_id).bind(3, c->time_created);
-      if (both) f.bind(4, c->time_pushed);
-      f.run();
-      fact_time_copies_.reset();
-      fact_time_copies_.bind(1, system).bind(2, c->change_id).run();
-      return true;
+      const bool stored = db_.changes() != 0;
+      if (stored) {
+        auto& f = push ? fact_push_ : both ? fact_both_ : fact_commit_;
+        f.reset();
+        f.bind(1, system).bind(2, c->change_id).bind(3, c->time_created);
+        if (both) f.bind(4, c->time_pushed);
+        f.run();
+        copy_times(system, c->change_id);
+      }
+      // Patch-ids count even when the change itself was known already.
+      record_patches(*c, system);
+      return stored;
     }
     auto& s = insert_other_;
     s.reset();
@@ -705,6 +738,11 @@ class SqliteStore final : public Store {
     }
     if (d) {
       const auto row = db_.last_insert_rowid();
+      // Before the changes' times are copied: a squash or rebase takes its sources' times.
+      for (const auto& p : d->patches) {
+        add_patch(system, p.patch_id, p.sha, "deployed");
+        match_patch(system, p.sha, p.patch_id);
+      }
       for (std::size_t i = 0; i < d->changes.size(); ++i) {
         insert_link_.reset();
         insert_link_.bind(1, row).bind(2, static_cast<std::int64_t>(i)).bind(3, d->changes[i]).run();
@@ -715,11 +753,65 @@ class SqliteStore final : public Store {
     return true;
   }
 
+  void copy_times(const std::string& system, const std::string& change_id) {
+    fact_time_copies_.reset();
+    fact_time_copies_.bind(1, system).bind(2, change_id).run();
+  }
+
+  void add_patch(const std::string& system, const std::string& patch_id, const std::string& change_id,
+                 const char* kind) {
+    add_patch_.reset();
+    add_patch_.bind(1, system).bind(2, patch_id).bind(3, change_id).bind(4, std::string_view(kind)).run();
+  }
+
+  // A change's author time and patch-ids; the deployed commits they match
+  // take their times now (a push reported after the deployment).
+  void record_patches(const Change& c, const std::string& system) {
+    if (c.author_time) {
+      fact_author_.reset();
+      fact_author_.bind(1, system).bind(2, c.change_id).bind(3, c.author_time).run();
+    }
+    auto rematch = [&](const std::string& patch_id) {
+      std::vector<std::string> deployed;
+      deployed_with_patch_.reset();
+      deployed_with_patch_.bind(1, system).bind(2, patch_id);
+      while (deployed_with_patch_.step()) deployed.push_back(deployed_with_patch_.text(0));
+      for (const auto& sha : deployed) match_patch(system, sha, patch_id);
+    };
+    if (!c.patch_id.empty()) {
+      add_patch(system, c.patch_id, c.change_id, "commit");
+      rematch(c.patch_id);
+    }
+    if (!c.branch_patch_id.empty()) {
+      for (const auto& sha : c.branch_commits) add_patch(system, c.branch_patch_id, sha, "branch");
+      rematch(c.branch_patch_id);
+    }
+  }
+
+  // A deployed commit whose patch-id other pushed commits share (a rebase:
+  // one commit's; a squash: a branch's whole diff) takes their earliest push
+  // and author times, and remembers how.
+  void match_patch(const std::string& system, const std::string& sha, const std::string& patch_id) {
+    patch_sources_.reset();
+    patch_sources_.bind(1, system).bind(2, patch_id).bind(3, sha);
+    if (!patch_sources_.step() || patch_sources_.is_null(0)) return;
+    const std::int64_t pushed = patch_sources_.int64(0);
+    const auto authored = patch_sources_.optional_int64(1);
+    const std::int64_t commits = patch_sources_.int64(2);
+    const bool squash = patch_sources_.int64(3) != 0;
+    patch_sources_.reset();
+    fact_matched_.reset();
+    fact_matched_.bind(1, system).bind(2, sha).bind(3, pushed).bind(4, authored);
+    fact_matched_.bind(5, std::string_view(squash ? "squash" : "rebase")).bind(6, commits).run();
+    copy_times(system, sha);
+  }
+
   sql::Database db_;  // written by the committing thread only
   bool migrated_ = false;
   sql::Statement insert_change_commit_, insert_change_push_, insert_change_both_, insert_other_, update_marks_,
       insert_link_;
   sql::Statement fact_commit_, fact_both_, fact_push_, fact_time_copies_, fact_deployed_;
+  sql::Statement fact_author_, add_patch_, patch_sources_, deployed_with_patch_, fact_matched_;
   sql::Statement add_system_, add_environment_, savepoint_, release_;
   std::set<std::string> known_systems_;                                // committed to `systems`; committer thread only
   std::set<std::pair<std::string, std::string>> known_environments_;   // likewise, `environments`

@@ -16,6 +16,16 @@
 #include <string>
 #include <vector>
 
+// change_deployments.pushed says where a change's time came from: 0 its
+// commit, 1 its push, 2 the pushes of the branch it squashes, 3 the push of
+// the commit it rebases (a patch-id match): this SQL over change_facts' row
+// (`f`: its alias and a dot, or empty). Both stores' statements are string
+// literals, hence a macro.
+#define PULSE_TIME_SOURCE(f)                                                            \
+  "CASE WHEN " f "push_time IS NULL THEN 0 WHEN " f "matched = 'squash' THEN 2 WHEN " f \
+  "matched = 'rebase' "                                                                 \
+  "THEN 3 ELSE 1 END"
+
 namespace pulse::collector {
 
 /// An event as stored. For a change, `time_created` is its commit time and

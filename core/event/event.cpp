@@ -158,6 +158,13 @@ std::string encode_body(const Event& e) {
           append_time(out, ev.time_created);
           append_field(out, "event_type");
           append_json_string(out, ev.event_type);
+          if (ev.author_time) {
+            append_field(out, "author_time");
+            append_time(out, ev.author_time);
+          }
+          append_extension(out, "patch_id", ev.patch_id);
+          append_extension(out, "branch_patch_id", ev.branch_patch_id);
+          append_extension(out, "branch_commits", ev.branch_commits);
           append_field(out, "$type");
           out += "\"change\"";
         } else if constexpr (std::is_same_v<T, Deployment>) {
@@ -175,6 +182,17 @@ std::string encode_body(const Event& e) {
           append_extension(out, "status", ev.status);
           append_extension(out, "fixes", ev.fixes);
           append_extension(out, "reverts", ev.reverts);
+          if (!ev.patches.empty()) {
+            append_field(out, "patches");
+            out += '{';
+            for (std::size_t i = 0; i < ev.patches.size(); ++i) {
+              if (i) out += ',';
+              append_json_string(out, ev.patches[i].sha);
+              out += ':';
+              append_json_string(out, ev.patches[i].patch_id);
+            }
+            out += '}';
+          }
           append_field(out, "$type");
           out += "\"deployment\"";
         } else {
@@ -192,6 +210,18 @@ std::string encode_body(const Event& e) {
       e);
   out += '}';
   return out;
+}
+
+Event without_patches(Event e) {
+  if (auto* c = std::get_if<Change>(&e)) {
+    c->author_time = 0;
+    c->patch_id.clear();
+    c->branch_patch_id.clear();
+    c->branch_commits.clear();
+  } else if (auto* d = std::get_if<Deployment>(&e)) {
+    d->patches.clear();
+  }
+  return e;
 }
 
 }  // namespace pulse

@@ -22,6 +22,23 @@ struct Change {
   /// push time that came in the same report (a forge's push webhook), so
   /// the store writes both times at once.
   std::int64_t time_pushed = 0;
+  /// Extension "patches" (our collector only, where advertised): what joins
+  /// a squash or rebase merge to the commits it came from. The commit's
+  /// author time (Unix seconds; 0: not said), its stable patch-id (`git
+  /// patch-id --stable`), and, on the tip of a pushed branch, the patch-id
+  /// of the branch's whole diff from its merge base with the default branch
+  /// with the branch's commits (tip included) that it covers.
+  std::int64_t author_time = 0;
+  std::string patch_id = {};
+  std::string branch_patch_id = {};
+  std::vector<std::string> branch_commits = {};
+};
+
+/// A deployed commit's stable patch-id (extension "patches").
+struct CommitPatch {
+  std::string sha;
+  std::string patch_id;
+  bool operator==(const CommitPatch&) const = default;
 };
 
 struct Deployment {
@@ -44,6 +61,10 @@ struct Deployment {
   std::string status = {};
   std::string fixes = {};
   std::vector<std::string> reverts = {};
+  /// Extension "patches": the patch-ids of the shipped commits that are not
+  /// merges and lie on the first-parent line (direct pushes, squash and
+  /// rebase merges): the collector finds the pushed commits they came from.
+  std::vector<CommitPatch> patches = {};
 };
 
 struct Incident {
@@ -64,8 +85,13 @@ std::string_view type_name(const Event& e);
 /// The event's identifier (change_id, deploy_id or incident_id).
 const std::string& identifier(const Event& e);
 
-/// The compact JSON body the Go CLI sends for this event.
+/// The compact JSON body the Go CLI sends for this event (with our
+/// extension fields where set).
 std::string encode_body(const Event& e);
+
+/// The same event without the "patches" extension's fields: what a
+/// collector that does not advertise it receives.
+Event without_patches(Event e);
 
 /// Appends `s` as a JSON string literal with Go's encoding/json escaping
 /// (HTML-safe: <, >, & and U+2028/U+2029 escaped; invalid UTF-8 becomes

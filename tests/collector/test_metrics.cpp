@@ -1061,3 +1061,91 @@ BOOST_AUTO_TEST_CASE(table_names_no_data_and_levels) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Squash and rebase merges (extension "patches"): a commit the forge made
+// on the default branch takes the earliest push and author times of the
+// commits with its patch-id, whichever arrives first; without a match it
+// keeps its own time and the explanation says which case it was.
+BOOST_AUTO_TEST_SUITE(patches)
+
+namespace {
+std::string hex(char c) { return std::string(40, c); }
+std::string change(const std::string& sha, std::int64_t pushed, const std::string& extra) {
+  return R"({"source":"git","change_id":")" + sha + R"(","time_created":")" + format_rfc3339(pushed) +
+         R"(","event_type":"push")" + extra + R"(,"$type":"change"})";
+}
+std::string deployment(const std::string& id, std::int64_t at_time, const std::vector<std::string>& shas,
+                       const std::string& patches) {
+  std::string list;
+  for (const auto& s : shas) list += (list.empty() ? "\"" : ",\"") + s + "\"";
+  return R"({"source":"ci","deploy_id":")" + id + R"(","time_created":")" + format_rfc3339(at_time) +
+         R"(","changes":[)" + list + R"(],"teams":[],"patches":{)" + patches + R"(},"$type":"deployment"})";
+}
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(squash_rebase_late_and_unmatched, StoreFixture) {
+  const std::int64_t t = at("2026-03-01T00:00:00Z");
+  const std::string p_branch = hex('b'), p_rebased = hex('c'), p_late = hex('d'), p_none = hex('e');
+  // A feature branch: two commits pushed at t and t+100 (authored at t-500);
+  // its tip carries the branch's whole-diff patch-id over both.
+  post("web",
+       change(hex('1'), t, R"(,"author_time":")" + format_rfc3339(t - 500) + R"(","patch_id":")" + hex('f') + "\""));
+  post("web", change(hex('2'), t + 100,
+                     R"(,"patch_id":")" + hex('a') + R"(","branch_patch_id":")" + p_branch +
+                         R"(","branch_commits":[")" + hex('1') + R"(",")" + hex('2') + "\"]"));
+  // A commit later rebased onto main, pushed at t+200.
+  post("web", change(hex('3'), t + 200, R"(,"patch_id":")" + p_rebased + "\""));
+  // Deployed at t+1000: the squash S, the rebased copy R', a commit whose
+  // push is reported later (L), one that matches nothing (N, committed t+900).
+  post("web", R"({"source":"cli","change_id":")" + hex('9') + R"(","time_created":")" + format_rfc3339(t + 900) +
+                  R"(","event_type":"commit","$type":"change"})");
+  post("web", deployment("d1", t + 1000, {hex('5'), hex('6'), hex('7'), hex('9')},
+                         "\"" + hex('5') + "\":\"" + p_branch + "\",\"" + hex('6') + "\":\"" + p_rebased + "\",\"" +
+                             hex('7') + "\":\"" + p_late + "\",\"" + hex('9') + "\":\"" + p_none + "\""));
+  // L's source arrives after the deployment: L follows.
+  post("web", change(hex('4'), t + 300, R"(,"patch_id":")" + p_late + "\""));
+
+  const auto ex = explain("system=web&from=2026-02-01&to=2026-03-05&metric=lead_time&limit=100");
+  std::map<std::string, json::object> by_change;
+  for (const auto& r : ex.at("records").as_array()) by_change[std::string(r.at("change").as_string())] = r.as_object();
+  BOOST_TEST_REQUIRE(by_change.size() == 4u, json::serialize(ex).substr(0, 2000));
+  auto lead_of = [&](char c) { return by_change.at(hex(c)).at("lead_seconds").to_number<std::int64_t>(); };
+  BOOST_TEST(lead_of('5') == 1000);  // from the branch's first push (t), not the merge
+  BOOST_TEST(by_change.at(hex('5')).at("matched").as_string().starts_with("squash"));
+  BOOST_TEST(lead_of('6') == 800);  // from the rebased commit's push (t+200)
+  BOOST_TEST(by_change.at(hex('6')).at("matched").as_string().starts_with("rebase"));
+  BOOST_TEST(lead_of('7') == 700);  // from t+300, reported after the deployment
+  BOOST_TEST(lead_of('9') == 100);  // no match: its own commit time
+  BOOST_TEST(!by_change.at(hex('9')).contains("matched"));
+  BOOST_TEST(by_change.at(hex('9')).at("time_source").as_string() == "commit");
+  // A redelivered deployment or push changes nothing.
+  post("web", change(hex('4'), t + 300, R"(,"patch_id":")" + p_late + "\""));
+  const auto again = explain("system=web&from=2026-02-01&to=2026-03-05&metric=lead_time&limit=100");
+  BOOST_TEST(json::serialize(again.at("records")) == json::serialize(ex.at("records")));
+}
+
+BOOST_FIXTURE_TEST_CASE(malformed_patches_are_refused_naming_the_field, StoreFixture) {
+  auto refused = [&](const std::string& body, const std::string& says) {
+    ServerRequest r;
+    r.method = "POST";
+    r.headers.push_back({"Content-Type", "application/json"});
+    r.target = "/v1/ingestion/cli?system=web";
+    r.body = body;
+    const auto res = api.handle(r);
+    BOOST_TEST(res.status == 400, body);
+    BOOST_TEST(res.body.find(says) != std::string::npos, res.body);
+  };
+  const std::int64_t t = at("2026-03-01T00:00:00Z");
+  refused(change(hex('1'), t, R"(,"patch_id":"abc")"), "patch_id: not an object id");
+  refused(change(hex('1'), t, R"(,"author_time":"yesterday")"), "author_time: not a valid RFC 3339 time");
+  refused(change(hex('1'), t, R"(,"branch_patch_id":")" + hex('b') + "\""),
+          "branch_patch_id: comes with branch_commits");
+  refused(change(hex('1'), t, R"(,"branch_patch_id":")" + hex('b') + R"(","branch_commits":["HEAD"])"),
+          "branch_commits[0]: not a commit id");
+  refused(deployment("d", t, {hex('5')}, "\"" + hex('5') + "\":\"short\""), "patches: " + hex('5'));
+  refused(R"({"source":"ci","deploy_id":"d","time_created":"2026-03-01T00:00:00Z","changes":[],"teams":[],)"
+          R"("patches":[],"$type":"deployment"})",
+          "patches: must be an object");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
