@@ -378,6 +378,8 @@ Outcome outbox_status(Outbox& outbox, std::ostream& out) {
   out << "outbox: " << outbox.path() << "\n" << s.pending << " event(s) waiting, " << s.rejected << " set aside";
   if (s.oldest) out << "; oldest waiting since " << format_rfc3339(*s.oldest);
   out << "\n";
+  if (s.patch_records)
+    out << s.patch_records << " patch-id record(s) waiting with them (pulse-hook's, for the squash and rebase join)\n";
   if (s.pending >= Outbox::kDefaultCapacity)
     out << "warning: the outbox is full: new events are refused until it drains\n";
   return {};

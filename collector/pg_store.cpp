@@ -85,12 +85,12 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
     // A deployed commit ($2) takes the earliest push and author times of the other commits with its patch-id ($3).
     {"match_patch",
      "WITH s AS (SELECT MIN(f.push_time) AS pushed, MIN(f.author_time) AS authored, "
-     "COUNT(DISTINCT p.change_id) AS n, bool_or(p.kind = 'branch') AS squash "
+     "COUNT(DISTINCT p.change_id) AS n, bool_or(p.kind = 'commit') AS rebase "
      "FROM patches p JOIN change_facts f ON f.system = p.system AND f.change_id = p.change_id "
      "WHERE p.system = $1 AND p.patch_id = $3 AND p.kind <> 'deployed' AND p.change_id <> $2 "
      "AND f.push_time IS NOT NULL), "
      "f AS (INSERT INTO change_facts (system, change_id, push_time, author_time, matched, matched_commits) "
-     "SELECT $1, $2, pushed, authored, CASE WHEN squash THEN 'squash' ELSE 'rebase' END, n FROM s WHERE n > 0 "
+     "SELECT $1, $2, pushed, authored, CASE WHEN rebase THEN 'rebase' ELSE 'squash' END, n FROM s WHERE n > 0 "
      "ON CONFLICT (system, change_id) DO UPDATE SET push_time = LEAST(change_facts.push_time, excluded.push_time), "
      "author_time = LEAST(change_facts.author_time, excluded.author_time), matched = excluded.matched, "
      "matched_commits = excluded.matched_commits "

@@ -50,7 +50,7 @@ constexpr const char* kFactAuthor =
 constexpr const char* kAddPatch =
     "INSERT INTO patches (system, patch_id, change_id, kind) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
 constexpr const char* kPatchSources =
-    "SELECT MIN(f.push_time), MIN(f.author_time), COUNT(DISTINCT p.change_id), MAX(p.kind = 'branch') "
+    "SELECT MIN(f.push_time), MIN(f.author_time), COUNT(DISTINCT p.change_id), MAX(p.kind = 'commit') "
     "FROM patches p JOIN change_facts f ON f.system = p.system AND f.change_id = p.change_id "
     "WHERE p.system = ?1 AND p.patch_id = ?2 AND p.kind <> 'deployed' AND p.change_id <> ?3 "
     "AND f.push_time IS NOT NULL";
@@ -798,11 +798,12 @@ class SqliteStore final : public Store {
     const std::int64_t pushed = patch_sources_.int64(0);
     const auto authored = patch_sources_.optional_int64(1);
     const std::int64_t commits = patch_sources_.int64(2);
-    const bool squash = patch_sources_.int64(3) != 0;
+    // One commit's own patch-id matched: a rebase (a one-commit branch squashed is the same thing).
+    const bool rebase = patch_sources_.int64(3) != 0;
     patch_sources_.reset();
     fact_matched_.reset();
     fact_matched_.bind(1, system).bind(2, sha).bind(3, pushed).bind(4, authored);
-    fact_matched_.bind(5, std::string_view(squash ? "squash" : "rebase")).bind(6, commits).run();
+    fact_matched_.bind(5, std::string_view(rebase ? "rebase" : "squash")).bind(6, commits).run();
     copy_times(system, sha);
   }
 

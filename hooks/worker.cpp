@@ -6,6 +6,7 @@
 
 #include "core/cmdline/args.hpp"
 #include "core/event/event.hpp"
+#include "core/git/git_range.hpp"
 #include "core/git/git_repo.hpp"
 #include "core/client/outbox.hpp"
 #include "core/git/system_name.hpp"
@@ -23,6 +24,7 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 namespace pulse::hook {
 
@@ -102,12 +104,12 @@ std::unique_ptr<sql::Database> open_state(const std::string& path) {
 }
 
 // Enqueues push events for `commits` not reported to this destination yet,
-// and remembers them: a commit's first push wins.
+// and remembers them: a commit's first push wins. `fresh` gets those.
 int enqueue_pushes(sql::Database& state, Outbox& outbox, const Destination& dest,
-                   const std::vector<std::string>& commits, std::int64_t push_time) {
+                   const std::vector<std::string>& commits, std::int64_t push_time, std::vector<std::string>& fresh) {
   const std::string dkey = destination_key(dest);
   std::vector<std::pair<std::string, std::string>> items;
-  std::vector<std::string> fresh;
+  fresh.clear();
   auto seen = state.prepare("SELECT 1 FROM reported WHERE sha = ?1 AND destination = ?2");
   for (const auto& sha : commits) {
     seen.reset();
@@ -132,6 +134,78 @@ int enqueue_pushes(sql::Database& state, Outbox& outbox, const Destination& dest
   }
   txn.commit();
   return stored;
+}
+
+// The remote's default branch as its remote-tracking ref ("refs/remotes/origin/main"), if known.
+std::optional<std::string> default_branch(const GitCommand& git, const std::string& remote) {
+  const std::string head = git.out({"symbolic-ref", "-q", "refs/remotes/" + remote + "/HEAD"});
+  if (!head.empty()) return head;
+  for (const char* name : {"main", "master"})
+    if (git.ok({"rev-parse", "-q", "--verify", "refs/remotes/" + remote + "/" + name}))
+      return "refs/remotes/" + remote + "/" + name;
+  return std::nullopt;
+}
+
+// Extension "patches" (entries the flush sends only to a collector that
+// offers it): each fresh commit's patch-id and author time; for a branch
+// other than the remote's default, its tip also carries the patch-id of the
+// branch's whole diff from where it left the default branch, and the
+// commits that diff covers. That is what a squash or rebase merge made on
+// the forge matches. Best effort: what git cannot tell is left out.
+std::vector<std::pair<std::string, std::string>> patch_entries(const SpoolRecord& rec, const RefUpdate& u,
+                                                               const std::vector<std::string>& fresh,
+                                                               const Destination& dest, std::int64_t push_time,
+                                                               const std::string& log) {
+  std::vector<std::pair<std::string, std::string>> items;
+  if (fresh.empty()) return items;
+  const GitCommand git(rec.git_dir);
+  std::string list, why;
+  for (const auto& sha : fresh) list += sha + "\n";
+  std::unordered_map<std::string, std::int64_t> authored;
+  const auto times =
+      git.run({"log", "--no-walk=unsorted", "--format=%H %at", "--stdin"}, std::chrono::minutes(1), list);
+  std::istringstream lines(times.out);
+  for (std::string sha, at; lines >> sha >> at;) authored[sha] = std::atoll(at.c_str());
+  std::vector<CommitPatch> ids;
+  if (!patch_ids(git, fresh, rec.remote, ids, why)) log_line(log, "patch-ids left out: " + why);
+  std::unordered_map<std::string, std::string> patch_of;
+  for (auto& p : ids) patch_of[p.sha] = std::move(p.patch_id);
+  const std::string prefix = std::string(kPatchKeyPrefix) + dest.base_url + ":" + dest.system + ":";
+  Change tip;
+  for (const auto& sha : fresh) {
+    Change c{"git", sha, push_time, "push"};
+    c.author_time = authored.contains(sha) ? authored[sha] : 0;
+    c.patch_id = patch_of.contains(sha) ? patch_of[sha] : "";
+    if (sha == u.local_sha) tip = c;
+    else items.emplace_back(prefix + sha, encode_body(c));
+  }
+  if (tip.change_id.empty()) return items;
+  // The branch's whole diff, unless this is the default branch itself.
+  const auto main = default_branch(git, rec.remote);
+  const std::string branch = "refs/remotes/" + rec.remote + "/" + u.remote_ref.substr(11);
+  if (main && *main != branch) {
+    const std::string base = git.out({"merge-base", u.local_sha, *main});
+    if (is_full_sha(base) && base != u.local_sha) {
+      const auto covered = git.run({"rev-list", "--max-count=1001", u.local_sha, "^" + base});
+      std::vector<std::string> commits;
+      std::istringstream in(covered.out);
+      for (std::string l; std::getline(in, l);)
+        if (is_full_sha(l)) commits.push_back(l);
+      const auto diff = git.run(
+          {"diff-tree", "-p", "-r", "--no-color", "--no-ext-diff", "--no-textconv", "--full-index", base, u.local_sha},
+          std::chrono::minutes(2));
+      const auto pid = diff.exit_code == 0 && !diff.out.empty()
+                           ? git.run({"patch-id", "--stable"}, std::chrono::minutes(1), diff.out).out.substr(0, 40)
+                           : std::string();
+      if (covered.exit_code == 0 && !commits.empty() && commits.size() <= 1000 && is_full_sha(pid)) {
+        tip.branch_patch_id = pid;
+        tip.branch_commits = std::move(commits);
+      }
+    }
+  }
+  items.emplace_back(prefix + tip.change_id + (tip.branch_patch_id.empty() ? "" : ":" + tip.branch_patch_id),
+                     encode_body(tip));
+  return items;
 }
 
 void warn_if_full(Outbox& outbox, const std::string& log) {
@@ -214,7 +288,10 @@ int confirm_record(const SpoolRecord& rec, std::int64_t push_time, const Env& en
       for (std::string l; std::getline(lines, l);)
         if (!l.empty()) commits.push_back(l);
     }
-    enqueued += enqueue_pushes(*state, outbox, cfg.destination, commits, push_time);
+    std::vector<std::string> fresh;
+    enqueued += enqueue_pushes(*state, outbox, cfg.destination, commits, push_time, fresh);
+    if (const auto patches = patch_entries(rec, u, fresh, cfg.destination, push_time, cfg.log); !patches.empty())
+      outbox.enqueue_all(patches, cfg.destination, push_time);
   }
   warn_if_full(outbox, cfg.log);
   return enqueued;
@@ -281,7 +358,8 @@ void post_receive(const std::string& input, const Env& env) {
     if (commits.empty()) return;
     auto state = open_state(cfg.state);
     Outbox outbox(cfg.outbox);
-    enqueue_pushes(*state, outbox, cfg.destination, commits, receive_time);
+    std::vector<std::string> fresh;
+    enqueue_pushes(*state, outbox, cfg.destination, commits, receive_time, fresh);
     warn_if_full(outbox, cfg.log);
     spawn_detached({self_executable(), "flush"}, "", cfg.log);
   } catch (const std::exception& e) {

@@ -1,5 +1,7 @@
 #include "core/client/ingestion.hpp"
 
+#include "core/util/text.hpp"
+
 #include "core/util/url.hpp"
 
 #include <boost/json/parse.hpp>
@@ -67,6 +69,7 @@ DeliveryResult IngestionClient::post(std::string_view path, std::string body) {
     bool retryable = false;
     if (const auto* res = std::get_if<HttpResponse>(&sent)) {
       result.http_status = res->status;
+      extensions_ = res->header(kExtensionsHeader).value_or("");
       if (res->status / 100 == 2) {
         if (const auto offer = res->header(kBatchHeader)) {
           std::size_t n = 0;
@@ -122,6 +125,23 @@ DeliveryResult IngestionClient::send(const Event& event) {
   auto r = post(kIngestionPath, encode_body(event));
   if (r.status == Delivery::delivered) r.delivered = 1;
   return r;
+}
+
+bool offers_extension(std::string_view header_value, std::string_view extension) {
+  for (const auto& token : split_list(std::string(header_value)))
+    if (token == extension) return true;
+  return false;
+}
+
+std::optional<bool> IngestionClient::offers(std::string_view extension) const {
+  if (!extensions_) return std::nullopt;
+  return offers_extension(*extensions_, extension);
+}
+
+void IngestionClient::learn_extensions() {
+  if (extensions_) return;
+  const auto r = transport_.send(HttpRequest{"GET", "/healthz", {}, ""});
+  if (const auto* res = std::get_if<HttpResponse>(&r)) extensions_ = res->header(kExtensionsHeader).value_or("");
 }
 
 DeliveryResult IngestionClient::send_body(std::string body) {

@@ -6,6 +6,7 @@
 #include "core/net/retry.hpp"
 
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -41,6 +42,11 @@ struct DeliveryResult {
 /// the largest batch it takes. Servers that do not send it get one event
 /// per request, exactly as the Go CLI sends them.
 inline constexpr std::string_view kBatchHeader = "Pulse-Batch-Max";
+/// Response header by which our collector names the extensions it takes
+/// ("batch, deployments, patches").
+inline constexpr std::string_view kExtensionsHeader = "Pulse-Extensions";
+/// Whether a Pulse-Extensions value names `extension`.
+bool offers_extension(std::string_view header_value, std::string_view extension);
 inline constexpr std::string_view kIngestionPath = "/v1/ingestion/cli";
 inline constexpr std::string_view kBatchPath = "/v1/ingestion/cli/batch";
 /// Batches stop growing past this many bytes (servers take at least 1 MiB).
@@ -69,6 +75,13 @@ class IngestionClient {
   /// Largest batch the server offered so far (0: none).
   std::size_t batch_limit() const { return batch_limit_; }
 
+  /// Whether the server names `extension` in its Pulse-Extensions header, as
+  /// far as its answers so far tell (nullopt: none came yet).
+  std::optional<bool> offers(std::string_view extension) const;
+  /// Asks the server (GET /healthz, once) when no answer has told its
+  /// extensions yet.
+  void learn_extensions();
+
  private:
   DeliveryResult post(std::string_view path, std::string body);
 
@@ -78,6 +91,7 @@ class IngestionClient {
   Logger log_;
   std::mt19937_64 rng_;
   std::size_t batch_limit_ = 0;
+  std::optional<std::string> extensions_;  ///< the last answer's Pulse-Extensions ("" without one)
 };
 
 /// One-line reason from an error response body: its JSON "error" or

@@ -149,10 +149,12 @@ std::int64_t Outbox::purge(bool everything) {
 OutboxStats Outbox::stats() {
   std::lock_guard lock(mutex_);
   auto s = db_.prepare(
-      "SELECT COALESCE(SUM(rejected = 0), 0), COALESCE(SUM(rejected = 1), 0), MIN(CASE WHEN rejected = 0 THEN created_at END) "
-      "FROM outbox");
+      "SELECT COALESCE(SUM(rejected = 0 AND NOT patch), 0), COALESCE(SUM(rejected = 1), 0), "
+      "MIN(CASE WHEN rejected = 0 THEN created_at END), COALESCE(SUM(rejected = 0 AND patch), 0) "
+      "FROM (SELECT rejected, created_at, substr(key, 1, length(?1)) = ?1 AS patch FROM outbox)");
+  s.bind(1, kPatchKeyPrefix);
   s.step();
-  return {s.int64(0), s.int64(1), s.optional_int64(2)};
+  return {s.int64(0), s.int64(1), s.optional_int64(2), s.int64(3)};
 }
 
 std::int64_t Outbox::retarget(const std::string& from_url, const std::string& to_url, const std::string& key_prefix,
@@ -231,8 +233,25 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
         ++report.failed;
         continue;
       }
+      if (e.key.starts_with(kPatchKeyPrefix)) {
+        sender.learn_extensions();  // asks only when no answer told it yet
+        const auto offered = sender.offers("patches");
+        if (!offered) {  // no answer at all: try again later
+          outbox.retry_later(e.id, now + outbox_backoff_seconds(e.attempts), "not tried: no answer from the server");
+          ++report.failed;
+          unreachable = true;
+          continue;
+        }
+        if (!*offered) {  // a server without the extension: nothing of it to send
+          outbox.delivered(e.id);
+          continue;
+        }
+      }
       const auto r = sender.send_body(e.body);
-      if (r.status == Delivery::delivered) {
+      if (r.status == Delivery::delivered && e.key.starts_with(kPatchKeyPrefix)) {
+        outbox.delivered(e.id);
+        ++report.patch_records;
+      } else if (r.status == Delivery::delivered) {
         outbox.delivered(e.id);
         ++report.delivered;
         ++delivered;

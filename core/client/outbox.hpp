@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct Destination {
     return std::tie(base_url, system, api_key_file) < std::tie(o.base_url, o.system, o.api_key_file);
   }
 };
+
+/// Keys of entries that carry the "patches" extension (a change's patch-ids
+/// and author time): delivered only to a collector that offers it, dropped
+/// for any other server (the plain push event went in its own entry).
+inline constexpr std::string_view kPatchKeyPrefix = "patch:";
 
 struct OutboxEntry {
   std::int64_t id = 0;
@@ -49,6 +55,7 @@ struct OutboxStats {
   std::int64_t pending = 0;
   std::int64_t rejected = 0;
   std::optional<std::int64_t> oldest;  ///< created_at of the oldest pending event
+  std::int64_t patch_records = 0;      ///< waiting patch-id records (kPatchKeyPrefix), not counted in `pending`
 };
 
 class Outbox {
@@ -103,7 +110,8 @@ class FileLock {
 };
 
 struct FlushReport {
-  int delivered = 0;
+  int delivered = 0;      ///< events
+  int patch_records = 0;  ///< patch-id records delivered (kPatchKeyPrefix), not counted as events
   int rejected = 0;
   int failed = 0;           ///< left for a later flush
   bool locked_out = false;  ///< another flusher is at work

@@ -169,6 +169,106 @@ bool list_range(const GitCommand& git, const std::string& previous, const std::s
   return true;
 }
 
+bool first_parent_singles(const GitCommand& git, const std::string& previous, const std::string& head,
+                          std::vector<std::string>& out, std::string& why) {
+  const auto r = run_over_range(git, {"rev-list", "--first-parent", "--no-merges"}, previous, head, {}, why);
+  if (!r) return false;
+  out.clear();
+  std::istringstream lines(r->out);
+  for (std::string l; std::getline(lines, l);)
+    if (is_full_sha(l)) out.push_back(l);
+  return true;
+}
+
+namespace {
+
+// Whether `remote` is a promisor (the repository is a partial clone of it).
+bool is_promisor(const GitCommand& git, const std::string& remote) {
+  return git.out({"config", "--bool", "remote." + remote + ".promisor"}) == "true";
+}
+
+// Fetches the objects named on `input` (one id per line) from a promisor
+// remote in one request, as git's own lazy fetch does, trees without their
+// blobs.
+bool fetch_objects(const GitCommand& git, const std::string& remote, const std::string& input, std::string& why) {
+  if (input.empty()) return true;
+  const auto r = git.run({"-c", "fetch.negotiationAlgorithm=noop", "fetch", remote, "--no-tags",
+                          "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none", "--stdin"},
+                         std::chrono::minutes(10), input);
+  if (r.exit_code != 0) {
+    why = "fetch the diffs' objects: " + git_error(r);
+    return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kNullId = "0000000000000000000000000000000000000000";
+
+}  // namespace
+
+bool patch_ids(const GitCommand& git, const std::vector<std::string>& commits, const std::string& remote,
+               std::vector<CommitPatch>& out, std::string& why) {
+  out.clear();
+  if (commits.empty()) return true;
+  std::string list;
+  for (const auto& c : commits) list += c + "\n";
+  if (is_promisor(git, remote)) {
+    // The commits are here (a deepening fetches commits); their trees and
+    // their first parents' trees, then the blobs the diffs change.
+    const auto trees =
+        git.run({"log", "--no-walk=unsorted", "--format=%T%n%P", "--stdin"}, std::chrono::minutes(2), list);
+    if (trees.exit_code != 0) {
+      why = "read the commits: " + git_error(trees);
+      return false;
+    }
+    std::string parents, wanted;
+    std::istringstream lines(trees.out);
+    for (std::string tree, parent_line; std::getline(lines, tree) && std::getline(lines, parent_line);) {
+      wanted += tree + "\n";
+      if (const auto first = parent_line.substr(0, parent_line.find(' ')); is_full_sha(first)) parents += first + "\n";
+    }
+    if (!parents.empty()) {
+      const auto parent_trees =
+          git.run({"log", "--no-walk=unsorted", "--format=%T", "--stdin"}, std::chrono::minutes(2), parents);
+      if (parent_trees.exit_code == 0) wanted += parent_trees.out;
+    }
+    if (!fetch_objects(git, remote, wanted, why)) return false;
+    const auto raw = git.run({"diff-tree", "-r", "--root", "--no-commit-id", "--stdin"}, std::chrono::minutes(5), list);
+    if (raw.exit_code != 0) {
+      why = "list the changed files: " + git_error(raw);
+      return false;
+    }
+    // ":100644 100644 <old> <new> M\tpath": the blobs on both sides.
+    std::string blobs;
+    std::istringstream entries(raw.out);
+    for (std::string l; std::getline(entries, l);) {
+      if (l.empty() || l[0] != ':') continue;
+      std::istringstream fields(l.substr(1));
+      std::string old_mode, new_mode, old_id, new_id;
+      fields >> old_mode >> new_mode >> old_id >> new_id;
+      for (const auto& id : {old_id, new_id})
+        if (is_full_sha(id) && id != kNullId && old_mode != "160000" && new_mode != "160000") blobs += id + "\n";
+    }
+    if (!fetch_objects(git, remote, blobs, why)) return false;
+  }
+  const auto diffs = git.run(
+      {"diff-tree", "-p", "-r", "--root", "--no-color", "--no-ext-diff", "--no-textconv", "--full-index", "--stdin"},
+      std::chrono::minutes(10), list);
+  if (diffs.exit_code != 0) {
+    why = "diff the commits: " + git_error(diffs);
+    return false;
+  }
+  const auto ids = git.run({"patch-id", "--stable"}, std::chrono::minutes(5), diffs.out);
+  if (ids.exit_code != 0) {
+    why = "git patch-id: " + git_error(ids);
+    return false;
+  }
+  std::istringstream lines(ids.out);
+  for (std::string pid, sha; lines >> pid >> sha;)
+    if (is_full_sha(pid) && is_full_sha(sha)) out.push_back({sha, pid});
+  return true;
+}
+
 std::vector<std::string> reverted_in(std::string_view text, std::size_t limit) {
   constexpr std::string_view kMark = "This reverts commit ";
   std::vector<std::string> out;

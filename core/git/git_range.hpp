@@ -5,6 +5,8 @@
 // clones are deepened until that proof holds (ARCHITECTURE.md, "Ranges").
 #pragma once
 
+#include "core/event/event.hpp"  // CommitPatch
+
 #include "core/util/process.hpp"
 
 #include <chrono>
@@ -88,6 +90,21 @@ struct RangeCommit {
 /// parents hidden). Both must be full SHAs (see resolve_commit).
 bool list_range(const GitCommand& git, const std::string& previous, const std::string& head,
                 const std::vector<std::string>& paths, std::vector<RangeCommit>& out, std::string& why);
+
+/// Stable patch-ids (`git patch-id --stable` over `git diff-tree -p`, which
+/// no diff configuration changes) of `commits`, each against its first
+/// parent (a root commit against nothing). In a partial clone (`remote` a
+/// promisor), the trees and then the blobs those diffs need are fetched
+/// first, in one request each, instead of one lazy fetch per object.
+/// Commits git cannot diff are left out.
+bool patch_ids(const GitCommand& git, const std::vector<std::string>& commits, const std::string& remote,
+               std::vector<CommitPatch>& out, std::string& why);
+
+/// The commits of HEAD --not PREVIOUS (HEAD alone without PREVIOUS) on HEAD's
+/// first-parent line that are not merges: direct pushes, squash and rebase
+/// merges, the commits whose pushes a patch-id may find.
+bool first_parent_singles(const GitCommand& git, const std::string& previous, const std::string& head,
+                          std::vector<std::string>& out, std::string& why);
 
 /// The commits that commits of the range (as list_range takes it) revert:
 /// the SHAs named by "This reverts commit <40 hex>" in their messages (git

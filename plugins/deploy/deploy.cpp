@@ -21,6 +21,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace pulse::deploy {
 
@@ -80,6 +83,9 @@ constexpr std::string_view kDescription =
     "matching --tag-pattern; the CI's \"before\" commit. With none, this is the first deployment and\n"
     "it ships only the deployed commit. Shallow clones are deepened as needed.";
 
+// Patch-ids a deployment carries at most (the newest first-parent commits).
+constexpr std::size_t kMaxPatchIds = 10'000;
+
 struct Found {
   std::string sha;
   std::string source;  ///< where it came from, for people
@@ -89,7 +95,7 @@ struct Found {
 // does not advertise the extension (e.g. hosted Pulse) is not asked.
 std::optional<std::string> collector_previous(const Origin& origin, const ClientOptions& options,
                                               const std::string& key, const std::string& system,
-                                              const std::string& environment, bool& extension) {
+                                              const std::string& environment, bool& extension, bool& patches) {
   HttpClient client(origin, options);
   HttpRequest req;
   req.method = "GET";
@@ -98,7 +104,9 @@ std::optional<std::string> collector_previous(const Origin& origin, const Client
   const auto r = client.send(req);
   const auto* res = std::get_if<HttpResponse>(&r);
   if (!res) return std::nullopt;
-  extension = res->header("Pulse-Extensions").value_or("").find("deployments") != std::string::npos;
+  const std::string offered = res->header(kExtensionsHeader).value_or("");
+  extension = offers_extension(offered, "deployments");
+  patches = offers_extension(offered, "patches");
   if (!extension || res->status != 200) return std::nullopt;
   boost::system::error_code ec;
   const auto v = boost::json::parse(res->body, ec);
@@ -313,7 +321,7 @@ class DeployStep {
   std::optional<Outcome> find_previous() {
     std::string why;
     const auto recorded = collector_previous(connection_->origin, connection_->client, connection_->api_key, in_.system,
-                                             in_.environment, extension_);
+                                             in_.environment, extension_, patches_);
     if (auto ref = a_.get("previous-deployment-ref")) {
       auto log = [this](const std::string& l) { err_ << "pulse-deploy: " << l << "\n"; };
       const std::string sha = resolve_previous(*git_, *ref, in_.deepen, log, why).value_or("");
@@ -352,6 +360,7 @@ class DeployStep {
       d.changes.push_back(commit.sha);
       events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
     }
+    if (patches_) add_patches(shipped, d, events);
     if (extension_) {  // our collector: record where this deployment ends, for the next one
       d.head_commit = in_.head;
       d.environment = in_.environment;
@@ -373,6 +382,39 @@ class DeployStep {
     if (r.status == Delivery::misconfigured) return fail(kExitUsage, r.reason);  // TLS setup: always fails the step
     if (r.status == Delivery::failed) return not_reported(r.reason);
     return std::nullopt;
+  }
+
+  // Extension "patches": the shipped commits' author times, and the
+  // patch-ids of those on the first-parent line that are not merges, where
+  // a squash or rebase merge the forge made can be found by its diff. What
+  // git cannot tell is left out with a warning; the deployment goes on.
+  void add_patches(const Shipped& shipped, Deployment& d, std::vector<Event>& events) {
+    std::string list, why;
+    for (const auto& c : shipped.commits) list += c.sha + "\n";
+    const auto authored =
+        git_->run({"log", "--no-walk=unsorted", "--format=%H %at", "--stdin"}, std::chrono::minutes(2), list);
+    std::unordered_map<std::string, std::int64_t> author_time;
+    std::istringstream lines(authored.out);
+    for (std::string sha, at; lines >> sha >> at;) author_time[sha] = std::atoll(at.c_str());
+    for (auto& e : events)
+      if (auto* c = std::get_if<Change>(&e); c && author_time.contains(c->change_id))
+        c->author_time = author_time[c->change_id];
+    std::vector<std::string> singles;
+    const bool whole = !previous_ || shipped.commits.size() == 1;
+    if (!first_parent_singles(*git_, whole ? "" : previous_->sha, in_.head, singles, why)) {
+      err_ << "pulse-deploy: warning: patch-ids left out: " << why << "\n";
+      return;
+    }
+    std::unordered_set<std::string> in_range;
+    for (const auto& c : shipped.commits) in_range.insert(c.sha);
+    std::erase_if(singles, [&](const std::string& sha) { return !in_range.contains(sha); });
+    if (singles.size() > kMaxPatchIds) {
+      err_ << "pulse-deploy: warning: " << singles.size()
+           << " commits on the first-parent line: patch-ids of the newest " << kMaxPatchIds << " only\n";
+      singles.resize(kMaxPatchIds);
+    }
+    if (!patch_ids(*git_, singles, in_.deepen.remote, d.patches, why))
+      err_ << "pulse-deploy: warning: patch-ids left out: " << why << "\n";
   }
 
   // GitHub's step outputs and summary, GitLab's dotenv report.
@@ -406,6 +448,7 @@ class DeployStep {
   Inputs in_;
   std::optional<Found> previous_;
   bool extension_ = false;  ///< the server is our collector (it has the deployment extensions)
+  bool patches_ = false;    ///< it joins squash and rebase merges by patch-id (extension "patches")
 };
 
 }  // namespace

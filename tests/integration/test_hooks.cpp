@@ -3,6 +3,7 @@
 #include "cli_helpers.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <signal.h>
@@ -150,6 +151,81 @@ BOOST_FIXTURE_TEST_CASE(hook_deploy_and_backfill_use_one_system_name, HookFixtur
   BOOST_TEST(systems == (std::set<std::string>{"acme/shop"}), boost::test_tools::per_element());
   BOOST_TEST(deployments == (std::set<std::string>{"manual-1", "v1.1.0"}), boost::test_tools::per_element());
   BOOST_TEST(hook({"status"}).find("acme/shop") != std::string::npos);
+}
+
+// Squash and rebase merges made on the forge (here a clone without any hook
+// merges, as the forge's web page does) keep the branch's push times: the
+// deployed commits' lead times run from the branch commits' first pushes.
+// A squash whose conflict resolution changed the diff falls back to its own
+// time, and the explanation says which case each was.
+BOOST_FIXTURE_TEST_CASE(squash_and_rebase_merges_keep_the_branch_push_times, HookFixture) {
+  hook({"install"});
+  const auto base = commit("base.txt");
+  git({"push", "-q", "origin", "main"});
+  git({"checkout", "-q", "-b", "feature"});
+  commit("f1.txt");
+  commit("f2.txt");
+  git({"push", "-q", "-u", "origin", "feature"});
+  git({"checkout", "-q", "-b", "fix", "main"});
+  const auto fix = commit("fix.txt");
+  git({"push", "-q", "-u", "origin", "fix"});
+  git({"checkout", "-q", "-b", "clash", "main"});
+  write_file(fs::path(work) / "base.txt", "the branch's version\n");
+  git({"commit", "-q", "-am", "clash"});
+  git({"push", "-q", "-u", "origin", "clash"});
+  BOOST_TEST_REQUIRE(wait_until([&] { return confirmed() && settled() && pushed().size() == 5; }));
+  const auto times = pushed();
+  const std::int64_t feature_pushed = times.at(git({"rev-parse", "feature~1"}));
+  // Later than every branch push, to the second: the merges' own times differ.
+  BOOST_TEST_REQUIRE(wait_until([&] { return unix_now() > feature_pushed + 1; }, std::chrono::seconds(5)));
+
+  // The forge: squash feature, rebase fix (a new commit, same patch), squash
+  // clash after main changed the same line (a different diff).
+  const std::string forge = root.str("forge");
+  run({"git", "clone", "-q", remote, forge}, root.str());
+  git({"merge", "-q", "--squash", "origin/feature"}, forge);
+  git({"commit", "-q", "-m", "Feature (#1)"}, forge);
+  const auto squash = git({"rev-parse", "HEAD"}, forge);
+  git({"cherry-pick", "-x", fix}, forge);  // "Rebase and merge": a new SHA, the same change
+  const auto rebased = git({"rev-parse", "HEAD"}, forge);
+  BOOST_TEST_REQUIRE(rebased != fix);
+  write_file(fs::path(forge) / "base.txt", "main's version\n");
+  git({"commit", "-q", "-am", "main moves on"}, forge);
+  const auto moved = git({"rev-parse", "HEAD"}, forge);
+  git({"merge", "-q", "--squash", "origin/clash"}, forge, -1);  // conflicts
+  write_file(fs::path(forge) / "base.txt", "resolved\n");
+  git({"add", "base.txt"}, forge);
+  git({"commit", "-q", "-m", "Clash (#3)"}, forge);
+  const auto resolved = git({"rev-parse", "HEAD"}, forge);
+  git({"push", "-q", "origin", "main"}, forge);
+
+  const std::string deploy = fs::path(cli_bin()).parent_path().parent_path().string() + "/plugins/deploy/pulse-deploy";
+  const auto deployed = run_process({deploy, "--base-url", collector->url(), "--system", "app", "--identifier", "d1",
+                                     "--sha", resolved, "--previous-deployment-ref", base},
+                                    env, forge);
+  BOOST_TEST_REQUIRE(deployed.exit_code == 0, deployed.err);
+  BOOST_TEST_MESSAGE(deployed.err);
+  const auto explained =
+      json::parse(collector_cmd({"metrics", "--db", collector->db(), "--system", "app", "--explain", "lead_time",
+                                 "--to", format_rfc3339(unix_now() + 86400), "--limit", "100", "--format", "json"})
+                      .out);
+  std::map<std::string, json::object> by_change;
+  for (const char* list :
+       {"records", "left_out"})  // a lead time of 0 s (merged and deployed in one second) is left out
+    for (const auto& r : explained.at(list).as_array())
+      by_change[std::string(r.at("change").as_string())] = r.as_object();
+  auto time_of = [&](const std::string& sha) { return *parse_rfc3339(by_change.at(sha).at("time").as_string()); };
+  BOOST_TEST_REQUIRE(by_change.contains(squash), json::serialize(explained).substr(0, 1500));
+  BOOST_TEST(time_of(squash) == feature_pushed);  // the branch's first push, not the merge
+  BOOST_TEST(by_change.at(squash).at("matched").as_string().starts_with("squash"));
+  BOOST_TEST_REQUIRE(by_change.contains(rebased));
+  BOOST_TEST(time_of(rebased) == times.at(fix));
+  BOOST_TEST(by_change.at(rebased).at("matched").as_string().starts_with("rebase"));
+  BOOST_TEST_REQUIRE(by_change.contains(resolved));
+  BOOST_TEST(!by_change.at(resolved).contains("matched"));  // its own commit time: the diff differs
+  BOOST_TEST(by_change.at(resolved).at("time_source").as_string() == "commit");
+  BOOST_TEST(time_of(resolved) > feature_pushed + 1);
+  BOOST_TEST(by_change.contains(moved));
 }
 
 BOOST_FIXTURE_TEST_CASE(a_commit_is_reported_once_first_push_wins, HookFixture) {
