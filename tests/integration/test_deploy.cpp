@@ -2,6 +2,9 @@
 // clones of real repositories, against a real collector.
 #include "cli_helpers.hpp"
 
+#include "core/db/sqlite.hpp"
+#include "core/util/process.hpp"
+
 #include <set>
 
 #include <boost/json/parse.hpp>
@@ -258,6 +261,46 @@ BOOST_FIXTURE_TEST_CASE(shallow_deepening_fetches_commits_only_where_the_server_
       }
     }
   }
+}
+
+// Patch-ids in a depth-1 clone deepened to commits only: the diffs' trees
+// and blobs come in two batched fetches (not one lazy fetch per object),
+// and every patch-id equals git's own on the full history.
+BOOST_FIXTURE_TEST_CASE(patch_ids_in_a_partial_clone_equal_git_s_on_the_full_history, DeployFixture) {
+  origin.git({"config", "uploadpack.allowFilter", "true"});
+  origin.git({"config", "uploadpack.allowAnySHA1InWant", "true"});
+  clone(1);
+  CollectorProcess collector;
+  const std::string previous = shas[shas.size() - 11];
+  auto e = env;
+  e["PULSE_BASE_URL"] = collector.url();
+  e["GIT_TRACE2_EVENT"] = root.str("trace.json");
+  const auto r = deploy(e, {"--previous-deployment-ref", previous, "--identifier", "p1"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+  BOOST_TEST(r.err.find("patch-ids left out") == std::string::npos, r.err);
+  // git fetch ran for the deepening and the two batches, not per object.
+  int fetches = 0;
+  for (const auto& line : lines(read_file(root.path / "trace.json")))
+    if (line.find("\"event\":\"cmd_name\"") != std::string::npos &&
+        line.find("\"name\":\"fetch\"") != std::string::npos)
+      ++fetches;
+  BOOST_TEST(fetches <= 5, fetches << " fetches");
+  if (testing_postgres()) return;  // the patch-ids are read from the SQLite file below
+  // git's own patch-ids, on the full history.
+  const auto listed = run_process(
+      {"git", "-C", origin.dir(), "rev-list", "--first-parent", "--no-merges", shas.back(), "^" + previous}, env);
+  const auto diffs =
+      run_command({"git", "-C", origin.dir(), "diff-tree", "-p", "-r", "--root", "--stdin"}, "", listed.out);
+  const auto ids = run_command({"git", "-C", origin.dir(), "patch-id", "--stable"}, "", diffs.out);
+  std::map<std::string, std::string> expected, stored;
+  std::istringstream in(ids.out);
+  for (std::string pid, sha; in >> pid >> sha;) expected[sha] = pid;
+  BOOST_TEST_REQUIRE(expected.size() == 10u);
+  sql::Database db(collector.db());
+  auto s = db.prepare("SELECT change_id, patch_id FROM patches WHERE kind = 'deployed'");
+  while (s.step()) stored[s.text(0)] = s.text(1);
+  BOOST_TEST(stored.size() == expected.size());
+  for (const auto& [sha, pid] : expected) BOOST_TEST(stored[sha] == pid, sha);
 }
 
 BOOST_FIXTURE_TEST_CASE(gitlab_depth_20_and_then_the_collector_record, DeployFixture) {
