@@ -69,6 +69,9 @@ const std::vector<FlagSpec> kFlags = [] {
        false, "PULSE_DOTENV"},
       {"strict", "", "fail the step when delivery fails after retries (default: warn and succeed)", false,
        "PULSE_STRICT"},
+      {"no-patch-ids", "",
+       "send no patch-ids (what joins squash and rebase merges to their branches' pushes; each costs a diff)", false,
+       "PULSE_NO_PATCH_IDS"},
       {"dry-run", "", "print what was found and the commits, send nothing", false, "PULSE_DRY_RUN"},
   };
   const auto connection = connection_flags();
@@ -360,7 +363,7 @@ class DeployStep {
       d.changes.push_back(commit.sha);
       events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
     }
-    if (patches_) add_patches(shipped, d, events);
+    if (patches_ && !a_.flag("no-patch-ids")) add_patches(shipped, d, events);
     if (extension_) {  // our collector: record where this deployment ends, for the next one
       d.head_commit = in_.head;
       d.environment = in_.environment;
