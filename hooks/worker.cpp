@@ -19,6 +19,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -298,6 +299,10 @@ int confirm_record(const SpoolRecord& rec, std::int64_t push_time, const Env& en
 }
 
 void confirm(const std::string& spool_path, std::int64_t push_time, const Env& env) {
+  // Bookkeeping after the push: it yields the cores to whatever the
+  // developer does next (the git processes it starts inherit this).
+  errno = 0;
+  (void)::nice(10);
   const SpoolRecord rec = read_spool(spool_path);
   std::string log = rec.git_dir.empty() ? "" : rec.git_dir + "/pulse-hook.log";
   try {

@@ -212,16 +212,4 @@ std::string encode_body(const Event& e) {
   return out;
 }
 
-Event without_patches(Event e) {
-  if (auto* c = std::get_if<Change>(&e)) {
-    c->author_time = 0;
-    c->patch_id.clear();
-    c->branch_patch_id.clear();
-    c->branch_commits.clear();
-  } else if (auto* d = std::get_if<Deployment>(&e)) {
-    d->patches.clear();
-  }
-  return e;
-}
-
 }  // namespace pulse

@@ -89,10 +89,6 @@ const std::string& identifier(const Event& e);
 /// extension fields where set).
 std::string encode_body(const Event& e);
 
-/// The same event without the "patches" extension's fields: what a
-/// collector that does not advertise it receives.
-Event without_patches(Event e);
-
 /// Appends `s` as a JSON string literal with Go's encoding/json escaping
 /// (HTML-safe: <, >, & and U+2028/U+2029 escaped; invalid UTF-8 becomes
 /// U+FFFD).
