@@ -270,6 +270,9 @@ std::variant<Api::Decoded, ServerResponse> Api::decode_forge(const ForgeSpec& fo
     std::lock_guard lock(keys_mutex_);
     secrets = forge_secrets_;
   }
+  // The stored-text rule for ?system=, on the async path too (route() checks the others).
+  if (const auto named = target.param("system"); named && (named->size() > kMaxShortField || !is_clean_text(*named)))
+    return error(400, "system: at most 256 bytes, without control characters or invalid UTF-8");
   const auto& mine = (*secrets)[static_cast<std::size_t>(forge.forge)];
   if (mine.empty())
     return error(404, "the " + std::string(forge.title) + " webhook is off on this collector: start it with --" +
@@ -295,7 +298,6 @@ std::variant<Api::Decoded, ServerResponse> Api::decode_forge(const ForgeSpec& fo
   Decoded out;
   // ?system= names it where the repository's name is not the system's.
   out.system = target.param("system").value_or(delivery->repository);
-  if (out.system.size() > kMaxShortField) return error(400, "system: longer than 256 bytes");
   out.events = push_events(*delivery, forge.source, now_());
   if (config_.exporter) config_.exporter->received(out.events);
   return out;

@@ -208,6 +208,8 @@ BOOST_AUTO_TEST_CASE(what_is_refused_and_why) {
   refused(kGitHub, body, {{"X-Hub-Signature-256", good}}, 400, "missing X-GitHub-Event");
   refused(kGitHub, body, {push, {"X-Hub-Signature-256", good}, {"Content-Type", "application/x-www-form-urlencoded"}},
           415, "application/json", false);
+  // ?system= holds to the stored-text rule (the SQLite collector decodes on its async path).
+  refused(kGitHub + std::string("&system=%1b%5b31m"), body, {push, {"X-Hub-Signature-256", good}}, 400, "system:");
   // A forge whose secret was not given: its route is off.
   refused("/v1/ingestion/bitbucket?api_key=K", "{}", {{"X-Event-Key", "repo:push"}}, 404,
           "--bitbucket-webhook-secret-file");
