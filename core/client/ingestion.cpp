@@ -69,8 +69,9 @@ DeliveryResult IngestionClient::post(std::string_view path, std::string body) {
     bool retryable = false;
     if (const auto* res = std::get_if<HttpResponse>(&sent)) {
       result.http_status = res->status;
-      extensions_ = res->header(kExtensionsHeader).value_or("");
       if (res->status / 100 == 2) {
+        // Only the server's own answers tell: a proxy's 502 says nothing of it.
+        extensions_ = res->header(kExtensionsHeader).value_or("");
         if (const auto offer = res->header(kBatchHeader)) {
           std::size_t n = 0;
           std::from_chars(offer->data(), offer->data() + offer->size(), n);
@@ -141,7 +142,8 @@ std::optional<bool> IngestionClient::offers(std::string_view extension) const {
 void IngestionClient::learn_extensions() {
   if (extensions_) return;
   const auto r = transport_.send(HttpRequest{"GET", "/healthz", {}, ""});
-  if (const auto* res = std::get_if<HttpResponse>(&r)) extensions_ = res->header(kExtensionsHeader).value_or("");
+  if (const auto* res = std::get_if<HttpResponse>(&r); res && res->status / 100 == 2)
+    extensions_ = res->header(kExtensionsHeader).value_or("");
 }
 
 DeliveryResult IngestionClient::send_body(std::string body) {

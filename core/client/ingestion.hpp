@@ -76,7 +76,7 @@ class IngestionClient {
   std::size_t batch_limit() const { return batch_limit_; }
 
   /// Whether the server names `extension` in its Pulse-Extensions header, as
-  /// far as its answers so far tell (nullopt: none came yet).
+  /// far as its 2xx answers so far tell (nullopt: none came yet).
   std::optional<bool> offers(std::string_view extension) const;
   /// Asks the server (GET /healthz, once) when no answer has told its
   /// extensions yet.
@@ -91,7 +91,7 @@ class IngestionClient {
   Logger log_;
   std::mt19937_64 rng_;
   std::size_t batch_limit_ = 0;
-  std::optional<std::string> extensions_;  ///< the last answer's Pulse-Extensions ("" without one)
+  std::optional<std::string> extensions_;  ///< the last 2xx answer's Pulse-Extensions ("" without one)
 };
 
 /// One-line reason from an error response body: its JSON "error" or

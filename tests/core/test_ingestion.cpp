@@ -124,6 +124,34 @@ BOOST_AUTO_TEST_CASE(retry_after_forms) {
   BOOST_TEST(!parse_retry_after("", now).has_value());
 }
 
+// Which extensions the server takes: told by its 2xx answers only (a
+// proxy's 502 says nothing), else asked once on /healthz.
+BOOST_FIXTURE_TEST_CASE(extensions_are_learned_from_the_server_s_own_answers, Fixture) {
+  ScriptedTransport t(
+      {status(502), status(200, "{}", {{"Pulse-Extensions", "batch, deployments, patches"}}), status(200)});
+  auto c = client(t, config());
+  BOOST_TEST(!c.offers("patches").has_value());
+  auto conf = config();
+  conf.retry.max_attempts = 1;
+  auto once = client(t, conf);
+  (void)once.send(change);  // the 502
+  BOOST_TEST(!once.offers("patches").has_value());
+  (void)once.send(change);  // a 2xx naming them
+  BOOST_TEST(once.offers("patches").value_or(false));
+  BOOST_TEST(!once.offers("patch").value_or(true));  // whole tokens only
+  (void)once.send(change);                           // a 2xx naming none
+  BOOST_TEST(!once.offers("patches").value_or(true));
+  ScriptedTransport probe({status(503), status(200, "{}", {{"Pulse-Extensions", "patches"}})});
+  auto asks = client(probe, config());
+  asks.learn_extensions();  // 503: still unknown
+  BOOST_TEST(!asks.offers("patches").has_value());
+  asks.learn_extensions();
+  BOOST_TEST(asks.offers("patches").value_or(false));
+  BOOST_TEST(probe.requests.back().target == "/healthz");
+  asks.learn_extensions();  // known: not asked again
+  BOOST_TEST(probe.requests.size() == 2u);
+}
+
 BOOST_FIXTURE_TEST_CASE(retries_transient_failures_then_delivers, Fixture) {
   ScriptedTransport t({refused(), status(503), status(502), status(200)});
   auto c = client(t, config());
