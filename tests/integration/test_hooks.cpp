@@ -450,8 +450,10 @@ BOOST_FIXTURE_TEST_CASE(kill9_mid_enqueue_leaves_a_sound_outbox, HookFixture) {
   }
   BOOST_TEST(finished >= 10);
   const std::string db = root.str("state") + "/pulse/outbox.db";
-  BOOST_TEST(run_process({"sqlite3", db, "PRAGMA integrity_check"}).out == "ok\n");
-  const auto listed = run_process({"sqlite3", db, "SELECT body FROM outbox"}).out;
+  // The detached flushes may still hold the database (or recover the killed
+  // writers' WAL): wait for them as our own connections do.
+  BOOST_TEST(run_process({"sqlite3", "-cmd", ".timeout 10000", db, "PRAGMA integrity_check"}).out == "ok\n");
+  const auto listed = run_process({"sqlite3", "-cmd", ".timeout 10000", db, "SELECT body FROM outbox"}).out;
   for (const auto& id : must_have) BOOST_TEST(listed.find("\"change_id\":\"" + id + "\"") != std::string::npos, id);
 }
 
