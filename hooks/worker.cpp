@@ -160,13 +160,8 @@ std::vector<std::pair<std::string, std::string>> patch_entries(const SpoolRecord
   std::vector<std::pair<std::string, std::string>> items;
   if (fresh.empty()) return items;
   const GitCommand git(rec.git_dir);
-  std::string list, why;
-  for (const auto& sha : fresh) list += sha + "\n";
-  std::unordered_map<std::string, std::int64_t> authored;
-  const auto times =
-      git.run({"log", "--no-walk=unsorted", "--format=%H %at", "--stdin"}, std::chrono::minutes(1), list);
-  std::istringstream lines(times.out);
-  for (std::string sha, at; lines >> sha >> at;) authored[sha] = std::atoll(at.c_str());
+  std::string why;
+  auto authored = author_times(git, fresh);
   std::vector<CommitPatch> ids;
   if (!patch_ids(git, fresh, rec.remote, ids, why)) log_line(log, "patch-ids left out: " + why);
   std::unordered_map<std::string, std::string> patch_of;
@@ -192,13 +187,8 @@ std::vector<std::pair<std::string, std::string>> patch_entries(const SpoolRecord
       std::istringstream in(covered.out);
       for (std::string l; std::getline(in, l);)
         if (is_full_sha(l)) commits.push_back(l);
-      const auto diff = git.run(
-          {"diff-tree", "-p", "-r", "--no-color", "--no-ext-diff", "--no-textconv", "--full-index", base, u.local_sha},
-          std::chrono::minutes(2));
-      const auto pid = diff.exit_code == 0 && !diff.out.empty()
-                           ? git.run({"patch-id", "--stable"}, std::chrono::minutes(1), diff.out).out.substr(0, 40)
-                           : std::string();
-      if (covered.exit_code == 0 && !commits.empty() && commits.size() <= 1000 && is_full_sha(pid)) {
+      const std::string pid = diff_patch_id(git, base, u.local_sha);
+      if (covered.exit_code == 0 && !commits.empty() && commits.size() <= 1000 && !pid.empty()) {
         tip.branch_patch_id = pid;
         tip.branch_commits = std::move(commits);
       }

@@ -204,7 +204,36 @@ bool fetch_objects(const GitCommand& git, const std::string& remote, const std::
 
 constexpr std::string_view kNullId = "0000000000000000000000000000000000000000";
 
+// The one diff a patch-id is taken of: plumbing, so no diff configuration
+// (renames, external or text-converted diffs, colour) changes it between the
+// hook's machine and the CI runner.
+std::vector<std::string> patch_diff(std::vector<std::string> what) {
+  std::vector<std::string> args = {"diff-tree",     "-p",          "-r", "--no-color", "--no-ext-diff",
+                                   "--no-textconv", "--full-index"};
+  args.insert(args.end(), what.begin(), what.end());
+  return args;
+}
+
 }  // namespace
+
+std::string diff_patch_id(const GitCommand& git, const std::string& from, const std::string& to) {
+  const auto diff = git.run(patch_diff({from, to}), std::chrono::minutes(2));
+  if (diff.exit_code != 0 || diff.out.empty()) return "";
+  const auto id = git.run({"patch-id", "--stable"}, std::chrono::minutes(1), diff.out).out.substr(0, 40);
+  return is_full_sha(id) ? id : "";
+}
+
+std::unordered_map<std::string, std::int64_t> author_times(const GitCommand& git,
+                                                           const std::vector<std::string>& commits) {
+  std::string list;
+  for (const auto& c : commits) list += c + "\n";
+  std::unordered_map<std::string, std::int64_t> out;
+  if (list.empty()) return out;
+  const auto r = git.run({"log", "--no-walk=unsorted", "--format=%H %at", "--stdin"}, std::chrono::minutes(2), list);
+  std::istringstream lines(r.out);
+  for (std::string sha, at; lines >> sha >> at;) out[sha] = std::atoll(at.c_str());
+  return out;
+}
 
 bool patch_ids(const GitCommand& git, const std::vector<std::string>& commits, const std::string& remote,
                std::vector<CommitPatch>& out, std::string& why) {
@@ -251,9 +280,7 @@ bool patch_ids(const GitCommand& git, const std::vector<std::string>& commits, c
     }
     if (!fetch_objects(git, remote, blobs, why)) return false;
   }
-  const auto diffs = git.run(
-      {"diff-tree", "-p", "-r", "--root", "--no-color", "--no-ext-diff", "--no-textconv", "--full-index", "--stdin"},
-      std::chrono::minutes(10), list);
+  const auto diffs = git.run(patch_diff({"--root", "--stdin"}), std::chrono::minutes(10), list);
   if (diffs.exit_code != 0) {
     why = "diff the commits: " + git_error(diffs);
     return false;

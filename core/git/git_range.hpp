@@ -100,6 +100,16 @@ bool list_range(const GitCommand& git, const std::string& previous, const std::s
 bool patch_ids(const GitCommand& git, const std::vector<std::string>& commits, const std::string& remote,
                std::vector<CommitPatch>& out, std::string& why);
 
+/// The stable patch-id of the diff between two commits' trees (a branch's
+/// whole diff from its merge base), made as patch_ids makes each commit's;
+/// empty when git cannot tell.
+std::string diff_patch_id(const GitCommand& git, const std::string& from, const std::string& to);
+
+/// The author times (Unix seconds) of `commits`, by SHA; those git cannot
+/// read are left out.
+std::unordered_map<std::string, std::int64_t> author_times(const GitCommand& git,
+                                                           const std::vector<std::string>& commits);
+
 /// The commits of HEAD --not PREVIOUS (HEAD alone without PREVIOUS) on HEAD's
 /// first-parent line that are not merges: direct pushes, squash and rebase
 /// merges, the commits whose pushes a patch-id may find.

@@ -21,8 +21,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <sstream>
-#include <unordered_map>
 #include <unordered_set>
 
 namespace pulse::deploy {
@@ -392,24 +390,20 @@ class DeployStep {
   // a squash or rebase merge the forge made can be found by its diff. What
   // git cannot tell is left out with a warning; the deployment goes on.
   void add_patches(const Shipped& shipped, Deployment& d, std::vector<Event>& events) {
-    std::string list, why;
-    for (const auto& c : shipped.commits) list += c.sha + "\n";
-    const auto authored =
-        git_->run({"log", "--no-walk=unsorted", "--format=%H %at", "--stdin"}, std::chrono::minutes(2), list);
-    std::unordered_map<std::string, std::int64_t> author_time;
-    std::istringstream lines(authored.out);
-    for (std::string sha, at; lines >> sha >> at;) author_time[sha] = std::atoll(at.c_str());
+    std::vector<std::string> shas;
+    for (const auto& c : shipped.commits) shas.push_back(c.sha);
+    auto author_time = author_times(*git_, shas);
     for (auto& e : events)
       if (auto* c = std::get_if<Change>(&e); c && author_time.contains(c->change_id))
         c->author_time = author_time[c->change_id];
     std::vector<std::string> singles;
+    std::string why;
     const bool whole = !previous_ || shipped.commits.size() == 1;
     if (!first_parent_singles(*git_, whole ? "" : previous_->sha, in_.head, singles, why)) {
       err_ << "pulse-deploy: warning: patch-ids left out: " << why << "\n";
       return;
     }
-    std::unordered_set<std::string> in_range;
-    for (const auto& c : shipped.commits) in_range.insert(c.sha);
+    const std::unordered_set<std::string> in_range(shas.begin(), shas.end());
     std::erase_if(singles, [&](const std::string& sha) { return !in_range.contains(sha); });
     if (singles.size() > kMaxPatchIds) {
       err_ << "pulse-deploy: warning: " << singles.size()
