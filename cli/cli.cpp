@@ -460,8 +460,7 @@ std::unordered_set<std::string> stored_deployments(const Connection& conn) {
     if (!conn.ingestion.api_key.empty()) req.headers.push_back({"Authorization", "Bearer " + conn.ingestion.api_key});
     const auto r = client.send(req);
     const auto* res = std::get_if<HttpResponse>(&r);
-    if (!res || res->status != 200 ||
-        res->header("Pulse-Extensions").value_or("").find("deployments") == std::string::npos)
+    if (!res || res->status != 200 || !offers_extension(res->header(kExtensionsHeader).value_or(""), "deployments"))
       return ids;
     boost::system::error_code ec;
     const auto v = boost::json::parse(res->body, ec);
