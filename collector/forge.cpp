@@ -17,12 +17,14 @@ namespace json = boost::json;
 
 std::span<const ForgeSpec> forges() {
   static const ForgeSpec table[] = {
-      {Forge::github, "/v1/ingestion/github", "github", "GitHub", "github-webhook-secret-file", "X-Hub-Signature-256"},
-      {Forge::gitlab, "/v1/ingestion/gitlab", "gitlab", "GitLab", "gitlab-webhook-token-file", "X-Gitlab-Token"},
-      {Forge::gitea, "/v1/ingestion/gitea", "gitea", "Gitea or Forgejo", "gitea-webhook-secret-file",
-       "X-Gitea-Signature"},
+      {Forge::github, "/v1/ingestion/github", "github", "GitHub", "github-webhook-secret-file",
+       ForgeProof::hmac_prefixed, "X-Hub-Signature-256", "", "X-GitHub-Event", ""},
+      {Forge::gitlab, "/v1/ingestion/gitlab", "gitlab", "GitLab", "gitlab-webhook-token-file", ForgeProof::token,
+       "X-Gitlab-Token", "", "X-Gitlab-Event", ""},
+      {Forge::gitea, "/v1/ingestion/gitea", "gitea", "Gitea or Forgejo", "gitea-webhook-secret-file", ForgeProof::hmac,
+       "X-Gitea-Signature", "X-Forgejo-Signature", "X-Gitea-Event", "X-Forgejo-Event"},
       {Forge::bitbucket, "/v1/ingestion/bitbucket", "bitbucket", "Bitbucket", "bitbucket-webhook-secret-file",
-       "X-Hub-Signature"},
+       ForgeProof::hmac_prefixed, "X-Hub-Signature", "", "X-Event-Key", ""},
   };
   return table;
 }
@@ -52,14 +54,12 @@ std::optional<std::string> presented_hmac(std::string_view value, bool prefixed)
   return lower(value);
 }
 
-ForgeAuth check_hmac(std::span<const std::string> secrets, const std::optional<std::string>& value, bool prefixed,
-                     std::string_view body) {
-  if (!value || value->empty()) return ForgeAuth::missing;
-  const auto presented = presented_hmac(*value, prefixed);
-  if (!presented) return ForgeAuth::invalid;
-  bool ok = false;
-  for (const auto& s : secrets) ok |= equal_ct(hmac_sha256_hex(s, body), *presented);
-  return ok ? ForgeAuth::ok : ForgeAuth::invalid;
+// The header `name`, else `alt` (when given): where a value is present and not empty.
+std::optional<std::string> either(const HeaderLookup& header, std::string_view name, std::string_view alt) {
+  auto value = header(name);
+  if ((!value || value->empty()) && !alt.empty()) value = header(alt);
+  if (value && value->empty()) value.reset();
+  return value;
 }
 
 }  // namespace
@@ -67,25 +67,16 @@ ForgeAuth check_hmac(std::span<const std::string> secrets, const std::optional<s
 ForgeAuth verify_delivery(Forge forge, std::span<const std::string> secrets, const HeaderLookup& header,
                           std::string_view body) {
   if (secrets.empty()) return ForgeAuth::invalid;
-  switch (forge) {
-    case Forge::github:
-      return check_hmac(secrets, header("X-Hub-Signature-256"), true, body);
-    case Forge::bitbucket:
-      return check_hmac(secrets, header("X-Hub-Signature"), true, body);
-    case Forge::gitea: {
-      auto value = header("X-Gitea-Signature");
-      if (!value || value->empty()) value = header("X-Forgejo-Signature");
-      return check_hmac(secrets, value, false, body);
-    }
-    case Forge::gitlab: {
-      const auto token = header("X-Gitlab-Token");
-      if (!token || token->empty()) return ForgeAuth::missing;
-      bool ok = false;
-      for (const auto& s : secrets) ok |= equal_ct(s, *token);
-      return ok ? ForgeAuth::ok : ForgeAuth::invalid;
-    }
-  }
-  return ForgeAuth::invalid;
+  const ForgeSpec& spec = spec_of(forge);
+  const auto value = either(header, spec.signature, spec.alt_signature);
+  if (!value) return ForgeAuth::missing;
+  std::optional<std::string> presented = *value;
+  if (spec.proof != ForgeProof::token) presented = presented_hmac(*value, spec.proof == ForgeProof::hmac_prefixed);
+  if (!presented) return ForgeAuth::invalid;
+  bool ok = false;
+  for (const auto& s : secrets)
+    ok |= equal_ct(spec.proof == ForgeProof::token ? s : hmac_sha256_hex(s, body), *presented);
+  return ok ? ForgeAuth::ok : ForgeAuth::invalid;
 }
 
 namespace {
@@ -232,38 +223,6 @@ bool read_bitbucket_push(const json::value& body, ForgeDelivery& out, std::strin
   return true;
 }
 
-// The event's name from the forge's header; nullopt when the header is absent.
-std::optional<std::string> event_of(Forge forge, const HeaderLookup& header) {
-  switch (forge) {
-    case Forge::github:
-      return header("X-GitHub-Event");
-    case Forge::gitlab:
-      return header("X-Gitlab-Event");
-    case Forge::gitea: {
-      auto e = header("X-Gitea-Event");
-      if (!e || e->empty()) e = header("X-Forgejo-Event");
-      return e;
-    }
-    case Forge::bitbucket:
-      return header("X-Event-Key");
-  }
-  return std::nullopt;
-}
-
-std::string_view event_header(Forge forge) {
-  switch (forge) {
-    case Forge::github:
-      return "X-GitHub-Event";
-    case Forge::gitlab:
-      return "X-Gitlab-Event";
-    case Forge::gitea:
-      return "X-Gitea-Event";
-    case Forge::bitbucket:
-      return "X-Event-Key";
-  }
-  return "";
-}
-
 // Whether the event is a push the collector reads (System Hook: GitLab's
 // instance-wide hooks, which send pushes with object_kind "push").
 bool is_push(Forge forge, std::string_view event) {
@@ -283,10 +242,10 @@ bool is_push(Forge forge, std::string_view event) {
 
 std::optional<ForgeDelivery> decode_delivery(Forge forge, const HeaderLookup& header, std::string_view body,
                                              std::string& why) {
-  const auto event = event_of(forge, header);
-  if (!event || event->empty()) {
-    why = "missing " + std::string(event_header(forge)) + " header: not a " + std::string(spec_of(forge).title) +
-          " webhook delivery";
+  const ForgeSpec& spec = spec_of(forge);
+  const auto event = either(header, spec.event, spec.alt_event);
+  if (!event) {
+    why = "missing " + std::string(spec.event) + " header: not a " + std::string(spec.title) + " webhook delivery";
     return std::nullopt;
   }
   ForgeDelivery out;

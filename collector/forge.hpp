@@ -19,15 +19,27 @@ namespace pulse::collector {
 
 enum class Forge { github, gitlab, gitea, bitbucket };
 
+/// How a forge proves a delivery is its own.
+enum class ForgeProof {
+  hmac_prefixed,  ///< "sha256=" and the hex HMAC-SHA256 of the body (GitHub, Bitbucket)
+  hmac,           ///< the hex HMAC-SHA256 of the body alone (Gitea, Forgejo)
+  token,          ///< the secret itself (GitLab)
+};
+
 /// One forge: its route, its name as a change's source, the flag of its
-/// secret and how people call it.
+/// secret, how people call it, and the headers it sends (a second name
+/// where Forgejo renamed Gitea's; empty where none).
 struct ForgeSpec {
   Forge forge;
   std::string_view path;         ///< "/v1/ingestion/github"
   std::string_view source;       ///< "github": the stored changes' source
   std::string_view title;        ///< "GitHub"
   std::string_view secret_flag;  ///< "github-webhook-secret-file"
-  std::string_view signature;    ///< what it checks, for messages: "X-Hub-Signature-256"
+  ForgeProof proof;
+  std::string_view signature;      ///< the proof's header: "X-Hub-Signature-256"
+  std::string_view alt_signature;  ///< "X-Forgejo-Signature"
+  std::string_view event;          ///< the event's header: "X-GitHub-Event"
+  std::string_view alt_event;      ///< "X-Forgejo-Event"
 };
 
 /// Every forge, one row each.
