@@ -160,13 +160,13 @@ std::span<const Route> Api::routes() {
       {"/", "GET", "dashboard", false, Lane::pool, &Api::dashboard},
       {"/index.html", "GET", "dashboard", false, Lane::pool, &Api::dashboard},
       {"/assets/", "GET", "dashboard", false, Lane::pool, &Api::dashboard},
-      {kIngestionPath, "POST", kIngestionPath, true, Lane::commit, &Api::ingest_one},
-      {kBatchPath, "POST", kBatchPath, true, Lane::commit, &Api::ingest_batch},
+      {kIngestionPath, "POST", kIngestionPath, true, Lane::commit, &Api::ingest},
+      {kBatchPath, "POST", kBatchPath, true, Lane::commit, &Api::ingest},
       // The forges' push webhooks: an API key like every ingestion route, and the forge's signature.
-      {"/v1/ingestion/github", "POST", "/v1/ingestion/github", true, Lane::commit, &Api::ingest_forge},
-      {"/v1/ingestion/gitlab", "POST", "/v1/ingestion/gitlab", true, Lane::commit, &Api::ingest_forge},
-      {"/v1/ingestion/gitea", "POST", "/v1/ingestion/gitea", true, Lane::commit, &Api::ingest_forge},
-      {"/v1/ingestion/bitbucket", "POST", "/v1/ingestion/bitbucket", true, Lane::commit, &Api::ingest_forge},
+      {"/v1/ingestion/github", "POST", "/v1/ingestion/github", true, Lane::commit, &Api::ingest},
+      {"/v1/ingestion/gitlab", "POST", "/v1/ingestion/gitlab", true, Lane::commit, &Api::ingest},
+      {"/v1/ingestion/gitea", "POST", "/v1/ingestion/gitea", true, Lane::commit, &Api::ingest},
+      {"/v1/ingestion/bitbucket", "POST", "/v1/ingestion/bitbucket", true, Lane::commit, &Api::ingest},
       {"/v1/events", "GET", "/v1/events", true, Lane::pool, &Api::list_events},
       {"/v1/deployments/latest", "GET", "/v1/deployments/latest", true, Lane::pool, &Api::latest_deployment},
       {"/v1/metrics", "GET", "/v1/metrics", true, Lane::metrics, &Api::metrics},
@@ -224,12 +224,6 @@ ServerResponse Api::dashboard(const ServerRequest&, const Target& target) {
   if (auto file = dashboard_file(target.path)) return std::move(*file);
   return error(404, "no such route: " + target.path.substr(0, 100));
 }
-
-ServerResponse Api::ingest_one(const ServerRequest& request, const Target& target) { return ingest(request, target); }
-
-ServerResponse Api::ingest_batch(const ServerRequest& request, const Target& target) { return ingest(request, target); }
-
-ServerResponse Api::ingest_forge(const ServerRequest& request, const Target& target) { return ingest(request, target); }
 
 ServerResponse Api::latest_deployment(const ServerRequest&, const Target& target) {
   const auto latest =

@@ -121,9 +121,6 @@ class Api {
   ServerResponse healthy(const ServerRequest& request, const Target& target);
   ServerResponse ready(const ServerRequest& request, const Target& target);
   ServerResponse dashboard(const ServerRequest& request, const Target& target);
-  ServerResponse ingest_one(const ServerRequest& request, const Target& target);
-  ServerResponse ingest_batch(const ServerRequest& request, const Target& target);
-  ServerResponse ingest_forge(const ServerRequest& request, const Target& target);
   ServerResponse latest_deployment(const ServerRequest& request, const Target& target);
   ServerResponse list_events(const ServerRequest& request, const Target& target);
   ServerResponse metrics(const ServerRequest& request, const Target& target);
@@ -134,6 +131,7 @@ class Api {
   /// (a bug) 500 with an id that the log line also gives.
   ServerResponse failed(const std::string& what, std::exception_ptr failure) const;
   ServerResponse prometheus(const ServerRequest& request, const Target& target);
+  /// Every ingestion route (the Go CLI's, the batch, the forges'): decode_ingest tells them apart.
   ServerResponse ingest(const ServerRequest& request, const Target& target);
   /// An ingestion request taken on the committer thread's path; false: not one (handle() answers).
   bool ingest_async(const ServerRequest& request, const Target& target, const Respond& respond);
