@@ -75,6 +75,16 @@ std::vector<Inc> attribute_incidents(std::vector<Dep>& all, const MetricFacts& f
   return incs;
 }
 
+Phases phases_of(const MetricFacts::Shipped& s) {
+  Phases p;
+  const bool pushed = s.source != 0 && s.change_time != kUnknownTime;
+  if (pushed && s.authored != kUnknownTime) p.coding = std::max<std::int64_t>(0, s.change_time - s.authored);
+  if (s.merged == kUnknownTime) return p;
+  if (pushed) p.review = std::max<std::int64_t>(0, s.merged - s.change_time);
+  p.deploy = std::max<std::int64_t>(0, s.deployed - (pushed ? std::max(s.merged, s.change_time) : s.merged));
+  return p;
+}
+
 std::vector<Lead> lead_times(const MetricFacts& facts, Window window) {
   std::vector<Lead> leads;
   leads.reserve(facts.shipped.size());
@@ -84,7 +94,7 @@ std::vector<Lead> lead_times(const MetricFacts& facts, Window window) {
     const auto fact = static_cast<std::uint32_t>(n);
     if (s.change_time == kUnknownTime) leads.push_back({s.system, s.deployed, 0, 2, fact});
     else if (s.deployed - s.change_time <= 0) leads.push_back({s.system, s.deployed, 0, 1, fact});
-    else leads.push_back({s.system, s.deployed, s.deployed - s.change_time, 0, fact});
+    else leads.push_back({s.system, s.deployed, s.deployed - s.change_time, 0, fact, phases_of(s)});
   }
   return leads;
 }

@@ -37,12 +37,24 @@ struct Dep {
   std::int32_t fact = -1;             ///< index in MetricFacts::deployments
 };
 
+/// The phases of a lead time, in seconds (kNoPhase: not known).
+inline constexpr std::int64_t kNoPhase = -1;
+struct Phases {
+  std::int64_t coding = kNoPhase;  ///< first pushed - authored
+  std::int64_t review = kNoPhase;  ///< merged - first pushed
+  std::int64_t deploy = kNoPhase;  ///< deployed - merged (or first pushed, if later)
+};
+
+/// A shipped change's phases (metrics.hpp, "Lead time phases").
+Phases phases_of(const MetricFacts::Shipped& s);
+
 struct Lead {
   std::uint32_t system;
   std::int64_t deployed;
   std::int64_t lead;   ///< > 0, or 0 with `bad` set
   std::uint8_t bad;    ///< 1: lead <= 0, 2: unknown change time
   std::uint32_t fact;  ///< index in MetricFacts::shipped
+  Phases phases = {};  ///< with a lead time (bad 0) only
 };
 
 struct Inc {

@@ -124,10 +124,12 @@ bool read_object_id(const json::object& o, std::string_view field, std::string& 
   return true;
 }
 
-// Extension "patches" on a change: author time, patch-id, a branch's.
+// Extension "patches" on a change: author and merge times, patch-id, a branch's.
 bool read_patches(const json::object& o, Change& c, std::string& why) {
   if (const auto* t = o.if_contains("author_time"); t && !t->is_null())
     if (!read_time(o, "author_time", c.author_time, why)) return false;
+  if (const auto* t = o.if_contains("merged_time"); t && !t->is_null())
+    if (!read_time(o, "merged_time", c.merged_time, why)) return false;
   if (!read_object_id(o, "patch_id", c.patch_id, why) ||
       !read_object_id(o, "branch_patch_id", c.branch_patch_id, why) ||
       !read_string_array(o, "branch_commits", kMaxBranchCommits, c.branch_commits, why))

@@ -166,10 +166,17 @@ Records lead_records(const Classified& c, const Names& n, const MetricFacts& fac
       o["reason"] = "no known time: no change event for it";
       return o;
     }
-    const std::uint8_t source = l.fact < facts.shipped_pushed.size() ? facts.shipped_pushed[l.fact] : 0;
+    const std::uint8_t source = s.source;
     const bool pushed = source != 0;
     o["time"] = format_rfc3339(s.change_time);
     o["time_source"] = pushed ? "push" : "commit";
+    // Where the time went (metrics.hpp, "Lead time phases").
+    if (s.authored != kUnknownTime) o["authored"] = format_rfc3339(s.authored);
+    if (s.merged != kUnknownTime) o["merged"] = format_rfc3339(s.merged);
+    auto phase = [](std::int64_t v) { return v == kNoPhase ? json::value(nullptr) : json::value(v); };
+    if (l.bad == 0)
+      o["phases"] = json::object{
+          {"coding", phase(l.phases.coding)}, {"review", phase(l.phases.review)}, {"deploy", phase(l.phases.deploy)}};
     // A commit the forge made (squash or rebase merge) runs from the pushes it came from.
     if (source == 2) o["matched"] = "squash: the earliest push of the branch it squashes (same patch-id)";
     if (source == 3) o["matched"] = "rebase: the push of the commit it rebases (same patch-id)";

@@ -230,6 +230,14 @@ Figures figures_of(Window w, std::span<const Dep> deps, std::span<const Lead> le
       f.lead_time_level = model == Model::pulse ? level_below(*f.lead_time_median, kHour, 7 * kDay, 183 * kDay)
                                                 : level_below(*f.lead_time_median, kDay, 7 * kDay, 30 * kDay);
   }
+  for (const auto& [phase, median_of] :
+       {std::pair{&Phases::coding, &Figures::coding_median}, std::pair{&Phases::review, &Figures::review_median},
+        std::pair{&Phases::deploy, &Figures::deploy_median}}) {
+    scratch.clear();
+    for (const auto& l : leads)
+      if (l.bad == 0 && l.phases.*phase != kNoPhase) scratch.push_back(l.phases.*phase);
+    if (!scratch.empty()) f.*median_of = median(scratch);
+  }
 
   scratch.clear();
   std::int64_t total = 0;
@@ -258,7 +266,11 @@ json::object figures_json(const Figures& f, Model model, bool levels) {
                   {"days", f.days},
                   {"deployment_days", f.deployment_days},
                   {"per_day", opt(f.deployments_per_day)}};
-  json::object lt{{"median_seconds", opt(f.lead_time_median)}, {"changes", f.lead_time_changes}};
+  json::object lt{{"median_seconds", opt(f.lead_time_median)},
+                  {"changes", f.lead_time_changes},
+                  {"phases", json::object{{"coding", opt(f.coding_median)},
+                                          {"review", opt(f.review_median)},
+                                          {"deploy", opt(f.deploy_median)}}}};
   json::object cfr{{"rate", opt(f.change_failure_rate)},
                    {"failed_deployments", f.failed_deployments},
                    {"deployments", f.deployments}};
@@ -553,6 +565,11 @@ std::string metrics_table(const MetricsReport& r) {
   out << "\n"
       << f.deployments << " deployment(s), " << f.lead_time_changes << " change(s) with a lead time, " << f.incidents
       << " incident(s)\n";
+  if (f.coding_median || f.review_median || f.deploy_median) {
+    auto phase = [](const std::optional<std::int64_t>& v) { return v ? human_duration(*v) : std::string("no data"); };
+    out << "Lead time phases (medians): coding " << phase(f.coding_median) << ", review " << phase(f.review_median)
+        << ", deploy " << phase(f.deploy_median) << "\n";
+  }
   if (dora && f.failed_deployments)
     out << "Failed deployments: " << f.failed_by_incident << " with an incident, " << f.failed_by_rollback
         << " rolled back, " << f.failed_by_revert << " reverted, " << f.failed_by_mark << " marked; "

@@ -30,6 +30,17 @@
 //   zero or below are left out and counted in data quality, as are shipped
 //   changes with no known time. Reported as the median. Elite < 1 hour,
 //   High < 1 week, Medium < 183 days, else Low.
+// - Lead time phases, for the changes counted in lead time: coding = first
+//   push - earliest author time; review = merged - first push; deploy =
+//   deployment - merged, or - first push when that is later (a commit
+//   pushed to the default branch after it was made). "Merged" is when the
+//   commit reached the deployed line: the committer time of the oldest
+//   first-parent commit holding it (its merge commit; itself for direct
+//   pushes, fast-forwards, squash and rebase merges), as the deploy step
+//   reports it. A phase needs its two times (no push time: no coding or
+//   review; no merge time: no review or deploy) and is at least 0. Each is
+//   reported as the median over the changes that have it, so the three need
+//   not add up to the lead time's median.
 // - Time to recover: resolved - created of the incidents created in the
 //   window; median (its level) and mean. Elite < 1 hour, High < 1 day,
 //   Medium < 1 week, else Low.
@@ -189,9 +200,13 @@ struct MetricFacts {
   };
   struct Shipped {  ///< a change whose first deployment (in the scope's environments) is in the window
     std::uint32_t system;
-    std::int64_t deployed;          ///< time of its first deployment
-    std::int64_t change_time;       ///< push time, else commit time, else kUnknownTime
-    std::uint32_t environment = 0;  ///< of that first deployment
+    std::int64_t deployed;                 ///< time of its first deployment
+    std::int64_t change_time;              ///< push time, else commit time, else kUnknownTime
+    std::uint32_t environment = 0;         ///< of that first deployment
+    std::int64_t authored = kUnknownTime;  ///< earliest author time (extension "patches")
+    std::int64_t merged = kUnknownTime;    ///< when it reached the deployed line (extension "patches")
+    std::uint8_t source =
+        0;  ///< change_time's source (change_deployments.pushed): 0 commit, 1 push, 2 squash, 3 rebase
   };
   struct Incident {
     std::uint32_t system;
@@ -215,9 +230,8 @@ struct MetricFacts {
   std::vector<First> firsts;
   /// With Scope::identifiers: the names of the deployments and incidents
   /// above, index for index; with Scope::change_identifiers, the shipped
-  /// changes' ids and whether their time is a push time.
+  /// changes' ids.
   std::vector<std::string> deployment_ids, incident_ids, shipped_ids;
-  std::vector<std::uint8_t> shipped_pushed;  ///< change_deployments.pushed: 0 commit, 1 push, 2 squash, 3 rebase
 
   /// Index of `name` in `systems`, adding it if new.
   std::uint32_t system_index(std::string_view name);
@@ -252,6 +266,9 @@ struct Figures {
   std::size_t lead_time_changes = 0;
   std::optional<std::int64_t> lead_time_median;
   std::optional<Level> lead_time_level;
+  /// Medians of the lead times' phases (coding, review, deploy), each over
+  /// the changes counted above whose phase is known.
+  std::optional<std::int64_t> coding_median, review_median, deploy_median;
   // Time to recover
   std::size_t incidents = 0;
   std::optional<std::int64_t> recovery_median;

@@ -159,7 +159,6 @@ MetricFacts read_facts_by_system(const std::vector<std::string>& systems, std::s
       (all.*names)
           .insert((all.*names).end(), std::make_move_iterator((p.*names).begin()),
                   std::make_move_iterator((p.*names).end()));
-    all.shipped_pushed.insert(all.shipped_pushed.end(), p.shipped_pushed.begin(), p.shipped_pushed.end());
   }
   return all;
 }

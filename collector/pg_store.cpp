@@ -74,11 +74,14 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
              "u AS (UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
              "AND d.change_id = f.change_id) "
              "SELECT count(*) FROM e"},
-    // Extension "patches" (the SQLite store's kFactAuthor, kAddPatch, ...).
-    {"fact_author",
-     "INSERT INTO change_facts (system, change_id, author_time) VALUES ($1, $2, $3) "
+    // Extension "patches" (the SQLite store's kFactTimes, kAddPatch, ...).
+    {"fact_times",
+     "WITH f AS (INSERT INTO change_facts (system, change_id, author_time, merged_time) VALUES ($1, $2, $3, $4) "
      "ON CONFLICT (system, change_id) DO UPDATE SET author_time = LEAST(change_facts.author_time, "
-     "excluded.author_time)"},
+     "excluded.author_time), merged_time = LEAST(change_facts.merged_time, excluded.merged_time) "
+     "RETURNING system, change_id, author_time, merged_time) "
+     "UPDATE change_deployments d SET author_time = f.author_time, merged_time = f.merged_time FROM f "
+     "WHERE d.system = f.system AND d.change_id = f.change_id"},
     {"add_patch",
      "INSERT INTO patches (system, patch_id, change_id, kind) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"},
     {"deployed_with_patch", "SELECT change_id FROM patches WHERE system = $1 AND patch_id = $2 AND kind = 'deployed'"},
@@ -95,9 +98,9 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "author_time = LEAST(change_facts.author_time, excluded.author_time), matched = excluded.matched, "
      "matched_commits = excluded.matched_commits "
      "RETURNING system, change_id, COALESCE(push_time, commit_time) AS t, " PULSE_TIME_SOURCE(
-         "") " AS p) "
-             "UPDATE change_deployments d SET change_time = f.t, pushed = f.p FROM f WHERE d.system = f.system "
-             "AND d.change_id = f.change_id"},
+         "") " AS p, author_time) "
+             "UPDATE change_deployments d SET change_time = f.t, pushed = f.p, author_time = f.author_time FROM f "
+             "WHERE d.system = f.system AND d.change_id = f.change_id"},
     {"other",
      "INSERT INTO events (type, system, identifier, source, time_created, time_resolved, teams, received_at, "
      "head_commit, environment, run_url, status, fixes, reverts, change_count, head_shipped) "
@@ -145,22 +148,24 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "AND time_created >= $3 AND time_created < $4 UNION ALL SELECT MAX(time_created) FROM events "
      "WHERE type = 'deployment' AND system = $1 AND environment = $2 AND time_created < $3"},
     {"facts_shipped",
-     "SELECT first_deployed, change_time FROM change_deployments "
+     "SELECT first_deployed, change_time, pushed::bigint, author_time, merged_time FROM change_deployments "
      "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4"},
     // With several of the scope's environments: a change counts at its
     // first deployment to any of them (ties: the first name in byte order).
     {"facts_shipped_first",
-     "SELECT first_deployed, change_time FROM change_deployments c "
+     "SELECT first_deployed, change_time, pushed::bigint, author_time, merged_time FROM change_deployments c "
      "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4 "
      "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = $1 AND o.change_id = c.change_id "
      "AND o.environment IN (SELECT jsonb_array_elements_text($5::jsonb)) AND (o.first_deployed < c.first_deployed "
      "OR (o.first_deployed = c.first_deployed AND o.environment COLLATE \"C\" < $2)))"},
-    // The same with each change's id and whether its time is a push time (text results).
+    // The same with each change's id (text results).
     {"facts_shipped_ids",
-     "SELECT c.first_deployed, c.change_time, c.change_id, c.pushed FROM change_deployments c "
+     "SELECT c.first_deployed, c.change_time, c.pushed, c.author_time, c.merged_time, c.change_id "
+     "FROM change_deployments c "
      "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4"},
     {"facts_shipped_first_ids",
-     "SELECT c.first_deployed, c.change_time, c.change_id, c.pushed FROM change_deployments c "
+     "SELECT c.first_deployed, c.change_time, c.pushed, c.author_time, c.merged_time, c.change_id "
+     "FROM change_deployments c "
      "WHERE system = $1 AND environment = $2 AND first_deployed >= $3 AND first_deployed < $4 "
      "AND NOT EXISTS (SELECT 1 FROM change_deployments o WHERE o.system = $1 AND o.change_id = c.change_id "
      "AND o.environment IN (SELECT jsonb_array_elements_text($5::jsonb)) AND (o.first_deployed < c.first_deployed "
@@ -178,9 +183,10 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
      "INSERT INTO deployment_changes (deployment, position, change_id) "
      "SELECT $1, t.n - 1, t.v FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS t(v, n)"},
     {"fact_deployed_all",
-     "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time, pushed) "
+     "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time, pushed, "
+     "author_time, merged_time) "
      "SELECT $1, c.v, $3, $4, COALESCE(f.push_time, f.commit_time), COALESCE(" PULSE_TIME_SOURCE(
-         "f.") ", 0) "
+         "f.") ", 0), f.author_time, f.merged_time "
                "FROM (SELECT DISTINCT v FROM jsonb_array_elements_text($2::jsonb) AS t(v)) c "
                "LEFT JOIN change_facts f ON f.system = $1 AND f.change_id = c.v ORDER BY c.v COLLATE \"C\" "
                "ON CONFLICT (system, change_id, environment) DO UPDATE "
@@ -221,7 +227,8 @@ class Result {
   PGresult* r_;
 };
 
-using Params = std::vector<std::optional<std::string>>;
+using Param = std::optional<std::string>;
+using Params = std::vector<Param>;
 
 class Connection {
  public:
@@ -563,16 +570,19 @@ class PgStore final : public Store {
         if (envs.size() > 1) p.push_back(other_environments(scope, envs, env));
         if (scope.change_identifiers) {
           r = c.run(envs.size() > 1 ? "facts_shipped_first_ids" : "facts_shipped_ids", p);
+          auto time = [&r](int i, int col) { return r->null(i, col) ? kUnknownTime : r->int64(i, col); };
           for (int i = 0; i < r->rows(); ++i) {
-            f.shipped.push_back({index, r->int64(i, 0), r->null(i, 1) ? kUnknownTime : r->int64(i, 1), env});
-            f.shipped_ids.emplace_back(r->text(i, 2));
-            f.shipped_pushed.push_back(static_cast<std::uint8_t>(r->int64(i, 3)));
+            f.shipped.push_back({index, r->int64(i, 0), time(i, 1), env, time(i, 3), time(i, 4),
+                                 static_cast<std::uint8_t>(r->int64(i, 2))});
+            f.shipped_ids.emplace_back(r->text(i, 5));
           }
         } else {
           r = c.run(envs.size() > 1 ? "facts_shipped_first" : "facts_shipped", p, true);
           f.shipped.reserve(f.shipped.size() + static_cast<std::size_t>(r->rows()));
+          auto time = [&r](int i, int col) { return r->null(i, col) ? kUnknownTime : r->bin_int64(i, col); };
           for (int i = 0; i < r->rows(); ++i)
-            f.shipped.push_back({index, r->bin_int64(i, 0), r->null(i, 1) ? kUnknownTime : r->bin_int64(i, 1), env});
+            f.shipped.push_back({index, r->bin_int64(i, 0), time(i, 1), env, time(i, 3), time(i, 4),
+                                 static_cast<std::uint8_t>(r->bin_int64(i, 2))});
         }
         p.resize(4);
         if (scope.model == Model::dora || scope.identifiers || scope.team)
@@ -775,10 +785,12 @@ class PgStore final : public Store {
     return true;
   }
 
-  // A change's author time and patch-ids; the deployed commits they match
-  // take their times now (a push reported after the deployment).
+  // A change's author and merge times and patch-ids; the deployed commits
+  // they match take their times now (a push reported after the deployment).
   void record_patches(Connection& c, const Change& ch, const std::string& system) {
-    if (ch.author_time) c.run("fact_author", {system, ch.change_id, num(ch.author_time)});
+    if (ch.author_time || ch.merged_time)
+      c.run("fact_times", {system, ch.change_id, ch.author_time ? Param(num(ch.author_time)) : std::nullopt,
+                           ch.merged_time ? Param(num(ch.merged_time)) : std::nullopt});
     auto rematch = [&](const std::string& patch_id) {
       const auto deployed = c.run("deployed_with_patch", {system, patch_id});
       for (int i = 0; i < deployed->rows(); ++i)

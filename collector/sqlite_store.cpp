@@ -39,14 +39,17 @@ constexpr const char* kFactBoth =
     "ON CONFLICT (system, change_id) DO UPDATE SET commit_time = COALESCE(change_facts.commit_time, "
     "excluded.commit_time), push_time = CASE WHEN change_facts.push_time IS NULL "
     "OR excluded.push_time < change_facts.push_time THEN excluded.push_time ELSE change_facts.push_time END";
-// Extension "patches": a change's earliest author time; a patch row; the
+// Extension "patches": a change's earliest author and merge times; a patch row; the
 // earliest push and author times among the other commits with a patch-id
 // (a deployed commit's rebase or squash sources); a deployed commit's times
 // from them.
-constexpr const char* kFactAuthor =
-    "INSERT INTO change_facts (system, change_id, author_time) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT (system, change_id) DO UPDATE SET author_time = CASE WHEN change_facts.author_time IS NULL "
-    "OR excluded.author_time < change_facts.author_time THEN excluded.author_time ELSE change_facts.author_time END";
+constexpr const char* kFactTimes =
+    "INSERT INTO change_facts (system, change_id, author_time, merged_time) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (system, change_id) DO UPDATE SET "
+    "author_time = MIN(COALESCE(change_facts.author_time, excluded.author_time), "
+    "COALESCE(excluded.author_time, change_facts.author_time)), "
+    "merged_time = MIN(COALESCE(change_facts.merged_time, excluded.merged_time), "
+    "COALESCE(excluded.merged_time, change_facts.merged_time))";
 constexpr const char* kAddPatch =
     "INSERT INTO patches (system, patch_id, change_id, kind) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
 constexpr const char* kPatchSources =
@@ -66,12 +69,15 @@ constexpr const char* kFactMatched =
     "matched = excluded.matched, matched_commits = excluded.matched_commits";
 // After a change's times changed: its copies in change_deployments.
 constexpr const char* kFactTimeCopies =
-    "UPDATE change_deployments SET (change_time, pushed) = (SELECT COALESCE(push_time, commit_time), "
-    PULSE_TIME_SOURCE("") " FROM change_facts WHERE system = ?1 AND change_id = ?2) "
+    "UPDATE change_deployments SET (change_time, pushed, author_time, merged_time) = "
+    "(SELECT COALESCE(push_time, commit_time), " PULSE_TIME_SOURCE("") ", author_time, merged_time "
+    "FROM change_facts WHERE system = ?1 AND change_id = ?2) "
     "WHERE system = ?1 AND change_id = ?2";
 constexpr const char* kFactDeployed =
-    "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time, pushed) "
-    "SELECT ?1, ?2, ?3, ?4, COALESCE(f.push_time, f.commit_time), COALESCE(" PULSE_TIME_SOURCE("f.") ", 0) "
+    "INSERT INTO change_deployments (system, change_id, environment, first_deployed, change_time, pushed, "
+    "author_time, merged_time) "
+    "SELECT ?1, ?2, ?3, ?4, COALESCE(f.push_time, f.commit_time), COALESCE(" PULSE_TIME_SOURCE("f.") ", 0), "
+    "f.author_time, f.merged_time "
     "FROM (SELECT 1) LEFT JOIN change_facts f ON f.system = ?1 AND f.change_id = ?2 WHERE true "
     "ON CONFLICT (system, change_id, environment) DO UPDATE "
     "SET first_deployed = MIN(change_deployments.first_deployed, excluded.first_deployed)";
@@ -244,10 +250,10 @@ class SystemFactsReader {
   }
 
  private:
-  // With identifiers: the change's id, and whether its time is a push time.
+  // A change's times and their source; with identifiers, its id.
   static std::string shipped_select(const Scope& scope) {
-    return scope.change_identifiers ? "SELECT c.first_deployed, c.change_time, c.change_id, c.pushed "
-                                    : "SELECT c.first_deployed, c.change_time ";
+    return std::string("SELECT c.first_deployed, c.change_time, c.pushed, c.author_time, c.merged_time") +
+           (scope.change_identifiers ? ", c.change_id " : " ");
   }
 
   // The scope's environments that this system has.
@@ -287,10 +293,10 @@ class SystemFactsReader {
     s.bind(1, system).bind(2, scope_.environments[env]).bind(3, w.from).bind(4, w.to);
     if (envs.size() > 1) s.bind(5, other_environments(scope_, envs, env));
     while (s.step()) {
-      f.shipped.push_back({index, s.int64(0), s.is_null(1) ? kUnknownTime : s.int64(1), env});
-      if (!scope_.change_identifiers) continue;
-      f.shipped_ids.push_back(s.text(2));
-      f.shipped_pushed.push_back(static_cast<std::uint8_t>(s.int64(3)));
+      f.shipped.push_back({index, s.int64(0), s.optional_int64(1).value_or(kUnknownTime), env,
+                           s.optional_int64(3).value_or(kUnknownTime), s.optional_int64(4).value_or(kUnknownTime),
+                           static_cast<std::uint8_t>(s.int64(2))});
+      if (scope_.change_identifiers) f.shipped_ids.push_back(s.text(5));
     }
   }
 
@@ -341,7 +347,7 @@ class SqliteStore final : public Store {
         fact_push_(prepared(kFactPush)),
         fact_time_copies_(prepared(kFactTimeCopies)),
         fact_deployed_(prepared(kFactDeployed)),
-        fact_author_(prepared(kFactAuthor)),
+        fact_times_(prepared(kFactTimes)),
         add_patch_(prepared(kAddPatch)),
         patch_sources_(prepared(kPatchSources)),
         deployed_with_patch_(prepared(kDeployedWithPatch)),
@@ -687,10 +693,9 @@ class SqliteStore final : public Store {
         f.bind(1, system).bind(2, c->change_id).bind(3, c->time_created);
         if (both) f.bind(4, c->time_pushed);
         f.run();
-        copy_times(system, c->change_id);
       }
-      // Patch-ids count even when the change itself was known already.
-      record_patches(*c, system);
+      // Author and merge times and patch-ids count even when the change itself was known already.
+      if (record_patches(*c, system) || stored) copy_times(system, c->change_id);
       return stored;
     }
     auto& s = insert_other_;
@@ -764,12 +769,19 @@ class SqliteStore final : public Store {
     add_patch_.bind(1, system).bind(2, patch_id).bind(3, change_id).bind(4, std::string_view(kind)).run();
   }
 
-  // A change's author time and patch-ids; the deployed commits they match
-  // take their times now (a push reported after the deployment).
-  void record_patches(const Change& c, const std::string& system) {
-    if (c.author_time) {
-      fact_author_.reset();
-      fact_author_.bind(1, system).bind(2, c.change_id).bind(3, c.author_time).run();
+  // A change's author and merge times and patch-ids; the deployed commits
+  // they match take their times now (a push reported after the deployment).
+  // Returns whether the change's own times may have changed.
+  bool record_patches(const Change& c, const std::string& system) {
+    const bool times = c.author_time || c.merged_time;
+    if (times) {
+      fact_times_.reset();
+      fact_times_.bind(1, system).bind(2, c.change_id);
+      if (c.author_time) fact_times_.bind(3, c.author_time);
+      else fact_times_.bind_null(3);
+      if (c.merged_time) fact_times_.bind(4, c.merged_time);
+      else fact_times_.bind_null(4);
+      fact_times_.run();
     }
     auto rematch = [&](const std::string& patch_id) {
       std::vector<std::string> deployed;
@@ -786,6 +798,7 @@ class SqliteStore final : public Store {
       for (const auto& sha : c.branch_commits) add_patch(system, c.branch_patch_id, sha, "branch");
       rematch(c.branch_patch_id);
     }
+    return times;
   }
 
   // A deployed commit whose patch-id other pushed commits share (a rebase:
@@ -812,7 +825,7 @@ class SqliteStore final : public Store {
   sql::Statement insert_change_commit_, insert_change_push_, insert_change_both_, insert_other_, update_marks_,
       insert_link_;
   sql::Statement fact_commit_, fact_both_, fact_push_, fact_time_copies_, fact_deployed_;
-  sql::Statement fact_author_, add_patch_, patch_sources_, deployed_with_patch_, fact_matched_;
+  sql::Statement fact_times_, add_patch_, patch_sources_, deployed_with_patch_, fact_matched_;
   sql::Statement add_system_, add_environment_, savepoint_, release_;
   std::set<std::string> known_systems_;                                // committed to `systems`; committer thread only
   std::set<std::pair<std::string, std::string>> known_environments_;   // likewise, `environments`

@@ -162,6 +162,10 @@ std::string encode_body(const Event& e) {
             append_field(out, "author_time");
             append_time(out, ev.author_time);
           }
+          if (ev.merged_time) {
+            append_field(out, "merged_time");
+            append_time(out, ev.merged_time);
+          }
           append_extension(out, "patch_id", ev.patch_id);
           append_extension(out, "branch_patch_id", ev.branch_patch_id);
           append_extension(out, "branch_commits", ev.branch_commits);

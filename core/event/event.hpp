@@ -29,6 +29,10 @@ struct Change {
   /// of the branch's whole diff from its merge base with the default branch
   /// with the branch's commits (tip included) that it covers.
   std::int64_t author_time = 0;
+  /// With the deploy step's report: when the commit reached the deployed
+  /// line (the committer time of the oldest first-parent commit holding
+  /// it: its merge commit, or itself; 0: not said).
+  std::int64_t merged_time = 0;
   std::string patch_id = {};
   std::string branch_patch_id = {};
   std::vector<std::string> branch_commits = {};

@@ -180,6 +180,60 @@ bool first_parent_singles(const GitCommand& git, const std::string& previous, co
   return true;
 }
 
+bool merge_times(const GitCommand& git, const std::string& previous, const std::string& head,
+                 std::unordered_map<std::string, std::int64_t>& out, std::string& why) {
+  const auto r = run_over_range(git, {"rev-list", "--parents", "--timestamp"}, previous, head, {}, why);
+  if (!r) return false;
+  // Each commit of the range, its time and its parents' names (the first
+  // one first, whether or not it is in the range).
+  std::vector<std::string_view> sha;
+  std::vector<std::int64_t> time;
+  std::vector<std::vector<std::string_view>> parents;
+  std::unordered_map<std::string_view, std::uint32_t> index;
+  const std::string_view text = r->out;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t nl = text.find('\n', at);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::vector<std::string_view> words;
+    for (std::size_t w = at; w < nl;) {
+      const std::size_t sp = std::min(text.find(' ', w), nl);
+      if (sp > w) words.push_back(text.substr(w, sp - w));
+      w = sp + 1;
+    }
+    at = nl + 1;
+    if (words.size() < 2 || !is_full_sha(std::string(words[1]))) continue;
+    index.emplace(words[1], static_cast<std::uint32_t>(sha.size()));
+    sha.push_back(words[1]);
+    time.push_back(std::atoll(std::string(words[0]).c_str()));
+    parents.emplace_back(words.begin() + 2, words.end());
+  }
+  // The first-parent line, newest first, as far as it stays in the range.
+  std::vector<std::uint32_t> line;
+  for (auto it = index.find(head); it != index.end();) {
+    line.push_back(it->second);
+    const auto& ps = parents[it->second];
+    it = ps.empty() ? index.end() : index.find(ps.front());
+  }
+  // Oldest line commit first: each takes what it reaches that no older one did.
+  std::vector<char> seen(sha.size(), 0);
+  std::vector<std::uint32_t> stack;
+  out.clear();
+  out.reserve(sha.size());
+  for (auto m = line.rbegin(); m != line.rend(); ++m) {
+    stack.assign(1, *m);
+    while (!stack.empty()) {
+      const auto c = stack.back();
+      stack.pop_back();
+      if (seen[c]) continue;
+      seen[c] = 1;
+      out.emplace(std::string(sha[c]), time[*m]);
+      for (const auto& p : parents[c])
+        if (auto it = index.find(p); it != index.end() && !seen[it->second]) stack.push_back(it->second);
+    }
+  }
+  return true;
+}
+
 namespace {
 
 // Whether `remote` is a promisor (the repository is a partial clone of it).

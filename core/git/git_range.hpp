@@ -116,6 +116,15 @@ std::unordered_map<std::string, std::int64_t> author_times(const GitCommand& git
 bool first_parent_singles(const GitCommand& git, const std::string& previous, const std::string& head,
                           std::vector<std::string>& out, std::string& why);
 
+/// When each commit of HEAD --not PREVIOUS (HEAD alone without PREVIOUS)
+/// reached HEAD's first-parent line, by SHA: the committer time of the
+/// oldest commit of that line that has it in its history (`git
+/// when-merged`'s rule). A commit on the line (a direct push, a
+/// fast-forward, a squash or rebase merge) has its own time; one brought in
+/// by a merge has the merge commit's. One traversal of the range.
+bool merge_times(const GitCommand& git, const std::string& previous, const std::string& head,
+                 std::unordered_map<std::string, std::int64_t>& out, std::string& why);
+
 /// The commits that commits of the range (as list_range takes it) revert:
 /// the SHAs named by "This reverts commit <40 hex>" in their messages (git
 /// revert's wording), each once, in the order found. At most 1,000.

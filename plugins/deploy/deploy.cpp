@@ -361,7 +361,7 @@ class DeployStep {
       d.changes.push_back(commit.sha);
       events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
     }
-    if (patches_ && !a_.flag("no-patch-ids")) add_patches(shipped, d, events);
+    if (patches_) add_patches(shipped, d, events, !a_.flag("no-patch-ids"));
     if (extension_) {  // our collector: record where this deployment ends, for the next one
       d.head_commit = in_.head;
       d.environment = in_.environment;
@@ -385,20 +385,27 @@ class DeployStep {
     return std::nullopt;
   }
 
-  // Extension "patches": the shipped commits' author times, and the
-  // patch-ids of those on the first-parent line that are not merges, where
+  // Extension "patches": the shipped commits' author and merge times, and
+  // (unless --no-patch-ids) the patch-ids of those on the first-parent line that are not merges, where
   // a squash or rebase merge the forge made can be found by its diff. What
   // git cannot tell is left out with a warning; the deployment goes on.
-  void add_patches(const Shipped& shipped, Deployment& d, std::vector<Event>& events) {
+  void add_patches(const Shipped& shipped, Deployment& d, std::vector<Event>& events, bool with_patch_ids) {
     std::vector<std::string> shas;
     for (const auto& c : shipped.commits) shas.push_back(c.sha);
     auto author_time = author_times(*git_, shas);
-    for (auto& e : events)
-      if (auto* c = std::get_if<Change>(&e); c && author_time.contains(c->change_id))
-        c->author_time = author_time[c->change_id];
-    std::vector<std::string> singles;
     std::string why;
     const bool whole = !previous_ || shipped.commits.size() == 1;
+    std::unordered_map<std::string, std::int64_t> merged;
+    if (!merge_times(*git_, whole ? "" : previous_->sha, in_.head, merged, why))
+      err_ << "pulse-deploy: warning: merge times left out: " << why << "\n";
+    for (auto& e : events) {
+      auto* c = std::get_if<Change>(&e);
+      if (!c) continue;
+      if (const auto a = author_time.find(c->change_id); a != author_time.end()) c->author_time = a->second;
+      if (const auto m = merged.find(c->change_id); m != merged.end()) c->merged_time = m->second;
+    }
+    if (!with_patch_ids) return;
+    std::vector<std::string> singles;
     if (!first_parent_singles(*git_, whole ? "" : previous_->sha, in_.head, singles, why)) {
       err_ << "pulse-deploy: warning: patch-ids left out: " << why << "\n";
       return;

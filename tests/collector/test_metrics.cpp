@@ -1124,6 +1124,67 @@ BOOST_FIXTURE_TEST_CASE(squash_rebase_late_and_unmatched, StoreFixture) {
   BOOST_TEST(json::serialize(again.at("records")) == json::serialize(ex.at("records")));
 }
 
+// Where lead time goes: the deploy step's merge times beside the hook's push
+// and author times give each change its coding, review and deploy phases;
+// medians in /v1/metrics, each change's in the explanation; a merge time
+// reported after the deployment counts too.
+BOOST_FIXTURE_TEST_CASE(phases_from_author_push_merge_and_deploy_times, StoreFixture) {
+  const std::int64_t t = at("2026-03-01T00:00:00Z");
+  auto commit = [&](const std::string& sha, std::int64_t committed, const std::string& extra) {
+    post("web", R"({"source":"git","change_id":")" + sha + R"(","time_created":")" + format_rfc3339(committed) +
+                    R"(","event_type":"commit")" + extra + R"(,"$type":"change"})");
+  };
+  auto time = [](const char* field, std::int64_t v) {
+    return std::string(",\"") + field + "\":\"" + format_rfc3339(v) + "\"";
+  };
+  // A branch of two commits (authored t-3600, pushed t and t+100), squashed
+  // by the forge as S (authored t+4000, merged t+5000).
+  post("web", change(hex('1'), t, time("author_time", t - 3600)));
+  post("web", change(hex('2'), t + 100,
+                     R"(,"branch_patch_id":")" + hex('b') + R"(","branch_commits":[")" + hex('1') + R"(",")" +
+                         hex('2') + "\"]"));
+  commit(hex('5'), t + 5000, time("author_time", t + 4000) + time("merged_time", t + 5000));
+  // D: pushed straight to main at t+6000 (authored t+5500), its commit time t+5400 is its merge time.
+  post("web", change(hex('6'), t + 6000, time("author_time", t + 5500)));
+  commit(hex('6'), t + 5400, time("author_time", t + 5500) + time("merged_time", t + 5400));
+  // M: never pushed through a hook, merged by a merge commit at t+7000.
+  commit(hex('7'), t + 2000, time("merged_time", t + 7000));
+  // E: its merge time arrives after the deployment.
+  commit(hex('8'), t + 1000, "");
+  post("web", deployment("d1", t + 10000, {hex('5'), hex('6'), hex('7'), hex('8')},
+                         "\"" + hex('5') + "\":\"" + hex('b') + "\""));
+  commit(hex('8'), t + 1000, time("merged_time", t + 9000));
+
+  const auto m = metrics("system=web&from=2026-02-01&to=2026-03-05");
+  const auto& lt = m.at("overall").at("lead_time").as_object();
+  BOOST_TEST(lt.at("changes").to_number<std::int64_t>() == 4);
+  const auto& phases = lt.at("phases").as_object();
+  BOOST_TEST(phases.at("coding").to_number<std::int64_t>() == (3600 + 500) / 2);   // S, D
+  BOOST_TEST(phases.at("review").to_number<std::int64_t>() == (5000 + 0) / 2);     // S; D merged before its push
+  BOOST_TEST(phases.at("deploy").to_number<std::int64_t>() == (3000 + 4000) / 2);  // 1000, 3000, 4000, 5000
+
+  const auto ex = explain("system=web&from=2026-02-01&to=2026-03-05&metric=lead_time&limit=100");
+  std::map<std::string, json::object> by_change;
+  for (const auto& r : ex.at("records").as_array()) by_change[std::string(r.at("change").as_string())] = r.as_object();
+  BOOST_TEST_REQUIRE(by_change.size() == 4u, json::serialize(ex).substr(0, 2000));
+  auto phase = [&](char c, const char* name) { return json::serialize(by_change.at(hex(c)).at("phases").at(name)); };
+  BOOST_TEST(by_change.at(hex('5')).at("authored").as_string() == format_rfc3339(t - 3600));  // the branch's
+  BOOST_TEST(by_change.at(hex('5')).at("merged").as_string() == format_rfc3339(t + 5000));
+  BOOST_TEST(phase('5', "coding") == "3600");
+  BOOST_TEST(phase('5', "review") == "5000");
+  BOOST_TEST(phase('5', "deploy") == "5000");
+  BOOST_TEST(phase('6', "review") == "0");
+  BOOST_TEST(phase('6', "deploy") == "4000");  // from the push, later than the commit
+  BOOST_TEST(phase('7', "coding") == "null");  // no push time: no coding or review
+  BOOST_TEST(phase('7', "review") == "null");
+  BOOST_TEST(phase('7', "deploy") == "3000");
+  BOOST_TEST(phase('8', "deploy") == "1000");
+  // Nothing known: every phase null.
+  const auto none = metrics("system=web&from=2026-01-01&to=2026-02-01");
+  BOOST_TEST(json::serialize(none.at("overall").at("lead_time").at("phases")) ==
+             R"({"coding":null,"review":null,"deploy":null})");
+}
+
 BOOST_FIXTURE_TEST_CASE(malformed_patches_are_refused_naming_the_field, StoreFixture) {
   auto refused = [&](const std::string& body, const std::string& says) {
     ServerRequest r;
