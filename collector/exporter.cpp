@@ -147,6 +147,22 @@ std::string Exporter::dora_exposition(const std::vector<MetricsReport>& reports,
                  tel::format_value(*v) + "\n";
     }
   }
+  // The phases of lead time, one series per phase.
+  static constexpr const char* kPhase = "pulse_dora_lead_time_phase_median_seconds";
+  out += std::string("# HELP ") + kPhase +
+         " Lead time phases: median seconds of coding (authored to first push), review (first push to merged) "
+         "and deploy (merged to deployment)\n# TYPE " +
+         kPhase + " gauge\n";
+  for (const auto& [phase, median] :
+       {std::pair{"coding", &Figures::coding_median}, std::pair{"review", &Figures::review_median},
+        std::pair{"deploy", &Figures::deploy_median}})
+    for (const auto& r : reports) {
+      const std::string environment = r.environments.empty() ? "" : r.environments.front();
+      for (const auto& [system, figures] : r.systems)
+        if (const auto& v = figures.*median)
+          out += tel::series_name(kPhase, {{"system", system}, {"environment", environment}, {"phase", phase}}) + " " +
+                 std::to_string(*v) + "\n";
+    }
   out +=
       "# HELP pulse_dora_computed_timestamp_seconds When the DORA figures were last computed\n"
       "# TYPE pulse_dora_computed_timestamp_seconds gauge\n"

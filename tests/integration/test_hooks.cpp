@@ -226,6 +226,19 @@ BOOST_FIXTURE_TEST_CASE(squash_and_rebase_merges_keep_the_branch_push_times, Hoo
   BOOST_TEST(by_change.at(resolved).at("time_source").as_string() == "commit");
   BOOST_TEST(time_of(resolved) > feature_pushed + 1);
   BOOST_TEST(by_change.contains(moved));
+  // Where the time went: the squash authored when the branch's first commit
+  // was, merged when the forge made it (its own commit time: it is on main).
+  const auto& s = by_change.at(squash);
+  const auto authored = std::stoll(git({"log", "-1", "--format=%at", "origin/feature~1"}, forge));
+  const auto merged = std::stoll(git({"log", "-1", "--format=%ct", squash}, forge));
+  BOOST_TEST(*parse_rfc3339(s.at("authored").as_string()) == authored);
+  BOOST_TEST(*parse_rfc3339(s.at("merged").as_string()) == merged);
+  if (s.contains("phases")) {  // a lead time above 0 s
+    BOOST_TEST(s.at("phases").at("coding").to_number<std::int64_t>() ==
+               std::max<std::int64_t>(0, feature_pushed - authored));
+    BOOST_TEST(s.at("phases").at("review").to_number<std::int64_t>() ==
+               std::max<std::int64_t>(0, merged - feature_pushed));
+  }
 }
 
 BOOST_FIXTURE_TEST_CASE(a_commit_is_reported_once_first_push_wins, HookFixture) {

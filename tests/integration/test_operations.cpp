@@ -97,7 +97,17 @@ BOOST_AUTO_TEST_CASE(metrics_for_prometheus_need_the_key_and_pass_promtool) {
   const std::vector<Header> key{{"Authorization", "Bearer k-123456"}};
   BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, change_body("abc")).status == 200);
   BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, change_body("abc")).status == 200);
-  const auto deploy = encode_body(Deployment{.deploy_id = "d1", .time_created = unix_now() - 3600, .changes = {"abc"}});
+  // A change with its author and merge times (extension "patches"): 30 minutes in each phase.
+  const auto t0 = unix_now();
+  const auto phased = encode_body(Change{.source = "git",
+                                         .change_id = std::string(40, 'a'),
+                                         .time_created = t0 - 7200,
+                                         .event_type = "push",
+                                         .author_time = t0 - 9000,
+                                         .merged_time = t0 - 5400});
+  BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, phased).status == 200);
+  const auto deploy =
+      encode_body(Deployment{.deploy_id = "d1", .time_created = t0 - 3600, .changes = {"abc", std::string(40, 'a')}});
   BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", key, deploy).status == 200);
   // The same pipeline id in staging, twice: a deployment of its own there.
   const auto staging = encode_body(
@@ -111,10 +121,13 @@ BOOST_AUTO_TEST_CASE(metrics_for_prometheus_need_the_key_and_pass_promtool) {
   BOOST_TEST(check.exit_code == 0, check.out << check.err);
   BOOST_TEST(check.out + check.err == "", "promtool lint: " << check.out << check.err);
   for (const std::string want :
-       {"pulse_events_received_total{type=\"change\"} 2", "pulse_events_stored_total 3",
+       {"pulse_events_received_total{type=\"change\"} 3", "pulse_events_stored_total 4",
         "pulse_events_duplicate_total 2", "pulse_dora_deployments{system=\"web\",environment=\"production\"} 1",
         "pulse_dora_deployments{system=\"web\",environment=\"staging\"} 1",
-        "pulse_http_requests_total{route=\"/v1/ingestion/cli\",method=\"POST\",status=\"200\"} 5",
+        "pulse_dora_lead_time_phase_median_seconds{system=\"web\",environment=\"production\",phase=\"coding\"} 1800\n",
+        "pulse_dora_lead_time_phase_median_seconds{system=\"web\",environment=\"production\",phase=\"review\"} 1800\n",
+        "pulse_dora_lead_time_phase_median_seconds{system=\"web\",environment=\"production\",phase=\"deploy\"} 1800\n",
+        "pulse_http_requests_total{route=\"/v1/ingestion/cli\",method=\"POST\",status=\"200\"} 6",
         "pulse_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"401\"} 1", "pulse_commit_events_count"})
     BOOST_TEST(r.body.find(want) != std::string::npos, want);
   // Every route the collector serves is counted under its own name, never "other".

@@ -425,6 +425,81 @@ BOOST_AUTO_TEST_CASE(backfill_assignment_equals_rev_list_per_tag) {
   }
 }
 
+// When each commit reached HEAD's first-parent line, by plain git: the
+// line is `git rev-list --first-parent HEAD` as far as it stays in the
+// range; a line commit M brings `git rev-list M --not PREV M^1` (what it
+// reaches and its first parent does not), at M's committer time.
+using MergeTimes = std::map<std::string, std::int64_t>;
+
+// "sha time" lines, for messages.
+std::vector<std::string> lines_of(const MergeTimes& m) {
+  std::vector<std::string> out;
+  for (const auto& [sha, t] : m) out.push_back(sha + " " + std::to_string(t));
+  return out;
+}
+
+MergeTimes merge_oracle(const std::string& dir, const std::string& prev, const std::string& head) {
+  const auto range = git_lines(dir, {"rev-list", head, "--not", prev});
+  const std::set<std::string> in_range(range.begin(), range.end());
+  MergeTimes out;
+  for (const auto& line : git_lines(dir, {"log", "--first-parent", "--format=%H %ct %P", head})) {
+    std::istringstream info(line);
+    std::string m, first_parent;
+    std::int64_t time = 0;
+    info >> m >> time >> first_parent;
+    if (!in_range.contains(m)) break;
+    std::vector<std::string> args = {"rev-list", m, "--not", prev};
+    if (!first_parent.empty()) args.push_back(first_parent);
+    for (const auto& c : git_lines(dir, args)) out.emplace(c, time);
+  }
+  return out;
+}
+
+MergeTimes our_merge_times(const GitCommand& git, const std::string& prev, const std::string& head) {
+  std::unordered_map<std::string, std::int64_t> got;
+  std::string why;
+  BOOST_REQUIRE_MESSAGE(merge_times(git, prev, head, got, why), why);
+  return {got.begin(), got.end()};
+}
+
+BOOST_AUTO_TEST_CASE(merge_times_equal_the_first_parent_rule_by_plain_git) {
+  std::size_t cases = 0, commits = 0, by_merge = 0;
+  for (int k = 0; k < histories(); ++k) {
+    History h(6000u + static_cast<unsigned>(k), shape_for(k));
+    const GitCommand git(h.dir());
+    for (const auto& [p, hd] : choose_pairs(h, 4)) {
+      const auto expected = merge_oracle(h.dir(), h.sha(p), h.sha(hd));
+      BOOST_TEST_CONTEXT("history " << k << ", " << h.sha(p) << ".." << h.sha(hd)) {
+        const auto got = our_merge_times(git, h.sha(p), h.sha(hd));
+        BOOST_TEST(lines_of(got) == lines_of(expected), boost::test_tools::per_element());
+        // Every commit of the range has one.
+        BOOST_TEST(got.size() == git_lines(h.dir(), {"rev-list", h.sha(hd), "--not", h.sha(p)}).size());
+      }
+      ++cases;
+      commits += expected.size();
+      for (const auto& line : git_lines(h.dir(), {"rev-list", "--timestamp", h.sha(hd), "--not", h.sha(p)})) {
+        const auto sp = line.find(' ');
+        by_merge += expected.at(line.substr(sp + 1)) != std::stoll(line.substr(0, sp));
+      }
+    }
+    // The same on a depth-1 clone after make_range_exact, for a mainline range.
+    const int m = static_cast<int>(h.mainline().size());
+    const std::string prev = h.sha(h.mainline()[static_cast<std::size_t>(m / 2)]), head = h.sha(h.mainline().back());
+    TempDir clone;
+    const GitCommand shallow(clone.str());
+    git_lines(clone.str(), {"init", "-q"});
+    git_lines(clone.str(), {"remote", "add", "origin", "file://" + h.dir()});
+    git_lines(clone.str(), {"fetch", "-q", "--no-tags", "--depth=1", "--filter=tree:0", "origin", head});
+    BOOST_TEST_REQUIRE(make_range_exact(shallow, prev, head, {}, {}).exact);
+    BOOST_TEST_CONTEXT("history " << k << ", depth 1, " << prev << ".." << head) {
+      BOOST_TEST(lines_of(our_merge_times(shallow, prev, head)) == lines_of(merge_oracle(h.dir(), prev, head)),
+                 boost::test_tools::per_element());
+    }
+  }
+  BOOST_TEST(by_merge > 0u);  // some commits came in by a merge commit
+  BOOST_TEST_MESSAGE(cases << " merge-time cases, " << commits << " commits, " << by_merge << " by a merge");
+}
+
 BOOST_AUTO_TEST_CASE(proof_refuses_a_cut_that_may_lead_into_the_range) {
   // HEAD merges X (forked from Y); PREV merges Q (forked from W, Y's parent);
   // the mainline from PREV down to Y is cut. Y looks new here but is an
