@@ -1,7 +1,7 @@
 // The collector's dashboard: reads GET /v1/metrics, /v1/metrics/explain,
 // /v1/environments and /v1/events from the same origin, draws a tile per
-// figure (Pulse's four or DORA's five), four trend charts (Chart.js, served
-// by the collector itself), the records behind a chosen figure and the
+// figure (Pulse's four or DORA's five), five trend charts (Chart.js, served
+// by the collector itself; the fifth splits lead time into its phases), the records behind a chosen figure and the
 // window's events, for the chosen system and environments. No outside
 // requests. Dates are ISO dates, UTC, like everything else.
 "use strict";
@@ -128,6 +128,7 @@ function showFigures(m, elsewhere) {
     : plural(df.deployments, "deployment") + " on " + df.deployment_days + " of " + plural(df.days, "day"));
   setTile("lead", duration(lt.median_seconds), lt.level,
     lt.changes === 0 ? "no deployed changes in this window" : "median of " + plural(lt.changes, "change"));
+  $("lead-phases").textContent = phasesText(lt.phases, " · ");
   $("tile-recovery").dataset.metric = dora ? "failed_deployment_recovery_time" : "time_to_recover";
   $("recovery-title").textContent = dora ? "Failed deployment recovery time" : "Time to recover";
   $("failure-title").textContent = dora ? "Change fail rate" : "Change failure rate";
@@ -157,6 +158,13 @@ function showFigures(m, elsewhere) {
   if (q.changes_without_time) notes.push(plural(q.changes_without_time, "shipped change") + " with no known time");
   if (q.incidents_without_deployment) notes.push(plural(q.incidents_without_deployment, "incident") + " with no earlier deployment");
   $("quality").textContent = notes.length ? "Data quality: " + notes.join("; ") + "." : "";
+}
+
+// "coding 2h 00m · review 1d 03h · deploy 45m 00s"; "" when no phase is known.
+const PHASES = [["coding", "#1a73e8"], ["review", "#b06000"], ["deploy", "#137333"]];
+function phasesText(phases, separator) {
+  if (!phases || PHASES.every(([name]) => phases[name] === null)) return "";
+  return PHASES.map(([name]) => name + " " + (phases[name] === null ? "–" : duration(phases[name]))).join(separator);
 }
 
 function cell(row, text, cls) {
@@ -203,13 +211,34 @@ function drawChart(id, type, labels, data, color, integers) {
   });
 }
 
-// Durations in the unit that fits the largest: seconds, minutes, hours or days.
-function durationSeries(id, captionId, title, labels, seconds, color) {
+// The unit that fits the largest of some durations: seconds, minutes, hours or days.
+function durationUnit(seconds) {
   const max = Math.max(0, ...seconds.filter((s) => s !== null));
-  const [unit, size] = max >= 3 * 86400 ? ["days", 86400] : max >= 3 * 3600 ? ["hours", 3600]
+  return max >= 3 * 86400 ? ["days", 86400] : max >= 3 * 3600 ? ["hours", 3600]
     : max >= 180 ? ["minutes", 60] : ["seconds", 1];
+}
+const inUnit = (s, size) => (s === null ? null : Math.round((s / size) * 100) / 100);
+
+function durationSeries(id, captionId, title, labels, seconds, color) {
+  const [unit, size] = durationUnit(seconds);
   $(captionId).textContent = title + " (" + unit + ")";
-  drawChart(id, "line", labels, seconds.map((s) => (s === null ? null : Math.round((s / size) * 100) / 100)), color);
+  drawChart(id, "line", labels, seconds.map((s) => inUnit(s, size)), color);
+}
+
+// Coding, review and deploy medians per bucket, one line each.
+function phasesSeries(labels, points) {
+  if (typeof Chart === "undefined") return;
+  const series = PHASES.map(([name]) => points.map((p) => p.lead_time.phases[name]));
+  const [unit, size] = durationUnit(series.flat());
+  $("caption-phases").textContent = "Lead time phases, median (" + unit + ")";
+  if (charts["chart-phases"]) charts["chart-phases"].destroy();
+  charts["chart-phases"] = new Chart($("chart-phases"), {
+    type: "line",
+    data: { labels, datasets: PHASES.map(([name, color], i) => ({ label: name, data: series[i].map((s) => inUnit(s, size)),
+      borderColor: color, backgroundColor: color, spanGaps: true, tension: 0 })) },
+    options: { animation: false, responsive: true, maintainAspectRatio: false,
+      plugins: { legend: { display: true, position: "bottom", labels: { boxWidth: 12 } } }, scales: { y: { beginAtZero: true } } },
+  });
 }
 
 function showSeries(m) {
@@ -222,6 +251,7 @@ function showSeries(m) {
   $("caption-failure").textContent = dora ? "Change fail rate (%)" : "Change failure rate (%)";
   drawChart("chart-failure", "line", labels,
     points.map((p) => (p.change_failure_rate.rate === null ? null : Math.round(p.change_failure_rate.rate * 1000) / 10)), "#c5221f");
+  phasesSeries(labels, points);
 }
 
 // The window's latest deployments and incidents, for the same system and environments.
@@ -305,7 +335,8 @@ function reasonText(r) {
 function recordRow(metric, r) {
   if (metric === "lead_time")
     return [utc(r.deployed), r.system, r.environment, r.change.slice(0, 12),
-      "deployed by " + (r.deployment || "–") + "; " + r.time_source + " time " + utc(r.time) + "; lead time " + duration(r.lead_seconds)];
+      "deployed by " + (r.deployment || "–") + "; " + r.time_source + " time " + utc(r.time) + "; lead time " +
+        duration(r.lead_seconds) + (phasesText(r.phases, ", ") ? " (" + phasesText(r.phases, ", ") + ")" : "")];
   if (metric === "time_to_recover")
     return [utc(r.time), r.system, r.environment, r.incident,
       "recovered in " + duration(r.seconds) + (r.deployment ? "; after deployment " + r.deployment : "; no earlier deployment")];

@@ -133,11 +133,12 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(d.find("<td>2026-02-20 15:30:00</td><td>api</td><td>production</td><td>A4</td>") != std::string::npos);
   BOOST_TEST(d.find("<td>2026-02-10 00:00:00</td><td>batch</td><td>production</td><td>K1</td><td>1d 12h</td>") !=
              std::string::npos);
-  // Four charts were drawn (Chart.js marks its canvases).
+  // Five charts were drawn (Chart.js marks its canvases).
   std::size_t charts = 0;
   for (auto p = d.find("<canvas"); p != std::string::npos; p = d.find("<canvas", p + 1))
     charts += d.substr(p, d.find('>', p) - p).find("height=") != std::string::npos;
-  BOOST_TEST(charts == 4u);
+  BOOST_TEST(charts == 5u);
+  BOOST_TEST(text_of(d, "lead-phases") == "");  // the reference events say nothing of phases
   // Durations charted in the unit that fits: weekly lead-time medians reach
   // 3 days, recovery medians 36 hours.
   BOOST_TEST(text_of(d, "caption-lead") == "Lead time, median (days)");
@@ -279,6 +280,46 @@ BOOST_AUTO_TEST_CASE(shows_the_reference_figures_in_a_real_browser) {
   BOOST_TEST(png.size() > 50'000u);  // a blank page is a few kB
   BOOST_TEST(png.substr(1, 3) == "PNG");
   BOOST_TEST_MESSAGE("screenshot: " << shot);
+}
+
+// Where lead time went: the tile names the phases' medians, the fifth
+// chart draws them, and each change in the drill-down has its own.
+BOOST_AUTO_TEST_CASE(lead_time_phases_on_the_tile_the_chart_and_the_drill_down) {
+  BOOST_REQUIRE_MESSAGE(fs::exists(kChromium),
+                        "Chromium is not installed: apt-get install chromium (scripts/test.sh does)");
+  CollectorProcess collector;
+  std::string why;
+  HttpClient client(*parse_origin(collector.url(), why), ClientOptions{});
+  auto post = [&](const Event& e) {
+    const auto r = client.send(
+        HttpRequest{"POST", "/v1/ingestion/cli?system=app", {{"Content-Type", "application/json"}}, encode_body(e)});
+    BOOST_REQUIRE(std::holds_alternative<HttpResponse>(r));
+    BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(r).status, 200);
+  };
+  const std::int64_t t = *parse_rfc3339("2026-04-01T10:00:00Z");
+  const std::string sha(40, 'c');
+  // Authored 2 h before its first push, merged 1 h after it, deployed 30 min later.
+  post(Change{.source = "git", .change_id = sha, .time_created = t, .event_type = "push", .author_time = t - 7200});
+  post(Change{.source = "git", .change_id = sha, .time_created = t + 3600, .merged_time = t + 3600});
+  post(Deployment{.source = "git", .deploy_id = "D1", .time_created = t + 5400, .changes = {sha}});
+
+  TempDir profile;
+  auto args = chromium_args(profile);
+  args.push_back("--dump-dom");
+  args.push_back(collector.url() + "/?system=app&from=2026-03-25&to=2026-04-05&bucket=day&explain=lead_time");
+  const auto dom = run_process(args, {}, "", std::chrono::seconds(90));
+  BOOST_REQUIRE_MESSAGE(dom.exit_code == 0, "chromium failed: " << dom.err);
+  const std::string& d = dom.out;
+  BOOST_REQUIRE_MESSAGE(d.find("data-loaded=\"true\"") != std::string::npos, "the page did not finish loading:\n" << d);
+  BOOST_TEST(text_of(d, "lead-value") == "1h 30m");
+  BOOST_TEST(text_of(d, "lead-phases") == "coding 2h 00m · review 1h 00m · deploy 30m 00s");
+  BOOST_TEST(text_of(d, "caption-phases") == "Lead time phases, median (minutes)");
+  const auto canvas = d.find("id=\"chart-phases\"");
+  BOOST_TEST_REQUIRE(canvas != std::string::npos);
+  BOOST_TEST(d.substr(d.rfind("<canvas", canvas), d.find('>', canvas) - d.rfind("<canvas", canvas)).find("height=") !=
+             std::string::npos);  // drawn
+  BOOST_TEST(d.find("lead time 1h 30m (coding 2h 00m, review 1h 00m, deploy 30m 00s)") != std::string::npos,
+             d.substr(d.find("drilldown"), 1500));
 }
 
 BOOST_AUTO_TEST_CASE(assets_are_served_with_a_strict_policy) {
