@@ -485,9 +485,15 @@ struct Replay {
   std::size_t deployments = 0, changes = 0, skipped = 0;
 };
 
+// With each change its author and merge times where known (extension
+// "patches"; send_in_slices leaves them out for a server without it).
+struct HistoryTimes {
+  std::unordered_map<std::string, std::int64_t> authored, merged;
+};
+
 Replay replay_of(const std::vector<Tag>& tags, const std::vector<std::vector<RangeCommit>>& shipped,
                  std::optional<std::int64_t> since, const std::unordered_set<std::string>& known,
-                 const std::vector<std::string>& teams, bool by_commit) {
+                 const std::vector<std::string>& teams, bool by_commit, const HistoryTimes& times) {
   Replay r;
   for (std::size_t i = 1; i < tags.size(); ++i) {
     const auto& tag = tags[i];
@@ -500,7 +506,10 @@ Replay replay_of(const std::vector<Tag>& tags, const std::vector<std::vector<Ran
     Deployment d{.source = "git", .deploy_id = tag.name, .time_created = when, .teams = teams};
     for (const auto& commit : shipped[i]) {
       d.changes.push_back(commit.sha);
-      r.events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
+      Change c{"git", commit.sha, commit.commit_time, "commit"};
+      if (const auto a = times.authored.find(commit.sha); a != times.authored.end()) c.author_time = a->second;
+      if (const auto m = times.merged.find(commit.sha); m != times.merged.end()) c.merged_time = m->second;
+      r.events.push_back(std::move(c));
     }
     r.changes += shipped[i].size();
     r.events.push_back(std::move(d));
@@ -515,10 +524,15 @@ Stop send_in_slices(const Context& c, const Connection& conn, const std::vector<
   SystemClock clock;
   IngestionClient ingestion(client, clock, conn.ingestion,
                             [&c](const std::string& line) { c.err << "backfill: " << line << "\n"; });
+  ingestion.learn_extensions();
+  const bool patches = ingestion.offers("patches").value_or(false);
   constexpr std::size_t kSlice = 5000;
   for (std::size_t i = 0; i < events.size(); i += kSlice) {
     std::vector<Event> slice(events.begin() + static_cast<std::ptrdiff_t>(i),
                              events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + kSlice)));
+    if (!patches)  // author and merge times go only where the extension is offered
+      for (auto& e : slice)
+        if (auto* change = std::get_if<Change>(&e)) change->author_time = change->merged_time = 0;
     const auto r = ingestion.send_all(slice);
     if (r.status != Delivery::delivered)
       return Outcome{exit_code_of(r.status), r.reason + " (" + std::to_string(i + r.delivered) + " of " +
@@ -575,7 +589,18 @@ Stop backfill(const Context& c) {
   if (!c.args.flag("dry-run") && !c.args.flag("all")) known = stored_deployments(conn);
   std::vector<std::string> teams;
   if (auto f = read_teams(c, teams)) return f;
-  const Replay replay = replay_of(*tags, shipped, since, known, teams, by_commit);
+  // Where the time went: each commit's author time, and when it reached its
+  // tag's first-parent line. Without them the lead times stand as they are.
+  HistoryTimes times;
+  {
+    std::vector<std::string> shas;
+    for (std::size_t i = 1; i < shipped.size(); ++i)
+      for (const auto& commit : shipped[i]) shas.push_back(commit.sha);
+    times.authored = author_times(git, shas);
+    if (!backfill_merge_times(git, *tags, times.merged, why))
+      c.err << "backfill: warning: merge times left out: " << why << "\n";
+  }
+  const Replay replay = replay_of(*tags, shipped, since, known, teams, by_commit, times);
   const auto& events = replay.events;
   const std::size_t deployments = replay.deployments, changes = replay.changes;
   if (replay.skipped)

@@ -180,57 +180,113 @@ bool first_parent_singles(const GitCommand& git, const std::string& previous, co
   return true;
 }
 
-bool merge_times(const GitCommand& git, const std::string& previous, const std::string& head,
-                 std::unordered_map<std::string, std::int64_t>& out, std::string& why) {
-  const auto r = run_over_range(git, {"rev-list", "--parents", "--timestamp"}, previous, head, {}, why);
-  if (!r) return false;
-  // Each commit of the range, its time and its parents' names (the first
-  // one first, whether or not it is in the range).
-  std::vector<std::string_view> sha;
-  std::vector<std::int64_t> time;
-  std::vector<std::vector<std::string_view>> parents;
-  std::unordered_map<std::string_view, std::uint32_t> index;
-  const std::string_view text = r->out;
-  for (std::size_t at = 0; at < text.size();) {
-    std::size_t nl = text.find('\n', at);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::vector<std::string_view> words;
-    for (std::size_t w = at; w < nl;) {
-      const std::size_t sp = std::min(text.find(' ', w), nl);
-      if (sp > w) words.push_back(text.substr(w, sp - w));
-      w = sp + 1;
-    }
-    at = nl + 1;
-    if (words.size() < 2 || !is_full_sha(std::string(words[1]))) continue;
-    index.emplace(words[1], static_cast<std::uint32_t>(sha.size()));
-    sha.push_back(words[1]);
-    time.push_back(std::atoll(std::string(words[0]).c_str()));
-    parents.emplace_back(words.begin() + 2, words.end());
-  }
-  // The first-parent line, newest first, as far as it stays in the range.
-  std::vector<std::uint32_t> line;
-  for (auto it = index.find(head); it != index.end();) {
-    line.push_back(it->second);
-    const auto& ps = parents[it->second];
-    it = ps.empty() ? index.end() : index.find(ps.front());
-  }
-  // Oldest line commit first: each takes what it reaches that no older one did.
-  std::vector<char> seen(sha.size(), 0);
+namespace {
+
+constexpr std::int64_t kNoMerge = INT64_MIN;
+
+// The first-parent rule on a graph: walking `line` (a first-parent line,
+// newest first) from its oldest commit, each line commit gives its time to
+// what it reaches through parents that `counts` and no older line commit
+// reached. `merged` (kNoMerge: none yet) is what each commit got.
+template <class Counts>
+void times_from_line(const std::vector<std::uint32_t>& line, const std::vector<std::int64_t>& time,
+                     const std::vector<std::vector<std::uint32_t>>& parents, const Counts& counts,
+                     std::vector<std::int64_t>& merged) {
   std::vector<std::uint32_t> stack;
-  out.clear();
-  out.reserve(sha.size());
   for (auto m = line.rbegin(); m != line.rend(); ++m) {
     stack.assign(1, *m);
     while (!stack.empty()) {
       const auto c = stack.back();
       stack.pop_back();
-      if (seen[c]) continue;
-      seen[c] = 1;
-      out.emplace(std::string(sha[c]), time[*m]);
-      for (const auto& p : parents[c])
-        if (auto it = index.find(p); it != index.end() && !seen[it->second]) stack.push_back(it->second);
+      if (merged[c] != kNoMerge) continue;
+      merged[c] = time[*m];
+      for (const auto p : parents[c])
+        if (merged[p] == kNoMerge && counts(p)) stack.push_back(p);
     }
   }
+}
+
+}  // namespace
+
+bool merge_times(const GitCommand& git, const std::string& previous, const std::string& head,
+                 std::unordered_map<std::string, std::int64_t>& out, std::string& why) {
+  const auto r = run_over_range(git, {"rev-list", "--parents", "--timestamp"}, previous, head, {}, why);
+  if (!r) return false;
+  // The range's commits; each one's parents within it, and its first parent
+  // if that is in the range (the line ends where it leaves the range).
+  const LocalGraph g = parse_local_graph(r->out, {});
+  std::vector<std::uint32_t> first(g.sha.size(), UINT32_MAX);
+  std::istringstream lines(r->out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string t, sha, parent;
+    if (!(words >> t >> sha)) continue;
+    if (words >> parent)
+      if (const auto it = g.index.find(parent); it != g.index.end()) first[g.index.at(sha)] = it->second;
+  }
+  std::vector<std::uint32_t> line;
+  for (auto it = g.index.find(head); it != g.index.end() && line.size() < g.sha.size();) {
+    line.push_back(it->second);
+    const auto next = first[it->second];
+    it = next == UINT32_MAX ? g.index.end() : g.index.find(g.sha[next]);
+  }
+  std::vector<std::int64_t> merged(g.sha.size(), kNoMerge);
+  times_from_line(
+      line, g.time, g.parents, [](std::uint32_t) { return true; }, merged);
+  out.clear();
+  out.reserve(g.sha.size());
+  for (std::size_t c = 0; c < g.sha.size(); ++c)
+    if (merged[c] != kNoMerge) out.emplace(g.sha[c], merged[c]);
+  return true;
+}
+
+bool backfill_merge_times(const GitCommand& git, const std::vector<Tag>& ordered,
+                          std::unordered_map<std::string, std::int64_t>& out, std::string& why) {
+  std::string tips;
+  for (const auto& t : ordered) tips += t.commit + "\n";
+  const auto r = git.run({"rev-list", "--parents", "--timestamp", "--stdin"}, std::chrono::minutes(10), tips);
+  if (r.exit_code != 0) {
+    why = "read history: " + git_error(r);
+    return false;
+  }
+  // The whole history: every parent is listed, the first one first.
+  const LocalGraph g = parse_local_graph(r.out, {});
+  constexpr std::uint32_t kFree = UINT32_MAX;
+  std::vector<std::uint32_t> tag_of(g.sha.size(), kFree);  // the first tag (in order) that reaches it
+  std::vector<std::uint32_t> stack;
+  for (std::uint32_t i = 0; i < ordered.size(); ++i) {
+    const auto it = g.index.find(ordered[i].commit);
+    if (it == g.index.end() || tag_of[it->second] != kFree) continue;
+    stack.assign(1, it->second);
+    tag_of[it->second] = i;
+    while (!stack.empty()) {
+      const auto c = stack.back();
+      stack.pop_back();
+      for (const auto p : g.parents[c])
+        if (tag_of[p] == kFree) {
+          tag_of[p] = i;
+          stack.push_back(p);
+        }
+    }
+  }
+  std::vector<std::int64_t> merged(g.sha.size(), kNoMerge);
+  std::vector<std::uint32_t> line;
+  for (std::uint32_t i = 0; i < ordered.size(); ++i) {
+    const auto it = g.index.find(ordered[i].commit);
+    if (it == g.index.end() || tag_of[it->second] != i) continue;
+    line.clear();
+    for (auto c = it->second; tag_of[c] == i;) {
+      line.push_back(c);
+      if (g.parents[c].empty()) break;
+      c = g.parents[c].front();
+    }
+    times_from_line(
+        line, g.time, g.parents, [&](std::uint32_t c) { return tag_of[c] == i; }, merged);
+  }
+  out.clear();
+  out.reserve(g.sha.size());
+  for (std::size_t c = 0; c < g.sha.size(); ++c)
+    if (merged[c] != kNoMerge) out.emplace(g.sha[c], merged[c]);
   return true;
 }
 

@@ -427,8 +427,9 @@ BOOST_AUTO_TEST_CASE(backfill_assignment_equals_rev_list_per_tag) {
 
 // When each commit reached HEAD's first-parent line, by plain git: the
 // line is `git rev-list --first-parent HEAD` as far as it stays in the
-// range; a line commit M brings `git rev-list M --not PREV M^1` (what it
-// reaches and its first parent does not), at M's committer time.
+// range HEAD --not NOTS; a line commit M brings `git rev-list M --not NOTS
+// M^1` (what it reaches and its first parent does not), at M's committer
+// time.
 using MergeTimes = std::map<std::string, std::int64_t>;
 
 // "sha time" lines, for messages.
@@ -438,8 +439,10 @@ std::vector<std::string> lines_of(const MergeTimes& m) {
   return out;
 }
 
-MergeTimes merge_oracle(const std::string& dir, const std::string& prev, const std::string& head) {
-  const auto range = git_lines(dir, {"rev-list", head, "--not", prev});
+MergeTimes merge_oracle(const std::string& dir, const std::vector<std::string>& nots, const std::string& head) {
+  std::vector<std::string> list = {"rev-list", head, "--not"};
+  list.insert(list.end(), nots.begin(), nots.end());
+  const auto range = git_lines(dir, list);
   const std::set<std::string> in_range(range.begin(), range.end());
   MergeTimes out;
   for (const auto& line : git_lines(dir, {"log", "--first-parent", "--format=%H %ct %P", head})) {
@@ -448,7 +451,8 @@ MergeTimes merge_oracle(const std::string& dir, const std::string& prev, const s
     std::int64_t time = 0;
     info >> m >> time >> first_parent;
     if (!in_range.contains(m)) break;
-    std::vector<std::string> args = {"rev-list", m, "--not", prev};
+    std::vector<std::string> args = {"rev-list", m, "--not"};
+    args.insert(args.end(), nots.begin(), nots.end());
     if (!first_parent.empty()) args.push_back(first_parent);
     for (const auto& c : git_lines(dir, args)) out.emplace(c, time);
   }
@@ -468,7 +472,7 @@ BOOST_AUTO_TEST_CASE(merge_times_equal_the_first_parent_rule_by_plain_git) {
     History h(6000u + static_cast<unsigned>(k), shape_for(k));
     const GitCommand git(h.dir());
     for (const auto& [p, hd] : choose_pairs(h, 4)) {
-      const auto expected = merge_oracle(h.dir(), h.sha(p), h.sha(hd));
+      const auto expected = merge_oracle(h.dir(), {h.sha(p)}, h.sha(hd));
       BOOST_TEST_CONTEXT("history " << k << ", " << h.sha(p) << ".." << h.sha(hd)) {
         const auto got = our_merge_times(git, h.sha(p), h.sha(hd));
         BOOST_TEST(lines_of(got) == lines_of(expected), boost::test_tools::per_element());
@@ -492,12 +496,37 @@ BOOST_AUTO_TEST_CASE(merge_times_equal_the_first_parent_rule_by_plain_git) {
     git_lines(clone.str(), {"fetch", "-q", "--no-tags", "--depth=1", "--filter=tree:0", "origin", head});
     BOOST_TEST_REQUIRE(make_range_exact(shallow, prev, head, {}, {}).exact);
     BOOST_TEST_CONTEXT("history " << k << ", depth 1, " << prev << ".." << head) {
-      BOOST_TEST(lines_of(our_merge_times(shallow, prev, head)) == lines_of(merge_oracle(h.dir(), prev, head)),
+      BOOST_TEST(lines_of(our_merge_times(shallow, prev, head)) == lines_of(merge_oracle(h.dir(), {prev}, head)),
                  boost::test_tools::per_element());
     }
   }
   BOOST_TEST(by_merge > 0u);  // some commits came in by a merge commit
   BOOST_TEST_MESSAGE(cases << " merge-time cases, " << commits << " commits, " << by_merge << " by a merge");
+}
+
+BOOST_AUTO_TEST_CASE(backfill_merge_times_equal_the_rule_per_tag_range) {
+  for (int k = 0; k < 4; ++k) {
+    History h(7000u + static_cast<unsigned>(k), shape_for(k));
+    const GitCommand git(h.dir());
+    std::string why;
+    auto tags = list_tags(git, "", "", why);
+    BOOST_TEST_REQUIRE(tags.has_value(), why);
+    order_tags(*tags, false);
+    std::unordered_map<std::string, std::int64_t> got;
+    BOOST_TEST_REQUIRE(backfill_merge_times(git, *tags, got, why), why);
+    std::vector<std::string> earlier;
+    MergeTimes expected;
+    for (const auto& tag : *tags) {
+      if (!earlier.empty())
+        for (const auto& [sha, t] : merge_oracle(h.dir(), earlier, tag.commit)) expected.emplace(sha, t);
+      else  // the first tag's range is its whole history
+        for (const auto& [sha, t] : merge_oracle(h.dir(), {}, tag.commit)) expected.emplace(sha, t);
+      earlier.push_back(tag.commit);
+    }
+    BOOST_TEST_CONTEXT("history " << k << ", " << tags->size() << " tags") {
+      BOOST_TEST(lines_of({got.begin(), got.end()}) == lines_of(expected), boost::test_tools::per_element());
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(proof_refuses_a_cut_that_may_lead_into_the_range) {
