@@ -14,7 +14,10 @@
 #   3. the previous-tag search over 1,000 tags (pulse-deploy on a full clone,
 #      no collector record): wall time;
 #   4. backfill --dry-run of the whole history (CPU), and a re-run against a
-#      collector that already stores everything (wall time).
+#      collector that already stores everything (wall time);
+#   5. pulse-deploy of the range of part 1 to a local collector with the
+#      "patches" extension (author and merge times, patch-ids), with
+#      --no-patch-ids, and to a sink without extensions (wall time).
 #   [PULSE_BENCH_GIT_GIT=DIR] bench/ranges.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -119,3 +122,80 @@ first=$(wall "$cli" backfill --base-url "$url" --system bench --directory "$repo
 again=$(wall "$cli" backfill --base-url "$url" --system bench --directory "$repo")
 echo "backfill into a collector: $first s wall; a re-run that finds nothing new: $again s wall"
 echo "  target: re-run under 2 s"
+stop_server
+
+# 5. pulse-deploy of the range of part 1 to a local collector (a fresh
+#    database each run, as a first report of it): with author and merge
+#    times and patch-ids (the "patches" extension), with --no-patch-ids, and
+#    through a proxy that hides the extension (what pulse-deploy sent before
+#    it: the same collector, the same batches). Wall time of each of RUNS
+#    runs. Then backfill into a fresh collector through the proxy, beside
+#    part 4's.
+proxy=$work/proxy.py
+cat > "$proxy" <<'PY'
+import http.client, http.server, sys
+upstream = sys.argv[1].split("//")[1]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def relay(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        c = http.client.HTTPConnection(upstream, timeout=600)
+        c.request(self.command, self.path, body, {k: v for k, v in self.headers.items() if k.lower() != "host"})
+        r = c.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() in ("content-length", "connection", "transfer-encoding"): continue
+            if k.lower() == "pulse-extensions":
+                v = ", ".join(x.strip() for x in v.split(",") if x.strip() != "patches")
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    do_GET = do_POST = relay
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("listening on http://127.0.0.1:%d" % s.server_address[1], file=sys.stderr, flush=True)
+s.serve_forever()
+PY
+deploy_to() {  # URL [FLAGS...]
+  local target=$1
+  shift
+  wall bash -c "cd '$repo' && '$deploy' --base-url '$target' --system bench --identifier bench --previous-deployment-ref '$prev' $* > '$work/d.out' 2> '$work/d.err'"
+}
+fresh_collector() {
+  rm -f "$work/p.db"*
+  start_server "$work/p.log" "$bin/collector/pulse-collector" serve --port 0 --db "$work/p.db"
+}
+behind_proxy() {  # starts the proxy in front of the collector start_server started; sets proxy_url
+  local log=$work/proxy.log
+  python3 "$proxy" "$url" 2>"$log" &
+  proxy_pid=$!
+  for _ in $(seq 200); do grep -q "listening on" "$log" && break; sleep 0.05; done
+  proxy_url=$(grep -o 'http://[0-9.]*:[0-9]*' "$log" | head -1)
+}
+declare -A took
+for mode in full no-patch-ids without; do
+  took[$mode]=""
+  for _ in $(seq "$runs"); do
+    fresh_collector
+    case $mode in
+      full) t=$(deploy_to "$url") ;;
+      no-patch-ids) t=$(deploy_to "$url" --no-patch-ids) ;;
+      without) behind_proxy; t=$(deploy_to "$proxy_url"); kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true ;;
+    esac
+    grep -q "reported deployment" "$work/d.err" || { echo "bench: pulse-deploy failed:" >&2; cat "$work/d.err" >&2; exit 1; }
+    stop_server
+    took[$mode]+="$t "
+  done
+done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+f=$(median <<< "${took[full]}"); n=$(median <<< "${took[no-patch-ids]}"); w=$(median <<< "${took[without]}")
+echo "pulse-deploy of the $count-commit range: with patch-ids, author and merge times ${took[full]}s; --no-patch-ids ${took[no-patch-ids]}s; without the extension ${took[without]}s"
+awk -v f="$f" -v n="$n" -v w="$w" 'BEGIN { printf "  medians %.2f / %.2f / %.2f s: %.2fx without the extension\n", f, n, w, f / w }'
+echo "  target: at most 2x without the extension"
+fresh_collector
+behind_proxy
+t=$(wall "$cli" backfill --base-url "$proxy_url" --system bench --directory "$repo")
+kill "$proxy_pid"
+echo "backfill into a collector without the extension (through the proxy): $t s wall (part 4, with it: $first s)"

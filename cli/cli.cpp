@@ -20,7 +20,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -96,7 +98,13 @@ const std::vector<FlagSpec> kBackfillFlags = with_connection({
      "tag"},
     {"teams", "A,B", "teams responsible, comma-separated (repeatable; \"a,b\" quotes a comma)", true, "PULSE_TEAMS"},
     {"all", "", "send every tag, also those the collector already has", false, "PULSE_ALL"},
+    {"no-patch-ids", "",
+     "send no patch-ids (what joins squash and rebase merges to the branch pushes a collector has; each costs a diff)",
+     false, "PULSE_NO_PATCH_IDS"},
 });
+
+// Patch-ids backfill sends at most (the newest commits').
+constexpr std::size_t kMaxPatchIds = 10'000;
 
 // A step that ends early says how (the framework prints it); nullopt: go on.
 using Stop = std::optional<Outcome>;
@@ -485,15 +493,9 @@ struct Replay {
   std::size_t deployments = 0, changes = 0, skipped = 0;
 };
 
-// With each change its author and merge times where known (extension
-// "patches"; send_in_slices leaves them out for a server without it).
-struct HistoryTimes {
-  std::unordered_map<std::string, std::int64_t> authored, merged;
-};
-
 Replay replay_of(const std::vector<Tag>& tags, const std::vector<std::vector<RangeCommit>>& shipped,
                  std::optional<std::int64_t> since, const std::unordered_set<std::string>& known,
-                 const std::vector<std::string>& teams, bool by_commit, const HistoryTimes& times) {
+                 const std::vector<std::string>& teams, bool by_commit) {
   Replay r;
   for (std::size_t i = 1; i < tags.size(); ++i) {
     const auto& tag = tags[i];
@@ -506,16 +508,44 @@ Replay replay_of(const std::vector<Tag>& tags, const std::vector<std::vector<Ran
     Deployment d{.source = "git", .deploy_id = tag.name, .time_created = when, .teams = teams};
     for (const auto& commit : shipped[i]) {
       d.changes.push_back(commit.sha);
-      Change c{"git", commit.sha, commit.commit_time, "commit"};
-      if (const auto a = times.authored.find(commit.sha); a != times.authored.end()) c.author_time = a->second;
-      if (const auto m = times.merged.find(commit.sha); m != times.merged.end()) c.merged_time = m->second;
-      r.events.push_back(std::move(c));
+      r.events.push_back(Change{"git", commit.sha, commit.commit_time, "commit"});
     }
     r.changes += shipped[i].size();
     r.events.push_back(std::move(d));
     ++r.deployments;
   }
   return r;
+}
+
+// Each deployment's patch-ids of the commits it ships on its tag's
+// first-parent line that are not merges (squash and rebase merges a
+// collector may join to branch pushes it has), the newest kMaxPatchIds.
+void add_patch_ids(const Context& c, const GitCommand& git, const std::unordered_set<std::string>& singles,
+                   std::vector<Event>& events) {
+  std::vector<std::pair<std::int64_t, std::string>> wanted;  // (commit time, sha)
+  for (const auto& e : events)
+    if (const auto* change = std::get_if<Change>(&e); change && singles.contains(change->change_id))
+      wanted.emplace_back(change->time_created, change->change_id);
+  if (wanted.size() > kMaxPatchIds) {
+    c.err << "backfill: " << wanted.size() << " commits on the tags' first-parent lines: patch-ids of the newest "
+          << kMaxPatchIds << " only\n";
+    std::nth_element(wanted.begin(), wanted.begin() + kMaxPatchIds, wanted.end(), std::greater<>());
+    wanted.resize(kMaxPatchIds);
+  }
+  std::vector<std::string> shas;
+  for (auto& w : wanted) shas.push_back(std::move(w.second));
+  std::vector<CommitPatch> ids;
+  std::string why;
+  if (!patch_ids(git, shas, "origin", ids, why)) {
+    c.err << "backfill: warning: patch-ids left out: " << why << "\n";
+    return;
+  }
+  std::unordered_map<std::string, std::string> id_of;
+  for (auto& p : ids) id_of.emplace(std::move(p.sha), std::move(p.patch_id));
+  for (auto& e : events)
+    if (auto* d = std::get_if<Deployment>(&e))
+      for (const auto& sha : d->changes)
+        if (const auto it = id_of.find(sha); it != id_of.end()) d->patches.push_back({sha, it->second});
 }
 
 // Sends in slices, to show progress and keep memory flat on the server side.
@@ -530,9 +560,11 @@ Stop send_in_slices(const Context& c, const Connection& conn, const std::vector<
   for (std::size_t i = 0; i < events.size(); i += kSlice) {
     std::vector<Event> slice(events.begin() + static_cast<std::ptrdiff_t>(i),
                              events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + kSlice)));
-    if (!patches)  // author and merge times go only where the extension is offered
-      for (auto& e : slice)
+    if (!patches)  // author and merge times and patch-ids go only where the extension is offered
+      for (auto& e : slice) {
         if (auto* change = std::get_if<Change>(&e)) change->author_time = change->merged_time = 0;
+        if (auto* d = std::get_if<Deployment>(&e)) d->patches.clear();
+      }
     const auto r = ingestion.send_all(slice);
     if (r.status != Delivery::delivered)
       return Outcome{exit_code_of(r.status), r.reason + " (" + std::to_string(i + r.delivered) + " of " +
@@ -589,18 +621,26 @@ Stop backfill(const Context& c) {
   if (!c.args.flag("dry-run") && !c.args.flag("all")) known = stored_deployments(conn);
   std::vector<std::string> teams;
   if (auto f = read_teams(c, teams)) return f;
-  // Where the time went: each commit's author time, and when it reached its
-  // tag's first-parent line. Without them the lead times stand as they are.
-  HistoryTimes times;
-  {
+  Replay replay = replay_of(*tags, shipped, since, known, teams, by_commit);
+  // Where the time went, for what is sent: each commit's author time, when
+  // it reached its tag's first-parent line, and the patch-ids a squash or
+  // rebase merge is found by. Without them the lead times stand as they are.
+  if (replay.changes) {
     std::vector<std::string> shas;
-    for (std::size_t i = 1; i < shipped.size(); ++i)
-      for (const auto& commit : shipped[i]) shas.push_back(commit.sha);
-    times.authored = author_times(git, shas);
-    if (!backfill_merge_times(git, *tags, times.merged, why))
+    for (const auto& e : replay.events)
+      if (const auto* change = std::get_if<Change>(&e)) shas.push_back(change->change_id);
+    const auto authored = author_times(git, shas);
+    HistoryMerges merges;
+    if (!backfill_merge_times(git, *tags, merges, why))
       c.err << "backfill: warning: merge times left out: " << why << "\n";
+    for (auto& e : replay.events)
+      if (auto* change = std::get_if<Change>(&e)) {
+        if (const auto a = authored.find(change->change_id); a != authored.end()) change->author_time = a->second;
+        if (const auto m = merges.merged.find(change->change_id); m != merges.merged.end())
+          change->merged_time = m->second;
+      }
+    if (!c.args.flag("no-patch-ids")) add_patch_ids(c, git, merges.singles, replay.events);
   }
-  const Replay replay = replay_of(*tags, shipped, since, known, teams, by_commit, times);
   const auto& events = replay.events;
   const std::size_t deployments = replay.deployments, changes = replay.changes;
   if (replay.skipped)

@@ -240,8 +240,8 @@ bool merge_times(const GitCommand& git, const std::string& previous, const std::
   return true;
 }
 
-bool backfill_merge_times(const GitCommand& git, const std::vector<Tag>& ordered,
-                          std::unordered_map<std::string, std::int64_t>& out, std::string& why) {
+bool backfill_merge_times(const GitCommand& git, const std::vector<Tag>& ordered, HistoryMerges& out,
+                          std::string& why) {
   std::string tips;
   for (const auto& t : ordered) tips += t.commit + "\n";
   const auto r = git.run({"rev-list", "--parents", "--timestamp", "--stdin"}, std::chrono::minutes(10), tips);
@@ -269,6 +269,7 @@ bool backfill_merge_times(const GitCommand& git, const std::vector<Tag>& ordered
         }
     }
   }
+  out = {};
   std::vector<std::int64_t> merged(g.sha.size(), kNoMerge);
   std::vector<std::uint32_t> line;
   for (std::uint32_t i = 0; i < ordered.size(); ++i) {
@@ -277,16 +278,16 @@ bool backfill_merge_times(const GitCommand& git, const std::vector<Tag>& ordered
     line.clear();
     for (auto c = it->second; tag_of[c] == i;) {
       line.push_back(c);
+      if (g.parents[c].size() <= 1) out.singles.insert(g.sha[c]);
       if (g.parents[c].empty()) break;
       c = g.parents[c].front();
     }
     times_from_line(
         line, g.time, g.parents, [&](std::uint32_t c) { return tag_of[c] == i; }, merged);
   }
-  out.clear();
-  out.reserve(g.sha.size());
+  out.merged.reserve(g.sha.size());
   for (std::size_t c = 0; c < g.sha.size(); ++c)
-    if (merged[c] != kNoMerge) out.emplace(g.sha[c], merged[c]);
+    if (merged[c] != kNoMerge) out.merged.emplace(g.sha[c], merged[c]);
   return true;
 }
 

@@ -224,12 +224,18 @@ bool first_shipped(const GitCommand& git, const std::vector<Tag>& ordered, const
                    std::vector<std::vector<RangeCommit>>& out, std::string& why,
                    const std::function<void(std::size_t, std::size_t)>& progress = {});
 
+struct HistoryMerges {
+  std::unordered_map<std::string, std::int64_t> merged;  ///< merge time by SHA
+  /// The commits on their tag's first-parent line (within its range) that
+  /// are not merges: those a squash or rebase merge may have made.
+  std::unordered_set<std::string> singles;
+};
+
 /// Backfill's merge times: for tags in deployment order, each commit a tag
 /// ships first (reachable from it and from no earlier tag, paths aside)
 /// gets what merge_times gives it in that tag's range: the committer time
 /// of the oldest commit of the tag's first-parent line, within the range,
 /// that has it in its history. One traversal of the whole history.
-bool backfill_merge_times(const GitCommand& git, const std::vector<Tag>& ordered,
-                          std::unordered_map<std::string, std::int64_t>& out, std::string& why);
+bool backfill_merge_times(const GitCommand& git, const std::vector<Tag>& ordered, HistoryMerges& out, std::string& why);
 
 }  // namespace pulse

@@ -121,8 +121,7 @@ class Flows {
   std::string direct_commit() {
     const int n = ++files_;
     const auto t = tick();
-    const auto sha =
-        repo_.commit("main/" + std::to_string(n) + ".txt", "main " + std::to_string(n), t, t - pick(3000));
+    const auto sha = repo_.commit("main/" + std::to_string(n) + ".txt", "main " + std::to_string(n), t, t - pick(3000));
     late_ = false;
     push({sha}, tick(120));
     expected_[sha] = {pushed_[sha], true, commit_time(sha), "direct"};
@@ -137,8 +136,8 @@ class Flows {
     std::size_t sent = 0;
     for (int k = 0, n = 1 + pick(3); k < n; ++k) {
       const auto t = tick();
-      commits.push_back(repo_.commit(name + "/" + std::to_string(k) + ".txt", name + " " + std::to_string(k), t,
-                                     t - pick(5000)));
+      commits.push_back(
+          repo_.commit(name + "/" + std::to_string(k) + ".txt", name + " " + std::to_string(k), t, t - pick(5000)));
       if (pick(2) == 0 || k + 1 == n) {  // a push of what is new, the tip with the branch's whole diff
         push({commits.begin() + static_cast<std::ptrdiff_t>(sent), commits.end()}, tick(300), fork, commits);
         sent = commits.size();

@@ -1,10 +1,14 @@
 // pulse-event-cli backfill against a generated history with many tags: the
 // events in the collector equal what git itself says; a re-run adds nothing.
 #include "cli_helpers.hpp"
+#include "core/git/git_range.hpp"
+#include "core/net/http_client.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <map>
 #include <sstream>
 
 using namespace pulse;
@@ -87,6 +91,78 @@ BOOST_AUTO_TEST_CASE(events_equal_what_git_says_and_rerun_adds_nothing) {
   BOOST_TEST(second.err.find("sent 0 deployment(s) and 0 change(s)") != std::string::npos, second.err);
   const auto again = collector_cmd({"events", "--db", collector.db(), "--limit", "100000", "--format", "json"});
   BOOST_TEST(json::parse(again.out).as_array().size() == all.as_array().size());
+}
+
+// A team that ran pulse-hook before its first backfill: the branch pushes
+// are in the collector, the history's squash merge is found by its
+// patch-id, and each commit gets its author and merge times.
+BOOST_AUTO_TEST_CASE(history_squashes_join_the_branch_pushes_and_merges_have_their_times) {
+  GitRepo repo;
+  const std::int64_t t = 1767225600;  // 2026-01-01
+  repo.git({"checkout", "-q", "-b", "main"});
+  repo.commit("base.txt", "base", t);
+  repo.git({"tag", "v1.0.0"});
+  repo.git({"checkout", "-q", "-b", "feature"});
+  const auto f1 = repo.commit("f/1.txt", "one", t + 100, t + 50);
+  const auto f2 = repo.commit("f/2.txt", "two", t + 200);
+  repo.git({"checkout", "-q", "-b", "topic", "main"});
+  const auto topic = repo.commit("t.txt", "topic", t + 1100);
+  repo.git({"checkout", "-q", "main"});
+  const auto at = [](std::int64_t v) {
+    return EnvOverrides{{"GIT_AUTHOR_DATE", "@" + std::to_string(v) + " +0000"},
+                        {"GIT_COMMITTER_DATE", "@" + std::to_string(v) + " +0000"}};
+  };
+  repo.git({"merge", "-q", "--squash", "feature"});
+  repo.git({"commit", "-q", "-m", "Feature (#1)"}, at(t + 1000));
+  const auto squash = repo.git({"rev-parse", "HEAD"});
+  repo.git({"tag", "v1.1.0"});
+  repo.git({"merge", "-q", "--no-ff", "-m", "Merge topic", "topic"}, at(t + 1500));
+  repo.git({"tag", "v1.2.0"});
+
+  // The hook's reports of the feature branch's push at t+300.
+  CollectorProcess collector;
+  std::string why;
+  HttpClient client(*parse_origin(collector.url(), why), ClientOptions{});
+  std::vector<CommitPatch> ids;
+  BOOST_REQUIRE_MESSAGE(patch_ids(GitCommand(repo.dir()), {f1, f2}, "origin", ids, why), why);
+  const auto authored = author_times(GitCommand(repo.dir()), {f1, f2});
+  for (const auto& p : ids) {
+    Change c{.source = "git",
+             .change_id = p.sha,
+             .time_created = t + 300,
+             .event_type = "push",
+             .author_time = authored.at(p.sha),
+             .patch_id = p.patch_id};
+    if (p.sha == f2) {
+      c.branch_patch_id = diff_patch_id(GitCommand(repo.dir()), repo.git({"merge-base", "main~1", f2}), f2);
+      c.branch_commits = {f1, f2};
+    }
+    const auto r = client.send(
+        HttpRequest{"POST", "/v1/ingestion/cli?system=hist", {{"Content-Type", "application/json"}}, encode_body(c)});
+    BOOST_REQUIRE(std::holds_alternative<HttpResponse>(r));
+    BOOST_REQUIRE_EQUAL(std::get<HttpResponse>(r).status, 200);
+  }
+  const auto ran = cli({"backfill", "--base-url", collector.url(), "--system", "hist", "--directory", repo.dir()});
+  BOOST_TEST_REQUIRE(ran.exit_code == 0, ran.err);
+
+  const auto explained =
+      json::parse(collector_cmd({"metrics", "--db", collector.db(), "--system", "hist", "--explain", "lead_time",
+                                 "--from", "2025-12-01", "--to", "2026-02-01", "--format", "json"})
+                      .out);
+  std::map<std::string, json::object> by_change;
+  for (const char* list : {"records", "left_out"})
+    for (const auto& r : explained.at(list).as_array())
+      by_change[std::string(r.at("change").as_string())] = r.as_object();
+  BOOST_TEST_REQUIRE(by_change.contains(squash), json::serialize(explained).substr(0, 1500));
+  const auto& s = by_change.at(squash);
+  BOOST_TEST(s.at("time").as_string() == format_rfc3339(t + 300));  // the branch's push, not the squash
+  BOOST_TEST(s.at("matched").as_string().starts_with("squash"));
+  BOOST_TEST(s.at("authored").as_string() == format_rfc3339(t + 50));  // the branch's first commit
+  BOOST_TEST(s.at("merged").as_string() == format_rfc3339(t + 1000));
+  BOOST_TEST(s.at("phases").at("review").to_number<std::int64_t>() == 700);
+  BOOST_TEST_REQUIRE(by_change.contains(topic));
+  BOOST_TEST(by_change.at(topic).at("merged").as_string() == format_rfc3339(t + 1500));  // its merge commit's
+  BOOST_TEST(by_change.at(topic).at("authored").as_string() == format_rfc3339(t + 1100));
 }
 
 BOOST_AUTO_TEST_CASE(since_dry_run_and_patterns) {

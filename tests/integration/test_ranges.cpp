@@ -512,8 +512,9 @@ BOOST_AUTO_TEST_CASE(backfill_merge_times_equal_the_rule_per_tag_range) {
     auto tags = list_tags(git, "", "", why);
     BOOST_TEST_REQUIRE(tags.has_value(), why);
     order_tags(*tags, false);
-    std::unordered_map<std::string, std::int64_t> got;
-    BOOST_TEST_REQUIRE(backfill_merge_times(git, *tags, got, why), why);
+    HistoryMerges merges;
+    BOOST_TEST_REQUIRE(backfill_merge_times(git, *tags, merges, why), why);
+    const auto& got = merges.merged;
     std::vector<std::string> earlier;
     MergeTimes expected;
     for (const auto& tag : *tags) {
@@ -525,6 +526,19 @@ BOOST_AUTO_TEST_CASE(backfill_merge_times_equal_the_rule_per_tag_range) {
     }
     BOOST_TEST_CONTEXT("history " << k << ", " << tags->size() << " tags") {
       BOOST_TEST(lines_of({got.begin(), got.end()}) == lines_of(expected), boost::test_tools::per_element());
+      // The singles: per tag range, git's own first-parent non-merges.
+      const std::set<std::string> singles(merges.singles.begin(), merges.singles.end());
+      std::set<std::string> want;
+      std::vector<std::string> before;
+      for (const auto& tag : *tags) {
+        std::vector<std::string> args = {"rev-list", "--first-parent", "--no-merges", tag.commit, "--not"};
+        args.insert(args.end(), before.begin(), before.end());
+        for (const auto& sha : git_lines(h.dir(), args)) want.insert(sha);
+        before.push_back(tag.commit);
+      }
+      BOOST_TEST(std::vector<std::string>(singles.begin(), singles.end()) ==
+                     std::vector<std::string>(want.begin(), want.end()),
+                 boost::test_tools::per_element());
     }
   }
 }
