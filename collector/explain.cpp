@@ -372,11 +372,21 @@ std::string explain_table(const json::object& page) {
   for (const auto& rec : records) {
     const auto& r = rec.as_object();
     out << text_of(r.at("time")) << "  " << text_of(r.at("system")) << "  " << text_of(r.at("environment")) << "  ";
-    if (metric == "lead_time")
-      out << "change " << text_of(r.at("change")) << " (" << text_of(r.at("time_source")) << " time) deployed by "
-          << text_of(r.at("deployment")) << " at " << text_of(r.at("deployed")) << ": "
+    if (metric == "lead_time") {
+      const auto* matched = r.if_contains("matched");
+      out << "change " << text_of(r.at("change")) << " (" << text_of(r.at("time_source")) << " time"
+          << (matched ? ", " + text_of(*matched).substr(0, text_of(*matched).find(':')) : std::string())
+          << ") deployed by " << text_of(r.at("deployment")) << " at " << text_of(r.at("deployed")) << ": "
           << human_duration(r.at("lead_seconds").to_number<std::int64_t>());
-    else if (metric == "time_to_recover")
+      if (const auto* phases = r.if_contains("phases")) {  // where it went, as far as known
+        std::string parts;
+        for (const char* name : {"coding", "review", "deploy"})
+          if (const auto& v = phases->at(name); !v.is_null())
+            parts +=
+                (parts.empty() ? "" : ", ") + std::string(name) + " " + human_duration(v.to_number<std::int64_t>());
+        if (!parts.empty()) out << " (" << parts << ")";
+      }
+    } else if (metric == "time_to_recover")
       out << "incident " << text_of(r.at("incident")) << " resolved " << text_of(r.at("resolved")) << " ("
           << human_duration(r.at("seconds").to_number<std::int64_t>()) << "), deployment "
           << text_of(r.at("deployment"));

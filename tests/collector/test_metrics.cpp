@@ -3,6 +3,7 @@
 // each rule on its own.
 #include "../support/support.hpp"
 #include "collector/api.hpp"
+#include "collector/explain.hpp"
 #include "collector/metrics.hpp"
 #include "collector/store.hpp"
 #include "core/util/timeutil.hpp"
@@ -1179,6 +1180,11 @@ BOOST_FIXTURE_TEST_CASE(phases_from_author_push_merge_and_deploy_times, StoreFix
   BOOST_TEST(phase('7', "review") == "null");
   BOOST_TEST(phase('7', "deploy") == "3000");
   BOOST_TEST(phase('8', "deploy") == "1000");
+  // The CLI's table says the same.
+  const auto table = explain_table(ex);
+  BOOST_TEST(table.find("(push time, squash) deployed by d1 at 2026-03-01T02:46:40Z: 2h 46m "
+                        "(coding 1h 00m, review 1h 23m, deploy 1h 23m)") != std::string::npos,
+             table);
   // Nothing known: every phase null.
   const auto none = metrics("system=web&from=2026-01-01&to=2026-02-01");
   BOOST_TEST(json::serialize(none.at("overall").at("lead_time").at("phases")) ==
