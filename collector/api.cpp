@@ -201,15 +201,29 @@ ServerResponse Api::route(const ServerRequest& request) {
     if (!answers(*r, request.method)) return method_not_allowed(r->method);
     return (this->*r->handler)(request, *target);
   }
+  if (auto refused = refusal(request, *target, r)) return std::move(*refused);
+  return (this->*r->handler)(request, *target);
+}
+
+// What refuses a request to a keyed route (or to no route) on its headers alone.
+std::optional<ServerResponse> Api::refusal(const ServerRequest& request, const Target& target, const Route* r) const {
   if (auto refused = browser_refusal(request)) return error(refused->status, refused->reason);
-  if (!r) return error(404, "no such route: " + target->path.substr(0, 100));
+  if (!r) return error(404, "no such route: " + target.path.substr(0, 100));
   // Text parameters reach the store: the same rule as event fields, on every route.
   for (const char* name : {"system", "environment", "type"})
-    if (const auto v = target->param(name); v && !is_clean_text(*v))
+    if (const auto v = target.param(name); v && !is_clean_text(*v))
       return error(400, std::string(name) + ": control characters or invalid UTF-8");
   if (!answers(*r, request.method)) return method_not_allowed(r->method);
-  if (!authorized(request, target->param("api_key"))) return unauthorized();
-  return (this->*r->handler)(request, *target);
+  if (!authorized(request, target.param("api_key"))) return unauthorized();
+  return std::nullopt;
+}
+
+std::optional<ServerResponse> Api::before_body(const ServerRequest& head) const {
+  const auto target = parse_target(head.target);
+  if (!target) return error(400, "malformed request target");
+  const Route* r = find_route(target->path);
+  if (r && !r->keyed) return std::nullopt;
+  return refusal(head, *target, r);
 }
 
 ServerResponse Api::healthy(const ServerRequest&, const Target&) { return reply(200, R"({"status":"ok"})"); }

@@ -111,11 +111,17 @@ class Api {
   /// returns false for everything else (then handle(), on the pool).
   bool handle_async(const ServerRequest& request, const Respond& respond);
 
+  /// On the I/O thread, before a body is read (ServerOptions::before_body):
+  /// the answer to a request its headers already refuse (no such route,
+  /// wrong method, a missing or wrong API key), as handle() would give it.
+  std::optional<ServerResponse> before_body(const ServerRequest& head) const;
+
  private:
   /// Why a request on open access looks like a web page's, if it does.
   std::optional<BrowserGuard::Refusal> browser_refusal(const ServerRequest& request) const;
   bool authorized(const ServerRequest& request, const std::optional<std::string>& query_key) const;
   ServerResponse route(const ServerRequest& request);
+  std::optional<ServerResponse> refusal(const ServerRequest& request, const Target& target, const Route* r) const;
   ServerResponse unavailable() const;  ///< 503 with Retry-After: the store failed
   // The handlers, one per route.
   ServerResponse healthy(const ServerRequest& request, const Target& target);

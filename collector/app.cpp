@@ -224,6 +224,9 @@ ServerOptions server_options(const ServeSettings& s, Api& handler, Logger& log, 
   opt.async_handler = [&handler](const ServerRequest& r, const Respond& respond) {
     return handler.handle_async(r, respond);
   };
+  // A wrong key is answered before the body is read: no stranger holds a
+  // connection or memory for a body.
+  opt.before_body = [&handler](const ServerRequest& head) { return handler.before_body(head); };
   // Tells our own clients which extensions this server offers.
   opt.extra_headers.push_back({"Pulse-Extensions", "batch, deployments, patches"});
   // A deployment may list 100,000 changes (40-character SHAs: 4.3 MB).

@@ -52,6 +52,8 @@ struct Conn {
   std::string peer;                         ///< the client's address, without port
   std::atomic<bool> busy{false};            ///< false while waiting for a request (idle)
   std::atomic<std::int64_t> idle_since{0};  ///< steady-clock ns when it last went idle
+  std::atomic<bool> reading_body{false};    ///< busy, but only reading a body: evictable after the idle ones
+  std::atomic<std::int64_t> body_since{0};  ///< steady-clock ns when that began
   std::atomic<bool> evicted{false};
 
   void set_idle() {
@@ -93,7 +95,33 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::chrono::steady_clock::time_point last_pressure_log{};
   std::size_t evictions_since_log = 0;
   std::atomic<std::uint64_t> evictions{0};
+  std::atomic<std::size_t> body_bytes{0};  ///< reserved by bodies being read or handled (body_budget)
   WorkPool pool;
+
+  // A body's share of body_budget, returned when the request is done.
+  struct BodyReservation {
+    std::atomic<std::size_t>* pool = nullptr;
+    std::size_t bytes = 0;
+    BodyReservation() = default;
+    BodyReservation(const BodyReservation&) = delete;
+    BodyReservation& operator=(const BodyReservation&) = delete;
+    ~BodyReservation() { release(); }
+    void release() {
+      if (pool) pool->fetch_sub(bytes);
+      pool = nullptr;
+    }
+  };
+
+  bool reserve_body(std::size_t bytes, BodyReservation& r) {
+    std::size_t now = body_bytes.load();
+    do {
+      if (now + bytes > opt.body_budget) return false;
+    } while (!body_bytes.compare_exchange_weak(now, now + bytes));
+    r.release();
+    r.pool = &body_bytes;
+    r.bytes = bytes;
+    return true;
+  }
 
   std::function<void()> on_hangup;
 
@@ -154,7 +182,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // Makes room under pressure: closes the idle connection (waiting for a
   // request, first or next) that has waited longest, taken from the address
   // that holds the most connections, so one client cannot crowd out the
-  // rest. Busy connections are never closed. False if none is idle.
+  // rest; with none idle, the connection that has been reading a body
+  // longest, by the same rule (a slow body holds no more than an idle
+  // socket). Connections running a handler or writing are never closed.
+  // False if there is nothing to close.
   bool evict_idle() {
     std::shared_ptr<Conn> victim;
     {
@@ -163,12 +194,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       std::size_t most = 0;
       for (const auto& [peer, n] : per_peer)
         if (n > most) most = n, crowded = peer;
-      for (int pass = 0; pass < 2 && !victim; ++pass) {
+      for (int pass = 0; pass < 4 && !victim; ++pass) {
+        const bool bodies = pass >= 2;
         std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
         for (auto& [id, weak] : conns) {
           auto c = weak.lock();
-          if (!c || c->busy || c->evicted || (pass == 0 && c->peer != crowded)) continue;
-          if (c->idle_since < oldest) oldest = c->idle_since, victim = c;
+          if (!c || c->evicted || (pass % 2 == 0 && c->peer != crowded)) continue;
+          if (bodies ? !c->reading_body : c->busy.load()) continue;
+          const std::int64_t since = bodies ? c->body_since.load() : c->idle_since.load();
+          if (since < oldest) oldest = since, victim = c;
         }
       }
       if (!victim) return false;
@@ -192,7 +226,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       evicted = std::exchange(evictions_since_log, 0);
     }
     log("connections: " + std::to_string(active.load()) + " open (capacity " + std::to_string(capacity) + "); " +
-        std::to_string(evicted) + " idle connection(s) closed to make room" + (cause.empty() ? "" : "; " + cause));
+        std::to_string(evicted) + " idle or body-reading connection(s) closed to make room" +
+        (cause.empty() ? "" : "; " + cause));
   }
 
   asio::awaitable<void> accept_loop() {
@@ -281,16 +316,32 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   template <class Stream>
   asio::awaitable<void> write_error(Stream& stream, http::status status, std::string_view message,
                                     const std::string& remote) {
+    ServerResponse answer;
+    answer.status = static_cast<int>(status);
+    answer.body = json_error(message);
+    co_await write_refusal(stream, std::move(answer), remote);
+  }
+
+  // The same with an answer of the caller's (a handler's refusal before the body).
+  template <class Stream>
+  asio::awaitable<void> write_refusal(Stream& stream, ServerResponse answer, const std::string& remote,
+                                      std::string_view method = "-", std::string_view path = "-",
+                                      Conn* conn = nullptr) {
+    const auto status = static_cast<http::status>(answer.status);
     http::response<http::string_body> res{status, 11};
-    res.set(http::field::content_type, "application/json");
-    res.body() = json_error(message);
+    res.set(http::field::server, "pulse/" PULSE_VERSION);
+    res.set(http::field::content_type, answer.content_type);
+    for (const auto& h : answer.headers) res.set(h.name, h.value);
+    res.body() = std::move(answer.body);
     res.keep_alive(false);
     res.prepare_payload();
     error_code ec;
     beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-    if (opt.on_request) opt.on_request({"-", "-", static_cast<int>(status), res.body().size(), 0, remote});
+    if (opt.on_request) opt.on_request({method, path, static_cast<int>(status), res.body().size(), 0, remote});
     if (ec) co_return;
+    // Answered: while it drains, the connection gives way like an idle one.
+    if (conn) conn->set_idle();
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
     std::array<char, 16384> sink;
     for (std::size_t drained = 0; drained < 4 * opt.body_limit + (1 << 20);) {
@@ -374,12 +425,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     else co_await write_error(stream, http::status::bad_request, "malformed HTTP request", remote);
   }
 
-  static ServerRequest to_request(http::request<http::string_body>& req, const std::string& remote) {
+  static ServerRequest to_request(http::request<http::string_body>& req, const std::string& remote,
+                                  bool with_body = true) {
     ServerRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     for (const auto& f : req) request.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-    request.body = std::move(req.body());
+    if (with_body) request.body = std::move(req.body());
     request.remote = remote;
     return request;
   }
@@ -390,7 +442,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   template <class Stream>
   asio::awaitable<std::optional<ServerRequest>> read_request(Stream& stream, beast::flat_buffer& buffer,
                                                              http::request_parser<http::string_body>& parser,
-                                                             Conn& conn, bool first, const std::string& remote) {
+                                                             Conn& conn, bool first, const std::string& remote,
+                                                             BodyReservation& reservation) {
     error_code ec;
     auto redirect = asio::redirect_error(asio::use_awaitable, ec);
     parser.body_limit(opt.body_limit);
@@ -412,21 +465,67 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_return std::nullopt;
       }
     }
+    const bool has_body = !ec && (parser.chunked() || parser.content_length().value_or(0) > 0);
+    if (has_body && opt.before_body) {  // refused on its headers: the body is never read
+      auto head = to_request(parser.get(), remote, false);
+      if (auto refusal = opt.before_body(head)) {
+        const std::string_view target(head.target);
+        co_await write_refusal(stream, std::move(*refusal), remote, head.method, target.substr(0, target.find('?')),
+                               &conn);
+        co_return std::nullopt;
+      }
+    }
+    if (has_body &&
+        !reserve_body(parser.chunked() ? opt.body_limit : static_cast<std::size_t>(*parser.content_length()),
+                      reservation)) {
+      ServerResponse busy;
+      busy.status = 503;
+      busy.body = json_error("busy: too many request bodies in flight; try again shortly");
+      busy.headers.push_back({std::string("Retry-After"), std::string("1")});
+      const std::string method(parser.get().method_string()), target(parser.get().target());
+      co_await write_refusal(stream, std::move(busy), remote, method, target.substr(0, target.find('?')), &conn);
+      co_return std::nullopt;
+    }
     if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
       beast::get_lowest_layer(stream).expires_after(opt.write_timeout);
       co_await http::async_write(stream, cont, redirect);
       if (ec) co_return std::nullopt;
     }
-    if (!ec) {
-      beast::get_lowest_layer(stream).expires_after(opt.read_timeout);
-      co_await http::async_read(stream, buffer, parser, redirect);
-    }
+    if (!ec) co_await read_body(stream, buffer, parser, conn, ec);
+    if (conn.evicted) co_return std::nullopt;  // closed to make room while its body came
     if (ec) {
       if (!client_gone(ec)) co_await answer_failed_read(stream, ec, remote);
       co_return std::nullopt;
     }
     co_return to_request(parser.get(), remote);
+  }
+
+  // The body, at no less than min_body_rate after body_timeout: each read
+  // may wait until the time the bytes so far allow runs out. Meanwhile the
+  // connection may be closed to make room (evict_idle).
+  template <class Stream>
+  asio::awaitable<void> read_body(Stream& stream, beast::flat_buffer& buffer,
+                                  http::request_parser<http::string_body>& parser, Conn& conn, error_code& ec) {
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    conn.body_since = start.time_since_epoch().count();
+    conn.reading_body = true;
+    std::size_t received = 0;
+    const auto rate = std::max<std::size_t>(1, opt.min_body_rate);
+    while (!parser.is_done() && !ec) {
+      const auto allowed =
+          opt.body_timeout +
+          std::chrono::milliseconds(static_cast<std::int64_t>(received / rate * 1000 + received % rate * 1000 / rate));
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(start + allowed - clock::now());
+      if (left.count() <= 0) {
+        ec = beast::error::timeout;
+        break;
+      }
+      beast::get_lowest_layer(stream).expires_after(left);
+      received += co_await http::async_read_some(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    conn.reading_body = false;
   }
 
   // Writes the handler's answer; whether the connection stays open.
@@ -467,7 +566,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     beast::flat_buffer buffer;
     for (bool first = true; !stopping; first = false) {
       http::request_parser<http::string_body> parser;
-      auto request = co_await read_request(stream, buffer, parser, conn, first, remote);
+      BodyReservation reservation;  // until the answer is written
+      auto request = co_await read_request(stream, buffer, parser, conn, first, remote, reservation);
       if (!request) co_return;
       const bool head = request->method == "HEAD";
       if (head) request->method = "GET";

@@ -56,13 +56,30 @@ struct ServerOptions {
   std::string tls_cert;    ///< PEM certificate chain; with tls_key, serve HTTPS
   std::string tls_key;     ///< PEM private key
   std::size_t body_limit = 1 << 20;
-  Millis read_timeout{30'000};    ///< to receive one whole request once it started
+  /// Memory for request bodies being read, over all connections: a body
+  /// (its Content-Length; body_limit when chunked) that would exceed it is
+  /// not read, the request answered 503 with Retry-After.
+  std::size_t body_budget = 128 << 20;
+  /// A body must keep coming: it may take body_timeout plus one second per
+  /// min_body_rate bytes received, and is cut (the connection closed)
+  /// beyond that. A connection reading a body may be closed to make room,
+  /// after every idle one (see max_connections).
+  Millis body_timeout{10'000};
+  std::size_t min_body_rate = 32 << 10;
+  /// Optional, on the I/O thread (must not block): sees a request's method,
+  /// target, headers and peer before its body is read (`body` empty); an
+  /// answer refuses it there (a wrong key gets its 401 without the server
+  /// reading 8 MiB first) and the connection closes after it.
+  std::function<std::optional<ServerResponse>(const ServerRequest&)> before_body;
+  Millis read_timeout{30'000};    ///< to receive a request's headers once it started
   Millis write_timeout{30'000};   ///< to send one response
   Millis idle_timeout{60'000};    ///< between requests on a kept-alive connection
   Millis shutdown_grace{10'000};  ///< in-flight requests get this long after stop()
   /// Connections held at once (within the open-file limit, which is raised
   /// to its hard limit). When full, the idle connection that has waited
-  /// longest (from the address holding the most) is closed for a new one.
+  /// longest (from the address holding the most) is closed for a new one;
+  /// with none idle, the one that has been reading a body longest (same
+  /// rule). Connections running a handler or writing an answer stay.
   std::size_t max_connections = 16384;
   int threads = 2;  ///< I/O threads
   /// 0: handlers run on the I/O threads (they must not block). N > 0:

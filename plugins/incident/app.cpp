@@ -448,7 +448,13 @@ Outcome serve(const Invocation& inv) {
     export_incident_metrics(registry, receiver, state, reporter);
     ServerTelemetry telemetry(registry, log, incident_route);
     const BrowserGuard metrics_guard{settings->public_hosts};
-    HttpServer server(incident_server_options(*settings, log, telemetry), [&](const ServerRequest& r) {
+    ServerOptions options = incident_server_options(*settings, log, telemetry);
+    // Routes with tokens refuse a wrong one before the body is read.
+    options.before_body = [&receiver](const ServerRequest& head) -> std::optional<ServerResponse> {
+      if (head.target == "/metrics" || head.target.starts_with("/metrics?")) return std::nullopt;
+      return receiver.before_body(head);
+    };
+    HttpServer server(std::move(options), [&](const ServerRequest& r) {
       if (r.target == "/metrics" || r.target.starts_with("/metrics?"))
         return metrics_response(r, registry, settings->metrics_tokens, metrics_guard);
       return receiver.handle(r);

@@ -119,6 +119,56 @@ void Receiver::log_refusal(const std::string& line) {
   log_(suppressed ? line + " (" + std::to_string(suppressed) + " earlier refusal(s) not logged)" : line);
 }
 
+std::optional<ServerResponse> Receiver::before_body(const ServerRequest& head) {
+  const auto target = parse_target(head.target);
+  if (!target) return ServerResponse{400, "application/json", json_error("malformed request target"), {}};
+  if (target->path == "/healthz") return std::nullopt;
+  std::string_view name(target->path);
+  if (name.starts_with("/")) name.remove_prefix(1);
+  const auto routes = this->routes();
+  const auto found = find_route(*routes, name);
+  return refusal(head, *target, name, found);
+}
+
+// What refuses a request on its headers alone (see before_body).
+std::optional<ServerResponse> Receiver::refusal(const ServerRequest& request, const Target& target,
+                                                std::string_view name, const std::optional<Found>& found) {
+  if (!found) return ServerResponse{404, "application/json", json_error("no such route: /" + sanitize(name)), {}};
+  if (request.method != "POST")
+    return ServerResponse{405, "application/json", json_error("method not allowed"), {{"Allow", "POST"}}};
+  const auto& auth = found->config->auth;
+  if (!auth.configured())
+    if (auto refused = guard_.refuse(request, true)) {
+      log_refusal("/" + std::string(name) + " from " + request.remote + ": " + std::to_string(refused->status) + " " +
+                  sanitize(refused->reason));
+      return ServerResponse{refused->status, "application/json", json_error(refused->reason), {}};
+    }
+  // The system a sender names goes into every incident: it obeys the rule
+  // of every stored name, or nothing is accepted (the collector would
+  // refuse the incident later, when no sender hears of it).
+  const std::string system = target.param("system").value_or("");
+  if (!system.empty() && !valid_name(system))
+    return ServerResponse{
+        400,
+        "application/json",
+        json_error("?system=: not a usable system name (1 to 256 bytes of text without control characters)"),
+        {}};
+  // Tokens are in the headers: a wrong one is refused before any body.
+  if (!auth.tokens.empty()) {
+    const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
+    RouteAuth tokens_only;
+    tokens_only.tokens = auth.tokens;
+    if (const auto r = authenticate(found->source->name, tokens_only, headers, "", 0); r != AuthResult::ok) {
+      const std::string message = r == AuthResult::missing
+                                      ? "missing credentials for /" + std::string(name)
+                                      : "invalid credentials or signature for /" + std::string(name);
+      log_refusal("/" + std::string(name) + " from " + request.remote + ": 401 " + message);
+      return ServerResponse{401, "application/json", json_error(message), {{"WWW-Authenticate", "Bearer"}}};
+    }
+  }
+  return std::nullopt;
+}
+
 ServerResponse Receiver::handle(const ServerRequest& request) {
   const auto target = parse_target(request.target);
   if (!target) return {400, "application/json", json_error("malformed request target"), {}};
@@ -128,24 +178,8 @@ ServerResponse Receiver::handle(const ServerRequest& request) {
   // The route is looked up once; the snapshot keeps it alive through a reload.
   const auto routes = this->routes();
   const auto found = find_route(*routes, name);
-  if (!found) return {404, "application/json", json_error("no such route: /" + sanitize(name)), {}};
-  if (request.method != "POST") return {405, "application/json", json_error("method not allowed"), {{"Allow", "POST"}}};
-  if (!found->config->auth.configured())
-    if (auto refused = guard_.refuse(request, true)) {
-      log_refusal("/" + std::string(name) + " from " + request.remote + ": " + std::to_string(refused->status) + " " +
-                  sanitize(refused->reason));
-      return {refused->status, "application/json", json_error(refused->reason), {}};
-    }
-
-  // The system a sender names goes into every incident: it obeys the rule
-  // of every stored name, or nothing is accepted (the collector would
-  // refuse the incident later, when no sender hears of it).
+  if (auto refused = refusal(request, *target, name, found)) return std::move(*refused);
   const std::string system = target->param("system").value_or("");
-  if (!system.empty() && !valid_name(system))
-    return {400,
-            "application/json",
-            json_error("?system=: not a usable system name (1 to 256 bytes of text without control characters)"),
-            {}};
   const HeaderLookup headers = [&request](std::string_view h) { return request.header(h); };
   Processed out;
   try {

@@ -55,6 +55,11 @@ class Receiver {
   /// HTTP entry: route /<source>, then process(). A route without
   /// credentials refuses what only a web page sends (browser_guard.hpp).
   ServerResponse handle(const ServerRequest& request);
+  /// Before a body is read (ServerOptions::before_body): the answer to a
+  /// request its headers already refuse (no such route, not POST, a bad
+  /// ?system=, a route with tokens and a missing or wrong one), as handle()
+  /// gives it. Signatures need the body: handle() checks them.
+  std::optional<ServerResponse> before_body(const ServerRequest& head);
 
   /// Host names besides loopback ones that name this server (--public-host).
   void set_public_hosts(std::vector<std::string> hosts) { guard_.public_hosts = std::move(hosts); }
@@ -85,6 +90,8 @@ class Receiver {
   /// misconfigured sender) is summarised, as the request log's refusals are.
   RateLimit refusals_{10, std::chrono::seconds(10)};
   void log_refusal(const std::string& line);
+  std::optional<ServerResponse> refusal(const ServerRequest& request, const Target& target, std::string_view name,
+                                        const std::optional<Found>& found);
   std::function<std::int64_t()> now_;
   BrowserGuard guard_;
 };

@@ -84,12 +84,35 @@ std::string change_request(std::uint16_t port, int i) {
          std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
+// Resident memory of a process, in MiB (VmRSS).
+std::size_t resident_mib(int pid) {
+  const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+  const auto at = status.find("VmRSS:");
+  return at == std::string::npos ? 0 : std::stoul(status.substr(at + 6)) / 1024;
+}
+
+// The status of the answer waiting on `fd` (0: none within the socket's timeout).
+int status_on(int fd) {
+  char buf[512];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  return n > 12 ? std::atoi(buf + 9) : 0;
+}
+
+// Headers of a POST announcing `length` body bytes, then `first` of them.
+bool start_body(int fd, std::uint16_t port, std::size_t length, std::size_t first, const std::string& auth = "") {
+  const std::string head = "POST /v1/ingestion/cli?system=slow HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                           "\r\nContent-Type: application/json\r\n" + auth +
+                           "Content-Length: " + std::to_string(length) + "\r\n\r\n" + std::string(first, '[');
+  return ::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size());
+}
+
 struct SmallServer {
   ServerOptions opt;
   std::unique_ptr<HttpServer> server;
   std::thread runner;
-  explicit SmallServer(std::size_t capacity) {
+  explicit SmallServer(std::size_t capacity, const std::function<void(ServerOptions&)>& tune = {}) {
     opt.max_connections = capacity;
+    if (tune) tune(opt);
     server = std::make_unique<HttpServer>(opt, [](const ServerRequest&) {
       return ServerResponse{200, "text/plain", "ok", {}};
     });
@@ -181,6 +204,108 @@ BOOST_AUTO_TEST_CASE(the_go_cli_pattern_against_the_collector_stores_every_event
   const auto listed = collector_cmd({"events", "--db", collector.db(), "--type", "change", "--system", "go", "--limit",
                                      "100000", "--format", "json"});
   BOOST_TEST(count_of(listed.out, "\"type\":\"change\"") == static_cast<std::size_t>(kRequests));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Slow and large bodies: a stranger's bodies are refused on their headers
+// (401 before any byte of the body is read), a body must keep coming, a
+// connection reading one gives way when the server is full, and the memory
+// for bodies in flight has a budget.
+BOOST_AUTO_TEST_SUITE(slow_bodies)
+
+BOOST_AUTO_TEST_CASE(keyless_bodies_get_401_on_their_headers_and_hold_no_memory) {
+  raise_own_file_limit();
+  CollectorProcess collector({"--api-key", "k-123456", "--max-connections", "1000"});
+  const auto port = collector.port();
+  constexpr std::uint32_t kAttacker = 0x7f000002;
+  // 1,000 sockets announcing 100 kB and sending one byte, then 500
+  // announcing 8 MiB and sending 64 kB: each answered 401 at once.
+  std::vector<int> fds;
+  int refused = 0;
+  for (int i = 0; i < 1500; ++i) {
+    const int fd = connect_to(port, kAttacker);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    BOOST_TEST_REQUIRE(start_body(fd, port, i < 1000 ? 100000 : 8 << 20, i < 1000 ? 1 : 64 << 10));
+    fds.push_back(fd);
+  }
+  for (const int fd : fds) refused += status_on(fd) == 401;
+  BOOST_TEST(refused == 1500);
+  BOOST_TEST(resident_mib(collector.process().pid()) < 300u);
+  // Keyed clients are served meanwhile, each within a second.
+  for (int i = 0; i < 60; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const int fd = connect_to(port);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    auto request = change_request(port, i);
+    request.insert(request.find("Content-Type"), "Authorization: Bearer k-123456\r\n");
+    BOOST_TEST(round_trip(fd, request) == 200);
+    ::close(fd);
+    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(1)));
+  }
+  for (const int fd : fds) ::close(fd);
+}
+
+BOOST_AUTO_TEST_CASE(slow_bodies_are_cut_and_give_way_when_the_server_is_full) {
+  raise_own_file_limit();
+  SmallServer s(100, [](ServerOptions& o) { o.body_timeout = std::chrono::milliseconds(1500); });
+  const auto port = s.server->port();
+  constexpr std::uint32_t kAttacker = 0x7f000002;
+  // Open access (a test server: no keys): 150 bodies at one byte each,
+  // more than the server holds; every connection is reading a body.
+  std::vector<int> slow;
+  for (int i = 0; i < 150; ++i)
+    if (const int fd = connect_to(port, kAttacker); fd >= 0 && start_body(fd, port, 100000, 1)) slow.push_back(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int i = 0; i < 20; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const int fd = connect_to(port);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    BOOST_TEST(round_trip(fd, "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") == 200);
+    ::close(fd);
+    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(1)));
+  }
+  BOOST_TEST(s.server->evicted_connections() >= 20u);
+  // After the body's time is up, whatever still waits is cut: the server
+  // closes it (end of stream), with nothing to answer.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  std::size_t cut = 0;
+  for (const int fd : slow) {
+    char c;
+    cut += ::recv(fd, &c, 1, 0) <= 0;
+    ::close(fd);
+  }
+  BOOST_TEST(cut == slow.size());
+  BOOST_TEST(s.server->open_connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(bodies_beyond_the_memory_budget_get_503_with_retry_after) {
+  SmallServer s(100, [](ServerOptions& o) {
+    o.body_limit = 1 << 20;
+    o.body_budget = 1 << 20;
+  });
+  const auto port = s.server->port();
+  // Two bodies of 400 kB in flight hold 800 kB of the 1 MiB budget.
+  const int a = connect_to(port), b = connect_to(port), c = connect_to(port);
+  BOOST_TEST_REQUIRE(start_body(a, port, 400000, 10));
+  BOOST_TEST_REQUIRE(start_body(b, port, 400000, 10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST_REQUIRE(start_body(c, port, 400000, 10));
+  char buf[512];
+  const ssize_t n = ::recv(c, buf, sizeof buf - 1, 0);
+  BOOST_TEST_REQUIRE(n > 12);
+  buf[n] = 0;
+  BOOST_TEST(std::atoi(buf + 9) == 503);
+  BOOST_TEST(std::string(buf).find("Retry-After: 1") != std::string::npos, buf);
+  // The first body ends: its share returns, and the next is taken.
+  const std::string rest(400000 - 10, ' ');
+  BOOST_TEST_REQUIRE(::send(a, rest.data(), rest.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(rest.size()));
+  BOOST_TEST(status_on(a) == 200);
+  const int d = connect_to(port);
+  BOOST_TEST_REQUIRE(start_body(d, port, 400000, 10));
+  BOOST_TEST_REQUIRE(::send(d, rest.data(), rest.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(rest.size()));
+  BOOST_TEST(status_on(d) == 200);
+  for (const int fd : {a, b, c, d}) ::close(fd);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

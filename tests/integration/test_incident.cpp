@@ -11,7 +11,11 @@
 
 #include <atomic>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace pulse;
 using namespace pulse::test;
@@ -677,6 +681,37 @@ BOOST_AUTO_TEST_CASE(sighup_rereads_route_tokens_and_metrics_pass_promtool) {
   BOOST_TEST(log.find("path=/alertmanager status=401") != std::string::npos, log);
   BOOST_TEST(log.find("old-token") == std::string::npos);
   BOOST_TEST(log.find("new-token") == std::string::npos);
+}
+
+// A wrong token is refused on the request's headers: the 401 comes back
+// while the body (announced at 900 kB, one byte sent) is still unread.
+BOOST_AUTO_TEST_CASE(a_wrong_token_is_refused_before_the_body) {
+  RecordingServer ingestion([](int, const ServerRequest&) { return ok_response(); });
+  TempDir dir;
+  write_file(dir.path / "tokens", "right-token\n");
+  IncidentServer server(ingestion.url(), "", {}, {"--alertmanager-token-file", dir.str("tokens")});
+  for (const std::string auth : {"", "Authorization: Bearer wrong\r\n"}) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(server.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    BOOST_TEST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    const std::string head = "POST /alertmanager HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+                             auth + "Content-Length: 900000\r\n\r\n{";
+    BOOST_TEST_REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+    char buf[512];
+    const ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    BOOST_TEST_REQUIRE(n > 12);
+    buf[n] = 0;
+    BOOST_TEST(std::atoi(buf + 9) == 401, buf);
+    BOOST_TEST(std::string(buf).find(auth.empty() ? "missing credentials" : "invalid credentials") != std::string::npos,
+               buf);
+  }
+  BOOST_TEST(ingestion.requests().empty());
 }
 
 BOOST_AUTO_TEST_CASE(command_line) {
