@@ -95,7 +95,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::chrono::steady_clock::time_point last_pressure_log{};
   std::size_t evictions_since_log = 0;
   std::atomic<std::uint64_t> evictions{0};
-  std::atomic<std::size_t> body_bytes{0};  ///< reserved by bodies being read or handled (body_budget)
+  std::atomic<std::size_t> body_bytes{0};        ///< reserved by large bodies being read or handled (body_budget)
+  std::atomic<std::size_t> small_body_bytes{0};  ///< by small ones (small_body_budget)
   WorkPool pool;
 
   // A body's share of body_budget, returned when the request is done.
@@ -113,12 +114,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   };
 
   bool reserve_body(std::size_t bytes, BodyReservation& r) {
-    std::size_t now = body_bytes.load();
+    const bool small = bytes <= opt.small_body;
+    auto& pool = small ? small_body_bytes : body_bytes;
+    const std::size_t budget = small ? opt.small_body_budget : opt.body_budget;
+    std::size_t now = pool.load();
     do {
-      if (now + bytes > opt.body_budget) return false;
-    } while (!body_bytes.compare_exchange_weak(now, now + bytes));
+      if (now + bytes > budget) return false;
+    } while (!pool.compare_exchange_weak(now, now + bytes));
     r.release();
-    r.pool = &body_bytes;
+    r.pool = &pool;
     r.bytes = bytes;
     return true;
   }

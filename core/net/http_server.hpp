@@ -58,8 +58,12 @@ struct ServerOptions {
   std::size_t body_limit = 1 << 20;
   /// Memory for request bodies being read, over all connections: a body
   /// (its Content-Length; body_limit when chunked) that would exceed it is
-  /// not read, the request answered 503 with Retry-After.
+  /// not read, the request answered 503 with Retry-After. Bodies up to
+  /// small_body (events, batches) have a budget of their own, so large
+  /// ones never hold small ones up.
   std::size_t body_budget = 128 << 20;
+  std::size_t small_body = 64 << 10;
+  std::size_t small_body_budget = 64 << 20;
   /// A body must keep coming: it may take body_timeout plus one second per
   /// min_body_rate bytes received, and is cut (the connection closed)
   /// beyond that. A connection reading a body may be closed to make room,
