@@ -158,14 +158,14 @@ OutboxStats Outbox::stats() {
 }
 
 std::int64_t Outbox::retarget(const std::string& from_url, const std::string& to_url, const std::string& key_prefix,
-                              const std::optional<std::string>& api_key_file) {
+                              const std::optional<std::string>& api_key_file, bool set_aside_too) {
   std::lock_guard lock(mutex_);
   auto s = db_.prepare(
       "UPDATE outbox SET base_url = ?1, api_key_file = COALESCE(?4, api_key_file), rejected = 0, attempts = 0, "
       "next_attempt_at = 0, last_error = '' "
-      "WHERE (?2 = '' OR base_url = ?2) AND substr(key, 1, length(?3)) = ?3 "
+      "WHERE (?2 = '' OR base_url = ?2) AND substr(key, 1, length(?3)) = ?3 AND (?5 OR rejected = 0) "
       "AND (base_url != ?1 OR COALESCE(?4, api_key_file) != api_key_file)");
-  s.bind(1, to_url).bind(2, from_url).bind(3, key_prefix);
+  s.bind(1, to_url).bind(2, from_url).bind(3, key_prefix).bind(5, std::int64_t{set_aside_too});
   if (api_key_file) s.bind(4, *api_key_file);
   else s.bind_null(4);
   s.run();

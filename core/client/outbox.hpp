@@ -79,13 +79,13 @@ class Outbox {
   /// Removes set-aside events (all events with `everything`); returns how many.
   std::int64_t purge(bool everything);
   OutboxStats stats();
-  /// Sends waiting and set-aside events to `to_url` instead (set-aside ones
-  /// are tried again): those queued for `from_url`, or all with it empty;
-  /// only those whose key starts with `key_prefix`, when given. With
-  /// `api_key_file`, the key is read from there from now on. Returns how
-  /// many moved.
+  /// Sends waiting events, and set-aside ones with `set_aside_too` (tried
+  /// again then), to `to_url` instead: those queued for `from_url`, or all
+  /// with it empty; only those whose key starts with `key_prefix`, when
+  /// given. With `api_key_file`, the key is read from there from now on.
+  /// Returns how many moved.
   std::int64_t retarget(const std::string& from_url, const std::string& to_url, const std::string& key_prefix = "",
-                        const std::optional<std::string>& api_key_file = std::nullopt);
+                        const std::optional<std::string>& api_key_file = std::nullopt, bool set_aside_too = true);
   const std::string& path() const { return db_.path(); }
 
  private:

@@ -392,7 +392,10 @@ ServerOptions incident_server_options(const ServeSettings& s, Logger& log, Serve
 // Queued incidents follow the configured collector: after a fix of
 // --base-url, what waits goes to the new one.
 void retarget_outbox(const ReporterConfig& config, Logger& log) {
-  const auto moved = Outbox(config.outbox).retarget("", config.base_url, "incident:", config.api_key_file);
+  // Its own entries only (never the CLI's queued incidents), and those
+  // waiting: what a collector set aside stays set aside.
+  const auto moved =
+      Outbox(config.outbox).retarget("", config.base_url, std::string(kOutboxKeyPrefix), config.api_key_file, false);
   if (moved > 0) log.info(std::to_string(moved) + " queued incident event(s) now go to " + config.origin.to_string());
 }
 
@@ -496,7 +499,7 @@ std::unordered_set<std::string> waiting_in_outbox(const std::string& db) {
   try {
     Outbox outbox(box);
     for (const auto& e : outbox.list(1'000'000)) {
-      if (!e.key.starts_with("incident:") || e.rejected) continue;
+      if (!e.key.starts_with(kOutboxKeyPrefix) || e.rejected) continue;
       boost::system::error_code ec;
       const auto body = boost::json::parse(e.body, ec);
       if (const auto* o = ec ? nullptr : body.if_object())

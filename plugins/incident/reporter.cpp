@@ -19,7 +19,8 @@ FlushReport Reporter::flush(std::int64_t now, bool ignore_backoff) {
     const Destination to{config_.base_url, inc.system, config_.api_key_file};
     const Incident event{inc.source, inc.identifier, inc.created, *inc.resolved, inc.environment};
     const auto queued =
-        outbox.enqueue("incident:" + to.base_url + ":" + to.system + ":" + inc.identifier, to, encode_body(event), now);
+        outbox.enqueue(std::string(kOutboxKeyPrefix) + to.base_url + ":" + to.system + ":" + inc.identifier, to,
+                       encode_body(event), now);
     if (queued == Enqueued::full) {
       state_.mark_retry(inc.identifier, now + 60, "outbox full");
       if (log_) log_("outbox full: incident " + inc.identifier + " waits");

@@ -9,10 +9,17 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <string_view>
 #include <mutex>
 #include <thread>
 
 namespace pulse::incident {
+
+/// The outbox keys of pulse-incident's reports: its own, so that it moves
+/// only its entries when --base-url changes, never the incidents
+/// `pulse-event-cli push incident --queue` queued (keys "incident:...") in
+/// the same per-user outbox.
+inline constexpr std::string_view kOutboxKeyPrefix = "pulse-incident:incident:";
 
 struct ReporterConfig {
   Origin origin;

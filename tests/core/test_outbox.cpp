@@ -8,6 +8,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <map>
+
 #include <atomic>
 #include <filesystem>
 #include <sys/stat.h>
@@ -69,6 +71,27 @@ BOOST_FIXTURE_TEST_CASE(enqueue_is_idempotent_and_bounded, OutboxFixture) {
   BOOST_TEST((r[0] == Enqueued::stored && r[1] == Enqueued::stored && r[2] == Enqueued::full));
   BOOST_TEST(box.stats().pending == 3);
   BOOST_TEST(box.stats().oldest.value() == 100);
+}
+
+// Retargeting moves the entries of one key prefix only; without
+// set_aside_too, what a server set aside stays set aside where it was.
+BOOST_FIXTURE_TEST_CASE(retarget_moves_one_prefix_and_may_leave_set_aside_entries, OutboxFixture) {
+  Outbox box(path);
+  box.enqueue("mine:1", to, body("a"), 100);
+  box.enqueue("mine:2", to, body("b"), 100);
+  box.enqueue("theirs:1", to, body("c"), 100);
+  for (const auto& e : box.list(10))
+    if (e.key == "mine:2") box.reject(e.id, "400 refused");
+  BOOST_TEST(box.retarget("", "http://127.0.0.1:2", "mine:", std::nullopt, false) == 1);
+  std::map<std::string, OutboxEntry> by_key;
+  for (auto& e : box.list(10)) by_key[e.key] = e;
+  BOOST_TEST(by_key.at("mine:1").destination.base_url == "http://127.0.0.1:2");
+  BOOST_TEST(by_key.at("mine:2").destination.base_url == to.base_url);  // set aside, left alone
+  BOOST_TEST(by_key.at("mine:2").rejected);
+  BOOST_TEST(by_key.at("theirs:1").destination.base_url == to.base_url);  // another sender's
+  BOOST_TEST(box.retarget("", "http://127.0.0.1:2", "mine:") == 1);       // set-aside ones too, tried again
+  for (auto& e : box.list(10))
+    if (e.key == "mine:2") BOOST_TEST(!e.rejected);
 }
 
 BOOST_FIXTURE_TEST_CASE(survives_reopen_and_paces_retries, OutboxFixture) {

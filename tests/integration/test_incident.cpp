@@ -3,6 +3,7 @@
 // through `report` on stdin, every scenario, restarts and kill -9.
 #include "cli_helpers.hpp"
 
+#include "core/client/outbox.hpp"
 #include "core/net/http_client.hpp"
 #include "core/util/timeutil.hpp"
 
@@ -712,6 +713,38 @@ BOOST_AUTO_TEST_CASE(a_wrong_token_is_refused_before_the_body) {
                buf);
   }
   BOOST_TEST(ingestion.requests().empty());
+}
+
+// The per-user outbox holds the CLI's queued incidents too: pulse-incident
+// started with another --base-url moves only its own entries, so the
+// CLI's incident still reaches the server it was queued for.
+BOOST_AUTO_TEST_CASE(a_cli_queued_incident_goes_where_it_was_queued_for) {
+  std::atomic<bool> a_up{false}, a_got{false};
+  RecordingServer a([&](int, const ServerRequest& r) {
+    if (!a_up) return ServerResponse{503, "application/json", "{}", {{"Retry-After", "1"}}};
+    if (r.body.find("INC-CLI") != std::string::npos) a_got = true;
+    return ok_response();
+  });
+  RecordingServer b([](int, const ServerRequest&) { return ok_response(); });
+  TempDir dir;
+  write_file(dir.path / "key", "cli-key\n");
+  const EnvOverrides env{{"PULSE_OUTBOX", dir.str("outbox.db")}};
+  // Held by the test until pulse-incident has started: no flush delivers
+  // anything before (the CLI's own detached flush finds it taken).
+  auto lock = std::make_unique<FileLock>(dir.str("outbox.db") + ".lock");
+  BOOST_TEST_REQUIRE(lock->held());
+  const auto queued =
+      cli({"push", "incident", "--queue", "--base-url", a.url(), "--api-key-file", dir.str("key"), "--system", "web",
+           "--identifier", "INC-CLI", "--timestampCreated", "1767225600", "--timestampResolved", "1767229200"},
+          env);
+  BOOST_TEST_REQUIRE(queued.exit_code == 0, queued.err);
+  IncidentServer server(b.url(), dir.str("incidents.db"));  // its outbox: dir/outbox.db, the CLI's
+  lock.reset();
+  a_up = true;
+  const auto flushed = cli({"outbox", "flush"}, env);
+  BOOST_TEST(flushed.exit_code == 0, flushed.err);
+  BOOST_TEST(wait_until([&] { return a_got.load(); }, std::chrono::seconds(10)));  // delivered, not refused
+  for (const auto& r : b.requests()) BOOST_TEST(r.body.find("INC-CLI") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(command_line) {
