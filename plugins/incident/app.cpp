@@ -27,6 +27,7 @@
 #include <iomanip>
 #include <iostream>
 #include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace pulse::incident {
@@ -491,34 +492,50 @@ Outcome serve(const Invocation& inv) {
 }
 
 // Handed to the outbox is not delivered: the incidents whose report still
-// waits in the outbox beside the state database `db`.
-std::unordered_set<std::string> waiting_in_outbox(const std::string& db) {
+// waits in the outbox beside the state database `db`, and those whose
+// report the collector refused (set aside), with its answer.
+struct Outboxed {
   std::unordered_set<std::string> waiting;
+  std::unordered_map<std::string, std::string> refused;  ///< identifier -> the collector's answer
+};
+
+Outboxed in_outbox(const std::string& db) {
+  Outboxed out;
   const auto box = (std::filesystem::path(db).parent_path() / "outbox.db").string();
-  if (std::error_code ec; !std::filesystem::exists(box, ec)) return waiting;
+  if (std::error_code ec; !std::filesystem::exists(box, ec)) return out;
   try {
     Outbox outbox(box);
     for (const auto& e : outbox.list(1'000'000)) {
-      if (!e.key.starts_with(kOutboxKeyPrefix) || e.rejected) continue;
+      if (!e.key.starts_with(kOutboxKeyPrefix)) continue;
       boost::system::error_code ec;
       const auto body = boost::json::parse(e.body, ec);
-      if (const auto* o = ec ? nullptr : body.if_object())
-        if (const auto* id = o->if_contains("incident_id"); id && id->is_string()) waiting.emplace(id->as_string());
+      const auto* o = ec ? nullptr : body.if_object();
+      const auto* id = o ? o->if_contains("incident_id") : nullptr;
+      if (!id || !id->is_string()) continue;
+      if (e.rejected) out.refused[std::string(id->as_string())] = e.last_error;
+      else out.waiting.emplace(id->as_string());
     }
   } catch (const std::exception&) {  // an unreadable outbox: say what the state knows
   }
-  return waiting;
+  return out;
 }
 
-std::string incident_state(const StoredIncident& i, const std::unordered_set<std::string>& waiting) {
+std::string incident_state(const StoredIncident& i, const Outboxed& box) {
   if (!i.resolved) return "open";
-  if (i.reported_at) return waiting.count(i.identifier) ? "queued" : "reported";
+  if (i.reported_at)
+    return box.refused.count(i.identifier) ? "rejected" : box.waiting.count(i.identifier) ? "queued" : "reported";
   if (i.rejected) return "rejected";
   return "pending";
 }
 
-void print_incidents_json(const std::vector<StoredIncident>& items, const std::unordered_set<std::string>& waiting,
-                          std::ostream& out) {
+// Why a report failed: the state's error, else the collector's refusal.
+std::string report_error(const StoredIncident& i, const Outboxed& box) {
+  if (!i.report_error.empty()) return i.report_error;
+  const auto r = box.refused.find(i.identifier);
+  return r == box.refused.end() ? "" : r->second;
+}
+
+void print_incidents_json(const std::vector<StoredIncident>& items, const Outboxed& waiting, std::ostream& out) {
   boost::json::array all;
   for (const auto& i : items) {
     boost::json::object o;
@@ -529,14 +546,13 @@ void print_incidents_json(const std::vector<StoredIncident>& items, const std::u
     o["created"] = i.created;
     o["resolved"] = i.resolved ? boost::json::value(*i.resolved) : boost::json::value(nullptr);
     o["state"] = incident_state(i, waiting);
-    o["error"] = i.report_error;
+    o["error"] = report_error(i, waiting);
     all.push_back(std::move(o));
   }
   out << boost::json::serialize(all) << "\n";
 }
 
-void print_incidents_table(const std::vector<StoredIncident>& items, const std::unordered_set<std::string>& waiting,
-                           std::ostream& out) {
+void print_incidents_table(const std::vector<StoredIncident>& items, const Outboxed& waiting, std::ostream& out) {
   if (items.empty()) {
     out << "no incidents\n";
     return;
@@ -552,7 +568,7 @@ void print_incidents_table(const std::vector<StoredIncident>& items, const std::
         << (i.resolved ? format_rfc3339(*i.resolved) : "-") << std::setw(14)
         << (i.environment.empty() ? "-" : printable(i.environment.substr(0, 13)))
         << (i.system.empty() ? "-" : printable(i.system))
-        << (i.report_error.empty() ? "" : "  (" + printable(i.report_error) + ")") << "\n";
+        << (report_error(i, waiting).empty() ? "" : "  (" + printable(report_error(i, waiting)) + ")") << "\n";
 }
 
 // A report's webhook headers come from its flags; with none, local input is
@@ -615,6 +631,9 @@ Outcome report(const Invocation& inv, std::istream& in) {
         << (o.message == "ok" ? "" : " (" + o.message + ")") << "\n";
     Reporter reporter(state, setup.reporter, logger);
     const FlushReport f = reporter.flush(unix_now(), true);
+    if (f.rejected > 0)  // set aside: no retry brings it through; `list` shows it rejected, with the answer
+      return {kExitRejected, std::to_string(f.rejected) + " event(s) refused by " + setup.reporter.origin.to_string() +
+                                 " and set aside in " + setup.reporter.outbox + "; `pulse-incident list` shows why"};
     if (f.failed > 0)
       return {kExitDelivery, std::to_string(f.failed) + " event(s) not delivered yet; they wait in " +
                                  setup.reporter.outbox +
@@ -644,7 +663,7 @@ Outcome list(const Invocation& inv) {
   } catch (const std::exception& e) {
     return {kExitFailure, e.what()};
   }
-  const auto waiting = waiting_in_outbox(db);
+  const auto waiting = in_outbox(db);
   if (format == "json") print_incidents_json(items, waiting, out);
   else print_incidents_table(items, waiting, out);
   return {};

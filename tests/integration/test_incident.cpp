@@ -548,6 +548,32 @@ BOOST_AUTO_TEST_CASE(list_says_queued_until_the_report_is_delivered) {
   BOOST_TEST(state() == "reported");
 }
 
+// A report the collector refuses is set aside in the outbox: `list` shows
+// the incident as rejected, with the collector's answer, never "reported".
+BOOST_AUTO_TEST_CASE(list_says_rejected_with_the_reason_when_the_collector_refuses) {
+  TempDir dir;
+  write_file(dir.path / "map.json",
+             R"({"identifier":"/incident/id","status":"/incident/state","created":"/incident/started",)"
+             R"("resolved":"/incident/ended","firing":["open"],"resolved_values":["closed"],"time_format":"unix_ms"})");
+  write_file(dir.path / "p.json",
+             R"({"incident":{"id":"INC-7","state":"closed","started":1773563400123,"ended":1773565361000}})");
+  RecordingServer ingestion([](int, const ServerRequest&) {
+    return ServerResponse{400, "application/json", R"({"error":"system: not accepted here"})", {}};
+  });
+  const std::string report = incident_bin() + " report --source generic --generic-mapping " + dir.str("map.json") +
+                             " --db " + dir.str("i.db") + " --base-url " + ingestion.url() + " < " + dir.str("p.json");
+  const auto reported = run_process({"sh", "-c", report}, fixture_env());
+  BOOST_TEST(reported.exit_code == 3, reported.err);  // rejected
+  BOOST_TEST(reported.err.find("refused by") != std::string::npos, reported.err);
+  const auto r = run_process({incident_bin(), "list", "--db", dir.str("i.db"), "--format", "json"});
+  const auto v = json::parse(r.out).as_array();
+  BOOST_TEST_REQUIRE(v.size() == 1u, r.out);
+  BOOST_TEST(v[0].at("state").as_string() == "rejected");
+  BOOST_TEST(std::string(v[0].at("error").as_string()).find("not accepted here") != std::string::npos, r.out);
+  const auto table = run_process({incident_bin(), "list", "--db", dir.str("i.db")});
+  BOOST_TEST(table.out.find("rejected") != std::string::npos, table.out);
+}
+
 // A repeated or late "resolved" closes nothing but its own episode: for
 // sources whose keys repeat (Alertmanager, Grafana) the start tells
 // episodes apart; for the others the key is the incident.
