@@ -577,6 +577,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (head) request->method = "GET";
       const auto started = std::chrono::steady_clock::now();
       ServerResponse response = co_await call_handler(*request);
+      // Handled: the body's memory and its share of the budget go before
+      // the answer does, so a client that has its answer finds them free.
+      request->body = std::string();
+      reservation.release();
       const auto& req = parser.get();
       if (!co_await write_response(stream, *request, std::move(response), req.version(), req.keep_alive(), head,
                                    started))
