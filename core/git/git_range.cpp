@@ -184,6 +184,20 @@ namespace {
 
 constexpr std::int64_t kNoMerge = INT64_MIN;
 
+// Every commit reachable from the tags, with its time and parents (one
+// `git rev-list --parents --timestamp`): backfill's graph.
+bool read_tag_history(const GitCommand& git, const std::vector<Tag>& ordered, LocalGraph& g, std::string& why) {
+  std::string tips;
+  for (const auto& t : ordered) tips += t.commit + "\n";
+  const auto r = git.run({"rev-list", "--parents", "--timestamp", "--stdin"}, std::chrono::minutes(10), tips);
+  if (r.exit_code != 0) {
+    why = "read history: " + git_error(r);
+    return false;
+  }
+  g = parse_local_graph(r.out, {});
+  return true;
+}
+
 // The first-parent rule on a graph: walking `line` (a first-parent line,
 // newest first) from its oldest commit, each line commit gives its time to
 // what it reaches through parents that `counts` and no older line commit
@@ -242,15 +256,9 @@ bool merge_times(const GitCommand& git, const std::string& previous, const std::
 
 bool backfill_merge_times(const GitCommand& git, const std::vector<Tag>& ordered, HistoryMerges& out,
                           std::string& why) {
-  std::string tips;
-  for (const auto& t : ordered) tips += t.commit + "\n";
-  const auto r = git.run({"rev-list", "--parents", "--timestamp", "--stdin"}, std::chrono::minutes(10), tips);
-  if (r.exit_code != 0) {
-    why = "read history: " + git_error(r);
-    return false;
-  }
   // The whole history: every parent is listed, the first one first.
-  const LocalGraph g = parse_local_graph(r.out, {});
+  LocalGraph g;
+  if (!read_tag_history(git, ordered, g, why)) return false;
   constexpr std::uint32_t kFree = UINT32_MAX;
   std::vector<std::uint32_t> tag_of(g.sha.size(), kFree);  // the first tag (in order) that reaches it
   std::vector<std::uint32_t> stack;
@@ -780,14 +788,8 @@ void newest_first(std::vector<RangeCommit>& commits) {
 bool first_shipped_by_walk(const GitCommand& git, const std::vector<Tag>& ordered,
                            std::vector<std::vector<RangeCommit>>& out, std::string& why,
                            const std::function<void(std::size_t, std::size_t)>& progress) {
-  std::string tips;
-  for (const auto& t : ordered) tips += t.commit + "\n";
-  const auto r = git.run({"rev-list", "--parents", "--timestamp", "--stdin"}, std::chrono::minutes(10), tips);
-  if (r.exit_code != 0) {
-    why = "read history: " + git_error(r);
-    return false;
-  }
-  const LocalGraph g = parse_local_graph(r.out, {});
+  LocalGraph g;
+  if (!read_tag_history(git, ordered, g, why)) return false;
   std::vector<char> seen(g.sha.size(), 0);
   std::vector<std::uint32_t> todo;
   for (std::size_t i = 0; i < ordered.size(); ++i) {
