@@ -3,7 +3,8 @@
 # steps, run as the runner runs them (tests/action/runner.py) with an empty
 # tool cache, from download through checksum to a running pulse-deploy
 # (--dry-run on a small checkout), against a loopback server standing in for
-# the release host. Prints the tarball's size and each run's seconds.
+# the release host, from a copy of the action pinned to that tarball (as a
+# release commit is). Prints the tarball's size and each run's seconds.
 # The target on a hosted runner is under 15 s, most of it the download
 # (this loopback measures everything else).
 #   bench/action_cold_start.sh [DIST_DIR] [RUNS]   (default: builds into build/dist; 5 runs)
@@ -28,6 +29,7 @@ cp "$tarball" "$dist/SHA256SUMS" "$release/"
 release_server "$work/www" "$work/requests.log"
 port=$RELEASE_PORT
 tagged_checkout "$work/repo"
+pinned_copy "$dist" "$work/action"
 size=$(stat -c %s "$tarball")
 awk -v n="$(basename "$tarball")" -v b="$size" 'BEGIN {printf "portable tarball: %s, %.1f MB (%d bytes)\n", n, b / 1e6, b}'
 for i in $(seq "$runs"); do
@@ -36,7 +38,7 @@ for i in $(seq "$runs"); do
     GITHUB_REPOSITORY=o/app GITHUB_RUN_ID=$i GITHUB_WORKSPACE="$work/repo" GITHUB_SERVER_URL="http://127.0.0.1:$port" \
     GITHUB_ACTION_REPOSITORY=owner/pulse RUNNER_TOOL_CACHE="$work/cache.$i" RUNNER_TEMP="$work" \
     GITHUB_PATH="$work/path.$i" GITHUB_OUTPUT=/dev/null \
-    python3 "$here/tests/action/runner.py" "$here" dry-run=true identifier=bench >/dev/null 2>&1)
+    python3 "$here/tests/action/runner.py" "$work/action" dry-run=true identifier=bench >/dev/null 2>&1)
   end=$(date +%s.%N)
   awk -v i="$i" -v s="$start" -v e="$end" \
     'BEGIN {printf "cold start %d: %.2f s (download over loopback, checksum, unpack, pulse-deploy --dry-run)\n", i, e - s}'

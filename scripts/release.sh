@@ -5,9 +5,16 @@
 # from Debian 11 and Ubuntu 22.04 on, glibc or not. Reproducible: the same
 # commit gives the same bytes (file times from the commit, sorted entries,
 # no owner names, gzip without a time stamp).
-#   scripts/release.sh [OUT_DIR]     (default dist/)
+# --pin then pins the archive in action/SHA256SUMS and the GitLab
+# component (scripts/pin-release.sh): commit that, and tag the commit.
+#   scripts/release.sh [--pin] [OUT_DIR]     (default dist/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+pin=false
+if [[ "${1:-}" == "--pin" ]]; then
+  pin=true
+  shift
+fi
 out="${1:-dist}"
 scripts/setup.sh portable >/dev/null
 version=$(scripts/version.sh)
@@ -41,3 +48,7 @@ tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owne
 (cd "$out" && sha256sum "$name.tar.gz" >SHA256SUMS)
 echo "$out/$name.tar.gz"
 echo "$out/SHA256SUMS"
+if $pin; then
+  scripts/pin-release.sh "$out" >/dev/null
+  echo "pinned in action/SHA256SUMS and templates/pulse-deploy.yml: commit them and tag that commit v$version" >&2
+fi

@@ -50,3 +50,16 @@ overlay_root() {
   mkdir -p "$2/root" "$2/upper" "$2/overlay-work"
   mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/overlay-work" "$2/root" && echo "$2/root"
 }
+
+# pinned_copy DIST DIR: the files the Action and the GitLab component run
+# from (action.yml, action/, templates/, the version), copied to DIR and
+# pinned to DIST's archives by scripts/pin-release.sh, as a release commit
+# holds them.
+pinned_copy() {
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  mkdir -p "$2/scripts"
+  cp -R "$root/action.yml" "$root/action" "$root/templates" "$root/CMakeLists.txt" "$2/"
+  cp "$root/scripts/version.sh" "$2/scripts/"
+  "$root/scripts/pin-release.sh" "$1" "$2" >/dev/null
+}

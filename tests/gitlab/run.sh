@@ -2,9 +2,12 @@
 # The GitLab CI/CD component (templates/pulse-deploy.yml): checked (inputs
 # declared and described, environment action verify), then run as GitLab
 # runs a job (tests/gitlab/component.py: inputs interpolated, variables
-# exported, CI_* variables of a pipeline) against the portable release on
-# 127.0.0.1: it reports through pulse-deploy to a collector and writes the
-# dotenv report; with a wrong checksum it fails before running.
+# exported, CI_* variables of a pipeline), pinned to DIST's archive
+# (scripts/pin-release.sh, as a release commit is), against the portable
+# release on 127.0.0.1: it reports through pulse-deploy to a collector and
+# writes the dotenv report; a release host serving a foreign tarball with a
+# SHA256SUMS that matches it, and an unpinned version, stop it before
+# anything runs.
 #   tests/gitlab/run.sh DIST_DIR COLLECTOR_BIN
 set -euo pipefail
 dist=$(realpath "$1")
@@ -12,7 +15,6 @@ collector=$(realpath "$2")
 here=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../release_lib.sh
 . "$here/tests/release_lib.sh"
-component="$here/templates/pulse-deploy.yml"
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -24,13 +26,21 @@ fail() {
   echo "gitlab component test: FAILED: $*" >&2
   exit 1
 }
-python3 "$here/tests/gitlab/component.py" check "$component" || fail "the component's checks"
+version=$("$here/scripts/version.sh")
+name="pulse-client-$version-linux-x86_64"
+python3 "$here/tests/gitlab/component.py" check "$here/templates/pulse-deploy.yml" || fail "the component's checks"
+pinned_copy "$dist" "$work/pinned" || fail "pinning the component to $dist"
+component="$work/pinned/templates/pulse-deploy.yml"
+python3 "$here/tests/gitlab/component.py" check "$component" || fail "the pinned component's checks"
 
-# Setup: the release host, a collector, a pipeline's checkout.
-mkdir -p "$work/www/good" "$work/www/bad"
-cp "$dist"/pulse-client-*.tar.gz "$dist/SHA256SUMS" "$work/www/good/"
-cp "$dist"/pulse-client-*.tar.gz "$work/www/bad/"
-wrong_sums "$dist/SHA256SUMS" "$work/www/bad/SHA256SUMS"
+# Setup: the release host (the real release, and a foreign tarball of the
+# same name with a SHA256SUMS that matches it), a collector, a checkout.
+mkdir -p "$work/www/good" "$work/www/swapped" "$work/foreign/$name/bin"
+cp "$dist/$name.tar.gz" "$dist/SHA256SUMS" "$work/www/good/"
+printf '#!/bin/sh\necho FOREIGN\ntouch %s/foreign-ran\n' "$work" >"$work/foreign/$name/bin/pulse-deploy"
+chmod +x "$work/foreign/$name/bin/pulse-deploy"
+tar -czf "$work/www/swapped/$name.tar.gz" -C "$work/foreign" "$name"
+(cd "$work/www/swapped" && sha256sum "$name.tar.gz" >SHA256SUMS)
 release_server "$work/www" "$work/requests.log" || fail "the release server did not start"
 pids+=("$RELEASE_PID")
 port=$RELEASE_PORT
@@ -38,7 +48,6 @@ start_collector "$collector" "$work/collector.log" --db "$work/events.db" ||
   fail "the collector did not start: $(cat "$work/collector.log")"
 pids+=("$COLLECTOR_PID")
 collector_url=$COLLECTOR_URL
-version=$("$here/scripts/version.sh")
 repo="$work/repo"
 tagged_checkout "$repo"
 job() {  # RELEASE_DIR [INPUT=VALUE ...]
@@ -59,10 +68,17 @@ grep -q "^PULSE_CHANGES=2" "$repo/pulse-deploy.env" || fail "no dotenv report: $
 "$collector" events --db "$work/events.db" --type deployment --format json | grep -q '"environment":"staging"' ||
   fail "the collector holds no staging deployment"
 
-# Run: a wrong checksum.
+grep -q "/good/SHA256SUMS" "$work/requests.log" && fail "the host's SHA256SUMS was fetched: $(cat "$work/requests.log")"
+
+# Run: the release host swapped both the tarball and its SHA256SUMS.
 rm -f "$repo/pulse-deploy.env"
-if out=$(job bad 2>&1); then fail "a wrong checksum passed: $out"; fi
+if out=$(job swapped 2>&1); then fail "a swapped release passed: $out"; fi
 # Check
-grep -q "does not match SHA256SUMS: not run" <<<"$out" || fail "wrong checksum, wrong message: $out"
-[[ -e "$repo/pulse-deploy.env" ]] && fail "pulse-deploy ran after a wrong checksum"
-echo "gitlab component test: ok (checked; the job reports from the release; a wrong checksum stops it)"
+grep -q "does not match the checksum this component pins: not run" <<<"$out" || fail "swapped release, wrong message: $out"
+[[ -e "$work/foreign-ran" || -e "$repo/pulse-deploy.env" ]] && fail "a pulse-deploy ran after a swapped release: $out"
+# Run: a version this component does not pin, and the same with its sha256 given.
+if out=$(job good version=9.9.9 2>&1); then fail "an unpinned version passed: $out"; fi
+grep -q "pins no checksum for pulse-client-9.9.9-linux-x86_64.tar.gz" <<<"$out" || fail "unpinned version, wrong message: $out"
+out=$(job swapped "sha256=$(cut -d' ' -f1 "$work/www/swapped/SHA256SUMS")" 2>&1) || fail "the sha256 input: $out"
+[[ -e "$work/foreign-ran" ]] || fail "the sha256 input's archive did not run: $out"
+echo "gitlab component test: ok (checked; the job reports from the pinned release; a swapped release and an unpinned version stop it)"
