@@ -96,7 +96,16 @@ std::optional<GitCommand> open_repository(const std::string& dir, bool trust_oth
   GitCommand git(dir);
   auto probe = git.run({"rev-parse", "--git-dir"});
   if (probe.exit_code != 0 && trust_other_owner && probe.err.find("dubious ownership") != std::string::npos) {
-    git = GitCommand(dir, {"safe.directory=*"});
+    // Only the checkout itself: `dir` must be the repository's top level
+    // (a `.git` in it), never a repository git found above it (a shared
+    // /tmp/.git's configuration would run its commands as this user).
+    const auto top = std::filesystem::canonical(dir, ec);
+    if (ec || !std::filesystem::exists(top / ".git", ec)) {
+      why = "\"" + dir + "\" is inside a repository owned by another user (" + git_error(probe) +
+            "); only a checkout's own top-level directory is trusted in CI: run from it or pass --directory";
+      return std::nullopt;
+    }
+    git = GitCommand(dir, {"safe.directory=" + top.string()});
     probe = git.run({"rev-parse", "--git-dir"});
   }
   if (probe.exit_code == 0) return git;

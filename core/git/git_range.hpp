@@ -60,7 +60,8 @@ inline std::string filter_for(const std::vector<std::string>& paths) { return pa
 /// cause (no such directory, git not installed, not a repository). With
 /// `trust_other_owner` (CI workspaces, checked out by another user), a
 /// repository git calls of dubious ownership is trusted for these commands
-/// only (`-c safe.directory`); no configuration file is written.
+/// only (`-c safe.directory=<dir>`), and only when `dir` is its top level,
+/// never a repository found above `dir`; no configuration file is written.
 std::optional<GitCommand> open_repository(const std::string& dir, bool trust_other_owner, std::string& why);
 
 /// 40 or 64 lower-case hex digits.

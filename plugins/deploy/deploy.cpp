@@ -258,8 +258,8 @@ class DeployStep {
     std::string dir = a_.get_or("directory", "");
     if (dir.empty()) dir = env_.non_empty("GITHUB_WORKSPACE").value_or(env_.non_empty("CI_PROJECT_DIR").value_or("."));
     // In CI, a workspace checked out by another user (a container job) trips
-    // git's ownership check: trusted for our own git commands only. Outside
-    // CI, git's check stands.
+    // git's ownership check: trusted for our own git commands only, and only
+    // when `dir` is the checkout's top level. Outside CI, git's check stands.
     git_ = open_repository(dir, !ci_.provider.empty(), why);
     if (!git_) return fail(kExitUsage, why);
     return std::nullopt;

@@ -163,4 +163,41 @@ BOOST_AUTO_TEST_CASE(a_workspace_owned_by_another_user_is_trusted_for_our_comman
   run_process({"chown", "-R", "root", ws});
 }
 
+BOOST_AUTO_TEST_CASE(in_ci_a_repository_above_the_workspace_owned_by_another_user_is_not_trusted) {
+  if (::geteuid() != 0) return;  // needs root to hand the repository to another user
+  HistoryFixture h;
+  TempDir work;
+  // Another user's repository (a shared /tmp/.git, say) holds the job's
+  // workspace, which is no checkout of its own; its configuration would run
+  // a command as this user through any git command that reads the index.
+  const std::string shared = work.str("shared");
+  const std::string marker = work.str("ran");
+  EnvOverrides env{{"HOME", work.str()}, {"GIT_CONFIG_NOSYSTEM", "1"}};
+  BOOST_REQUIRE(run_process({"git", "clone", "-q", "file://" + h.repo, shared}, env).exit_code == 0);
+  BOOST_REQUIRE(
+      run_process({"git", "-C", shared, "config", "core.fsmonitor", "touch " + marker + "; false"}, env).exit_code ==
+      0);
+  fs::create_directories(shared + "/build");
+  BOOST_REQUIRE(run_process({"chown", "-R", "nobody", shared}).exit_code == 0);
+  const std::string prev = git_lines(h.repo, {"rev-parse", "HEAD~3"}).at(0);
+  env.insert({{"GITHUB_ACTIONS", "true"},
+              {"CI", "true"},
+              {"GITHUB_WORKSPACE", shared + "/build"},
+              {"GITHUB_REPOSITORY", "acme/shop"}});
+  const auto d =
+      run_process({deploy_bin(), "--previous-deployment-ref", prev, "--base-url", "http://127.0.0.1:9", "--dry-run"},
+                  env, shared + "/build");
+  BOOST_TEST(d.exit_code == 2, d.out << d.err);
+  BOOST_TEST(d.err.find("owned by another user") != std::string::npos, d.err);
+  BOOST_TEST(d.err.find("--directory") != std::string::npos, d.err);
+  BOOST_TEST(!fs::exists(marker));
+  // Named as the checkout it is (its top level), the same repository is trusted.
+  const auto named = run_process({deploy_bin(), "--directory", shared, "--previous-deployment-ref", prev, "--base-url",
+                                  "http://127.0.0.1:9", "--dry-run"},
+                                 env, shared + "/build");
+  BOOST_TEST(named.exit_code == 0, named.err);
+  BOOST_TEST(lines(named.out).size() == git_lines(h.repo, {"rev-list", "HEAD", "--not", prev}).size());
+  run_process({"chown", "-R", "root", shared});
+}
+
 BOOST_AUTO_TEST_SUITE_END()
