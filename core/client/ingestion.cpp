@@ -152,6 +152,23 @@ DeliveryResult IngestionClient::send_body(std::string body) {
   return r;
 }
 
+DeliveryResult IngestionClient::send_bodies(const std::vector<const std::string*>& bodies) {
+  if (bodies.size() == 1) return send_body(*bodies.front());
+  std::size_t size = 2;
+  for (const auto* b : bodies) size += b->size() + 1;
+  std::string batch;
+  batch.reserve(size);
+  batch += '[';
+  for (const auto* b : bodies) {
+    if (batch.size() > 1) batch += ',';
+    batch += *b;
+  }
+  batch += ']';
+  auto r = post(kBatchPath, std::move(batch));
+  if (r.status == Delivery::delivered) r.delivered = bodies.size();
+  return r;
+}
+
 DeliveryResult IngestionClient::send_all(const std::vector<Event>& events) {
   DeliveryResult total;
   std::size_t i = 0;

@@ -71,6 +71,10 @@ class IngestionClient {
 
   /// Sends one already encoded event body (as the outbox stores them).
   DeliveryResult send_body(std::string body);
+  /// Sends already encoded bodies as one batch (the batch extension; the
+  /// caller keeps within batch_limit() and kMaxBatchBytes): all delivered
+  /// or none.
+  DeliveryResult send_bodies(const std::vector<const std::string*>& bodies);
 
   /// Largest batch the server offered so far (0: none).
   std::size_t batch_limit() const { return batch_limit_; }

@@ -123,6 +123,17 @@ void Outbox::delivered(std::int64_t id) {
   db_.prepare("DELETE FROM outbox WHERE id = ?1").bind(1, id).run();
 }
 
+void Outbox::delivered_all(const std::vector<std::int64_t>& ids) {
+  std::lock_guard lock(mutex_);
+  sql::Transaction txn(db_);
+  auto remove = db_.prepare("DELETE FROM outbox WHERE id = ?1");
+  for (const auto id : ids) {
+    remove.reset();
+    remove.bind(1, id).run();
+  }
+  txn.commit();
+}
+
 void Outbox::retry_later(std::int64_t id, std::int64_t next_attempt_at, const std::string& error) {
   std::lock_guard lock(mutex_);
   db_.prepare("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")
@@ -226,7 +237,25 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
     IngestionClient sender(client, clock, ingestion_config(conn, dest.system, "pulse-event-cli", env), nullptr);
     bool unreachable = false;
     int delivered = 0;
-    for (const auto& e : entries) {
+    const auto send_one = [&](const OutboxEntry& e) {
+      const auto r = sender.send_body(e.body);
+      if (r.status == Delivery::delivered) {
+        outbox.delivered(e.id);
+        ++report.delivered;
+        ++delivered;
+      } else if (r.status == Delivery::rejected) {
+        outbox.reject(e.id, r.reason);
+        ++report.rejected;
+        if (log) log("set aside " + e.key + ": " + r.reason);
+      } else {
+        outbox.retry_later(e.id, now + outbox_backoff_seconds(e.attempts), r.reason);
+        ++report.failed;
+        unreachable = r.http_status == 0;
+        if (log) log("could not deliver to " + origin->to_string() + ": " + r.reason);
+      }
+    };
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& e = entries[i];
       if (unreachable) {  // one dead destination: do not hammer it once per event
         outbox.retry_later(e.id, now + outbox_backoff_seconds(e.attempts),
                            "not tried: destination unreachable in this flush");
@@ -246,25 +275,65 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
           outbox.delivered(e.id);
           continue;
         }
+        const auto r = sender.send_body(e.body);
+        if (r.status == Delivery::delivered) {
+          outbox.delivered(e.id);
+          ++report.patch_records;
+        } else if (r.status == Delivery::rejected) {
+          outbox.reject(e.id, r.reason);
+          ++report.rejected;
+          if (log) log("set aside " + e.key + ": " + r.reason);
+        } else {
+          outbox.retry_later(e.id, now + outbox_backoff_seconds(e.attempts), r.reason);
+          ++report.failed;
+          unreachable = r.http_status == 0;
+          if (log) log("could not deliver to " + origin->to_string() + ": " + r.reason);
+        }
+        continue;
       }
-      const auto r = sender.send_body(e.body);
-      if (r.status == Delivery::delivered && e.key.starts_with(kPatchKeyPrefix)) {
-        outbox.delivered(e.id);
-        ++report.patch_records;
-      } else if (r.status == Delivery::delivered) {
-        outbox.delivered(e.id);
-        ++report.delivered;
-        ++delivered;
+      // Events in batches where the server offers them (its first answer
+      // tells): a backlog of thousands leaves in seconds, one transaction
+      // per batch. A refused batch is sent again event by event, so only
+      // the event at fault is set aside.
+      std::vector<const std::string*> bodies;
+      std::size_t bytes = 0, end = i;
+      for (; end < entries.size() && bodies.size() < sender.batch_limit() &&
+             !entries[end].key.starts_with(kPatchKeyPrefix) &&
+             (bodies.empty() || bytes + entries[end].body.size() + 2 <= kMaxBatchBytes);
+           ++end) {
+        bodies.push_back(&entries[end].body);
+        bytes += entries[end].body.size() + 1;
+      }
+      if (bodies.size() < 2) {
+        send_one(e);
+        continue;
+      }
+      const auto r = sender.send_bodies(bodies);
+      if (r.status == Delivery::delivered) {
+        std::vector<std::int64_t> ids;
+        for (std::size_t k = i; k < end; ++k) ids.push_back(entries[k].id);
+        outbox.delivered_all(ids);
+        report.delivered += static_cast<int>(ids.size());
+        delivered += static_cast<int>(ids.size());
       } else if (r.status == Delivery::rejected) {
-        outbox.reject(e.id, r.reason);
-        ++report.rejected;
-        if (log) log("set aside " + e.key + ": " + r.reason);
+        // One by one, so only the events at fault are set aside.
+        for (std::size_t k = i; k < end; ++k) {
+          if (!unreachable) {
+            send_one(entries[k]);
+            continue;
+          }
+          outbox.retry_later(entries[k].id, now + outbox_backoff_seconds(entries[k].attempts),
+                             "not tried: destination unreachable in this flush");
+          ++report.failed;
+        }
       } else {
-        outbox.retry_later(e.id, now + outbox_backoff_seconds(e.attempts), r.reason);
-        ++report.failed;
+        for (std::size_t k = i; k < end; ++k)
+          outbox.retry_later(entries[k].id, now + outbox_backoff_seconds(entries[k].attempts), r.reason);
+        report.failed += static_cast<int>(end - i);
         unreachable = r.http_status == 0;
         if (log) log("could not deliver to " + origin->to_string() + ": " + r.reason);
       }
+      i = end - 1;
     }
     if (log && delivered)
       log("delivered " + std::to_string(delivered) + " event(s) to " + origin->to_string() +

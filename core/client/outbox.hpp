@@ -74,6 +74,8 @@ class Outbox {
   std::vector<OutboxEntry> due(std::int64_t now, std::size_t limit);
   std::vector<OutboxEntry> list(std::size_t limit);
   void delivered(std::int64_t id);
+  /// Several delivered events, in one transaction.
+  void delivered_all(const std::vector<std::int64_t>& ids);
   void retry_later(std::int64_t id, std::int64_t next_attempt_at, const std::string& error);
   void reject(std::int64_t id, const std::string& error);
   /// Removes set-aside events (all events with `everything`); returns how many.

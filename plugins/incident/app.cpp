@@ -335,6 +335,9 @@ void export_incident_metrics(telemetry::Registry& registry, Receiver& receiver, 
     if (r.ignored) ignored.with(label).inc(r.ignored);
   });
   auto& open = registry.gauge("pulse_incidents_open", "Incidents open now");
+  auto& waiting =
+      registry.gauge("pulse_incident_reports_waiting",
+                     "Resolved incidents not yet queued for delivery (then counted in pulse_outbox_pending)");
   auto& pending = registry.gauge("pulse_outbox_pending", "Events waiting in the outbox for delivery");
   auto& aside = registry.gauge("pulse_outbox_rejected", "Events set aside in the outbox (refused with a 4xx)");
   auto& age = registry.gauge("pulse_outbox_oldest_age_seconds", "Age of the oldest waiting event (0: none waits)");
@@ -342,6 +345,7 @@ void export_incident_metrics(telemetry::Registry& registry, Receiver& receiver, 
   auto& failed = registry.gauge("pulse_report_attempts_failed", "Delivery attempts that failed since start (retried)");
   registry.on_scrape([&] {
     open.with({}).set(static_cast<double>(state.open_count()));
+    waiting.with({}).set(static_cast<double>(state.waiting_count()));
     const auto stats = reporter.outbox_stats();
     pending.with({}).set(static_cast<double>(stats.pending));
     aside.with({}).set(static_cast<double>(stats.rejected));

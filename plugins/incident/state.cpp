@@ -205,6 +205,19 @@ void State::mark_reported(const std::string& identifier, std::int64_t now) {
       .run();
 }
 
+void State::mark_reported_all(const std::vector<std::string>& identifiers, std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  sql::Transaction txn(db_);
+  auto update = db_.prepare(
+      "UPDATE incidents SET reported_at = ?2, report_attempts = report_attempts + 1, report_error = '' "
+      "WHERE identifier = ?1");
+  for (const auto& id : identifiers) {
+    update.reset();
+    update.bind(1, id).bind(2, now).run();
+  }
+  txn.commit();
+}
+
 void State::mark_retry(const std::string& identifier, std::int64_t next_attempt, const std::string& error) {
   std::lock_guard lock(mutex_);
   db_.prepare(
@@ -219,6 +232,14 @@ void State::mark_retry(const std::string& identifier, std::int64_t next_attempt,
 std::int64_t State::open_count() {
   std::lock_guard lock(mutex_);
   auto s = db_.prepare("SELECT COUNT(*) FROM incidents WHERE resolved IS NULL");
+  s.step();
+  return s.int64(0);
+}
+
+std::int64_t State::waiting_count() {
+  std::lock_guard lock(mutex_);
+  auto s =
+      db_.prepare("SELECT COUNT(*) FROM incidents WHERE resolved IS NOT NULL AND reported_at IS NULL AND rejected = 0");
   s.step();
   return s.int64(0);
 }

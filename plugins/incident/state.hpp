@@ -50,10 +50,14 @@ class State {
   /// Resolved incidents not yet reported whose next attempt is due.
   std::vector<StoredIncident> due_reports(std::int64_t now, std::size_t limit);
   void mark_reported(const std::string& identifier, std::int64_t now);
+  /// Several, in one transaction.
+  void mark_reported_all(const std::vector<std::string>& identifiers, std::int64_t now);
   void mark_retry(const std::string& identifier, std::int64_t next_attempt, const std::string& error);
 
   /// How many incidents are open now.
   std::int64_t open_count();
+  /// Resolved incidents not yet handed to the outbox (rejected ones aside).
+  std::int64_t waiting_count();
 
   /// Open incidents, then the `recent` most recently resolved ones.
   std::vector<StoredIncident> list(std::size_t recent);

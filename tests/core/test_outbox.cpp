@@ -3,9 +3,11 @@
 #include "core/util/env.hpp"
 #include "core/event/event.hpp"
 #include "core/client/outbox.hpp"
+#include "core/client/ingestion.hpp"
 #include "core/db/sqlite.hpp"
 #include "core/net/retry.hpp"
 
+#include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <map>
@@ -135,6 +137,50 @@ BOOST_FIXTURE_TEST_CASE(flush_delivers_sets_aside_4xx_and_keeps_failures, Outbox
   BOOST_TEST(box.due(200, 10).empty());  // backoff
   BOOST_TEST(box.purge(false) == 1);
   BOOST_TEST(box.purge(true) == 1);
+}
+
+// Where the server offers batches (its first answer tells), events leave in
+// batches; a refused batch goes again event by event, so only the event at
+// fault is set aside; a batch that fails waits whole for the next flush.
+BOOST_FIXTURE_TEST_CASE(flush_batches_where_offered_and_splits_a_refused_batch, OutboxFixture) {
+  std::atomic<bool> down{false};
+  test::RecordingServer server([&](int, const ServerRequest& r) {
+    if (down && r.target.starts_with(std::string(kBatchPath) + "?"))
+      return ServerResponse{503, "application/json", R"({"error":"busy"})", {}};
+    if (r.body.find("\"bad\"") != std::string::npos)
+      return ServerResponse{400, "application/json", R"({"error":"change_id: no"})", {}};
+    return ServerResponse{200, "application/json", "{}", {{std::string(kBatchHeader), "3"}}};
+  });
+  Outbox box(path);
+  const Destination up{server.url(), "app", ""};
+  std::vector<std::pair<std::string, std::string>> items;
+  for (const auto* id : {"e1", "e2", "e3", "bad", "e5", "e6", "e7"})
+    items.emplace_back(std::string("k.") + id, body(id));
+  box.enqueue_all(items, up, 100);
+  const auto r = flush_outbox(box, Env{}, 200, nullptr);
+  BOOST_TEST(r.delivered == 6);
+  BOOST_TEST(r.rejected == 1);
+  BOOST_TEST(r.failed == 0);
+  std::vector<std::string> paths;
+  for (const auto& q : server.requests()) paths.push_back(q.target.substr(0, q.target.find('?')));
+  const std::string one(kIngestionPath), batch(kBatchPath);
+  // e1 alone (it learns the offer); [e2 e3 bad] refused, then one by one; [e5 e6 e7].
+  BOOST_TEST(paths == (std::vector<std::string>{one, batch, one, one, one, batch}), boost::test_tools::per_element());
+  const auto last = boost::json::parse(server.requests().back().body).as_array();
+  BOOST_TEST(last.size() == 3u);
+  BOOST_TEST(box.stats().pending == 0);
+  BOOST_TEST(box.stats().rejected == 1);
+  // A batch that fails (503) stays, every event of it, for a later flush.
+  box.purge(true);
+  items.clear();
+  for (const auto* id : {"f1", "f2", "f3", "f4"}) items.emplace_back(std::string("k.") + id, body(id));
+  box.enqueue_all(items, up, 300);
+  down = true;
+  const auto failed = flush_outbox(box, Env{}, 300, nullptr);
+  BOOST_TEST(failed.delivered == 1);  // f1 alone, then [f2 f3 f4] fails
+  BOOST_TEST(failed.failed == 3);
+  BOOST_TEST(box.stats().pending == 3);
+  BOOST_TEST(box.due(300, 10).empty());  // backoff
 }
 
 BOOST_FIXTURE_TEST_CASE(many_first_opens_at_once, OutboxFixture) {

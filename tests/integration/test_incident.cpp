@@ -8,6 +8,7 @@
 #include "core/util/timeutil.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <atomic>
@@ -362,6 +363,55 @@ BOOST_AUTO_TEST_CASE(end_to_end_into_the_collector) {
              events.out);
   BOOST_TEST(events.out.find("\"time_resolved\":\"" + format_rfc3339(1773460879) + "\"") != std::string::npos,
              events.out);
+}
+
+// A burst of resolutions leaves at once, not a thousand per 30-second tick:
+// the reporter queues and delivers until nothing is due (in batches to a
+// collector, which offers them), and /metrics shows the backlog drained.
+BOOST_AUTO_TEST_CASE(a_burst_of_resolved_incidents_is_delivered_at_once) {
+  CollectorProcess collector;
+  IncidentServer server(collector.url());
+  const std::string token(answer_key().at("secrets").at("alertmanager_bearer").as_string());
+  constexpr int kAlerts = 2500;
+  {  // one notification: one wake of the reporter
+    json::array alerts;
+    for (int i = 0; i < kAlerts; ++i)
+      alerts.push_back(json::object{{"status", "resolved"},
+                                    {"labels", json::object{{"alertname", "A" + std::to_string(i)}}},
+                                    {"annotations", json::object{}},
+                                    {"startsAt", "2026-03-10T14:02:17Z"},
+                                    {"endsAt", "2026-03-10T14:39:02Z"},
+                                    {"fingerprint", "fp" + std::to_string(i)}});
+    const json::object note{{"receiver", "r"},
+                            {"status", "resolved"},
+                            {"version", "4"},
+                            {"groupKey", "g"},
+                            {"alerts", alerts},
+                            {"groupLabels", json::object{}},
+                            {"commonLabels", json::object{}},
+                            {"externalURL", "http://am"}};
+    BOOST_REQUIRE_EQUAL(
+        server.post("/alertmanager?system=shop", json::serialize(note), {{"Authorization", "Bearer " + token}}), 200);
+  }
+  std::size_t stored = 0;
+  // Well inside the reporter's 30-second idle tick: one wake drains it all.
+  BOOST_TEST(wait_until(
+      [&] {
+        const auto r =
+            collector_cmd({"events", "--db", collector.db(), "--type", "incident", "--all", "--format", "json"});
+        stored = r.exit_code == 0 ? json::parse(r.out).as_array().size() : 0;
+        return stored == static_cast<std::size_t>(kAlerts);
+      },
+      std::chrono::seconds(20)));
+  BOOST_TEST(stored == static_cast<std::size_t>(kAlerts));
+  std::string why;
+  HttpClient client(*parse_origin("http://127.0.0.1:" + std::to_string(server.port()), why), ClientOptions{});
+  const auto r = client.send(HttpRequest{"GET", "/metrics", {}, ""});
+  BOOST_REQUIRE(std::holds_alternative<HttpResponse>(r));
+  const auto& text = std::get<HttpResponse>(r).body;
+  BOOST_TEST(text.find("\npulse_incident_reports_waiting 0\n") != std::string::npos, text);
+  BOOST_TEST(text.find("\npulse_outbox_pending 0\n") != std::string::npos, text);
+  BOOST_TEST(text.find("\npulse_reports_delivered " + std::to_string(kAlerts) + "\n") != std::string::npos, text);
 }
 
 BOOST_AUTO_TEST_CASE(hostile_input_leaves_the_server_healthy) {
