@@ -1,16 +1,21 @@
 // pulse-bench: load generator and timer for the collector's benchmarks
 // (bench/metrics.sh). Not installed.
 //
-//   pulse-bench generate --db DB [--deployments N] [--systems N] [--days N] [--dora 1]
+//   pulse-bench generate --db DB [--deployments N] [--systems N] [--days N] [--dora 1] [--environments N]
 //       writes a deterministic history straight into a store: per deployment
 //       8 or 9 changes (half with a push time), and an incident for every
 //       second deployment; 100,000 deployments make 1,000,000 events. With
 //       --dora 1 (bench/dora.sh): head commits, 2% rollbacks, 5% incidents,
-//       9 or 10 changes a deployment (1,036,000 events).
+//       9 or 10 changes a deployment (1,036,000 events). With --environments
+//       N, deployments and incidents take turns over N environments.
 //   pulse-bench metrics --url URL [--runs N] [--model dora]
 //       times GET /v1/metrics over HTTP: the default window, the whole
 //       history by week, and one system; with --model dora, in the DORA
 //       model, and pages of 100 records of GET /v1/metrics/explain.
+//   pulse-bench dora-export --db DB [--days N]
+//       the Prometheus exporter's DORA refresh over the last N days (90):
+//       its one pass over every environment, then the same figures one
+//       environment at a time (the way before it); wall and CPU seconds.
 //   pulse-bench scrape --url URL [--runs N]
 //       times GET /metrics (Prometheus): the first scrape (which waits for
 //       the DORA figures) and the rest.
@@ -32,6 +37,7 @@
 #include "core/git/git_range.hpp"
 #include "core/net/http_client.hpp"
 #include "core/util/crypto.hpp"
+#include "collector/exporter.hpp"
 #include "collector/store.hpp"
 #include "core/util/url.hpp"
 
@@ -39,6 +45,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <map>
 #include <random>
@@ -73,6 +80,10 @@ int generate(const std::map<std::string, std::string>& f) {
   const long incident_every = dora ? 20 : 2, rollback_every = dora ? 50 : 0;
   const int writers = static_cast<int>(num(f, "writers", 4));
   const std::int64_t end = num(f, "end", kEnd);  // Unix seconds
+  const long environments = num(f, "environments", 1);
+  const auto environment_of = [&](long d) {
+    return environments > 1 ? "env-" + std::to_string((d / systems) % environments) : std::string();
+  };
   auto store = collector::open_store(f.at("db"), static_cast<std::size_t>(writers));
   const std::int64_t start = end - days * 86400;
   const double step = static_cast<double>(days * 86400) / static_cast<double>(deployments);
@@ -89,6 +100,7 @@ int generate(const std::map<std::string, std::string>& f) {
         const auto t = start + static_cast<std::int64_t>(static_cast<double>(d) * step);
         auto& out = by_system[system];
         Deployment dep{.source = "bench", .deploy_id = "d" + std::to_string(d), .time_created = t};
+        dep.environment = environment_of(d);
         const bool rollback = rollback_every && d % rollback_every == rollback_every - 1 && d >= 2 * systems;
         if (dora) dep.head_commit = "c" + std::to_string(rollback ? d - 2 * systems : d) + "-0";
         const int changes = rollback ? 0 : dora ? (d % 2 ? 10 : 9) : (d % 2 ? 9 : 8);
@@ -102,11 +114,8 @@ int generate(const std::map<std::string, std::string>& f) {
         out.push_back(std::move(dep));
         // Every system gets its share: the DORA mix counts them per system's deployments.
         if ((dora ? d / systems : d) % incident_every == 0)
-          out.push_back(Incident{"bench",
-                                 "i" + std::to_string(d),
-                                 t + 600,
-                                 t + 600 + static_cast<std::int64_t>(60 + rng() % (2 * 86400)),
-                                 {}});
+          out.push_back(Incident{"bench", "i" + std::to_string(d), t + 600,
+                                 t + 600 + static_cast<std::int64_t>(60 + rng() % (2 * 86400)), environment_of(d)});
       }
       for (auto& [system, list] : by_system) {
         const auto r = store->put(list, system, kEnd);
@@ -199,6 +208,42 @@ int scrape(const std::map<std::string, std::string>& f) {
       "(%zu runs, %zu-byte answer)\n",
       first, ms[ms.size() / 2], ms[ms.size() * 99 / 100], ms.back(), ms.size(), bytes);
   return 0;
+}
+
+int dora_export(const std::map<std::string, std::string>& f) {
+  auto store = collector::open_store(f.at("db"), 1);
+  const std::int64_t now = num(f, "end", kEnd);
+  const collector::Window window{now - num(f, "days", 90) * 86400, now};
+  const auto timed = [](const char* what, auto&& run) {
+    const auto t0 = BenchClock::now();
+    const std::clock_t c0 = std::clock();
+    const std::string text = collector::Exporter::dora_exposition(run(), 0);
+    const double wall = std::chrono::duration<double>(BenchClock::now() - t0).count();
+    const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+    std::printf("  %s: %.2f s wall, %.2f CPU-seconds, %zu-byte exposition\n", what, wall, cpu, text.size());
+    return text;
+  };
+  std::size_t environments = 0;
+  const auto one = timed("one pass over every environment", [&] {
+    auto reports = collector::Exporter::reports_per_environment(*store, window);
+    environments = reports.size();
+    return reports;
+  });
+  const auto each = timed("one environment at a time", [&] {
+    std::vector<std::string> names;
+    for (auto& [system, environment] : store->environments()) names.push_back(environment);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::vector<collector::MetricsReport> reports;
+    for (const auto& name : names) {
+      const collector::Scope scope{std::nullopt, {name}};
+      reports.push_back(
+          collector::compute_metrics(store->metric_facts(window, scope), window, collector::Bucket::month, scope));
+    }
+    return reports;
+  });
+  std::printf("  %zu environments; the two expositions are %s\n", environments, one == each ? "equal" : "DIFFERENT");
+  return one == each ? 0 : 1;
 }
 
 int fairness(const std::map<std::string, std::string>& f) {
@@ -381,6 +426,7 @@ int main(int argc, char** argv) {
     if (cmd == "metrics") return metrics(f);
     if (cmd == "range") return range(f);
     if (cmd == "scrape") return scrape(f);
+    if (cmd == "dora-export") return dora_export(f);
     if (cmd == "fairness") return fairness(f);
     if (cmd == "busy") return busy(f);
     if (cmd == "forge") return forge(f);

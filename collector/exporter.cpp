@@ -86,17 +86,7 @@ void Exporter::refresh_loop() {
     const std::int64_t now = now_();
     std::string text;
     try {
-      const Window window{now - kDefaultWindowDays * 86400, now};
-      std::vector<std::string> names;  // every environment any system has
-      for (auto& [system, environment] : store_.environments()) names.push_back(std::move(environment));
-      std::sort(names.begin(), names.end());
-      names.erase(std::unique(names.begin(), names.end()), names.end());
-      std::vector<MetricsReport> reports;
-      for (const auto& name : names) {
-        const Scope scope{std::nullopt, {name}};
-        reports.push_back(compute_metrics(store_.metric_facts(window, scope), window, Bucket::month, scope));
-      }
-      text = dora_exposition(reports, now);
+      text = dora_exposition(reports_per_environment(store_, Window{now - kDefaultWindowDays * 86400, now}), now);
     } catch (const std::exception&) {
       store_failed();  // figures stay as they were; the next scrape asks again
     }
@@ -107,6 +97,54 @@ void Exporter::refresh_loop() {
     }
     cv_.notify_all();
   }
+}
+
+std::vector<MetricsReport> Exporter::reports_per_environment(Store& store, Window window) {
+  std::vector<std::string> names;  // every environment any system has
+  for (auto& [system, environment] : store.environments()) names.push_back(std::move(environment));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  Scope all{std::nullopt, names};
+  all.each_environment = true;
+  const MetricFacts facts = store.metric_facts(window, all);
+  // Each environment's facts, its systems numbered anew (only those it has).
+  struct Part {
+    MetricFacts facts;
+    std::vector<std::uint32_t> system_of;  ///< all's system index -> this part's, +1 (0: none yet)
+  };
+  std::vector<Part> parts(names.size());
+  const auto place = [&](std::uint32_t environment, std::uint32_t system) -> std::pair<MetricFacts&, std::uint32_t> {
+    auto& part = parts.at(environment);
+    if (part.system_of.empty()) part.system_of.assign(facts.systems.size(), 0);
+    auto& slot = part.system_of.at(system);
+    if (slot == 0) slot = part.facts.system_index(facts.systems[system]) + 1;
+    return {part.facts, slot - 1};
+  };
+  for (auto d : facts.deployments) {
+    auto [f, system] = place(d.environment, d.system);
+    d.system = system;
+    d.environment = 0;
+    f.deployments.push_back(d);
+  }
+  for (auto s : facts.shipped) {
+    auto [f, system] = place(s.environment, s.system);
+    s.system = system;
+    s.environment = 0;
+    f.shipped.push_back(s);
+  }
+  for (auto i : facts.incidents) {
+    auto [f, system] = place(i.environment, i.system);
+    i.system = system;
+    i.environment = 0;
+    f.incidents.push_back(i);
+  }
+  std::vector<MetricsReport> reports;
+  reports.reserve(names.size());
+  for (std::size_t e = 0; e < names.size(); ++e) {
+    const Scope scope{std::nullopt, {names[e]}};
+    reports.push_back(compute_metrics(parts[e].facts, window, Bucket::month, scope));
+  }
+  return reports;
 }
 
 std::string Exporter::dora_exposition(const std::vector<MetricsReport>& reports, std::int64_t computed_at) {

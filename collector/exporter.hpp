@@ -36,6 +36,11 @@ class Exporter {
   /// never were, else asking for a refresh when older than a minute).
   std::string dora_text();
 
+  /// Each environment's own figures (Bucket::month) over `window`, from one
+  /// read of the store's facts for all environments, split in memory: the
+  /// cost grows with the facts, not with facts × environments.
+  static std::vector<MetricsReport> reports_per_environment(Store& store, Window window);
+
   /// Exposition text for reports of one environment each: their
   /// per-system figures, labelled by system and environment (tests call it).
   static std::string dora_exposition(const std::vector<MetricsReport>& reports, std::int64_t computed_at);

@@ -157,6 +157,11 @@ struct Scope {
   /// One team's figures: its deployments, the changes they shipped first,
   /// the incidents attributed to them (deployments name their teams).
   std::optional<std::string> team = std::nullopt;
+  /// Each of `environments` on its own: a change counts at its first
+  /// deployment to each of them (not once, at the first to any), so the
+  /// facts split by environment give each environment's own figures (the
+  /// Prometheus exporter's one pass).
+  bool each_environment = false;
 };
 
 /// A team filter's value: at most 256 bytes of text without control

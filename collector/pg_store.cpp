@@ -567,9 +567,10 @@ class PgStore final : public Store {
           for (int i = 0; i < r->rows(); ++i)
             if (!r->null(i, 0)) f.deployments.push_back({index, env, r->bin_int64(i, 0)});
         }
-        if (envs.size() > 1) p.push_back(other_environments(scope, envs, env));
+        const bool first_of_several = envs.size() > 1 && !scope.each_environment;
+        if (first_of_several) p.push_back(other_environments(scope, envs, env));
         if (scope.change_identifiers) {
-          r = c.run(envs.size() > 1 ? "facts_shipped_first_ids" : "facts_shipped_ids", p);
+          r = c.run(first_of_several ? "facts_shipped_first_ids" : "facts_shipped_ids", p);
           auto time = [&r](int i, int col) { return r->null(i, col) ? kUnknownTime : r->int64(i, col); };
           for (int i = 0; i < r->rows(); ++i) {
             f.shipped.push_back({index, r->int64(i, 0), time(i, 1), env, time(i, 3), time(i, 4),
@@ -577,7 +578,7 @@ class PgStore final : public Store {
             f.shipped_ids.emplace_back(r->text(i, 5));
           }
         } else {
-          r = c.run(envs.size() > 1 ? "facts_shipped_first" : "facts_shipped", p, true);
+          r = c.run(first_of_several ? "facts_shipped_first" : "facts_shipped", p, true);
           f.shipped.reserve(f.shipped.size() + static_cast<std::size_t>(r->rows()));
           auto time = [&r](int i, int col) { return r->null(i, col) ? kUnknownTime : r->bin_int64(i, col); };
           for (int i = 0; i < r->rows(); ++i)

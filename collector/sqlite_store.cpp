@@ -288,10 +288,11 @@ class SystemFactsReader {
 
   void read_shipped(const std::string& system, std::uint32_t index, const std::vector<std::uint32_t>& envs,
                     std::uint32_t env, Window w, MetricFacts& f) {
-    auto& s = envs.size() > 1 ? shipped_first_ : shipped_;
+    const bool first_of_several = envs.size() > 1 && !scope_.each_environment;
+    auto& s = first_of_several ? shipped_first_ : shipped_;
     s.reset();
     s.bind(1, system).bind(2, scope_.environments[env]).bind(3, w.from).bind(4, w.to);
-    if (envs.size() > 1) s.bind(5, other_environments(scope_, envs, env));
+    if (first_of_several) s.bind(5, other_environments(scope_, envs, env));
     while (s.step()) {
       f.shipped.push_back({index, s.int64(0), s.optional_int64(1).value_or(kUnknownTime), env,
                            s.optional_int64(3).value_or(kUnknownTime), s.optional_int64(4).value_or(kUnknownTime),

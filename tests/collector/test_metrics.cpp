@@ -5,6 +5,7 @@
 #include "collector/api.hpp"
 #include "collector/explain.hpp"
 #include "collector/metrics.hpp"
+#include "collector/exporter.hpp"
 #include "collector/store.hpp"
 #include "core/util/timeutil.hpp"
 
@@ -724,6 +725,46 @@ BOOST_FIXTURE_TEST_CASE(production_by_default_others_when_asked, StoreFixture) {
   const auto none = metrics("from=2026-01-01&to=2026-01-31&environment=qa");
   BOOST_TEST(none.at("overall").at("deployment_frequency").at("deployments") == 0);
   BOOST_TEST(none.at("overall").at("change_failure_rate").at("rate").is_null());
+}
+
+// The Prometheus exporter reads the facts once for every environment and
+// splits them; each environment's figures equal those of a query for that
+// environment alone (a change shipped to staging, then production, counts
+// in each), on both stores.
+BOOST_FIXTURE_TEST_CASE(the_exporter_s_one_pass_equals_each_environment_alone, StoreFixture) {
+  pipeline(*this);
+  const char* envs[] = {"staging", "production", "qa", "eu-prod"};
+  for (int k = 0; k < 40; ++k) {
+    const std::string system = "svc" + std::to_string(k % 7), day = std::to_string(10 + k % 18);
+    const std::string c = "k" + std::to_string(k);
+    post(system, commit(c, "2026-02-" + day + "T00:00:00Z"));
+    for (int e = 0; e <= k % 4; ++e)  // the same change, on to further environments
+      post(system, deployment("d" + std::to_string(k) + envs[e],
+                              "2026-02-" + day + "T0" + std::to_string(e + 1) + ":00:00Z", "\"" + c + "\"", envs[e]));
+    if (k % 3 == 0)
+      post(system, incident("i" + std::to_string(k), "2026-02-" + day + "T06:00:00Z", "2026-02-" + day + "T07:30:00Z",
+                            envs[k % 4]));
+  }
+  const Window window{at("2025-12-10T00:00:00Z"), at("2026-03-10T00:00:00Z")};
+  const auto one_pass = Exporter::reports_per_environment(*store, window);
+  std::vector<MetricsReport> each;
+  std::vector<std::string> names;
+  for (auto& [system, environment] : store->environments()) names.push_back(environment);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  BOOST_TEST(names.size() == 4u);
+  for (const auto& name : names) {
+    const Scope scope{std::nullopt, {name}};
+    each.push_back(compute_metrics(store->metric_facts(window, scope), window, Bucket::month, scope));
+  }
+  const auto got = Exporter::dora_exposition(one_pass, 1), want = Exporter::dora_exposition(each, 1);
+  BOOST_TEST(got == want);
+  // Not vacuous: production's lead times come from the changes staging had first.
+  BOOST_TEST(want.find("pulse_dora_lead_time_median_seconds{system=\"svc1\",environment=\"staging\"}") !=
+             std::string::npos);
+  BOOST_TEST(want.find("pulse_dora_lead_time_median_seconds{system=\"svc1\",environment=\"production\"}") !=
+             std::string::npos);
+  BOOST_TEST(want.find("pulse_dora_incidents{system=\"svc3\",environment=\"qa\"}") != std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_production_incident_is_not_blamed_on_a_later_staging_deployment, StoreFixture) {
