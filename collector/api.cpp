@@ -336,7 +336,19 @@ bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
       return true;
     case Lane::metrics:
       if (config_.metrics_threads <= 0) return false;
-      metrics_pool_.submit([this, request, respond] { respond(handle(request)); });
+      if (!metrics_pool_.try_submit(
+              [this, request, respond] {
+                // Nobody will read it: not computed (499, as the log shows it).
+                if (request.client_gone())
+                  respond({499, "application/json", json_error("client closed the request"), {}});
+                else respond(handle(request));
+              },
+              config_.max_queued_metrics))
+        respond({503,
+                 "application/json",
+                 json_error(std::to_string(config_.max_queued_metrics) +
+                            " metrics queries are waiting already: try again shortly"),
+                 {{"Retry-After", "1"}}});
       return true;
     case Lane::commit:
       return ingest_async(request, *target, respond);

@@ -79,6 +79,9 @@ struct ApiConfig {
   /// so that long metrics queries never hold the handler pool that
   /// ingestion (on PostgreSQL) and listings use. 0: on the handler pool.
   int metrics_threads = 0;
+  /// Metrics queries waiting for those threads at most; beyond, 503 with
+  /// Retry-After. A query whose client has gone before its turn is skipped.
+  std::size_t max_queued_metrics = 64;
   /// The forges' push webhooks (POST /v1/ingestion/github, ...).
   ForgeSecrets forge_secrets = {};
   /// What metrics count when a query names no environment.

@@ -30,7 +30,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include <cerrno>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 namespace pulse {
 
@@ -410,6 +412,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         asio::use_awaitable);
   }
 
+  // While a request waits for its handler, a close by the client (a FIN:
+  // readable, and a peek reads nothing) sets request.gone, so queued work
+  // can be skipped. Readable with data (a pipelined request) ends the watch.
+  static void watch_for_close(asio::ip::tcp::socket& socket, ServerRequest& request) {
+    auto gone = std::make_shared<std::atomic<bool>>(false);
+    request.gone = gone;
+    socket.async_wait(asio::socket_base::wait_read, [gone, fd = socket.native_handle()](const error_code& ec) {
+      if (ec) return;  // cancelled once answered
+      char c;
+      const auto n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) gone->store(true);
+    });
+  }
+
   // A read that failed because the client went, or was too slow: the
   // connection ends without an answer.
   static bool client_gone(const error_code& ec) {
@@ -576,7 +592,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       const bool head = request->method == "HEAD";
       if (head) request->method = "GET";
       const auto started = std::chrono::steady_clock::now();
+      auto& socket = beast::get_lowest_layer(stream).socket();
+      if (opt.handler_threads > 0 || opt.async_handler) watch_for_close(socket, *request);
       ServerResponse response = co_await call_handler(*request);
+      if (request->gone) {
+        error_code ignored;
+        socket.cancel(ignored);  // the watch, if still waiting
+      }
       // Handled: the body's memory and its share of the budget go before
       // the answer does, so a client that has its answer finds them free.
       request->body = std::string();

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -21,7 +22,13 @@ struct ServerRequest {
   std::vector<Header> headers;
   std::string body;
   std::string remote;  ///< peer address, "127.0.0.1:53412"
+  /// Set once the client has closed its connection while the request waits
+  /// for a handler thread (plain TCP: a FIN seen without a further request;
+  /// over TLS the close is not seen). Null when not watched (inline
+  /// handlers). A queued job checks it to skip work nobody will read.
+  std::shared_ptr<const std::atomic<bool>> gone;
   std::optional<std::string> header(std::string_view name) const;
+  bool client_gone() const { return gone && gone->load(std::memory_order_relaxed); }
 };
 
 struct ServerResponse {

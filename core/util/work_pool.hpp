@@ -30,6 +30,16 @@ class WorkPool {
     }
     cv_.notify_one();
   }
+  /// Queues `job` unless `max_queued` jobs already wait (then false).
+  bool try_submit(std::function<void()> job, std::size_t max_queued) {
+    {
+      std::lock_guard lock(mutex_);
+      if (jobs_.size() >= max_queued) return false;
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+  }
   /// Runs what is queued, then joins. Idempotent.
   void stop() {
     {

@@ -9,6 +9,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 
 using namespace pulse;
@@ -135,6 +138,53 @@ BOOST_AUTO_TEST_CASE(rejects_with_a_reason_naming_the_field) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(api)
+
+// Metrics queries wait for the API's own threads in a bounded queue: beyond
+// it, 503 with Retry-After; a query whose client has gone before its turn is
+// not computed (499).
+BOOST_FIXTURE_TEST_CASE(the_metrics_queue_is_bounded_and_skips_abandoned_queries, ApiFixture) {
+  ApiConfig config{{}, true, 1000, {}, {}};
+  config.metrics_threads = 1;
+  config.max_queued_metrics = 4;
+  Api busy(*store, config, [this] { return now; });
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<ServerResponse> answers;
+  const auto respond = [&](ServerResponse r) {
+    std::lock_guard lock(mutex);
+    answers.push_back(std::move(r));
+    cv.notify_all();
+  };
+  ServerRequest query;
+  query.method = "GET";
+  query.target = "/v1/metrics?from=2016-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&bucket=day";  // 3,653 buckets
+  constexpr int kQueries = 40;
+  for (int i = 0; i < kQueries; ++i) BOOST_TEST(busy.handle_async(query, respond));
+  {
+    std::unique_lock lock(mutex);
+    BOOST_TEST(cv.wait_for(lock, std::chrono::seconds(60), [&] { return answers.size() == kQueries; }));
+  }
+  int ok = 0, refused = 0;
+  for (const auto& a : answers) {
+    if (a.status == 200) ++ok;
+    if (a.status != 503) continue;
+    ++refused;
+    BOOST_TEST(a.body.find("metrics queries are waiting already") != std::string::npos, a.body);
+    BOOST_TEST((a.headers.size() == 1 && a.headers[0].name == "Retry-After"));
+  }
+  BOOST_TEST(ok + refused == kQueries);
+  BOOST_TEST(ok >= 4);  // the four queued (and the one running, if it started meanwhile), at least
+  BOOST_TEST(refused >= 1);
+  // Abandoned while queued: answered 499 without the work.
+  auto gone = std::make_shared<std::atomic<bool>>(true);
+  ServerRequest abandoned = query;
+  abandoned.gone = gone;
+  answers.clear();
+  BOOST_TEST(busy.handle_async(abandoned, respond));
+  std::unique_lock lock(mutex);
+  BOOST_TEST(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answers.size() == 1; }));
+  BOOST_TEST(answers.at(0).status == 499);
+}
 
 BOOST_FIXTURE_TEST_CASE(stores_each_type_and_answers_json, ApiFixture) {
   for (const auto& body : {kChange, kDeployment, kIncident}) {

@@ -15,6 +15,8 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <thread>
 
 using namespace pulse;
@@ -341,6 +343,50 @@ BOOST_AUTO_TEST_CASE(tls_offers_forward_secret_aead_suites_only) {
   BOOST_TEST(v13.out.find("TLSv1.3") != std::string::npos, v13.out);
   server.stop();
   runner.join();
+}
+
+// A request waiting for a handler thread learns that its client closed the
+// connection (so queued work can be skipped); one whose client waits, or
+// sends its next request meanwhile (pipelining), does not.
+BOOST_AUTO_TEST_CASE(a_waiting_request_sees_its_client_close) {
+  std::mutex mutex;
+  std::map<std::string, bool> seen;  // target -> gone while waiting
+  ServerOptions opt;
+  opt.handler_threads = 1;
+  HttpServer server(opt, [&](const ServerRequest& r) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    while (!r.client_gone() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::lock_guard lock(mutex);
+    seen[r.target] = r.client_gone();
+    return ServerResponse{200, "text/plain", "ok", {}};
+  });
+  std::thread runner([&] { server.run(); });
+  const auto send_all = [](int fd, const std::string& text) {
+    return ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size());
+  };
+  const int closing = connect_to(server.port());
+  BOOST_TEST_REQUIRE(closing >= 0);
+  BOOST_TEST(send_all(closing, "GET /closed HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  ::close(closing);
+  const int waiting = connect_to(server.port());
+  BOOST_TEST_REQUIRE(waiting >= 0);
+  BOOST_TEST(send_all(waiting,
+                      "GET /waiting HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /next HTTP/1.1\r\nHost: "
+                      "127.0.0.1\r\n\r\n"));
+  BOOST_TEST(wait_until(
+      [&] {
+        std::lock_guard lock(mutex);
+        return seen.size() == 3;
+      },
+      std::chrono::seconds(10)));
+  ::close(waiting);
+  server.stop();
+  runner.join();
+  std::lock_guard lock(mutex);
+  BOOST_TEST(seen["/closed"]);
+  BOOST_TEST(!seen["/waiting"]);
+  BOOST_TEST(!seen["/next"]);
 }
 
 BOOST_AUTO_TEST_CASE(head_answers_like_get_without_a_body_and_keeps_framing) {
