@@ -143,15 +143,51 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         self->begin_stop();
         return;
       }
-      if (self->on_hangup) {
+      if (self->on_hangup) self->reload();
+      self->wait_for_signal();
+    });
+  }
+
+  // A reload runs on a thread of its own, one at a time (a SIGHUP meanwhile
+  // runs it once more afterwards), so that one blocked reading a file (a
+  // FIFO, a hung network mount) holds neither the I/O threads nor SIGTERM.
+  std::mutex reload_mutex;
+  std::condition_variable reload_done;
+  bool reloading = false, reload_again = false;
+
+  void reload() {
+    {
+      std::lock_guard lock(reload_mutex);
+      if (reloading) {
+        reload_again = true;
+        return;
+      }
+      reloading = true;
+    }
+    std::thread([self = shared_from_this()] {
+      for (;;) {
         try {
           self->on_hangup();
         } catch (const std::exception& e) {
           self->log(std::string("reload failed: ") + e.what());
         }
+        std::lock_guard lock(self->reload_mutex);
+        if (!self->reload_again) {
+          self->reloading = false;
+          self->reload_done.notify_all();
+          return;
+        }
+        self->reload_again = false;
       }
-      self->wait_for_signal();
-    });
+    }).detach();
+  }
+
+  // After the server stopped: a reload still running gets a moment, then
+  // is left behind (the process is about to exit).
+  void wait_for_reload() {
+    std::unique_lock lock(reload_mutex);
+    if (!reload_done.wait_for(lock, std::chrono::seconds(2), [&] { return !reloading; }))
+      log("shutdown: a reload is still running (blocked reading a file?); stopping without it");
   }
 
   void begin_stop() {
@@ -683,6 +719,7 @@ void HttpServer::run() {
   impl_->ioc.run();
   for (auto& t : extra) t.join();
   impl_->pool.stop();
+  impl_->wait_for_reload();
 }
 
 void HttpServer::stop() {

@@ -136,7 +136,9 @@ class HttpServer {
   std::uint64_t evicted_connections() const;
 
   /// Makes SIGINT and SIGTERM call stop(), and SIGHUP call `on_hangup`
-  /// (re-read keys, say; on an I/O thread, connections stay open). Without
+  /// (re-read keys, say; on a thread of its own, one call at a time, so a
+  /// reload that blocks holds neither requests nor SIGTERM; connections
+  /// stay open). Without
   /// `on_hangup` SIGHUP is ignored rather than killing the process. Call
   /// before run().
   void handle_signals(std::function<void()> on_hangup = {});

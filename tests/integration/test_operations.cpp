@@ -3,6 +3,8 @@
 // database gone, and moving queued events to another collector.
 #include "cli_helpers.hpp"
 
+#include <sys/stat.h>
+
 #include <map>
 
 #include "core/net/http_client.hpp"
@@ -222,6 +224,27 @@ BOOST_AUTO_TEST_CASE(sighup_swaps_the_key_file_without_dropping_connections) {
   collector.process().signal(SIGHUP);
   collector.process().wait_for_stderr("reload failed, keeping the running configuration");
   BOOST_TEST(conn.get("/v1/events", "new-key-2") == 200);
+}
+
+// A reload that blocks (its key file became a FIFO nobody writes) holds
+// neither requests nor SIGTERM: the server answers meanwhile and stops.
+BOOST_AUTO_TEST_CASE(a_blocked_reload_holds_neither_requests_nor_sigterm) {
+  TempDir dir;
+  write_file(dir.path / "keys", "key-1\n");
+  CollectorProcess collector({"--api-key-file", dir.str("keys")});
+  std::filesystem::remove(dir.path / "keys");
+  BOOST_TEST_REQUIRE(::mkfifo(dir.str("keys").c_str(), 0600) == 0);
+  collector.process().signal(SIGHUP);
+  collector.process().signal(SIGHUP);  // a second one while the first waits: coalesced
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  RawConnection conn(collector.port());
+  BOOST_TEST(conn.get("/v1/events", "key-1") == 200);
+  BOOST_TEST(conn.get("/healthz", "") == 200);
+  collector.process().signal(SIGTERM);
+  BOOST_TEST(collector.process().wait(std::chrono::seconds(20)) == 0);
+  const auto log = collector.process().stderr_text();
+  BOOST_TEST(log.find("a reload is still running") != std::string::npos, log);
+  BOOST_TEST(log.find("stopped") != std::string::npos, log);
 }
 
 BOOST_AUTO_TEST_CASE(turning_keys_on_takes_a_restart_and_says_so) {
