@@ -132,6 +132,7 @@ ServerResponse Api::failed(const std::string& what, std::exception_ptr failure) 
   } catch (const StorageError& e) {
     if (config_.exporter) config_.exporter->store_failed();
     if (config_.log) config_.log(std::string("storage failed: ") + e.what());
+
     return unavailable();
   } catch (const std::exception& e) {
     const std::string id = new_error_id();
@@ -229,8 +230,17 @@ std::optional<ServerResponse> Api::before_body(const ServerRequest& head) const 
 ServerResponse Api::healthy(const ServerRequest&, const Target&) { return reply(200, R"({"status":"ok"})"); }
 
 ServerResponse Api::ready(const ServerRequest&, const Target&) {
-  // Ready means the store answers a query; when it throws, handle() says 503.
+  // Ready means the store answers a query (when it throws, handle() says
+  // 503) and sees nothing that would make writes fail (a full disk).
   (void)store_.latest_deployment("", "production");
+  if (const auto problem = store_.write_problem()) {
+    json::object o;
+    o["status"] = "not ready";
+    o["error"] = *problem;
+    auto r = reply(503, json::serialize(o));
+    r.headers.push_back({"Retry-After", "5"});
+    return r;
+  }
   return reply(200, R"({"status":"ready"})");
 }
 
@@ -313,6 +323,7 @@ std::variant<Api::Decoded, ServerResponse> Api::decode_forge(const ForgeSpec& fo
 
 ServerResponse Api::stored_reply(const PutResult& r) const {
   if (config_.exporter) config_.exporter->stored(r);
+
   auto res =
       reply(200, "{\"stored\":" + std::to_string(r.stored) + ",\"duplicates\":" + std::to_string(r.duplicates) + "}");
   res.headers.push_back({std::string(kBatchHeader), std::to_string(config_.max_batch)});

@@ -4,10 +4,13 @@
 #include "collector/store.hpp"
 
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <sys/statvfs.h>
 
 namespace pulse::collector {
 
@@ -383,6 +386,19 @@ class SqliteStore final : public Store {
     checkpoint_cv_.notify_one();
     checkpointer_.join();
   }
+
+  // Below 16 MiB free (a few commits' WAL growth), writes are about to
+  // fail with "database or disk is full".
+  std::optional<std::string> write_problem() override {
+    struct statvfs fs {};
+    const auto dir = std::filesystem::path(db_.path()).parent_path();
+    if (::statvfs(dir.empty() ? "." : dir.c_str(), &fs) != 0) return std::nullopt;
+    const auto free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (free >= kMinFreeBytes) return std::nullopt;
+    return "only " + std::to_string(free / 1024) + " KiB free on the database's file system (" +
+           (dir.empty() ? std::string(".") : dir.string()) + ")";
+  }
+  static constexpr std::uint64_t kMinFreeBytes = 16ull << 20;
 
   std::vector<std::string> check(bool thorough) override {
     std::lock_guard lock(readers_[0]->mutex);

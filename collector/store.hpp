@@ -125,6 +125,11 @@ class Store {
   /// PostgreSQL; thorough: SQLite's full integrity_check (indexes too).
   virtual std::vector<std::string> check(bool thorough) = 0;
 
+  /// Why a write would fail now, as far as the store can tell without
+  /// writing (SQLite: too little free space on the database's file system);
+  /// nullopt when it sees none. For /readyz.
+  virtual std::optional<std::string> write_problem() { return std::nullopt; }
+
   /// Told after each transaction of puts: how many requests and events it
   /// held and how long it took. Set before the first put; runs on the
   /// committing thread.

@@ -341,6 +341,34 @@ BOOST_AUTO_TEST_CASE(readyz_follows_the_database_and_healthz_does_not) {
   BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", {}, change_body("x")).status == 200);
 }
 
+// On SQLite, /readyz says "not ready" when the database's file system is
+// nearly full (writes are about to fail), and ready again once there is room.
+BOOST_AUTO_TEST_CASE(readyz_reports_a_full_disk_on_sqlite) {
+  if (::geteuid() != 0) return;  // mounting a small file system needs root
+  TempDir dir;
+  const std::string mnt = dir.str("small");
+  std::filesystem::create_directories(mnt);
+  if (run_process({"mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", mnt}).exit_code != 0) return;  // no mounts here
+  struct Unmount {
+    std::string at;
+    ~Unmount() { run_process({"umount", "-l", at}); }
+  } unmount{mnt};
+  {
+    CollectorProcess collector({}, mnt + "/events.db");
+    BOOST_TEST(send(collector, "GET", "/readyz").status == 200);
+    // Fill it: dd stops at ENOSPC.
+    run_process({"dd", "if=/dev/zero", "of=" + mnt + "/filler", "bs=1M", "count=64"});
+    const auto full = send(collector, "GET", "/readyz");
+    BOOST_TEST(full.status == 503, full.body);
+    BOOST_TEST(full.body.find("KiB free on the database's file system") != std::string::npos, full.body);
+    BOOST_TEST(find_header(full.headers, "Retry-After").value_or("") == "5");
+    BOOST_TEST(send(collector, "GET", "/healthz").status == 200);  // alive all the same
+    std::filesystem::remove(mnt + "/filler");
+    BOOST_TEST(send(collector, "GET", "/readyz").status == 200);
+    BOOST_TEST(send(collector, "POST", "/v1/ingestion/cli?system=web", {}, change_body("x")).status == 200);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(outbox_flush_to_sends_what_waits_to_the_fixed_url) {
   TempDir dir;
   const EnvOverrides env{{"PULSE_OUTBOX", dir.str("outbox.db")}, {"PULSE_API_KEY", "k"}};
