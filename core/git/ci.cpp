@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -199,12 +200,21 @@ CiInfo detect_ci(const Env& env) {
     const std::string run = ci.provider == "github-actions" ? ci.run_id : get(env, "GITHUB_RUN_NUMBER");
     if (!ci.repository.empty() && !run.empty()) ci.run_url = server + "/" + ci.repository + "/actions/runs/" + run;
     // The push event's payload names the previous tip ("before").
+    // At most 25 MiB of it (GitHub's own limit on a webhook payload); a
+    // larger or unreadable file names no "before".
     if (const auto path = env.non_empty("GITHUB_EVENT_PATH")) {
-      std::ifstream in(*path);
-      std::stringstream ss;
-      ss << in.rdbuf();
+      constexpr std::uintmax_t kMaxEventBytes = 25u << 20;
+      std::error_code size_ec;
+      const auto size = std::filesystem::file_size(*path, size_ec);
       boost::system::error_code ec;
-      const auto v = boost::json::parse(ss.str(), ec);
+      boost::json::value v;
+      if (!size_ec && size <= kMaxEventBytes) {
+        std::ifstream in(*path, std::ios::binary);
+        std::string text(static_cast<std::size_t>(size), '\0');
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
+        v = boost::json::parse(text, ec);
+      }
       if (!ec && v.is_object())
         if (const auto* before = v.as_object().if_contains("before"); before && before->is_string())
           ci.before_sha = std::string(before->as_string());
