@@ -20,9 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     return 0;
   }
-  const pulse::Env env{{"GITHUB_ACTIONS", "true"},     {"GITHUB_SHA", std::string(40, 'a')},
-                       {"GITHUB_REPOSITORY", "o/r"},   {"GITHUB_RUN_ID", "1"},
-                       {"GITHUB_EVENT_PATH", path},    {"GITHUB_REF", "refs/heads/main"}};
+  const pulse::Env env{{"GITHUB_ACTIONS", "true"},   {"GITHUB_SHA", std::string(40, 'a')},
+                       {"GITHUB_REPOSITORY", "o/r"}, {"GITHUB_RUN_ID", "1"},
+                       {"GITHUB_EVENT_PATH", path},  {"GITHUB_REF", "refs/heads/main"}};
   const auto ci = pulse::detect_ci(env);
   if (ci.provider != "github-actions") __builtin_trap();
   return 0;

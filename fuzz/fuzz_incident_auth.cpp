@@ -14,7 +14,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   static constexpr std::array<std::string_view, 5> kRoutes = {"alertmanager", "grafana", "pagerduty", "opsgenie",
-                                                               "generic"};
+                                                              "generic"};
   static constexpr std::array<std::string_view, 4> kHeaders = {
       "Authorization", "X-PagerDuty-Signature", "X-Grafana-Alerting-Signature", "X-Grafana-Alerting-Timestamp"};
   const std::string_view route = kRoutes[data[0] % kRoutes.size()];
@@ -30,10 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auth.hmac_secrets = {"secret-1", "secret-2"};
   const pulse::incident::HeaderLookup header = [&](std::string_view name) -> std::optional<std::string> {
     for (std::size_t i = 0; i < kHeaders.size(); ++i)
-      if (name.size() == kHeaders[i].size() &&
-          std::equal(name.begin(), name.end(), kHeaders[i].begin(), [](char a, char b) {
-            return (a | 0x20) == (b | 0x20);
-          }))
+      if (name.size() == kHeaders[i].size() && std::equal(name.begin(), name.end(), kHeaders[i].begin(),
+                                                          [](char a, char b) { return (a | 0x20) == (b | 0x20); }))
         return values[i].empty() ? std::nullopt : std::optional<std::string>(values[i]);
     return std::nullopt;
   };
