@@ -337,6 +337,11 @@ ServerResponse Api::ingest(const ServerRequest& request, const Target& target) {
   return stored_reply(store_.put(events, system, now_()));
 }
 
+bool Api::may_queue(std::string_view target) {
+  const Route* r = find_route(target.substr(0, target.find('?')));
+  return r && r->lane == Lane::metrics;
+}
+
 bool Api::handle_async(const ServerRequest& request, const Respond& respond) {
   const auto target = parse_target(request.target);
   const Route* r = target ? find_route(target->path) : nullptr;

@@ -102,6 +102,10 @@ class Api {
   /// Replaces the forges' webhook secrets (SIGHUP). Thread-safe.
   void set_forge_secrets(ForgeSecrets secrets);
 
+  /// Whether a request for `target` may wait in the metrics queue (its
+  /// connection is worth watching: ServerOptions::watch_close).
+  static bool may_queue(std::string_view target);
+
   /// Every route, one row each.
   static std::span<const Route> routes();
 

@@ -227,6 +227,7 @@ ServerOptions server_options(const ServeSettings& s, Api& handler, Logger& log, 
   opt.async_handler = [&handler](const ServerRequest& r, const Respond& respond) {
     return handler.handle_async(r, respond);
   };
+  opt.watch_close = [](const ServerRequest& r) { return Api::may_queue(r.target); };
   // A wrong key is answered before the body is read: no stranger holds a
   // connection or memory for a body.
   opt.before_body = [&handler](const ServerRequest& head) { return handler.before_body(head); };

@@ -629,7 +629,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (head) request->method = "GET";
       const auto started = std::chrono::steady_clock::now();
       auto& socket = beast::get_lowest_layer(stream).socket();
-      if (opt.handler_threads > 0 || opt.async_handler) watch_for_close(socket, *request);
+      if ((opt.handler_threads > 0 || opt.async_handler) && opt.watch_close && opt.watch_close(*request))
+        watch_for_close(socket, *request);
       ServerResponse response = co_await call_handler(*request);
       if (request->gone) {
         error_code ignored;

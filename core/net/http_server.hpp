@@ -101,6 +101,10 @@ struct ServerOptions {
   /// true if it took the request (and will call `respond`, e.g. once a
   /// write is durable), false to leave it to the Handler.
   std::function<bool(const ServerRequest&, const Respond&)> async_handler;
+  /// Optional: which requests have their connection watched while they
+  /// wait for a handler (ServerRequest::gone); work that may wait in a
+  /// queue (long queries). Without it, none is.
+  std::function<bool(const ServerRequest&)> watch_close;
   std::vector<Header> extra_headers;            ///< added to every response
   std::function<void(const std::string&)> log;  ///< errors and notices; may be empty
   /// After each answer is written; on the I/O thread, so it must be quick. May be empty.

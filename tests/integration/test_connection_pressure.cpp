@@ -347,12 +347,14 @@ BOOST_AUTO_TEST_CASE(tls_offers_forward_secret_aead_suites_only) {
 
 // A request waiting for a handler thread learns that its client closed the
 // connection (so queued work can be skipped); one whose client waits, or
-// sends its next request meanwhile (pipelining), does not.
+// sends its next request meanwhile (pipelining), does not; nor one the
+// server was not asked to watch.
 BOOST_AUTO_TEST_CASE(a_waiting_request_sees_its_client_close) {
   std::mutex mutex;
   std::map<std::string, bool> seen;  // target -> gone while waiting
   ServerOptions opt;
   opt.handler_threads = 1;
+  opt.watch_close = [](const ServerRequest& r) { return r.target != "/unwatched"; };
   HttpServer server(opt, [&](const ServerRequest& r) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
     while (!r.client_gone() && std::chrono::steady_clock::now() < until)
@@ -369,6 +371,10 @@ BOOST_AUTO_TEST_CASE(a_waiting_request_sees_its_client_close) {
   BOOST_TEST_REQUIRE(closing >= 0);
   BOOST_TEST(send_all(closing, "GET /closed HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   ::close(closing);
+  const int unwatched = connect_to(server.port());  // closes too, but watch_close leaves it out
+  BOOST_TEST_REQUIRE(unwatched >= 0);
+  BOOST_TEST(send_all(unwatched, "GET /unwatched HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  ::close(unwatched);
   const int waiting = connect_to(server.port());
   BOOST_TEST_REQUIRE(waiting >= 0);
   BOOST_TEST(send_all(waiting,
@@ -377,9 +383,9 @@ BOOST_AUTO_TEST_CASE(a_waiting_request_sees_its_client_close) {
   BOOST_TEST(wait_until(
       [&] {
         std::lock_guard lock(mutex);
-        return seen.size() == 3;
+        return seen.size() == 4;
       },
-      std::chrono::seconds(10)));
+      std::chrono::seconds(15)));
   ::close(waiting);
   server.stop();
   runner.join();
@@ -387,6 +393,7 @@ BOOST_AUTO_TEST_CASE(a_waiting_request_sees_its_client_close) {
   BOOST_TEST(seen["/closed"]);
   BOOST_TEST(!seen["/waiting"]);
   BOOST_TEST(!seen["/next"]);
+  BOOST_TEST(!seen["/unwatched"]);
 }
 
 BOOST_AUTO_TEST_CASE(head_answers_like_get_without_a_body_and_keeps_framing) {
