@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the `fuzz` preset: clang, ASan, UBSan) and
-# runs each for SECONDS (default 7: about a minute and a half for the twelve), starting
+# runs each for SECONDS (default 7: about a minute and a half for the thirteen), starting
 # from the committed seeds in fuzz/corpus/<target>/ (and, for the alert
 # sources, the payloads in ../shared/fixtures/alerts; for the forges,
 # tests/fixtures/forges). New inputs go to a
@@ -14,7 +14,7 @@ seconds="${1:-7}"
 shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(alert_sources generic_mapping ingest forge json url args config times incident_auth retry_after
-  ci_event)
+  ci_event hook_spool)
 
 missing=()
 for p in clang libclang-rt-14-dev ninja-build libtomlplusplus-dev libboost-json1.81-dev libboost-url1.81-dev; do
