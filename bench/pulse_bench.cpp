@@ -230,12 +230,8 @@ int dora_export(const std::map<std::string, std::string>& f) {
     return reports;
   });
   const auto each = timed("one environment at a time", [&] {
-    std::vector<std::string> names;
-    for (auto& [system, environment] : store->environments()) names.push_back(environment);
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
     std::vector<collector::MetricsReport> reports;
-    for (const auto& name : names) {
+    for (const auto& name : collector::Exporter::environment_names(*store)) {
       const collector::Scope scope{std::nullopt, {name}};
       reports.push_back(
           collector::compute_metrics(store->metric_facts(window, scope), window, collector::Bucket::month, scope));

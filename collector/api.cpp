@@ -132,7 +132,6 @@ ServerResponse Api::failed(const std::string& what, std::exception_ptr failure) 
   } catch (const StorageError& e) {
     if (config_.exporter) config_.exporter->store_failed();
     if (config_.log) config_.log(std::string("storage failed: ") + e.what());
-
     return unavailable();
   } catch (const std::exception& e) {
     const std::string id = new_error_id();
@@ -323,7 +322,6 @@ std::variant<Api::Decoded, ServerResponse> Api::decode_forge(const ForgeSpec& fo
 
 ServerResponse Api::stored_reply(const PutResult& r) const {
   if (config_.exporter) config_.exporter->stored(r);
-
   auto res =
       reply(200, "{\"stored\":" + std::to_string(r.stored) + ",\"duplicates\":" + std::to_string(r.duplicates) + "}");
   res.headers.push_back({std::string(kBatchHeader), std::to_string(config_.max_batch)});

@@ -99,11 +99,16 @@ void Exporter::refresh_loop() {
   }
 }
 
-std::vector<MetricsReport> Exporter::reports_per_environment(Store& store, Window window) {
-  std::vector<std::string> names;  // every environment any system has
+std::vector<std::string> Exporter::environment_names(Store& store) {
+  std::vector<std::string> names;
   for (auto& [system, environment] : store.environments()) names.push_back(std::move(environment));
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::vector<MetricsReport> Exporter::reports_per_environment(Store& store, Window window) {
+  const auto names = environment_names(store);
   Scope all{std::nullopt, names};
   all.each_environment = true;
   const MetricFacts facts = store.metric_facts(window, all);
@@ -113,31 +118,20 @@ std::vector<MetricsReport> Exporter::reports_per_environment(Store& store, Windo
     std::vector<std::uint32_t> system_of;  ///< all's system index -> this part's, +1 (0: none yet)
   };
   std::vector<Part> parts(names.size());
-  const auto place = [&](std::uint32_t environment, std::uint32_t system) -> std::pair<MetricFacts&, std::uint32_t> {
-    auto& part = parts.at(environment);
-    if (part.system_of.empty()) part.system_of.assign(facts.systems.size(), 0);
-    auto& slot = part.system_of.at(system);
-    if (slot == 0) slot = part.facts.system_index(facts.systems[system]) + 1;
-    return {part.facts, slot - 1};
+  const auto split = [&](const auto& list, auto member) {
+    for (auto fact : list) {
+      auto& part = parts.at(fact.environment);
+      if (part.system_of.empty()) part.system_of.assign(facts.systems.size(), 0);
+      auto& slot = part.system_of.at(fact.system);
+      if (slot == 0) slot = part.facts.system_index(facts.systems[fact.system]) + 1;
+      fact.system = slot - 1;
+      fact.environment = 0;
+      (part.facts.*member).push_back(fact);
+    }
   };
-  for (auto d : facts.deployments) {
-    auto [f, system] = place(d.environment, d.system);
-    d.system = system;
-    d.environment = 0;
-    f.deployments.push_back(d);
-  }
-  for (auto s : facts.shipped) {
-    auto [f, system] = place(s.environment, s.system);
-    s.system = system;
-    s.environment = 0;
-    f.shipped.push_back(s);
-  }
-  for (auto i : facts.incidents) {
-    auto [f, system] = place(i.environment, i.system);
-    i.system = system;
-    i.environment = 0;
-    f.incidents.push_back(i);
-  }
+  split(facts.deployments, &MetricFacts::deployments);
+  split(facts.shipped, &MetricFacts::shipped);
+  split(facts.incidents, &MetricFacts::incidents);
   std::vector<MetricsReport> reports;
   reports.reserve(names.size());
   for (std::size_t e = 0; e < names.size(); ++e) {

@@ -40,6 +40,8 @@ class Exporter {
   /// read of the store's facts for all environments, split in memory: the
   /// cost grows with the facts, not with facts × environments.
   static std::vector<MetricsReport> reports_per_environment(Store& store, Window window);
+  /// Every environment any system has, sorted, once each.
+  static std::vector<std::string> environment_names(Store& store);
 
   /// Exposition text for reports of one environment each: their
   /// per-system figures, labelled by system and environment (tests call it).

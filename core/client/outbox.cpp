@@ -237,9 +237,13 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
     IngestionClient sender(client, clock, ingestion_config(conn, dest.system, "pulse-event-cli", env), nullptr);
     bool unreachable = false;
     int delivered = 0;
+    // One entry on its own; a patch-id record counts apart from events.
     const auto send_one = [&](const OutboxEntry& e) {
       const auto r = sender.send_body(e.body);
-      if (r.status == Delivery::delivered) {
+      if (r.status == Delivery::delivered && e.key.starts_with(kPatchKeyPrefix)) {
+        outbox.delivered(e.id);
+        ++report.patch_records;
+      } else if (r.status == Delivery::delivered) {
         outbox.delivered(e.id);
         ++report.delivered;
         ++delivered;
@@ -275,20 +279,7 @@ FlushReport flush_outbox(Outbox& outbox, const Env& env, std::int64_t now,
           outbox.delivered(e.id);
           continue;
         }
-        const auto r = sender.send_body(e.body);
-        if (r.status == Delivery::delivered) {
-          outbox.delivered(e.id);
-          ++report.patch_records;
-        } else if (r.status == Delivery::rejected) {
-          outbox.reject(e.id, r.reason);
-          ++report.rejected;
-          if (log) log("set aside " + e.key + ": " + r.reason);
-        } else {
-          outbox.retry_later(e.id, now + outbox_backoff_seconds(e.attempts), r.reason);
-          ++report.failed;
-          unreachable = r.http_status == 0;
-          if (log) log("could not deliver to " + origin->to_string() + ": " + r.reason);
-        }
+        send_one(e);
         continue;
       }
       // Events in batches where the server offers them (its first answer

@@ -1,5 +1,7 @@
 #include "plugins/incident/state.hpp"
 
+#include <string_view>
+
 namespace pulse::incident {
 
 namespace {
@@ -36,6 +38,8 @@ CREATE TABLE deliveries (
 
 constexpr const char* kColumns =
     "identifier, source, system, created, resolved, reported_at, report_attempts, report_error, rejected, environment";
+// Resolved and not yet handed to the outbox (the incidents_due index's predicate).
+constexpr std::string_view kWaitingToReport = "resolved IS NOT NULL AND reported_at IS NULL AND rejected = 0";
 }  // namespace
 
 State::State(const std::string& path) : db_(path) { db_.migrate(kMigrations, "pulse-incident"); }
@@ -186,23 +190,12 @@ ApplyResult State::apply(const SourceSpec& source, const std::vector<Observation
 
 std::vector<StoredIncident> State::due_reports(std::int64_t now, std::size_t limit) {
   std::lock_guard lock(mutex_);
-  auto s = db_.prepare(std::string("SELECT ") + kColumns +
-                       " FROM incidents WHERE resolved IS NOT NULL AND reported_at IS NULL AND rejected = 0 "
-                       "AND next_report_at <= ?1 ORDER BY next_report_at, resolved LIMIT ?2");
+  auto s = db_.prepare(std::string("SELECT ") + kColumns + " FROM incidents WHERE " + std::string(kWaitingToReport) +
+                       " AND next_report_at <= ?1 ORDER BY next_report_at, resolved LIMIT ?2");
   s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
   std::vector<StoredIncident> out;
   while (s.step()) out.push_back(row(s));
   return out;
-}
-
-void State::mark_reported(const std::string& identifier, std::int64_t now) {
-  std::lock_guard lock(mutex_);
-  db_.prepare(
-         "UPDATE incidents SET reported_at = ?2, report_attempts = report_attempts + 1, report_error = '' "
-         "WHERE identifier = ?1")
-      .bind(1, identifier)
-      .bind(2, now)
-      .run();
 }
 
 void State::mark_reported_all(const std::vector<std::string>& identifiers, std::int64_t now) {
@@ -238,8 +231,7 @@ std::int64_t State::open_count() {
 
 std::int64_t State::waiting_count() {
   std::lock_guard lock(mutex_);
-  auto s =
-      db_.prepare("SELECT COUNT(*) FROM incidents WHERE resolved IS NOT NULL AND reported_at IS NULL AND rejected = 0");
+  auto s = db_.prepare("SELECT COUNT(*) FROM incidents WHERE " + std::string(kWaitingToReport));
   s.step();
   return s.int64(0);
 }

@@ -49,8 +49,7 @@ class State {
 
   /// Resolved incidents not yet reported whose next attempt is due.
   std::vector<StoredIncident> due_reports(std::int64_t now, std::size_t limit);
-  void mark_reported(const std::string& identifier, std::int64_t now);
-  /// Several, in one transaction.
+  /// Marks these incidents reported (queued), in one transaction.
   void mark_reported_all(const std::vector<std::string>& identifiers, std::int64_t now);
   void mark_retry(const std::string& identifier, std::int64_t next_attempt, const std::string& error);
 

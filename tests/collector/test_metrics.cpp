@@ -748,10 +748,7 @@ BOOST_FIXTURE_TEST_CASE(the_exporter_s_one_pass_equals_each_environment_alone, S
   const Window window{at("2025-12-10T00:00:00Z"), at("2026-03-10T00:00:00Z")};
   const auto one_pass = Exporter::reports_per_environment(*store, window);
   std::vector<MetricsReport> each;
-  std::vector<std::string> names;
-  for (auto& [system, environment] : store->environments()) names.push_back(environment);
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
+  const auto names = Exporter::environment_names(*store);
   BOOST_TEST(names.size() == 4u);
   for (const auto& name : names) {
     const Scope scope{std::nullopt, {name}};
