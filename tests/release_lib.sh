@@ -26,9 +26,18 @@ release_server() {
   [[ -n "$RELEASE_PORT" ]]
 }
 
-# wrong_sums IN OUT: IN's checksums with each hash's first digit changed.
-wrong_sums() {
-  awk '{d = substr($1, 1, 1) == "0" ? "1" : "0"; print d substr($1, 2) "  " $2}' "$1" >"$2"
+# swapped_release NAME DIR MARK: what a release host that replaced both
+# files serves: DIR/NAME.tar.gz, a foreign tarball whose bin/pulse-deploy
+# prints FOREIGN and creates MARK, and a DIR/SHA256SUMS that matches it.
+swapped_release() {
+  local name=$1 dir=$2 mark=$3 src
+  src=$(mktemp -d)
+  mkdir -p "$src/$name/bin" "$dir"
+  printf '#!/bin/sh\necho FOREIGN\ntouch %s\n' "$mark" >"$src/$name/bin/pulse-deploy"
+  chmod +x "$src/$name/bin/pulse-deploy"
+  tar -czf "$dir/$name.tar.gz" -C "$src" "$name"
+  rm -rf "$src"
+  (cd "$dir" && sha256sum "$name.tar.gz" >SHA256SUMS)
 }
 
 # start_collector BIN LOG ARGS...: `BIN serve --port 0 ARGS...`, waiting

@@ -35,12 +35,9 @@ python3 "$here/tests/gitlab/component.py" check "$component" || fail "the pinned
 
 # Setup: the release host (the real release, and a foreign tarball of the
 # same name with a SHA256SUMS that matches it), a collector, a checkout.
-mkdir -p "$work/www/good" "$work/www/swapped" "$work/foreign/$name/bin"
+mkdir -p "$work/www/good"
 cp "$dist/$name.tar.gz" "$dist/SHA256SUMS" "$work/www/good/"
-printf '#!/bin/sh\necho FOREIGN\ntouch %s/foreign-ran\n' "$work" >"$work/foreign/$name/bin/pulse-deploy"
-chmod +x "$work/foreign/$name/bin/pulse-deploy"
-tar -czf "$work/www/swapped/$name.tar.gz" -C "$work/foreign" "$name"
-(cd "$work/www/swapped" && sha256sum "$name.tar.gz" >SHA256SUMS)
+swapped_release "$name" "$work/www/swapped" "$work/foreign-ran"
 release_server "$work/www" "$work/requests.log" || fail "the release server did not start"
 pids+=("$RELEASE_PID")
 port=$RELEASE_PORT
